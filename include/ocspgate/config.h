@@ -1,0 +1,114 @@
+/*
+ * The configuration: a libconfig file turned into an immutable,
+ * reference-counted struct config. Reads files (the config, issuer PEMs),
+ * does no network I/O and keeps no globals.
+ */
+#ifndef OCSPGATE_CONFIG_H
+#define OCSPGATE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ocspgate/ocsp_request.h"
+
+#define CONFIG_DEFAULT_PATH		"/etc/ocspgate/ocspgate.conf"
+#define CONFIG_DEFAULT_EVENT_LOG	"-"
+#define CONFIG_DEFAULT_HOSTS_FILE	"/etc/hosts"
+#define CONFIG_DEFAULT_MAX_REQUEST_BODY 16384
+#define CONFIG_DEFAULT_MAX_HEADER_BYTES 16384
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT	30
+#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT 10
+#define CONFIG_DEFAULT_MAX_NONCE_BYTES	32
+#define CONFIG_DEFAULT_PORT		80
+
+enum mode {
+	MODE_ENFORCE = 0,
+	MODE_MONITOR
+};
+
+/* "enforce" or "monitor". */
+const char *mode_name(enum mode m);
+
+struct listen_addr {
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	char *text;	/* as written, e.g. "[::1]:3128" */
+	int line;
+};
+
+/*
+ * One allowed OCSP responder. host is lowercase without a trailing dot;
+ * for "*.example.net", wildcard is true and host is "example.net"; an
+ * IPv6 literal is stored without brackets, as inet_ntop() writes it.
+ * path is the prefix without a trailing '/', "" when none was given.
+ */
+struct responder {
+	char *spec;	/* host[:port][/path] as written, for the event log */
+	char *host;
+	bool wildcard;
+	uint16_t port;
+	char *path;
+	size_t path_len;
+	struct ocsp_issuer *issuers;
+	size_t nissuers;
+	int line;
+};
+
+/* A DNS server to ask instead of those of /etc/resolv.conf. */
+struct resolver_addr {
+	char *text;	/* "127.0.0.1:53", "[::1]:5353" */
+	int line;
+};
+
+struct config {
+	unsigned refs;
+	char *path;
+	struct listen_addr *listen;
+	size_t nlisten;
+	enum mode mode;
+	char *event_log;	/* "-" is stdout */
+	char *hosts_file;	/* "" disables */
+	struct resolver_addr *resolvers;
+	size_t nresolvers;
+	struct responder *responders;
+	size_t nresponders;
+	size_t max_request_body;
+	size_t max_header_bytes;
+	size_t max_nonce_bytes;
+	unsigned client_timeout_sec;
+	unsigned upstream_timeout_sec;
+};
+
+/*
+ * Loads the config at <path>. On success returns a config holding one
+ * reference. On failure returns NULL and writes every error found, one
+ * "PATH:LINE: message" line each, into <err> (NUL-terminated, truncated
+ * to <errlen>); PATH is <path> as given.
+ */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * As config_load(), but parses <text> as the contents of a config file
+ * named <name>: <name> stands for PATH in errors and relative file names
+ * resolve against its directory. For tests and fuzzing.
+ */
+struct config *config_load_string(const char *name, const char *text,
+    char *err, size_t errlen);
+
+/* Takes a reference; returns <c>. */
+struct config *config_ref(struct config *c);
+
+/* Drops a reference; frees the config with the last one. Takes NULL. */
+void config_unref(struct config *c);
+
+/*
+ * Parses a responder spec "host[:port][/path]" or "*.host..." into <r>
+ * (spec, host, wildcard, port, path, path_len; not issuers or line).
+ * Returns 0, or -1 with a message in <err>.
+ */
+int config_parse_responder(const char *spec, struct responder *r, char *err,
+    size_t errlen);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * HTTP/1.x request parsing with llhttp in strict mode, plus the checks a
+ * security gate adds on top (obs-fold, Host agreement, one Host, request
+ * line shape), and building the origin-form request sent upstream.
+ * Pure: bytes in, facts out; no I/O, no libevent, no globals.
+ */
+#ifndef OCSPGATE_HTTP_REQUEST_H
+#define OCSPGATE_HTTP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llhttp.h>
+
+#include "ocspgate/reason.h"
+
+#define HTTP_MAX_HEADERS 64
+
+/* A run of bytes inside the caller's head buffer. */
+struct http_span {
+	const char *p;
+	size_t len;
+};
+
+struct http_header {
+	struct http_span name;
+	struct http_span value;
+	bool hop_by_hop; /* not forwarded upstream */
+};
+
+/* The header fields of one message, as llhttp reports them. */
+struct http_headers {
+	struct http_header h[HTTP_MAX_HEADERS];
+	size_t n;
+	bool in_value;	/* last piece seen was a value */
+};
+
+/*
+ * Collect llhttp's header callbacks into <hs>. Each returns 0, or -1 with
+ * *detail set (too many fields, obs-fold, a control byte in a value).
+ */
+int http_headers_add_name(struct http_headers *hs, const char *at,
+    size_t len, const char **detail);
+int http_headers_add_value(struct http_headers *hs, const char *at,
+    size_t len, const char **detail);
+/* Ends the current value (trimmed of OWS); returns its header. */
+struct http_header *http_headers_value_done(struct http_headers *hs);
+/* Flags hop-by-hop fields, including those named in Connection. */
+void http_headers_mark_hop_by_hop(struct http_headers *hs);
+/* First value of field <name> (case-insensitive), or NULL. */
+const struct http_span *http_headers_get(const struct http_headers *hs,
+    const char *name);
+
+enum http_target_form {
+	HTTP_TARGET_NONE = 0,
+	HTTP_TARGET_ORIGIN,	/* "/path" */
+	HTTP_TARGET_ABSOLUTE,	/* "http://host[:port]/path" */
+	HTTP_TARGET_AUTHORITY,	/* "host:port", CONNECT */
+	HTTP_TARGET_ASTERISK	/* "*", OPTIONS */
+};
+
+enum http_parse {
+	HTTP_PARSE_ERROR = -1, /* r->reason and r->detail say why */
+	HTTP_PARSE_MORE = 0,   /* all bytes consumed, message incomplete */
+	HTTP_PARSE_DONE = 1    /* message complete; rest belongs to the next */
+};
+
+struct http_request {
+	llhttp_t parser;
+	llhttp_settings_t settings;
+
+	/* Head facts; spans point into the head bytes given to parse. */
+	struct http_span method;
+	struct http_span url;
+	struct http_headers hs;
+	int host_hdr;	/* index into hs.h, or -1 */
+	int ctype_hdr;
+	int ua_hdr;
+	bool expect_continue;
+	bool line_done;		/* the request line is complete */
+	bool headers_done;
+	bool complete;
+	bool keep_alive;	/* valid once complete */
+	int llhttp_method;	/* enum llhttp_method */
+	uint8_t http_minor;
+
+	/* The request target, split (absolute or authority form). */
+	enum http_target_form form;
+	struct http_span host;	/* without brackets for IPv6 */
+	uint16_t port;
+	struct http_span path;	/* "/..." without the query */
+	struct http_span query; /* after '?', without it */
+
+	/* Body, de-chunked, in the caller's buffer. */
+	unsigned char *body;
+	size_t body_len;
+	size_t body_cap;
+	bool body_overflow;	/* more than body_cap bytes announced or sent */
+
+	/* Why parsing failed. */
+	enum reason reason;
+	const char *detail;
+
+	/* Where the head began, to check the request line's shape. */
+	const char *head_start;
+};
+
+/*
+ * Prepares <r> for a new connection. The body is collected into <body>
+ * (at most <body_cap> bytes; more sets body_overflow and fails parsing
+ * with REASON_BODY_TOO_LARGE).
+ */
+void http_request_init(struct http_request *r, unsigned char *body,
+    size_t body_cap);
+
+/*
+ * Prepares <r> for the next request on the same connection.
+ */
+void http_request_next(struct http_request *r);
+
+/*
+ * Feeds <len> bytes. While the head is incomplete every call must pass
+ * the bytes that directly follow the previous call's in one stable
+ * buffer, since the head spans point into it. Returns an enum http_parse
+ * and stores in *consumed how many bytes belong to this request.
+ */
+enum http_parse http_request_parse(struct http_request *r, const char *data,
+    size_t len, size_t *consumed);
+
+/* Header value by name (case-insensitive), or NULL. */
+const struct http_span *http_request_header(const struct http_request *r,
+    const char *name);
+
+/*
+ * Writes the request head to send upstream into <out> (at most <cap>
+ * bytes): origin-form target, HTTP version as the client's, a Host built
+ * from the target, hop-by-hop headers removed, Content-Length for the
+ * body when there is one, "Connection: close".
+ * Returns the length written, or -1 if <cap> is too small.
+ */
+int http_request_build_upstream(const struct http_request *r, char *out,
+    size_t cap);
+
+/*
+ * Append to <out> (capacity <cap>) at *off, advancing it. Return 0, or -1
+ * once <cap> would be passed (nothing written then).
+ */
+int http_put(char *out, size_t cap, size_t *off, const char *s, size_t len);
+int http_put_str(char *out, size_t cap, size_t *off, const char *s);
+int http_put_uint(char *out, size_t cap, size_t *off, uint64_t v);
+
+/* <s> without leading and trailing spaces and tabs. */
+struct http_span http_span_trim(struct http_span s);
+
+/* Case-insensitive comparison of a span with a NUL-terminated string. */
+bool http_span_eq(const struct http_span *s, const char *str);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * A small streaming JSON writer into a growable buffer. Values may hold
+ * any bytes from the wire: control bytes are escaped and invalid UTF-8 is
+ * replaced with U+FFFD, so the output is always valid JSON. Keys are
+ * trusted literals. Pure: no I/O, no globals.
+ */
+#ifndef OCSPGATE_JSON_H
+#define OCSPGATE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_MAX_DEPTH 16
+
+struct json {
+	char *buf;	/* owned; grows, kept across json_reset(); buf[len]
+			   is '\0' once anything was written */
+	size_t len;
+	size_t cap;
+	bool failed;	/* allocation failed or nesting misused: discard */
+	unsigned depth;
+	bool first[JSON_MAX_DEPTH]; /* no member written yet at this level */
+	bool array[JSON_MAX_DEPTH]; /* the container at this level is [] */
+};
+
+void json_init(struct json *j);
+/* Empties the buffer for the next document, keeping its memory. */
+void json_reset(struct json *j);
+void json_free(struct json *j);
+
+/*
+ * Each call writes one member. <key> is the member name inside an object
+ * and must be NULL inside an array or for the top-level value.
+ */
+void json_object_begin(struct json *j, const char *key);
+void json_object_end(struct json *j);
+void json_array_begin(struct json *j, const char *key);
+void json_array_end(struct json *j);
+void json_string(struct json *j, const char *key, const char *s, size_t len);
+void json_cstring(struct json *j, const char *key, const char *s);
+void json_hex(struct json *j, const char *key, const unsigned char *p,
+    size_t len); /* lowercase hex string */
+void json_uint(struct json *j, const char *key, uint64_t v);
+void json_int(struct json *j, const char *key, int64_t v);
+void json_bool(struct json *j, const char *key, bool v);
+
+/* Appends raw bytes (e.g. the final '\n'); no escaping. */
+void json_raw(struct json *j, const char *s, size_t len);
+
+#endif

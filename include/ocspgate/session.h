@@ -1,0 +1,118 @@
+/*
+ * A client connection and the request it is serving: both bufferevents,
+ * the parsers, the DNS lookup, the timer, the verdict. session_close() is
+ * the one place that frees it all.
+ */
+#ifndef OCSPGATE_SESSION_H
+#define OCSPGATE_SESSION_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/util.h>
+
+#include "ocspgate/http_request.h"
+#include "ocspgate/http_response.h"
+#include "ocspgate/ocsp_request.h"
+#include "ocspgate/policy.h"
+
+#define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
+#define SESSION_OUTPUT_HIGH	  (256u << 10) /* stop reading upstream */
+
+enum session_state {
+	SESSION_READING = 0,	/* waiting for or reading a request */
+	SESSION_UPSTREAM,	/* resolving, connecting, relaying */
+	SESSION_REPLYING	/* answer queued; next request once sent */
+};
+
+struct server;
+struct bufferevent;
+struct event;
+struct evdns_getaddrinfo_request;
+
+struct session {
+	struct server *srv;
+	struct config *cfg;		/* reference held for the session */
+	TAILQ_ENTRY(session) entry;
+	enum session_state state;
+
+	struct bufferevent *client;
+	struct bufferevent *upstream;
+	struct evdns_getaddrinfo_request *dns;
+	struct evutil_addrinfo *addrs;	/* resolved, being tried in order */
+	struct evutil_addrinfo *addr_next;
+	struct event *timer;		/* request, upstream deadlines */
+
+	char source_ip[INET6_ADDRSTRLEN];
+	uint16_t source_port;
+
+	/* The current request. */
+	char *head;			/* head bytes; spans point here */
+	size_t head_len;
+	unsigned char *body;		/* body, then GET DER scratch */
+	struct http_request req;
+	struct ocsp_request_facts facts;
+	struct verdict verdict;
+	bool in_request;		/* a byte of it has arrived */
+	bool forwarded;			/* sent upstream */
+	bool close_after;		/* close once the answer is sent */
+	enum reason failure;		/* upstream failure, or NONE */
+	const char *failure_detail;
+	struct timespec start_wall;
+	uint64_t start_ns;		/* monotonic */
+	char dest_name[256];		/* NUL-terminated target host */
+	char dest_ip[INET6_ADDRSTRLEN];
+
+	/* The answer. */
+	char *rhead;			/* upstream head bytes */
+	size_t rhead_len;
+	struct http_response resp;
+	bool upstream_connected;
+	bool upstream_replied;		/* its first byte arrived */
+	bool client_keep;		/* keep-alive after this answer */
+	bool response_started;		/* bytes of it went to the client */
+	int status;
+	uint64_t response_body_bytes;
+};
+
+/*
+ * Takes ownership of the accepted, non-blocking <fd> and starts serving
+ * it. Returns 0, or -1 (fd closed).
+ */
+int session_new(struct server *srv, evutil_socket_t fd,
+    const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * Logs the request in progress (if any), frees both sides, the DNS
+ * request and the timer. <s> is invalid on return. Called only from the
+ * top of a libevent callback.
+ */
+void session_close(struct session *s);
+
+/*
+ * Queues ocspgate's own reply with <status> for <why>; the request ends
+ * once it is sent. With <close> the connection closes after it.
+ */
+void session_reply(struct session *s, int status, enum reason why,
+    const char *detail, bool close);
+
+/* Ends an upstream exchange with a failure reply, or a close if part of
+ * the answer was already relayed. */
+void session_fail(struct session *s, enum reason why, const char *detail);
+
+/* The client answer is complete in the output buffer: finish once sent. */
+void session_answer_done(struct session *s, bool keep_alive);
+
+/* Upstream side (upstream.c). */
+void upstream_start(struct session *s);
+void upstream_release(struct session *s);
+void upstream_on_timeout(struct session *s);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t session_now_ns(void);
+
+#endif

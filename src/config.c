@@ -1,0 +1,1343 @@
+/*
+ * The configuration: a libconfig file turned into an immutable,
+ * reference-counted struct config. Reads the config and the files it
+ * names (issuer PEMs; checks that hosts_file is readable and event_log's
+ * directory exists) but opens no socket, logs nothing and keeps no
+ * globals: every error goes to the caller's buffer, all of them at once.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ocspgate/config.h"
+
+/* Accepted ranges of the numeric directives (defaults are in config.h). */
+#define CONFIG_MAX_REQUEST_BODY_MIN	1
+#define CONFIG_MAX_REQUEST_BODY_MAX	1048576
+#define CONFIG_MAX_HEADER_BYTES_MIN	256
+#define CONFIG_MAX_HEADER_BYTES_MAX	1048576
+#define CONFIG_CLIENT_TIMEOUT_MIN	1
+#define CONFIG_CLIENT_TIMEOUT_MAX	86400
+#define CONFIG_UPSTREAM_TIMEOUT_MIN	1
+#define CONFIG_UPSTREAM_TIMEOUT_MAX	3600
+#define CONFIG_MAX_NONCE_BYTES_MIN	1
+#define CONFIG_MAX_NONCE_BYTES_MAX	OCSP_NONCE_MAX_BYTES
+
+#define CONFIG_MAX_FILE_BYTES	(16 * 1024 * 1024)
+#define CONFIG_MAX_PEM_BYTES	(4 * 1024 * 1024)
+#define CONFIG_DNS_PORT		53
+#define CONFIG_HOST_MAX		253	/* RFC 1035 2.3.4 */
+#define CONFIG_LABEL_MAX	63
+
+/* One load in progress: where errors go and what is being built. */
+struct config_ctx {
+	const char *path;	/* the config's path as given, for messages */
+	char *dir;		/* its directory, for relative file names */
+	const char *text;	/* the config's text, NUL-terminated */
+	size_t text_len;
+	char *err;
+	size_t errlen;
+	size_t errpos;
+	unsigned nerrors;
+	struct config *c;
+};
+
+struct config_directive {
+	const char *name;
+	void (*parse)(struct config_ctx *, const config_setting_t *);
+};
+
+const char *
+mode_name(enum mode m)
+{
+	return m == MODE_MONITOR ? "monitor" : "enforce";
+}
+
+/*
+ * Appends one error line to the caller's buffer: "FILE:LINE: message", or
+ * "FILE: message" when <line> is 0, which is kept for errors about the
+ * file as a whole (it cannot be read, a directive is missing). FILE is
+ * <file>, or the config's path as given when <file> is NULL.
+ */
+static void
+config_verror(struct config_ctx *ctx, const char *file, unsigned line,
+    const char *fmt, va_list ap)
+{
+	const char *dir = "";
+	size_t room;
+	int n;
+
+	ctx->nerrors++;
+	if (ctx->err == NULL || ctx->errpos + 1 >= ctx->errlen)
+		return;
+	if (file == NULL)
+		file = ctx->path;
+	/* libconfig names an included file as @include gave it. */
+	else if (file[0] != '/' && ctx->dir != NULL &&
+	    strcmp(ctx->dir, ".") != 0)
+		dir = ctx->dir;
+	room = ctx->errlen - ctx->errpos;
+	if (line > 0)
+		n = snprintf(ctx->err + ctx->errpos, room, "%s%s%s:%u: ", dir,
+		    *dir != '\0' ? "/" : "", file, line);
+	else
+		n = snprintf(ctx->err + ctx->errpos, room, "%s%s%s: ", dir,
+		    *dir != '\0' ? "/" : "", file);
+	if (n < 0 || (size_t)n >= room)
+		goto full;
+	ctx->errpos += (size_t)n;
+	room -= (size_t)n;
+	n = vsnprintf(ctx->err + ctx->errpos, room, fmt, ap);
+	if (n < 0 || (size_t)n >= room)
+		goto full;
+	ctx->errpos += (size_t)n;
+	room -= (size_t)n;
+	if (room < 2)
+		goto full;
+	ctx->err[ctx->errpos++] = '\n';
+	ctx->err[ctx->errpos] = '\0';
+	return;
+full:
+	/* Truncated: keep the NUL the formatting wrote at the end. */
+	ctx->errpos = ctx->errlen - 1;
+	ctx->err[ctx->errpos] = '\0';
+}
+
+static void config_error(struct config_ctx *ctx, const config_setting_t *s,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Reports an error at setting <s> (its file and line), or about the whole
+ * file when <s> is NULL.
+ */
+static void
+config_error(struct config_ctx *ctx, const config_setting_t *s,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (s == NULL)
+		config_verror(ctx, NULL, 0, fmt, ap);
+	else
+		config_verror(ctx, config_setting_source_file(s),
+		    config_setting_source_line(s), fmt, ap);
+	va_end(ap);
+}
+
+static void config_error_at(struct config_ctx *ctx, const char *file,
+    unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+config_error_at(struct config_ctx *ctx, const char *file, unsigned line,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verror(ctx, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void
+config_oom(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_error(ctx, s, "out of memory");
+}
+
+/* Returns the directory part of <path> ("." when it has none), or NULL. */
+static char *
+config_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/*
+ * Resolves a file name from the config: absolute names as they are,
+ * relative ones against the config file's directory. Returns a malloc'd
+ * string, or NULL when out of memory.
+ */
+static char *
+config_resolve(const struct config_ctx *ctx, const char *name)
+{
+	size_t n;
+	char *p;
+
+	if (name[0] == '/' || strcmp(ctx->dir, ".") == 0)
+		return strdup(name);
+	n = strlen(ctx->dir) + 1 + strlen(name) + 1;
+	if ((p = malloc(n)) == NULL)
+		return NULL;
+	snprintf(p, n, "%s/%s", ctx->dir, name);
+	return p;
+}
+
+/*
+ * Opens <path> for reading without blocking on a FIFO or device and
+ * checks it is a regular file of at most <max_bytes> (0: any size).
+ * Returns the descriptor, or -1 with errno set (EINVAL for something
+ * other than a regular file, EFBIG for one too large).
+ */
+static int
+config_open_regular(const char *path, off_t max_bytes)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	if (max_bytes > 0 && st.st_size > max_bytes) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	return fd;
+}
+
+static const char *
+config_strerror(int e)
+{
+	return e == EINVAL ? "not a regular file" : strerror(e);
+}
+
+/*
+ * Parses a port of <n> characters at <s>: decimal digits only, value
+ * <min>..65535. Returns true with *port set.
+ */
+static bool
+config_parse_port(const char *s, size_t n, unsigned min, uint16_t *port)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v < min || v > 65535)
+		return false;
+	*port = (uint16_t)v;
+	return true;
+}
+
+/*
+ * Parses a numeric socket address: "IPv4:port" or "[IPv6]:port", and
+ * when <default_port> is not negative also "IPv4", "IPv6" and "[IPv6]"
+ * with that port. Host names are refused. Ports must be min_port..65535.
+ * Returns 0 with *ss and *sslen set, or -1 with a message in <err>.
+ */
+static int
+config_parse_sockaddr(const char *text, int default_port, unsigned min_port,
+    struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
+{
+	const char *want = default_port < 0 ?
+	    "expected IPv4:port or [IPv6]:port" :
+	    "expected IP, IPv4:port or [IPv6]:port";
+	const char *host = text, *host_end, *port = NULL, *colon;
+	char buf[INET6_ADDRSTRLEN + 1];
+	bool v6 = false;
+	uint16_t portnum = default_port < 0 ? 0 : (uint16_t)default_port;
+	size_t hlen;
+
+	if (text[0] == '[') {
+		host = text + 1;
+		if ((host_end = strchr(host, ']')) == NULL) {
+			snprintf(err, errlen, "missing ']' (%s)", want);
+			return -1;
+		}
+		v6 = true;
+		if (host_end[1] == ':') {
+			port = host_end + 2;
+		} else if (host_end[1] != '\0') {
+			snprintf(err, errlen, "unexpected text after ']' (%s)",
+			    want);
+			return -1;
+		}
+	} else if ((colon = strchr(text, ':')) != NULL &&
+	    strchr(colon + 1, ':') != NULL) {
+		/* Two colons or more: a bare IPv6 address, without a port. */
+		if (default_port < 0) {
+			snprintf(err, errlen,
+			    "an IPv6 address goes in brackets (%s)", want);
+			return -1;
+		}
+		host_end = text + strlen(text);
+		v6 = true;
+	} else if (colon != NULL) {
+		host_end = colon;
+		port = colon + 1;
+	} else {
+		host_end = text + strlen(text);
+	}
+
+	if (port == NULL && default_port < 0) {
+		snprintf(err, errlen, "no port (%s)", want);
+		return -1;
+	}
+	if (port != NULL &&
+	    !config_parse_port(port, strlen(port), min_port, &portnum)) {
+		snprintf(err, errlen, "port must be %u..65535", min_port);
+		return -1;
+	}
+	hlen = (size_t)(host_end - host);
+	if (hlen == 0 || hlen >= sizeof(buf)) {
+		snprintf(err, errlen, "not an IP address (%s)", want);
+		return -1;
+	}
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+
+	memset(ss, 0, sizeof(*ss));
+	if (v6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1) {
+			snprintf(err, errlen, "'%s' is not an IPv6 address",
+			    buf);
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(portnum);
+		*sslen = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1) {
+			snprintf(err, errlen,
+			    "'%s' is not an IPv4 address (%s; host names are "
+			    "not allowed)",
+			    buf, want);
+			return -1;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(portnum);
+		*sslen = sizeof(*sin);
+	}
+	return 0;
+}
+
+/*
+ * Checks a host name (already lowercased, without "*." and trailing dot):
+ * labels of letters, digits and '-', none empty or over 63 characters,
+ * and a name ending in a numeric label must be a valid IPv4 address.
+ * Returns 0, or -1 with a message.
+ */
+static int
+config_check_host(const char *host, bool wildcard, char *err, size_t errlen)
+{
+	size_t label = 0, n = strlen(host);
+	bool numeric = true, last_numeric = false;
+	struct in_addr a;
+
+	if (n == 0) {
+		snprintf(err, errlen, "empty host");
+		return -1;
+	}
+	if (n > CONFIG_HOST_MAX) {
+		snprintf(err, errlen, "host longer than %d characters",
+		    CONFIG_HOST_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)host[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0) {
+				snprintf(err, errlen, "empty label in host");
+				return -1;
+			}
+			if (label > CONFIG_LABEL_MAX) {
+				snprintf(err, errlen,
+				    "label longer than %d characters in host",
+				    CONFIG_LABEL_MAX);
+				return -1;
+			}
+			last_numeric = numeric;
+			label = 0;
+			numeric = true;
+			continue;
+		}
+		label++;
+		if (c >= '0' && c <= '9')
+			continue;
+		numeric = false;
+		if ((c >= 'a' && c <= 'z') || c == '-')
+			continue;
+		if (c == '*')
+			snprintf(err, errlen, "'*' is allowed only as the whole "
+					      "first label ('*.example.net')");
+		else if (c >= 0x20 && c < 0x7f)
+			snprintf(err, errlen, "bad character '%c' in host", c);
+		else
+			snprintf(err, errlen, "bad byte 0x%02x in host", c);
+		return -1;
+	}
+	if (last_numeric) {
+		if (inet_pton(AF_INET, host, &a) != 1) {
+			snprintf(err, errlen, "'%s' is not an IPv4 address",
+			    host);
+			return -1;
+		}
+		if (wildcard) {
+			snprintf(err, errlen,
+			    "a wildcard cannot apply to an IP address");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_parse_responder(const char *spec, struct responder *r, char *err,
+    size_t errlen)
+{
+	const char *p = spec, *host, *host_end, *port, *path = NULL;
+	char v6[INET6_ADDRSTRLEN + 1], *h;
+	struct in6_addr a6;
+	size_t plen = 0;
+
+	r->spec = r->host = r->path = NULL;
+	r->wildcard = false;
+	r->port = CONFIG_DEFAULT_PORT;
+	r->path_len = 0;
+
+	if (*p == '\0') {
+		snprintf(err, errlen, "empty responder");
+		return -1;
+	}
+	if (*p == '[') {
+		host = p + 1;
+		if ((host_end = strchr(host, ']')) == NULL) {
+			snprintf(err, errlen, "missing ']' after IPv6 address");
+			return -1;
+		}
+		p = host_end + 1;
+	} else {
+		host = p;
+		while (*p != '\0' && *p != ':' && *p != '/')
+			p++;
+		host_end = p;
+	}
+	if (*p == ':') {
+		port = ++p;
+		while (*p != '\0' && *p != '/')
+			p++;
+		if (!config_parse_port(port, (size_t)(p - port), 1,
+		    &r->port)) {
+			snprintf(err, errlen, "port must be 1..65535");
+			return -1;
+		}
+	}
+	if (*p == '/') {
+		path = p;
+		for (; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c == '?' || c == '#') {
+				snprintf(err, errlen,
+				    "'%c' is not allowed in a path prefix", c);
+				return -1;
+			}
+			if (c <= 0x20 || c >= 0x7f) {
+				snprintf(err, errlen,
+				    "bad byte 0x%02x in path prefix", c);
+				return -1;
+			}
+		}
+		/* "/ocsp/" matches as "/ocsp", and "/" as no prefix. */
+		plen = (size_t)(p - path);
+		while (plen > 0 && path[plen - 1] == '/')
+			plen--;
+	} else if (*p != '\0') {
+		snprintf(err, errlen, "unexpected '%c' after the host", *p);
+		return -1;
+	}
+
+	if (*spec == '[') {
+		size_t n = (size_t)(host_end - host);
+
+		if (n >= sizeof(v6)) {
+			snprintf(err, errlen, "not an IPv6 address in '[]'");
+			return -1;
+		}
+		memcpy(v6, host, n);
+		v6[n] = '\0';
+		if (inet_pton(AF_INET6, v6, &a6) != 1) {
+			snprintf(err, errlen, "'%s' is not an IPv6 address",
+			    v6);
+			return -1;
+		}
+		/* Stored canonical and without brackets: "::1". */
+		inet_ntop(AF_INET6, &a6, v6, sizeof(v6));
+		h = strdup(v6);
+	} else {
+		if (host_end - host >= 2 && host[0] == '*' && host[1] == '.') {
+			r->wildcard = true;
+			host += 2;
+		}
+		/* One trailing dot is the root: "example.net." */
+		if (host_end > host && host_end[-1] == '.')
+			host_end--;
+		h = strndup(host, (size_t)(host_end - host));
+	}
+	if (h == NULL)
+		goto oom;
+	for (char *c = h; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	if (*spec != '[' && config_check_host(h, r->wildcard, err, errlen)) {
+		free(h);
+		r->wildcard = false;
+		return -1;
+	}
+	r->host = h;
+	r->path = strndup(path != NULL ? path : "", plen);
+	r->spec = strdup(spec);
+	if (r->path == NULL || r->spec == NULL)
+		goto oom;
+	r->path_len = plen;
+	return 0;
+oom:
+	free(r->host);
+	free(r->path);
+	free(r->spec);
+	r->spec = r->host = r->path = NULL;
+	r->wildcard = false;
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+static void
+config_free_responder(struct responder *r)
+{
+	free(r->spec);
+	free(r->host);
+	free(r->path);
+	free(r->issuers);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	for (size_t i = 0; i < c->nlisten; i++)
+		free(c->listen[i].text);
+	free(c->listen);
+	free(c->event_log);
+	free(c->hosts_file);
+	for (size_t i = 0; i < c->nresolvers; i++)
+		free(c->resolvers[i].text);
+	free(c->resolvers);
+	for (size_t i = 0; i < c->nresponders; i++)
+		config_free_responder(&c->responders[i]);
+	free(c->responders);
+	free(c);
+}
+
+struct config *
+config_ref(struct config *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+config_unref(struct config *c)
+{
+	if (c == NULL)
+		return;
+	if (--c->refs == 0)
+		config_free(c);
+}
+
+/*
+ * libconfig 1.5 silently wraps integer literals that overflow an int
+ * (4294967297 reads as 1), so a wrapped value could pass a range check.
+ * This rereads the literal of top-level setting <s> from the text: its
+ * line is that of its '=', which follows the name on the same line in
+ * any sane layout. Returns false only when the literal is found and lies
+ * outside min..max (min >= 0 here, so a negative literal always does);
+ * true when it is in range or cannot be found (an included file, an
+ * unusual layout), where libconfig's value alone decides.
+ */
+static bool
+config_int_literal_in_range(const struct config_ctx *ctx,
+    const config_setting_t *s, long long min, long long max)
+{
+	const char *name = config_setting_name(s), *p, *eol, *q;
+	const char *end = ctx->text + ctx->text_len;
+	unsigned line = config_setting_source_line(s);
+	size_t nlen = strlen(name);
+	unsigned long long v = 0;
+	unsigned base = 10;
+	bool neg = false, digits = false, found = false;
+
+	if (config_setting_source_file(s) != NULL || line == 0)
+		return true;
+	for (p = ctx->text; line > 1; line--) {
+		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return true;
+		p++;
+	}
+	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		eol = end;
+	for (q = p; q + nlen <= eol; q++) {
+		if (memcmp(q, name, nlen) != 0)
+			continue;
+		if (q > p && (q[-1] == '_' || q[-1] == '-' || q[-1] == '*' ||
+		    (q[-1] >= '0' && q[-1] <= '9') ||
+		    ((q[-1] | 0x20) >= 'a' && (q[-1] | 0x20) <= 'z')))
+			continue;
+		q += nlen;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q < eol && (*q == '=' || *q == ':')) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return true;
+	for (q++; q < eol && (*q == ' ' || *q == '\t'); q++)
+		;
+	if (q < eol && (*q == '-' || *q == '+'))
+		neg = *q++ == '-';
+	if (eol - q > 2 && q[0] == '0' && (q[1] == 'x' || q[1] == 'X')) {
+		base = 16;
+		q += 2;
+	}
+	for (; q < eol; q++) {
+		unsigned d;
+
+		if (*q >= '0' && *q <= '9')
+			d = (unsigned)(*q - '0');
+		else if (base == 16 && (*q | 0x20) >= 'a' && (*q | 0x20) <= 'f')
+			d = (unsigned)((*q | 0x20) - 'a' + 10);
+		else
+			break;
+		digits = true;
+		if (v > (ULLONG_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	if (!digits)
+		return true;
+	if (neg)
+		return v == 0 && min <= 0;
+	return v >= (unsigned long long)min && v <= (unsigned long long)max;
+}
+
+/*
+ * Reads integer directive <s> (libconfig int or int64) into *v, checking
+ * min..max. Returns false after reporting a wrong type or range.
+ */
+static bool
+config_get_int(struct config_ctx *ctx, const config_setting_t *s,
+    long long min, long long max, long long *v)
+{
+	const char *name = config_setting_name(s);
+
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		config_error(ctx, s, "'%s' must be an integer", name);
+		return false;
+	}
+	*v = config_setting_get_int64(s);
+	if (*v < min || *v > max ||
+	    !config_int_literal_in_range(ctx, s, min, max)) {
+		config_error(ctx, s, "'%s' must be between %lld and %lld",
+		    name, min, max);
+		return false;
+	}
+	return true;
+}
+
+/* Returns the string value of <s>, or NULL after reporting its type. */
+static const char *
+config_get_string(struct config_ctx *ctx, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		config_error(ctx, s, "'%s' must be a string",
+		    config_setting_name(s));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+/*
+ * Checks that <s> is an array or list whose elements are all strings.
+ * Returns false after reporting otherwise.
+ */
+static bool
+config_check_strings(struct config_ctx *ctx, const config_setting_t *s,
+    const char *what)
+{
+	int n;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		goto bad;
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++)
+		if (config_setting_type(config_setting_get_elem(s, i)) !=
+		    CONFIG_TYPE_STRING)
+			goto bad;
+	return true;
+bad:
+	config_error(ctx, s, "'%s' must be an array or list of %s",
+	    config_setting_name(s), what);
+	return false;
+}
+
+/*
+ * The line for an element of an array or list. libconfig gives an element
+ * the line of the token after it, so the last one of a list closed on the
+ * next line points there; elements ahead of a comma are exact.
+ */
+static const config_setting_t *
+config_elem(const config_setting_t *s, int i)
+{
+	return config_setting_get_elem(s, (unsigned)i);
+}
+
+static void
+config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct config *c = ctx->c;
+	char msg[256];
+	int n;
+
+	if (!config_check_strings(ctx, s, "addresses"))
+		return;
+	if ((n = config_setting_length(s)) == 0) {
+		config_error(ctx, s, "no listen address");
+		return;
+	}
+	if ((c->listen = calloc((size_t)n, sizeof(*c->listen))) == NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_elem(s, i);
+		const char *text = config_setting_get_string(e);
+		struct listen_addr *l = &c->listen[c->nlisten];
+
+		if (config_parse_sockaddr(text, -1, 0, &l->addr, &l->addr_len,
+		    msg, sizeof(msg)) == -1) {
+			config_error(ctx, e, "listen: '%s': %s", text, msg);
+			continue;
+		}
+		if ((l->text = strdup(text)) == NULL) {
+			config_oom(ctx, e);
+			continue;
+		}
+		l->line = (int)config_setting_source_line(e);
+		c->nlisten++;
+	}
+}
+
+static void
+config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct config *c = ctx->c;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char msg[256], addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+	int n;
+
+	if (!config_check_strings(ctx, s, "addresses"))
+		return;
+	if ((n = config_setting_length(s)) == 0)
+		return;
+	if ((c->resolvers = calloc((size_t)n, sizeof(*c->resolvers))) ==
+	    NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_elem(s, i);
+		const char *spec = config_setting_get_string(e);
+		struct resolver_addr *r = &c->resolvers[c->nresolvers];
+
+		if (config_parse_sockaddr(spec, CONFIG_DNS_PORT, 1, &ss,
+		    &sslen, msg, sizeof(msg)) == -1) {
+			config_error(ctx, e, "resolvers: '%s': %s", spec, msg);
+			continue;
+		}
+		/* Always "IPv4:port" or "[IPv6]:port", port written out. */
+		if (ss.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 =
+			    (const struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &sin6->sin6_addr, addr,
+			    sizeof(addr));
+			snprintf(text, sizeof(text), "[%s]:%u", addr,
+			    ntohs(sin6->sin6_port));
+		} else {
+			const struct sockaddr_in *sin =
+			    (const struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
+			snprintf(text, sizeof(text), "%s:%u", addr,
+			    ntohs(sin->sin_port));
+		}
+		if ((r->text = strdup(text)) == NULL) {
+			config_oom(ctx, e);
+			continue;
+		}
+		r->line = (int)config_setting_source_line(e);
+		c->nresolvers++;
+	}
+}
+
+static void
+config_parse_mode(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (strcmp(v, "enforce") == 0)
+		ctx->c->mode = MODE_ENFORCE;
+	else if (strcmp(v, "monitor") == 0)
+		ctx->c->mode = MODE_MONITOR;
+	else
+		config_error(ctx, s,
+		    "'mode' must be \"enforce\" or \"monitor\", not '%s'", v);
+}
+
+/*
+ * event_log: "-" is stdout; a file is opened (and reopened) by the event
+ * log writer, so here only its directory must exist.
+ */
+static void
+config_parse_event_log(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct stat st;
+	const char *v;
+	char *path, *dir;
+	int e;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (*v == '\0') {
+		config_error(ctx, s,
+		    "'event_log' must not be empty (\"-\" is stdout)");
+		return;
+	}
+	path = strcmp(v, "-") == 0 ? strdup(v) : config_resolve(ctx, v);
+	if (path == NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	if (strcmp(path, "-") != 0) {
+		if ((dir = config_dirname(path)) == NULL) {
+			config_oom(ctx, s);
+			free(path);
+			return;
+		}
+		e = stat(dir, &st) == -1 ? errno :
+		    !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (e != 0) {
+			config_error(ctx, s, "event_log: directory %s: %s",
+			    dir, strerror(e));
+			free(dir);
+			free(path);
+			return;
+		}
+		free(dir);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			config_error(ctx, s, "event_log: %s is a directory",
+			    path);
+			free(path);
+			return;
+		}
+	}
+	free(ctx->c->event_log);
+	ctx->c->event_log = path;
+}
+
+static void
+config_parse_hosts_file(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+	char *path;
+	int fd;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if ((path = *v == '\0' ? strdup("") : config_resolve(ctx, v)) ==
+	    NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	if (*path != '\0') {
+		if ((fd = config_open_regular(path, 0)) == -1) {
+			config_error(ctx, s, "hosts_file: cannot read %s: %s",
+			    path, config_strerror(errno));
+			free(path);
+			return;
+		}
+		close(fd);
+	}
+	free(ctx->c->hosts_file);
+	ctx->c->hosts_file = path;
+}
+
+/*
+ * Reads every certificate of PEM file <name> (named in the `issuers`
+ * setting <s>) into r->issuers. A file without any certificate, or with a
+ * broken one, is an error. Returns 0 or -1 (reported).
+ */
+static int
+config_load_issuer_file(struct config_ctx *ctx, const config_setting_t *s,
+    const char *name, struct responder *r)
+{
+	struct ocsp_issuer *more;
+	unsigned long e;
+	size_t found = 0;
+	char *path;
+	FILE *f = NULL;
+	X509 *x;
+	int fd, rc = -1;
+
+	if ((path = config_resolve(ctx, name)) == NULL) {
+		config_oom(ctx, s);
+		return -1;
+	}
+	if ((fd = config_open_regular(path, CONFIG_MAX_PEM_BYTES)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		config_error(ctx, s, "issuers: cannot read %s: %s", path,
+		    config_strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto done;
+	}
+	ERR_clear_error();
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		more = realloc(r->issuers, (r->nissuers + 1) * sizeof(*more));
+		if (more == NULL) {
+			X509_free(x);
+			config_oom(ctx, s);
+			goto done;
+		}
+		r->issuers = more;
+		if (ocsp_issuer_from_cert(x, &r->issuers[r->nissuers]) == -1) {
+			X509_free(x);
+			config_error(ctx, s,
+			    "issuers: cannot hash certificate %zu of %s",
+			    found + 1, path);
+			goto done;
+		}
+		X509_free(x);
+		r->nissuers++;
+		found++;
+	}
+	/* The loop ends on "no start line" at the end of the file. */
+	e = ERR_peek_last_error();
+	if (ferror(f)) {
+		config_error(ctx, s, "issuers: cannot read %s: %s", path,
+		    strerror(errno));
+	} else if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		config_error(ctx, s, "issuers: bad certificate in %s: %s", path,
+		    ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "unknown error");
+	} else if (found == 0) {
+		config_error(ctx, s, "issuers: no certificate in %s", path);
+	} else {
+		rc = 0;
+	}
+done:
+	ERR_clear_error();
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	return rc;
+}
+
+/*
+ * One `responders` entry in object form: { host = "..."; issuers = [...]; }.
+ * Returns 0 with <r> filled, or -1 (reported; <r> freed).
+ */
+static int
+config_parse_responder_group(struct config_ctx *ctx,
+    const config_setting_t *g, struct responder *r)
+{
+	const config_setting_t *host = NULL, *issuers = NULL;
+	const char *spec;
+	char msg[256];
+	unsigned errors = ctx->nerrors;
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_elem(g, i);
+		const char *name = config_setting_name(m);
+
+		if (strcmp(name, "host") == 0)
+			host = m;
+		else if (strcmp(name, "issuers") == 0)
+			issuers = m;
+		else
+			config_error(ctx, m,
+			    "responders: unknown key '%s' (expected 'host' "
+			    "or 'issuers')",
+			    name);
+	}
+	if (host == NULL) {
+		config_error(ctx, g, "responders: entry without 'host'");
+	} else if ((spec = config_get_string(ctx, host)) != NULL &&
+	    config_parse_responder(spec, r, msg, sizeof(msg)) == -1) {
+		config_error(ctx, host, "responders: '%s': %s", spec, msg);
+	}
+	if (issuers != NULL && config_check_strings(ctx, issuers, "files")) {
+		if ((n = config_setting_length(issuers)) == 0)
+			config_error(ctx, issuers,
+			    "'issuers' is empty (leave it out to allow any "
+			    "issuer)");
+		for (int i = 0; i < n; i++)
+			config_load_issuer_file(ctx, issuers,
+			    config_setting_get_string(
+				config_elem(issuers, i)),
+			    r);
+	}
+	if (ctx->nerrors != errors) {
+		config_free_responder(r);
+		return -1;
+	}
+	r->line = (int)config_setting_source_line(g);
+	return 0;
+}
+
+static void
+config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct config *c = ctx->c;
+	char msg[256];
+	int n;
+
+	/* An array holds scalars of one type: each is checked below. */
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		config_error(ctx, s,
+		    "'responders' must be a list of strings and groups");
+		return;
+	}
+	/* An empty list is valid: everything is then blocked. */
+	if ((n = config_setting_length(s)) == 0)
+		return;
+	if ((c->responders = calloc((size_t)n, sizeof(*c->responders))) ==
+	    NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_elem(s, i);
+		struct responder *r = &c->responders[c->nresponders];
+		const char *spec;
+
+		switch (config_setting_type(e)) {
+		case CONFIG_TYPE_STRING:
+			spec = config_setting_get_string(e);
+			if (config_parse_responder(spec, r, msg, sizeof(msg)) ==
+			    -1) {
+				config_error(ctx, e, "responders: '%s': %s",
+				    spec, msg);
+				continue;
+			}
+			r->line = (int)config_setting_source_line(e);
+			break;
+		case CONFIG_TYPE_GROUP:
+			if (config_parse_responder_group(ctx, e, r) == -1)
+				continue;
+			break;
+		default:
+			config_error(ctx, e,
+			    "responders: an entry must be a string or a "
+			    "group");
+			continue;
+		}
+		c->nresponders++;
+	}
+}
+
+static void
+config_parse_max_request_body(struct config_ctx *ctx,
+    const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, CONFIG_MAX_REQUEST_BODY_MIN,
+	    CONFIG_MAX_REQUEST_BODY_MAX, &v))
+		ctx->c->max_request_body = (size_t)v;
+}
+
+static void
+config_parse_max_header_bytes(struct config_ctx *ctx,
+    const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, CONFIG_MAX_HEADER_BYTES_MIN,
+	    CONFIG_MAX_HEADER_BYTES_MAX, &v))
+		ctx->c->max_header_bytes = (size_t)v;
+}
+
+static void
+config_parse_client_timeout(struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, CONFIG_CLIENT_TIMEOUT_MIN,
+	    CONFIG_CLIENT_TIMEOUT_MAX, &v))
+		ctx->c->client_timeout_sec = (unsigned)v;
+}
+
+static void
+config_parse_upstream_timeout(struct config_ctx *ctx,
+    const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, CONFIG_UPSTREAM_TIMEOUT_MIN,
+	    CONFIG_UPSTREAM_TIMEOUT_MAX, &v))
+		ctx->c->upstream_timeout_sec = (unsigned)v;
+}
+
+static void
+config_parse_max_nonce_bytes(struct config_ctx *ctx,
+    const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, CONFIG_MAX_NONCE_BYTES_MIN,
+	    CONFIG_MAX_NONCE_BYTES_MAX, &v))
+		ctx->c->max_nonce_bytes = (size_t)v;
+}
+
+static const struct config_directive config_directives[] = {
+	{"listen", config_parse_listen},
+	{"mode", config_parse_mode},
+	{"event_log", config_parse_event_log},
+	{"hosts_file", config_parse_hosts_file},
+	{"resolvers", config_parse_resolvers},
+	{"responders", config_parse_responders},
+	{"max_request_body", config_parse_max_request_body},
+	{"max_header_bytes", config_parse_max_header_bytes},
+	{"client_timeout", config_parse_client_timeout},
+	{"upstream_timeout", config_parse_upstream_timeout},
+	{"max_nonce_bytes", config_parse_max_nonce_bytes},
+};
+
+/*
+ * Parses <text> (<len> bytes, NUL-terminated) as the config <path>.
+ * Returns the config or NULL with every error reported.
+ */
+static struct config *
+config_load_text(const char *path, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	struct config_ctx ctx;
+	config_setting_t *root;
+	config_t lc;
+	const char *nul;
+	bool have_listen = false;
+	struct config *c;
+	int n;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.path = path;
+	ctx.text = text;
+	ctx.text_len = len;
+	ctx.err = err;
+	ctx.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->path = strdup(path)) == NULL ||
+	    (c->event_log = strdup(CONFIG_DEFAULT_EVENT_LOG)) == NULL ||
+	    (c->hosts_file = strdup(CONFIG_DEFAULT_HOSTS_FILE)) == NULL ||
+	    (ctx.dir = config_dirname(path)) == NULL) {
+		config_error(&ctx, NULL, "out of memory");
+		config_free(c);
+		return NULL;
+	}
+	c->refs = 1;
+	c->mode = MODE_ENFORCE;
+	c->max_request_body = CONFIG_DEFAULT_MAX_REQUEST_BODY;
+	c->max_header_bytes = CONFIG_DEFAULT_MAX_HEADER_BYTES;
+	c->client_timeout_sec = CONFIG_DEFAULT_CLIENT_TIMEOUT;
+	c->upstream_timeout_sec = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
+	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
+	ctx.c = c;
+
+	/* libconfig would stop at a NUL and ignore the rest. */
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		unsigned line = 1;
+
+		for (const char *p = text; p < nul; p++)
+			line += *p == '\n';
+		config_error_at(&ctx, NULL, line, "NUL byte in the file");
+		free(ctx.dir);
+		config_free(c);
+		return NULL;
+	}
+
+	config_init(&lc);
+	config_set_include_dir(&lc, ctx.dir);
+	if (config_read_string(&lc, text) != CONFIG_TRUE) {
+		config_error_at(&ctx, config_error_file(&lc),
+		    (unsigned)config_error_line(&lc), "%s",
+		    config_error_text(&lc) != NULL ? config_error_text(&lc) :
+						      "cannot parse");
+		goto done;
+	}
+	root = config_root_setting(&lc);
+	n = config_setting_length(root);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_elem(root, i);
+		const char *name = config_setting_name(s);
+		size_t d;
+
+		for (d = 0; d < sizeof(config_directives) /
+		    sizeof(config_directives[0]); d++)
+			if (strcmp(name, config_directives[d].name) == 0)
+				break;
+		if (d == sizeof(config_directives) /
+		    sizeof(config_directives[0])) {
+			config_error(&ctx, s, "unknown directive '%s'", name);
+			continue;
+		}
+		if (strcmp(name, "listen") == 0)
+			have_listen = true;
+		config_directives[d].parse(&ctx, s);
+	}
+	if (!have_listen)
+		config_error(&ctx, NULL, "no listen address");
+done:
+	config_destroy(&lc);
+	free(ctx.dir);
+	if (ctx.nerrors > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct config *
+config_load_string(const char *name, const char *text, char *err,
+    size_t errlen)
+{
+	return config_load_text(name, text, strlen(text), err, errlen);
+}
+
+/*
+ * An unreadable config file is reported as "PATH: cannot read: REASON",
+ * without a line: the error is about the file, not a place in it.
+ */
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	struct config_ctx ctx;
+	struct config *c;
+	struct stat st;
+	char *text = NULL, *more;
+	size_t len = 0, cap = 0;
+	ssize_t r;
+	int fd, e;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.path = path;
+	ctx.err = err;
+	ctx.errlen = errlen;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		e = EISDIR;
+		goto fail;
+	}
+	/* Read to the end: the config may also come from a pipe. */
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap >= CONFIG_MAX_FILE_BYTES) {
+				e = EFBIG;
+				goto fail;
+			}
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((more = realloc(text, cap + 1)) == NULL) {
+				e = ENOMEM;
+				goto fail;
+			}
+			text = more;
+		}
+		if ((r = read(fd, text + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			e = errno;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	text[len] = '\0';
+	c = config_load_text(path, text, len, err, errlen);
+	free(text);
+	return c;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(text);
+	config_error(&ctx, NULL, "cannot read: %s", strerror(e));
+	return NULL;
+}

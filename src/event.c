@@ -1,0 +1,166 @@
+/*
+ * The event-log line: an event_record turned into ECS JSON. Pure: no
+ * I/O, no clock (the record carries its times), no globals.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ocspgate/event.h"
+
+static void
+event_span(struct json *j, const char *key, struct http_span s)
+{
+	if (s.p != NULL && s.len > 0)
+		json_string(j, key, s.p, s.len);
+}
+
+static void
+event_timestamp(struct json *j, const struct timespec *ts)
+{
+	struct tm tm;
+	char buf[64];
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000000) % 1000);
+	json_cstring(j, "@timestamp", buf);
+}
+
+/* True when <s> is an IP literal (digits and dots, or has a ':'). */
+static bool
+event_is_ip_literal(struct http_span s)
+{
+	bool digits_dots = s.len > 0;
+
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] == ':')
+			return true;
+		if (!((s.p[i] >= '0' && s.p[i] <= '9') || s.p[i] == '.'))
+			digits_dots = false;
+	}
+	return digits_dots;
+}
+
+static void
+event_ocsp(struct json *j, const struct ocsp_request_facts *f)
+{
+	json_object_begin(j, "ocsp");
+	json_object_begin(j, "request");
+	json_bool(j, "nonce", f->has_nonce);
+	if (f->flags != 0) {
+		json_array_begin(j, "flags");
+		for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
+			if (f->flags & (1u << b))
+				json_cstring(j, NULL, ocsp_flag_name(b));
+		}
+		json_array_end(j);
+	}
+	if (f->ncerts > 0) {
+		json_array_begin(j, "certs");
+		for (size_t i = 0; i < f->ncerts; i++) {
+			const struct ocsp_cert_id *c = &f->certs[i];
+
+			json_object_begin(j, NULL);
+			json_cstring(j, "hash_algorithm",
+			    ocsp_hash_name(c->hash));
+			json_hex(j, "issuer_name_hash", c->name_hash,
+			    c->hash_len);
+			json_hex(j, "issuer_key_hash", c->key_hash,
+			    c->hash_len);
+			json_hex(j, "serial", c->serial, c->serial_len);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
+	json_object_end(j);
+	json_object_end(j);
+}
+
+void
+event_format(struct json *j, const struct event_record *e)
+{
+	json_reset(j);
+	json_object_begin(j, NULL);
+	event_timestamp(j, &e->start);
+
+	json_object_begin(j, "event");
+	json_cstring(j, "kind", "event");
+	json_array_begin(j, "category");
+	json_cstring(j, NULL, "network");
+	json_array_end(j);
+	json_cstring(j, "action", e->allow ? "allow" : "block");
+	json_cstring(j, "reason", reason_name(e->reason));
+	json_uint(j, "duration", e->duration_ns);
+	json_object_end(j);
+
+	json_object_begin(j, "ocspgate");
+	json_cstring(j, "mode", mode_name(e->mode));
+	json_bool(j, "enforced", e->enforced);
+	json_cstring(j, "interception", e->interception);
+	if (e->responder != NULL)
+		json_cstring(j, "responder", e->responder);
+	if (e->detail != NULL)
+		json_cstring(j, "detail", e->detail);
+	json_object_end(j);
+
+	json_object_begin(j, "source");
+	json_cstring(j, "ip", e->source_ip);
+	json_uint(j, "port", e->source_port);
+	json_object_end(j);
+
+	if (e->dest_host.len > 0 || e->dest_ip != NULL) {
+		json_object_begin(j, "destination");
+		bool literal = event_is_ip_literal(e->dest_host);
+
+		if (!literal)
+			event_span(j, "domain", e->dest_host);
+		if (e->dest_ip != NULL)
+			json_cstring(j, "ip", e->dest_ip);
+		else if (literal)
+			event_span(j, "ip", e->dest_host);
+		if (e->dest_port != 0)
+			json_uint(j, "port", e->dest_port);
+		json_object_end(j);
+	}
+
+	if (e->method.len > 0 || e->status != 0) {
+		json_object_begin(j, "http");
+		if (e->method.len > 0) {
+			json_object_begin(j, "request");
+			event_span(j, "method", e->method);
+			if (e->has_request_body) {
+				json_object_begin(j, "body");
+				json_uint(j, "bytes", e->request_body_bytes);
+				json_object_end(j);
+			}
+			json_object_end(j);
+		}
+		if (e->status != 0) {
+			json_object_begin(j, "response");
+			json_uint(j, "status_code", (uint64_t)e->status);
+			json_object_begin(j, "body");
+			json_uint(j, "bytes", e->response_body_bytes);
+			json_object_end(j);
+			json_object_end(j);
+		}
+		json_object_end(j);
+	}
+
+	if (e->url.len > 0) {
+		json_object_begin(j, "url");
+		event_span(j, "original", e->url);
+		event_span(j, "path", e->path);
+		json_object_end(j);
+	}
+	if (e->user_agent.len > 0) {
+		json_object_begin(j, "user_agent");
+		event_span(j, "original", e->user_agent);
+		json_object_end(j);
+	}
+	if (e->ocsp != NULL)
+		event_ocsp(j, e->ocsp);
+	json_object_end(j);
+	json_raw(j, "\n", 1);
+}

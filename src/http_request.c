@@ -1,0 +1,672 @@
+/*
+ * Client requests: llhttp in strict mode (no lenient flags) plus the
+ * checks llhttp leaves to its user, and the head sent upstream.
+ * Pure: no I/O, no libevent, no globals. Problems found inside llhttp
+ * callbacks are recorded in the request and reported once
+ * llhttp_execute() returns.
+ */
+#include <limits.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ocspgate/http_request.h"
+
+/* Headers never forwarded, besides those named in Connection. */
+static const char *const http_hop_by_hop[] = {
+	"connection", "keep-alive", "proxy-connection", "proxy-authorization",
+	"proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade",
+};
+
+/* Request fields ocspgate rebuilds rather than copies. */
+static const char *const http_rebuilt[] = {
+	"host", "content-length", "expect",
+};
+
+static bool
+http_name_in(const struct http_span *name, const char *const *list,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (http_span_eq(name, list[k]))
+			return true;
+	}
+	return false;
+}
+
+static int
+http_request_fail(struct http_request *r, enum reason why, const char *detail)
+{
+	if (r->reason == REASON_NONE) {
+		r->reason = why;
+		r->detail = detail;
+	}
+	return -1;
+}
+
+bool
+http_span_eq(const struct http_span *s, const char *str)
+{
+	size_t n = strlen(str);
+
+	return s->len == n && strncasecmp(s->p, str, n) == 0;
+}
+
+/* Appends a callback's piece to <s>; pieces must be contiguous. */
+static int
+http_span_extend(struct http_span *s, const char *at, size_t len)
+{
+	if (s->p == NULL) {
+		s->p = at;
+		s->len = len;
+		return 0;
+	}
+	if (at != s->p + s->len)
+		return -1;
+	s->len += len;
+	return 0;
+}
+
+struct http_span
+http_span_trim(struct http_span s)
+{
+	while (s.len > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
+		s.p++;
+		s.len--;
+	}
+	while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
+		s.len--;
+	return s;
+}
+
+static struct http_request *
+http_request_of(llhttp_t *p)
+{
+	return p->data;
+}
+
+static int
+http_request_on_method(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+
+	if (http_span_extend(&r->method, at, len) == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "split request line");
+	return 0;
+}
+
+static int
+http_request_on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+
+	if (http_span_extend(&r->url, at, len) == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "split request line");
+	return 0;
+}
+
+int
+http_headers_add_name(struct http_headers *hs, const char *at, size_t len,
+    const char **detail)
+{
+	if (hs->n == 0 || hs->in_value) {
+		if (hs->n == HTTP_MAX_HEADERS) {
+			*detail = "too many header fields";
+			return -1;
+		}
+		hs->n++;
+		hs->in_value = false;
+	}
+	if (http_span_extend(&hs->h[hs->n - 1].name, at, len) == -1) {
+		*detail = "split header name";
+		return -1;
+	}
+	return 0;
+}
+
+int
+http_headers_add_value(struct http_headers *hs, const char *at, size_t len,
+    const char **detail)
+{
+	hs->in_value = true;
+	/*
+	 * llhttp accepts obs-fold and reports the continuation line as a
+	 * further, non-adjacent piece of the same value: refuse it (RFC 9112
+	 * 5.2 allows a proxy to reject it, and folding hides headers from
+	 * naive filters).
+	 */
+	if (http_span_extend(&hs->h[hs->n - 1].value, at, len) == -1) {
+		*detail = "obs-fold header line";
+		return -1;
+	}
+	if (memchr(at, '\0', len) != NULL || memchr(at, '\r', len) != NULL ||
+	    memchr(at, '\n', len) != NULL) {
+		*detail = "control byte in header value";
+		return -1;
+	}
+	return 0;
+}
+
+struct http_header *
+http_headers_value_done(struct http_headers *hs)
+{
+	struct http_header *h = &hs->h[hs->n - 1];
+
+	hs->in_value = true; /* an empty value has no value callback */
+	h->value = http_span_trim(h->value);
+	return h;
+}
+
+static int
+http_request_on_version_complete(llhttp_t *p)
+{
+	http_request_of(p)->line_done = true;
+	return 0;
+}
+
+static int
+http_request_on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+	const char *detail;
+
+	if (http_headers_add_name(&r->hs, at, len, &detail) == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
+	return 0;
+}
+
+static int
+http_request_on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+	const char *detail;
+
+	if (http_headers_add_value(&r->hs, at, len, &detail) == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
+	return 0;
+}
+
+static int
+http_request_on_header_value_complete(llhttp_t *p)
+{
+	struct http_request *r = http_request_of(p);
+	struct http_header *h = http_headers_value_done(&r->hs);
+	int i = (int)r->hs.n - 1;
+
+	if (http_span_eq(&h->name, "host")) {
+		if (r->host_hdr != -1)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "more than one Host header");
+		r->host_hdr = i;
+	} else if (http_span_eq(&h->name, "content-type")) {
+		if (r->ctype_hdr != -1)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "more than one Content-Type header");
+		r->ctype_hdr = i;
+	} else if (http_span_eq(&h->name, "user-agent")) {
+		if (r->ua_hdr == -1)
+			r->ua_hdr = i;
+	} else if (http_span_eq(&h->name, "expect")) {
+		if (!http_span_eq(&h->value, "100-continue"))
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "unsupported Expect header");
+		r->expect_continue = true;
+	}
+	return 0;
+}
+
+static bool
+http_host_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+/*
+ * Splits "host[:port]" or "[v6]:port" in <a>. Returns 0, or -1 with
+ * *detail set. *port is 0 when none was given.
+ */
+static int
+http_parse_authority(struct http_span a, struct http_span *host,
+    uint16_t *port, const char **detail)
+{
+	const char *p = a.p, *end = a.p + a.len;
+	unsigned long v = 0;
+
+	*port = 0;
+	if (a.len == 0) {
+		*detail = "empty host";
+		return -1;
+	}
+	if (memchr(a.p, '@', a.len) != NULL) {
+		*detail = "userinfo in target";
+		return -1;
+	}
+	if (*p == '[') {
+		const char *close = memchr(p, ']', a.len);
+
+		if (close == NULL || close == p + 1) {
+			*detail = "bad IPv6 literal";
+			return -1;
+		}
+		for (const char *c = p + 1; c < close; c++) {
+			if (!(http_host_char((unsigned char)*c) || *c == ':')) {
+				*detail = "bad IPv6 literal";
+				return -1;
+			}
+		}
+		host->p = p + 1;
+		host->len = (size_t)(close - p - 1);
+		p = close + 1;
+	} else {
+		host->p = p;
+		while (p < end && *p != ':') {
+			if (!http_host_char((unsigned char)*p)) {
+				*detail = "invalid character in host";
+				return -1;
+			}
+			p++;
+		}
+		host->len = (size_t)(p - host->p);
+		if (host->len == 0) {
+			*detail = "empty host";
+			return -1;
+		}
+	}
+	if (p == end)
+		return 0;
+	if (*p != ':' || p + 1 == end || end - p > 6) {
+		*detail = "bad port";
+		return -1;
+	}
+	for (p++; p < end; p++) {
+		if (*p < '0' || *p > '9') {
+			*detail = "bad port";
+			return -1;
+		}
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v == 0 || v > 65535) {
+		*detail = "bad port";
+		return -1;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Case-insensitive host equality, one trailing dot ignored on each side. */
+static bool
+http_host_eq(struct http_span a, struct http_span b)
+{
+	if (a.len > 0 && a.p[a.len - 1] == '.')
+		a.len--;
+	if (b.len > 0 && b.p[b.len - 1] == '.')
+		b.len--;
+	return a.len == b.len && strncasecmp(a.p, b.p, a.len) == 0;
+}
+
+static int
+http_request_parse_target(struct http_request *r)
+{
+	static const char root[] = "/";
+	struct http_span u = r->url, auth;
+	const char *detail = NULL, *p, *end;
+
+	if (r->llhttp_method == HTTP_CONNECT) {
+		r->form = HTTP_TARGET_AUTHORITY;
+		if (http_parse_authority(u, &r->host, &r->port, &detail) == -1)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    detail);
+		return 0;
+	}
+	if (u.len == 1 && u.p[0] == '*') {
+		r->form = HTTP_TARGET_ASTERISK;
+		return 0;
+	}
+	if (u.len > 0 && u.p[0] == '/') {
+		r->form = HTTP_TARGET_ORIGIN;
+		auth.p = NULL;
+		auth.len = 0;
+		p = u.p;
+	} else {
+		if (u.len < 7 || strncasecmp(u.p, "http://", 7) != 0)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "target is not an http URL");
+		r->form = HTTP_TARGET_ABSOLUTE;
+		auth.p = u.p + 7;
+		for (p = auth.p; p < u.p + u.len; p++) {
+			if (*p == '/' || *p == '?' || *p == '#')
+				break;
+		}
+		auth.len = (size_t)(p - auth.p);
+		if (http_parse_authority(auth, &r->host, &r->port, &detail) ==
+		    -1)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    detail);
+		if (r->port == 0)
+			r->port = 80;
+	}
+	end = u.p + u.len;
+	if (memchr(p, '#', (size_t)(end - p)) != NULL)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "fragment in target");
+	r->path.p = p;
+	while (p < end && *p != '?')
+		p++;
+	r->path.len = (size_t)(p - r->path.p);
+	if (p < end) {
+		r->query.p = p + 1;
+		r->query.len = (size_t)(end - p - 1);
+	}
+	if (r->path.len == 0) {
+		r->path.p = root;
+		r->path.len = 1;
+	}
+	return 0;
+}
+
+void
+http_headers_mark_hop_by_hop(struct http_headers *hs)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		struct http_header *h = &hs->h[i];
+
+		h->hop_by_hop = http_name_in(&h->name, http_hop_by_hop,
+		    sizeof(http_hop_by_hop) / sizeof(http_hop_by_hop[0]));
+	}
+	for (size_t i = 0; i < hs->n; i++) {
+		const char *p, *end, *tok;
+
+		if (!http_span_eq(&hs->h[i].name, "connection"))
+			continue;
+		p = hs->h[i].value.p;
+		end = p + hs->h[i].value.len;
+		while (p < end) {
+			struct http_span t;
+
+			while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			tok = p;
+			while (p < end && *p != ',')
+				p++;
+			t.p = tok;
+			t.len = (size_t)(p - tok);
+			t = http_span_trim(t);
+			for (size_t k = 0; t.len > 0 && k < hs->n; k++) {
+				struct http_header *h = &hs->h[k];
+
+				if (h->name.len == t.len &&
+				    strncasecmp(h->name.p, t.p, t.len) == 0)
+					h->hop_by_hop = true;
+			}
+		}
+	}
+}
+
+static int
+http_request_on_headers_complete(llhttp_t *p)
+{
+	struct http_request *r = http_request_of(p);
+
+	r->headers_done = true;
+	r->llhttp_method = llhttp_get_method(p);
+	r->http_minor = llhttp_get_http_minor(p);
+	/*
+	 * llhttp tolerates extra spaces in the request line; a gate that
+	 * compares what it parsed with what a server may parse does not.
+	 */
+	for (const char *c = r->head_start; c < r->method.p; c++) {
+		/* RFC 9112 2.2: empty lines before a request are ignored. */
+		if (*c != '\r' && *c != '\n')
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "malformed request line");
+	}
+	if (r->method.p == NULL || r->url.p != r->method.p + r->method.len + 1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "malformed request line");
+	if (llhttp_get_http_major(p) != 1 || r->http_minor > 1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "unsupported HTTP version");
+	if (r->http_minor == 1 && r->host_hdr == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "HTTP/1.1 request without Host");
+	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "Transfer-Encoding in an HTTP/1.0 request");
+	if (r->llhttp_method != HTTP_CONNECT &&
+	    (p->upgrade || (p->flags & F_UPGRADE)))
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "protocol upgrade");
+	if (http_request_parse_target(r) == -1)
+		return -1;
+	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1) {
+		struct http_span hh, hv = r->hs.h[r->host_hdr].value;
+		uint16_t hport;
+		const char *detail;
+
+		if (http_parse_authority(hv, &hh, &hport, &detail) == -1)
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "bad Host header");
+		/* OpenSSL's client sends Host without the port. */
+		if (!http_host_eq(hh, r->host) ||
+		    (hport != 0 && hport != r->port))
+			return http_request_fail(r, REASON_HTTP_MALFORMED,
+			    "Host header disagrees with the target");
+	}
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > r->body_cap) {
+		r->body_overflow = true;
+		return http_request_fail(r, REASON_BODY_TOO_LARGE,
+		    "Content-Length over max_request_body");
+	}
+	http_headers_mark_hop_by_hop(&r->hs);
+	for (size_t i = 0; i < r->hs.n; i++) {
+		if (http_name_in(&r->hs.h[i].name, http_rebuilt,
+			sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
+			r->hs.h[i].hop_by_hop = true;
+	}
+	return 0;
+}
+
+static int
+http_request_on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+
+	if (len > r->body_cap - r->body_len) {
+		r->body_overflow = true;
+		return http_request_fail(r, REASON_BODY_TOO_LARGE,
+		    "body over max_request_body");
+	}
+	memcpy(r->body + r->body_len, at, len);
+	r->body_len += len;
+	return 0;
+}
+
+static int
+http_request_on_message_complete(llhttp_t *p)
+{
+	struct http_request *r = http_request_of(p);
+
+	r->complete = true;
+	r->keep_alive = llhttp_should_keep_alive(p) != 0;
+	/* Stop here: the bytes after this request wait for its answer. */
+	return HPE_PAUSED;
+}
+
+static void
+http_request_clear(struct http_request *r)
+{
+	unsigned char *body = r->body;
+	size_t body_cap = r->body_cap;
+	llhttp_t parser = r->parser;
+	llhttp_settings_t settings = r->settings;
+
+	memset(r, 0, sizeof(*r));
+	r->parser = parser;
+	r->settings = settings;
+	r->parser.settings = &r->settings;
+	r->parser.data = r;
+	r->body = body;
+	r->body_cap = body_cap;
+	r->host_hdr = r->ctype_hdr = r->ua_hdr = -1;
+}
+
+void
+http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
+{
+	memset(r, 0, sizeof(*r));
+	llhttp_settings_init(&r->settings);
+	r->settings.on_method = http_request_on_method;
+	r->settings.on_url = http_request_on_url;
+	r->settings.on_version_complete = http_request_on_version_complete;
+	r->settings.on_header_field = http_request_on_header_field;
+	r->settings.on_header_value = http_request_on_header_value;
+	r->settings.on_header_value_complete =
+	    http_request_on_header_value_complete;
+	r->settings.on_headers_complete = http_request_on_headers_complete;
+	r->settings.on_body = http_request_on_body;
+	r->settings.on_message_complete = http_request_on_message_complete;
+	llhttp_init(&r->parser, HTTP_REQUEST, &r->settings);
+	r->body = body;
+	r->body_cap = body_cap;
+	http_request_clear(r);
+}
+
+void
+http_request_next(struct http_request *r)
+{
+	http_request_clear(r);
+	if (llhttp_get_errno(&r->parser) == HPE_PAUSED)
+		llhttp_resume(&r->parser);
+}
+
+enum http_parse
+http_request_parse(struct http_request *r, const char *data, size_t len,
+    size_t *consumed)
+{
+	llhttp_errno_t err;
+
+	*consumed = 0;
+	if (r->complete)
+		return HTTP_PARSE_DONE;
+	if (r->reason != REASON_NONE)
+		return HTTP_PARSE_ERROR;
+	if (r->head_start == NULL && len > 0)
+		r->head_start = data;
+	err = llhttp_execute(&r->parser, data, len);
+	switch (err) {
+	case HPE_OK:
+		*consumed = len;
+		return HTTP_PARSE_MORE;
+	case HPE_PAUSED:
+		*consumed = (size_t)(llhttp_get_error_pos(&r->parser) - data);
+		return HTTP_PARSE_DONE;
+	case HPE_PAUSED_H2_UPGRADE:
+		http_request_fail(r, REASON_HTTP_MALFORMED, "HTTP/2 preface");
+		break;
+	case HPE_PAUSED_UPGRADE:
+		http_request_fail(r, REASON_HTTP_MALFORMED, "protocol upgrade");
+		break;
+	default:
+		/* Our callbacks recorded their own reason; else llhttp's. */
+		http_request_fail(r, REASON_HTTP_MALFORMED,
+		    llhttp_get_error_reason(&r->parser));
+		break;
+	}
+	*consumed = len;
+	return HTTP_PARSE_ERROR;
+}
+
+const struct http_span *
+http_headers_get(const struct http_headers *hs, const char *name)
+{
+	for (size_t i = 0; i < hs->n; i++) {
+		if (http_span_eq(&hs->h[i].name, name))
+			return &hs->h[i].value;
+	}
+	return NULL;
+}
+
+const struct http_span *
+http_request_header(const struct http_request *r, const char *name)
+{
+	return http_headers_get(&r->hs, name);
+}
+
+/* Appends <len> bytes at *off; returns -1 once <cap> would be passed. */
+int
+http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
+{
+	if (len > cap - *off)
+		return -1;
+	memcpy(out + *off, s, len);
+	*off += len;
+	return 0;
+}
+
+int
+http_put_str(char *out, size_t cap, size_t *off, const char *s)
+{
+	return http_put(out, cap, off, s, strlen(s));
+}
+
+int
+http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return http_put(out, cap, off, tmp + sizeof(tmp) - n, n);
+}
+
+int
+http_request_build_upstream(const struct http_request *r, char *out,
+    size_t cap)
+{
+	size_t off = 0;
+	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;
+	int rc = 0;
+
+	rc |= http_put(out, cap, &off, r->method.p, r->method.len);
+	rc |= http_put_str(out, cap, &off, " ");
+	rc |= http_put(out, cap, &off, r->path.p, r->path.len);
+	if (r->query.p != NULL) {
+		rc |= http_put_str(out, cap, &off, "?");
+		rc |= http_put(out, cap, &off, r->query.p, r->query.len);
+	}
+	rc |= http_put_str(out, cap, &off,
+	    r->http_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ");
+	rc |= http_put_str(out, cap, &off, v6 ? "[" : "");
+	rc |= http_put(out, cap, &off, r->host.p, r->host.len);
+	rc |= http_put_str(out, cap, &off, v6 ? "]" : "");
+	if (r->port != 80) {
+		rc |= http_put_str(out, cap, &off, ":");
+		rc |= http_put_uint(out, cap, &off, r->port);
+	}
+	rc |= http_put_str(out, cap, &off, "\r\n");
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+
+		if (h->hop_by_hop)
+			continue;
+		rc |= http_put(out, cap, &off, h->name.p, h->name.len);
+		rc |= http_put_str(out, cap, &off, ": ");
+		rc |= http_put(out, cap, &off, h->value.p, h->value.len);
+		rc |= http_put_str(out, cap, &off, "\r\n");
+	}
+	if (r->body_len > 0 || r->llhttp_method == HTTP_POST ||
+	    r->llhttp_method == HTTP_PUT) {
+		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= http_put_uint(out, cap, &off, r->body_len);
+		rc |= http_put_str(out, cap, &off, "\r\n");
+	}
+	rc |= http_put_str(out, cap, &off, "Connection: close\r\n\r\n");
+	if (rc != 0 || off > (size_t)INT_MAX)
+		return -1;
+	return (int)off;
+}

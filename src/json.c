@@ -1,0 +1,387 @@
+/*
+ * A streaming JSON writer for the event log. Values come from the wire,
+ * so every string is escaped and its UTF-8 checked strictly: the output
+ * is valid JSON whatever the input. Pure: no I/O, no globals.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocspgate/json.h"
+
+#define JSON_INITIAL_CAP 256
+
+/* U+FFFD REPLACEMENT CHARACTER, written for each invalid UTF-8 sequence. */
+static const char json_replacement[] = "\xef\xbf\xbd";
+
+static const char json_hexdigits[] = "0123456789abcdef";
+
+void
+json_init(struct json *j)
+{
+	memset(j, 0, sizeof(*j));
+}
+
+void
+json_reset(struct json *j)
+{
+	j->len = 0;
+	if (j->buf != NULL)
+		j->buf[0] = '\0';
+	j->failed = false;
+	j->depth = 0;
+}
+
+void
+json_free(struct json *j)
+{
+	free(j->buf);
+	json_init(j);
+}
+
+/*
+ * Makes room for <n> more bytes plus the terminating NUL, doubling the
+ * buffer as needed. Returns false, with j->failed set, when the writer
+ * has already failed or the memory cannot be had; the buffer is then
+ * left as it was.
+ */
+static bool
+json_reserve(struct json *j, size_t n)
+{
+	size_t need, cap;
+	char *p;
+
+	if (j->failed)
+		return false;
+	if (n > SIZE_MAX - j->len - 1)
+		goto fail;
+	need = j->len + n + 1;
+	if (need <= j->cap)
+		return true;
+	cap = j->cap != 0 ? j->cap : JSON_INITIAL_CAP;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			goto fail;
+		cap *= 2;
+	}
+	if ((p = realloc(j->buf, cap)) == NULL)
+		goto fail;
+	j->buf = p;
+	j->cap = cap;
+	return true;
+fail:
+	j->failed = true;
+	return false;
+}
+
+/* Appends <n> bytes as they are. Returns false once the writer failed. */
+static bool
+json_put(struct json *j, const void *p, size_t n)
+{
+	if (!json_reserve(j, n))
+		return false;
+	if (n > 0)
+		memcpy(j->buf + j->len, p, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+	return true;
+}
+
+static bool
+json_putc(struct json *j, char c)
+{
+	return json_put(j, &c, 1);
+}
+
+/* True for the bytes a JSON string may hold as they are. */
+static inline bool
+json_is_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/*
+ * Looks at the UTF-8 sequence starting at <p> (<n> > 0 bytes left, p[0]
+ * >= 0x80). Returns its length when it is a well-formed sequence
+ * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), else
+ * minus the length of its maximal ill-formed subpart, which is replaced
+ * by one U+FFFD (Unicode 15, 3.9 "U+FFFD Substitution of Maximal
+ * Subparts"; what Python and the WHATWG decoder do).
+ */
+static int
+json_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	int need, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 4;
+	else
+		return -1; /* continuation byte, C0, C1 or F5..FF */
+
+	/* The second byte's range rules out overlongs and surrogates. */
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+
+	for (i = 1; i < need; i++) {
+		if ((size_t)i >= n || p[i] < lo || p[i] > hi)
+			return -i;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+/*
+ * Writes one ASCII byte that needs an escape: '"', '\\', controls and DEL.
+ */
+static bool
+json_put_escape(struct json *j, unsigned char c)
+{
+	char e[6] = {'\\', 'u', '0', '0', 0, 0};
+
+	switch (c) {
+	case '"':
+		return json_put(j, "\\\"", 2);
+	case '\\':
+		return json_put(j, "\\\\", 2);
+	case '\b':
+		return json_put(j, "\\b", 2);
+	case '\f':
+		return json_put(j, "\\f", 2);
+	case '\n':
+		return json_put(j, "\\n", 2);
+	case '\r':
+		return json_put(j, "\\r", 2);
+	case '\t':
+		return json_put(j, "\\t", 2);
+	default:
+		e[4] = json_hexdigits[c >> 4];
+		e[5] = json_hexdigits[c & 0xf];
+		return json_put(j, e, sizeof(e));
+	}
+}
+
+/*
+ * Writes <s> (<len> bytes, any values) as a quoted JSON string. Runs of
+ * plain ASCII and well-formed UTF-8 are copied as they are, one memcpy
+ * per run of plain bytes.
+ */
+static bool
+json_put_string(struct json *j, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, start;
+	int n;
+
+	if (!json_putc(j, '"'))
+		return false;
+	while (i < len) {
+		start = i;
+		while (i < len && json_is_plain(p[i]))
+			i++;
+		if (i > start && !json_put(j, p + start, i - start))
+			return false;
+		if (i == len)
+			break;
+		if (p[i] < 0x80) {
+			if (!json_put_escape(j, p[i]))
+				return false;
+			i++;
+			continue;
+		}
+		n = json_utf8_len(p + i, len - i);
+		if (n > 0) {
+			if (!json_put(j, p + i, (size_t)n))
+				return false;
+			i += (size_t)n;
+		} else {
+			if (!json_put(j, json_replacement, 3))
+				return false;
+			i += (size_t)-n;
+		}
+	}
+	return json_putc(j, '"');
+}
+
+/*
+ * Starts a member: checks that <key> fits the enclosing container (a name
+ * inside an object, none inside an array or at the top level), then
+ * writes the separating comma and the name. Returns false, with
+ * j->failed set on misuse, when the value must not be written.
+ */
+static bool
+json_member(struct json *j, const char *key)
+{
+	unsigned d;
+
+	if (j->failed)
+		return false;
+	if (j->depth == 0) {
+		if (key != NULL)
+			goto misuse;
+		return true;
+	}
+	d = j->depth - 1;
+	if (j->array[d] != (key == NULL))
+		goto misuse;
+	if (!j->first[d] && !json_putc(j, ','))
+		return false;
+	j->first[d] = false;
+	if (key == NULL)
+		return true;
+	return json_put_string(j, key, strlen(key)) && json_putc(j, ':');
+misuse:
+	j->failed = true;
+	return false;
+}
+
+static void
+json_open(struct json *j, const char *key, bool array)
+{
+	if (j->depth >= JSON_MAX_DEPTH) {
+		j->failed = true;
+		return;
+	}
+	if (!json_member(j, key) || !json_putc(j, array ? '[' : '{'))
+		return;
+	j->array[j->depth] = array;
+	j->first[j->depth] = true;
+	j->depth++;
+}
+
+static void
+json_close(struct json *j, bool array)
+{
+	if (j->failed)
+		return;
+	if (j->depth == 0 || j->array[j->depth - 1] != array) {
+		j->failed = true;
+		return;
+	}
+	if (json_putc(j, array ? ']' : '}'))
+		j->depth--;
+}
+
+void
+json_object_begin(struct json *j, const char *key)
+{
+	json_open(j, key, false);
+}
+
+void
+json_object_end(struct json *j)
+{
+	json_close(j, false);
+}
+
+void
+json_array_begin(struct json *j, const char *key)
+{
+	json_open(j, key, true);
+}
+
+void
+json_array_end(struct json *j)
+{
+	json_close(j, true);
+}
+
+/*
+ * Writes <len> bytes of <s> as a string value. A NULL <s> with a nonzero
+ * <len> is written as null rather than read.
+ */
+void
+json_string(struct json *j, const char *key, const char *s, size_t len)
+{
+	if (!json_member(j, key))
+		return;
+	if (s == NULL && len > 0)
+		(void)json_put(j, "null", 4);
+	else
+		(void)json_put_string(j, s, len);
+}
+
+/* Writes the NUL-terminated <s>; NULL is written as null. */
+void
+json_cstring(struct json *j, const char *key, const char *s)
+{
+	if (s == NULL)
+		json_string(j, key, NULL, 1);
+	else
+		json_string(j, key, s, strlen(s));
+}
+
+void
+json_hex(struct json *j, const char *key, const unsigned char *p, size_t len)
+{
+	char *out;
+
+	if (!json_member(j, key))
+		return;
+	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
+		j->failed = true;
+		return;
+	}
+	out = j->buf + j->len;
+	*out++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		*out++ = json_hexdigits[p[i] >> 4];
+		*out++ = json_hexdigits[p[i] & 0xf];
+	}
+	*out++ = '"';
+	j->len += 2 * len + 2;
+	j->buf[j->len] = '\0';
+}
+
+void
+json_uint(struct json *j, const char *key, uint64_t v)
+{
+	char tmp[24];
+	int n;
+
+	if (!json_member(j, key))
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+	(void)json_put(j, tmp, (size_t)n);
+}
+
+void
+json_int(struct json *j, const char *key, int64_t v)
+{
+	char tmp[24];
+	int n;
+
+	if (!json_member(j, key))
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	(void)json_put(j, tmp, (size_t)n);
+}
+
+void
+json_bool(struct json *j, const char *key, bool v)
+{
+	if (!json_member(j, key))
+		return;
+	if (v)
+		(void)json_put(j, "true", 4);
+	else
+		(void)json_put(j, "false", 5);
+}
+
+void
+json_raw(struct json *j, const char *s, size_t len)
+{
+	(void)json_put(j, s, len);
+}

@@ -1,0 +1,136 @@
+/*
+ * ocspgate: command line, signals and the event loop.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ocspgate/config.h"
+#include "ocspgate/event_log.h"
+#include "ocspgate/listener.h"
+#include "ocspgate/log.h"
+#include "ocspgate/server.h"
+
+#define MAIN_CONFIG_ERR_MAX 8192
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ocspgate [-t] [-c config]\n"
+	    "       ocspgate -V | -h\n"
+	    "  -c PATH  configuration file (default %s)\n"
+	    "  -t       check the configuration and exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n",
+	    CONFIG_DEFAULT_PATH);
+}
+
+static void
+main_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)what;
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+main_on_reopen(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)sig;
+	(void)what;
+	if (event_log_reopen(srv->log) == 0)
+		log_info("SIGUSR1: event log reopened");
+}
+
+static void
+main_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	log_warn("SIGHUP: configuration reload is not available in this "
+		 "version; the running configuration stays");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool test_only = false;
+	struct config *cfg;
+	struct event_base *base;
+	struct server srv;
+	struct event *sigs[4];
+	char err[MAIN_CONFIG_ERR_MAX];
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:tVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			test_only = true;
+			break;
+		case 'V':
+			printf("ocspgate %s\n", OCSPGATE_VERSION);
+			return 0;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		default:
+			main_usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		main_usage(stderr);
+		return 1;
+	}
+	err[0] = '\0';
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fputs(err, stderr);
+		return 1;
+	}
+	if (test_only) {
+		printf("ocspgate: configuration %s is ok\n", path);
+		config_unref(cfg);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	if (server_init(&srv, base, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ocspgate: %s\n", err);
+		server_free(&srv);
+		config_unref(cfg);
+		event_base_free(base);
+		return 1;
+	}
+	config_unref(cfg);
+	for (size_t i = 0; i < srv.nlisteners; i++)
+		log_info("listening on %s", listener_name(srv.listeners[i]));
+	sigs[0] = evsignal_new(base, SIGTERM, main_on_stop, &srv);
+	sigs[1] = evsignal_new(base, SIGINT, main_on_stop, &srv);
+	sigs[2] = evsignal_new(base, SIGUSR1, main_on_reopen, &srv);
+	sigs[3] = evsignal_new(base, SIGHUP, main_on_hup, &srv);
+	for (size_t i = 0; i < 4; i++) {
+		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
+			fatal("cannot install signal handlers");
+	}
+	event_base_dispatch(base);
+	for (size_t i = 0; i < 4; i++)
+		event_free(sigs[i]);
+	server_free(&srv);
+	event_base_free(base);
+	return 0;
+}

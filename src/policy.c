@@ -1,0 +1,146 @@
+/*
+ * Policy: which requests may pass. Pure: turns a parsed request and the
+ * config into a verdict; no I/O, no logging, no globals.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "ocspgate/policy.h"
+
+bool
+policy_host_matches(const struct responder *r, const char *host,
+    size_t host_len)
+{
+	size_t n = strlen(r->host);
+
+	if (host_len > 0 && host[host_len - 1] == '.')
+		host_len--;
+	if (!r->wildcard)
+		return host_len == n && strncasecmp(host, r->host, n) == 0;
+	/* "*.example.net": at least one label before ".example.net". */
+	return host_len > n + 1 && host[host_len - n - 1] == '.' &&
+	    strncasecmp(host + host_len - n, r->host, n) == 0;
+}
+
+static bool
+policy_path_matches(const struct responder *r, const char *path,
+    size_t path_len)
+{
+	if (r->path_len == 0)
+		return true;
+	return path_len >= r->path_len &&
+	    memcmp(path, r->path, r->path_len) == 0 &&
+	    (path_len == r->path_len || path[r->path_len] == '/');
+}
+
+const struct responder *
+policy_match_responder(const struct config *cfg, const char *host,
+    size_t host_len, uint16_t port, const char *path, size_t path_len)
+{
+	for (size_t i = 0; i < cfg->nresponders; i++) {
+		const struct responder *r = &cfg->responders[i];
+
+		if (r->port == port && policy_host_matches(r, host, host_len) &&
+		    policy_path_matches(r, path, path_len))
+			return r;
+	}
+	return NULL;
+}
+
+/* True for "application/ocsp-request", parameters aside. */
+static bool
+policy_is_ocsp_type(const struct http_span *ct)
+{
+	static const char want[] = "application/ocsp-request";
+	size_t n = sizeof(want) - 1;
+
+	if (ct == NULL || ct->len < n || strncasecmp(ct->p, want, n) != 0)
+		return false;
+	for (size_t i = n; i < ct->len; i++) {
+		if (ct->p[i] == ';')
+			return true;
+		if (ct->p[i] != ' ' && ct->p[i] != '\t')
+			return false;
+	}
+	return true;
+}
+
+static void
+policy_block(struct verdict *v, enum reason why, const char *detail)
+{
+	v->reason = why;
+	v->detail = detail;
+}
+
+void
+policy_decide(const struct config *cfg, const struct http_request *req,
+    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
+    struct verdict *v)
+{
+	const struct responder *r;
+	const unsigned char *body;
+	size_t body_len;
+	enum reason why;
+
+	memset(v, 0, sizeof(*v));
+	if (req->form == HTTP_TARGET_ORIGIN) {
+		policy_block(v, REASON_HTTP_MALFORMED,
+		    "origin-form target on a connection not intercepted");
+		return;
+	}
+	if (req->llhttp_method != HTTP_GET && req->llhttp_method != HTTP_POST) {
+		policy_block(v, REASON_METHOD_NOT_ALLOWED, NULL);
+		return;
+	}
+	if (req->form != HTTP_TARGET_ABSOLUTE) {
+		policy_block(v, REASON_HTTP_MALFORMED, "target form");
+		return;
+	}
+	r = policy_match_responder(cfg, req->host.p, req->host.len, req->port,
+	    req->path.p, req->path.len);
+	if (r == NULL) {
+		policy_block(v, REASON_UNKNOWN_RESPONDER, NULL);
+		return;
+	}
+	v->responder = r;
+	if (req->llhttp_method == HTTP_POST) {
+		if (!policy_is_ocsp_type(http_request_header(req,
+			"content-type"))) {
+			policy_block(v, REASON_NOT_OCSP,
+			    "POST without Content-Type application/ocsp-request");
+			return;
+		}
+		body = req->body;
+		body_len = req->body_len;
+	} else {
+		if (req->body_len > 0) {
+			policy_block(v, REASON_NOT_OCSP, "GET with a body");
+			return;
+		}
+		if (req->query.p != NULL) {
+			policy_block(v, REASON_NOT_OCSP, "query string");
+			return;
+		}
+		if (ocsp_request_decode_get(req->path.p + r->path_len,
+			req->path.len - r->path_len, der, der_cap, &body_len,
+			&facts->flags) == -1) {
+			policy_block(v, REASON_NOT_OCSP,
+			    "path is not a base64 OCSP request");
+			return;
+		}
+		body = der;
+	}
+	v->ocsp_parsed = true;
+	why = ocsp_request_inspect(body, body_len, cfg->max_nonce_bytes, facts);
+	if (why != REASON_NONE) {
+		policy_block(v, why, facts->detail);
+		return;
+	}
+	if (r->nissuers > 0 &&
+	    !ocsp_request_issuers_match(facts, r->issuers, r->nissuers)) {
+		policy_block(v, REASON_UNKNOWN_ISSUER,
+		    "certificate ID names no configured issuer");
+		return;
+	}
+	v->reason = REASON_OCSP_REQUEST;
+}

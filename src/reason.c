@@ -1,0 +1,33 @@
+/*
+ * Reason codes and their event-log names. Pure.
+ */
+#include "ocspgate/reason.h"
+
+static const char *const reason_names[REASON_MAX] = {
+	[REASON_NONE] = "none",
+	[REASON_OCSP_REQUEST] = "ocsp_request",
+	[REASON_HTTP_MALFORMED] = "http_malformed",
+	[REASON_METHOD_NOT_ALLOWED] = "method_not_allowed",
+	[REASON_BODY_TOO_LARGE] = "body_too_large",
+	[REASON_UNKNOWN_RESPONDER] = "unknown_responder",
+	[REASON_NOT_OCSP] = "not_ocsp",
+	[REASON_OCSP_MALFORMED] = "ocsp_malformed",
+	[REASON_UNKNOWN_ISSUER] = "unknown_issuer",
+	[REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
+	[REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
+	[REASON_RESPONSE_MALFORMED] = "response_malformed",
+};
+
+const char *
+reason_name(enum reason r)
+{
+	if ((unsigned)r >= REASON_MAX)
+		return "none";
+	return reason_names[r];
+}
+
+bool
+reason_is_block(enum reason r)
+{
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_UNKNOWN_ISSUER;
+}

@@ -1,0 +1,428 @@
+/*
+ * The client side of a connection: read and parse requests one at a
+ * time, ask the policy, answer or hand over to the upstream side, and
+ * write one event per request. Pipelined requests wait in the input
+ * buffer until the answer before them is sent, so answers keep order.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "ocspgate/config.h"
+#include "ocspgate/event.h"
+#include "ocspgate/event_log.h"
+#include "ocspgate/http_reply.h"
+#include "ocspgate/server.h"
+#include "ocspgate/session.h"
+
+static void session_read(struct session *s);
+
+uint64_t
+session_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+session_arm_timer(struct session *s, unsigned sec)
+{
+	struct timeval tv = { .tv_sec = sec, .tv_usec = 0 };
+
+	evtimer_add(s->timer, &tv);
+}
+
+/* The event line for the request in progress. */
+static void
+session_log(struct session *s)
+{
+	struct event_record e;
+	struct json *j = &s->srv->json;
+	bool allow = s->verdict.reason == REASON_OCSP_REQUEST;
+	const struct http_span *ua = NULL;
+
+	memset(&e, 0, sizeof(e));
+	e.start = s->start_wall;
+	e.duration_ns = session_now_ns() - s->start_ns;
+	e.allow = allow;
+	e.reason = allow && s->failure != REASON_NONE ? s->failure
+						       : s->verdict.reason;
+	e.enforced = allow || !s->forwarded;
+	e.mode = s->cfg->mode;
+	e.interception = "explicit";
+	if (s->verdict.responder != NULL)
+		e.responder = s->verdict.responder->spec;
+	e.detail = s->failure_detail != NULL ? s->failure_detail
+					     : s->verdict.detail;
+	e.source_ip = s->source_ip;
+	e.source_port = s->source_port;
+	e.dest_host = s->req.host;
+	e.dest_port = s->req.port;
+	if (s->dest_ip[0] != '\0')
+		e.dest_ip = s->dest_ip;
+	e.method = s->req.method;
+	if (s->req.form == HTTP_TARGET_ABSOLUTE ||
+	    s->req.form == HTTP_TARGET_ORIGIN) {
+		e.url = s->req.url;
+		e.path = s->req.path;
+	}
+	if (s->req.headers_done && s->req.ua_hdr != -1)
+		ua = &s->req.hs.h[s->req.ua_hdr].value;
+	if (ua != NULL)
+		e.user_agent = *ua;
+	e.has_request_body = s->req.body_len > 0 ||
+	    (s->req.headers_done && s->req.llhttp_method == HTTP_POST);
+	e.request_body_bytes = s->req.body_len;
+	e.status = s->status;
+	e.response_body_bytes = s->response_body_bytes;
+	if (s->verdict.ocsp_parsed)
+		e.ocsp = &s->facts;
+	event_format(j, &e);
+	if (!j->failed)
+		event_log_write(s->srv->log, j->buf, j->len);
+}
+
+/* Logs the request (when it got far enough) and readies the next. */
+static void
+session_end_request(struct session *s)
+{
+	if (s->in_request && (s->req.line_done || s->status != 0))
+		session_log(s);
+	http_request_next(&s->req);
+	s->head_len = 0;
+	s->rhead_len = 0;
+	s->in_request = false;
+	s->forwarded = false;
+	s->close_after = false;
+	s->failure = REASON_NONE;
+	s->failure_detail = NULL;
+	s->dest_ip[0] = '\0';
+	s->response_started = false;
+	s->status = 0;
+	s->response_body_bytes = 0;
+	memset(&s->verdict, 0, sizeof(s->verdict));
+	memset(&s->facts, 0, sizeof(s->facts));
+}
+
+void
+session_close(struct session *s)
+{
+	if (s->in_request && (s->req.line_done || s->status != 0))
+		session_log(s);
+	upstream_release(s);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->client != NULL)
+		bufferevent_free(s->client);
+	TAILQ_REMOVE(&s->srv->sessions, s, entry);
+	s->srv->nsessions--;
+	config_unref(s->cfg);
+	free(s->head);
+	free(s->body);
+	free(s->rhead);
+	free(s);
+}
+
+void
+session_answer_done(struct session *s, bool keep_alive)
+{
+	s->state = SESSION_REPLYING;
+	s->close_after = !keep_alive;
+	evtimer_del(s->timer);
+	/* Finish from the write callback, also when the output is empty. */
+	bufferevent_trigger(s->client, EV_WRITE,
+	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+void
+session_reply(struct session *s, int status, enum reason why,
+    const char *detail, bool close)
+{
+	char buf[HTTP_REPLY_MAX];
+	bool keep = !close && s->req.complete && s->req.keep_alive;
+	int n;
+
+	if (detail != NULL && s->verdict.detail == NULL &&
+	    s->failure == REASON_NONE)
+		s->verdict.detail = detail;
+	n = http_reply_build(status, why, keep, buf, sizeof(buf));
+	if (n > 0) {
+		const char *body = strstr(buf, "\r\n\r\n");
+
+		bufferevent_write(s->client, buf, (size_t)n);
+		s->status = status;
+		s->response_body_bytes =
+		    body != NULL ? (uint64_t)(buf + n - body - 4) : 0;
+	}
+	session_answer_done(s, keep);
+}
+
+void
+session_fail(struct session *s, enum reason why, const char *detail)
+{
+	upstream_release(s);
+	s->failure = why;
+	s->failure_detail = detail;
+	if (!s->response_started) {
+		session_reply(s, http_reply_status(why), why, detail, false);
+		return;
+	}
+	/* Part of the answer is out: the client can only see a close. */
+	session_answer_done(s, false);
+}
+
+/* A request llhttp or our checks refused: answer and close. */
+static void
+session_refuse_malformed(struct session *s)
+{
+	enum reason why = s->req.reason;
+	int status;
+
+	if (why == REASON_BODY_TOO_LARGE && s->req.headers_done &&
+	    s->req.llhttp_method != HTTP_GET &&
+	    s->req.llhttp_method != HTTP_POST)
+		why = REASON_METHOD_NOT_ALLOWED;
+	status = http_reply_status(why);
+	s->verdict.reason = why;
+	s->verdict.detail = s->req.detail;
+	session_reply(s, status, why, NULL, true);
+}
+
+static bool
+session_forwardable(const struct session *s)
+{
+	return s->cfg->mode == MODE_MONITOR &&
+	    s->req.form == HTTP_TARGET_ABSOLUTE &&
+	    s->verdict.reason != REASON_HTTP_MALFORMED &&
+	    s->verdict.reason != REASON_BODY_TOO_LARGE;
+}
+
+/* A complete request: decide, then answer or forward. */
+static void
+session_dispatch(struct session *s)
+{
+	bufferevent_disable(s->client, EV_READ);
+	evtimer_del(s->timer);
+	memset(&s->facts, 0, sizeof(s->facts));
+	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
+	    &s->facts, &s->verdict);
+	if (s->verdict.reason == REASON_OCSP_REQUEST ||
+	    session_forwardable(s)) {
+		s->forwarded = true;
+		s->state = SESSION_UPSTREAM;
+		upstream_start(s);
+		return;
+	}
+	/* After CONNECT the client would send tunnel bytes: close. */
+	session_reply(s, http_reply_status(s->verdict.reason),
+	    s->verdict.reason, NULL, s->req.form == HTTP_TARGET_AUTHORITY);
+}
+
+static int
+session_begin_request(struct session *s)
+{
+	const struct config *c = s->cfg;
+
+	if (s->head == NULL) {
+		/* The body buffer doubles as scratch for a GET's DER. */
+		size_t body_cap = c->max_request_body > c->max_header_bytes
+		    ? c->max_request_body
+		    : c->max_header_bytes;
+
+		s->head = malloc(c->max_header_bytes);
+		s->body = malloc(body_cap);
+		if (s->head == NULL || s->body == NULL)
+			return -1;
+		http_request_init(&s->req, s->body, c->max_request_body);
+	}
+	s->in_request = true;
+	clock_gettime(CLOCK_REALTIME, &s->start_wall);
+	s->start_ns = session_now_ns();
+	/* The whole request must arrive within client_timeout. */
+	session_arm_timer(s, c->client_timeout_sec);
+	return 0;
+}
+
+static void
+session_read(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	enum http_parse rc = HTTP_PARSE_MORE;
+
+	while (s->state == SESSION_READING && evbuffer_get_length(in) > 0) {
+		size_t consumed;
+
+		if (!s->in_request && session_begin_request(s) == -1) {
+			s->verdict.detail = "out of memory";
+			session_reply(s, 503, REASON_HTTP_MALFORMED, NULL,
+			    true);
+			return;
+		}
+		if (!s->req.headers_done) {
+			size_t space = s->cfg->max_header_bytes - s->head_len;
+			size_t n = evbuffer_get_length(in);
+
+			if (space == 0) {
+				s->verdict.reason = REASON_HTTP_MALFORMED;
+				s->verdict.detail =
+				    "request head over max_header_bytes";
+				session_reply(s, 431, REASON_HTTP_MALFORMED,
+				    NULL, true);
+				return;
+			}
+			if (n > space)
+				n = space;
+			evbuffer_copyout(in, s->head + s->head_len, n);
+			rc = http_request_parse(&s->req, s->head + s->head_len,
+			    n, &consumed);
+			s->head_len += consumed;
+		} else {
+			struct evbuffer_iovec v;
+
+			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+				break;
+			rc = http_request_parse(&s->req, v.iov_base,
+			    v.iov_len, &consumed);
+		}
+		evbuffer_drain(in, consumed);
+		if (rc == HTTP_PARSE_ERROR) {
+			session_refuse_malformed(s);
+			return;
+		}
+		if (rc == HTTP_PARSE_DONE) {
+			session_dispatch(s);
+			return;
+		}
+	}
+	if (s->state == SESSION_READING && s->req.headers_done &&
+	    s->req.expect_continue && s->req.body_len == 0) {
+		/* curl waits a second for this before sending a body. */
+		s->req.expect_continue = false;
+		bufferevent_write(s->client, "HTTP/1.1 100 Continue\r\n\r\n",
+		    25);
+	}
+}
+
+static void
+session_on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_read(arg);
+}
+
+static void
+session_on_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == SESSION_UPSTREAM && s->upstream != NULL &&
+	    !(bufferevent_get_enabled(s->upstream) & EV_READ)) {
+		/* The client caught up: resume reading the upstream. */
+		bufferevent_enable(s->upstream, EV_READ);
+		return;
+	}
+	if (s->state != SESSION_REPLYING ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	session_end_request(s);
+	if (s->close_after) {
+		session_close(s);
+		return;
+	}
+	s->state = SESSION_READING;
+	session_arm_timer(s, s->cfg->client_timeout_sec);
+	bufferevent_enable(s->client, EV_READ);
+	session_read(s);
+}
+
+static void
+session_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	(void)what;
+	if (s->state == SESSION_READING && s->in_request &&
+	    s->verdict.reason == REASON_NONE) {
+		s->verdict.reason = REASON_HTTP_MALFORMED;
+		s->verdict.detail = "client closed mid-request";
+	} else if (s->state != SESSION_READING && s->failure_detail == NULL) {
+		s->failure_detail = "client closed before the answer was sent";
+	}
+	session_close(s);
+}
+
+static void
+session_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state == SESSION_UPSTREAM) {
+		upstream_on_timeout(s);
+		return;
+	}
+	if (s->in_request) {
+		s->verdict.reason = REASON_HTTP_MALFORMED;
+		s->verdict.detail = "request not complete within client_timeout";
+	}
+	session_close(s);
+}
+
+int
+session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct session *s;
+	struct timeval wt;
+
+	(void)salen;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		evutil_closesocket(fd);
+		return -1;
+	}
+	s->srv = srv;
+	s->cfg = config_ref(srv->cfg);
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, s->source_ip,
+		    sizeof(s->source_ip));
+		s->source_port = ntohs(a6->sin6_port);
+	} else {
+		const struct sockaddr_in *a4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &a4->sin_addr, s->source_ip,
+		    sizeof(s->source_ip));
+		s->source_port = ntohs(a4->sin_port);
+	}
+	s->client = bufferevent_socket_new(srv->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->client == NULL) {
+		evutil_closesocket(fd); /* still ours */
+		goto fail;
+	}
+	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
+		goto fail;
+	bufferevent_setcb(s->client, session_on_read, session_on_write,
+	    session_on_event, s);
+	wt.tv_sec = s->cfg->client_timeout_sec;
+	wt.tv_usec = 0;
+	bufferevent_set_timeouts(s->client, NULL, &wt);
+	session_arm_timer(s, s->cfg->client_timeout_sec);
+	bufferevent_enable(s->client, EV_READ);
+	return 0;
+fail:
+	session_close(s);
+	return -1;
+}

@@ -1,0 +1,337 @@
+/*
+ * The upstream side of a session: resolve the target with evdns (the
+ * hosts file first), connect with upstream_timeout covering lookup,
+ * connect and first byte, send the request in origin-form, and relay the
+ * answer: the head rewritten, the body moved between evbuffers as is.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "ocspgate/config.h"
+#include "ocspgate/server.h"
+#include "ocspgate/session.h"
+
+static void upstream_connect_next(struct session *s, int last_error);
+
+void
+upstream_release(struct session *s)
+{
+	if (s->dns != NULL) {
+		/* The callback runs with EVUTIL_EAI_CANCEL and ignores us. */
+		evdns_getaddrinfo_cancel(s->dns);
+		s->dns = NULL;
+	}
+	if (s->upstream != NULL) {
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+	}
+	if (s->addrs != NULL) {
+		evutil_freeaddrinfo(s->addrs);
+		s->addrs = NULL;
+		s->addr_next = NULL;
+	}
+}
+
+void
+upstream_on_timeout(struct session *s)
+{
+	session_fail(s, REASON_UPSTREAM_TIMEOUT,
+	    s->dns != NULL ? "name lookup timed out"
+	    : s->upstream_connected ? "no answer within upstream_timeout"
+				    : "connect timed out");
+}
+
+static void
+upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+	struct session *s = arg;
+
+	if (result == EVUTIL_EAI_CANCEL)
+		return; /* <s> may be gone */
+	s->dns = NULL;
+	if (result != 0) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		session_fail(s, REASON_UPSTREAM_UNREACHABLE,
+		    evutil_gai_strerror(result));
+		return;
+	}
+	s->addrs = res;
+	s->addr_next = res;
+	upstream_connect_next(s, 0);
+}
+
+/* Sends the head and body of the request to the fresh upstream. */
+static int
+upstream_send_request(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->upstream);
+	size_t cap = s->cfg->max_header_bytes + 256;
+	struct evbuffer_iovec v;
+	int n;
+
+	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
+		return -1;
+	n = http_request_build_upstream(&s->req, v.iov_base,
+	    v.iov_len < cap ? v.iov_len : cap);
+	if (n < 0)
+		return -1;
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(out, &v, 1) == -1)
+		return -1;
+	/* The body stays in the session's buffer until the request ends. */
+	if (s->req.body_len > 0 &&
+	    evbuffer_add_reference(out, s->req.body, s->req.body_len, NULL,
+		NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static void upstream_on_read(struct bufferevent *bev, void *arg);
+static void upstream_on_event(struct bufferevent *bev, short what, void *arg);
+
+static void
+upstream_connect_next(struct session *s, int last_error)
+{
+	while (s->addr_next != NULL) {
+		struct evutil_addrinfo *ai = s->addr_next;
+		const void *addr;
+
+		s->addr_next = ai->ai_next;
+		if (ai->ai_family == AF_INET6)
+			addr = &((struct sockaddr_in6 *)(void *)ai->ai_addr)
+				    ->sin6_addr;
+		else
+			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
+				    ->sin_addr;
+		inet_ntop(ai->ai_family, addr, s->dest_ip, sizeof(s->dest_ip));
+		s->upstream = bufferevent_socket_new(s->srv->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (s->upstream == NULL) {
+			last_error = ENOMEM;
+			break;
+		}
+		bufferevent_setcb(s->upstream, upstream_on_read, NULL,
+		    upstream_on_event, s);
+		if (bufferevent_socket_connect(s->upstream, ai->ai_addr,
+			(int)ai->ai_addrlen) == -1 ||
+		    upstream_send_request(s) == -1) {
+			last_error = errno;
+			bufferevent_free(s->upstream);
+			s->upstream = NULL;
+			continue;
+		}
+		s->upstream_connected = false;
+		http_response_init(&s->resp,
+		    s->req.llhttp_method == HTTP_HEAD);
+		bufferevent_enable(s->upstream, EV_READ);
+		return;
+	}
+	session_fail(s, REASON_UPSTREAM_UNREACHABLE,
+	    last_error != 0 ? strerror(last_error) : "no address to connect to");
+}
+
+void
+upstream_start(struct session *s)
+{
+	struct evutil_addrinfo hints;
+	struct evdns_getaddrinfo_request *req;
+	char port[8];
+
+	if (s->req.host.len >= sizeof(s->dest_name)) {
+		session_fail(s, REASON_UPSTREAM_UNREACHABLE,
+		    "host name too long");
+		return;
+	}
+	memcpy(s->dest_name, s->req.host.p, s->req.host.len);
+	s->dest_name[s->req.host.len] = '\0';
+	snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
+	s->upstream_connected = false;
+	s->upstream_replied = false;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	{
+		struct timeval tv = { .tv_sec = s->cfg->upstream_timeout_sec };
+
+		evtimer_add(s->timer, &tv);
+	}
+	/* May call back before returning, and then returns NULL. */
+	req = evdns_getaddrinfo(s->srv->dns, s->dest_name, port, &hints,
+	    upstream_on_resolved, s);
+	if (req != NULL)
+		s->dns = req;
+}
+
+/* Reads the upstream's status line and headers; sends the new head. */
+static int
+upstream_read_head(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer *out = bufferevent_get_output(s->client);
+	struct evbuffer_iovec v;
+	bool keep;
+	int n;
+
+	if (s->rhead == NULL &&
+	    (s->rhead = malloc(SESSION_RESPONSE_HEAD_MAX)) == NULL) {
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return -1;
+	}
+	while (s->resp.state == HTTP_RESPONSE_HEAD) {
+		size_t len = evbuffer_get_length(in), consumed;
+		size_t space = SESSION_RESPONSE_HEAD_MAX - s->rhead_len;
+		enum http_parse rc;
+
+		if (len == 0)
+			return 0; /* wait for more */
+		if (space == 0) {
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    "response head too large");
+			return -1;
+		}
+		if (len > space)
+			len = space;
+		evbuffer_copyout(in, s->rhead + s->rhead_len, len);
+		rc = http_response_parse(&s->resp, s->rhead + s->rhead_len,
+		    len, &consumed);
+		s->rhead_len += consumed;
+		evbuffer_drain(in, consumed);
+		if (rc == HTTP_PARSE_ERROR) {
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    s->resp.detail);
+			return -1;
+		}
+	}
+	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp);
+	s->client_keep = keep;
+	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v,
+		1) < 1)
+		goto fail;
+	n = http_response_build_client(&s->resp, s->req.http_minor == 0, keep,
+	    v.iov_base, v.iov_len);
+	if (n < 0)
+		goto fail;
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(out, &v, 1) == -1)
+		goto fail;
+	s->response_started = true;
+	s->status = s->resp.status;
+	return 0;
+fail:
+	session_fail(s, REASON_RESPONSE_MALFORMED, "cannot build head");
+	return -1;
+}
+
+/* Moves body bytes to the client as far as the message goes. */
+static int
+upstream_relay_body(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer *out = bufferevent_get_output(s->client);
+
+	while (s->resp.state == HTTP_RESPONSE_BODY) {
+		struct evbuffer_iovec v = { .iov_base = "", .iov_len = 0 };
+		size_t consumed;
+		enum http_parse rc;
+
+		/* An empty kick lets llhttp end a message with no body. */
+		if (evbuffer_get_length(in) > 0 &&
+		    evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		rc = http_response_parse(&s->resp, v.iov_base, v.iov_len,
+		    &consumed);
+		if (rc == HTTP_PARSE_ERROR) {
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    s->resp.detail);
+			return -1;
+		}
+		if (consumed > 0)
+			evbuffer_remove_buffer(in, out, consumed);
+		if (rc == HTTP_PARSE_MORE && evbuffer_get_length(in) == 0)
+			break;
+	}
+	if (evbuffer_get_length(out) > SESSION_OUTPUT_HIGH)
+		bufferevent_disable(s->upstream, EV_READ);
+	return 0;
+}
+
+static void
+upstream_finish(struct session *s)
+{
+	s->response_body_bytes = s->resp.body_bytes;
+	upstream_release(s);
+	session_answer_done(s, s->client_keep);
+}
+
+static void
+upstream_on_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (!s->upstream_replied) {
+		struct timeval tv = { .tv_sec = s->cfg->upstream_timeout_sec };
+
+		/* First byte: from now on only a stall times out. */
+		s->upstream_replied = true;
+		evtimer_del(s->timer);
+		bufferevent_set_timeouts(bev, &tv, NULL);
+	}
+	if (s->resp.state == HTTP_RESPONSE_HEAD &&
+	    (upstream_read_head(s, in) == -1 ||
+		s->resp.state == HTTP_RESPONSE_HEAD))
+		return;
+	if (upstream_relay_body(s, in) == -1)
+		return;
+	if (s->resp.state == HTTP_RESPONSE_DONE)
+		upstream_finish(s);
+}
+
+static void
+upstream_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		s->upstream_connected = true;
+		return;
+	}
+	if (!s->upstream_connected) {
+		/* Refused or unreachable: the next address, if any. */
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+		upstream_connect_next(s, err);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		session_fail(s, REASON_UPSTREAM_TIMEOUT,
+		    "upstream stalled mid-response");
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		upstream_on_read(bev, s);
+		if (s->upstream == NULL)
+			return; /* finished or failed */
+	}
+	if (!s->upstream_replied) {
+		session_fail(s, REASON_RESPONSE_MALFORMED,
+		    (what & BEV_EVENT_ERROR) ? "upstream reset without a response"
+					     : "upstream closed without a response");
+		return;
+	}
+	if (http_response_eof(&s->resp) == HTTP_PARSE_DONE) {
+		upstream_finish(s);
+		return;
+	}
+	session_fail(s, REASON_RESPONSE_MALFORMED,
+	    "upstream closed mid-response");
+}
