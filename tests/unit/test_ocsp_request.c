@@ -321,10 +321,15 @@ build_req(struct dbuf *out, const struct t_req *t)
 
 #define SER20    "0102030405060708090a0b0c0d0e0f1011121314"
 #define SER20_HI "00ff02030405060708090a0b0c0d0e0f1011121314"
-#define NONCE(n)                                                               \
+#define EXT(k, n)                                                              \
 	{                                                                      \
-		X_NONCE, (n)                                                   \
+		.kind = (k), .len = (n)                                        \
 	}
+#define EXT_CRIT(k, n, c)                                                      \
+	{                                                                      \
+		.kind = (k), .len = (n), .critical = (c)                       \
+	}
+#define NONCE(n) EXT(X_NONCE, (n))
 
 static const struct t_req t_reqs[] = {
     {.name = "sha1, NULL parameters", .ncerts = 1, .want_ncerts = 1},
@@ -509,25 +514,25 @@ static const struct t_req t_reqs[] = {
         .want_ncerts = 1},
     {.name = "nonce raw in extnValue",
         .ncerts = 1,
-        .exts = {{X_NONCE_RAW, 16}},
+        .exts = {EXT(X_NONCE_RAW, 16)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "nonce not a DER OCTET STRING",
         .want_ncerts = 1},
     {.name = "nonce empty extnValue",
         .ncerts = 1,
-        .exts = {{X_NONCE_RAW, 0}},
+        .exts = {EXT(X_NONCE_RAW, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "nonce not a DER OCTET STRING",
         .want_ncerts = 1},
     {.name = "nonce followed by junk",
         .ncerts = 1,
-        .exts = {{X_NONCE_JUNK, 16}},
+        .exts = {EXT(X_NONCE_JUNK, 16)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "nonce not a DER OCTET STRING",
         .want_ncerts = 1},
     {.name = "nonce with long-form length",
         .ncerts = 1,
-        .exts = {{X_NONCE_LONGFORM, 16}},
+        .exts = {EXT(X_NONCE_LONGFORM, 16)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "nonce not a DER OCTET STRING",
         .want_ncerts = 1},
@@ -541,38 +546,38 @@ static const struct t_req t_reqs[] = {
         .want_nonce = 16},
     {.name = "every known request extension",
         .ncerts = 1,
-        .exts = {{X_ACCEPT, 0}, {X_PREFSIG, 0}, NONCE(16)},
+        .exts = {EXT(X_ACCEPT, 0), EXT(X_PREFSIG, 0), NONCE(16)},
         .flags = OCSP_FLAG_NONCE,
         .want_ncerts = 1,
         .want_nonce = 16},
     {.name = "duplicate acceptable responses",
         .ncerts = 1,
-        .exts = {{X_ACCEPT, 0}, {X_ACCEPT, 0}},
+        .exts = {EXT(X_ACCEPT, 0), EXT(X_ACCEPT, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "duplicate extension",
         .want_ncerts = 1},
     {.name = "critical nonce",
         .ncerts = 1,
-        .exts = {{X_NONCE, 16, TC_TRUE}},
+        .exts = {EXT_CRIT(X_NONCE, 16, TC_TRUE)},
         .flags = OCSP_FLAG_NONCE,
         .want_ncerts = 1,
         .want_nonce = 16},
     {.name = "nonce with explicit critical FALSE",
         .ncerts = 1,
-        .exts = {{X_NONCE, 16, TC_FALSE}},
+        .exts = {EXT_CRIT(X_NONCE, 16, TC_FALSE)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "critical FALSE encoded explicitly (not DER)",
         .want_ncerts = 1},
     {.name = "service locator with explicit critical FALSE",
         .ncerts = 1,
-        .single = {{X_SVCLOC, 0, TC_FALSE}},
+        .single = {EXT_CRIT(X_SVCLOC, 0, TC_FALSE)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "critical FALSE encoded explicitly (not DER)",
         .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
         .want_ncerts = 1},
     {.name = "unknown request extension",
         .ncerts = 1,
-        .exts = {NONCE(16), {X_ODD, 0}},
+        .exts = {NONCE(16), EXT(X_ODD, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "unknown extension",
         .flags = OCSP_FLAG_NONCE,
@@ -580,31 +585,31 @@ static const struct t_req t_reqs[] = {
         .want_nonce = 16},
     {.name = "CRL references request extension",
         .ncerts = 1,
-        .exts = {{X_CRLID, 0}},
+        .exts = {EXT(X_CRLID, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "unknown extension",
         .want_ncerts = 1},
     {.name = "service locator as request extension",
         .ncerts = 1,
-        .exts = {{X_SVCLOC, 0}},
+        .exts = {EXT(X_SVCLOC, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "unknown extension",
         .want_ncerts = 1},
     {.name = "service locator",
         .ncerts = 1,
-        .single = {{X_SVCLOC, 0}},
+        .single = {EXT(X_SVCLOC, 0)},
         .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
         .want_ncerts = 1},
     {.name = "duplicate service locator",
         .ncerts = 1,
-        .single = {{X_SVCLOC, 0}, {X_SVCLOC, 0}},
+        .single = {EXT(X_SVCLOC, 0), EXT(X_SVCLOC, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "duplicate extension",
         .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
         .want_ncerts = 1},
     {.name = "unknown single request extension",
         .ncerts = 1,
-        .single = {{X_ODD, 0}},
+        .single = {EXT(X_ODD, 0)},
         .want = REASON_OCSP_MALFORMED,
         .detail = "unknown extension",
         .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
@@ -620,8 +625,8 @@ static const struct t_req t_reqs[] = {
         .hash = TH_SHA256,
         .ncerts = 3,
         .requestor = true,
-        .single = {{X_SVCLOC, 0}},
-        .exts = {NONCE(32), {X_ACCEPT, 0}},
+        .single = {EXT(X_SVCLOC, 0)},
+        .exts = {NONCE(32), EXT(X_ACCEPT, 0)},
         .flags = OCSP_FLAG_MULTIPLE_CERTS | OCSP_FLAG_REQUESTOR_NAME |
             OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS | OCSP_FLAG_NONCE,
         .want_ncerts = 3,
@@ -930,7 +935,7 @@ test_openssl_built(X509 *ca, EVP_PKEY *key, X509 *ca2)
 	req = make_req(EVP_sha1(), ca, "-5");
 	expect_req("serial -5 (API)", req, 32, REASON_OCSP_MALFORMED,
 	    "serial number not positive", 0, 0, &f);
-	req = make_req(EVP_sha1(), ca, SER20_HI + 2);
+	req = make_req(EVP_sha1(), ca, &SER20_HI[2]);
 	expect_req("serial 20 octets, high bit (API)", req, 32, REASON_NONE,
 	    NULL, 0, 1, &f);
 	CHECK(f.certs[0].serial_len == 20 && f.certs[0].serial[0] == 0xff);
@@ -1067,7 +1072,10 @@ b64(const struct dbuf *der, char *out, size_t cap)
 	EVP_EncodeBlock((unsigned char *)out, der->d, (int)der->n);
 }
 
-/* Finds a hand-built request whose base64 satisfies <want>. */
+/*
+ * Finds a valid hand-built request whose standard base64 (left in <s>)
+ * holds '+', '/' and ends in "==" when <rich>, or none of '+', '/', '='.
+ */
 static bool
 find_fixture(struct dbuf *der, char *s, size_t cap, bool rich)
 {
@@ -1075,7 +1083,7 @@ find_fixture(struct dbuf *der, char *s, size_t cap, bool rich)
 	for (unsigned seed = 1; seed < 5000; seed++) {
 		struct t_req t = {.ncerts = 1,
 		    .seed = seed,
-		    .serial = SER20 + 2 * (seed % 16),
+		    .serial = &SER20[2 * (seed % 16)],
 		    .exts = {NONCE(16 + seed % 3)}};
 		bool plus, slash, pad;
 
