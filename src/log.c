@@ -7,7 +7,7 @@
 
 #include "ocspgate/log.h"
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vprint(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024];

@@ -331,11 +331,11 @@ session_on_write(struct bufferevent *bev, void *arg)
 	if (s->state != SESSION_REPLYING ||
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	session_end_request(s);
 	if (s->close_after) {
-		session_close(s);
+		session_close(s); /* logs the request */
 		return;
 	}
+	session_end_request(s);
 	s->state = SESSION_READING;
 	session_arm_timer(s, s->cfg->client_timeout_sec);
 	bufferevent_enable(s->client, EV_READ);
