@@ -1,9 +1,8 @@
 /*
- * The configuration: a libconfig file turned into an immutable,
- * reference-counted struct config. Reads the config and the files it
- * names (issuer PEMs; checks that hosts_file is readable and event_log's
- * directory exists) but opens no socket, logs nothing and keeps no
- * globals: every error goes to the caller's buffer, all of them at once.
+ * A libconfig file -> an immutable, reference-counted struct config.
+ * Reads the config and the files it names (issuer PEMs; checks hosts_file
+ * and event_log's directory); opens no socket, logs nothing, keeps no
+ * globals: every error goes, all of them at once, to the caller's buffer.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -27,28 +26,28 @@
 #include "ocspgate/config.h"
 
 /* Accepted ranges of the numeric directives (defaults are in config.h). */
-#define CONFIG_MAX_REQUEST_BODY_MIN	1
-#define CONFIG_MAX_REQUEST_BODY_MAX	1048576
-#define CONFIG_MAX_HEADER_BYTES_MIN	256
-#define CONFIG_MAX_HEADER_BYTES_MAX	1048576
-#define CONFIG_CLIENT_TIMEOUT_MIN	1
-#define CONFIG_CLIENT_TIMEOUT_MAX	86400
-#define CONFIG_UPSTREAM_TIMEOUT_MIN	1
-#define CONFIG_UPSTREAM_TIMEOUT_MAX	3600
-#define CONFIG_MAX_NONCE_BYTES_MIN	1
-#define CONFIG_MAX_NONCE_BYTES_MAX	OCSP_NONCE_MAX_BYTES
+#define CONFIG_MAX_REQUEST_BODY_MIN 1
+#define CONFIG_MAX_REQUEST_BODY_MAX 1048576
+#define CONFIG_MAX_HEADER_BYTES_MIN 256
+#define CONFIG_MAX_HEADER_BYTES_MAX 1048576
+#define CONFIG_CLIENT_TIMEOUT_MIN   1
+#define CONFIG_CLIENT_TIMEOUT_MAX   86400
+#define CONFIG_UPSTREAM_TIMEOUT_MIN 1
+#define CONFIG_UPSTREAM_TIMEOUT_MAX 3600
+#define CONFIG_MAX_NONCE_BYTES_MIN  1
+#define CONFIG_MAX_NONCE_BYTES_MAX  OCSP_NONCE_MAX_BYTES
 
-#define CONFIG_MAX_FILE_BYTES	(16 * 1024 * 1024)
-#define CONFIG_MAX_PEM_BYTES	(4 * 1024 * 1024)
-#define CONFIG_DNS_PORT		53
-#define CONFIG_HOST_MAX		253	/* RFC 1035 2.3.4 */
-#define CONFIG_LABEL_MAX	63
+#define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
+#define CONFIG_MAX_PEM_BYTES  (4 * 1024 * 1024)
+#define CONFIG_DNS_PORT       53
+#define CONFIG_HOST_MAX       253 /* RFC 1035 2.3.4 */
+#define CONFIG_LABEL_MAX      63
 
 /* One load in progress: where errors go and what is being built. */
 struct config_ctx {
-	const char *path;	/* the config's path as given, for messages */
-	char *dir;		/* its directory, for relative file names */
-	const char *text;	/* the config's text, NUL-terminated */
+	const char *path; /* the config's path as given, for messages */
+	char *dir;        /* its directory, for relative file names */
+	const char *text; /* the config's text, NUL-terminated */
 	size_t text_len;
 	char *err;
 	size_t errlen;
@@ -62,11 +61,18 @@ struct config_directive {
 	void (*parse)(struct config_ctx *, const config_setting_t *);
 };
 
-const char *
-mode_name(enum mode m)
+/* What goes between directory <dir> and a name: "/" unless <dir> has one. */
+static const char *
+config_separator(const char *dir)
 {
-	return m == MODE_MONITOR ? "monitor" : "enforce";
+	size_t n = strlen(dir);
+
+	return n == 0 || dir[n - 1] == '/' ? "" : "/";
 }
+
+static void config_verror(struct config_ctx *ctx, const char *file,
+    unsigned line, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /*
  * Appends one error line to the caller's buffer: "FILE:LINE: message", or
@@ -94,10 +100,10 @@ config_verror(struct config_ctx *ctx, const char *file, unsigned line,
 	room = ctx->errlen - ctx->errpos;
 	if (line > 0)
 		n = snprintf(ctx->err + ctx->errpos, room, "%s%s%s:%u: ", dir,
-		    *dir != '\0' ? "/" : "", file, line);
+		    config_separator(dir), file, line);
 	else
 		n = snprintf(ctx->err + ctx->errpos, room, "%s%s%s: ", dir,
-		    *dir != '\0' ? "/" : "", file);
+		    config_separator(dir), file);
 	if (n < 0 || (size_t)n >= room)
 		goto full;
 	ctx->errpos += (size_t)n;
@@ -126,8 +132,8 @@ static void config_error(struct config_ctx *ctx, const config_setting_t *s,
  * file when <s> is NULL.
  */
 static void
-config_error(struct config_ctx *ctx, const config_setting_t *s,
-    const char *fmt, ...)
+config_error(
+    struct config_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -141,8 +147,7 @@ config_error(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 static void config_error_at(struct config_ctx *ctx, const char *file,
-    unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 config_error_at(struct config_ctx *ctx, const char *file, unsigned line,
@@ -190,7 +195,7 @@ config_resolve(const struct config_ctx *ctx, const char *name)
 	n = strlen(ctx->dir) + 1 + strlen(name) + 1;
 	if ((p = malloc(n)) == NULL)
 		return NULL;
-	snprintf(p, n, "%s/%s", ctx->dir, name);
+	snprintf(p, n, "%s%s%s", ctx->dir, config_separator(ctx->dir), name);
 	return p;
 }
 
@@ -266,9 +271,9 @@ static int
 config_parse_sockaddr(const char *text, int default_port, unsigned min_port,
     struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
 {
-	const char *want = default_port < 0 ?
-	    "expected IPv4:port or [IPv6]:port" :
-	    "expected IP, IPv4:port or [IPv6]:port";
+	const char *want = default_port < 0
+	    ? "expected IPv4:port or [IPv6]:port"
+	    : "expected IP, IPv4:port or [IPv6]:port";
 	const char *host = text, *host_end, *port = NULL, *colon;
 	char buf[INET6_ADDRSTRLEN + 1];
 	bool v6 = false;
@@ -328,8 +333,8 @@ config_parse_sockaddr(const char *text, int default_port, unsigned min_port,
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 		if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1) {
-			snprintf(err, errlen, "'%s' is not an IPv6 address",
-			    buf);
+			snprintf(
+			    err, errlen, "'%s' is not an IPv6 address", buf);
 			return -1;
 		}
 		sin6->sin6_family = AF_INET6;
@@ -400,8 +405,9 @@ config_check_host(const char *host, bool wildcard, char *err, size_t errlen)
 		if ((c >= 'a' && c <= 'z') || c == '-')
 			continue;
 		if (c == '*')
-			snprintf(err, errlen, "'*' is allowed only as the whole "
-					      "first label ('*.example.net')");
+			snprintf(err, errlen,
+			    "'*' is allowed only as the whole "
+			    "first label ('*.example.net')");
 		else if (c >= 0x20 && c < 0x7f)
 			snprintf(err, errlen, "bad character '%c' in host", c);
 		else
@@ -410,8 +416,8 @@ config_check_host(const char *host, bool wildcard, char *err, size_t errlen)
 	}
 	if (last_numeric) {
 		if (inet_pton(AF_INET, host, &a) != 1) {
-			snprintf(err, errlen, "'%s' is not an IPv4 address",
-			    host);
+			snprintf(
+			    err, errlen, "'%s' is not an IPv4 address", host);
 			return -1;
 		}
 		if (wildcard) {
@@ -424,8 +430,8 @@ config_check_host(const char *host, bool wildcard, char *err, size_t errlen)
 }
 
 int
-config_parse_responder(const char *spec, struct responder *r, char *err,
-    size_t errlen)
+config_parse_responder(
+    const char *spec, struct responder *r, char *err, size_t errlen)
 {
 	const char *p = spec, *host, *host_end, *port, *path = NULL;
 	char v6[INET6_ADDRSTRLEN + 1], *h;
@@ -458,8 +464,7 @@ config_parse_responder(const char *spec, struct responder *r, char *err,
 		port = ++p;
 		while (*p != '\0' && *p != '/')
 			p++;
-		if (!config_parse_port(port, (size_t)(p - port), 1,
-		    &r->port)) {
+		if (!config_parse_port(port, (size_t)(p - port), 1, &r->port)) {
 			snprintf(err, errlen, "port must be 1..65535");
 			return -1;
 		}
@@ -499,8 +504,8 @@ config_parse_responder(const char *spec, struct responder *r, char *err,
 		memcpy(v6, host, n);
 		v6[n] = '\0';
 		if (inet_pton(AF_INET6, v6, &a6) != 1) {
-			snprintf(err, errlen, "'%s' is not an IPv6 address",
-			    v6);
+			snprintf(
+			    err, errlen, "'%s' is not an IPv6 address", v6);
 			return -1;
 		}
 		/* Stored canonical and without brackets: "::1". */
@@ -521,7 +526,8 @@ config_parse_responder(const char *spec, struct responder *r, char *err,
 	for (char *c = h; *c != '\0'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	if (*spec != '[' && config_check_host(h, r->wildcard, err, errlen)) {
+	if (*spec != '[' &&
+	    config_check_host(h, r->wildcard, err, errlen) == -1) {
 		free(h);
 		r->wildcard = false;
 		return -1;
@@ -623,9 +629,10 @@ config_int_literal_in_range(const struct config_ctx *ctx,
 	for (q = p; q + nlen <= eol; q++) {
 		if (memcmp(q, name, nlen) != 0)
 			continue;
-		if (q > p && (q[-1] == '_' || q[-1] == '-' || q[-1] == '*' ||
-		    (q[-1] >= '0' && q[-1] <= '9') ||
-		    ((q[-1] | 0x20) >= 'a' && (q[-1] | 0x20) <= 'z')))
+		if (q > p &&
+		    (q[-1] == '_' || q[-1] == '-' || q[-1] == '*' ||
+		        (q[-1] >= '0' && q[-1] <= '9') ||
+		        ((q[-1] | 0x20) >= 'a' && (q[-1] | 0x20) <= 'z')))
 			continue;
 		q += nlen;
 		while (q < eol && (*q == ' ' || *q == '\t'))
@@ -671,8 +678,8 @@ config_int_literal_in_range(const struct config_ctx *ctx,
  * min..max. Returns false after reporting a wrong type or range.
  */
 static bool
-config_get_int(struct config_ctx *ctx, const config_setting_t *s,
-    long long min, long long max, long long *v)
+config_get_int(struct config_ctx *ctx, const config_setting_t *s, long long min,
+    long long max, long long *v)
 {
 	const char *name = config_setting_name(s);
 
@@ -684,8 +691,8 @@ config_get_int(struct config_ctx *ctx, const config_setting_t *s,
 	*v = config_setting_get_int64(s);
 	if (*v < min || *v > max ||
 	    !config_int_literal_in_range(ctx, s, min, max)) {
-		config_error(ctx, s, "'%s' must be between %lld and %lld",
-		    name, min, max);
+		config_error(ctx, s, "'%s' must be between %lld and %lld", name,
+		    min, max);
 		return false;
 	}
 	return true;
@@ -696,8 +703,8 @@ static const char *
 config_get_string(struct config_ctx *ctx, const config_setting_t *s)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		config_error(ctx, s, "'%s' must be a string",
-		    config_setting_name(s));
+		config_error(
+		    ctx, s, "'%s' must be a string", config_setting_name(s));
 		return NULL;
 	}
 	return config_setting_get_string(s);
@@ -708,8 +715,8 @@ config_get_string(struct config_ctx *ctx, const config_setting_t *s)
  * Returns false after reporting otherwise.
  */
 static bool
-config_check_strings(struct config_ctx *ctx, const config_setting_t *s,
-    const char *what)
+config_check_strings(
+    struct config_ctx *ctx, const config_setting_t *s, const char *what)
 {
 	int n;
 
@@ -729,9 +736,10 @@ bad:
 }
 
 /*
- * The line for an element of an array or list. libconfig gives an element
- * the line of the token after it, so the last one of a list closed on the
- * next line points there; elements ahead of a comma are exact.
+ * Element <i> of array, list or group <s>. About its line: libconfig
+ * gives an array or list element the line of the token after it, which
+ * is exact before a comma, but for the last element of a list closed on
+ * a later line it is the line of the closing bracket.
  */
 static const config_setting_t *
 config_elem(const config_setting_t *s, int i)
@@ -762,7 +770,7 @@ config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
 		struct listen_addr *l = &c->listen[c->nlisten];
 
 		if (config_parse_sockaddr(text, -1, 0, &l->addr, &l->addr_len,
-		    msg, sizeof(msg)) == -1) {
+		        msg, sizeof(msg)) == -1) {
 			config_error(ctx, e, "listen: '%s': %s", text, msg);
 			continue;
 		}
@@ -788,8 +796,7 @@ config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
 		return;
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((c->resolvers = calloc((size_t)n, sizeof(*c->resolvers))) ==
-	    NULL) {
+	if ((c->resolvers = calloc((size_t)n, sizeof(*c->resolvers))) == NULL) {
 		config_oom(ctx, s);
 		return;
 	}
@@ -798,8 +805,8 @@ config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
 		const char *spec = config_setting_get_string(e);
 		struct resolver_addr *r = &c->resolvers[c->nresolvers];
 
-		if (config_parse_sockaddr(spec, CONFIG_DNS_PORT, 1, &ss,
-		    &sslen, msg, sizeof(msg)) == -1) {
+		if (config_parse_sockaddr(spec, CONFIG_DNS_PORT, 1, &ss, &sslen,
+		        msg, sizeof(msg)) == -1) {
 			config_error(ctx, e, "resolvers: '%s': %s", spec, msg);
 			continue;
 		}
@@ -808,8 +815,8 @@ config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
 			const struct sockaddr_in6 *sin6 =
 			    (const struct sockaddr_in6 *)&ss;
 
-			inet_ntop(AF_INET6, &sin6->sin6_addr, addr,
-			    sizeof(addr));
+			inet_ntop(
+			    AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
 			snprintf(text, sizeof(text), "[%s]:%u", addr,
 			    ntohs(sin6->sin6_port));
 		} else {
@@ -860,8 +867,8 @@ config_parse_event_log(struct config_ctx *ctx, const config_setting_t *s)
 	if ((v = config_get_string(ctx, s)) == NULL)
 		return;
 	if (*v == '\0') {
-		config_error(ctx, s,
-		    "'event_log' must not be empty (\"-\" is stdout)");
+		config_error(
+		    ctx, s, "'event_log' must not be empty (\"-\" is stdout)");
 		return;
 	}
 	path = strcmp(v, "-") == 0 ? strdup(v) : config_resolve(ctx, v);
@@ -875,19 +882,21 @@ config_parse_event_log(struct config_ctx *ctx, const config_setting_t *s)
 			free(path);
 			return;
 		}
-		e = stat(dir, &st) == -1 ? errno :
-		    !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
+		if (stat(dir, &st) == -1)
+			e = errno;
+		else
+			e = S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 		if (e != 0) {
-			config_error(ctx, s, "event_log: directory %s: %s",
-			    dir, strerror(e));
+			config_error(ctx, s, "event_log: directory %s: %s", dir,
+			    strerror(e));
 			free(dir);
 			free(path);
 			return;
 		}
 		free(dir);
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			config_error(ctx, s, "event_log: %s is a directory",
-			    path);
+			config_error(
+			    ctx, s, "event_log: %s is a directory", path);
 			free(path);
 			return;
 		}
@@ -905,8 +914,7 @@ config_parse_hosts_file(struct config_ctx *ctx, const config_setting_t *s)
 
 	if ((v = config_get_string(ctx, s)) == NULL)
 		return;
-	if ((path = *v == '\0' ? strdup("") : config_resolve(ctx, v)) ==
-	    NULL) {
+	if ((path = *v == '\0' ? strdup("") : config_resolve(ctx, v)) == NULL) {
 		config_oom(ctx, s);
 		return;
 	}
@@ -977,11 +985,13 @@ config_load_issuer_file(struct config_ctx *ctx, const config_setting_t *s,
 	if (ferror(f)) {
 		config_error(ctx, s, "issuers: cannot read %s: %s", path,
 		    strerror(errno));
-	} else if (e != 0 && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+	} else if (e != 0 &&
+	    !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	        ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
 		config_error(ctx, s, "issuers: bad certificate in %s: %s", path,
-		    ERR_reason_error_string(e) != NULL ?
-		    ERR_reason_error_string(e) : "unknown error");
+		    ERR_reason_error_string(e) != NULL
+		        ? ERR_reason_error_string(e)
+		        : "unknown error");
 	} else if (found == 0) {
 		config_error(ctx, s, "issuers: no certificate in %s", path);
 	} else {
@@ -1000,8 +1010,8 @@ done:
  * Returns 0 with <r> filled, or -1 (reported; <r> freed).
  */
 static int
-config_parse_responder_group(struct config_ctx *ctx,
-    const config_setting_t *g, struct responder *r)
+config_parse_responder_group(
+    struct config_ctx *ctx, const config_setting_t *g, struct responder *r)
 {
 	const config_setting_t *host = NULL, *issuers = NULL;
 	const char *spec;
@@ -1036,8 +1046,7 @@ config_parse_responder_group(struct config_ctx *ctx,
 			    "issuer)");
 		for (int i = 0; i < n; i++)
 			config_load_issuer_file(ctx, issuers,
-			    config_setting_get_string(
-				config_elem(issuers, i)),
+			    config_setting_get_string(config_elem(issuers, i)),
 			    r);
 	}
 	if (ctx->nerrors != errors) {
@@ -1080,8 +1089,8 @@ config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
 			spec = config_setting_get_string(e);
 			if (config_parse_responder(spec, r, msg, sizeof(msg)) ==
 			    -1) {
-				config_error(ctx, e, "responders: '%s': %s",
-				    spec, msg);
+				config_error(
+				    ctx, e, "responders: '%s': %s", spec, msg);
 				continue;
 			}
 			r->line = (int)config_setting_source_line(e);
@@ -1101,24 +1110,22 @@ config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
 }
 
 static void
-config_parse_max_request_body(struct config_ctx *ctx,
-    const config_setting_t *s)
+config_parse_max_request_body(struct config_ctx *ctx, const config_setting_t *s)
 {
 	long long v;
 
 	if (config_get_int(ctx, s, CONFIG_MAX_REQUEST_BODY_MIN,
-	    CONFIG_MAX_REQUEST_BODY_MAX, &v))
+	        CONFIG_MAX_REQUEST_BODY_MAX, &v))
 		ctx->c->max_request_body = (size_t)v;
 }
 
 static void
-config_parse_max_header_bytes(struct config_ctx *ctx,
-    const config_setting_t *s)
+config_parse_max_header_bytes(struct config_ctx *ctx, const config_setting_t *s)
 {
 	long long v;
 
 	if (config_get_int(ctx, s, CONFIG_MAX_HEADER_BYTES_MIN,
-	    CONFIG_MAX_HEADER_BYTES_MAX, &v))
+	        CONFIG_MAX_HEADER_BYTES_MAX, &v))
 		ctx->c->max_header_bytes = (size_t)v;
 }
 
@@ -1128,53 +1135,63 @@ config_parse_client_timeout(struct config_ctx *ctx, const config_setting_t *s)
 	long long v;
 
 	if (config_get_int(ctx, s, CONFIG_CLIENT_TIMEOUT_MIN,
-	    CONFIG_CLIENT_TIMEOUT_MAX, &v))
+	        CONFIG_CLIENT_TIMEOUT_MAX, &v))
 		ctx->c->client_timeout_sec = (unsigned)v;
 }
 
 static void
-config_parse_upstream_timeout(struct config_ctx *ctx,
-    const config_setting_t *s)
+config_parse_upstream_timeout(struct config_ctx *ctx, const config_setting_t *s)
 {
 	long long v;
 
 	if (config_get_int(ctx, s, CONFIG_UPSTREAM_TIMEOUT_MIN,
-	    CONFIG_UPSTREAM_TIMEOUT_MAX, &v))
+	        CONFIG_UPSTREAM_TIMEOUT_MAX, &v))
 		ctx->c->upstream_timeout_sec = (unsigned)v;
 }
 
 static void
-config_parse_max_nonce_bytes(struct config_ctx *ctx,
-    const config_setting_t *s)
+config_parse_max_nonce_bytes(struct config_ctx *ctx, const config_setting_t *s)
 {
 	long long v;
 
 	if (config_get_int(ctx, s, CONFIG_MAX_NONCE_BYTES_MIN,
-	    CONFIG_MAX_NONCE_BYTES_MAX, &v))
+	        CONFIG_MAX_NONCE_BYTES_MAX, &v))
 		ctx->c->max_nonce_bytes = (size_t)v;
 }
 
 static const struct config_directive config_directives[] = {
-	{"listen", config_parse_listen},
-	{"mode", config_parse_mode},
-	{"event_log", config_parse_event_log},
-	{"hosts_file", config_parse_hosts_file},
-	{"resolvers", config_parse_resolvers},
-	{"responders", config_parse_responders},
-	{"max_request_body", config_parse_max_request_body},
-	{"max_header_bytes", config_parse_max_header_bytes},
-	{"client_timeout", config_parse_client_timeout},
-	{"upstream_timeout", config_parse_upstream_timeout},
-	{"max_nonce_bytes", config_parse_max_nonce_bytes},
+    {"listen", config_parse_listen},
+    {"mode", config_parse_mode},
+    {"event_log", config_parse_event_log},
+    {"hosts_file", config_parse_hosts_file},
+    {"resolvers", config_parse_resolvers},
+    {"responders", config_parse_responders},
+    {"max_request_body", config_parse_max_request_body},
+    {"max_header_bytes", config_parse_max_header_bytes},
+    {"client_timeout", config_parse_client_timeout},
+    {"upstream_timeout", config_parse_upstream_timeout},
+    {"max_nonce_bytes", config_parse_max_nonce_bytes},
 };
+
+/* Returns the directive called <name>, or NULL for an unknown one. */
+static const struct config_directive *
+config_find_directive(const char *name)
+{
+	size_t n = sizeof(config_directives) / sizeof(config_directives[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, config_directives[i].name) == 0)
+			return &config_directives[i];
+	return NULL;
+}
 
 /*
  * Parses <text> (<len> bytes, NUL-terminated) as the config <path>.
  * Returns the config or NULL with every error reported.
  */
 static struct config *
-config_load_text(const char *path, const char *text, size_t len, char *err,
-    size_t errlen)
+config_load_text(
+    const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
 	struct config_ctx ctx;
 	config_setting_t *root;
@@ -1228,8 +1245,8 @@ config_load_text(const char *path, const char *text, size_t len, char *err,
 	if (config_read_string(&lc, text) != CONFIG_TRUE) {
 		config_error_at(&ctx, config_error_file(&lc),
 		    (unsigned)config_error_line(&lc), "%s",
-		    config_error_text(&lc) != NULL ? config_error_text(&lc) :
-						      "cannot parse");
+		    config_error_text(&lc) != NULL ? config_error_text(&lc)
+		                                   : "cannot parse");
 		goto done;
 	}
 	root = config_root_setting(&lc);
@@ -1237,20 +1254,15 @@ config_load_text(const char *path, const char *text, size_t len, char *err,
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *s = config_elem(root, i);
 		const char *name = config_setting_name(s);
-		size_t d;
+		const struct config_directive *d;
 
-		for (d = 0; d < sizeof(config_directives) /
-		    sizeof(config_directives[0]); d++)
-			if (strcmp(name, config_directives[d].name) == 0)
-				break;
-		if (d == sizeof(config_directives) /
-		    sizeof(config_directives[0])) {
+		if ((d = config_find_directive(name)) == NULL) {
 			config_error(&ctx, s, "unknown directive '%s'", name);
 			continue;
 		}
 		if (strcmp(name, "listen") == 0)
 			have_listen = true;
-		config_directives[d].parse(&ctx, s);
+		d->parse(&ctx, s);
 	}
 	if (!have_listen)
 		config_error(&ctx, NULL, "no listen address");
@@ -1265,8 +1277,7 @@ done:
 }
 
 struct config *
-config_load_string(const char *name, const char *text, char *err,
-    size_t errlen)
+config_load_string(const char *name, const char *text, char *err, size_t errlen)
 {
 	return config_load_text(name, text, strlen(text), err, errlen);
 }

@@ -2,10 +2,13 @@
  * The event-log line: an event_record turned into ECS JSON. Pure: no
  * I/O, no clock (the record carries its times), no globals.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ocspgate/event.h"
+#include "ocspgate/policy.h"
 
 static void
 event_span(struct json *j, const char *key, struct http_span s)
@@ -28,19 +31,19 @@ event_timestamp(struct json *j, const struct timespec *ts)
 	json_cstring(j, "@timestamp", buf);
 }
 
-/* True when <s> is an IP literal (digits and dots, or has a ':'). */
+/* True when <s> is an IPv4 or IPv6 address literal. */
 static bool
 event_is_ip_literal(struct http_span s)
 {
-	bool digits_dots = s.len > 0;
+	char buf[INET6_ADDRSTRLEN];
+	unsigned char addr[sizeof(struct in6_addr)];
 
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.p[i] == ':')
-			return true;
-		if (!((s.p[i] >= '0' && s.p[i] <= '9') || s.p[i] == '.'))
-			digits_dots = false;
-	}
-	return digits_dots;
+	if (s.len == 0 || s.len >= sizeof(buf))
+		return false;
+	memcpy(buf, s.p, s.len);
+	buf[s.len] = '\0';
+	return inet_pton(AF_INET, buf, addr) == 1 ||
+	    inet_pton(AF_INET6, buf, addr) == 1;
 }
 
 static void
@@ -107,7 +110,8 @@ event_format(struct json *j, const struct event_record *e)
 
 	json_object_begin(j, "source");
 	json_cstring(j, "ip", e->source_ip);
-	json_uint(j, "port", e->source_port);
+	if (e->source_port != 0)
+		json_uint(j, "port", e->source_port);
 	json_object_end(j);
 
 	if (e->dest_host.len > 0 || e->dest_ip != NULL) {

@@ -48,6 +48,10 @@ http_reply_build(int status, enum reason why, bool keep_alive, char *out,
 		phrase = "Bad Gateway";
 		words = "bad gateway";
 		break;
+	case 503:
+		phrase = "Service Unavailable";
+		words = "service unavailable";
+		break;
 	case 504:
 		phrase = "Gateway Timeout";
 		words = "gateway timeout";

@@ -5,6 +5,7 @@
  * callbacks are recorded in the request and reported once
  * llhttp_execute() returns.
  */
+#include <arpa/inet.h>
 #include <limits.h>
 #include <string.h>
 #include <strings.h>
@@ -110,13 +111,13 @@ int
 http_headers_add_name(struct http_headers *hs, const char *at, size_t len,
     const char **detail)
 {
-	if (hs->n == 0 || hs->in_value) {
+	if (hs->state != HTTP_HEADERS_NAME) {
 		if (hs->n == HTTP_MAX_HEADERS) {
 			*detail = "too many header fields";
 			return -1;
 		}
 		hs->n++;
-		hs->in_value = false;
+		hs->state = HTTP_HEADERS_NAME;
 	}
 	if (http_span_extend(&hs->h[hs->n - 1].name, at, len) == -1) {
 		*detail = "split header name";
@@ -129,14 +130,36 @@ int
 http_headers_add_value(struct http_headers *hs, const char *at, size_t len,
     const char **detail)
 {
-	hs->in_value = true;
+	struct http_header *h;
+
+	if (hs->state == HTTP_HEADERS_BETWEEN || hs->n == 0) {
+		*detail = "empty header name";
+		return -1;
+	}
+	/* llhttp reports an empty value as an empty piece after the CRLF. */
+	if (len == 0)
+		return 0;
+	h = &hs->h[hs->n - 1];
+	if (hs->state == HTTP_HEADERS_NAME) {
+		/*
+		 * Between the name and its value only ':' and spaces may
+		 * stand. llhttp accepts obs-fold and, when the first line's
+		 * value is empty, reports only the continuation: a CR or LF
+		 * here is that fold.
+		 */
+		for (const char *c = h->name.p + h->name.len + 1; c < at; c++) {
+			if (*c != ' ' && *c != '\t') {
+				*detail = "obs-fold header line";
+				return -1;
+			}
+		}
+		hs->state = HTTP_HEADERS_VALUE;
+	}
 	/*
-	 * llhttp accepts obs-fold and reports the continuation line as a
-	 * further, non-adjacent piece of the same value: refuse it (RFC 9112
-	 * 5.2 allows a proxy to reject it, and folding hides headers from
-	 * naive filters).
+	 * A later piece of a value that does not follow the earlier one is
+	 * a continuation line: obs-fold again.
 	 */
-	if (http_span_extend(&hs->h[hs->n - 1].value, at, len) == -1) {
+	if (http_span_extend(&h->value, at, len) == -1) {
 		*detail = "obs-fold header line";
 		return -1;
 	}
@@ -149,13 +172,30 @@ http_headers_add_value(struct http_headers *hs, const char *at, size_t len,
 }
 
 struct http_header *
-http_headers_value_done(struct http_headers *hs)
+http_headers_value_done(struct http_headers *hs, const char **detail)
 {
-	struct http_header *h = &hs->h[hs->n - 1];
+	struct http_header *h;
 
-	hs->in_value = true; /* an empty value has no value callback */
+	if (hs->state == HTTP_HEADERS_BETWEEN || hs->n == 0 ||
+	    hs->h[hs->n - 1].name.len == 0) {
+		*detail = "empty header name";
+		return NULL;
+	}
+	h = &hs->h[hs->n - 1];
+	hs->state = HTTP_HEADERS_BETWEEN;
 	h->value = http_span_trim(h->value);
 	return h;
+}
+
+static int
+http_request_on_version(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_request *r = http_request_of(p);
+
+	if (http_span_extend(&r->version, at, len) == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "split request line");
+	return 0;
 }
 
 static int
@@ -170,6 +210,14 @@ http_request_on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_request *r = http_request_of(p);
 	const char *detail;
+
+	/*
+	 * Trailer fields could smuggle framing or a Content-Type past the
+	 * checks made on the head; OCSP clients never send them.
+	 */
+	if (r->headers_done)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "trailer fields in a chunked request");
 
 	if (http_headers_add_name(&r->hs, at, len, &detail) == -1)
 		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
@@ -191,8 +239,12 @@ static int
 http_request_on_header_value_complete(llhttp_t *p)
 {
 	struct http_request *r = http_request_of(p);
-	struct http_header *h = http_headers_value_done(&r->hs);
+	const char *detail;
+	struct http_header *h = http_headers_value_done(&r->hs, &detail);
 	int i = (int)r->hs.n - 1;
+
+	if (h == NULL)
+		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
 
 	if (http_span_eq(&h->name, "host")) {
 		if (r->host_hdr != -1)
@@ -250,11 +302,19 @@ http_parse_authority(struct http_span a, struct http_span *host,
 			*detail = "bad IPv6 literal";
 			return -1;
 		}
-		for (const char *c = p + 1; c < close; c++) {
-			if (!(http_host_char((unsigned char)*c) || *c == ':')) {
-				*detail = "bad IPv6 literal";
-				return -1;
-			}
+		char ip6[INET6_ADDRSTRLEN];
+		struct in6_addr a6;
+		size_t n = (size_t)(close - p - 1);
+
+		if (n >= sizeof(ip6)) {
+			*detail = "bad IPv6 literal";
+			return -1;
+		}
+		memcpy(ip6, p + 1, n);
+		ip6[n] = '\0';
+		if (inet_pton(AF_INET6, ip6, &a6) != 1) {
+			*detail = "bad IPv6 literal";
+			return -1;
 		}
 		host->p = p + 1;
 		host->len = (size_t)(close - p - 1);
@@ -304,6 +364,42 @@ http_host_eq(struct http_span a, struct http_span b)
 	if (b.len > 0 && b.p[b.len - 1] == '.')
 		b.len--;
 	return a.len == b.len && strncasecmp(a.p, b.p, a.len) == 0;
+}
+
+/*
+ * True when a path segment is "." or "..", also percent-encoded: such a
+ * path can mean another resource after the prefix check.
+ */
+static bool
+http_path_has_dot_segment(struct http_span path)
+{
+	const char *p = path.p, *end = path.p + path.len;
+
+	while (p < end) {
+		const char *seg = ++p; /* past '/' */
+		size_t dots = 0, n;
+
+		while (p < end && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		for (size_t i = 0; i < n;) {
+			if (seg[i] == '.') {
+				dots++;
+				i++;
+			} else if (n - i >= 3 && seg[i] == '%' &&
+			    seg[i + 1] == '2' &&
+			    (seg[i + 2] == 'e' || seg[i + 2] == 'E')) {
+				dots++;
+				i += 3;
+			} else {
+				dots = 3; /* not a dot segment */
+				break;
+			}
+		}
+		if (dots == 1 || dots == 2)
+			return true;
+	}
+	return false;
 }
 
 static int
@@ -363,6 +459,9 @@ http_request_parse_target(struct http_request *r)
 		r->path.p = root;
 		r->path.len = 1;
 	}
+	if (http_path_has_dot_segment(r->path))
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "dot segment in path");
 	return 0;
 }
 
@@ -404,6 +503,27 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 	}
 }
 
+/*
+ * llhttp, even strict, ends lines at a bare LF; servers that do not would
+ * see other lines. The head lies between the request line and the first
+ * empty line, all of it in [method.p, data_end).
+ */
+static bool
+http_request_has_bare_lf(const struct http_request *r)
+{
+	for (const char *c = r->method.p; c < r->data_end; c++) {
+		if (*c != '\n')
+			continue;
+		if (c[-1] != '\r')
+			return true;
+		if (c + 1 < r->data_end && c[1] == '\n')
+			return true;
+		if (c + 2 < r->data_end && c[1] == '\r' && c[2] == '\n')
+			return false; /* the empty line ending the head */
+	}
+	return false;
+}
+
 static int
 http_request_on_headers_complete(llhttp_t *p)
 {
@@ -422,9 +542,13 @@ http_request_on_headers_complete(llhttp_t *p)
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "malformed request line");
 	}
-	if (r->method.p == NULL || r->url.p != r->method.p + r->method.len + 1)
+	if (r->method.p == NULL || r->url.p != r->method.p + r->method.len + 1 ||
+	    r->version.p != r->url.p + r->url.len + 6 /* " HTTP/" */)
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "malformed request line");
+	if (http_request_has_bare_lf(r))
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "bare LF line ending");
 	if (llhttp_get_http_major(p) != 1 || r->http_minor > 1)
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "unsupported HTTP version");
@@ -519,6 +643,7 @@ http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
 	llhttp_settings_init(&r->settings);
 	r->settings.on_method = http_request_on_method;
 	r->settings.on_url = http_request_on_url;
+	r->settings.on_version = http_request_on_version;
 	r->settings.on_version_complete = http_request_on_version_complete;
 	r->settings.on_header_field = http_request_on_header_field;
 	r->settings.on_header_value = http_request_on_header_value;
@@ -554,6 +679,7 @@ http_request_parse(struct http_request *r, const char *data, size_t len,
 		return HTTP_PARSE_ERROR;
 	if (r->head_start == NULL && len > 0)
 		r->head_start = data;
+	r->data_end = data + len;
 	err = llhttp_execute(&r->parser, data, len);
 	switch (err) {
 	case HPE_OK:

@@ -41,6 +41,10 @@ http_response_on_header_field(llhttp_t *p, const char *at, size_t len)
 	struct http_response *r = http_response_of(p);
 	const char *detail;
 
+	/* Trailers are relayed with the body's framing, not stored. */
+	if (r->state != HTTP_RESPONSE_HEAD)
+		return 0;
+
 	if (http_headers_add_name(&r->hs, at, len, &detail) == -1)
 		return http_response_fail(r, detail);
 	return 0;
@@ -52,6 +56,9 @@ http_response_on_header_value(llhttp_t *p, const char *at, size_t len)
 	struct http_response *r = http_response_of(p);
 	const char *detail;
 
+	if (r->state != HTTP_RESPONSE_HEAD)
+		return 0;
+
 	if (http_headers_add_value(&r->hs, at, len, &detail) == -1)
 		return http_response_fail(r, detail);
 	return 0;
@@ -60,7 +67,13 @@ http_response_on_header_value(llhttp_t *p, const char *at, size_t len)
 static int
 http_response_on_header_value_complete(llhttp_t *p)
 {
-	http_headers_value_done(&http_response_of(p)->hs);
+	struct http_response *r = http_response_of(p);
+	const char *detail;
+
+	if (r->state != HTTP_RESPONSE_HEAD)
+		return 0;
+	if (http_headers_value_done(&r->hs, &detail) == NULL)
+		return http_response_fail(r, detail);
 	return 0;
 }
 
@@ -74,12 +87,14 @@ http_response_on_headers_complete(llhttp_t *p)
 		return http_response_fail(r, "unsupported HTTP version");
 	if (status == 101)
 		return http_response_fail(r, "unrequested protocol switch");
-	if (status >= 100 && status < 200) {
-		/* An interim answer: skip it and parse the final one. */
+	if (status < 100 || status > 599)
+		return http_response_fail(r, "bad status code");
+	if (status < 200) {
+		/* An interim answer ends at its empty line: skip it. */
 		r->skip_interim = true;
 		memset(&r->hs, 0, sizeof(r->hs));
 		memset(&r->reason_phrase, 0, sizeof(r->reason_phrase));
-		return 0;
+		return 1;
 	}
 	r->status = status;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
@@ -168,11 +183,12 @@ http_response_eof(struct http_response *r)
 		return HTTP_PARSE_ERROR;
 	if (llhttp_get_errno(&r->parser) == HPE_PAUSED)
 		llhttp_resume(&r->parser);
-	if (!llhttp_message_needs_eof(&r->parser))
+	if (!llhttp_message_needs_eof(&r->parser) ||
+	    llhttp_finish(&r->parser) != HPE_PAUSED ||
+	    r->state != HTTP_RESPONSE_DONE) {
+		http_response_fail(r, "upstream closed mid-response");
 		return HTTP_PARSE_ERROR;
-	llhttp_finish(&r->parser);
-	if (r->state != HTTP_RESPONSE_DONE)
-		return HTTP_PARSE_ERROR;
+	}
 	return HTTP_PARSE_DONE;
 }
 
@@ -201,17 +217,15 @@ http_response_build_client(const struct http_response *r, bool http10_client,
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
 
-		if (h->hop_by_hop)
+		/* The body is relayed with its framing, so its coding stays. */
+		if (h->hop_by_hop && !(r->chunked &&
+			http_span_eq(&h->name, "transfer-encoding")))
 			continue;
 		rc |= http_put(out, cap, &off, h->name.p, h->name.len);
 		rc |= http_put_str(out, cap, &off, ": ");
 		rc |= http_put(out, cap, &off, h->value.p, h->value.len);
 		rc |= http_put_str(out, cap, &off, "\r\n");
 	}
-	/* The body is relayed with its framing, so its coding stays. */
-	if (r->chunked)
-		rc |= http_put_str(out, cap, &off,
-		    "Transfer-Encoding: chunked\r\n");
 	rc |= http_put_str(out, cap, &off,
 	    keep_alive ? "Connection: keep-alive\r\n\r\n"
 		       : "Connection: close\r\n\r\n");

@@ -7,6 +7,12 @@
 
 #include "ocspgate/policy.h"
 
+const char *
+mode_name(enum mode m)
+{
+	return m == MODE_MONITOR ? "monitor" : "enforce";
+}
+
 bool
 policy_host_matches(const struct responder *r, const char *host,
     size_t host_len)

@@ -211,6 +211,12 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 			return -1;
 		}
 	}
+	if (s->resp.chunked && s->req.http_minor == 0) {
+		/* Asked as HTTP/1.0, which has no chunked coding. */
+		session_fail(s, REASON_RESPONSE_MALFORMED,
+		    "chunked reply to an HTTP/1.0 request");
+		return -1;
+	}
 	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp);
 	s->client_keep = keep;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v,

@@ -28,7 +28,7 @@ enum mode {
 	MODE_MONITOR
 };
 
-/* "enforce" or "monitor". */
+/* "enforce" or "monitor" (pure: defined with the policy). */
 const char *mode_name(enum mode m);
 
 struct listen_addr {
@@ -106,7 +106,8 @@ void config_unref(struct config *c);
 /*
  * Parses a responder spec "host[:port][/path]" or "*.host..." into <r>
  * (spec, host, wildcard, port, path, path_len; not issuers or line).
- * Returns 0, or -1 with a message in <err>.
+ * Returns 0, or -1 with a message in <err> and r's strings left NULL.
+ * The strings are malloc'd and belong to <r>.
  */
 int config_parse_responder(const char *spec, struct responder *r, char *err,
     size_t errlen);

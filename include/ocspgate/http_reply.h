@@ -12,7 +12,8 @@
 
 #define HTTP_REPLY_MAX 256 /* longest reply http_reply_build() writes */
 
-/* The status ocspgate answers with for <why>: 403, 400, 413, 502, 504. */
+/* The status ocspgate answers with for <why>: 403, 400, 413, 502, 504.
+ * http_reply_build() also knows 431 and 503 (out of memory). */
 int http_reply_status(enum reason why);
 
 /*

@@ -29,11 +29,17 @@ struct http_header {
 	bool hop_by_hop; /* not forwarded upstream */
 };
 
+enum http_headers_state {
+	HTTP_HEADERS_BETWEEN = 0, /* before a field or after a whole one */
+	HTTP_HEADERS_NAME,	  /* inside h[n - 1]'s name */
+	HTTP_HEADERS_VALUE	  /* inside h[n - 1]'s value */
+};
+
 /* The header fields of one message, as llhttp reports them. */
 struct http_headers {
 	struct http_header h[HTTP_MAX_HEADERS];
 	size_t n;
-	bool in_value;	/* last piece seen was a value */
+	enum http_headers_state state;
 };
 
 /*
@@ -44,8 +50,12 @@ int http_headers_add_name(struct http_headers *hs, const char *at,
     size_t len, const char **detail);
 int http_headers_add_value(struct http_headers *hs, const char *at,
     size_t len, const char **detail);
-/* Ends the current value (trimmed of OWS); returns its header. */
-struct http_header *http_headers_value_done(struct http_headers *hs);
+/*
+ * Ends the current field, trimming its value of OWS. Returns the field,
+ * or NULL with *detail set when it has no name.
+ */
+struct http_header *http_headers_value_done(struct http_headers *hs,
+    const char **detail);
 /* Flags hop-by-hop fields, including those named in Connection. */
 void http_headers_mark_hop_by_hop(struct http_headers *hs);
 /* First value of field <name> (case-insensitive), or NULL. */
@@ -73,6 +83,7 @@ struct http_request {
 	/* Head facts; spans point into the head bytes given to parse. */
 	struct http_span method;
 	struct http_span url;
+	struct http_span version;	/* "1.1" */
 	struct http_headers hs;
 	int host_hdr;	/* index into hs.h, or -1 */
 	int ctype_hdr;
@@ -104,6 +115,7 @@ struct http_request {
 
 	/* Where the head began, to check the request line's shape. */
 	const char *head_start;
+	const char *data_end;	/* end of the bytes being parsed */
 };
 
 /*

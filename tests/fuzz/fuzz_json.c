@@ -163,8 +163,9 @@ fuzz_json_out(struct fuzz_json_parser *ps, const void *p, size_t n)
 static void
 fuzz_json_ws(struct fuzz_json_parser *ps)
 {
-	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
-	    *ps->p == '\n' || *ps->p == '\r'))
+	while (ps->p < ps->end &&
+	    (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' ||
+	        *ps->p == '\r'))
 		ps->p++;
 }
 
@@ -212,8 +213,8 @@ fuzz_json_string(struct fuzz_json_parser *ps, bool key)
 		if (*ps->p < 0x20)
 			return false;
 		if (*ps->p != '\\') {
-			n = fuzz_json_utf8_decode(ps->p, (size_t)(ps->end - ps->p),
-			    &cp);
+			n = fuzz_json_utf8_decode(
+			    ps->p, (size_t)(ps->end - ps->p), &cp);
 			if (n < 0)
 				return false;
 			fuzz_json_out(ps, ps->p, (size_t)n);
@@ -437,8 +438,8 @@ fuzz_json_validate(const char *text, size_t len, struct fuzz_json_doc *doc)
 
 /* True when <s> holds the lowercase hex of <p>. */
 static bool
-fuzz_json_is_hex_of(const unsigned char *s, size_t slen,
-    const unsigned char *p, size_t n)
+fuzz_json_is_hex_of(
+    const unsigned char *s, size_t slen, const unsigned char *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 
@@ -510,8 +511,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_json_expect(&doc, 0, true, "s", 1);
 	fuzz_json_expect(&doc, 1, false, want, want_len);
 	fuzz_json_expect(&doc, 2, true, "h", 1);
-	if (!fuzz_json_is_hex_of(doc.strings[3].s, doc.strings[3].len, data,
-	    size))
+	if (!fuzz_json_is_hex_of(
+	        doc.strings[3].s, doc.strings[3].len, data, size))
 		abort();
 	fuzz_json_expect(&doc, 4, true, "a", 1);
 	fuzz_json_expect(&doc, 5, false, half, half_len);

@@ -30,8 +30,8 @@ write_file(const char *name, const char *text, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((f = fopen(path, "wb")) == NULL ||
-	    fwrite(text, 1, len, f) != len || fclose(f) != 0) {
+	if ((f = fopen(path, "wb")) == NULL || fwrite(text, 1, len, f) != len ||
+	    fclose(f) != 0) {
 		perror(path);
 		exit(2);
 	}
@@ -105,8 +105,8 @@ make_cert(const char *cn)
 	X509_gmtime_adj(X509_getm_notBefore(x), 0);
 	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(
+	    name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, name);
 	X509_set_pubkey(x, key);
 	if (X509_sign(x, key, EVP_sha256()) == 0) {
@@ -145,8 +145,9 @@ issuer_is(const struct ocsp_issuer *is, X509 *x)
 	bool ok;
 
 	n = i2d_X509_NAME(X509_get_subject_name(x), &der);
-	ok = n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha1(),
-	    NULL) && memcmp(is->name_hash[OCSP_HASH_SHA1], md, mdlen) == 0;
+	ok = n > 0 &&
+	    EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha1(), NULL) &&
+	    memcmp(is->name_hash[OCSP_HASH_SHA1], md, mdlen) == 0;
 	OPENSSL_free(der);
 	return ok;
 }
@@ -236,8 +237,8 @@ test_full(void)
 	if (c->nresponders == 5) {
 		r = &c->responders[0];
 		CHECK(strcmp(r->spec, "OCSP.Example.Test.") == 0 &&
-		    strcmp(r->host, "ocsp.example.test") == 0 &&
-		    !r->wildcard && r->port == 80 && r->path_len == 0 &&
+		    strcmp(r->host, "ocsp.example.test") == 0 && !r->wildcard &&
+		    r->port == 80 && r->path_len == 0 &&
 		    strcmp(r->path, "") == 0 && r->nissuers == 0 &&
 		    r->line == 9);
 		r = &c->responders[1];
@@ -277,8 +278,8 @@ test_defaults(void)
 	char err[1024];
 	struct config *c;
 
-	c = config_load(write_conf("listen = [ \"127.0.0.1:3128\" ];\n"), err,
-	    sizeof(err));
+	c = config_load(
+	    write_conf("listen = [ \"127.0.0.1:3128\" ];\n"), err, sizeof(err));
 	CHECKF(c != NULL, "%s", err);
 	if (c == NULL)
 		return;
@@ -297,11 +298,11 @@ test_defaults(void)
 
 	/* A list form, an empty responders list, hosts_file disabled. */
 	c = config_load(write_conf("listen = ( \"[::]:0\" );\n"
-				   "responders = ();\n"
-				   "hosts_file = \"\";\n"
-				   "resolvers = [];\n"
-				   "event_log = \"-\";\n"
-				   "mode = \"enforce\";\n"),
+	                           "responders = ();\n"
+	                           "hosts_file = \"\";\n"
+	                           "resolvers = [];\n"
+	                           "event_log = \"-\";\n"
+	                           "mode = \"enforce\";\n"),
 	    err, sizeof(err));
 	CHECKF(c != NULL, "%s", err);
 	if (c != NULL) {
@@ -321,255 +322,240 @@ static const struct {
 	const char *want;
 	int line;
 } error_cases[] = {
-	/* the file as a whole */
-	{"", "@P: no listen address\n", __LINE__},
-	{"mode = \"enforce\";\n", "@P: no listen address\n", __LINE__},
-	{"listen = [];\n", "@P:1: no listen address\n", __LINE__},
-	/* libconfig's own errors */
-	{L "mode = \"enforce\"\nfoo bar;\n", "@P:3: syntax error\n",
-	    __LINE__},
-	{L "\n\nmode = ;\n", "@P:4: syntax error\n", __LINE__},
-	{L "mode = \"enforce\";\nmode = \"monitor\";\n",
-	    "@P:3: duplicate setting name\n", __LINE__},
-	{L "responders = [ \"a.test\", 1 ];\n",
-	    "@P:2: mismatched element type in array\n", __LINE__},
-	/* unknown directive */
-	{L "\nfoo = 1;\n", "@P:3: unknown directive 'foo'\n", __LINE__},
-	{L "Mode = \"enforce\";\n", "@P:2: unknown directive 'Mode'\n",
-	    __LINE__},
-	/* wrong types */
-	{"listen = \"127.0.0.1:0\";\n",
-	    "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
-	{"listen = ( \"127.0.0.1:0\", 1 );\n",
-	    "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
-	{L "mode = 1;\n", "@P:2: 'mode' must be a string\n", __LINE__},
-	{L "event_log = true;\n", "@P:2: 'event_log' must be a string\n",
-	    __LINE__},
-	{L "hosts_file = [ \"/etc/hosts\" ];\n",
-	    "@P:2: 'hosts_file' must be a string\n", __LINE__},
-	{L "resolvers = \"127.0.0.1\";\n",
-	    "@P:2: 'resolvers' must be an array or list of addresses\n",
-	    __LINE__},
-	{L "responders = \"ocsp.example.test\";\n",
-	    "@P:2: 'responders' must be a list of strings and groups\n",
-	    __LINE__},
-	{L "max_request_body = \"16384\";\n",
-	    "@P:2: 'max_request_body' must be an integer\n", __LINE__},
-	{L "client_timeout = 1.5;\n",
-	    "@P:2: 'client_timeout' must be an integer\n", __LINE__},
-	{L "upstream_timeout = true;\n",
-	    "@P:2: 'upstream_timeout' must be an integer\n", __LINE__},
-	/* bad values */
-	{L "mode = \"block\";\n",
-	    "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'block'\n",
-	    __LINE__},
-	{L "mode = \"Enforce\";\n",
-	    "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'Enforce'\n",
-	    __LINE__},
-	{L "max_request_body = 0;\n",
-	    "@P:2: 'max_request_body' must be between 1 and 1048576\n",
-	    __LINE__},
-	{L "max_request_body = 1048577;\n",
-	    "@P:2: 'max_request_body' must be between 1 and 1048576\n",
-	    __LINE__},
-	{L "max_header_bytes = 255;\n",
-	    "@P:2: 'max_header_bytes' must be between 256 and 1048576\n",
-	    __LINE__},
-	{L "client_timeout = 86401;\n",
-	    "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
-	{L "upstream_timeout = -1;\n",
-	    "@P:2: 'upstream_timeout' must be between 1 and 3600\n", __LINE__},
-	{L "max_nonce_bytes = 129;\n",
-	    "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
-	{L "max_nonce_bytes = 99999999999L;\n",
-	    "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
-	/* literals libconfig 1.5 would wrap into range (2^32 + 30) */
-	{L "client_timeout = 4294967326;\n",
-	    "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
-	{L "client_timeout=0x10000001E; # client_timeout = 30\n",
-	    "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
-	{L "max_nonce_bytes = -4294967295;\n",
-	    "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
-	/* listen addresses */
-	{"listen = [ \"127.0.0.1\" ];\n",
-	    "@P:1: listen: '127.0.0.1': no port (expected IPv4:port or "
-	    "[IPv6]:port)\n",
-	    __LINE__},
-	{"listen = [ \"1.2.3.4:99999\" ];\n",
-	    "@P:1: listen: '1.2.3.4:99999': port must be 0..65535\n", __LINE__},
-	{"listen = [ \"host:80\" ];\n",
-	    "@P:1: listen: 'host:80': 'host' is not an IPv4 address (expected "
-	    "IPv4:port or [IPv6]:port; host names are not allowed)\n",
-	    __LINE__},
-	{"listen = [ \"1.2.3.4:\" ];\n",
-	    "@P:1: listen: '1.2.3.4:': port must be 0..65535\n", __LINE__},
-	{"listen = [ \"1.2.3.4:80x\" ];\n",
-	    "@P:1: listen: '1.2.3.4:80x': port must be 0..65535\n", __LINE__},
-	{"listen = [ \"1.2.3.4:+80\" ];\n",
-	    "@P:1: listen: '1.2.3.4:+80': port must be 0..65535\n", __LINE__},
-	{"listen = [ \"01.2.3.4:80\" ];\n",
-	    "@P:1: listen: '01.2.3.4:80': '01.2.3.4' is not an IPv4 address "
-	    "(expected IPv4:port or [IPv6]:port; host names are not "
-	    "allowed)\n",
-	    __LINE__},
-	{"listen = [ \"::1:80\" ];\n",
-	    "@P:1: listen: '::1:80': an IPv6 address goes in brackets "
-	    "(expected IPv4:port or [IPv6]:port)\n",
-	    __LINE__},
-	{"listen = [ \"[::1]\" ];\n",
-	    "@P:1: listen: '[::1]': no port (expected IPv4:port or "
-	    "[IPv6]:port)\n",
-	    __LINE__},
-	{"listen = [ \"[::1:80\" ];\n",
-	    "@P:1: listen: '[::1:80': missing ']' (expected IPv4:port or "
-	    "[IPv6]:port)\n",
-	    __LINE__},
-	{"listen = [ \"[::g]:80\" ];\n",
-	    "@P:1: listen: '[::g]:80': '::g' is not an IPv6 address\n",
-	    __LINE__},
-	{"listen = [ \"[127.0.0.1]:80\" ];\n",
-	    "@P:1: listen: '[127.0.0.1]:80': '127.0.0.1' is not an IPv6 "
-	    "address\n",
-	    __LINE__},
-	{"listen = [ \"\" ];\n",
-	    "@P:1: listen: '': no port (expected IPv4:port or [IPv6]:port)\n",
-	    __LINE__},
-	/* resolvers */
-	{L "resolvers = [ \"127.0.0.1:0\" ];\n",
-	    "@P:2: resolvers: '127.0.0.1:0': port must be 1..65535\n",
-	    __LINE__},
-	{L "resolvers = [ \"dns.example\" ];\n",
-	    "@P:2: resolvers: 'dns.example': 'dns.example' is not an IPv4 "
-	    "address (expected IP, IPv4:port or [IPv6]:port; host names are "
-	    "not allowed)\n",
-	    __LINE__},
-	/* files */
-	{L "hosts_file = \"/nonexistent.ocspgate/hosts\";\n",
-	    "@P:2: hosts_file: cannot read /nonexistent.ocspgate/hosts: No "
-	    "such file or directory\n",
-	    __LINE__},
-	{L "hosts_file = \"missing-hosts\";\n",
-	    "@P:2: hosts_file: cannot read @D/missing-hosts: No such file or "
-	    "directory\n",
-	    __LINE__},
-	{L "hosts_file = \"/\";\n",
-	    "@P:2: hosts_file: cannot read /: Is a directory\n", __LINE__},
-	{L "event_log = \"/nonexistent.ocspgate/events.jsonl\";\n",
-	    "@P:2: event_log: directory /nonexistent.ocspgate: No such file "
-	    "or directory\n",
-	    __LINE__},
-	{L "event_log = \"test.conf/events.jsonl\";\n",
-	    "@P:2: event_log: directory @D/test.conf: Not a directory\n",
-	    __LINE__},
-	{L "event_log = \"/tmp\";\n", "@P:2: event_log: /tmp is a directory\n",
-	    __LINE__},
-	{L "event_log = \"\";\n",
-	    "@P:2: 'event_log' must not be empty (\"-\" is stdout)\n",
-	    __LINE__},
-	/* responders */
-	{L "responders = ( \"ocsp_x.example\" );\n",
-	    "@P:2: responders: 'ocsp_x.example': bad character '_' in host\n",
-	    __LINE__},
-	{L "responders = ( \"ocsp..example\" );\n",
-	    "@P:2: responders: 'ocsp..example': empty label in host\n",
-	    __LINE__},
-	{L "responders = ( \"ocsp.example:0\" );\n",
-	    "@P:2: responders: 'ocsp.example:0': port must be 1..65535\n",
-	    __LINE__},
-	{L "responders = ( \"ocsp.example:65536/x\" );\n",
-	    "@P:2: responders: 'ocsp.example:65536/x': port must be "
-	    "1..65535\n",
-	    __LINE__},
-	{L "responders = ( \"ocsp.example/a?b\" );\n",
-	    "@P:2: responders: 'ocsp.example/a?b': '?' is not allowed in a "
-	    "path prefix\n",
-	    __LINE__},
-	{L "responders = ( \"ocsp.*.example\" );\n",
-	    "@P:2: responders: 'ocsp.*.example': '*' is allowed only as the "
-	    "whole first label ('*.example.net')\n",
-	    __LINE__},
-	{L "responders = ( \"*ocsp.example\" );\n",
-	    "@P:2: responders: '*ocsp.example': '*' is allowed only as the "
-	    "whole first label ('*.example.net')\n",
-	    __LINE__},
-	{L "responders = ( 42 );\n",
-	    "@P:2: responders: an entry must be a string or a group\n",
-	    __LINE__},
-	{L "responders = ( { host = \"a.test\"; port = 80; } );\n",
-	    "@P:2: responders: unknown key 'port' (expected 'host' or "
-	    "'issuers')\n",
-	    __LINE__},
-	{L "responders = (\n  { issuers = [ \"/x.pem\" ]; }\n);\n",
-	    "@P:3: responders: entry without 'host'\n"
-	    "@P:3: issuers: cannot read /x.pem: No such file or directory\n",
-	    __LINE__},
-	{L "responders = ( { host = 1; } );\n",
-	    "@P:2: 'host' must be a string\n", __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = \"ca.pem\"; } );\n",
-	    "@P:2: 'issuers' must be an array or list of files\n", __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = []; } );\n",
-	    "@P:2: 'issuers' is empty (leave it out to allow any issuer)\n",
-	    __LINE__},
-	{L "responders = (\n  { host = \"a.test\";\n"
-	   "    issuers = [ \"/nonexistent.ocspgate/ca.pem\" ]; }\n);\n",
-	    "@P:4: issuers: cannot read /nonexistent.ocspgate/ca.pem: No such "
-	    "file or directory\n",
-	    __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = [ \"nope.pem\" ]; "
-	   "} );\n",
-	    "@P:2: issuers: cannot read @D/nope.pem: No such file or "
-	    "directory\n",
-	    __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = [ \"hosts\" ]; "
-	   "} );\n",
-	    "@P:2: issuers: no certificate in @D/hosts\n", __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = [ \"bad.pem\" ]; "
-	   "} );\n",
-	    "@P:2: issuers: bad certificate in @D/bad.pem: bad base64 "
-	    "decode\n",
-	    __LINE__},
-	{L "responders = ( { host = \"a.test\"; issuers = [ \"/dev/null\" "
-	   "]; } );\n",
-	    "@P:2: issuers: cannot read /dev/null: not a regular file\n",
-	    __LINE__},
-	/* every error is reported, in file order */
-	{"listen = [ \"127.0.0.1\", \"[::1]:0\" ];\n"
-	 "mode = \"audit\";\n"
-	 "bogus = 1;\n"
-	 "responders = (\n"
-	 "  \"ok.example\",\n"
-	 "  \"bad host\",\n"
-	 "  \"*.\",\n"
-	 "  \"x.example:http\",\n"
-	 "  \"*.1.2.3.4\",\n"
-	 "  \"[::1\"\n"
-	 ");\n"
-	 "max_nonce_bytes = 0;\n",
-	    "@P:1: listen: '127.0.0.1': no port (expected IPv4:port or "
-	    "[IPv6]:port)\n"
-	    "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'audit'\n"
-	    "@P:3: unknown directive 'bogus'\n"
-	    "@P:6: responders: 'bad host': bad character ' ' in host\n"
-	    "@P:7: responders: '*.': empty host\n"
-	    "@P:8: responders: 'x.example:http': port must be 1..65535\n"
-	    "@P:9: responders: '*.1.2.3.4': a wildcard cannot apply to an IP "
-	    "address\n"
-	    "@P:11: responders: '[::1': missing ']' after IPv6 address\n"
-	    "@P:12: 'max_nonce_bytes' must be between 1 and 128\n",
-	    __LINE__},
+    /* the file as a whole */
+    {"", "@P: no listen address\n", __LINE__},
+    {"mode = \"enforce\";\n", "@P: no listen address\n", __LINE__},
+    {"listen = [];\n", "@P:1: no listen address\n", __LINE__},
+    /* libconfig's own errors */
+    {L "mode = \"enforce\"\nfoo bar;\n", "@P:3: syntax error\n", __LINE__},
+    {L "\n\nmode = ;\n", "@P:4: syntax error\n", __LINE__},
+    {L "mode = \"enforce\";\nmode = \"monitor\";\n",
+        "@P:3: duplicate setting name\n", __LINE__},
+    {L "responders = [ \"a.test\", 1 ];\n",
+        "@P:2: mismatched element type in array\n", __LINE__},
+    /* unknown directive */
+    {L "\nfoo = 1;\n", "@P:3: unknown directive 'foo'\n", __LINE__},
+    {L "Mode = \"enforce\";\n", "@P:2: unknown directive 'Mode'\n", __LINE__},
+    /* wrong types */
+    {"listen = \"127.0.0.1:0\";\n",
+        "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
+    {"listen = ( \"127.0.0.1:0\", 1 );\n",
+        "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
+    {L "mode = 1;\n", "@P:2: 'mode' must be a string\n", __LINE__},
+    {L "event_log = true;\n", "@P:2: 'event_log' must be a string\n", __LINE__},
+    {L "hosts_file = [ \"/etc/hosts\" ];\n",
+        "@P:2: 'hosts_file' must be a string\n", __LINE__},
+    {L "resolvers = \"127.0.0.1\";\n",
+        "@P:2: 'resolvers' must be an array or list of addresses\n", __LINE__},
+    {L "responders = \"ocsp.example.test\";\n",
+        "@P:2: 'responders' must be a list of strings and groups\n", __LINE__},
+    {L "max_request_body = \"16384\";\n",
+        "@P:2: 'max_request_body' must be an integer\n", __LINE__},
+    {L "client_timeout = 1.5;\n", "@P:2: 'client_timeout' must be an integer\n",
+        __LINE__},
+    {L "upstream_timeout = true;\n",
+        "@P:2: 'upstream_timeout' must be an integer\n", __LINE__},
+    /* bad values */
+    {L "mode = \"block\";\n",
+        "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'block'\n",
+        __LINE__},
+    {L "mode = \"Enforce\";\n",
+        "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'Enforce'\n",
+        __LINE__},
+    {L "max_request_body = 0;\n",
+        "@P:2: 'max_request_body' must be between 1 and 1048576\n", __LINE__},
+    {L "max_request_body = 1048577;\n",
+        "@P:2: 'max_request_body' must be between 1 and 1048576\n", __LINE__},
+    {L "max_header_bytes = 255;\n",
+        "@P:2: 'max_header_bytes' must be between 256 and 1048576\n", __LINE__},
+    {L "client_timeout = 86401;\n",
+        "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
+    {L "upstream_timeout = -1;\n",
+        "@P:2: 'upstream_timeout' must be between 1 and 3600\n", __LINE__},
+    {L "max_nonce_bytes = 129;\n",
+        "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
+    {L "max_nonce_bytes = 99999999999L;\n",
+        "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
+    /* literals libconfig 1.5 would wrap into range (2^32 + 30) */
+    {L "client_timeout = 4294967326;\n",
+        "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
+    {L "client_timeout=0x10000001E; # client_timeout = 30\n",
+        "@P:2: 'client_timeout' must be between 1 and 86400\n", __LINE__},
+    {L "max_nonce_bytes = -4294967295;\n",
+        "@P:2: 'max_nonce_bytes' must be between 1 and 128\n", __LINE__},
+    /* listen addresses */
+    {"listen = [ \"127.0.0.1\" ];\n",
+        "@P:1: listen: '127.0.0.1': no port (expected IPv4:port or "
+        "[IPv6]:port)\n",
+        __LINE__},
+    {"listen = [ \"1.2.3.4:99999\" ];\n",
+        "@P:1: listen: '1.2.3.4:99999': port must be 0..65535\n", __LINE__},
+    {"listen = [ \"host:80\" ];\n",
+        "@P:1: listen: 'host:80': 'host' is not an IPv4 address (expected "
+        "IPv4:port or [IPv6]:port; host names are not allowed)\n",
+        __LINE__},
+    {"listen = [ \"1.2.3.4:\" ];\n",
+        "@P:1: listen: '1.2.3.4:': port must be 0..65535\n", __LINE__},
+    {"listen = [ \"1.2.3.4:80x\" ];\n",
+        "@P:1: listen: '1.2.3.4:80x': port must be 0..65535\n", __LINE__},
+    {"listen = [ \"1.2.3.4:+80\" ];\n",
+        "@P:1: listen: '1.2.3.4:+80': port must be 0..65535\n", __LINE__},
+    {"listen = [ \"01.2.3.4:80\" ];\n",
+        "@P:1: listen: '01.2.3.4:80': '01.2.3.4' is not an IPv4 address "
+        "(expected IPv4:port or [IPv6]:port; host names are not "
+        "allowed)\n",
+        __LINE__},
+    {"listen = [ \"::1:80\" ];\n",
+        "@P:1: listen: '::1:80': an IPv6 address goes in brackets "
+        "(expected IPv4:port or [IPv6]:port)\n",
+        __LINE__},
+    {"listen = [ \"[::1]\" ];\n",
+        "@P:1: listen: '[::1]': no port (expected IPv4:port or "
+        "[IPv6]:port)\n",
+        __LINE__},
+    {"listen = [ \"[::1:80\" ];\n",
+        "@P:1: listen: '[::1:80': missing ']' (expected IPv4:port or "
+        "[IPv6]:port)\n",
+        __LINE__},
+    {"listen = [ \"[::g]:80\" ];\n",
+        "@P:1: listen: '[::g]:80': '::g' is not an IPv6 address\n", __LINE__},
+    {"listen = [ \"[127.0.0.1]:80\" ];\n",
+        "@P:1: listen: '[127.0.0.1]:80': '127.0.0.1' is not an IPv6 "
+        "address\n",
+        __LINE__},
+    {"listen = [ \"\" ];\n",
+        "@P:1: listen: '': no port (expected IPv4:port or [IPv6]:port)\n",
+        __LINE__},
+    /* resolvers */
+    {L "resolvers = [ \"127.0.0.1:0\" ];\n",
+        "@P:2: resolvers: '127.0.0.1:0': port must be 1..65535\n", __LINE__},
+    {L "resolvers = [ \"dns.example\" ];\n",
+        "@P:2: resolvers: 'dns.example': 'dns.example' is not an IPv4 "
+        "address (expected IP, IPv4:port or [IPv6]:port; host names are "
+        "not allowed)\n",
+        __LINE__},
+    /* files */
+    {L "hosts_file = \"/nonexistent.ocspgate/hosts\";\n",
+        "@P:2: hosts_file: cannot read /nonexistent.ocspgate/hosts: No "
+        "such file or directory\n",
+        __LINE__},
+    {L "hosts_file = \"missing-hosts\";\n",
+        "@P:2: hosts_file: cannot read @D/missing-hosts: No such file or "
+        "directory\n",
+        __LINE__},
+    {L "hosts_file = \"/\";\n",
+        "@P:2: hosts_file: cannot read /: Is a directory\n", __LINE__},
+    {L "event_log = \"/nonexistent.ocspgate/events.jsonl\";\n",
+        "@P:2: event_log: directory /nonexistent.ocspgate: No such file "
+        "or directory\n",
+        __LINE__},
+    {L "event_log = \"test.conf/events.jsonl\";\n",
+        "@P:2: event_log: directory @D/test.conf: Not a directory\n", __LINE__},
+    {L "event_log = \"/tmp\";\n", "@P:2: event_log: /tmp is a directory\n",
+        __LINE__},
+    {L "event_log = \"\";\n",
+        "@P:2: 'event_log' must not be empty (\"-\" is stdout)\n", __LINE__},
+    /* responders */
+    {L "responders = ( \"ocsp_x.example\" );\n",
+        "@P:2: responders: 'ocsp_x.example': bad character '_' in host\n",
+        __LINE__},
+    {L "responders = ( \"ocsp..example\" );\n",
+        "@P:2: responders: 'ocsp..example': empty label in host\n", __LINE__},
+    {L "responders = ( \"ocsp.example:0\" );\n",
+        "@P:2: responders: 'ocsp.example:0': port must be 1..65535\n",
+        __LINE__},
+    {L "responders = ( \"ocsp.example:65536/x\" );\n",
+        "@P:2: responders: 'ocsp.example:65536/x': port must be "
+        "1..65535\n",
+        __LINE__},
+    {L "responders = ( \"ocsp.example/a?b\" );\n",
+        "@P:2: responders: 'ocsp.example/a?b': '?' is not allowed in a "
+        "path prefix\n",
+        __LINE__},
+    {L "responders = ( \"ocsp.*.example\" );\n",
+        "@P:2: responders: 'ocsp.*.example': '*' is allowed only as the "
+        "whole first label ('*.example.net')\n",
+        __LINE__},
+    {L "responders = ( \"*ocsp.example\" );\n",
+        "@P:2: responders: '*ocsp.example': '*' is allowed only as the "
+        "whole first label ('*.example.net')\n",
+        __LINE__},
+    {L "responders = ( 42 );\n",
+        "@P:2: responders: an entry must be a string or a group\n", __LINE__},
+    {L "responders = ( { host = \"a.test\"; port = 80; } );\n",
+        "@P:2: responders: unknown key 'port' (expected 'host' or "
+        "'issuers')\n",
+        __LINE__},
+    {L "responders = (\n  { issuers = [ \"/x.pem\" ]; }\n);\n",
+        "@P:3: responders: entry without 'host'\n"
+        "@P:3: issuers: cannot read /x.pem: No such file or directory\n",
+        __LINE__},
+    {L "responders = ( { host = 1; } );\n", "@P:2: 'host' must be a string\n",
+        __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = \"ca.pem\"; } );\n",
+        "@P:2: 'issuers' must be an array or list of files\n", __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = []; } );\n",
+        "@P:2: 'issuers' is empty (leave it out to allow any issuer)\n",
+        __LINE__},
+    {L "responders = (\n  { host = \"a.test\";\n"
+       "    issuers = [ \"/nonexistent.ocspgate/ca.pem\" ]; }\n);\n",
+        "@P:4: issuers: cannot read /nonexistent.ocspgate/ca.pem: No such "
+        "file or directory\n",
+        __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = [ \"nope.pem\" ]; "
+       "} );\n",
+        "@P:2: issuers: cannot read @D/nope.pem: No such file or "
+        "directory\n",
+        __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = [ \"hosts\" ]; "
+       "} );\n",
+        "@P:2: issuers: no certificate in @D/hosts\n", __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = [ \"bad.pem\" ]; "
+       "} );\n",
+        "@P:2: issuers: bad certificate in @D/bad.pem: bad base64 "
+        "decode\n",
+        __LINE__},
+    {L "responders = ( { host = \"a.test\"; issuers = [ \"/dev/null\" "
+       "]; } );\n",
+        "@P:2: issuers: cannot read /dev/null: not a regular file\n", __LINE__},
+    /* every error is reported, in file order */
+    {"listen = [ \"127.0.0.1\", \"[::1]:0\" ];\n"
+     "mode = \"audit\";\n"
+     "bogus = 1;\n"
+     "responders = (\n"
+     "  \"ok.example\",\n"
+     "  \"bad host\",\n"
+     "  \"*.\",\n"
+     "  \"x.example:http\",\n"
+     "  \"*.1.2.3.4\",\n"
+     "  \"[::1\"\n"
+     ");\n"
+     "max_nonce_bytes = 0;\n",
+        "@P:1: listen: '127.0.0.1': no port (expected IPv4:port or "
+        "[IPv6]:port)\n"
+        "@P:2: 'mode' must be \"enforce\" or \"monitor\", not 'audit'\n"
+        "@P:3: unknown directive 'bogus'\n"
+        "@P:6: responders: 'bad host': bad character ' ' in host\n"
+        "@P:7: responders: '*.': empty host\n"
+        "@P:8: responders: 'x.example:http': port must be 1..65535\n"
+        "@P:9: responders: '*.1.2.3.4': a wildcard cannot apply to an IP "
+        "address\n"
+        "@P:11: responders: '[::1': missing ']' after IPv6 address\n"
+        "@P:12: 'max_nonce_bytes' must be between 1 and 128\n",
+        __LINE__},
 };
 
 static void
 test_errors(void)
 {
 	static const char bad_pem[] = "-----BEGIN CERTIFICATE-----\n"
-				      "!!!! not base64 !!!!\n"
-				      "-----END CERTIFICATE-----\n";
+	                              "!!!! not base64 !!!!\n"
+	                              "-----END CERTIFICATE-----\n";
 
 	write_file("hosts", "127.0.0.1 localhost\n", 20);
 	write_file("bad.pem", bad_pem, sizeof(bad_pem) - 1);
 	for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]);
-	    i++)
+	     i++)
 		check_errors(error_cases[i].text, error_cases[i].want,
 		    error_cases[i].line);
 }
@@ -583,16 +569,17 @@ test_file_errors(void)
 	const char *path;
 	struct config *c;
 
-	c = config_load("/nonexistent.ocspgate/ocspgate.conf", err,
-	    sizeof(err));
+	c = config_load(
+	    "/nonexistent.ocspgate/ocspgate.conf", err, sizeof(err));
 	CHECK(c == NULL);
-	CHECKF(strcmp(err, "/nonexistent.ocspgate/ocspgate.conf: cannot "
-			   "read: No such file or directory\n") == 0,
+	CHECKF(strcmp(err,
+	           "/nonexistent.ocspgate/ocspgate.conf: cannot "
+	           "read: No such file or directory\n") == 0,
 	    "got %s", err);
 
 	c = config_load(tmpdir, err, sizeof(err));
-	snprintf(want, sizeof(want), "%s: cannot read: Is a directory\n",
-	    tmpdir);
+	snprintf(
+	    want, sizeof(want), "%s: cannot read: Is a directory\n", tmpdir);
 	CHECKF(c == NULL && strcmp(err, want) == 0, "got %s", err);
 
 	path = write_file("test.conf", nul_text, sizeof(nul_text) - 1);
@@ -617,11 +604,13 @@ test_file_errors(void)
 	CHECKF(c == NULL && strcmp(err, want) == 0, "got %s", err);
 
 	/* config_load_string(): the name stands for the path. */
-	c = config_load_string("conf/x.conf", L "mode = \"x\";\n", err,
-	    sizeof(err));
-	CHECKF(c == NULL && strcmp(err, "conf/x.conf:2: 'mode' must be "
-					"\"enforce\" or \"monitor\", not "
-					"'x'\n") == 0,
+	c = config_load_string(
+	    "conf/x.conf", L "mode = \"x\";\n", err, sizeof(err));
+	CHECKF(c == NULL &&
+	        strcmp(err,
+	            "conf/x.conf:2: 'mode' must be "
+	            "\"enforce\" or \"monitor\", not "
+	            "'x'\n") == 0,
 	    "got %s", err);
 	c = config_load_string("x.conf", L, err, sizeof(err));
 	CHECK(c != NULL && err[0] == '\0');
@@ -630,75 +619,76 @@ test_file_errors(void)
 
 static const struct {
 	const char *spec;
-	const char *host;	/* NULL: the spec is refused */
+	const char *host; /* NULL: the spec is refused */
 	bool wildcard;
 	unsigned port;
 	const char *path;
 } responder_cases[] = {
-	{"ocsp.example.test", "ocsp.example.test", false, 80, ""},
-	{"OCSP.Example.TEST", "ocsp.example.test", false, 80, ""},
-	{"ocsp.example.test.", "ocsp.example.test", false, 80, ""},
-	{"ocsp.example.test..", NULL, false, 0, NULL},
-	{"ocsp", "ocsp", false, 80, ""},
-	{"x-1.example", "x-1.example", false, 80, ""},
-	{"*.example.net", "example.net", true, 80, ""},
-	{"*.Example.NET.:8080/OCSP", "example.net", true, 8080, "/OCSP"},
-	{"*.example.net/", "example.net", true, 80, ""},
-	{"ocsp.example.test:80", "ocsp.example.test", false, 80, ""},
-	{"ocsp.example.test:1", "ocsp.example.test", false, 1, ""},
-	{"ocsp.example.test:65535", "ocsp.example.test", false, 65535, ""},
-	{"ocsp.example.test/", "ocsp.example.test", false, 80, ""},
-	{"ocsp.example.test//", "ocsp.example.test", false, 80, ""},
-	{"ocsp.example.test/ocsp", "ocsp.example.test", false, 80, "/ocsp"},
-	{"ocsp.example.test/ocsp/", "ocsp.example.test", false, 80, "/ocsp"},
-	{"ocsp.example.test/a/b%2F/", "ocsp.example.test", false, 80,
-	    "/a/b%2F"},
-	{"pki.corp.example:8080/ocsp", "pki.corp.example", false, 8080,
-	    "/ocsp"},
-	{"127.0.0.1", "127.0.0.1", false, 80, ""},
-	{"127.0.0.1:8888/x", "127.0.0.1", false, 8888, "/x"},
-	{"[::1]", "::1", false, 80, ""},
-	{"[::1]:8080/ocsp", "::1", false, 8080, "/ocsp"},
-	{"[2001:DB8:0:0::1]/", "2001:db8::1", false, 80, ""},
-	{"[::ffff:192.0.2.1]:81", "::ffff:192.0.2.1", false, 81, ""},
-	{"", NULL, false, 0, NULL},
-	{"*", NULL, false, 0, NULL},
-	{"*.", NULL, false, 0, NULL},
-	{".", NULL, false, 0, NULL},
-	{".example", NULL, false, 0, NULL},
-	{"*.*.example", NULL, false, 0, NULL},
-	{"a.*.example", NULL, false, 0, NULL},
-	{"*example.net", NULL, false, 0, NULL},
-	{"ex ample.net", NULL, false, 0, NULL},
-	{"ex_ample.net", NULL, false, 0, NULL},
-	{"example.net:", NULL, false, 0, NULL},
-	{"example.net:0", NULL, false, 0, NULL},
-	{"example.net:65536", NULL, false, 0, NULL},
-	{"example.net:123456", NULL, false, 0, NULL},
-	{"example.net:-1", NULL, false, 0, NULL},
-	{"example.net:80:81", NULL, false, 0, NULL},
-	{"example.net/a?b", NULL, false, 0, NULL},
-	{"example.net/a#b", NULL, false, 0, NULL},
-	{"example.net/a b", NULL, false, 0, NULL},
-	{"example.net/\xc3\xa9", NULL, false, 0, NULL},
-	{"http://example.net", NULL, false, 0, NULL},
-	{"user@example.net", NULL, false, 0, NULL},
-	{"ex\xc3\xa4mple.net", NULL, false, 0, NULL},
-	{"1.2.3.256", NULL, false, 0, NULL},
-	{"1.2.3", NULL, false, 0, NULL},
-	{"example.123", NULL, false, 0, NULL},
-	{"*.10.0.0.1", NULL, false, 0, NULL},
-	{"[::1", NULL, false, 0, NULL},
-	{"[]", NULL, false, 0, NULL},
-	{"[::1]x", NULL, false, 0, NULL},
-	{"[::1]:", NULL, false, 0, NULL},
-	{"[1.2.3.4]", NULL, false, 0, NULL},
-	{"*.[::1]", NULL, false, 0, NULL},
-	{"a23456789012345678901234567890123456789012345678901234567890123."
-	 "example", "a23456789012345678901234567890123456789012345678901234"
-		    "567890123.example", false, 80, ""},
-	{"a234567890123456789012345678901234567890123456789012345678901234."
-	 "example", NULL, false, 0, NULL},
+    {"ocsp.example.test", "ocsp.example.test", false, 80, ""},
+    {"OCSP.Example.TEST", "ocsp.example.test", false, 80, ""},
+    {"ocsp.example.test.", "ocsp.example.test", false, 80, ""},
+    {"ocsp.example.test..", NULL, false, 0, NULL},
+    {"ocsp", "ocsp", false, 80, ""},
+    {"x-1.example", "x-1.example", false, 80, ""},
+    {"*.example.net", "example.net", true, 80, ""},
+    {"*.Example.NET.:8080/OCSP", "example.net", true, 8080, "/OCSP"},
+    {"*.example.net/", "example.net", true, 80, ""},
+    {"ocsp.example.test:80", "ocsp.example.test", false, 80, ""},
+    {"ocsp.example.test:1", "ocsp.example.test", false, 1, ""},
+    {"ocsp.example.test:65535", "ocsp.example.test", false, 65535, ""},
+    {"ocsp.example.test/", "ocsp.example.test", false, 80, ""},
+    {"ocsp.example.test//", "ocsp.example.test", false, 80, ""},
+    {"ocsp.example.test/ocsp", "ocsp.example.test", false, 80, "/ocsp"},
+    {"ocsp.example.test/ocsp/", "ocsp.example.test", false, 80, "/ocsp"},
+    {"ocsp.example.test/a/b%2F/", "ocsp.example.test", false, 80, "/a/b%2F"},
+    {"pki.corp.example:8080/ocsp", "pki.corp.example", false, 8080, "/ocsp"},
+    {"127.0.0.1", "127.0.0.1", false, 80, ""},
+    {"127.0.0.1:8888/x", "127.0.0.1", false, 8888, "/x"},
+    {"[::1]", "::1", false, 80, ""},
+    {"[::1]:8080/ocsp", "::1", false, 8080, "/ocsp"},
+    {"[2001:DB8:0:0::1]/", "2001:db8::1", false, 80, ""},
+    {"[::ffff:192.0.2.1]:81", "::ffff:192.0.2.1", false, 81, ""},
+    {"", NULL, false, 0, NULL},
+    {"*", NULL, false, 0, NULL},
+    {"*.", NULL, false, 0, NULL},
+    {".", NULL, false, 0, NULL},
+    {".example", NULL, false, 0, NULL},
+    {"*.*.example", NULL, false, 0, NULL},
+    {"a.*.example", NULL, false, 0, NULL},
+    {"*example.net", NULL, false, 0, NULL},
+    {"ex ample.net", NULL, false, 0, NULL},
+    {"ex_ample.net", NULL, false, 0, NULL},
+    {"example.net:", NULL, false, 0, NULL},
+    {"example.net:0", NULL, false, 0, NULL},
+    {"example.net:65536", NULL, false, 0, NULL},
+    {"example.net:123456", NULL, false, 0, NULL},
+    {"example.net:-1", NULL, false, 0, NULL},
+    {"example.net:80:81", NULL, false, 0, NULL},
+    {"example.net/a?b", NULL, false, 0, NULL},
+    {"example.net/a#b", NULL, false, 0, NULL},
+    {"example.net/a b", NULL, false, 0, NULL},
+    {"example.net/\xc3\xa9", NULL, false, 0, NULL},
+    {"http://example.net", NULL, false, 0, NULL},
+    {"user@example.net", NULL, false, 0, NULL},
+    {"ex\xc3\xa4mple.net", NULL, false, 0, NULL},
+    {"1.2.3.256", NULL, false, 0, NULL},
+    {"1.2.3", NULL, false, 0, NULL},
+    {"example.123", NULL, false, 0, NULL},
+    {"*.10.0.0.1", NULL, false, 0, NULL},
+    {"[::1", NULL, false, 0, NULL},
+    {"[]", NULL, false, 0, NULL},
+    {"[::1]x", NULL, false, 0, NULL},
+    {"[::1]:", NULL, false, 0, NULL},
+    {"[1.2.3.4]", NULL, false, 0, NULL},
+    {"*.[::1]", NULL, false, 0, NULL},
+    {"a23456789012345678901234567890123456789012345678901234567890123."
+     "example",
+        "a23456789012345678901234567890123456789012345678901234"
+        "567890123.example",
+        false, 80, ""},
+    {"a234567890123456789012345678901234567890123456789012345678901234."
+     "example",
+        NULL, false, 0, NULL},
 };
 
 static void
@@ -709,14 +699,14 @@ test_parse_responder(void)
 	int rc;
 
 	for (size_t i = 0;
-	    i < sizeof(responder_cases) / sizeof(responder_cases[0]); i++) {
+	     i < sizeof(responder_cases) / sizeof(responder_cases[0]); i++) {
 		memset(&r, 0xa5, sizeof(r));
 		err[0] = '\0';
-		rc = config_parse_responder(responder_cases[i].spec, &r, err,
-		    sizeof(err));
+		rc = config_parse_responder(
+		    responder_cases[i].spec, &r, err, sizeof(err));
 		if (responder_cases[i].host == NULL) {
 			CHECKF(rc == -1 && err[0] != '\0' && r.host == NULL &&
-				r.spec == NULL && r.path == NULL,
+			        r.spec == NULL && r.path == NULL,
 			    "'%s' accepted", responder_cases[i].spec);
 			continue;
 		}
@@ -724,11 +714,11 @@ test_parse_responder(void)
 		if (rc != 0)
 			continue;
 		CHECKF(strcmp(r.host, responder_cases[i].host) == 0 &&
-			r.wildcard == responder_cases[i].wildcard &&
-			r.port == responder_cases[i].port &&
-			strcmp(r.path, responder_cases[i].path) == 0 &&
-			r.path_len == strlen(responder_cases[i].path) &&
-			strcmp(r.spec, responder_cases[i].spec) == 0,
+		        r.wildcard == responder_cases[i].wildcard &&
+		        r.port == responder_cases[i].port &&
+		        strcmp(r.path, responder_cases[i].path) == 0 &&
+		        r.path_len == strlen(responder_cases[i].path) &&
+		        strcmp(r.spec, responder_cases[i].spec) == 0,
 		    "'%s': host %s wildcard %d port %u path %s",
 		    responder_cases[i].spec, r.host, r.wildcard, r.port,
 		    r.path);
@@ -738,12 +728,13 @@ test_parse_responder(void)
 	}
 
 	/* A few messages, word for word. */
-	rc = config_parse_responder("ocsp.example:99999", &r, err,
-	    sizeof(err));
+	rc = config_parse_responder("ocsp.example:99999", &r, err, sizeof(err));
 	CHECK(rc == -1 && strcmp(err, "port must be 1..65535") == 0);
 	rc = config_parse_responder("*.a.*.b", &r, err, sizeof(err));
-	CHECK(rc == -1 && strcmp(err, "'*' is allowed only as the whole "
-				      "first label ('*.example.net')") == 0);
+	CHECK(rc == -1 &&
+	    strcmp(err,
+	        "'*' is allowed only as the whole "
+	        "first label ('*.example.net')") == 0);
 	rc = config_parse_responder("a.example/x#y", &r, err, sizeof(err));
 	CHECK(rc == -1 &&
 	    strcmp(err, "'#' is not allowed in a path prefix") == 0);
@@ -780,7 +771,8 @@ test_shipped_conf(void)
 
 		CHECK(r->port == 80 && r->path_len == 0 && r->nissuers == 0);
 		digicert |= strcmp(r->host, "ocsp.digicert.com") == 0;
-		amazon |= r->wildcard && strcmp(r->host, "amazontrust.com") == 0;
+		amazon |=
+		    r->wildcard && strcmp(r->host, "amazontrust.com") == 0;
 	}
 	CHECK(digicert && amazon);
 	CHECK(c->max_request_body == CONFIG_DEFAULT_MAX_REQUEST_BODY &&

@@ -24,35 +24,35 @@ struct string_case {
 
 /* Quotes, backslashes and the short escapes. */
 static const struct string_case escape_cases[] = {
-	{S(""), S("\"\"")},
-	{S("abc"), S("\"abc\"")},
-	{S("a\"b"), S("\"a\\\"b\"")},
-	{S("a\\b"), S("\"a\\\\b\"")},
-	{S("\"\\\""), S("\"\\\"\\\\\\\"\"")},
-	{S("/"), S("\"/\"")},
-	{S("\b\f\n\r\t"), S("\"\\b\\f\\n\\r\\t\"")},
-	{S("a\0b"), S("\"a\\u0000b\"")},
-	{S("\x7f"), S("\"\\u007f\"")},
-	{S("~\x7f "), S("\"~\\u007f \"")},
-	{S("line1\r\nline2"), S("\"line1\\r\\nline2\"")},
-	{S("GET /\x1b[31m"), S("\"GET /\\u001b[31m\"")},
+    {S(""), S("\"\"")},
+    {S("abc"), S("\"abc\"")},
+    {S("a\"b"), S("\"a\\\"b\"")},
+    {S("a\\b"), S("\"a\\\\b\"")},
+    {S("\"\\\""), S("\"\\\"\\\\\\\"\"")},
+    {S("/"), S("\"/\"")},
+    {S("\b\f\n\r\t"), S("\"\\b\\f\\n\\r\\t\"")},
+    {S("a\0b"), S("\"a\\u0000b\"")},
+    {S("\x7f"), S("\"\\u007f\"")},
+    {S("~\x7f "), S("\"~\\u007f \"")},
+    {S("line1\r\nline2"), S("\"line1\\r\\nline2\"")},
+    {S("GET /\x1b[31m"), S("\"GET /\\u001b[31m\"")},
 };
 
 /* Well-formed UTF-8 passes through; boundaries of each length. */
 static const struct string_case utf8_valid_cases[] = {
-	{S("\xc2\x80"), S("\"\xc2\x80\"")},		/* U+0080 */
-	{S("\xc3\xa9t\xc3\xa9"), S("\"\xc3\xa9t\xc3\xa9\"")},
-	{S("\xdf\xbf"), S("\"\xdf\xbf\"")},		/* U+07FF */
-	{S("\xe0\xa0\x80"), S("\"\xe0\xa0\x80\"")},	/* U+0800 */
-	{S("\xe2\x82\xac"), S("\"\xe2\x82\xac\"")},	/* euro sign */
-	{S("\xed\x9f\xbf"), S("\"\xed\x9f\xbf\"")},	/* U+D7FF */
-	{S("\xee\x80\x80"), S("\"\xee\x80\x80\"")},	/* U+E000 */
-	{S("\xef\xbf\xbd"), S("\"\xef\xbf\xbd\"")},	/* U+FFFD */
-	{S("\xef\xbf\xbf"), S("\"\xef\xbf\xbf\"")},	/* U+FFFF */
-	{S("\xf0\x90\x80\x80"), S("\"\xf0\x90\x80\x80\"")}, /* U+10000 */
-	{S("\xf0\x9d\x84\x9e"), S("\"\xf0\x9d\x84\x9e\"")}, /* U+1D11E */
-	{S("\xf4\x8f\xbf\xbf"), S("\"\xf4\x8f\xbf\xbf\"")}, /* U+10FFFF */
-	{S("a\xc3\xa9\"\n"), S("\"a\xc3\xa9\\\"\\n\"")},
+    {S("\xc2\x80"), S("\"\xc2\x80\"")}, /* U+0080 */
+    {S("\xc3\xa9t\xc3\xa9"), S("\"\xc3\xa9t\xc3\xa9\"")},
+    {S("\xdf\xbf"), S("\"\xdf\xbf\"")},                 /* U+07FF */
+    {S("\xe0\xa0\x80"), S("\"\xe0\xa0\x80\"")},         /* U+0800 */
+    {S("\xe2\x82\xac"), S("\"\xe2\x82\xac\"")},         /* euro sign */
+    {S("\xed\x9f\xbf"), S("\"\xed\x9f\xbf\"")},         /* U+D7FF */
+    {S("\xee\x80\x80"), S("\"\xee\x80\x80\"")},         /* U+E000 */
+    {S("\xef\xbf\xbd"), S("\"\xef\xbf\xbd\"")},         /* U+FFFD */
+    {S("\xef\xbf\xbf"), S("\"\xef\xbf\xbf\"")},         /* U+FFFF */
+    {S("\xf0\x90\x80\x80"), S("\"\xf0\x90\x80\x80\"")}, /* U+10000 */
+    {S("\xf0\x9d\x84\x9e"), S("\"\xf0\x9d\x84\x9e\"")}, /* U+1D11E */
+    {S("\xf4\x8f\xbf\xbf"), S("\"\xf4\x8f\xbf\xbf\"")}, /* U+10FFFF */
+    {S("a\xc3\xa9\"\n"), S("\"a\xc3\xa9\\\"\\n\"")},
 };
 
 #define R "\xef\xbf\xbd"
@@ -62,44 +62,44 @@ static const struct string_case utf8_valid_cases[] = {
  * subpart (the results agree with Python's decode(errors="replace")).
  */
 static const struct string_case utf8_invalid_cases[] = {
-	/* lone continuation bytes */
-	{S("\x80"), S("\"" R "\"")},
-	{S("\xbf"), S("\"" R "\"")},
-	{S("a\x80\x80z"), S("\"a" R R "z\"")},
-	/* bytes that never occur */
-	{S("\xc0"), S("\"" R "\"")},
-	{S("\xc1"), S("\"" R "\"")},
-	{S("\xf5"), S("\"" R "\"")},
-	{S("\xfe\xff"), S("\"" R R "\"")},
-	/* overlongs */
-	{S("\xc0\x80"), S("\"" R R "\"")},
-	{S("\xc0\xaf"), S("\"" R R "\"")},
-	{S("\xc1\xbf"), S("\"" R R "\"")},
-	{S("\xe0\x80\x80"), S("\"" R R R "\"")},
-	{S("\xe0\x9f\xbf"), S("\"" R R R "\"")},
-	{S("\xf0\x80\x80\x80"), S("\"" R R R R "\"")},
-	{S("\xf0\x8f\xbf\xbf"), S("\"" R R R R "\"")},
-	/* surrogates */
-	{S("\xed\xa0\x80"), S("\"" R R R "\"")},
-	{S("\xed\xbf\xbf"), S("\"" R R R "\"")},
-	{S("\xed\xa0\xbd\xed\xb2\xa9"), S("\"" R R R R R R "\"")},
-	/* above U+10FFFF */
-	{S("\xf4\x90\x80\x80"), S("\"" R R R R "\"")},
-	{S("\xf5\x80\x80\x80"), S("\"" R R R R "\"")},
-	{S("\xf8\x88\x80\x80\x80"), S("\"" R R R R R "\"")},
-	/* truncated sequences: one U+FFFD for the whole prefix */
-	{S("\xc3"), S("\"" R "\"")},
-	{S("\xc3z"), S("\"" R "z\"")},
-	{S("\xe2\x82"), S("\"" R "\"")},
-	{S("\xe2\x82z"), S("\"" R "z\"")},
-	{S("\xf0\x9d\x84"), S("\"" R "\"")},
-	{S("\xf0\x9d\x84z"), S("\"" R "z\"")},
-	{S("\xf0\x9d\x84\xc3\xa9"), S("\"" R "\xc3\xa9\"")},
-	{S("\xe2\x82\"\xe2\x82\xac"), S("\"" R "\\\"\xe2\x82\xac\"")},
-	/* a second byte out of the lead's range ends the subpart at once */
-	{S("\xe0\x9f"), S("\"" R R "\"")},
-	{S("\xf4\x90"), S("\"" R R "\"")},
-	{S("\xed\xa0"), S("\"" R R "\"")},
+    /* lone continuation bytes */
+    {S("\x80"), S("\"" R "\"")},
+    {S("\xbf"), S("\"" R "\"")},
+    {S("a\x80\x80z"), S("\"a" R R "z\"")},
+    /* bytes that never occur */
+    {S("\xc0"), S("\"" R "\"")},
+    {S("\xc1"), S("\"" R "\"")},
+    {S("\xf5"), S("\"" R "\"")},
+    {S("\xfe\xff"), S("\"" R R "\"")},
+    /* overlongs */
+    {S("\xc0\x80"), S("\"" R R "\"")},
+    {S("\xc0\xaf"), S("\"" R R "\"")},
+    {S("\xc1\xbf"), S("\"" R R "\"")},
+    {S("\xe0\x80\x80"), S("\"" R R R "\"")},
+    {S("\xe0\x9f\xbf"), S("\"" R R R "\"")},
+    {S("\xf0\x80\x80\x80"), S("\"" R R R R "\"")},
+    {S("\xf0\x8f\xbf\xbf"), S("\"" R R R R "\"")},
+    /* surrogates */
+    {S("\xed\xa0\x80"), S("\"" R R R "\"")},
+    {S("\xed\xbf\xbf"), S("\"" R R R "\"")},
+    {S("\xed\xa0\xbd\xed\xb2\xa9"), S("\"" R R R R R R "\"")},
+    /* above U+10FFFF */
+    {S("\xf4\x90\x80\x80"), S("\"" R R R R "\"")},
+    {S("\xf5\x80\x80\x80"), S("\"" R R R R "\"")},
+    {S("\xf8\x88\x80\x80\x80"), S("\"" R R R R R "\"")},
+    /* truncated sequences: one U+FFFD for the whole prefix */
+    {S("\xc3"), S("\"" R "\"")},
+    {S("\xc3z"), S("\"" R "z\"")},
+    {S("\xe2\x82"), S("\"" R "\"")},
+    {S("\xe2\x82z"), S("\"" R "z\"")},
+    {S("\xf0\x9d\x84"), S("\"" R "\"")},
+    {S("\xf0\x9d\x84z"), S("\"" R "z\"")},
+    {S("\xf0\x9d\x84\xc3\xa9"), S("\"" R "\xc3\xa9\"")},
+    {S("\xe2\x82\"\xe2\x82\xac"), S("\"" R "\\\"\xe2\x82\xac\"")},
+    /* a second byte out of the lead's range ends the subpart at once */
+    {S("\xe0\x9f"), S("\"" R R "\"")},
+    {S("\xf4\x90"), S("\"" R R "\"")},
+    {S("\xed\xa0"), S("\"" R R "\"")},
 };
 
 static void
@@ -112,7 +112,7 @@ test_string_table(const char *name, const struct string_case *t, size_t n)
 		json_reset(&j);
 		json_string(&j, NULL, t[i].in, t[i].in_len);
 		CHECKF(!j.failed && j.len == t[i].out_len &&
-			memcmp(j.buf, t[i].out, j.len) == 0,
+		        memcmp(j.buf, t[i].out, j.len) == 0,
 		    "%s[%zu]: got %.*s", name, i, (int)j.len, j.buf);
 		CHECKF(fuzz_json_validate(j.buf, j.len, NULL),
 		    "%s[%zu]: invalid JSON", name, i);
@@ -127,11 +127,11 @@ static void
 test_control_bytes(void)
 {
 	static const char *const short_escapes[0x20] = {
-		['\b'] = "\\b",
-		['\f'] = "\\f",
-		['\n'] = "\\n",
-		['\r'] = "\\r",
-		['\t'] = "\\t",
+	    ['\b'] = "\\b",
+	    ['\f'] = "\\f",
+	    ['\n'] = "\\n",
+	    ['\r'] = "\\r",
+	    ['\t'] = "\\t",
 	};
 	struct fuzz_json_doc doc;
 	struct json j;
@@ -144,7 +144,8 @@ test_control_bytes(void)
 			continue;
 		c = (unsigned char)b;
 		if (b < 0x20 && short_escapes[b] != NULL)
-			snprintf(want, sizeof(want), "\"%s\"", short_escapes[b]);
+			snprintf(
+			    want, sizeof(want), "\"%s\"", short_escapes[b]);
 		else
 			snprintf(want, sizeof(want), "\"\\u%04x\"", b);
 		json_reset(&j);
@@ -178,8 +179,8 @@ test_all_pairs(void)
 
 	for (unsigned a = 0; a < 256; a++) {
 		for (unsigned b = 0; b < 256; b++) {
-			unsigned char in[3] = {(unsigned char)a,
-			    (unsigned char)b, 'x'};
+			unsigned char in[3] = {
+			    (unsigned char)a, (unsigned char)b, 'x'};
 
 			/* Aborts on any broken invariant. */
 			LLVMFuzzerTestOneInput(in, sizeof(in));
@@ -194,7 +195,7 @@ static void
 test_round_trip(void)
 {
 	static const char in[] = "ocsp \xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x92 "
-				 "\"q\" \\ \x01\x1f\x7f /ok";
+	                         "\"q\" \\ \x01\x1f\x7f /ok";
 	struct fuzz_json_doc doc;
 	struct json j;
 
@@ -335,19 +336,19 @@ test_numbers(void)
 		int64_t v;
 		const char *want;
 	} ints[] = {
-		{0, "0"},
-		{-1, "-1"},
-		{42, "42"},
-		{INT64_MAX, "9223372036854775807"},
-		{INT64_MIN, "-9223372036854775808"},
+	    {0, "0"},
+	    {-1, "-1"},
+	    {42, "42"},
+	    {INT64_MAX, "9223372036854775807"},
+	    {INT64_MIN, "-9223372036854775808"},
 	};
 	static const struct {
 		uint64_t v;
 		const char *want;
 	} uints[] = {
-		{0, "0"},
-		{1234567, "1234567"},
-		{UINT64_MAX, "18446744073709551615"},
+	    {0, "0"},
+	    {1234567, "1234567"},
+	    {UINT64_MAX, "18446744073709551615"},
 	};
 	struct json j;
 
@@ -371,9 +372,10 @@ test_numbers(void)
 	json_int(&j, "min", INT64_MIN);
 	json_uint(&j, "max", UINT64_MAX);
 	json_object_end(&j);
-	CHECKF(strcmp(j.buf, "{\"t\":true,\"f\":false,"
-			     "\"min\":-9223372036854775808,"
-			     "\"max\":18446744073709551615}") == 0,
+	CHECKF(strcmp(j.buf,
+	           "{\"t\":true,\"f\":false,"
+	           "\"min\":-9223372036854775808,"
+	           "\"max\":18446744073709551615}") == 0,
 	    "got %s", j.buf);
 	json_free(&j);
 }
@@ -381,8 +383,8 @@ test_numbers(void)
 static void
 test_hex(void)
 {
-	static const unsigned char bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab,
-	    0xcd, 0xef, 0xff};
+	static const unsigned char bytes[] = {
+	    0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff};
 	unsigned char all[256];
 	struct fuzz_json_doc doc;
 	struct json j;
@@ -400,8 +402,9 @@ test_hex(void)
 	json_hex(&j, NULL, all, sizeof(all));
 	CHECK(!j.failed && j.len == 2 * sizeof(all) + 2);
 	CHECK(fuzz_json_validate(j.buf, j.len, &doc));
-	CHECK(doc.nstrings == 1 && fuzz_json_is_hex_of(doc.strings[0].s,
-	    doc.strings[0].len, all, sizeof(all)));
+	CHECK(doc.nstrings == 1 &&
+	    fuzz_json_is_hex_of(
+	        doc.strings[0].s, doc.strings[0].len, all, sizeof(all)));
 	fuzz_json_doc_free(&doc);
 	json_free(&j);
 }

@@ -1,0 +1,918 @@
+/*
+ * Unit tests for event.c: every line is checked by a strict JSON parser
+ * (below) that also lists each member by its path, so that records can be
+ * compared field by field: present with the exact value, or left out.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ocspgate/event.h"
+
+/* ---- A strict JSON parser (RFC 8259) that records member paths. ---- */
+
+#define JV_MAX_ENTRIES 256
+#define JV_MAX_PATH    160
+#define JV_MAX_DEPTH   32
+
+struct jv_entry {
+	char path[JV_MAX_PATH]; /* "a.b[0].c" */
+	const char *v;          /* the value's text */
+	size_t len;
+	bool leaf;
+};
+
+struct jv {
+	const char *p, *end;
+	struct jv_entry e[JV_MAX_ENTRIES];
+	size_t n;
+	bool duplicate; /* a key repeated within an object */
+	const char *error;
+};
+
+static bool jv_value(struct jv *j, char *path, size_t plen, unsigned depth);
+
+static bool
+jv_fail(struct jv *j, const char *why)
+{
+	if (j->error == NULL)
+		j->error = why;
+	return false;
+}
+
+static void
+jv_ws(struct jv *j)
+{
+	while (j->p < j->end &&
+	    (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int
+jv_hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* Length of the well-formed UTF-8 sequence at <p>, or 0. */
+static size_t
+jv_utf8(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++) {
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	}
+	return n;
+}
+
+/* A string; its undecoded contents go to <out> when not NULL. */
+static bool
+jv_string(struct jv *j, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (j->p >= j->end || *j->p != '"')
+		return jv_fail(j, "string expected");
+	j->p++;
+	while (j->p < j->end && *j->p != '"') {
+		unsigned char c = (unsigned char)*j->p;
+
+		if (c < 0x20)
+			return jv_fail(j, "raw control byte in a string");
+		if (c == '\\') {
+			int u;
+
+			if (j->end - j->p < 2)
+				return jv_fail(j, "truncated escape");
+			switch (j->p[1]) {
+			case '"':
+			case '\\':
+			case '/':
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
+				j->p += 2;
+				continue;
+			case 'u':
+				break;
+			default:
+				return jv_fail(j, "bad escape");
+			}
+			if (j->end - j->p < 6 || (u = jv_hex4(j->p + 2)) < 0)
+				return jv_fail(j, "bad \\u escape");
+			j->p += 6;
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return jv_fail(j, "lone low surrogate");
+			if (u >= 0xd800 && u <= 0xdbff) {
+				int lo;
+
+				if (j->end - j->p < 6 || j->p[0] != '\\' ||
+				    j->p[1] != 'u' ||
+				    (lo = jv_hex4(j->p + 2)) < 0xdc00 ||
+				    lo > 0xdfff)
+					return jv_fail(
+					    j, "lone high surrogate");
+				j->p += 6;
+			}
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t n = jv_utf8((const unsigned char *)j->p,
+			    (const unsigned char *)j->end);
+
+			if (n == 0)
+				return jv_fail(j, "invalid UTF-8");
+			if (out != NULL && o + n < cap)
+				memcpy(out + o, j->p, n);
+			o += n;
+			j->p += n;
+			continue;
+		}
+		if (out != NULL && o + 1 < cap)
+			out[o] = (char)c;
+		o++;
+		j->p++;
+	}
+	if (j->p >= j->end)
+		return jv_fail(j, "unterminated string");
+	j->p++;
+	if (out != NULL) {
+		if (o >= cap)
+			return jv_fail(j, "key too long");
+		out[o] = '\0';
+	}
+	return true;
+}
+
+static bool
+jv_number(struct jv *j)
+{
+	const char *p = j->p;
+
+	if (p < j->end && *p == '-')
+		p++;
+	if (p >= j->end || *p < '0' || *p > '9')
+		return jv_fail(j, "bad number");
+	if (*p == '0') {
+		p++;
+	} else {
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < j->end && *p == '.') {
+		p++;
+		if (p >= j->end || *p < '0' || *p > '9')
+			return jv_fail(j, "bad fraction");
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < j->end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < j->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= j->end || *p < '0' || *p > '9')
+			return jv_fail(j, "bad exponent");
+		while (p < j->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	j->p = p;
+	return true;
+}
+
+static bool
+jv_literal(struct jv *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return jv_fail(j, "bad literal");
+	j->p += n;
+	return true;
+}
+
+static bool
+jv_record(struct jv *j, const char *path, const char *start, bool leaf)
+{
+	struct jv_entry *e;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (strcmp(j->e[i].path, path) == 0)
+			j->duplicate = true;
+	}
+	if (j->n == JV_MAX_ENTRIES)
+		return jv_fail(j, "too many members");
+	e = &j->e[j->n++];
+	(void)snprintf(e->path, sizeof(e->path), "%s", path);
+	e->v = start;
+	e->len = (size_t)(j->p - start);
+	e->leaf = leaf;
+	return true;
+}
+
+static bool
+jv_container(struct jv *j, char *path, size_t plen, unsigned depth, bool object)
+{
+	char close = object ? '}' : ']';
+	size_t k = 0;
+
+	j->p++;
+	jv_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		return true;
+	}
+	for (;;) {
+		int w;
+
+		if (object) {
+			char key[64];
+
+			if (!jv_string(j, key, sizeof(key)))
+				return false;
+			jv_ws(j);
+			if (j->p >= j->end || *j->p != ':')
+				return jv_fail(j, "':' expected");
+			j->p++;
+			w = snprintf(path + plen, JV_MAX_PATH - plen, "%s%s",
+			    plen > 0 ? "." : "", key);
+		} else {
+			w = snprintf(
+			    path + plen, JV_MAX_PATH - plen, "[%zu]", k);
+		}
+		if (w < 0 || (size_t)w >= JV_MAX_PATH - plen)
+			return jv_fail(j, "path too long");
+		jv_ws(j);
+		if (!jv_value(j, path, plen + (size_t)w, depth + 1))
+			return false;
+		path[plen] = '\0';
+		k++;
+		jv_ws(j);
+		if (j->p < j->end && *j->p == ',') {
+			j->p++;
+			jv_ws(j);
+			continue;
+		}
+		if (j->p < j->end && *j->p == close) {
+			j->p++;
+			return true;
+		}
+		return jv_fail(j, "',' or end expected");
+	}
+}
+
+static bool
+jv_value(struct jv *j, char *path, size_t plen, unsigned depth)
+{
+	const char *start = j->p;
+	bool ok, leaf = true;
+
+	if (depth > JV_MAX_DEPTH)
+		return jv_fail(j, "too deep");
+	if (j->p >= j->end)
+		return jv_fail(j, "value expected");
+	switch (*j->p) {
+	case '{':
+	case '[':
+		leaf = false;
+		ok = jv_container(j, path, plen, depth, *j->p == '{');
+		break;
+	case '"':
+		ok = jv_string(j, NULL, 0);
+		break;
+	case 't':
+		ok = jv_literal(j, "true");
+		break;
+	case 'f':
+		ok = jv_literal(j, "false");
+		break;
+	case 'n':
+		ok = jv_literal(j, "null");
+		break;
+	default:
+		ok = jv_number(j);
+		break;
+	}
+	return ok && jv_record(j, path, start, leaf);
+}
+
+/* Parses one event line: a JSON object, then "\n", nothing else. */
+static bool
+jv_parse_line(struct jv *j, const char *s, size_t len)
+{
+	char path[JV_MAX_PATH] = "";
+
+	memset(j, 0, sizeof(*j));
+	if (len == 0 || s[len - 1] != '\n' || memchr(s, '\n', len - 1) != NULL)
+		return jv_fail(j, "not one line");
+	j->p = s;
+	j->end = s + len - 1;
+	if (*j->p != '{')
+		return jv_fail(j, "not an object");
+	if (!jv_value(j, path, 0, 0))
+		return false;
+	if (j->p != j->end)
+		return jv_fail(j, "trailing bytes");
+	if (j->duplicate)
+		return jv_fail(j, "duplicate key");
+	return true;
+}
+
+static const struct jv_entry *
+jv_get(const struct jv *j, const char *path)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		if (strcmp(j->e[i].path, path) == 0)
+			return &j->e[i];
+	}
+	return NULL;
+}
+
+static size_t
+jv_leaves(const struct jv *j)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < j->n; i++)
+		n += j->e[i].leaf;
+	return n;
+}
+
+/* ---- The tests. ---- */
+
+struct field {
+	const char *path;
+	const char *raw; /* JSON text of the value */
+};
+
+/* Formats <e> and checks that the line holds exactly <want>. */
+static void
+check_record(const char *name, const struct event_record *e,
+    const struct field *want, size_t nwant, const char *const *absent)
+{
+	struct json j;
+	struct jv v;
+
+	json_init(&j);
+	event_format(&j, e);
+	CHECKF(!j.failed, "%s: json failed", name);
+	if (!jv_parse_line(&v, j.buf, j.len)) {
+		CHECKF(
+		    false, "%s: invalid JSON (%s): %s", name, v.error, j.buf);
+		json_free(&j);
+		return;
+	}
+	for (size_t i = 0; i < nwant; i++) {
+		const struct jv_entry *f = jv_get(&v, want[i].path);
+
+		CHECKF(f != NULL && f->leaf && f->len == strlen(want[i].raw) &&
+		        memcmp(f->v, want[i].raw, f->len) == 0,
+		    "%s: %s is %.*s, want %s", name, want[i].path,
+		    f != NULL ? (int)f->len : 6, f != NULL ? f->v : "absent",
+		    want[i].raw);
+	}
+	CHECKF(jv_leaves(&v) == nwant, "%s: %zu fields, want %zu: %s", name,
+	    jv_leaves(&v), nwant, j.buf);
+	for (size_t i = 0; absent != NULL && absent[i] != NULL; i++)
+		CHECKF(jv_get(&v, absent[i]) == NULL, "%s: %s present", name,
+		    absent[i]);
+	json_free(&j);
+}
+
+static struct http_span
+sp(const char *s)
+{
+	struct http_span r = {s, strlen(s)};
+
+	return r;
+}
+
+static size_t
+unhex(const char *s, unsigned char *out)
+{
+	size_t n = 0;
+
+	for (; s[0] != '\0' && s[1] != '\0'; s += 2) {
+		char two[3] = {s[0], s[1], '\0'};
+
+		out[n++] = (unsigned char)strtoul(two, NULL, 16);
+	}
+	return n;
+}
+
+#define NH1 "abcdef0123456789abcdef0123456789abcdef01"
+#define KH1 "00ff10e0d0c0b0a090807060504030201000fedc"
+
+static void
+test_allow(void)
+{
+	struct ocsp_request_facts f;
+	struct event_record e;
+	static const struct field want[] = {
+	    {"@timestamp", "\"2026-11-26T19:00:00.123Z\""},
+	    {"event.kind", "\"event\""},
+	    {"event.category[0]", "\"network\""},
+	    {"event.action", "\"allow\""},
+	    {"event.reason", "\"ocsp_request\""},
+	    {"event.duration", "1234567"},
+	    {"ocspgate.mode", "\"enforce\""},
+	    {"ocspgate.enforced", "true"},
+	    {"ocspgate.interception", "\"explicit\""},
+	    {"ocspgate.responder", "\"ocsp.example.test\""},
+	    {"source.ip", "\"10.0.0.5\""},
+	    {"source.port", "50123"},
+	    {"destination.domain", "\"ocsp.example.test\""},
+	    {"destination.ip", "\"127.0.0.1\""},
+	    {"destination.port", "80"},
+	    {"http.request.method", "\"POST\""},
+	    {"http.request.body.bytes", "83"},
+	    {"http.response.status_code", "200"},
+	    {"http.response.body.bytes", "1500"},
+	    {"url.original", "\"http://ocsp.example.test/\""},
+	    {"url.path", "\"/\""},
+	    {"user_agent.original", "\"Microsoft-CryptoAPI/10.0\""},
+	    {"ocsp.request.nonce", "true"},
+	    {"ocsp.request.flags[0]", "\"nonce\""},
+	    {"ocsp.request.certs[0].hash_algorithm", "\"sha1\""},
+	    {"ocsp.request.certs[0].issuer_name_hash", "\"" NH1 "\""},
+	    {"ocsp.request.certs[0].issuer_key_hash", "\"" KH1 "\""},
+	    {"ocsp.request.certs[0].serial", "\"0a1b\""},
+	};
+
+	memset(&f, 0, sizeof(f));
+	f.has_nonce = true;
+	f.nonce_len = 16;
+	f.flags = OCSP_FLAG_NONCE;
+	f.ncerts = 1;
+	f.certs[0].hash = OCSP_HASH_SHA1;
+	f.certs[0].hash_len = unhex(NH1, f.certs[0].name_hash);
+	unhex(KH1, f.certs[0].key_hash);
+	f.certs[0].serial_len = unhex("0a1b", f.certs[0].serial);
+
+	memset(&e, 0, sizeof(e));
+	e.start.tv_sec = 1795719600;
+	e.start.tv_nsec = 123456789;
+	e.duration_ns = 1234567;
+	e.reason = REASON_OCSP_REQUEST;
+	e.allow = true;
+	e.enforced = true;
+	e.mode = MODE_ENFORCE;
+	e.interception = "explicit";
+	e.responder = "ocsp.example.test";
+	e.source_ip = "10.0.0.5";
+	e.source_port = 50123;
+	e.dest_host = sp("ocsp.example.test");
+	e.dest_ip = "127.0.0.1";
+	e.dest_port = 80;
+	e.method = sp("POST");
+	e.url = sp("http://ocsp.example.test/");
+	e.path = sp("/");
+	e.user_agent = sp("Microsoft-CryptoAPI/10.0");
+	e.request_body_bytes = 83;
+	e.has_request_body = true;
+	e.status = 200;
+	e.response_body_bytes = 1500;
+	e.ocsp = &f;
+	check_record("allow", &e, want, sizeof(want) / sizeof(want[0]), NULL);
+}
+
+/* A malformed request: most fields unknown and left out. */
+static void
+test_block_minimal(void)
+{
+	struct event_record e;
+	static const struct field want[] = {
+	    {"@timestamp", "\"1970-01-01T00:00:00.000Z\""},
+	    {"event.kind", "\"event\""},
+	    {"event.category[0]", "\"network\""},
+	    {"event.action", "\"block\""},
+	    {"event.reason", "\"http_malformed\""},
+	    {"event.duration", "0"},
+	    {"ocspgate.mode", "\"enforce\""},
+	    {"ocspgate.enforced", "true"},
+	    {"ocspgate.interception", "\"explicit\""},
+	    {"ocspgate.detail", "\"obs-fold header line\""},
+	    {"source.ip", "\"10.0.0.6\""},
+	    {"source.port", "40000"},
+	    {"http.response.status_code", "400"},
+	    {"http.response.body.bytes", "0"},
+	};
+	static const char *const absent[] = {"destination", "url", "user_agent",
+	    "ocsp", "http.request", "ocspgate.responder", NULL};
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_HTTP_MALFORMED;
+	e.enforced = true;
+	e.interception = "explicit";
+	e.detail = "obs-fold header line";
+	e.source_ip = "10.0.0.6";
+	e.source_port = 40000;
+	e.status = 400;
+	check_record(
+	    "minimal block", &e, want, sizeof(want) / sizeof(want[0]), absent);
+}
+
+/* Monitor mode, an IP literal target, OCSP facts without certs. */
+static void
+test_monitor_ip_literal(void)
+{
+	struct ocsp_request_facts f;
+	struct event_record e;
+	static const struct field want[] = {
+	    {"@timestamp", "\"2000-02-29T23:59:59.999Z\""},
+	    {"event.kind", "\"event\""},
+	    {"event.category[0]", "\"network\""},
+	    {"event.action", "\"block\""},
+	    {"event.reason", "\"ocsp_malformed\""},
+	    {"event.duration", "18446744073709551615"},
+	    {"ocspgate.mode", "\"monitor\""},
+	    {"ocspgate.enforced", "false"},
+	    {"ocspgate.interception", "\"transparent\""},
+	    {"ocspgate.responder", "\"192.0.2.1:8080\""},
+	    {"ocspgate.detail", "\"trailing bytes\""},
+	    {"source.ip", "\"::1\""},
+	    {"source.port", "1"},
+	    {"destination.ip", "\"192.0.2.1\""},
+	    {"destination.port", "8080"},
+	    {"http.request.method", "\"GET\""},
+	    {"url.original", "\"http://192.0.2.1:8080/MAMCAQU%3D\""},
+	    {"url.path", "\"/MAMCAQU%3D\""},
+	    {"ocsp.request.nonce", "false"},
+	};
+	static const char *const absent[] = {"destination.domain",
+	    "http.request.body", "http.response", "ocsp.request.flags",
+	    "ocsp.request.certs", "user_agent", NULL};
+
+	memset(&f, 0, sizeof(f));
+	memset(&e, 0, sizeof(e));
+	e.start.tv_sec = 951868799;
+	e.start.tv_nsec = 999999999;
+	e.duration_ns = UINT64_MAX;
+	e.reason = REASON_OCSP_MALFORMED;
+	e.mode = MODE_MONITOR;
+	e.interception = "transparent";
+	e.responder = "192.0.2.1:8080";
+	e.detail = "trailing bytes";
+	e.source_ip = "::1";
+	e.source_port = 1;
+	e.dest_host = sp("192.0.2.1");
+	e.dest_port = 8080;
+	e.method = sp("GET");
+	e.url = sp("http://192.0.2.1:8080/MAMCAQU%3D");
+	e.path = sp("/MAMCAQU%3D");
+	e.ocsp = &f;
+	check_record("monitor, IPv4 literal", &e, want,
+	    sizeof(want) / sizeof(want[0]), absent);
+}
+
+/* destination.ip holds addresses only; a name goes to domain. */
+static void
+test_destination(void)
+{
+	static const struct {
+		const char *name;
+		const char *host;
+		const char *ip;
+		uint16_t port;
+		const char *want_domain; /* raw JSON, or NULL: left out */
+		const char *want_ip;
+		const char *want_port;
+	} cases[] = {
+	    {"name and address", "ocsp.test", "192.0.2.7", 80, "\"ocsp.test\"",
+	        "\"192.0.2.7\"", "80"},
+	    {"name not resolved", "evil.test", NULL, 80, "\"evil.test\"", NULL,
+	        "80"},
+	    {"IPv4 literal, connected", "192.0.2.1", "192.0.2.1", 81, NULL,
+	        "\"192.0.2.1\"", "81"},
+	    {"IPv6 literal", "::1", NULL, 8081, NULL, "\"::1\"", "8081"},
+	    {"IPv6 literal, connected", "2001:db8::1", "2001:db8::1", 80, NULL,
+	        "\"2001:db8::1\"", "80"},
+	    {"address only", "", "192.0.2.9", 0, NULL, "\"192.0.2.9\"", NULL},
+	    {"name, port unknown", "ocsp.test", NULL, 0, "\"ocsp.test\"", NULL,
+	        NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct event_record e;
+		struct json j;
+		struct jv v;
+		const struct jv_entry *d, *ip, *port;
+
+		memset(&e, 0, sizeof(e));
+		e.reason = REASON_UNKNOWN_RESPONDER;
+		e.interception = "explicit";
+		e.source_ip = "10.0.0.1";
+		e.source_port = 1000;
+		e.dest_host = sp(cases[i].host);
+		e.dest_ip = cases[i].ip;
+		e.dest_port = cases[i].port;
+		json_init(&j);
+		event_format(&j, &e);
+		if (!jv_parse_line(&v, j.buf, j.len)) {
+			CHECKF(false, "%s: invalid JSON (%s)", cases[i].name,
+			    v.error);
+			json_free(&j);
+			continue;
+		}
+		d = jv_get(&v, "destination.domain");
+		ip = jv_get(&v, "destination.ip");
+		port = jv_get(&v, "destination.port");
+		CHECKF(cases[i].want_domain == NULL
+		        ? d == NULL
+		        : d != NULL && d->len == strlen(cases[i].want_domain) &&
+		            memcmp(d->v, cases[i].want_domain, d->len) == 0,
+		    "%s: destination.domain %.*s", cases[i].name,
+		    d != NULL ? (int)d->len : 6, d != NULL ? d->v : "absent");
+		CHECKF(cases[i].want_ip == NULL
+		        ? ip == NULL
+		        : ip != NULL && ip->len == strlen(cases[i].want_ip) &&
+		            memcmp(ip->v, cases[i].want_ip, ip->len) == 0,
+		    "%s: destination.ip %.*s", cases[i].name,
+		    ip != NULL ? (int)ip->len : 6,
+		    ip != NULL ? ip->v : "absent");
+		CHECKF(cases[i].want_port == NULL ? port == NULL
+		                                  : port != NULL &&
+		            port->len == strlen(cases[i].want_port) &&
+		            memcmp(port->v, cases[i].want_port, port->len) == 0,
+		    "%s: destination.port", cases[i].name);
+		json_free(&j);
+	}
+	/* Nothing known about the destination: no object at all. */
+	{
+		struct event_record e;
+		struct json j;
+		struct jv v;
+
+		memset(&e, 0, sizeof(e));
+		e.interception = "explicit";
+		e.source_ip = "10.0.0.1";
+		e.source_port = 1;
+		json_init(&j);
+		event_format(&j, &e);
+		CHECK(jv_parse_line(&v, j.buf, j.len) &&
+		    jv_get(&v, "destination") == NULL);
+		json_free(&j);
+	}
+}
+
+/* Every flag by its contract name, in bit order; several certs. */
+static void
+test_flags_and_certs(void)
+{
+	static const char *const names[OCSP_FLAG_COUNT] = {
+	    "get_percent_encoded", "get_unescaped_slash", "get_space_as_plus",
+	    "get_double_slash", "get_url_safe_alphabet", "get_unpadded",
+	    "get_over_255_bytes", "multiple_certs", "requestor_name",
+	    "signed_request", "single_request_extensions", "nonce"};
+	struct ocsp_request_facts f;
+	struct event_record e;
+	struct json j;
+	struct jv v;
+	char path[64], raw[64];
+	const struct jv_entry *x;
+
+	memset(&f, 0, sizeof(f));
+	f.flags = (1u << OCSP_FLAG_COUNT) - 1;
+	f.has_nonce = true;
+	f.ncerts = 2;
+	f.certs[0].hash = OCSP_HASH_SHA256;
+	f.certs[0].hash_len = 32;
+	memset(f.certs[0].name_hash, 0xab, 32);
+	memset(f.certs[0].key_hash, 0x0f, 32);
+	f.certs[0].serial_len = unhex("00ff", f.certs[0].serial);
+	f.certs[1].hash = OCSP_HASH_SHA512;
+	f.certs[1].hash_len = 64;
+	memset(f.certs[1].name_hash, 0xcd, 64);
+	memset(f.certs[1].key_hash, 0xef, 64);
+	f.certs[1].serial_len = unhex(
+	    "0102030405060708090a0b0c0d0e0f1011121314", f.certs[1].serial);
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_OCSP_REQUEST;
+	e.allow = true;
+	e.enforced = true;
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.1";
+	e.source_port = 1;
+	e.ocsp = &f;
+	json_init(&j);
+	event_format(&j, &e);
+	if (!jv_parse_line(&v, j.buf, j.len)) {
+		CHECKF(false, "flags: invalid JSON (%s)", v.error);
+		json_free(&j);
+		return;
+	}
+	for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
+		(void)snprintf(path, sizeof(path), "ocsp.request.flags[%u]", b);
+		(void)snprintf(raw, sizeof(raw), "\"%s\"", names[b]);
+		x = jv_get(&v, path);
+		CHECKF(x != NULL && x->len == strlen(raw) &&
+		        memcmp(x->v, raw, x->len) == 0,
+		    "flag %u", b);
+	}
+	(void)snprintf(
+	    path, sizeof(path), "ocsp.request.flags[%u]", OCSP_FLAG_COUNT);
+	CHECK(jv_get(&v, path) == NULL);
+	x = jv_get(&v, "ocsp.request.certs[0].hash_algorithm");
+	CHECK(x != NULL && x->len == 8 && memcmp(x->v, "\"sha256\"", 8) == 0);
+	x = jv_get(&v, "ocsp.request.certs[1].hash_algorithm");
+	CHECK(x != NULL && x->len == 8 && memcmp(x->v, "\"sha512\"", 8) == 0);
+	x = jv_get(&v, "ocsp.request.certs[0].serial");
+	CHECK(x != NULL && x->len == 6 && memcmp(x->v, "\"00ff\"", 6) == 0);
+	x = jv_get(&v, "ocsp.request.certs[1].serial");
+	CHECK(x != NULL && x->len == 42 &&
+	    memcmp(x->v, "\"0102030405060708090a0b0c0d0e0f1011121314\"", 42) ==
+	        0);
+	x = jv_get(&v, "ocsp.request.certs[0].issuer_key_hash");
+	CHECK(x != NULL && x->len == 66 && memcmp(x->v, "\"0f0f", 5) == 0);
+	x = jv_get(&v, "ocsp.request.certs[1].issuer_name_hash");
+	CHECK(x != NULL && x->len == 130 && memcmp(x->v, "\"cdcd", 5) == 0);
+	CHECK(jv_get(&v, "ocsp.request.certs[2]") == NULL);
+	json_free(&j);
+}
+
+/* Hostile bytes from the wire still give one valid JSON line. */
+static void
+test_hostile(void)
+{
+	static const char ua[] = "a\"b\\c\x01\x1f\x7f\n\r\t\xff\xfe\xc3\x28"
+	                         "\xed\xa0\x80\xf4\x90\x80\x80 ok \xe2\x82";
+	static const char url[] = "http://x.test/\"},\"event\":{\"action\":"
+	                          "\"allow\"}\n\0end";
+	struct event_record e;
+	struct json j;
+	struct jv v;
+	const struct jv_entry *x;
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_NOT_OCSP;
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.1";
+	e.source_port = 1;
+	e.detail = "detail with \"quotes\"";
+	e.user_agent.p = ua;
+	e.user_agent.len = sizeof(ua) - 1;
+	e.url.p = url;
+	e.url.len = sizeof(url) - 1;
+	e.path = e.url;
+	e.method.p = "G\"ET\n";
+	e.method.len = 5;
+	e.dest_host = sp("a\"b.test");
+	json_init(&j);
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "hostile: invalid JSON (%s)",
+	    v.error);
+	x = jv_get(&v, "event.action");
+	CHECK(x != NULL && x->len == 7 && memcmp(x->v, "\"block\"", 7) == 0);
+	CHECK(jv_get(&v, "url.original") != NULL &&
+	    jv_get(&v, "user_agent.original") != NULL);
+	json_free(&j);
+}
+
+/* Source port 0 means unknown, and unknown fields are left out. */
+static void
+test_zero_source_port(void)
+{
+	struct event_record e;
+	struct json j;
+	struct jv v;
+
+	memset(&e, 0, sizeof(e));
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.1";
+	json_init(&j);
+	event_format(&j, &e);
+	CHECK(jv_parse_line(&v, j.buf, j.len));
+	CHECK(jv_get(&v, "source.ip") != NULL);
+	CHECKF(jv_get(&v, "source.port") == NULL, "source.port 0 written");
+	json_free(&j);
+}
+
+/* A second record in the same writer replaces the first. */
+static void
+test_reuse(void)
+{
+	struct event_record e;
+	struct json j;
+	struct jv v;
+	const struct jv_entry *x;
+
+	memset(&e, 0, sizeof(e));
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.1";
+	e.source_port = 2;
+	e.reason = REASON_UPSTREAM_TIMEOUT;
+	e.status = 504;
+	json_init(&j);
+	event_format(&j, &e);
+	e.reason = REASON_UPSTREAM_UNREACHABLE;
+	e.status = 502;
+	event_format(&j, &e);
+	CHECK(jv_parse_line(&v, j.buf, j.len));
+	x = jv_get(&v, "event.reason");
+	CHECK(x != NULL && x->len == 22 &&
+	    memcmp(x->v, "\"upstream_unreachable\"", 22) == 0);
+	x = jv_get(&v, "http.response.status_code");
+	CHECK(x != NULL && x->len == 3 && memcmp(x->v, "502", 3) == 0);
+	json_free(&j);
+}
+
+/* The parser itself: it must refuse what is not strict JSON. */
+static void
+test_validator(void)
+{
+	static const char *const good[] = {
+	    "{}\n",
+	    "{\"a\":[1,-0,2.5e-3,true,false,null,\"\\u00e9\\ud83d\\ude00\"]}\n",
+	    "{\"a\":{\"b\":{}},\"c\":[]}\n",
+	};
+	static const char *const bad[] = {
+	    "{}",
+	    "{}\n\n",
+	    "{\"a\":1,}\n",
+	    "{\"a\":01}\n",
+	    "{\"a\":1.}\n",
+	    "{\"a\":\"\x01\"}\n",
+	    "{\"a\":\"\\x\"}\n",
+	    "{\"a\":\"\\ud800\"}\n",
+	    "{\"a\":\"\xff\"}\n",
+	    "{\"a\":\"\xc0\xaf\"}\n",
+	    "{\"a\":1,\"a\":2}\n",
+	    "{\"a\" 1}\n",
+	    "{\"a\":tru}\n",
+	    "[1]\n",
+	    "{}x\n",
+	};
+	struct jv v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECKF(jv_parse_line(&v, good[i], strlen(good[i])),
+		    "validator refuses %s (%s)", good[i], v.error);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECKF(!jv_parse_line(&v, bad[i], strlen(bad[i])),
+		    "validator accepts %s", bad[i]);
+}
+
+/* The mode names the event line uses. */
+static void
+test_mode_names(void)
+{
+	CHECK(strcmp(mode_name(MODE_ENFORCE), "enforce") == 0);
+	CHECK(strcmp(mode_name(MODE_MONITOR), "monitor") == 0);
+}
+
+int
+main(void)
+{
+	test_mode_names();
+	test_validator();
+	test_allow();
+	test_block_minimal();
+	test_monitor_ip_literal();
+	test_destination();
+	test_flags_and_certs();
+	test_hostile();
+	test_zero_source_port();
+	test_reuse();
+	return check_done();
+}

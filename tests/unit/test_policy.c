@@ -1,0 +1,717 @@
+/*
+ * Unit tests for policy.c: responder matching (exact, wildcard, port,
+ * path prefix at a segment boundary, case, trailing dot, IP literals) and
+ * policy_decide()'s check order on parsed requests carrying OCSP requests
+ * made at test time with OpenSSL (throwaway CAs generated in memory).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+#include "check.h"
+#include "ocspgate/config.h"
+#include "ocspgate/policy.h"
+
+#define T_BODY_CAP 16384
+
+/* The responders every test runs against, in this order. */
+static const char *const t_specs[] = {
+    "ocsp.test",             /* 0 */
+    "*.wild.test:8080/ocsp", /* 1 */
+    "pki.test/ocsp/",        /* 2: stored as "/ocsp" */
+    "issuers.test",          /* 3: with issuer CA 1 */
+    "[::1]:8081",            /* 4 */
+    "192.0.2.1",             /* 5 */
+    "Mixed.Case.TEST.",      /* 6 */
+    "dup.test/first",        /* 7 */
+    "dup.test",              /* 8 */
+    "deep.test:8080/a/b",    /* 9 */
+};
+#define T_NSPECS (sizeof(t_specs) / sizeof(t_specs[0]))
+
+static struct responder t_responders[T_NSPECS];
+static struct config t_cfg;
+static struct ocsp_issuer t_issuer1;
+
+/* Two CAs, a leaf of each. */
+static EVP_PKEY *t_ca1_key, *t_ca2_key, *t_leaf_key;
+static X509 *t_ca1, *t_ca2, *t_leaf1, *t_leaf2;
+
+/* DER requests: about leaf 1, about leaf 2, and a SEQUENCE that is not
+ * an OCSPRequest. */
+static unsigned char t_good[512], t_other[512];
+static size_t t_good_len, t_other_len;
+static const unsigned char t_bad[] = {0x30, 0x03, 0x02, 0x01, 0x05};
+static unsigned char t_good_serial[] = {0x0a, 0x1b, 0x2c};
+
+static void
+fail(const char *what)
+{
+	(void)fprintf(stderr, "setup: %s failed\n", what);
+	exit(2);
+}
+
+/* A certificate for <cn>, signed by <issuer> (self-signed when NULL). */
+static X509 *
+make_cert(const char *cn, const unsigned char *serial, size_t serial_len,
+    EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	BIGNUM *bn = BN_bin2bn(serial, (int)serial_len, NULL);
+
+	if (x == NULL || name == NULL || bn == NULL ||
+	    X509_set_version(x, 2) != 1 ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	        (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_subject_name(x, name) != 1 ||
+	    X509_set_issuer_name(x,
+	        issuer != NULL ? X509_get_subject_name(issuer) : name) != 1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
+	    X509_set_pubkey(x, key) != 1 ||
+	    X509_sign(x, issuer_key != NULL ? issuer_key : key, EVP_sha256()) <=
+	        0)
+		fail("certificate");
+	X509_NAME_free(name);
+	BN_free(bn);
+	return x;
+}
+
+/* DER OCSPRequest asking about <leaf> of <issuer>. */
+static size_t
+make_request(X509 *leaf, X509 *issuer, unsigned char *out, size_t cap)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(NULL, leaf, issuer);
+	unsigned char *der = NULL;
+	int n;
+
+	if (req == NULL || id == NULL || OCSP_request_add0_id(req, id) == NULL)
+		fail("OCSP request");
+	if ((n = i2d_OCSP_REQUEST(req, &der)) <= 0 || (size_t)n > cap)
+		fail("i2d_OCSP_REQUEST");
+	memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(req);
+	return (size_t)n;
+}
+
+static void
+setup(void)
+{
+	static const unsigned char s1[] = {0x01}, s2[] = {0x02};
+	static const unsigned char s3[] = {0x7f, 0x01};
+	char err[256];
+
+	t_ca1_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	t_ca2_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	t_leaf_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (t_ca1_key == NULL || t_ca2_key == NULL || t_leaf_key == NULL)
+		fail("keygen");
+	t_ca1 = make_cert("Test CA 1", s1, sizeof(s1), t_ca1_key, NULL, NULL);
+	t_ca2 = make_cert("Test CA 2", s2, sizeof(s2), t_ca2_key, NULL, NULL);
+	t_leaf1 = make_cert("leaf 1", t_good_serial, sizeof(t_good_serial),
+	    t_leaf_key, t_ca1, t_ca1_key);
+	t_leaf2 =
+	    make_cert("leaf 2", s3, sizeof(s3), t_leaf_key, t_ca2, t_ca2_key);
+	t_good_len = make_request(t_leaf1, t_ca1, t_good, sizeof(t_good));
+	t_other_len = make_request(t_leaf2, t_ca2, t_other, sizeof(t_other));
+	if (ocsp_issuer_from_cert(t_ca1, &t_issuer1) == -1)
+		fail("ocsp_issuer_from_cert");
+
+	for (size_t i = 0; i < T_NSPECS; i++) {
+		memset(&t_responders[i], 0, sizeof(t_responders[i]));
+		if (config_parse_responder(
+		        t_specs[i], &t_responders[i], err, sizeof(err)) == -1) {
+			(void)fprintf(stderr, "%s: %s\n", t_specs[i], err);
+			fail("config_parse_responder");
+		}
+	}
+	t_responders[3].issuers = &t_issuer1;
+	t_responders[3].nissuers = 1;
+	memset(&t_cfg, 0, sizeof(t_cfg));
+	t_cfg.responders = t_responders;
+	t_cfg.nresponders = T_NSPECS;
+	t_cfg.max_request_body = T_BODY_CAP;
+	t_cfg.max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
+}
+
+static void
+teardown(void)
+{
+	for (size_t i = 0; i < T_NSPECS; i++) {
+		free(t_responders[i].spec);
+		free(t_responders[i].host);
+		free(t_responders[i].path);
+	}
+	X509_free(t_ca1);
+	X509_free(t_ca2);
+	X509_free(t_leaf1);
+	X509_free(t_leaf2);
+	EVP_PKEY_free(t_ca1_key);
+	EVP_PKEY_free(t_ca2_key);
+	EVP_PKEY_free(t_leaf_key);
+}
+
+/* Host matching on one responder at a time. */
+static void
+test_host_matches(void)
+{
+	static const struct {
+		size_t responder;
+		const char *host;
+		bool want;
+	} cases[] = {
+	    {0, "ocsp.test", true},
+	    {0, "OCSP.Test", true},
+	    {0, "ocsp.test.", true},
+	    {0, "ocsp.test..", false},
+	    {0, "xocsp.test", false},
+	    {0, "a.ocsp.test", false},
+	    {0, "ocsp.tes", false},
+	    {0, "ocsp.testx", false},
+	    {0, "", false},
+	    {0, ".", false},
+	    {1, "a.wild.test", true},
+	    {1, "a.b.wild.test", true},
+	    {1, "A.WILD.TEST.", true},
+	    {1, "wild.test", false},
+	    {1, "wild.test.", false},
+	    {1, ".wild.test", false},
+	    {1, "awild.test", false},
+	    {1, "a.wild.testx", false},
+	    {1, "a.wild.tes", false},
+	    {1, "", false},
+	    {4, "::1", true},
+	    {4, "::2", false},
+	    {5, "192.0.2.1", true},
+	    {5, "192.0.2.10", false},
+	    {6, "mixed.case.test", true},
+	    {6, "MIXED.CASE.TEST.", true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct responder *r = &t_responders[cases[i].responder];
+
+		CHECKF(policy_host_matches(r, cases[i].host,
+		           strlen(cases[i].host)) == cases[i].want,
+		    "%s against %s", cases[i].host,
+		    t_specs[cases[i].responder]);
+	}
+}
+
+/* Whole matching: host, port and path; -1 for no responder. */
+static void
+test_match_responder(void)
+{
+	static const struct {
+		const char *host;
+		uint16_t port;
+		const char *path;
+		int want;
+	} cases[] = {
+	    {"ocsp.test", 80, "/", 0},
+	    {"ocsp.test", 80, "/anything/at/all", 0},
+	    {"ocsp.test", 8080, "/", -1},
+	    {"ocsp.test", 443, "/", -1},
+	    {"x.wild.test", 8080, "/ocsp", 1},
+	    {"x.wild.test", 8080, "/ocsp/", 1},
+	    {"x.wild.test", 8080, "/ocsp/MEow", 1},
+	    {"x.wild.test", 8080, "/ocspx", -1},
+	    {"x.wild.test", 8080, "/ocs", -1},
+	    {"x.wild.test", 8080, "/OCSP", -1},
+	    {"x.wild.test", 8080, "/", -1},
+	    {"x.wild.test", 80, "/ocsp", -1},
+	    {"wild.test", 8080, "/ocsp", -1},
+	    {"pki.test", 80, "/ocsp", 2},
+	    {"pki.test", 80, "/ocsp/x", 2},
+	    {"pki.test", 80, "/ocsp//x", 2},
+	    {"pki.test", 80, "/ocspx", -1},
+	    {"pki.test", 80, "/x/ocsp", -1},
+	    {"pki.test", 80, "/", -1},
+	    {"::1", 8081, "/", 4},
+	    {"::1", 80, "/", -1},
+	    {"192.0.2.1", 80, "/x", 5},
+	    {"192.0.2.1", 8081, "/x", -1},
+	    {"mixed.case.test.", 80, "/", 6},
+	    {"dup.test", 80, "/first/x", 7},
+	    {"dup.test", 80, "/second", 8},
+	    {"deep.test", 8080, "/a/b", 9},
+	    {"deep.test", 8080, "/a/b/c", 9},
+	    {"deep.test", 8080, "/a/bc", -1},
+	    {"deep.test", 8080, "/a", -1},
+	    {"evil.test", 80, "/", -1},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct responder *r = policy_match_responder(&t_cfg,
+		    cases[i].host, strlen(cases[i].host), cases[i].port,
+		    cases[i].path, strlen(cases[i].path));
+		const struct responder *want =
+		    cases[i].want < 0 ? NULL : &t_responders[cases[i].want];
+
+		CHECKF(r == want, "%s:%u%s: matched %s", cases[i].host,
+		    (unsigned)cases[i].port, cases[i].path,
+		    r != NULL ? r->spec : "none");
+	}
+	{
+		struct config empty = {0};
+
+		CHECK(policy_match_responder(
+		          &empty, "ocsp.test", 9, 80, "/", 1) == NULL);
+	}
+}
+
+/* Base64 of <der> with '+', '/' and '=' percent-encoded. */
+static void
+b64_percent(const unsigned char *der, size_t len, char *out, size_t cap)
+{
+	unsigned char raw[1024];
+	size_t o = 0;
+	int n = EVP_EncodeBlock(raw, der, (int)len);
+
+	for (int i = 0; i < n; i++) {
+		const char *esc = raw[i] == '+' ? "%2B"
+		    : raw[i] == '/'             ? "%2F"
+		    : raw[i] == '='             ? "%3D"
+		                                : NULL;
+
+		if (o + 4 >= cap)
+			fail("b64_percent");
+		if (esc != NULL) {
+			memcpy(out + o, esc, 3);
+			o += 3;
+		} else {
+			out[o++] = (char)raw[i];
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Base64url of <der> without padding; *flags gets the repairs it needs. */
+static void
+b64_url(const unsigned char *der, size_t len, char *out, size_t cap,
+    unsigned *flags)
+{
+	int n = EVP_EncodeBlock((unsigned char *)out, der, (int)len);
+
+	if ((size_t)n >= cap)
+		fail("b64_url");
+	*flags = 0;
+	while (n > 0 && out[n - 1] == '=') {
+		n--;
+		*flags |= OCSP_FLAG_GET_UNPADDED;
+	}
+	out[n] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (out[i] == '+' || out[i] == '/') {
+			out[i] = out[i] == '+' ? '-' : '_';
+			*flags |= OCSP_FLAG_GET_URL_SAFE_ALPHABET;
+		}
+	}
+}
+
+enum t_body {
+	B_NONE = 0, /* no body, no Content-Length */
+	B_GOOD,     /* OCSP request about leaf 1 of CA 1 */
+	B_OTHER,    /* about leaf 2 of CA 2 */
+	B_BAD,      /* a SEQUENCE that is no OCSPRequest */
+	B_TEXT,     /* "hello" */
+	B_EMPTY     /* Content-Length: 0 */
+};
+
+struct pol_case {
+	const char *name;
+	/* Request line and headers, without Content-Length and the empty
+	 * line. "@G", "@O", "@M" and "@U" expand to the GET forms of the
+	 * good, other-issuer, malformed and url-safe good requests. */
+	const char *head;
+	enum t_body body;
+	enum reason want;
+	int responder; /* index into t_specs, or -1 */
+	bool parsed;   /* verdict.ocsp_parsed */
+};
+
+#define CT "Content-Type: application/ocsp-request\r\n"
+
+static const struct pol_case pol_cases[] = {
+    /* Allowed. */
+    {"POST", "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+    {"POST, HTTP/1.0", "POST http://ocsp.test/ HTTP/1.0\r\n" CT, B_GOOD,
+        REASON_OCSP_REQUEST, 0, true},
+    {"POST, Content-Type with a parameter",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
+        "Content-Type: application/ocsp-request; charset=binary\r\n",
+        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+    {"POST, Content-Type in another case",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
+        "Content-Type: Application/OCSP-Request\r\n",
+        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+    {"POST, Content-Type with a space before ';'",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
+        "Content-Type: application/ocsp-request ;a=b\r\n",
+        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+    {"GET", "GET http://ocsp.test/@G HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_OCSP_REQUEST, 0, true},
+    {"GET, url-safe unpadded",
+        "GET http://ocsp.test/@U HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_OCSP_REQUEST, 0, true},
+    {"GET, double slash",
+        "GET http://ocsp.test//@G HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 0, true},
+    {"GET through a wildcard and a prefix",
+        "GET http://a.wild.test:8080/ocsp/@G HTTP/1.1\r\n"
+        "Host: a.wild.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 1, true},
+    {"POST below a prefix",
+        "POST http://pki.test/ocsp/sub HTTP/1.1\r\n"
+        "Host: pki.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 2, true},
+    {"POST at a prefix",
+        "POST http://pki.test/ocsp HTTP/1.1\r\n"
+        "Host: pki.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 2, true},
+    {"POST to an IPv6 responder",
+        "POST http://[::1]:8081/ HTTP/1.1\r\n"
+        "Host: [::1]:8081\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 4, true},
+    {"POST to an IPv4 responder",
+        "POST http://192.0.2.1/ HTTP/1.1\r\n"
+        "Host: 192.0.2.1\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 5, true},
+    {"POST, host case and trailing dot",
+        "POST http://MIXED.case.test./ HTTP/1.1\r\nHost: "
+        "mixed.case.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 6, true},
+    {"POST, known issuer",
+        "POST http://issuers.test/ HTTP/1.1\r\n"
+        "Host: issuers.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 3, true},
+    {"POST, any issuer where none is configured",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_OTHER,
+        REASON_OCSP_REQUEST, 0, true},
+    {"first matching responder wins",
+        "POST http://dup.test/first HTTP/1.1\r\n"
+        "Host: dup.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 7, true},
+    /* http_malformed: origin-form on a connection not intercepted. */
+    {"origin-form POST", "POST / HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
+        REASON_HTTP_MALFORMED, -1, false},
+    {"origin-form PUT: http_malformed first",
+        "PUT / HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
+        REASON_HTTP_MALFORMED, -1, false},
+    /* method_not_allowed, before the responder. */
+    {"PUT", "PUT http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
+        REASON_METHOD_NOT_ALLOWED, -1, false},
+    {"HEAD to an unknown host",
+        "HEAD http://evil.test/ HTTP/1.1\r\n"
+        "Host: evil.test\r\n",
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+    {"DELETE", "DELETE http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n",
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+    {"CONNECT to a responder",
+        "CONNECT ocsp.test:80 HTTP/1.1\r\n"
+        "Host: ocsp.test:80\r\n",
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+    {"CONNECT elsewhere",
+        "CONNECT evil.test:443 HTTP/1.1\r\n"
+        "Host: evil.test:443\r\n",
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+    {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_METHOD_NOT_ALLOWED, -1, false},
+    /* unknown_responder, before any look at the request. */
+    {"unknown host",
+        "POST http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n" CT, B_GOOD,
+        REASON_UNKNOWN_RESPONDER, -1, false},
+    {"unknown host, not OCSP either",
+        "GET http://evil.test/hello HTTP/1.1\r\n"
+        "Host: evil.test\r\n",
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false},
+    {"known host, other port",
+        "POST http://ocsp.test:8080/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n" CT,
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+    {"subdomain of an exact host",
+        "POST http://a.ocsp.test/ HTTP/1.1\r\n"
+        "Host: a.ocsp.test\r\n" CT,
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+    {"wildcard's own domain",
+        "POST http://wild.test:8080/ocsp HTTP/1.1\r\n"
+        "Host: wild.test\r\n" CT,
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+    {"wildcard, default port",
+        "POST http://a.wild.test/ocsp HTTP/1.1\r\n"
+        "Host: a.wild.test\r\n" CT,
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+    {"prefix without segment boundary",
+        "POST http://pki.test/ocspx HTTP/1.1\r\nHost: pki.test\r\n" CT, B_GOOD,
+        REASON_UNKNOWN_RESPONDER, -1, false},
+    {"outside the prefix",
+        "GET http://pki.test/@G HTTP/1.1\r\n"
+        "Host: pki.test\r\n",
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false},
+    /* not_ocsp. */
+    {"POST without Content-Type",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_GOOD, REASON_NOT_OCSP, 0, false},
+    {"POST as text/plain",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\nContent-Type: text/plain\r\n",
+        B_GOOD, REASON_NOT_OCSP, 0, false},
+    {"POST as ocsp-response",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n"
+        "Content-Type: application/ocsp-response\r\n",
+        B_GOOD, REASON_NOT_OCSP, 0, false},
+    {"POST as ocsp-requestx",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n"
+        "Content-Type: application/ocsp-requestx\r\n",
+        B_GOOD, REASON_NOT_OCSP, 0, false},
+    {"POST with an empty Content-Type",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\nContent-Type:\r\n",
+        B_GOOD, REASON_NOT_OCSP, 0, false},
+    {"POST, unknown issuer but no Content-Type",
+        "POST http://issuers.test/ HTTP/1.1\r\nHost: issuers.test\r\n", B_OTHER,
+        REASON_NOT_OCSP, 3, false},
+    {"GET of a page",
+        "GET http://ocsp.test/index.html HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_NONE, REASON_NOT_OCSP, 0, false},
+    {"GET /", "GET http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_NOT_OCSP, 0, false},
+    {"GET of the prefix alone",
+        "GET http://pki.test/ocsp HTTP/1.1\r\n"
+        "Host: pki.test\r\n",
+        B_NONE, REASON_NOT_OCSP, 2, false},
+    {"GET with a query",
+        "GET http://ocsp.test/@G?x=1 HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_NONE, REASON_NOT_OCSP, 0, false},
+    {"GET with a body",
+        "GET http://ocsp.test/@G HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_TEXT, REASON_NOT_OCSP, 0, false},
+    {"GET of base64 that is no SEQUENCE",
+        "GET http://ocsp.test/aGVsbG8%3D HTTP/1.1\r\nHost: ocsp.test\r\n",
+        B_NONE, REASON_NOT_OCSP, 0, false},
+    /* ocsp_malformed. */
+    {"POST of a SEQUENCE that is no request",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_BAD,
+        REASON_OCSP_MALFORMED, 0, true},
+    {"POST of text",
+        "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_TEXT,
+        REASON_OCSP_MALFORMED, 0, true},
+    {"POST of nothing",
+        "POST http://ocsp.test/ HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n" CT,
+        B_EMPTY, REASON_OCSP_MALFORMED, 0, true},
+    {"GET of a SEQUENCE that is no request",
+        "GET http://ocsp.test/@M HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_OCSP_MALFORMED, 0, true},
+    {"malformed before unknown issuer",
+        "POST http://issuers.test/ HTTP/1.1\r\n"
+        "Host: issuers.test\r\n" CT,
+        B_BAD, REASON_OCSP_MALFORMED, 3, true},
+    /* unknown_issuer. */
+    {"POST, unknown issuer",
+        "POST http://issuers.test/ HTTP/1.1\r\n"
+        "Host: issuers.test\r\n" CT,
+        B_OTHER, REASON_UNKNOWN_ISSUER, 3, true},
+    {"GET, unknown issuer",
+        "GET http://issuers.test/@O HTTP/1.1\r\n"
+        "Host: issuers.test\r\n",
+        B_NONE, REASON_UNKNOWN_ISSUER, 3, true},
+};
+
+/* Builds the request text of <c> into <out>; returns its length. */
+static size_t
+build_request(const struct pol_case *c, char *out, size_t cap)
+{
+	char good[1024], other[1024], bad[64], url[1024];
+	const unsigned char *body = NULL;
+	size_t o = 0, body_len = 0;
+	unsigned url_flags;
+
+	b64_percent(t_good, t_good_len, good, sizeof(good));
+	b64_percent(t_other, t_other_len, other, sizeof(other));
+	b64_percent(t_bad, sizeof(t_bad), bad, sizeof(bad));
+	b64_url(t_good, t_good_len, url, sizeof(url), &url_flags);
+	for (const char *p = c->head; *p != '\0'; p++) {
+		const char *sub = NULL;
+
+		if (p[0] == '@' && p[1] == 'G')
+			sub = good;
+		else if (p[0] == '@' && p[1] == 'O')
+			sub = other;
+		else if (p[0] == '@' && p[1] == 'M')
+			sub = bad;
+		else if (p[0] == '@' && p[1] == 'U')
+			sub = url;
+		if (o + 1100 >= cap)
+			fail("build_request");
+		if (sub != NULL) {
+			o += (size_t)snprintf(out + o, cap - o, "%s", sub);
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	switch (c->body) {
+	case B_GOOD:
+		body = t_good;
+		body_len = t_good_len;
+		break;
+	case B_OTHER:
+		body = t_other;
+		body_len = t_other_len;
+		break;
+	case B_BAD:
+		body = t_bad;
+		body_len = sizeof(t_bad);
+		break;
+	case B_TEXT:
+		body = (const unsigned char *)"hello";
+		body_len = 5;
+		break;
+	case B_EMPTY:
+	case B_NONE:
+		break;
+	}
+	if (c->body != B_NONE)
+		o += (size_t)snprintf(
+		    out + o, cap - o, "Content-Length: %zu\r\n", body_len);
+	o += (size_t)snprintf(out + o, cap - o, "\r\n");
+	if (o + body_len > cap)
+		fail("build_request");
+	if (body_len > 0)
+		memcpy(out + o, body, body_len);
+	return o + body_len;
+}
+
+static void
+test_decide(void)
+{
+	static unsigned char body[T_BODY_CAP], der[T_BODY_CAP];
+	static char text[8192];
+
+	for (size_t i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
+		const struct pol_case *c = &pol_cases[i];
+		size_t len = build_request(c, text, sizeof(text)), consumed;
+		struct ocsp_request_facts facts;
+		struct http_request req;
+		struct verdict v;
+		const struct responder *want_r =
+		    c->responder < 0 ? NULL : &t_responders[c->responder];
+
+		http_request_init(&req, body, sizeof(body));
+		if (http_request_parse(&req, text, len, &consumed) !=
+		    HTTP_PARSE_DONE) {
+			CHECKF(false, "%s: request does not parse (%s)",
+			    c->name, req.detail != NULL ? req.detail : "-");
+			continue;
+		}
+		memset(&facts, 0, sizeof(facts));
+		memset(&v, 0xa5, sizeof(v));
+		policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+		CHECKF(v.reason == c->want, "%s: reason %s, want %s (%s)",
+		    c->name, reason_name(v.reason), reason_name(c->want),
+		    v.detail != NULL ? v.detail : "-");
+		CHECKF(v.responder == want_r, "%s: responder %s", c->name,
+		    v.responder != NULL ? v.responder->spec : "none");
+		CHECKF(v.ocsp_parsed == c->parsed, "%s: ocsp_parsed %d",
+		    c->name, v.ocsp_parsed);
+		if (c->want == REASON_OCSP_REQUEST)
+			CHECKF(v.detail == NULL, "%s: detail %s", c->name,
+			    v.detail);
+		else if (c->want != REASON_METHOD_NOT_ALLOWED &&
+		    c->want != REASON_UNKNOWN_RESPONDER)
+			CHECKF(v.detail != NULL, "%s: no detail", c->name);
+	}
+}
+
+/* The facts an allowed request leaves for the event log. */
+static void
+test_facts(void)
+{
+	static unsigned char body[T_BODY_CAP], der[T_BODY_CAP];
+	static char text[8192];
+	const struct pol_case get = {"GET",
+	    "GET http://ocsp.test/@U HTTP/1.1\r\n"
+	    "Host: ocsp.test\r\n",
+	    B_NONE, REASON_OCSP_REQUEST, 0, true};
+	const struct pol_case post = {"POST",
+	    "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
+	    REASON_OCSP_REQUEST, 0, true};
+	struct ocsp_request_facts facts;
+	struct http_request req;
+	struct verdict v;
+	unsigned url_flags;
+	char url[1024];
+	size_t len, consumed;
+
+	b64_url(t_good, t_good_len, url, sizeof(url), &url_flags);
+	len = build_request(&get, text, sizeof(text));
+	http_request_init(&req, body, sizeof(body));
+	CHECK(
+	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
+	memset(&facts, 0, sizeof(facts));
+	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+	CHECK(v.reason == REASON_OCSP_REQUEST);
+	CHECKF(facts.flags == url_flags, "GET flags %#x, want %#x", facts.flags,
+	    url_flags);
+	CHECK(facts.der_len == t_good_len);
+	CHECK(facts.ncerts == 1 && facts.certs[0].hash == OCSP_HASH_SHA1 &&
+	    facts.certs[0].hash_len == 20);
+	CHECK(facts.certs[0].serial_len == sizeof(t_good_serial) &&
+	    memcmp(facts.certs[0].serial, t_good_serial,
+	        sizeof(t_good_serial)) == 0);
+	CHECK(memcmp(facts.certs[0].name_hash,
+	          t_issuer1.name_hash[OCSP_HASH_SHA1], 20) == 0 &&
+	    memcmp(facts.certs[0].key_hash, t_issuer1.key_hash[OCSP_HASH_SHA1],
+	        20) == 0);
+
+	len = build_request(&post, text, sizeof(text));
+	http_request_init(&req, body, sizeof(body));
+	CHECK(
+	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
+	memset(&facts, 0, sizeof(facts));
+	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+	CHECK(v.reason == REASON_OCSP_REQUEST && v.ocsp_parsed);
+	CHECK(facts.flags == 0 && facts.ncerts == 1 &&
+	    facts.der_len == t_good_len && !facts.has_nonce);
+
+	/* A DER scratch too small for the GET blob: not decodable. */
+	len = build_request(&get, text, sizeof(text));
+	http_request_init(&req, body, sizeof(body));
+	CHECK(
+	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
+	memset(&facts, 0, sizeof(facts));
+	policy_decide(&t_cfg, &req, der, 8, &facts, &v);
+	CHECK(v.reason == REASON_NOT_OCSP && !v.ocsp_parsed);
+}
+
+int
+main(void)
+{
+	setup();
+	test_host_matches();
+	test_match_responder();
+	test_decide();
+	test_facts();
+	teardown();
+	return check_done();
+}
