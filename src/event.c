@@ -26,8 +26,8 @@ event_timestamp(struct json *j, const struct timespec *ts)
 	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
 		return;
 	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (long)(ts->tv_nsec / 1000000) % 1000);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)(ts->tv_nsec / 1000000) % 1000);
 	json_cstring(j, "@timestamp", buf);
 }
 
@@ -66,12 +66,12 @@ event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 			const struct ocsp_cert_id *c = &f->certs[i];
 
 			json_object_begin(j, NULL);
-			json_cstring(j, "hash_algorithm",
-			    ocsp_hash_name(c->hash));
-			json_hex(j, "issuer_name_hash", c->name_hash,
-			    c->hash_len);
-			json_hex(j, "issuer_key_hash", c->key_hash,
-			    c->hash_len);
+			json_cstring(
+			    j, "hash_algorithm", ocsp_hash_name(c->hash));
+			json_hex(
+			    j, "issuer_name_hash", c->name_hash, c->hash_len);
+			json_hex(
+			    j, "issuer_key_hash", c->key_hash, c->hash_len);
 			json_hex(j, "serial", c->serial, c->serial_len);
 			json_object_end(j);
 		}

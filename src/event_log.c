@@ -23,7 +23,7 @@
 
 struct event_log {
 	struct event_base *base;
-	char *path;		/* NULL for stdout */
+	char *path; /* NULL for stdout */
 	int fd;
 	bool nonblocking;
 	struct evbuffer *pending;
@@ -31,7 +31,7 @@ struct event_log {
 	struct event *write_ev; /* pipe became writable again */
 	bool scheduled;
 	uint64_t dropped;
-	int last_errno;		/* reported once per kind of error */
+	int last_errno; /* reported once per kind of error */
 };
 
 static uint64_t
@@ -101,8 +101,8 @@ event_log_open_fd(struct event_log *l, char *err, size_t errlen)
 	if (l->path == NULL) {
 		fd = STDOUT_FILENO;
 	} else {
-		fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		    0640);
+		fd = open(
+		    l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd == -1) {
 			snprintf(err, errlen, "event_log %s: %s", l->path,
 			    strerror(errno));
@@ -110,8 +110,8 @@ event_log_open_fd(struct event_log *l, char *err, size_t errlen)
 		}
 	}
 	l->nonblocking = false;
-	if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
-	    S_ISSOCK(st.st_mode))) {
+	if (fstat(fd, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
 		int fl = fcntl(fd, F_GETFL);
 
 		if (fl != -1 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) != -1)
@@ -122,8 +122,8 @@ event_log_open_fd(struct event_log *l, char *err, size_t errlen)
 }
 
 struct event_log *
-event_log_open(struct event_base *base, const char *path, char *err,
-    size_t errlen)
+event_log_open(
+    struct event_base *base, const char *path, char *err, size_t errlen)
 {
 	struct event_log *l;
 
@@ -185,8 +185,8 @@ event_log_reopen(struct event_log *l)
 	}
 	event_del(l->write_ev);
 	event_free(l->write_ev);
-	l->write_ev = event_new(l->base, l->fd, EV_WRITE, event_log_on_flush,
-	    l);
+	l->write_ev =
+	    event_new(l->base, l->fd, EV_WRITE, event_log_on_flush, l);
 	close(old);
 	return l->write_ev != NULL ? 0 : -1;
 }

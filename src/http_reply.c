@@ -24,8 +24,8 @@ http_reply_status(enum reason why)
 }
 
 int
-http_reply_build(int status, enum reason why, bool keep_alive, char *out,
-    size_t cap)
+http_reply_build(
+    int status, enum reason why, bool keep_alive, char *out, size_t cap)
 {
 	const char *phrase, *words;
 	char body[96];
@@ -62,8 +62,8 @@ http_reply_build(int status, enum reason why, bool keep_alive, char *out,
 		words = "blocked";
 		break;
 	}
-	blen = snprintf(body, sizeof(body), "ocspgate: %s (%s)\n", words,
-	    reason_name(why));
+	blen = snprintf(
+	    body, sizeof(body), "ocspgate: %s (%s)\n", words, reason_name(why));
 	if (blen < 0 || (size_t)blen >= sizeof(body))
 		return -1;
 	n = snprintf(out, cap,

@@ -14,18 +14,26 @@
 
 /* Headers never forwarded, besides those named in Connection. */
 static const char *const http_hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "proxy-authorization",
-	"proxy-authenticate", "te", "trailer", "transfer-encoding", "upgrade",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
 };
 
 /* Request fields ocspgate rebuilds rather than copies. */
 static const char *const http_rebuilt[] = {
-	"host", "content-length", "expect",
+    "host",
+    "content-length",
+    "expect",
 };
 
 static bool
-http_name_in(const struct http_span *name, const char *const *list,
-    size_t n)
+http_name_in(const struct http_span *name, const char *const *list, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
 		if (http_span_eq(name, list[k]))
@@ -91,8 +99,8 @@ http_request_on_method(llhttp_t *p, const char *at, size_t len)
 	struct http_request *r = http_request_of(p);
 
 	if (http_span_extend(&r->method, at, len) == -1)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "split request line");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "split request line");
 	return 0;
 }
 
@@ -102,14 +110,14 @@ http_request_on_url(llhttp_t *p, const char *at, size_t len)
 	struct http_request *r = http_request_of(p);
 
 	if (http_span_extend(&r->url, at, len) == -1)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "split request line");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "split request line");
 	return 0;
 }
 
 int
-http_headers_add_name(struct http_headers *hs, const char *at, size_t len,
-    const char **detail)
+http_headers_add_name(
+    struct http_headers *hs, const char *at, size_t len, const char **detail)
 {
 	if (hs->state != HTTP_HEADERS_NAME) {
 		if (hs->n == HTTP_MAX_HEADERS) {
@@ -127,8 +135,8 @@ http_headers_add_name(struct http_headers *hs, const char *at, size_t len,
 }
 
 int
-http_headers_add_value(struct http_headers *hs, const char *at, size_t len,
-    const char **detail)
+http_headers_add_value(
+    struct http_headers *hs, const char *at, size_t len, const char **detail)
 {
 	struct http_header *h;
 
@@ -193,8 +201,8 @@ http_request_on_version(llhttp_t *p, const char *at, size_t len)
 	struct http_request *r = http_request_of(p);
 
 	if (http_span_extend(&r->version, at, len) == -1)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "split request line");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "split request line");
 	return 0;
 }
 
@@ -280,8 +288,8 @@ http_host_char(unsigned char c)
  * *detail set. *port is 0 when none was given.
  */
 static int
-http_parse_authority(struct http_span a, struct http_span *host,
-    uint16_t *port, const char **detail)
+http_parse_authority(struct http_span a, struct http_span *host, uint16_t *port,
+    const char **detail)
 {
 	const char *p = a.p, *end = a.p + a.len;
 	unsigned long v = 0;
@@ -412,8 +420,8 @@ http_request_parse_target(struct http_request *r)
 	if (r->llhttp_method == HTTP_CONNECT) {
 		r->form = HTTP_TARGET_AUTHORITY;
 		if (http_parse_authority(u, &r->host, &r->port, &detail) == -1)
-			return http_request_fail(r, REASON_HTTP_MALFORMED,
-			    detail);
+			return http_request_fail(
+			    r, REASON_HTTP_MALFORMED, detail);
 		return 0;
 	}
 	if (u.len == 1 && u.p[0] == '*') {
@@ -438,15 +446,15 @@ http_request_parse_target(struct http_request *r)
 		auth.len = (size_t)(p - auth.p);
 		if (http_parse_authority(auth, &r->host, &r->port, &detail) ==
 		    -1)
-			return http_request_fail(r, REASON_HTTP_MALFORMED,
-			    detail);
+			return http_request_fail(
+			    r, REASON_HTTP_MALFORMED, detail);
 		if (r->port == 0)
 			r->port = 80;
 	}
 	end = u.p + u.len;
 	if (memchr(p, '#', (size_t)(end - p)) != NULL)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "fragment in target");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "fragment in target");
 	r->path.p = p;
 	while (p < end && *p != '?')
 		p++;
@@ -460,8 +468,8 @@ http_request_parse_target(struct http_request *r)
 		r->path.len = 1;
 	}
 	if (http_path_has_dot_segment(r->path))
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "dot segment in path");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "dot segment in path");
 	return 0;
 }
 
@@ -484,7 +492,8 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 		while (p < end) {
 			struct http_span t;
 
-			while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			while (
+			    p < end && (*p == ' ' || *p == '\t' || *p == ','))
 				p++;
 			tok = p;
 			while (p < end && *p != ',')
@@ -539,29 +548,30 @@ http_request_on_headers_complete(llhttp_t *p)
 	for (const char *c = r->head_start; c < r->method.p; c++) {
 		/* RFC 9112 2.2: empty lines before a request are ignored. */
 		if (*c != '\r' && *c != '\n')
-			return http_request_fail(r, REASON_HTTP_MALFORMED,
-			    "malformed request line");
+			return http_request_fail(
+			    r, REASON_HTTP_MALFORMED, "malformed request line");
 	}
-	if (r->method.p == NULL || r->url.p != r->method.p + r->method.len + 1 ||
+	if (r->method.p == NULL ||
+	    r->url.p != r->method.p + r->method.len + 1 ||
 	    r->version.p != r->url.p + r->url.len + 6 /* " HTTP/" */)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "malformed request line");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "malformed request line");
 	if (http_request_has_bare_lf(r))
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "bare LF line ending");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "bare LF line ending");
 	if (llhttp_get_http_major(p) != 1 || r->http_minor > 1)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "unsupported HTTP version");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "unsupported HTTP version");
 	if (r->http_minor == 1 && r->host_hdr == -1)
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "HTTP/1.1 request without Host");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "HTTP/1.1 request without Host");
 	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "Transfer-Encoding in an HTTP/1.0 request");
 	if (r->llhttp_method != HTTP_CONNECT &&
 	    (p->upgrade || (p->flags & F_UPGRADE)))
-		return http_request_fail(r, REASON_HTTP_MALFORMED,
-		    "protocol upgrade");
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "protocol upgrade");
 	if (http_request_parse_target(r) == -1)
 		return -1;
 	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1) {
@@ -570,8 +580,8 @@ http_request_on_headers_complete(llhttp_t *p)
 		const char *detail;
 
 		if (http_parse_authority(hv, &hh, &hport, &detail) == -1)
-			return http_request_fail(r, REASON_HTTP_MALFORMED,
-			    "bad Host header");
+			return http_request_fail(
+			    r, REASON_HTTP_MALFORMED, "bad Host header");
 		/* OpenSSL's client sends Host without the port. */
 		if (!http_host_eq(hh, r->host) ||
 		    (hport != 0 && hport != r->port))
@@ -586,7 +596,7 @@ http_request_on_headers_complete(llhttp_t *p)
 	http_headers_mark_hop_by_hop(&r->hs);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		if (http_name_in(&r->hs.h[i].name, http_rebuilt,
-			sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
+		        sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
 			r->hs.h[i].hop_by_hop = true;
 	}
 	return 0;
@@ -599,8 +609,8 @@ http_request_on_body(llhttp_t *p, const char *at, size_t len)
 
 	if (len > r->body_cap - r->body_len) {
 		r->body_overflow = true;
-		return http_request_fail(r, REASON_BODY_TOO_LARGE,
-		    "body over max_request_body");
+		return http_request_fail(
+		    r, REASON_BODY_TOO_LARGE, "body over max_request_body");
 	}
 	memcpy(r->body + r->body_len, at, len);
 	r->body_len += len;
@@ -667,8 +677,8 @@ http_request_next(struct http_request *r)
 }
 
 enum http_parse
-http_request_parse(struct http_request *r, const char *data, size_t len,
-    size_t *consumed)
+http_request_parse(
+    struct http_request *r, const char *data, size_t len, size_t *consumed)
 {
 	llhttp_errno_t err;
 
@@ -751,8 +761,7 @@ http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 }
 
 int
-http_request_build_upstream(const struct http_request *r, char *out,
-    size_t cap)
+http_request_build_upstream(const struct http_request *r, char *out, size_t cap)
 {
 	size_t off = 0;
 	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;

@@ -147,8 +147,8 @@ http_response_init(struct http_response *r, bool head_request)
 }
 
 enum http_parse
-http_response_parse(struct http_response *r, const char *data, size_t len,
-    size_t *consumed)
+http_response_parse(
+    struct http_response *r, const char *data, size_t len, size_t *consumed)
 {
 	enum http_response_state before = r->state;
 	llhttp_errno_t err;
@@ -206,20 +206,21 @@ http_response_build_client(const struct http_response *r, bool http10_client,
 	size_t off = 0;
 	int rc = 0;
 
-	rc |= http_put_str(out, cap, &off,
-	    http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
+	rc |= http_put_str(
+	    out, cap, &off, http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
 	rc |= http_put_uint(out, cap, &off, (uint64_t)r->status);
 	rc |= http_put_str(out, cap, &off, " ");
 	if (r->reason_phrase.p != NULL)
-		rc |= http_put(out, cap, &off, r->reason_phrase.p,
-		    r->reason_phrase.len);
+		rc |= http_put(
+		    out, cap, &off, r->reason_phrase.p, r->reason_phrase.len);
 	rc |= http_put_str(out, cap, &off, "\r\n");
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
 
 		/* The body is relayed with its framing, so its coding stays. */
-		if (h->hop_by_hop && !(r->chunked &&
-			http_span_eq(&h->name, "transfer-encoding")))
+		if (h->hop_by_hop &&
+		    !(r->chunked &&
+		        http_span_eq(&h->name, "transfer-encoding")))
 			continue;
 		rc |= http_put(out, cap, &off, h->name.p, h->name.len);
 		rc |= http_put_str(out, cap, &off, ": ");
@@ -228,7 +229,7 @@ http_response_build_client(const struct http_response *r, bool http10_client,
 	}
 	rc |= http_put_str(out, cap, &off,
 	    keep_alive ? "Connection: keep-alive\r\n\r\n"
-		       : "Connection: close\r\n\r\n");
+	               : "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;

@@ -20,7 +20,7 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
-#define LISTENER_BACKLOG 511
+#define LISTENER_BACKLOG     511
 #define LISTENER_BACKOFF_SEC 1
 
 struct listener {
@@ -55,7 +55,7 @@ listener_on_error(struct evconnlistener *lev, void *arg)
 {
 	struct listener *l = arg;
 	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = { .tv_sec = LISTENER_BACKOFF_SEC };
+	struct timeval tv = {.tv_sec = LISTENER_BACKOFF_SEC};
 
 	(void)lev;
 	log_warn("accept on %s: %s; pausing %d s", l->name, strerror(err),
@@ -83,8 +83,8 @@ listener_format(const struct sockaddr_storage *ss, char *out, size_t len)
 }
 
 struct listener *
-listener_new(struct server *srv, const struct listen_addr *la, char *err,
-    size_t errlen)
+listener_new(
+    struct server *srv, const struct listen_addr *la, char *err, size_t errlen)
 {
 	struct listener *l;
 	struct sockaddr_storage bound;
@@ -96,8 +96,8 @@ listener_new(struct server *srv, const struct listen_addr *la, char *err,
 		return NULL;
 	}
 	l->srv = srv;
-	fd = socket(la->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	fd = socket(
+	    la->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto syserr;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)

@@ -58,7 +58,7 @@ main_on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	(void)arg;
 	log_warn("SIGHUP: configuration reload is not available in this "
-		 "version; the running configuration stays");
+	         "version; the running configuration stays");
 }
 
 int

@@ -14,8 +14,8 @@ mode_name(enum mode m)
 }
 
 bool
-policy_host_matches(const struct responder *r, const char *host,
-    size_t host_len)
+policy_host_matches(
+    const struct responder *r, const char *host, size_t host_len)
 {
 	size_t n = strlen(r->host);
 
@@ -29,8 +29,8 @@ policy_host_matches(const struct responder *r, const char *host,
 }
 
 static bool
-policy_path_matches(const struct responder *r, const char *path,
-    size_t path_len)
+policy_path_matches(
+    const struct responder *r, const char *path, size_t path_len)
 {
 	if (r->path_len == 0)
 		return true;
@@ -110,10 +110,11 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 	}
 	v->responder = r;
 	if (req->llhttp_method == HTTP_POST) {
-		if (!policy_is_ocsp_type(http_request_header(req,
-			"content-type"))) {
+		if (!policy_is_ocsp_type(
+		        http_request_header(req, "content-type"))) {
 			policy_block(v, REASON_NOT_OCSP,
-			    "POST without Content-Type application/ocsp-request");
+			    "POST without Content-Type "
+			    "application/ocsp-request");
 			return;
 		}
 		body = req->body;
@@ -128,8 +129,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			return;
 		}
 		if (ocsp_request_decode_get(req->path.p + r->path_len,
-			req->path.len - r->path_len, der, der_cap, &body_len,
-			&facts->flags) == -1) {
+		        req->path.len - r->path_len, der, der_cap, &body_len,
+		        &facts->flags) == -1) {
 			policy_block(v, REASON_NOT_OCSP,
 			    "path is not a base64 OCSP request");
 			return;

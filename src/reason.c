@@ -4,18 +4,18 @@
 #include "ocspgate/reason.h"
 
 static const char *const reason_names[REASON_MAX] = {
-	[REASON_NONE] = "none",
-	[REASON_OCSP_REQUEST] = "ocsp_request",
-	[REASON_HTTP_MALFORMED] = "http_malformed",
-	[REASON_METHOD_NOT_ALLOWED] = "method_not_allowed",
-	[REASON_BODY_TOO_LARGE] = "body_too_large",
-	[REASON_UNKNOWN_RESPONDER] = "unknown_responder",
-	[REASON_NOT_OCSP] = "not_ocsp",
-	[REASON_OCSP_MALFORMED] = "ocsp_malformed",
-	[REASON_UNKNOWN_ISSUER] = "unknown_issuer",
-	[REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
-	[REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
-	[REASON_RESPONSE_MALFORMED] = "response_malformed",
+    [REASON_NONE] = "none",
+    [REASON_OCSP_REQUEST] = "ocsp_request",
+    [REASON_HTTP_MALFORMED] = "http_malformed",
+    [REASON_METHOD_NOT_ALLOWED] = "method_not_allowed",
+    [REASON_BODY_TOO_LARGE] = "body_too_large",
+    [REASON_UNKNOWN_RESPONDER] = "unknown_responder",
+    [REASON_NOT_OCSP] = "not_ocsp",
+    [REASON_OCSP_MALFORMED] = "ocsp_malformed",
+    [REASON_UNKNOWN_ISSUER] = "unknown_issuer",
+    [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
+    [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
+    [REASON_RESPONSE_MALFORMED] = "response_malformed",
 };
 
 const char *

@@ -16,8 +16,8 @@
 
 /* Resolver: configured servers or resolv.conf; hosts_file first. */
 static int
-server_init_dns(struct server *srv, const struct config *cfg, char *err,
-    size_t errlen)
+server_init_dns(
+    struct server *srv, const struct config *cfg, char *err, size_t errlen)
 {
 	char timeout[16];
 
@@ -27,8 +27,8 @@ server_init_dns(struct server *srv, const struct config *cfg, char *err,
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->nresolvers; i++) {
-		if (evdns_base_nameserver_ip_add(srv->dns,
-			cfg->resolvers[i].text) != 0) {
+		if (evdns_base_nameserver_ip_add(
+		        srv->dns, cfg->resolvers[i].text) != 0) {
 			snprintf(err, errlen, "resolver %s: cannot use it",
 			    cfg->resolvers[i].text);
 			return -1;
@@ -76,8 +76,8 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->nlisten; i++) {
-		srv->listeners[i] = listener_new(srv, &cfg->listen[i], err,
-		    errlen);
+		srv->listeners[i] =
+		    listener_new(srv, &cfg->listen[i], err, errlen);
 		if (srv->listeners[i] == NULL)
 			return -1;
 		srv->nlisteners++;

@@ -34,7 +34,7 @@ session_now_ns(void)
 static void
 session_arm_timer(struct session *s, unsigned sec)
 {
-	struct timeval tv = { .tv_sec = sec, .tv_usec = 0 };
+	struct timeval tv = {.tv_sec = sec, .tv_usec = 0};
 
 	evtimer_add(s->timer, &tv);
 }
@@ -52,15 +52,15 @@ session_log(struct session *s)
 	e.start = s->start_wall;
 	e.duration_ns = session_now_ns() - s->start_ns;
 	e.allow = allow;
-	e.reason = allow && s->failure != REASON_NONE ? s->failure
-						       : s->verdict.reason;
+	e.reason =
+	    allow && s->failure != REASON_NONE ? s->failure : s->verdict.reason;
 	e.enforced = allow || !s->forwarded;
 	e.mode = s->cfg->mode;
 	e.interception = "explicit";
 	if (s->verdict.responder != NULL)
 		e.responder = s->verdict.responder->spec;
-	e.detail = s->failure_detail != NULL ? s->failure_detail
-					     : s->verdict.detail;
+	e.detail =
+	    s->failure_detail != NULL ? s->failure_detail : s->verdict.detail;
 	e.source_ip = s->source_ip;
 	e.source_port = s->source_port;
 	e.dest_host = s->req.host;
@@ -261,8 +261,8 @@ session_read(struct session *s)
 
 		if (!s->in_request && session_begin_request(s) == -1) {
 			s->verdict.detail = "out of memory";
-			session_reply(s, 503, REASON_HTTP_MALFORMED, NULL,
-			    true);
+			session_reply(
+			    s, 503, REASON_HTTP_MALFORMED, NULL, true);
 			return;
 		}
 		if (!s->req.headers_done) {
@@ -273,23 +273,23 @@ session_read(struct session *s)
 				s->verdict.reason = REASON_HTTP_MALFORMED;
 				s->verdict.detail =
 				    "request head over max_header_bytes";
-				session_reply(s, 431, REASON_HTTP_MALFORMED,
-				    NULL, true);
+				session_reply(
+				    s, 431, REASON_HTTP_MALFORMED, NULL, true);
 				return;
 			}
 			if (n > space)
 				n = space;
 			evbuffer_copyout(in, s->head + s->head_len, n);
-			rc = http_request_parse(&s->req, s->head + s->head_len,
-			    n, &consumed);
+			rc = http_request_parse(
+			    &s->req, s->head + s->head_len, n, &consumed);
 			s->head_len += consumed;
 		} else {
 			struct evbuffer_iovec v;
 
 			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 				break;
-			rc = http_request_parse(&s->req, v.iov_base,
-			    v.iov_len, &consumed);
+			rc = http_request_parse(
+			    &s->req, v.iov_base, v.iov_len, &consumed);
 		}
 		evbuffer_drain(in, consumed);
 		if (rc == HTTP_PARSE_ERROR) {
@@ -305,8 +305,8 @@ session_read(struct session *s)
 	    s->req.expect_continue && s->req.body_len == 0) {
 		/* curl waits a second for this before sending a body. */
 		s->req.expect_continue = false;
-		bufferevent_write(s->client, "HTTP/1.1 100 Continue\r\n\r\n",
-		    25);
+		bufferevent_write(
+		    s->client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
 }
 
@@ -372,7 +372,8 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (s->in_request) {
 		s->verdict.reason = REASON_HTTP_MALFORMED;
-		s->verdict.detail = "request not complete within client_timeout";
+		s->verdict.detail =
+		    "request not complete within client_timeout";
 	}
 	session_close(s);
 }
@@ -402,20 +403,20 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	} else {
 		const struct sockaddr_in *a4 = (const void *)sa;
 
-		inet_ntop(AF_INET, &a4->sin_addr, s->source_ip,
-		    sizeof(s->source_ip));
+		inet_ntop(
+		    AF_INET, &a4->sin_addr, s->source_ip, sizeof(s->source_ip));
 		s->source_port = ntohs(a4->sin_port);
 	}
-	s->client = bufferevent_socket_new(srv->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	s->client =
+	    bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->client == NULL) {
 		evutil_closesocket(fd); /* still ours */
 		goto fail;
 	}
 	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
 		goto fail;
-	bufferevent_setcb(s->client, session_on_read, session_on_write,
-	    session_on_event, s);
+	bufferevent_setcb(
+	    s->client, session_on_read, session_on_write, session_on_event, s);
 	wt.tv_sec = s->cfg->client_timeout_sec;
 	wt.tv_usec = 0;
 	bufferevent_set_timeouts(s->client, NULL, &wt);

@@ -44,9 +44,9 @@ void
 upstream_on_timeout(struct session *s)
 {
 	session_fail(s, REASON_UPSTREAM_TIMEOUT,
-	    s->dns != NULL ? "name lookup timed out"
-	    : s->upstream_connected ? "no answer within upstream_timeout"
-				    : "connect timed out");
+	    s->dns != NULL              ? "name lookup timed out"
+	        : s->upstream_connected ? "no answer within upstream_timeout"
+	                                : "connect timed out");
 }
 
 static void
@@ -80,8 +80,8 @@ upstream_send_request(struct session *s)
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
-	n = http_request_build_upstream(&s->req, v.iov_base,
-	    v.iov_len < cap ? v.iov_len : cap);
+	n = http_request_build_upstream(
+	    &s->req, v.iov_base, v.iov_len < cap ? v.iov_len : cap);
 	if (n < 0)
 		return -1;
 	v.iov_len = (size_t)n;
@@ -89,8 +89,8 @@ upstream_send_request(struct session *s)
 		return -1;
 	/* The body stays in the session's buffer until the request ends. */
 	if (s->req.body_len > 0 &&
-	    evbuffer_add_reference(out, s->req.body, s->req.body_len, NULL,
-		NULL) == -1)
+	    evbuffer_add_reference(
+	        out, s->req.body, s->req.body_len, NULL, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -108,21 +108,21 @@ upstream_connect_next(struct session *s, int last_error)
 		s->addr_next = ai->ai_next;
 		if (ai->ai_family == AF_INET6)
 			addr = &((struct sockaddr_in6 *)(void *)ai->ai_addr)
-				    ->sin6_addr;
+			            ->sin6_addr;
 		else
 			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
-				    ->sin_addr;
+			            ->sin_addr;
 		inet_ntop(ai->ai_family, addr, s->dest_ip, sizeof(s->dest_ip));
-		s->upstream = bufferevent_socket_new(s->srv->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
+		s->upstream = bufferevent_socket_new(
+		    s->srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
 		if (s->upstream == NULL) {
 			last_error = ENOMEM;
 			break;
 		}
-		bufferevent_setcb(s->upstream, upstream_on_read, NULL,
-		    upstream_on_event, s);
-		if (bufferevent_socket_connect(s->upstream, ai->ai_addr,
-			(int)ai->ai_addrlen) == -1 ||
+		bufferevent_setcb(
+		    s->upstream, upstream_on_read, NULL, upstream_on_event, s);
+		if (bufferevent_socket_connect(
+		        s->upstream, ai->ai_addr, (int)ai->ai_addrlen) == -1 ||
 		    upstream_send_request(s) == -1) {
 			last_error = errno;
 			bufferevent_free(s->upstream);
@@ -130,13 +130,13 @@ upstream_connect_next(struct session *s, int last_error)
 			continue;
 		}
 		s->upstream_connected = false;
-		http_response_init(&s->resp,
-		    s->req.llhttp_method == HTTP_HEAD);
+		http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
 		bufferevent_enable(s->upstream, EV_READ);
 		return;
 	}
 	session_fail(s, REASON_UPSTREAM_UNREACHABLE,
-	    last_error != 0 ? strerror(last_error) : "no address to connect to");
+	    last_error != 0 ? strerror(last_error)
+	                    : "no address to connect to");
 }
 
 void
@@ -147,8 +147,8 @@ upstream_start(struct session *s)
 	char port[8];
 
 	if (s->req.host.len >= sizeof(s->dest_name)) {
-		session_fail(s, REASON_UPSTREAM_UNREACHABLE,
-		    "host name too long");
+		session_fail(
+		    s, REASON_UPSTREAM_UNREACHABLE, "host name too long");
 		return;
 	}
 	memcpy(s->dest_name, s->req.host.p, s->req.host.len);
@@ -161,13 +161,13 @@ upstream_start(struct session *s)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
 	{
-		struct timeval tv = { .tv_sec = s->cfg->upstream_timeout_sec };
+		struct timeval tv = {.tv_sec = s->cfg->upstream_timeout_sec};
 
 		evtimer_add(s->timer, &tv);
 	}
 	/* May call back before returning, and then returns NULL. */
-	req = evdns_getaddrinfo(s->srv->dns, s->dest_name, port, &hints,
-	    upstream_on_resolved, s);
+	req = evdns_getaddrinfo(
+	    s->srv->dns, s->dest_name, port, &hints, upstream_on_resolved, s);
 	if (req != NULL)
 		s->dns = req;
 }
@@ -201,13 +201,13 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 		if (len > space)
 			len = space;
 		evbuffer_copyout(in, s->rhead + s->rhead_len, len);
-		rc = http_response_parse(&s->resp, s->rhead + s->rhead_len,
-		    len, &consumed);
+		rc = http_response_parse(
+		    &s->resp, s->rhead + s->rhead_len, len, &consumed);
 		s->rhead_len += consumed;
 		evbuffer_drain(in, consumed);
 		if (rc == HTTP_PARSE_ERROR) {
-			session_fail(s, REASON_RESPONSE_MALFORMED,
-			    s->resp.detail);
+			session_fail(
+			    s, REASON_RESPONSE_MALFORMED, s->resp.detail);
 			return -1;
 		}
 	}
@@ -219,11 +219,11 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	}
 	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp);
 	s->client_keep = keep;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v,
-		1) < 1)
+	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v, 1) <
+	    1)
 		goto fail;
-	n = http_response_build_client(&s->resp, s->req.http_minor == 0, keep,
-	    v.iov_base, v.iov_len);
+	n = http_response_build_client(
+	    &s->resp, s->req.http_minor == 0, keep, v.iov_base, v.iov_len);
 	if (n < 0)
 		goto fail;
 	v.iov_len = (size_t)n;
@@ -244,7 +244,7 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 	struct evbuffer *out = bufferevent_get_output(s->client);
 
 	while (s->resp.state == HTTP_RESPONSE_BODY) {
-		struct evbuffer_iovec v = { .iov_base = "", .iov_len = 0 };
+		struct evbuffer_iovec v = {.iov_base = "", .iov_len = 0};
 		size_t consumed;
 		enum http_parse rc;
 
@@ -252,11 +252,11 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 		if (evbuffer_get_length(in) > 0 &&
 		    evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
-		rc = http_response_parse(&s->resp, v.iov_base, v.iov_len,
-		    &consumed);
+		rc = http_response_parse(
+		    &s->resp, v.iov_base, v.iov_len, &consumed);
 		if (rc == HTTP_PARSE_ERROR) {
-			session_fail(s, REASON_RESPONSE_MALFORMED,
-			    s->resp.detail);
+			session_fail(
+			    s, REASON_RESPONSE_MALFORMED, s->resp.detail);
 			return -1;
 		}
 		if (consumed > 0)
@@ -284,7 +284,7 @@ upstream_on_read(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	if (!s->upstream_replied) {
-		struct timeval tv = { .tv_sec = s->cfg->upstream_timeout_sec };
+		struct timeval tv = {.tv_sec = s->cfg->upstream_timeout_sec};
 
 		/* First byte: from now on only a stall times out. */
 		s->upstream_replied = true;
@@ -293,7 +293,7 @@ upstream_on_read(struct bufferevent *bev, void *arg)
 	}
 	if (s->resp.state == HTTP_RESPONSE_HEAD &&
 	    (upstream_read_head(s, in) == -1 ||
-		s->resp.state == HTTP_RESPONSE_HEAD))
+	        s->resp.state == HTTP_RESPONSE_HEAD))
 		return;
 	if (upstream_relay_body(s, in) == -1)
 		return;
@@ -330,14 +330,15 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (!s->upstream_replied) {
 		session_fail(s, REASON_RESPONSE_MALFORMED,
-		    (what & BEV_EVENT_ERROR) ? "upstream reset without a response"
-					     : "upstream closed without a response");
+		    (what & BEV_EVENT_ERROR)
+		        ? "upstream reset without a response"
+		        : "upstream closed without a response");
 		return;
 	}
 	if (http_response_eof(&s->resp) == HTTP_PARSE_DONE) {
 		upstream_finish(s);
 		return;
 	}
-	session_fail(s, REASON_RESPONSE_MALFORMED,
-	    "upstream closed mid-response");
+	session_fail(
+	    s, REASON_RESPONSE_MALFORMED, "upstream closed mid-response");
 }

@@ -13,20 +13,17 @@
 
 #include "ocspgate/ocsp_request.h"
 
-#define CONFIG_DEFAULT_PATH		"/etc/ocspgate/ocspgate.conf"
-#define CONFIG_DEFAULT_EVENT_LOG	"-"
-#define CONFIG_DEFAULT_HOSTS_FILE	"/etc/hosts"
+#define CONFIG_DEFAULT_PATH             "/etc/ocspgate/ocspgate.conf"
+#define CONFIG_DEFAULT_EVENT_LOG        "-"
+#define CONFIG_DEFAULT_HOSTS_FILE       "/etc/hosts"
 #define CONFIG_DEFAULT_MAX_REQUEST_BODY 16384
 #define CONFIG_DEFAULT_MAX_HEADER_BYTES 16384
-#define CONFIG_DEFAULT_CLIENT_TIMEOUT	30
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT   30
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT 10
-#define CONFIG_DEFAULT_MAX_NONCE_BYTES	32
-#define CONFIG_DEFAULT_PORT		80
+#define CONFIG_DEFAULT_MAX_NONCE_BYTES  32
+#define CONFIG_DEFAULT_PORT             80
 
-enum mode {
-	MODE_ENFORCE = 0,
-	MODE_MONITOR
-};
+enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 
 /* "enforce" or "monitor" (pure: defined with the policy). */
 const char *mode_name(enum mode m);
@@ -34,7 +31,7 @@ const char *mode_name(enum mode m);
 struct listen_addr {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	char *text;	/* as written, e.g. "[::1]:3128" */
+	char *text; /* as written, e.g. "[::1]:3128" */
 	int line;
 };
 
@@ -45,7 +42,7 @@ struct listen_addr {
  * path is the prefix without a trailing '/', "" when none was given.
  */
 struct responder {
-	char *spec;	/* host[:port][/path] as written, for the event log */
+	char *spec; /* host[:port][/path] as written, for the event log */
 	char *host;
 	bool wildcard;
 	uint16_t port;
@@ -58,7 +55,7 @@ struct responder {
 
 /* A DNS server to ask instead of those of /etc/resolv.conf. */
 struct resolver_addr {
-	char *text;	/* "127.0.0.1:53", "[::1]:5353" */
+	char *text; /* "127.0.0.1:53", "[::1]:5353" */
 	int line;
 };
 
@@ -68,8 +65,8 @@ struct config {
 	struct listen_addr *listen;
 	size_t nlisten;
 	enum mode mode;
-	char *event_log;	/* "-" is stdout */
-	char *hosts_file;	/* "" disables */
+	char *event_log;  /* "-" is stdout */
+	char *hosts_file; /* "" disables */
 	struct resolver_addr *resolvers;
 	size_t nresolvers;
 	struct responder *responders;
@@ -94,8 +91,8 @@ struct config *config_load(const char *path, char *err, size_t errlen);
  * named <name>: <name> stands for PATH in errors and relative file names
  * resolve against its directory. For tests and fuzzing.
  */
-struct config *config_load_string(const char *name, const char *text,
-    char *err, size_t errlen);
+struct config *config_load_string(
+    const char *name, const char *text, char *err, size_t errlen);
 
 /* Takes a reference; returns <c>. */
 struct config *config_ref(struct config *c);
@@ -109,7 +106,7 @@ void config_unref(struct config *c);
  * Returns 0, or -1 with a message in <err> and r's strings left NULL.
  * The strings are malloc'd and belong to <r>.
  */
-int config_parse_responder(const char *spec, struct responder *r, char *err,
-    size_t errlen);
+int config_parse_responder(
+    const char *spec, struct responder *r, char *err, size_t errlen);
 
 #endif

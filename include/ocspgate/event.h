@@ -17,19 +17,19 @@
 /* What is known about one request when it ends. Unset fields are left
  * out of the line: NULL pointers, empty spans, zero ports and status. */
 struct event_record {
-	struct timespec start;	/* wall clock at the request's first byte */
+	struct timespec start; /* wall clock at the request's first byte */
 	uint64_t duration_ns;
 	enum reason reason;
 	bool allow;
 	bool enforced;
 	enum mode mode;
 	const char *interception; /* "explicit" or "transparent" */
-	const char *responder;	/* matched responder spec */
+	const char *responder;    /* matched responder spec */
 	const char *detail;
 	const char *source_ip;
 	uint16_t source_port;
 	struct http_span dest_host; /* as in the target */
-	const char *dest_ip;	/* connected address, if any */
+	const char *dest_ip;        /* connected address, if any */
 	uint16_t dest_port;
 	struct http_span method;
 	struct http_span url;
@@ -37,7 +37,7 @@ struct event_record {
 	struct http_span user_agent;
 	uint64_t request_body_bytes;
 	bool has_request_body;
-	int status;		/* sent to the client, 0 if none */
+	int status; /* sent to the client, 0 if none */
 	uint64_t response_body_bytes;
 	const struct ocsp_request_facts *ocsp; /* NULL when none parsed */
 };

@@ -17,8 +17,8 @@ struct event_log;
  * Opens <path> for appending ("-" is stdout). Returns NULL with a message
  * in <err> on failure.
  */
-struct event_log *event_log_open(struct event_base *base, const char *path,
-    char *err, size_t errlen);
+struct event_log *event_log_open(
+    struct event_base *base, const char *path, char *err, size_t errlen);
 
 /*
  * Queues one complete line (ending in '\n'). It reaches the file at the

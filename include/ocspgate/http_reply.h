@@ -21,7 +21,7 @@ int http_reply_status(enum reason why);
  * of <cap> bytes (HTTP_REPLY_MAX is enough). <keep_alive> picks the
  * Connection header. Returns the length, or -1 if <cap> is too small.
  */
-int http_reply_build(int status, enum reason why, bool keep_alive, char *out,
-    size_t cap);
+int http_reply_build(
+    int status, enum reason why, bool keep_alive, char *out, size_t cap);
 
 #endif

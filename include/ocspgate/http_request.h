@@ -31,8 +31,8 @@ struct http_header {
 
 enum http_headers_state {
 	HTTP_HEADERS_BETWEEN = 0, /* before a field or after a whole one */
-	HTTP_HEADERS_NAME,	  /* inside h[n - 1]'s name */
-	HTTP_HEADERS_VALUE	  /* inside h[n - 1]'s value */
+	HTTP_HEADERS_NAME,        /* inside h[n - 1]'s name */
+	HTTP_HEADERS_VALUE        /* inside h[n - 1]'s value */
 };
 
 /* The header fields of one message, as llhttp reports them. */
@@ -46,28 +46,28 @@ struct http_headers {
  * Collect llhttp's header callbacks into <hs>. Each returns 0, or -1 with
  * *detail set (too many fields, obs-fold, a control byte in a value).
  */
-int http_headers_add_name(struct http_headers *hs, const char *at,
-    size_t len, const char **detail);
-int http_headers_add_value(struct http_headers *hs, const char *at,
-    size_t len, const char **detail);
+int http_headers_add_name(
+    struct http_headers *hs, const char *at, size_t len, const char **detail);
+int http_headers_add_value(
+    struct http_headers *hs, const char *at, size_t len, const char **detail);
 /*
  * Ends the current field, trimming its value of OWS. Returns the field,
  * or NULL with *detail set when it has no name.
  */
-struct http_header *http_headers_value_done(struct http_headers *hs,
-    const char **detail);
+struct http_header *http_headers_value_done(
+    struct http_headers *hs, const char **detail);
 /* Flags hop-by-hop fields, including those named in Connection. */
 void http_headers_mark_hop_by_hop(struct http_headers *hs);
 /* First value of field <name> (case-insensitive), or NULL. */
-const struct http_span *http_headers_get(const struct http_headers *hs,
-    const char *name);
+const struct http_span *http_headers_get(
+    const struct http_headers *hs, const char *name);
 
 enum http_target_form {
 	HTTP_TARGET_NONE = 0,
-	HTTP_TARGET_ORIGIN,	/* "/path" */
-	HTTP_TARGET_ABSOLUTE,	/* "http://host[:port]/path" */
-	HTTP_TARGET_AUTHORITY,	/* "host:port", CONNECT */
-	HTTP_TARGET_ASTERISK	/* "*", OPTIONS */
+	HTTP_TARGET_ORIGIN,    /* "/path" */
+	HTTP_TARGET_ABSOLUTE,  /* "http://host[:port]/path" */
+	HTTP_TARGET_AUTHORITY, /* "host:port", CONNECT */
+	HTTP_TARGET_ASTERISK   /* "*", OPTIONS */
 };
 
 enum http_parse {
@@ -83,31 +83,31 @@ struct http_request {
 	/* Head facts; spans point into the head bytes given to parse. */
 	struct http_span method;
 	struct http_span url;
-	struct http_span version;	/* "1.1" */
+	struct http_span version; /* "1.1" */
 	struct http_headers hs;
-	int host_hdr;	/* index into hs.h, or -1 */
+	int host_hdr; /* index into hs.h, or -1 */
 	int ctype_hdr;
 	int ua_hdr;
 	bool expect_continue;
-	bool line_done;		/* the request line is complete */
+	bool line_done; /* the request line is complete */
 	bool headers_done;
 	bool complete;
-	bool keep_alive;	/* valid once complete */
-	int llhttp_method;	/* enum llhttp_method */
+	bool keep_alive;   /* valid once complete */
+	int llhttp_method; /* enum llhttp_method */
 	uint8_t http_minor;
 
 	/* The request target, split (absolute or authority form). */
 	enum http_target_form form;
-	struct http_span host;	/* without brackets for IPv6 */
+	struct http_span host; /* without brackets for IPv6 */
 	uint16_t port;
-	struct http_span path;	/* "/..." without the query */
+	struct http_span path;  /* "/..." without the query */
 	struct http_span query; /* after '?', without it */
 
 	/* Body, de-chunked, in the caller's buffer. */
 	unsigned char *body;
 	size_t body_len;
 	size_t body_cap;
-	bool body_overflow;	/* more than body_cap bytes announced or sent */
+	bool body_overflow; /* more than body_cap bytes announced or sent */
 
 	/* Why parsing failed. */
 	enum reason reason;
@@ -115,7 +115,7 @@ struct http_request {
 
 	/* Where the head began, to check the request line's shape. */
 	const char *head_start;
-	const char *data_end;	/* end of the bytes being parsed */
+	const char *data_end; /* end of the bytes being parsed */
 };
 
 /*
@@ -123,8 +123,8 @@ struct http_request {
  * (at most <body_cap> bytes; more sets body_overflow and fails parsing
  * with REASON_BODY_TOO_LARGE).
  */
-void http_request_init(struct http_request *r, unsigned char *body,
-    size_t body_cap);
+void http_request_init(
+    struct http_request *r, unsigned char *body, size_t body_cap);
 
 /*
  * Prepares <r> for the next request on the same connection.
@@ -137,12 +137,12 @@ void http_request_next(struct http_request *r);
  * buffer, since the head spans point into it. Returns an enum http_parse
  * and stores in *consumed how many bytes belong to this request.
  */
-enum http_parse http_request_parse(struct http_request *r, const char *data,
-    size_t len, size_t *consumed);
+enum http_parse http_request_parse(
+    struct http_request *r, const char *data, size_t len, size_t *consumed);
 
 /* Header value by name (case-insensitive), or NULL. */
-const struct http_span *http_request_header(const struct http_request *r,
-    const char *name);
+const struct http_span *http_request_header(
+    const struct http_request *r, const char *name);
 
 /*
  * Writes the request head to send upstream into <out> (at most <cap>
@@ -151,8 +151,8 @@ const struct http_span *http_request_header(const struct http_request *r,
  * body when there is one, "Connection: close".
  * Returns the length written, or -1 if <cap> is too small.
  */
-int http_request_build_upstream(const struct http_request *r, char *out,
-    size_t cap);
+int http_request_build_upstream(
+    const struct http_request *r, char *out, size_t cap);
 
 /*
  * Append to <out> (capacity <cap>) at *off, advancing it. Return 0, or -1

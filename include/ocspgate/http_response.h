@@ -16,23 +16,23 @@
 
 enum http_response_state {
 	HTTP_RESPONSE_HEAD = 0, /* reading the status line and headers */
-	HTTP_RESPONSE_BODY,	/* head done, relaying the body */
-	HTTP_RESPONSE_DONE	/* message complete */
+	HTTP_RESPONSE_BODY,     /* head done, relaying the body */
+	HTTP_RESPONSE_DONE      /* message complete */
 };
 
 struct http_response {
 	llhttp_t parser;
 	llhttp_settings_t settings;
 	enum http_response_state state;
-	bool head_request;	/* the request was HEAD: no body follows */
-	bool skip_interim;	/* a 1xx is being skipped */
+	bool head_request; /* the request was HEAD: no body follows */
+	bool skip_interim; /* a 1xx is being skipped */
 	int status;
 	struct http_span reason_phrase;
 	struct http_headers hs;
 	bool chunked;
 	bool keep_alive;
-	uint64_t body_bytes;	/* payload bytes, without chunk framing */
-	const char *detail;	/* why parsing failed */
+	uint64_t body_bytes; /* payload bytes, without chunk framing */
+	const char *detail;  /* why parsing failed */
 };
 
 /* Prepares <r> for the response to a request; <head_request> for HEAD. */
@@ -48,8 +48,8 @@ void http_response_init(struct http_response *r, bool head_request);
  * HTTP_PARSE_DONE when the current state ended (head complete, or the
  * whole message complete).
  */
-enum http_parse http_response_parse(struct http_response *r, const char *data,
-    size_t len, size_t *consumed);
+enum http_parse http_response_parse(
+    struct http_response *r, const char *data, size_t len, size_t *consumed);
 
 /*
  * Tells the parser the upstream closed. Returns HTTP_PARSE_DONE when that

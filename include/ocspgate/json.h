@@ -14,11 +14,11 @@
 #define JSON_MAX_DEPTH 16
 
 struct json {
-	char *buf;	/* owned; grows, kept across json_reset(); buf[len]
-			   is '\0' once anything was written */
+	char *buf; /* owned; grows, kept across json_reset(); buf[len]
+	              is '\0' once anything was written */
 	size_t len;
 	size_t cap;
-	bool failed;	/* allocation failed or nesting misused: discard */
+	bool failed; /* allocation failed or nesting misused: discard */
 	unsigned depth;
 	bool first[JSON_MAX_DEPTH]; /* no member written yet at this level */
 	bool array[JSON_MAX_DEPTH]; /* the container at this level is [] */

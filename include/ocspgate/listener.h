@@ -15,8 +15,8 @@ struct listener;
  * Binds and listens on <la>. Returns the listener, or NULL with a
  * message in <err>.
  */
-struct listener *listener_new(struct server *srv, const struct listen_addr *la,
-    char *err, size_t errlen);
+struct listener *listener_new(
+    struct server *srv, const struct listen_addr *la, char *err, size_t errlen);
 
 /* The bound address, e.g. "127.0.0.1:3128" (the real port for port 0). */
 const char *listener_name(const struct listener *l);

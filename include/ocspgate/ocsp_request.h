@@ -12,11 +12,11 @@
 
 #include "ocspgate/reason.h"
 
-#define OCSP_REQUEST_MAX_CERTS	8	/* RFC 5019 clients send one */
-#define OCSP_SERIAL_MAX_BYTES	20	/* RFC 5280 4.1.2.2 */
-#define OCSP_NONCE_MAX_BYTES	128	/* RFC 9654 upper bound */
-#define OCSP_HASH_MAX_BYTES	64	/* SHA-512 */
-#define OCSP_GET_RFC5019_MAX	255	/* RFC 5019 5: longer should be POST */
+#define OCSP_REQUEST_MAX_CERTS 8   /* RFC 5019 clients send one */
+#define OCSP_SERIAL_MAX_BYTES  20  /* RFC 5280 4.1.2.2 */
+#define OCSP_NONCE_MAX_BYTES   128 /* RFC 9654 upper bound */
+#define OCSP_HASH_MAX_BYTES    64  /* SHA-512 */
+#define OCSP_GET_RFC5019_MAX   255 /* RFC 5019 5: longer should be POST */
 
 /* The hash algorithms a certificate ID may use, by OpenSSL short name. */
 enum ocsp_hash {
@@ -69,13 +69,13 @@ struct ocsp_cert_id {
  * first ncerts certificate IDs that passed their own checks.
  */
 struct ocsp_request_facts {
-	unsigned flags;	       /* enum ocsp_flag bits */
+	unsigned flags; /* enum ocsp_flag bits */
 	size_t ncerts;
 	struct ocsp_cert_id certs[OCSP_REQUEST_MAX_CERTS];
 	bool has_nonce;
-	size_t nonce_len;      /* octets of the nonce value */
-	size_t der_len;	       /* bytes of the DER request inspected */
-	const char *detail;    /* static text on why it was refused, or NULL */
+	size_t nonce_len;   /* octets of the nonce value */
+	size_t der_len;     /* bytes of the DER request inspected */
+	const char *detail; /* static text on why it was refused, or NULL */
 };
 
 /*

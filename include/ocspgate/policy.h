@@ -14,18 +14,18 @@
 #include "ocspgate/ocsp_request.h"
 
 struct verdict {
-	enum reason reason;	/* REASON_OCSP_REQUEST, or why it is blocked */
+	enum reason reason; /* REASON_OCSP_REQUEST, or why it is blocked */
 	const struct responder *responder; /* matched, or NULL */
-	const char *detail;	/* static text, or NULL */
-	bool ocsp_parsed;	/* facts hold what the DER said */
+	const char *detail;                /* static text, or NULL */
+	bool ocsp_parsed;                  /* facts hold what the DER said */
 };
 
 /*
  * True when <host> (any case, one trailing dot allowed) is matched by the
  * responder's host or wildcard.
  */
-bool policy_host_matches(const struct responder *r, const char *host,
-    size_t host_len);
+bool policy_host_matches(
+    const struct responder *r, const char *host, size_t host_len);
 
 /*
  * The first responder matching host, port and path (path prefix at a

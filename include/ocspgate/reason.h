@@ -12,8 +12,8 @@
  */
 enum reason {
 	REASON_NONE = 0,
-	REASON_OCSP_REQUEST,	  /* allowed */
-	REASON_HTTP_MALFORMED,	  /* blocks, in check order */
+	REASON_OCSP_REQUEST,   /* allowed */
+	REASON_HTTP_MALFORMED, /* blocks, in check order */
 	REASON_METHOD_NOT_ALLOWED,
 	REASON_BODY_TOO_LARGE,
 	REASON_UNKNOWN_RESPONDER,

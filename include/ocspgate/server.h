@@ -24,21 +24,21 @@ TAILQ_HEAD(session_list, session);
 struct server {
 	struct event_base *base;
 	struct evdns_base *dns;
-	struct config *cfg;		/* for new connections */
+	struct config *cfg; /* for new connections */
 	struct event_log *log;
 	struct listener **listeners;
 	size_t nlisteners;
 	struct session_list sessions;
 	unsigned nsessions;
-	struct json json;		/* scratch for event lines */
+	struct json json; /* scratch for event lines */
 };
 
 /*
  * Starts a worker on <base> with <cfg> (a reference is taken): resolver,
  * event log, listeners. Returns 0, or -1 with a message in <err>.
  */
-int server_init(struct server *srv, struct event_base *base,
-    struct config *cfg, char *err, size_t errlen);
+int server_init(struct server *srv, struct event_base *base, struct config *cfg,
+    char *err, size_t errlen);
 
 /* Closes listeners and every session (logging requests in flight),
  * flushes the event log and frees all. */

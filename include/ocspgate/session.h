@@ -21,12 +21,12 @@
 #include "ocspgate/policy.h"
 
 #define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
-#define SESSION_OUTPUT_HIGH	  (256u << 10) /* stop reading upstream */
+#define SESSION_OUTPUT_HIGH       (256u << 10) /* stop reading upstream */
 
 enum session_state {
-	SESSION_READING = 0,	/* waiting for or reading a request */
-	SESSION_UPSTREAM,	/* resolving, connecting, relaying */
-	SESSION_REPLYING	/* answer queued; next request once sent */
+	SESSION_READING = 0, /* waiting for or reading a request */
+	SESSION_UPSTREAM,    /* resolving, connecting, relaying */
+	SESSION_REPLYING     /* answer queued; next request once sent */
 };
 
 struct server;
@@ -36,45 +36,45 @@ struct evdns_getaddrinfo_request;
 
 struct session {
 	struct server *srv;
-	struct config *cfg;		/* reference held for the session */
+	struct config *cfg; /* reference held for the session */
 	TAILQ_ENTRY(session) entry;
 	enum session_state state;
 
 	struct bufferevent *client;
 	struct bufferevent *upstream;
 	struct evdns_getaddrinfo_request *dns;
-	struct evutil_addrinfo *addrs;	/* resolved, being tried in order */
+	struct evutil_addrinfo *addrs; /* resolved, being tried in order */
 	struct evutil_addrinfo *addr_next;
-	struct event *timer;		/* request, upstream deadlines */
+	struct event *timer; /* request, upstream deadlines */
 
 	char source_ip[INET6_ADDRSTRLEN];
 	uint16_t source_port;
 
 	/* The current request. */
-	char *head;			/* head bytes; spans point here */
+	char *head; /* head bytes; spans point here */
 	size_t head_len;
-	unsigned char *body;		/* body, then GET DER scratch */
+	unsigned char *body; /* body, then GET DER scratch */
 	struct http_request req;
 	struct ocsp_request_facts facts;
 	struct verdict verdict;
-	bool in_request;		/* a byte of it has arrived */
-	bool forwarded;			/* sent upstream */
-	bool close_after;		/* close once the answer is sent */
-	enum reason failure;		/* upstream failure, or NONE */
+	bool in_request;     /* a byte of it has arrived */
+	bool forwarded;      /* sent upstream */
+	bool close_after;    /* close once the answer is sent */
+	enum reason failure; /* upstream failure, or NONE */
 	const char *failure_detail;
 	struct timespec start_wall;
-	uint64_t start_ns;		/* monotonic */
-	char dest_name[256];		/* NUL-terminated target host */
+	uint64_t start_ns;   /* monotonic */
+	char dest_name[256]; /* NUL-terminated target host */
 	char dest_ip[INET6_ADDRSTRLEN];
 
 	/* The answer. */
-	char *rhead;			/* upstream head bytes */
+	char *rhead; /* upstream head bytes */
 	size_t rhead_len;
 	struct http_response resp;
 	bool upstream_connected;
-	bool upstream_replied;		/* its first byte arrived */
-	bool client_keep;		/* keep-alive after this answer */
-	bool response_started;		/* bytes of it went to the client */
+	bool upstream_replied; /* its first byte arrived */
+	bool client_keep;      /* keep-alive after this answer */
+	bool response_started; /* bytes of it went to the client */
 	int status;
 	uint64_t response_body_bytes;
 };
