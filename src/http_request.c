@@ -568,10 +568,6 @@ http_request_on_headers_complete(llhttp_t *p)
 	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "Transfer-Encoding in an HTTP/1.0 request");
-	if (r->llhttp_method != HTTP_CONNECT &&
-	    (p->upgrade || (p->flags & F_UPGRADE)))
-		return http_request_fail(
-		    r, REASON_HTTP_MALFORMED, "protocol upgrade");
 	if (http_request_parse_target(r) == -1)
 		return -1;
 	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1) {
@@ -623,7 +619,12 @@ http_request_on_message_complete(llhttp_t *p)
 	struct http_request *r = http_request_of(p);
 
 	r->complete = true;
-	r->keep_alive = llhttp_should_keep_alive(p) != 0;
+	/*
+	 * An Upgrade is ignored (RFC 9110 7.8): the header is not forwarded
+	 * and, as llhttp takes what follows for another protocol, the
+	 * connection ends after the answer.
+	 */
+	r->keep_alive = llhttp_should_keep_alive(p) != 0 && !p->upgrade;
 	/* Stop here: the bytes after this request wait for its answer. */
 	return HPE_PAUSED;
 }
@@ -702,6 +703,12 @@ http_request_parse(
 		http_request_fail(r, REASON_HTTP_MALFORMED, "HTTP/2 preface");
 		break;
 	case HPE_PAUSED_UPGRADE:
+		/* The Upgrade is ignored; the request itself is whole. */
+		if (r->complete) {
+			*consumed =
+			    (size_t)(llhttp_get_error_pos(&r->parser) - data);
+			return HTTP_PARSE_DONE;
+		}
 		http_request_fail(r, REASON_HTTP_MALFORMED, "protocol upgrade");
 		break;
 	default:

@@ -28,6 +28,7 @@ struct listener {
 	struct evconnlistener *lev;
 	struct event *backoff;
 	char name[INET6_ADDRSTRLEN + 8];
+	char *text;
 };
 
 static void
@@ -96,6 +97,10 @@ listener_new(
 		return NULL;
 	}
 	l->srv = srv;
+	if ((l->text = strdup(la->text)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	fd = socket(
 	    la->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -131,6 +136,12 @@ fail:
 }
 
 const char *
+listener_text(const struct listener *l)
+{
+	return l->text;
+}
+
+const char *
 listener_name(const struct listener *l)
 {
 	return l->name;
@@ -145,5 +156,6 @@ listener_free(struct listener *l)
 		evconnlistener_free(l->lev);
 	if (l->backoff != NULL)
 		event_free(l->backoff);
+	free(l->text);
 	free(l);
 }

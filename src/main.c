@@ -15,7 +15,8 @@
 #include "ocspgate/log.h"
 #include "ocspgate/server.h"
 
-#define MAIN_CONFIG_ERR_MAX 8192
+#define MAIN_CONFIG_ERR_MAX    8192
+#define MAIN_DRAIN_TIMEOUT_SEC 10 /* longest wait for requests at exit */
 
 static void
 main_usage(FILE *f)
@@ -36,8 +37,9 @@ main_on_stop(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 
 	(void)what;
-	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	event_base_loopexit(srv->base, NULL);
+	log_info("%s: stopping; finishing requests in flight",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	server_drain(srv, MAIN_DRAIN_TIMEOUT_SEC);
 }
 
 static void
@@ -51,14 +53,33 @@ main_on_reopen(evutil_socket_t sig, short what, void *arg)
 		log_info("SIGUSR1: event log reopened");
 }
 
+struct main_ctx {
+	struct server srv;
+	const char *path;
+};
+
 static void
 main_on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct main_ctx *m = arg;
+	char err[MAIN_CONFIG_ERR_MAX];
+
 	(void)sig;
 	(void)what;
-	(void)arg;
-	log_warn("SIGHUP: configuration reload is not available in this "
-	         "version; the running configuration stays");
+	err[0] = '\0';
+	if (server_reload(&m->srv, m->path, err, sizeof(err)) == -1) {
+		/* Config errors are whole "PATH:LINE: message" lines. */
+		fputs(err, stderr);
+		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		log_warn("SIGHUP: %s not loaded; the running configuration "
+		         "stays",
+		    m->path);
+		return;
+	}
+	log_info("SIGHUP: configuration %s reloaded", m->path);
+	for (size_t i = 0; i < m->srv.nlisteners; i++)
+		log_info("listening on %s", listener_name(m->srv.listeners[i]));
 }
 
 int
@@ -68,7 +89,7 @@ main(int argc, char **argv)
 	bool test_only = false;
 	struct config *cfg;
 	struct event_base *base;
-	struct server srv;
+	struct main_ctx m = {.path = NULL};
 	struct event *sigs[4];
 	char err[MAIN_CONFIG_ERR_MAX];
 	int ch;
@@ -109,28 +130,30 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
-	if (server_init(&srv, base, cfg, err, sizeof(err)) == -1) {
+	m.path = path;
+	if (server_init(&m.srv, base, cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "ocspgate: %s\n", err);
-		server_free(&srv);
+		server_free(&m.srv);
 		config_unref(cfg);
 		event_base_free(base);
 		return 1;
 	}
 	config_unref(cfg);
-	for (size_t i = 0; i < srv.nlisteners; i++)
-		log_info("listening on %s", listener_name(srv.listeners[i]));
-	sigs[0] = evsignal_new(base, SIGTERM, main_on_stop, &srv);
-	sigs[1] = evsignal_new(base, SIGINT, main_on_stop, &srv);
-	sigs[2] = evsignal_new(base, SIGUSR1, main_on_reopen, &srv);
-	sigs[3] = evsignal_new(base, SIGHUP, main_on_hup, &srv);
+	sigs[0] = evsignal_new(base, SIGTERM, main_on_stop, &m.srv);
+	sigs[1] = evsignal_new(base, SIGINT, main_on_stop, &m.srv);
+	sigs[2] = evsignal_new(base, SIGUSR1, main_on_reopen, &m.srv);
+	sigs[3] = evsignal_new(base, SIGHUP, main_on_hup, &m);
 	for (size_t i = 0; i < 4; i++) {
 		if (sigs[i] == NULL || evsignal_add(sigs[i], NULL) == -1)
 			fatal("cannot install signal handlers");
 	}
+	/* Last: whoever waits for these lines may signal us at once. */
+	for (size_t i = 0; i < m.srv.nlisteners; i++)
+		log_info("listening on %s", listener_name(m.srv.listeners[i]));
 	event_base_dispatch(base);
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigs[i]);
-	server_free(&srv);
+	server_free(&m.srv);
 	event_base_free(base);
 	return 0;
 }

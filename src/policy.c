@@ -95,7 +95,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 		return;
 	}
 	if (req->llhttp_method != HTTP_GET && req->llhttp_method != HTTP_POST) {
-		policy_block(v, REASON_METHOD_NOT_ALLOWED, NULL);
+		policy_block(
+		    v, REASON_METHOD_NOT_ALLOWED, "only GET and POST pass");
 		return;
 	}
 	if (req->form != HTTP_TARGET_ABSOLUTE) {
@@ -105,7 +106,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 	r = policy_match_responder(cfg, req->host.p, req->host.len, req->port,
 	    req->path.p, req->path.len);
 	if (r == NULL) {
-		policy_block(v, REASON_UNKNOWN_RESPONDER, NULL);
+		policy_block(v, REASON_UNKNOWN_RESPONDER,
+		    "no responder matches the host, port and path");
 		return;
 	}
 	v->responder = r;

@@ -14,24 +14,45 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
-/* Resolver: configured servers or resolv.conf; hosts_file first. */
-static int
-server_init_dns(
-    struct server *srv, const struct config *cfg, char *err, size_t errlen)
+struct resolver *
+resolver_ref(struct resolver *r)
 {
+	r->refs++;
+	return r;
+}
+
+void
+resolver_unref(struct resolver *r)
+{
+	if (r == NULL || --r->refs > 0)
+		return;
+	if (r->dns != NULL)
+		evdns_base_free(r->dns, 1);
+	free(r);
+}
+
+/* A resolver: configured servers or resolv.conf; hosts_file first. */
+static struct resolver *
+server_new_resolver(
+    struct event_base *base, const struct config *cfg, char *err, size_t errlen)
+{
+	struct resolver *r;
 	char timeout[16];
 
-	srv->dns = evdns_base_new(srv->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (srv->dns == NULL) {
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE)) ==
+	        NULL) {
 		snprintf(err, errlen, "resolver: out of memory");
-		return -1;
+		free(r);
+		return NULL;
 	}
+	r->refs = 1;
 	for (size_t i = 0; i < cfg->nresolvers; i++) {
 		if (evdns_base_nameserver_ip_add(
-		        srv->dns, cfg->resolvers[i].text) != 0) {
+		        r->dns, cfg->resolvers[i].text) != 0) {
 			snprintf(err, errlen, "resolver %s: cannot use it",
 			    cfg->resolvers[i].text);
-			return -1;
+			goto fail;
 		}
 	}
 	/*
@@ -39,21 +60,24 @@ server_init_dns(
 	 * applied, since targets are names from URLs, not short names.
 	 */
 	if (cfg->nresolvers == 0)
-		evdns_base_resolv_conf_parse(srv->dns,
+		evdns_base_resolv_conf_parse(r->dns,
 		    DNS_OPTION_NAMESERVERS | DNS_OPTION_MISC,
 		    "/etc/resolv.conf");
 	if (cfg->hosts_file[0] != '\0' &&
-	    evdns_base_load_hosts(srv->dns, cfg->hosts_file) != 0) {
+	    evdns_base_load_hosts(r->dns, cfg->hosts_file) != 0) {
 		snprintf(err, errlen, "hosts_file %s: cannot load it",
 		    cfg->hosts_file);
-		return -1;
+		goto fail;
 	}
 	/* Lookups are also bounded by upstream_timeout as a whole. */
 	snprintf(timeout, sizeof(timeout), "%u",
 	    cfg->upstream_timeout_sec > 2 ? 2 : cfg->upstream_timeout_sec);
-	evdns_base_set_option(srv->dns, "timeout:", timeout);
-	evdns_base_set_option(srv->dns, "attempts:", "2");
-	return 0;
+	evdns_base_set_option(r->dns, "timeout:", timeout);
+	evdns_base_set_option(r->dns, "attempts:", "2");
+	return r;
+fail:
+	resolver_unref(r);
+	return NULL;
 }
 
 int
@@ -68,7 +92,8 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	if ((srv->log = event_log_open(base, cfg->event_log, err, errlen)) ==
 	    NULL)
 		return -1;
-	if (server_init_dns(srv, cfg, err, errlen) == -1)
+	if ((srv->resolver = server_new_resolver(base, cfg, err, errlen)) ==
+	    NULL)
 		return -1;
 	srv->listeners = calloc(cfg->nlisten, sizeof(*srv->listeners));
 	if (srv->listeners == NULL && cfg->nlisten > 0) {
@@ -85,20 +110,144 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	return 0;
 }
 
-void
-server_free(struct server *srv)
+static void
+server_close_listeners(struct server *srv)
 {
-	struct session *s;
-
 	for (size_t i = 0; i < srv->nlisteners; i++)
 		listener_free(srv->listeners[i]);
 	free(srv->listeners);
 	srv->listeners = NULL;
 	srv->nlisteners = 0;
+}
+
+/* The listener of <cur> bound to <la>'s text, or NULL. */
+static struct listener *
+server_take_listener(struct server *srv, const struct listen_addr *la)
+{
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = srv->listeners[i];
+
+		if (l != NULL && strcmp(listener_text(l), la->text) == 0) {
+			srv->listeners[i] = NULL;
+			return l;
+		}
+	}
+	return NULL;
+}
+
+int
+server_reload(struct server *srv, const char *path, char *err, size_t errlen)
+{
+	struct config *cfg;
+	struct listener **ls = NULL;
+	struct event_log *log = NULL;
+	struct resolver *res = NULL;
+	size_t n = 0;
+
+	if ((cfg = config_load(path, err, errlen)) == NULL)
+		return -1;
+	if (strcmp(cfg->event_log, srv->cfg->event_log) != 0 &&
+	    (log = event_log_open(srv->base, cfg->event_log, err, errlen)) ==
+	        NULL)
+		goto fail;
+	/* Always a new resolver: the hosts file may have changed. */
+	if ((res = server_new_resolver(srv->base, cfg, err, errlen)) == NULL)
+		goto fail;
+	if ((ls = calloc(cfg->nlisten, sizeof(*ls))) == NULL &&
+	    cfg->nlisten > 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* Keep the sockets of addresses still listed: no gap in service. */
+	for (n = 0; n < cfg->nlisten; n++) {
+		ls[n] = server_take_listener(srv, &cfg->listen[n]);
+		if (ls[n] == NULL &&
+		    (ls[n] = listener_new(srv, &cfg->listen[n], err, errlen)) ==
+		        NULL)
+			goto fail;
+	}
+	server_close_listeners(srv);
+	srv->listeners = ls;
+	srv->nlisteners = n;
+	if (log != NULL) {
+		event_log_flush(srv->log);
+		event_log_free(srv->log);
+		srv->log = log;
+	}
+	if (res != NULL) {
+		resolver_unref(srv->resolver);
+		srv->resolver = res;
+	}
+	config_unref(srv->cfg);
+	srv->cfg = cfg;
+	return 0;
+fail:
+	/* Give back the listeners taken over; close the ones opened. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < srv->nlisteners; k++) {
+			if (srv->listeners[k] == NULL &&
+			    strcmp(srv->cfg->listen[k].text,
+			        listener_text(ls[i])) == 0) {
+				srv->listeners[k] = ls[i];
+				ls[i] = NULL;
+				break;
+			}
+		}
+		listener_free(ls[i]);
+	}
+	free(ls);
+	event_log_free(log);
+	resolver_unref(res);
+	config_unref(cfg);
+	return -1;
+}
+
+static void
+server_on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	event_base_loopexit(srv->base, NULL);
+}
+
+void
+server_drain(struct server *srv, unsigned timeout_sec)
+{
+	struct timeval tv = {.tv_sec = timeout_sec};
+	struct session *s, *next;
+
+	if (srv->draining)
+		return;
+	srv->draining = true;
+	server_close_listeners(srv);
+	/* Idle connections have nothing to finish. */
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->state == SESSION_READING && !s->in_request)
+			session_close(s);
+	}
+	if (srv->nsessions == 0) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	srv->drain_timer = evtimer_new(srv->base, server_on_drain_timeout, srv);
+	if (srv->drain_timer == NULL || evtimer_add(srv->drain_timer, &tv) != 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+void
+server_free(struct server *srv)
+{
+	struct session *s;
+
+	server_close_listeners(srv);
+	if (srv->drain_timer != NULL)
+		event_free(srv->drain_timer);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s);
-	if (srv->dns != NULL)
-		evdns_base_free(srv->dns, 1);
+	resolver_unref(srv->resolver);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
 		event_log_free(srv->log);

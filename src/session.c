@@ -122,7 +122,8 @@ session_close(struct session *s)
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
-	s->srv->nsessions--;
+	if (--s->srv->nsessions == 0 && s->srv->draining)
+		event_base_loopexit(s->srv->base, NULL);
 	config_unref(s->cfg);
 	free(s->head);
 	free(s->body);
@@ -146,7 +147,8 @@ session_reply(struct session *s, int status, enum reason why,
     const char *detail, bool close)
 {
 	char buf[HTTP_REPLY_MAX];
-	bool keep = !close && s->req.complete && s->req.keep_alive;
+	bool keep =
+	    !close && s->req.complete && s->req.keep_alive && !s->srv->draining;
 	int n;
 
 	if (detail != NULL && s->verdict.detail == NULL &&
@@ -220,9 +222,14 @@ session_dispatch(struct session *s)
 		upstream_start(s);
 		return;
 	}
-	/* After CONNECT the client would send tunnel bytes: close. */
+	/*
+	 * After CONNECT the client would send tunnel bytes, and after a
+	 * malformed request nothing it sends can be trusted: close.
+	 */
 	session_reply(s, http_reply_status(s->verdict.reason),
-	    s->verdict.reason, NULL, s->req.form == HTTP_TARGET_AUTHORITY);
+	    s->verdict.reason, NULL,
+	    s->req.form == HTTP_TARGET_AUTHORITY ||
+	        s->verdict.reason == REASON_HTTP_MALFORMED);
 }
 
 static int
@@ -331,7 +338,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 	if (s->state != SESSION_REPLYING ||
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	if (s->close_after) {
+	if (s->close_after || s->srv->draining) {
 		session_close(s); /* logs the request */
 		return;
 	}

@@ -29,6 +29,8 @@ upstream_release(struct session *s)
 		evdns_getaddrinfo_cancel(s->dns);
 		s->dns = NULL;
 	}
+	resolver_unref(s->resolver);
+	s->resolver = NULL;
 	if (s->upstream != NULL) {
 		bufferevent_free(s->upstream);
 		s->upstream = NULL;
@@ -153,6 +155,9 @@ upstream_start(struct session *s)
 	}
 	memcpy(s->dest_name, s->req.host.p, s->req.host.len);
 	s->dest_name[s->req.host.len] = '\0';
+	/* "name." is the same name, but hosts files list it without the dot. */
+	if (s->req.host.len > 1 && s->dest_name[s->req.host.len - 1] == '.')
+		s->dest_name[s->req.host.len - 1] = '\0';
 	snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
 	s->upstream_connected = false;
 	s->upstream_replied = false;
@@ -166,8 +171,10 @@ upstream_start(struct session *s)
 		evtimer_add(s->timer, &tv);
 	}
 	/* May call back before returning, and then returns NULL. */
-	req = evdns_getaddrinfo(
-	    s->srv->dns, s->dest_name, port, &hints, upstream_on_resolved, s);
+	/* The resolver of the config in force now, kept until the end. */
+	s->resolver = resolver_ref(s->srv->resolver);
+	req = evdns_getaddrinfo(s->resolver->dns, s->dest_name, port, &hints,
+	    upstream_on_resolved, s);
 	if (req != NULL)
 		s->dns = req;
 }
@@ -217,7 +224,8 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 		    "chunked reply to an HTTP/1.0 request");
 		return -1;
 	}
-	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp);
+	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp) &&
+	    !s->srv->draining;
 	s->client_keep = keep;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v, 1) <
 	    1)

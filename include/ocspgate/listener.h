@@ -21,6 +21,9 @@ struct listener *listener_new(
 /* The bound address, e.g. "127.0.0.1:3128" (the real port for port 0). */
 const char *listener_name(const struct listener *l);
 
+/* The address as written in the config, e.g. "127.0.0.1:0". */
+const char *listener_text(const struct listener *l);
+
 /* Stops accepting; connections already accepted go on. */
 void listener_free(struct listener *l);
 

@@ -13,6 +13,7 @@
 #include "ocspgate/json.h"
 
 struct config;
+struct event;
 struct event_base;
 struct evdns_base;
 struct event_log;
@@ -21,15 +22,30 @@ struct session;
 
 TAILQ_HEAD(session_list, session);
 
+/*
+ * A resolver built from one config (its hosts file and servers). A
+ * lookup holds a reference, so a reload can bring a new resolver while
+ * lookups on the old one finish.
+ */
+struct resolver {
+	struct evdns_base *dns;
+	unsigned refs;
+};
+
+struct resolver *resolver_ref(struct resolver *r);
+void resolver_unref(struct resolver *r); /* takes NULL */
+
 struct server {
 	struct event_base *base;
-	struct evdns_base *dns;
-	struct config *cfg; /* for new connections */
+	struct resolver *resolver; /* for new lookups */
+	struct config *cfg;        /* for new connections */
 	struct event_log *log;
 	struct listener **listeners;
 	size_t nlisteners;
 	struct session_list sessions;
 	unsigned nsessions;
+	bool draining; /* stopping: no new requests */
+	struct event *drain_timer;
 	struct json json; /* scratch for event lines */
 };
 
@@ -39,6 +55,23 @@ struct server {
  */
 int server_init(struct server *srv, struct event_base *base, struct config *cfg,
     char *err, size_t errlen);
+
+/*
+ * Loads the config at <path> again and, if it is valid, serves new
+ * connections with it: listeners opened and closed to match, the event
+ * log and resolver replaced when their settings changed. Requests in
+ * flight keep the config they started with. Returns 0, or -1 with every
+ * error in <err> and the running config untouched.
+ */
+int server_reload(
+    struct server *srv, const char *path, char *err, size_t errlen);
+
+/*
+ * Stops accepting, closes idle connections and lets requests in flight
+ * finish; the loop exits when the last one closes, or after
+ * <timeout_sec> at the latest.
+ */
+void server_drain(struct server *srv, unsigned timeout_sec);
 
 /* Closes listeners and every session (logging requests in flight),
  * flushes the event log and frees all. */

@@ -30,6 +30,7 @@ enum session_state {
 };
 
 struct server;
+struct resolver;
 struct bufferevent;
 struct event;
 struct evdns_getaddrinfo_request;
@@ -42,6 +43,7 @@ struct session {
 
 	struct bufferevent *client;
 	struct bufferevent *upstream;
+	struct resolver *resolver; /* held during an upstream exchange */
 	struct evdns_getaddrinfo_request *dns;
 	struct evutil_addrinfo *addrs; /* resolved, being tried in order */
 	struct evutil_addrinfo *addr_next;

@@ -209,6 +209,33 @@ static const struct rq_case ok_cases[] = {
         .host = "ocsp.test",
         .port = 80,
         .path = "/"},
+    /* An Upgrade is ignored, and the connection ends after the answer. */
+    {.name = "upgrade request",
+        .in = S(GETA H11 "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"),
+        .want = HTTP_PARSE_DONE,
+        .method = "GET",
+        .form = HTTP_TARGET_ABSOLUTE,
+        .host = "ocsp.test",
+        .port = 80,
+        .path = "/"},
+    {.name = "h2c upgrade",
+        .in = S(GETA H11 "Connection: Upgrade, HTTP2-Settings\r\n"
+                         "Upgrade: h2c\r\nHTTP2-Settings: AA\r\n\r\n"),
+        .want = HTTP_PARSE_DONE,
+        .method = "GET",
+        .form = HTTP_TARGET_ABSOLUTE,
+        .host = "ocsp.test",
+        .port = 80,
+        .path = "/"},
+    {.name = "Upgrade without Connection",
+        .in = S(GETA H11 "Upgrade: websocket\r\n\r\n"),
+        .want = HTTP_PARSE_DONE,
+        .method = "GET",
+        .form = HTTP_TARGET_ABSOLUTE,
+        .host = "ocsp.test",
+        .port = 80,
+        .path = "/",
+        .keep_alive = true},
     {.name = "Connection: keep-alive on HTTP/1.1",
         .in = S(GETA H11 "Connection: keep-alive\r\n\r\n"),
         .want = HTTP_PARSE_DONE,
@@ -365,8 +392,7 @@ static const struct rq_case ok_cases[] = {
         .method = "CONNECT",
         .form = HTTP_TARGET_AUTHORITY,
         .host = "ocsp.test",
-        .port = 443,
-        .keep_alive = true},
+        .port = 443,},
     {.name = "OPTIONS *",
         .in = S("OPTIONS * HTTP/1.1\r\nHost: ocsp.test\r\n\r\n"),
         .want = HTTP_PARSE_DONE,
@@ -633,13 +659,6 @@ static const struct rq_case bad_cases[] = {
         "GET http://[::1]x/ HTTP/1.1\r\n"
         "Host: [::1]\r\n\r\n"),
     /* Other. */
-    BAD("upgrade request",
-        GETA H11 "Connection: Upgrade\r\n"
-                 "Upgrade: websocket\r\n\r\n"),
-    BAD("h2c upgrade",
-        GETA H11 "Connection: Upgrade, HTTP2-Settings\r\n"
-                 "Upgrade: h2c\r\nHTTP2-Settings: AA\r\n\r\n"),
-    BAD("Upgrade without Connection", GETA H11 "Upgrade: websocket\r\n\r\n"),
     BAD("Expect other than 100-continue",
         POSTA H11 "Expect: 200-ok\r\n"
                   "Content-Length: 1\r\n\r\n"
