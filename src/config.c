@@ -23,7 +23,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
+#include "ocspgate/inventory.h"
 
 /* Accepted ranges of the numeric directives (defaults are in config.h). */
 #define CONFIG_MAX_REQUEST_BODY_MIN 1
@@ -560,14 +562,23 @@ config_free_responder(struct responder *r)
 }
 
 static void
+config_free_listen(struct listen_addr *l)
+{
+	free(l->text);
+	free(l->proxy_from);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
 config_free(struct config *c)
 {
 	if (c == NULL)
 		return;
 	free(c->path);
 	for (size_t i = 0; i < c->nlisten; i++)
-		free(c->listen[i].text);
+		config_free_listen(&c->listen[i]);
 	free(c->listen);
+	inventory_unref(c->inventory);
 	free(c->event_log);
 	free(c->hosts_file);
 	for (size_t i = 0; i < c->nresolvers; i++)
@@ -747,15 +758,146 @@ config_elem(const config_setting_t *s, int i)
 	return config_setting_get_elem(s, (unsigned)i);
 }
 
+/* Fills <l>'s address from <text>. Returns 0, or -1 (reported). */
+static int
+config_listen_address(struct config_ctx *ctx, const config_setting_t *e,
+    const char *text, struct listen_addr *l)
+{
+	char msg[256];
+
+	if (config_parse_sockaddr(
+	        text, -1, 0, &l->addr, &l->addr_len, msg, sizeof(msg)) == -1) {
+		config_error(ctx, e, "listen: '%s': %s", text, msg);
+		return -1;
+	}
+	if ((l->text = strdup(text)) == NULL) {
+		config_oom(ctx, e);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+config_get_bool(struct config_ctx *ctx, const config_setting_t *s, bool *v)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		config_error(ctx, s, "'%s' must be true or false",
+		    config_setting_name(s));
+		return false;
+	}
+	*v = config_setting_get_bool(s) != 0;
+	return true;
+}
+
+/* proxy_protocol_from = [ "10.0.0.0/8", ... ] of a listener. */
+static void
+config_listen_proxy_from(
+    struct config_ctx *ctx, const config_setting_t *s, struct listen_addr *l)
+{
+	char msg[256];
+	int n;
+
+	if (!config_check_strings(ctx, s, "addresses or CIDR blocks"))
+		return;
+	n = config_setting_length(s);
+	if (n > 0 &&
+	    (l->proxy_from = calloc((size_t)n, sizeof(*l->proxy_from))) ==
+	        NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_elem(s, i);
+		const char *t = config_setting_get_string(e);
+
+		if (cidr_parse(t, &l->proxy_from[l->nproxy_from], msg,
+		        sizeof(msg)) == -1) {
+			config_error(
+			    ctx, e, "proxy_protocol_from: '%s': %s", t, msg);
+			continue;
+		}
+		l->nproxy_from++;
+	}
+}
+
+/*
+ * One `listen` entry in object form:
+ * { address = "..."; transparent = "..."; proxy_protocol = true;
+ *   proxy_protocol_from = [ ... ]; }
+ */
+static int
+config_listen_group(
+    struct config_ctx *ctx, const config_setting_t *g, struct listen_addr *l)
+{
+	const config_setting_t *addr = NULL, *from = NULL;
+	unsigned errors = ctx->nerrors;
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_elem(g, i);
+		const char *name = config_setting_name(m), *v;
+
+		if (strcmp(name, "address") == 0) {
+			addr = m;
+		} else if (strcmp(name, "proxy_protocol") == 0) {
+			config_get_bool(ctx, m, &l->proxy_protocol);
+		} else if (strcmp(name, "proxy_protocol_from") == 0) {
+			from = m;
+		} else if (strcmp(name, "transparent") == 0) {
+			if ((v = config_get_string(ctx, m)) == NULL)
+				continue;
+			if (strcmp(v, "redirect") == 0)
+				l->transparent = LISTEN_REDIRECT;
+			else if (strcmp(v, "tproxy") == 0)
+				l->transparent = LISTEN_TPROXY;
+			else if (strcmp(v, "off") == 0)
+				l->transparent = LISTEN_EXPLICIT;
+			else
+				config_error(ctx, m,
+				    "'transparent' must be \"redirect\", "
+				    "\"tproxy\" or \"off\", not '%s'",
+				    v);
+		} else {
+			config_error(ctx, m,
+			    "listen: unknown key '%s' (expected 'address', "
+			    "'transparent', 'proxy_protocol' or "
+			    "'proxy_protocol_from')",
+			    name);
+		}
+	}
+	if (addr == NULL) {
+		config_error(ctx, g, "listen: entry without 'address'");
+	} else {
+		const char *text = config_get_string(ctx, addr);
+
+		if (text != NULL)
+			config_listen_address(ctx, addr, text, l);
+	}
+	if (from != NULL)
+		config_listen_proxy_from(ctx, from, l);
+	if (l->proxy_protocol && l->nproxy_from == 0 && ctx->nerrors == errors)
+		config_error(ctx, g,
+		    "listen: proxy_protocol needs proxy_protocol_from (the "
+		    "balancers allowed to send it)");
+	if (from != NULL && !l->proxy_protocol && ctx->nerrors == errors)
+		config_error(ctx, from,
+		    "listen: proxy_protocol_from without proxy_protocol = "
+		    "true");
+	return ctx->nerrors == errors ? 0 : -1;
+}
+
 static void
 config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
 {
 	struct config *c = ctx->c;
-	char msg[256];
 	int n;
 
-	if (!config_check_strings(ctx, s, "addresses"))
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		config_error(
+		    ctx, s, "'listen' must be an array or list of addresses");
 		return;
+	}
 	if ((n = config_setting_length(s)) == 0) {
 		config_error(ctx, s, "no listen address");
 		return;
@@ -766,21 +908,97 @@ config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
 	}
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_elem(s, i);
-		const char *text = config_setting_get_string(e);
 		struct listen_addr *l = &c->listen[c->nlisten];
+		int rc;
 
-		if (config_parse_sockaddr(text, -1, 0, &l->addr, &l->addr_len,
-		        msg, sizeof(msg)) == -1) {
-			config_error(ctx, e, "listen: '%s': %s", text, msg);
-			continue;
+		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+			rc = config_listen_address(
+			    ctx, e, config_setting_get_string(e), l);
+		} else if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
+			rc = config_listen_group(ctx, e, l);
+		} else {
+			config_error(ctx, e,
+			    "listen: each entry must be an address string or "
+			    "a { address = ...; } group");
+			rc = -1;
 		}
-		if ((l->text = strdup(text)) == NULL) {
-			config_oom(ctx, e);
+		if (rc == -1) {
+			config_free_listen(l);
 			continue;
 		}
 		l->line = (int)config_setting_source_line(e);
 		c->nlisten++;
 	}
+	for (size_t i = 0; i < c->nlisten; i++) {
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(c->listen[i].text, c->listen[k].text) == 0)
+				config_error_at(ctx, NULL,
+				    (unsigned)c->listen[i].line,
+				    "listen: '%s' is listed twice",
+				    c->listen[i].text);
+		}
+	}
+}
+
+static void
+config_parse_on_host_mismatch(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (strcmp(v, "log") == 0)
+		ctx->c->block_host_mismatch = false;
+	else if (strcmp(v, "block") == 0)
+		ctx->c->block_host_mismatch = true;
+	else
+		config_error(ctx, s,
+		    "'on_host_mismatch' must be \"log\" or \"block\", not "
+		    "'%s'",
+		    v);
+}
+
+static void
+config_parse_upstream_mark(struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 0, 0xffffffffLL, &v))
+		ctx->c->upstream_mark = (uint32_t)v;
+}
+
+static void
+config_parse_reverse_dns(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_get_bool(ctx, s, &ctx->c->reverse_dns);
+}
+
+static void
+config_parse_inventory(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+	char *path, msg[2048];
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if ((path = config_resolve(ctx, v)) == NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	ctx->c->inventory = inventory_load(path, msg, sizeof(msg));
+	if (ctx->c->inventory == NULL) {
+		/* The inventory's own errors name its file and line. */
+		char *line = msg, *nl;
+
+		for (; *line != '\0'; line = nl + 1) {
+			if ((nl = strchr(line, '\n')) != NULL)
+				*nl = '\0';
+			config_error(ctx, s, "inventory: %s", line);
+			if (nl == NULL)
+				break;
+		}
+	}
+	free(path);
 }
 
 static void
@@ -1171,6 +1389,10 @@ static const struct config_directive config_directives[] = {
     {"client_timeout", config_parse_client_timeout},
     {"upstream_timeout", config_parse_upstream_timeout},
     {"max_nonce_bytes", config_parse_max_nonce_bytes},
+    {"on_host_mismatch", config_parse_on_host_mismatch},
+    {"upstream_mark", config_parse_upstream_mark},
+    {"inventory", config_parse_inventory},
+    {"reverse_dns", config_parse_reverse_dns},
 };
 
 /* Returns the directive called <name>, or NULL for an unknown one. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ocspgate/cidr.h"
+#include "ocspgate/inventory.h"
 #include "ocspgate/ocsp_request.h"
 
 #define CONFIG_DEFAULT_PATH             "/etc/ocspgate/ocspgate.conf"
@@ -28,11 +30,22 @@ enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 /* "enforce" or "monitor" (pure: defined with the policy). */
 const char *mode_name(enum mode m);
 
+/* How a listener learns where an origin-form request was going. */
+enum listen_transparent {
+	LISTEN_REDIRECT = 0, /* SO_ORIGINAL_DST when the kernel redirected */
+	LISTEN_TPROXY,       /* IP_TRANSPARENT: the socket's local address */
+	LISTEN_EXPLICIT      /* never: explicit proxy only */
+};
+
 struct listen_addr {
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
 	char *text; /* as written, e.g. "[::1]:3128" */
 	int line;
+	enum listen_transparent transparent;
+	bool proxy_protocol;     /* a PROXY header precedes each connection */
+	struct cidr *proxy_from; /* who may send it */
+	size_t nproxy_from;
 };
 
 /*
@@ -76,6 +89,10 @@ struct config {
 	size_t max_nonce_bytes;
 	unsigned client_timeout_sec;
 	unsigned upstream_timeout_sec;
+	bool block_host_mismatch;    /* on_host_mismatch = "block" */
+	uint32_t upstream_mark;      /* SO_MARK on upstream sockets; 0: none */
+	struct inventory *inventory; /* NULL when none is configured */
+	bool reverse_dns;
 };
 
 /*

@@ -317,7 +317,7 @@ test_defaults(void)
 
 #define L "listen = [ \"127.0.0.1:0\" ];\n"
 
-static const struct {
+static const struct error_case {
 	const char *text;
 	const char *want;
 	int line;
@@ -340,7 +340,9 @@ static const struct {
     {"listen = \"127.0.0.1:0\";\n",
         "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
     {"listen = ( \"127.0.0.1:0\", 1 );\n",
-        "@P:1: 'listen' must be an array or list of addresses\n", __LINE__},
+        "@P:1: listen: each entry must be an address string or a { "
+        "address = ...; } group\n",
+        __LINE__},
     {L "mode = 1;\n", "@P:2: 'mode' must be a string\n", __LINE__},
     {L "event_log = true;\n", "@P:2: 'event_log' must be a string\n", __LINE__},
     {L "hosts_file = [ \"/etc/hosts\" ];\n",
@@ -558,6 +560,106 @@ test_errors(void)
 	     i++)
 		check_errors(error_cases[i].text, error_cases[i].want,
 		    error_cases[i].line);
+}
+
+/* Listener objects, interception and attribution directives. */
+static void
+test_interception(void)
+{
+	static const char inv[] = "address,host,role\n"
+	                          "10.0.0.5,dc01.corp.example,dc\n";
+	static const char good[] =
+	    "listen = ( \"127.0.0.1:0\",\n"
+	    "  { address = \"[::1]:0\"; transparent = \"tproxy\"; },\n"
+	    "  { address = \"127.0.0.2:0\"; proxy_protocol = true;\n"
+	    "    proxy_protocol_from = [ \"127.0.0.0/8\", \"::1\" ]; },\n"
+	    "  { address = \"127.0.0.3:0\"; transparent = \"off\"; } );\n"
+	    "on_host_mismatch = \"block\";\n"
+	    "upstream_mark = 4294967295L;\n"
+	    "inventory = \"inv.csv\";\n"
+	    "reverse_dns = true;\n";
+	char err[4096];
+	struct config *c;
+
+	write_file("inv.csv", inv, sizeof(inv) - 1);
+	c = config_load(write_conf(good), err, sizeof(err));
+	CHECKF(c != NULL, "%s", err);
+	if (c == NULL)
+		return;
+	CHECK(c->nlisten == 4);
+	CHECK(c->listen[0].transparent == LISTEN_REDIRECT &&
+	    !c->listen[0].proxy_protocol);
+	CHECK(c->listen[1].transparent == LISTEN_TPROXY);
+	CHECK(c->listen[2].proxy_protocol && c->listen[2].nproxy_from == 2 &&
+	    c->listen[2].proxy_from[0].prefix == 8 &&
+	    c->listen[2].proxy_from[1].family == AF_INET6);
+	CHECK(c->listen[3].transparent == LISTEN_EXPLICIT);
+	CHECKF(strcmp(c->listen[2].text, "127.0.0.2:0") == 0 &&
+	        c->listen[2].line == 3,
+	    "line %d", c->listen[2].line);
+	CHECK(c->block_host_mismatch);
+	CHECK(c->upstream_mark == 4294967295u);
+	CHECK(c->inventory != NULL && inventory_size(c->inventory) == 1);
+	CHECK(c->reverse_dns);
+	config_unref(c);
+
+	c = config_load(write_conf(L), err, sizeof(err));
+	CHECK(c != NULL && !c->block_host_mismatch && c->upstream_mark == 0 &&
+	    c->inventory == NULL && !c->reverse_dns);
+	config_unref(c);
+}
+
+static const struct error_case interception_errors[] = {
+    {"listen = ( { address = \"127.0.0.1:0\"; proxy_protocol = true; } );\n",
+        "@P:1: listen: proxy_protocol needs proxy_protocol_from (the "
+        "balancers allowed to send it)\n",
+        __LINE__},
+    {"listen = ( { address = \"127.0.0.1:0\";\n"
+     "  proxy_protocol_from = [ \"10.0.0.0/8\" ]; } );\n",
+        "@P:2: listen: proxy_protocol_from without proxy_protocol = true\n",
+        __LINE__},
+    {"listen = ( { address = \"127.0.0.1:0\"; proxy_protocol = true;\n"
+     "  proxy_protocol_from = [ \"10.0.0.1/8\", \"1.2.3.4/33\" ]; } );\n",
+        "@P:2: proxy_protocol_from: '10.0.0.1/8': host bits set after /8 "
+        "(did you mean a network address?)\n"
+        "@P:2: proxy_protocol_from: '1.2.3.4/33': bad prefix length "
+        "(0..32)\n",
+        __LINE__},
+    {"listen = ( { transparent = \"nat\"; port = 1; } );\n",
+        "@P:1: 'transparent' must be \"redirect\", \"tproxy\" or \"off\", "
+        "not 'nat'\n"
+        "@P:1: listen: unknown key 'port' (expected 'address', "
+        "'transparent', 'proxy_protocol' or 'proxy_protocol_from')\n"
+        "@P:1: listen: entry without 'address'\n",
+        __LINE__},
+    {"listen = ( { address = \"127.0.0.1:0\"; proxy_protocol = 1; } );\n",
+        "@P:1: 'proxy_protocol' must be true or false\n", __LINE__},
+    {"listen = [ \"127.0.0.1:0\", \"127.0.0.1:0\" ];\n",
+        "@P:1: listen: '127.0.0.1:0' is listed twice\n", __LINE__},
+    {L "on_host_mismatch = \"drop\";\n",
+        "@P:2: 'on_host_mismatch' must be \"log\" or \"block\", not "
+        "'drop'\n",
+        __LINE__},
+    {L "upstream_mark = -1;\n",
+        "@P:2: 'upstream_mark' must be between 0 and 4294967295\n", __LINE__},
+    {L "reverse_dns = \"yes\";\n",
+        "@P:2: 'reverse_dns' must be true or false\n", __LINE__},
+    {L "inventory = \"bad.csv\";\n",
+        "@P:2: inventory: @D/bad.csv:2: bad address \"10.0.0.300\"\n",
+        __LINE__},
+};
+
+static void
+test_interception_errors(void)
+{
+	static const char bad[] = "address,host\n10.0.0.300,x\n";
+
+	write_file("bad.csv", bad, sizeof(bad) - 1);
+	for (size_t i = 0;
+	     i < sizeof(interception_errors) / sizeof(interception_errors[0]);
+	     i++)
+		check_errors(interception_errors[i].text,
+		    interception_errors[i].want, interception_errors[i].line);
 }
 
 /* Errors about the config file itself, NUL bytes, truncation, includes. */
@@ -795,6 +897,8 @@ main(void)
 	test_full();
 	test_defaults();
 	test_errors();
+	test_interception();
+	test_interception_errors();
 	test_file_errors();
 	test_parse_responder();
 	test_shipped_conf();
