@@ -337,7 +337,8 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 			return; /* finished or failed */
 	}
 	if (!s->upstream_replied) {
-		session_fail(s, REASON_RESPONSE_MALFORMED,
+		/* No reply at all: nothing to inspect, the service is down. */
+		session_fail(s, REASON_UPSTREAM_UNREACHABLE,
 		    (what & BEV_EVENT_ERROR)
 		        ? "upstream reset without a response"
 		        : "upstream closed without a response");

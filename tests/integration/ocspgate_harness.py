@@ -7,7 +7,9 @@ in time, every socket has a timeout, and every process started is stopped
 by a cleanup registered when it is started.
 """
 
+import atexit
 import base64
+import ctypes
 import dataclasses
 import hashlib
 import json
@@ -43,6 +45,9 @@ REASONS_ALL = {"ocsp_request"} | REASONS_BLOCK | REASONS_FAIL
 GET_FLAGS = {"get_percent_encoded", "get_unescaped_slash",
              "get_space_as_plus", "get_double_slash",
              "get_url_safe_alphabet", "get_unpadded"}
+KNOWN_FLAGS = GET_FLAGS | {"get_over_255_bytes", "multiple_certs",
+                           "requestor_name", "signed_request",
+                           "single_request_extensions", "nonce"}
 
 
 def scaled(seconds):
@@ -73,6 +78,35 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGKILL if the test process dies, so a
+    killed test run leaves no daemon behind (PR_SET_PDEATHSIG)."""
+    if _prctl is not None:
+        _prctl(1, int(signal.SIGKILL))
+
+
+def port_listening(port):
+    """True when some TCP socket listens on <port> (from /proc/net)."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f, None)
+                for line in f:
+                    parts = line.split()
+                    if len(parts) > 3 and parts[3] == "0A" and \
+                            int(parts[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            continue
+    return False
 
 
 def run(cmd, timeout=30, check=True, **kw):
@@ -139,26 +173,32 @@ class _LineReader:
 def stop_process(proc, grace=5.0, group=True):
     """SIGTERM, then SIGKILL after <grace> seconds. Returns the exit code
     and whether SIGKILL was needed."""
-    if proc.poll() is not None:
-        return proc.returncode, False
-    try:
+    def send(sig):
+        # The group is the one the process leads (pgid == pid), never ours.
         if group:
-            os.killpg(proc.pid, signal.SIGTERM)
-        else:
-            proc.send_signal(signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+            try:
+                os.killpg(proc.pid, sig)
+                return
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    if proc.poll() is not None:
+        if group:
+            send(signal.SIGKILL)  # children left in its group, if any
+        return proc.returncode, False
+    send(signal.SIGTERM)
     try:
-        return proc.wait(timeout=scaled(grace)), False
+        code = proc.wait(timeout=scaled(grace))
+        if group:
+            send(signal.SIGKILL)
+        return code, False
     except subprocess.TimeoutExpired:
         pass
-    try:
-        if group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except ProcessLookupError:
-        pass
+    send(signal.SIGKILL)
     return proc.wait(timeout=10), True
 
 
@@ -600,15 +640,31 @@ class Responder:
                    "-CA", str(ca), "-nmin", "5", "-ignore_err"]
             if multi:
                 cmd += ["-multi", str(multi)]
+            # With -multi it calls setpgid() itself (and fails if it
+            # leads a session), so it gets a process group of its own.
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True,
-                env=clean_env(), cwd=str(pki.dir))
+                stderr=subprocess.PIPE, start_new_session=not multi,
+                env=clean_env(), cwd=str(pki.dir),
+                preexec_fn=_die_with_parent)
             self.out = _LineReader(self.proc.stdout)
             self.err = _LineReader(self.proc.stderr)
-            ok = self.err.wait_for(
-                lambda lines: any(self.READY in l for l in lines),
-                start_timeout)
+            # Without -multi it says READY on stderr; with -multi the
+            # parent prints "ACCEPT [::]:PORT PID=N" on stdout once it
+            # listens (the children then log to syslog).
+            ready = (lambda lines: any(self.READY in l for l in lines)) \
+                if not multi else \
+                (lambda lines: any(l.startswith("ACCEPT ") for l in lines))
+            ok = (self.out if multi else self.err).wait_for(ready,
+                                                            start_timeout)
+            # The ACCEPT line comes before listen(): wait until the kernel
+            # shows the listening socket (never probe it with a connection).
+            deadline = time.monotonic() + scaled(start_timeout)
+            while ok and not port_listening(self.port):
+                if time.monotonic() > deadline or not self.alive():
+                    ok = False
+                    break
+                time.sleep(0.01)
             if ok:
                 return
             last = self.err.text()
@@ -635,7 +691,7 @@ class FakeDNS:
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -926,7 +982,8 @@ def http_request(method, target, headers=(), body=None, host=None,
     as OpenSSL's client sends it) when host is None; pass False for none."""
     lines = [b"%s %s %s" % (_b(method), _b(target), _b(version))]
     if host is None:
-        m = re.match(r"https?://([^/:]+|\[[^\]]+\])", target)
+        m = re.match(r"https?://([^/:]+|\[[^\]]+\])",
+                     _b(target).decode("latin-1"))
         host = m.group(1) if m else False
     if host is not False:
         lines.append(b"Host: " + _b(host))
@@ -1064,7 +1121,7 @@ class RecordingUpstream:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, 0))
         self.sock.listen(64)
-        self.sock.settimeout(0.2)
+        self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._threads = []
@@ -1113,7 +1170,7 @@ class RecordingUpstream:
             b"\r\n\r\n" + body
 
     def _serve(self, conn, rec):
-        conn.settimeout(0.2)
+        conn.settimeout(0.05)
         try:
             if self.mode == "reset":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
@@ -1189,7 +1246,7 @@ class RecordingUpstream:
 # --------------------------------------------------------------------------
 # Config and the proxy process
 
-def cfg_value(v, top=False):
+def cfg_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -1244,13 +1301,14 @@ class Proxy:
                           re.M | re.S)
             listen = re.findall(r'"([^"]*)"', m.group(1)) if m else [1]
         self.conf_path.write_text(text)
+        self.stopped = False
         self.event_log = Path(ev) if ev and ev != "-" else None
         self.nlisten = nlisten if nlisten is not None else max(1, len(listen))
         self.proc = subprocess.Popen(
             [binary(), *args, "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True, env=clean_env(),
-            cwd=str(self.tmpdir))
+            cwd=str(self.tmpdir), preexec_fn=_die_with_parent)
         self.out = _LineReader(self.proc.stdout)
         self.err = _LineReader(self.proc.stderr)
         got = self.err.wait_for(
@@ -1276,10 +1334,13 @@ class Proxy:
         return self.proc.poll() is None
 
     def signal(self, sig):
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            self.stopped = True  # the test now owns how it ends
         self.proc.send_signal(sig)
 
     def stop(self, grace=5):
         """SIGTERM; SIGKILL after <grace>. Returns (exit code, killed)."""
+        self.stopped = True
         r = stop_process(self.proc, grace=grace, group=False)
         stop_process(self.proc, grace=1)  # anything left in the group
         self.out.join()
@@ -1434,6 +1495,8 @@ def assert_event_shape(tc, ev):
     if flags is not None:
         tc.assertIsInstance(flags, list, dump)
         tc.assertTrue(flags, "flags present but empty: " + dump)
+        tc.assertLessEqual(set(flags), KNOWN_FLAGS, dump)
+        tc.assertEqual(len(flags), len(set(flags)), dump)
     certs = get(ev, "ocsp.request.certs")
     if certs is not None:
         for c in certs:
@@ -1547,8 +1610,18 @@ def openssl_reqout(pki, certs=("good",), digest=None, issuer=None,
 # Test base
 
 class Env:
-    """Per-module shared state: temp dir, PKI, hosts file, fake DNS, and
-    responders started on demand."""
+    """State shared by every test of the process: temp dir, PKI, hosts
+    file, fake DNS, and responders. Env.get() makes it once; it is torn
+    down at exit."""
+
+    _shared = None
+
+    @classmethod
+    def get(cls):
+        if cls._shared is None:
+            cls._shared = cls()
+            atexit.register(cls._shared.close)
+        return cls._shared
 
     def __init__(self):
         self.dir = Path(tempfile.mkdtemp(prefix="ocspgate-it-"))
@@ -1557,15 +1630,23 @@ class Env:
         write_hosts_file(self.hosts)
         self.dns = FakeDNS()
         self.responders = []
+        self._default = None
 
-    def responder(self, which=1, multi=None):
+    def responder(self, which=1, multi=4):
         r = Responder(self.pki, which, multi=multi)
         self.responders.append(r)
         return r
 
+    def default_responder(self):
+        """The shared responder of CA 1, restarted if it died."""
+        if self._default is None or not self._default.alive():
+            self._default = self.responder()
+        return self._default
+
     def close(self):
         for r in self.responders:
             r.stop()
+        self.responders = []
         self.dns.stop()
         if not os.environ.get("OCSPGATE_KEEP_TMP"):
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -1582,18 +1663,9 @@ class ProxyTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         binary()
-        cls.env = Env()
-        try:
-            cls.resp = cls.env.responder(multi=4) if cls.RESPONDERS else None
-        except BaseException:
-            cls.env.close()
-            raise
+        cls.env = Env.get()
+        cls.resp = cls.env.default_responder() if cls.RESPONDERS else None
         cls.pki = cls.env.pki
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.env is not None:
-            cls.env.close()
 
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix=self.id().rsplit(".", 1)[-1]
@@ -1617,8 +1689,34 @@ class ProxyTestCase(unittest.TestCase):
         if config is None:
             config = self.base_config(**kw)
         p = Proxy(self.tmp, config)
-        self.addCleanup(p.kill)
+        self.addCleanup(self._finish_proxy, p)
         return p
+
+    def _finish_proxy(self, p):
+        """Cleanup: unless the test stopped it itself, the proxy must still
+        be running, exit 0 on SIGTERM, report no sanitizer error, and have
+        written a log of complete, well-formed events."""
+        if p.stopped:
+            p.kill()
+            return
+        died = p.proc.poll()
+        code, killed = p.stop()
+        p.kill()
+        problems = []
+        if died is not None:
+            problems.append("ocspgate exited on its own with %d" % died)
+        elif killed:
+            problems.append("ocspgate ignored SIGTERM")
+        elif code != 0:
+            problems.append("ocspgate exited %d after SIGTERM" % code)
+        err = p.err.text()
+        if re.search(r"(Sanitizer|runtime error:|LeakSanitizer)", err):
+            problems.append("sanitizer report")
+        if not problems:
+            for ev in parse_event_lines(p.event_bytes(), strict_tail=True):
+                assert_event_shape(self, ev)
+            return
+        raise AssertionError("; ".join(problems) + "; stderr:\n" + err[-4000:])
 
     def upstream(self, **kw):
         u = RecordingUpstream(**kw)
