@@ -106,12 +106,33 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "responder", e->responder);
 	if (e->detail != NULL)
 		json_cstring(j, "detail", e->detail);
+	if (e->orig_ip != NULL) {
+		json_object_begin(j, "original_destination");
+		json_cstring(j, "ip", e->orig_ip);
+		json_uint(j, "port", e->orig_port);
+		json_object_end(j);
+	}
+	if (e->host_mismatch)
+		json_bool(j, "host_mismatch", true);
+	if (e->asset != NULL) {
+		json_object_begin(j, "asset");
+		if (e->asset->host[0] != '\0')
+			json_cstring(j, "host", e->asset->host);
+		for (size_t i = 0; i < e->asset->ntags; i++) {
+			if (e->asset->tag_values[i][0] != '\0')
+				json_cstring(j, e->asset->tag_names[i],
+				    e->asset->tag_values[i]);
+		}
+		json_object_end(j);
+	}
 	json_object_end(j);
 
 	json_object_begin(j, "source");
 	json_cstring(j, "ip", e->source_ip);
 	if (e->source_port != 0)
 		json_uint(j, "port", e->source_port);
+	if (e->source_domain != NULL)
+		json_cstring(j, "domain", e->source_domain);
 	json_object_end(j);
 
 	if (e->dest_host.len > 0 || e->dest_ip != NULL) {

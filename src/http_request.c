@@ -721,6 +721,29 @@ http_request_parse(
 	return HTTP_PARSE_ERROR;
 }
 
+int
+http_request_intercept(struct http_request *r, uint16_t orig_port)
+{
+	struct http_span host;
+	uint16_t port;
+	const char *detail;
+
+	if (r->form != HTTP_TARGET_ORIGIN)
+		return 0;
+	if (r->host_hdr == -1)
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "intercepted request without Host");
+	if (http_parse_authority(
+	        r->hs.h[r->host_hdr].value, &host, &port, &detail) == -1)
+		return http_request_fail(
+		    r, REASON_HTTP_MALFORMED, "bad Host header");
+	/* The port the client chose is where it was going. */
+	r->host = host;
+	r->port = orig_port;
+	r->intercepted = true;
+	return 0;
+}
+
 const struct http_span *
 http_headers_get(const struct http_headers *hs, const char *name)
 {

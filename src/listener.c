@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,47 @@
 #define LISTENER_BACKLOG     511
 #define LISTENER_BACKOFF_SEC 1
 
+/* Linux netfilter's getsockopt() names, without its kernel headers. */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
 struct listener {
 	struct server *srv;
 	struct evconnlistener *lev;
 	struct event *backoff;
 	char name[INET6_ADDRSTRLEN + 8];
-	char *text;
+	struct config *cfg;           /* holds <la> */
+	const struct listen_addr *la; /* this listener's config entry */
 };
+
+/* True when <a> and <b> are the same address and port. */
+static bool
+listener_same_addr(
+    const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+		                         *y = (const void *)b;
+
+		return x->sin_addr.s_addr == y->sin_addr.s_addr &&
+		    x->sin_port == y->sin_port;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+		                          *y = (const void *)b;
+
+		return memcmp(&x->sin6_addr, &y->sin6_addr,
+		           sizeof(x->sin6_addr)) == 0 &&
+		    x->sin6_port == y->sin6_port;
+	}
+	return false;
+}
 
 static void
 listener_on_accept(struct evconnlistener *lev, evutil_socket_t fd,
@@ -38,7 +73,7 @@ listener_on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 
 	(void)lev;
-	session_new(l->srv, fd, sa, (socklen_t)salen);
+	session_new(l->srv, fd, sa, (socklen_t)salen, l->la);
 }
 
 static void
@@ -83,9 +118,38 @@ listener_format(const struct sockaddr_storage *ss, char *out, size_t len)
 	}
 }
 
+int
+listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
+    struct sockaddr_storage *dst)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local), dlen = sizeof(*dst);
+	int rc;
+
+	if (mode == LISTEN_EXPLICIT)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
+		return -1;
+	if (mode == LISTEN_TPROXY) {
+		/* TPROXY keeps the original destination as our address. */
+		*dst = local;
+		return 1;
+	}
+	memset(dst, 0, sizeof(*dst));
+	if (local.ss_family == AF_INET6)
+		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, &dlen);
+	else
+		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, &dlen);
+	/* No conntrack entry (ENOENT) means nothing redirected it. */
+	if (rc == -1)
+		return errno == ENOENT || errno == ENOPROTOOPT ? 0 : -1;
+	/* Without NAT the "original" destination is our own address. */
+	return listener_same_addr(dst, &local) ? 0 : 1;
+}
+
 struct listener *
-listener_new(
-    struct server *srv, const struct listen_addr *la, char *err, size_t errlen)
+listener_new(struct server *srv, struct config *cfg,
+    const struct listen_addr *la, char *err, size_t errlen)
 {
 	struct listener *l;
 	struct sockaddr_storage bound;
@@ -97,10 +161,8 @@ listener_new(
 		return NULL;
 	}
 	l->srv = srv;
-	if ((l->text = strdup(la->text)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	l->cfg = config_ref(cfg);
+	l->la = la;
 	fd = socket(
 	    la->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -110,6 +172,19 @@ listener_new(
 	if (la->addr.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		goto syserr;
+	/* TPROXY delivers connections for addresses that are not ours. */
+	if (la->transparent == LISTEN_TPROXY &&
+	    (la->addr.ss_family == AF_INET6
+	            ? setsockopt(
+	                  fd, SOL_IPV6, IPV6_TRANSPARENT, &on, sizeof(on))
+	            : setsockopt(
+	                  fd, SOL_IP, IP_TRANSPARENT, &on, sizeof(on))) == -1) {
+		snprintf(err, errlen,
+		    "listen %s: transparent = \"tproxy\" needs "
+		    "CAP_NET_ADMIN: %s",
+		    la->text, strerror(errno));
+		goto fail;
+	}
 	if (bind(fd, (const struct sockaddr *)&la->addr, la->addr_len) == -1)
 		goto syserr;
 	if (listen(fd, LISTENER_BACKLOG) == -1)
@@ -138,7 +213,23 @@ fail:
 const char *
 listener_text(const struct listener *l)
 {
-	return l->text;
+	return l->la->text;
+}
+
+const struct listen_addr *
+listener_config(const struct listener *l)
+{
+	return l->la;
+}
+
+void
+listener_rebind(
+    struct listener *l, struct config *cfg, const struct listen_addr *la)
+{
+	config_ref(cfg);
+	config_unref(l->cfg);
+	l->cfg = cfg;
+	l->la = la;
 }
 
 const char *
@@ -156,6 +247,6 @@ listener_free(struct listener *l)
 		evconnlistener_free(l->lev);
 	if (l->backoff != NULL)
 		event_free(l->backoff);
-	free(l->text);
+	config_unref(l->cfg);
 	free(l);
 }

@@ -91,6 +91,7 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct main_ctx m = {.path = NULL};
 	struct event *sigs[4];
+	sigset_t stopping;
 	char err[MAIN_CONFIG_ERR_MAX];
 	int ch;
 
@@ -151,6 +152,14 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < m.srv.nlisteners; i++)
 		log_info("listening on %s", listener_name(m.srv.listeners[i]));
 	event_base_dispatch(base);
+	/*
+	 * Stopping already: a second signal must not kill the cleanup. Block
+	 * them, since freeing the events restores the default handlers.
+	 */
+	sigemptyset(&stopping);
+	sigaddset(&stopping, SIGTERM);
+	sigaddset(&stopping, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopping, NULL);
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	server_free(&m.srv);

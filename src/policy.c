@@ -89,7 +89,7 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 	enum reason why;
 
 	memset(v, 0, sizeof(*v));
-	if (req->form == HTTP_TARGET_ORIGIN) {
+	if (req->form == HTTP_TARGET_ORIGIN && !req->intercepted) {
 		policy_block(v, REASON_HTTP_MALFORMED,
 		    "origin-form target on a connection not intercepted");
 		return;
@@ -99,7 +99,7 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 		    v, REASON_METHOD_NOT_ALLOWED, "only GET and POST pass");
 		return;
 	}
-	if (req->form != HTTP_TARGET_ABSOLUTE) {
+	if (req->form != HTTP_TARGET_ABSOLUTE && !req->intercepted) {
 		policy_block(v, REASON_HTTP_MALFORMED, "target form");
 		return;
 	}

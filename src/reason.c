@@ -13,6 +13,8 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_NOT_OCSP] = "not_ocsp",
     [REASON_OCSP_MALFORMED] = "ocsp_malformed",
     [REASON_UNKNOWN_ISSUER] = "unknown_issuer",
+    [REASON_HOST_MISMATCH] = "host_mismatch",
+    [REASON_PROXY_PROTOCOL] = "proxy_protocol_invalid",
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
@@ -29,5 +31,5 @@ reason_name(enum reason r)
 bool
 reason_is_block(enum reason r)
 {
-	return r >= REASON_HTTP_MALFORMED && r <= REASON_UNKNOWN_ISSUER;
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_PROXY_PROTOCOL;
 }

@@ -1,9 +1,13 @@
 /*
  * A worker: event log, resolver and listeners around one event loop.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -11,6 +15,7 @@
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/listener.h"
+#include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
@@ -80,6 +85,29 @@ fail:
 	return NULL;
 }
 
+/* SO_MARK needs CAP_NET_ADMIN: find out now, not on every request. */
+static int
+server_check_mark(const struct config *cfg, char *err, size_t errlen)
+{
+	uint32_t mark = cfg->upstream_mark;
+	int fd, rc;
+
+	if (mark == 0)
+		return 0;
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "upstream_mark: %s", strerror(errno));
+		return -1;
+	}
+	rc = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	if (rc == -1)
+		snprintf(err, errlen,
+		    "upstream_mark: cannot set SO_MARK (needs CAP_NET_ADMIN): "
+		    "%s",
+		    strerror(errno));
+	close(fd);
+	return rc;
+}
+
 int
 server_init(struct server *srv, struct event_base *base, struct config *cfg,
     char *err, size_t errlen)
@@ -89,8 +117,14 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	srv->cfg = config_ref(cfg);
 	TAILQ_INIT(&srv->sessions);
 	json_init(&srv->json);
+	if ((srv->rdns = rdns_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if ((srv->log = event_log_open(base, cfg->event_log, err, errlen)) ==
 	    NULL)
+		return -1;
+	if (server_check_mark(cfg, err, errlen) == -1)
 		return -1;
 	if ((srv->resolver = server_new_resolver(base, cfg, err, errlen)) ==
 	    NULL)
@@ -102,7 +136,7 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	}
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		srv->listeners[i] =
-		    listener_new(srv, &cfg->listen[i], err, errlen);
+		    listener_new(srv, cfg, &cfg->listen[i], err, errlen);
 		if (srv->listeners[i] == NULL)
 			return -1;
 		srv->nlisteners++;
@@ -127,7 +161,9 @@ server_take_listener(struct server *srv, const struct listen_addr *la)
 	for (size_t i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = srv->listeners[i];
 
-		if (l != NULL && strcmp(listener_text(l), la->text) == 0) {
+		/* TPROXY is a socket option set before bind: rebind then. */
+		if (l != NULL && strcmp(listener_text(l), la->text) == 0 &&
+		    listener_config(l)->transparent == la->transparent) {
 			srv->listeners[i] = NULL;
 			return l;
 		}
@@ -146,6 +182,8 @@ server_reload(struct server *srv, const char *path, char *err, size_t errlen)
 
 	if ((cfg = config_load(path, err, errlen)) == NULL)
 		return -1;
+	if (server_check_mark(cfg, err, errlen) == -1)
+		goto fail;
 	if (strcmp(cfg->event_log, srv->cfg->event_log) != 0 &&
 	    (log = event_log_open(srv->base, cfg->event_log, err, errlen)) ==
 	        NULL)
@@ -162,11 +200,13 @@ server_reload(struct server *srv, const char *path, char *err, size_t errlen)
 	for (n = 0; n < cfg->nlisten; n++) {
 		ls[n] = server_take_listener(srv, &cfg->listen[n]);
 		if (ls[n] == NULL &&
-		    (ls[n] = listener_new(srv, &cfg->listen[n], err, errlen)) ==
-		        NULL)
+		    (ls[n] = listener_new(
+		         srv, cfg, &cfg->listen[n], err, errlen)) == NULL)
 			goto fail;
 	}
 	server_close_listeners(srv);
+	for (size_t i = 0; i < n; i++)
+		listener_rebind(ls[i], cfg, &cfg->listen[i]);
 	srv->listeners = ls;
 	srv->nlisteners = n;
 	if (log != NULL) {
@@ -247,6 +287,7 @@ server_free(struct server *srv)
 		event_free(srv->drain_timer);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s);
+	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);

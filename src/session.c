@@ -17,10 +17,16 @@
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/http_reply.h"
+#include "ocspgate/listener.h"
+#include "ocspgate/proxy_protocol.h"
+#include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
 static void session_read(struct session *s);
+static void session_refuse_connection(
+    struct session *s, enum reason why, const char *detail);
+static int session_read_proxy_header(struct session *s, struct evbuffer *in);
 
 uint64_t
 session_now_ns(void)
@@ -31,12 +37,39 @@ session_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The port of an AF_INET or AF_INET6 address, in host order. */
+static uint16_t
+session_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(
+		    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+}
+
 static void
 session_arm_timer(struct session *s, unsigned sec)
 {
 	struct timeval tv = {.tv_sec = sec, .tv_usec = 0};
 
 	evtimer_add(s->timer, &tv);
+}
+
+/* The IP text and port of <ss>. */
+static void
+session_format_addr(
+    const struct sockaddr_storage *ss, char *ip, size_t len, uint16_t *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, ip, (socklen_t)len);
+	} else {
+		const struct sockaddr_in *a4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &a4->sin_addr, ip, (socklen_t)len);
+	}
+	*port = session_port(ss);
 }
 
 /* The event line for the request in progress. */
@@ -47,6 +80,7 @@ session_log(struct session *s)
 	struct json *j = &s->srv->json;
 	bool allow = s->verdict.reason == REASON_OCSP_REQUEST;
 	const struct http_span *ua = NULL;
+	char orig_ip[INET6_ADDRSTRLEN];
 
 	memset(&e, 0, sizeof(e));
 	e.start = s->start_wall;
@@ -56,7 +90,23 @@ session_log(struct session *s)
 	    allow && s->failure != REASON_NONE ? s->failure : s->verdict.reason;
 	e.enforced = allow || !s->forwarded;
 	e.mode = s->cfg->mode;
-	e.interception = "explicit";
+	e.interception = s->req.intercepted ? "transparent" : "explicit";
+	if (s->req.intercepted) {
+		session_format_addr(
+		    &s->orig_dst, orig_ip, sizeof(orig_ip), &e.orig_port);
+		e.orig_ip = orig_ip;
+	}
+	e.host_mismatch = s->host_mismatch;
+	if (s->asset != NULL) {
+		e.asset = s->asset;
+		if (s->asset->host[0] != '\0')
+			e.source_domain = s->asset->host;
+	}
+	if (e.source_domain == NULL && s->cfg->reverse_dns &&
+	    s->srv->rdns != NULL)
+		e.source_domain = rdns_get(s->srv->rdns, s->srv->resolver,
+		    (const struct sockaddr *)&s->source_addr, time(NULL),
+		    false);
 	if (s->verdict.responder != NULL)
 		e.responder = s->verdict.responder->spec;
 	e.detail =
@@ -93,7 +143,8 @@ session_log(struct session *s)
 static void
 session_end_request(struct session *s)
 {
-	if (s->in_request && (s->req.line_done || s->status != 0))
+	if (s->in_request &&
+	    (s->req.line_done || s->status != 0 || s->must_log))
 		session_log(s);
 	http_request_next(&s->req);
 	s->head_len = 0;
@@ -107,6 +158,7 @@ session_end_request(struct session *s)
 	s->response_started = false;
 	s->status = 0;
 	s->response_body_bytes = 0;
+	s->host_mismatch = false;
 	memset(&s->verdict, 0, sizeof(s->verdict));
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -114,7 +166,8 @@ session_end_request(struct session *s)
 void
 session_close(struct session *s)
 {
-	if (s->in_request && (s->req.line_done || s->status != 0))
+	if (s->in_request &&
+	    (s->req.line_done || s->status != 0 || s->must_log))
 		session_log(s);
 	upstream_release(s);
 	if (s->timer != NULL)
@@ -207,11 +260,40 @@ session_forwardable(const struct session *s)
 }
 
 /* A complete request: decide, then answer or forward. */
+/*
+ * An origin-form request is only valid on a connection the kernel
+ * redirected (or TPROXY delivered): its target is the Host header at the
+ * original destination's port. Returns -1 after refusing the request.
+ */
+static int
+session_intercept(struct session *s)
+{
+	int rc;
+
+	if (s->req.form != HTTP_TARGET_ORIGIN ||
+	    s->transparent == LISTEN_EXPLICIT)
+		return 0;
+	if (!s->orig_known) {
+		rc = listener_original_dst(
+		    bufferevent_getfd(s->client), s->transparent, &s->orig_dst);
+		if (rc != 1)
+			return 0; /* not intercepted: the policy refuses it */
+		s->orig_known = true;
+	}
+	if (http_request_intercept(&s->req, session_port(&s->orig_dst)) == -1) {
+		session_refuse_malformed(s);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 session_dispatch(struct session *s)
 {
 	bufferevent_disable(s->client, EV_READ);
 	evtimer_del(s->timer);
+	if (session_intercept(s) == -1)
+		return;
 	memset(&s->facts, 0, sizeof(s->facts));
 	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
 	    &s->facts, &s->verdict);
@@ -263,6 +345,8 @@ session_read(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	enum http_parse rc = HTTP_PARSE_MORE;
 
+	if (s->await_proxy && session_read_proxy_header(s, in) != 1)
+		return;
 	while (s->state == SESSION_READING && evbuffer_get_length(in) > 0) {
 		size_t consumed;
 
@@ -377,6 +461,11 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		upstream_on_timeout(s);
 		return;
 	}
+	if (s->await_proxy && s->in_request) {
+		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
+		    "no complete PROXY header within client_timeout");
+		return;
+	}
 	if (s->in_request) {
 		s->verdict.reason = REASON_HTTP_MALFORMED;
 		s->verdict.detail =
@@ -385,9 +474,100 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 	session_close(s);
 }
 
+/* Sets the source address (accepted peer, or PROXY header's client). */
+static void
+session_set_source(struct session *s, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const void *)sa;
+
+		memcpy(&s->source_addr, a6, sizeof(*a6));
+		inet_ntop(AF_INET6, &a6->sin6_addr, s->source_ip,
+		    sizeof(s->source_ip));
+		s->source_port = ntohs(a6->sin6_port);
+	} else {
+		const struct sockaddr_in *a4 = (const void *)sa;
+
+		memcpy(&s->source_addr, a4, sizeof(*a4));
+		inet_ntop(
+		    AF_INET, &a4->sin_addr, s->source_ip, sizeof(s->source_ip));
+		s->source_port = ntohs(a4->sin_port);
+	}
+}
+
+/*
+ * Who the source is: the inventory first; else, with reverse_dns, a PTR
+ * lookup starts now and its answer is used if it comes in time.
+ */
+static void
+session_attribute(struct session *s)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->source_addr;
+
+	if (s->cfg->inventory != NULL)
+		s->asset = inventory_lookup(s->cfg->inventory, sa);
+	if ((s->asset == NULL || s->asset->host[0] == '\0') &&
+	    s->cfg->reverse_dns && s->srv->rdns != NULL)
+		rdns_get(s->srv->rdns, s->srv->resolver, sa, time(NULL), true);
+}
+
+/* Logs a connection refused before any request, and closes it. */
+static void
+session_refuse_connection(
+    struct session *s, enum reason why, const char *detail)
+{
+	if (!s->in_request) {
+		s->in_request = true;
+		clock_gettime(CLOCK_REALTIME, &s->start_wall);
+		s->start_ns = session_now_ns();
+	}
+	s->must_log = true;
+	s->verdict.reason = why;
+	s->verdict.detail = detail;
+	session_close(s);
+}
+
+/*
+ * Reads the PROXY header that precedes a balancer's connection. Returns
+ * 1 once it is read, 0 to wait for more, -1 after closing the session.
+ */
+static int
+session_read_proxy_header(struct session *s, struct evbuffer *in)
+{
+	struct proxy_header h;
+	const char *detail;
+	size_t n = evbuffer_get_length(in);
+	unsigned char *p;
+	int rc;
+
+	if (n > PROXY_PROTOCOL_V2_MAX)
+		n = PROXY_PROTOCOL_V2_MAX;
+	if (n == 0 || (p = evbuffer_pullup(in, (ev_ssize_t)n)) == NULL)
+		return 0;
+	if (!s->in_request) {
+		s->in_request = true;
+		clock_gettime(CLOCK_REALTIME, &s->start_wall);
+		s->start_ns = session_now_ns();
+	}
+	rc = proxy_protocol_parse(p, n, &h, &detail);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		session_refuse_connection(s, REASON_PROXY_PROTOCOL, detail);
+		return -1;
+	}
+	evbuffer_drain(in, (size_t)rc);
+	s->await_proxy = false;
+	s->in_request = false;
+	if (!h.local)
+		session_set_source(s, (const struct sockaddr *)&h.src);
+	session_attribute(s);
+	return 1;
+}
+
 int
 session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
-    socklen_t salen)
+    socklen_t salen, const struct listen_addr *la)
 {
 	struct session *s;
 	struct timeval wt;
@@ -401,19 +581,8 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->cfg = config_ref(srv->cfg);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &a6->sin6_addr, s->source_ip,
-		    sizeof(s->source_ip));
-		s->source_port = ntohs(a6->sin6_port);
-	} else {
-		const struct sockaddr_in *a4 = (const void *)sa;
-
-		inet_ntop(
-		    AF_INET, &a4->sin_addr, s->source_ip, sizeof(s->source_ip));
-		s->source_port = ntohs(a4->sin_port);
-	}
+	session_set_source(s, sa);
+	s->transparent = la->transparent;
 	s->client =
 	    bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->client == NULL) {
@@ -422,6 +591,17 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	}
 	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
 		goto fail;
+	if (la->proxy_protocol) {
+		if (!cidr_list_contains(la->proxy_from, la->nproxy_from, sa)) {
+			session_refuse_connection(s, REASON_PROXY_PROTOCOL,
+			    "PROXY header expected from a source not in "
+			    "proxy_protocol_from");
+			return -1;
+		}
+		s->await_proxy = true;
+	} else {
+		session_attribute(s);
+	}
 	bufferevent_setcb(
 	    s->client, session_on_read, session_on_write, session_on_event, s);
 	wt.tv_sec = s->cfg->client_timeout_sec;

@@ -6,9 +6,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -51,6 +54,57 @@ upstream_on_timeout(struct session *s)
 	                                : "connect timed out");
 }
 
+/* True when <ss> holds the address (not port) of <ai>. */
+static bool
+upstream_same_ip(
+    const struct sockaddr_storage *ss, const struct evutil_addrinfo *ai)
+{
+	if (ss->ss_family != ai->ai_family)
+		return false;
+	if (ai->ai_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)ss)
+		           ->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)(const void *)ai->ai_addr)
+		        ->sin_addr.s_addr;
+	return memcmp(
+	           &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+	           &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)
+	                ->sin6_addr,
+	           sizeof(struct in6_addr)) == 0;
+}
+
+/*
+ * The Host-forgery defence of an intercepted request: ocspgate connects
+ * to the addresses its own resolver gives for Host, never to the one the
+ * client chose, and flags the request when the client's original
+ * destination is not among them (a client naming a trusted responder in
+ * Host while sending to another address). Returns false after refusing
+ * the request (on_host_mismatch = "block" in enforce mode).
+ */
+static bool
+upstream_check_host(struct session *s)
+{
+	for (const struct evutil_addrinfo *ai = s->addrs; ai != NULL;
+	     ai = ai->ai_next) {
+		if (upstream_same_ip(&s->orig_dst, ai))
+			return true;
+	}
+	s->host_mismatch = true;
+	if (!s->cfg->block_host_mismatch)
+		return true;
+	if (s->verdict.reason == REASON_OCSP_REQUEST) {
+		s->verdict.reason = REASON_HOST_MISMATCH;
+		s->verdict.detail = "original destination is not an address "
+		                    "of the Host name";
+	}
+	if (s->cfg->mode == MODE_MONITOR)
+		return true;
+	upstream_release(s);
+	s->forwarded = false;
+	session_reply(s, 403, REASON_HOST_MISMATCH, NULL, false);
+	return false;
+}
+
 static void
 upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 {
@@ -68,6 +122,8 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	}
 	s->addrs = res;
 	s->addr_next = res;
+	if (s->req.intercepted && !upstream_check_host(s))
+		return;
 	upstream_connect_next(s, 0);
 }
 
@@ -100,11 +156,37 @@ upstream_send_request(struct session *s)
 static void upstream_on_read(struct bufferevent *bev, void *arg);
 static void upstream_on_event(struct bufferevent *bev, short what, void *arg);
 
+/*
+ * A non-blocking socket for <family>, with SO_MARK set when configured
+ * so that firewall rules can exempt ocspgate's own traffic from the
+ * redirection that brings clients' traffic to it. Returns -1 on error.
+ */
+static evutil_socket_t
+upstream_socket(const struct session *s, int family)
+{
+	evutil_socket_t fd;
+	uint32_t mark = s->cfg->upstream_mark;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (mark != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) == -1) {
+		int e = errno;
+
+		evutil_closesocket(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 static void
 upstream_connect_next(struct session *s, int last_error)
 {
 	while (s->addr_next != NULL) {
 		struct evutil_addrinfo *ai = s->addr_next;
+		evutil_socket_t fd;
 		const void *addr;
 
 		s->addr_next = ai->ai_next;
@@ -115,9 +197,14 @@ upstream_connect_next(struct session *s, int last_error)
 			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
 			            ->sin_addr;
 		inet_ntop(ai->ai_family, addr, s->dest_ip, sizeof(s->dest_ip));
+		if ((fd = upstream_socket(s, ai->ai_family)) == -1) {
+			last_error = errno;
+			continue;
+		}
 		s->upstream = bufferevent_socket_new(
-		    s->srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
+		    s->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 		if (s->upstream == NULL) {
+			evutil_closesocket(fd);
 			last_error = ENOMEM;
 			break;
 		}

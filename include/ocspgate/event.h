@@ -11,6 +11,7 @@
 
 #include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
+#include "ocspgate/inventory.h"
 #include "ocspgate/json.h"
 #include "ocspgate/ocsp_request.h"
 
@@ -28,6 +29,11 @@ struct event_record {
 	const char *detail;
 	const char *source_ip;
 	uint16_t source_port;
+	const char *source_domain; /* inventory or reverse DNS */
+	const struct inventory_entry *asset;
+	const char *orig_ip; /* intercepted: original destination */
+	uint16_t orig_port;
+	bool host_mismatch;
 	struct http_span dest_host; /* as in the target */
 	const char *dest_ip;        /* connected address, if any */
 	uint16_t dest_port;

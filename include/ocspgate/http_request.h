@@ -89,7 +89,8 @@ struct http_request {
 	int ctype_hdr;
 	int ua_hdr;
 	bool expect_continue;
-	bool line_done; /* the request line is complete */
+	bool intercepted; /* origin-form, target from Host + original dst */
+	bool line_done;   /* the request line is complete */
 	bool headers_done;
 	bool complete;
 	bool keep_alive;   /* valid once complete */
@@ -139,6 +140,14 @@ void http_request_next(struct http_request *r);
  */
 enum http_parse http_request_parse(
     struct http_request *r, const char *data, size_t len, size_t *consumed);
+
+/*
+ * For a complete origin-form request on a connection the kernel
+ * redirected: takes the target's host from the Host header and its port
+ * from the original destination <orig_port>. Returns 0, or -1 with
+ * r->reason/r->detail set when the request has no usable Host.
+ */
+int http_request_intercept(struct http_request *r, uint16_t orig_port);
 
 /* Header value by name (case-insensitive), or NULL. */
 const struct http_span *http_request_header(

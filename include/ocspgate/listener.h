@@ -6,20 +6,41 @@
 #define OCSPGATE_LISTENER_H
 
 #include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/util.h>
+
+#include "ocspgate/config.h"
 
 struct server;
-struct listen_addr;
 struct listener;
 
 /*
- * Binds and listens on <la>. Returns the listener, or NULL with a
- * message in <err>.
+ * Binds and listens on <la>, an entry of <cfg> (a reference is taken).
+ * Returns the listener, or NULL with a message in <err>.
  */
-struct listener *listener_new(
-    struct server *srv, const struct listen_addr *la, char *err, size_t errlen);
+struct listener *listener_new(struct server *srv, struct config *cfg,
+    const struct listen_addr *la, char *err, size_t errlen);
 
 /* The bound address, e.g. "127.0.0.1:3128" (the real port for port 0). */
 const char *listener_name(const struct listener *l);
+
+/*
+ * Where an accepted connection <fd> was going before the kernel sent it
+ * to us: SO_ORIGINAL_DST (IP6T_SO_ORIGINAL_DST) after a REDIRECT, the
+ * socket's own address under TPROXY. Returns 1 with *dst filled, 0 when
+ * the connection was not intercepted (or <mode> is LISTEN_EXPLICIT), -1
+ * on a system error.
+ */
+int listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
+    struct sockaddr_storage *dst);
+
+/* This listener's entry of the config it serves. */
+const struct listen_addr *listener_config(const struct listener *l);
+
+/* After a reload, serve <la> of <cfg> (same address and transparency). */
+void listener_rebind(
+    struct listener *l, struct config *cfg, const struct listen_addr *la);
 
 /* The address as written in the config, e.g. "127.0.0.1:0". */
 const char *listener_text(const struct listener *l);

@@ -20,6 +20,8 @@ enum reason {
 	REASON_NOT_OCSP,
 	REASON_OCSP_MALFORMED,
 	REASON_UNKNOWN_ISSUER,
+	REASON_HOST_MISMATCH,        /* intercepted: Host not at its address */
+	REASON_PROXY_PROTOCOL,       /* bad or unexpected PROXY header */
 	REASON_UPSTREAM_UNREACHABLE, /* failures after the decision */
 	REASON_UPSTREAM_TIMEOUT,
 	REASON_RESPONSE_MALFORMED,

@@ -19,6 +19,7 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
+struct rdns_cache;
 
 TAILQ_HEAD(session_list, session);
 
@@ -47,6 +48,7 @@ struct server {
 	bool draining; /* stopping: no new requests */
 	struct event *drain_timer;
 	struct json json; /* scratch for event lines */
+	struct rdns_cache *rdns;
 };
 
 /*

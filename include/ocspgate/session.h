@@ -15,6 +15,7 @@
 
 #include <event2/util.h>
 
+#include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
@@ -49,8 +50,16 @@ struct session {
 	struct evutil_addrinfo *addr_next;
 	struct event *timer; /* request, upstream deadlines */
 
+	struct sockaddr_storage source_addr; /* the client, after PROXY */
 	char source_ip[INET6_ADDRSTRLEN];
 	uint16_t source_port;
+	const struct inventory_entry *asset; /* lives with cfg */
+	enum listen_transparent transparent;
+	bool await_proxy;                 /* a PROXY header comes first */
+	bool must_log;                    /* refused before a request line */
+	bool orig_known;                  /* orig_dst is set */
+	struct sockaddr_storage orig_dst; /* intercepted: where it went */
+	bool host_mismatch;               /* orig_dst not an address of Host */
 
 	/* The current request. */
 	char *head; /* head bytes; spans point here */
@@ -86,7 +95,7 @@ struct session {
  * it. Returns 0, or -1 (fd closed).
  */
 int session_new(struct server *srv, evutil_socket_t fd,
-    const struct sockaddr *sa, socklen_t salen);
+    const struct sockaddr *sa, socklen_t salen, const struct listen_addr *la);
 
 /*
  * Logs the request in progress (if any), frees both sides, the DNS
