@@ -829,6 +829,70 @@ test_zero_source_port(void)
 }
 
 /* A second record in the same writer replaces the first. */
+/* True when <path> holds exactly the raw JSON <want>. */
+static bool
+jv_is(const struct jv *v, const char *path, const char *want)
+{
+	const struct jv_entry *e = jv_get(v, path);
+
+	return e != NULL && e->len == strlen(want) &&
+	    memcmp(e->v, want, e->len) == 0;
+}
+
+/* Interception and attribution fields. */
+static void
+test_interception(void)
+{
+	static const char *const names[] = {"role", "owner", "site"};
+	static const char *const values[] = {"domain-controller", "", "par"};
+	struct inventory_entry asset = {.host = "dc01.corp.example",
+	    .ntags = 3,
+	    .tag_names = names,
+	    .tag_values = values};
+	struct event_record e;
+	struct json j;
+	struct jv v;
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_HOST_MISMATCH;
+	e.interception = "transparent";
+	e.source_ip = "10.0.0.5";
+	e.source_port = 50123;
+	e.source_domain = asset.host;
+	e.asset = &asset;
+	e.orig_ip = "192.0.2.66";
+	e.orig_port = 80;
+	e.host_mismatch = true;
+	json_init(&j);
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "event.reason", "\"host_mismatch\""));
+	CHECK(jv_is(&v, "ocspgate.interception", "\"transparent\""));
+	CHECK(jv_is(&v, "ocspgate.original_destination.ip", "\"192.0.2.66\""));
+	CHECK(jv_is(&v, "ocspgate.original_destination.port", "80"));
+	CHECK(jv_is(&v, "ocspgate.host_mismatch", "true"));
+	CHECK(jv_is(&v, "source.domain", "\"dc01.corp.example\""));
+	CHECK(jv_is(&v, "ocspgate.asset.host", "\"dc01.corp.example\""));
+	CHECK(jv_is(&v, "ocspgate.asset.role", "\"domain-controller\""));
+	CHECK(jv_get(&v, "ocspgate.asset.owner") == NULL); /* empty: left out */
+	CHECK(jv_is(&v, "ocspgate.asset.site", "\"par\""));
+
+	/* Explicit requests carry none of them. */
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_PROXY_PROTOCOL;
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.5";
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "event.reason", "\"proxy_protocol_invalid\""));
+	CHECK(jv_is(&v, "event.action", "\"block\""));
+	CHECK(jv_get(&v, "ocspgate.original_destination") == NULL);
+	CHECK(jv_get(&v, "ocspgate.host_mismatch") == NULL);
+	CHECK(jv_get(&v, "ocspgate.asset") == NULL);
+	CHECK(jv_get(&v, "source.domain") == NULL);
+	json_free(&j);
+}
+
 static void
 test_reuse(void)
 {
@@ -913,6 +977,7 @@ main(void)
 	test_flags_and_certs();
 	test_hostile();
 	test_zero_source_port();
+	test_interception();
 	test_reuse();
 	return check_done();
 }

@@ -385,14 +385,16 @@ static const struct rq_case ok_cases[] = {
         .path = "/x",
         .query = "y",
         .keep_alive = true},
-    {.name = "CONNECT authority-form",
+    {
+        .name = "CONNECT authority-form",
         .in = S("CONNECT ocsp.test:443 HTTP/1.1\r\nHost: ocsp.test:443\r\n"
                 "\r\n"),
         .want = HTTP_PARSE_DONE,
         .method = "CONNECT",
         .form = HTTP_TARGET_AUTHORITY,
         .host = "ocsp.test",
-        .port = 443,},
+        .port = 443,
+    },
     {.name = "OPTIONS *",
         .in = S("OPTIONS * HTTP/1.1\r\nHost: ocsp.test\r\n\r\n"),
         .want = HTTP_PARSE_DONE,
@@ -1238,10 +1240,69 @@ test_put(void)
 	    off == 0);
 }
 
+/* Origin-form requests on intercepted connections. */
+static void
+test_intercept(void)
+{
+	static const struct {
+		const char *name;
+		const char *in;
+		int rc;
+		const char *host;
+		uint16_t port;
+		const char *upstream_host; /* Host line sent upstream */
+	} cases[] = {
+	    {"Host without port",
+	        "GET /MEow HTTP/1.1\r\nHost: ocsp.test\r\n\r\n", 0, "ocsp.test",
+	        80, "Host: ocsp.test\r\n"},
+	    {"port from the original destination",
+	        "GET / HTTP/1.1\r\nHost: ocsp.test:8080\r\n\r\n", 0,
+	        "ocsp.test", 80, "Host: ocsp.test\r\n"},
+	    {"IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1]\r\n\r\n", 0, "::1", 80,
+	        "Host: [::1]\r\n"},
+	    {"HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", -1, NULL, 0,
+	        NULL},
+	    {"bad Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", -1, NULL, 0,
+	        NULL},
+	};
+	unsigned char body[T_BODY_CAP];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_request r;
+		char out[512];
+		int n;
+
+		if (parse_whole(&r, cases[i].in, strlen(cases[i].in), body,
+		        sizeof(body)) != HTTP_PARSE_DONE) {
+			/* "a b" is refused by llhttp already: fine too. */
+			CHECKF(cases[i].rc == -1, "%s: does not parse",
+			    cases[i].name);
+			continue;
+		}
+		CHECK(r.form == HTTP_TARGET_ORIGIN && !r.intercepted);
+		n = http_request_intercept(&r, 80);
+		CHECKF(n == cases[i].rc, "%s: rc %d", cases[i].name, n);
+		if (n != 0) {
+			CHECK(r.reason == REASON_HTTP_MALFORMED &&
+			    r.detail != NULL);
+			continue;
+		}
+		CHECK(r.intercepted && r.port == cases[i].port &&
+		    r.host.len == strlen(cases[i].host) &&
+		    memcmp(r.host.p, cases[i].host, r.host.len) == 0);
+		n = http_request_build_upstream(&r, out, sizeof(out));
+		CHECKF(n > 0 &&
+		        memmem(out, (size_t)n, cases[i].upstream_host,
+		            strlen(cases[i].upstream_host)) != NULL,
+		    "%s: %.*s", cases[i].name, n > 0 ? n : 0, out);
+	}
+}
+
 int
 main(void)
 {
 	test_cases();
+	test_intercept();
 	test_build_upstream();
 	test_trailers();
 	test_trailers_split();
