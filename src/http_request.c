@@ -291,7 +291,7 @@ static int
 http_parse_authority(struct http_span a, struct http_span *host, uint16_t *port,
     const char **detail)
 {
-	const char *p = a.p, *end = a.p + a.len;
+	const char *p = a.p, *end;
 	unsigned long v = 0;
 
 	*port = 0;
@@ -299,6 +299,7 @@ http_parse_authority(struct http_span a, struct http_span *host, uint16_t *port,
 		*detail = "empty host";
 		return -1;
 	}
+	end = a.p + a.len;
 	if (memchr(a.p, '@', a.len) != NULL) {
 		*detail = "userinfo in target";
 		return -1;
@@ -766,6 +767,8 @@ http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
 {
 	if (len > cap - *off)
 		return -1;
+	if (len == 0)
+		return 0; /* an empty span may have no pointer */
 	memcpy(out + *off, s, len);
 	*off += len;
 	return 0;
