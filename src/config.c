@@ -39,11 +39,12 @@
 #define CONFIG_MAX_NONCE_BYTES_MIN  1
 #define CONFIG_MAX_NONCE_BYTES_MAX  OCSP_NONCE_MAX_BYTES
 
-#define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
-#define CONFIG_MAX_PEM_BYTES  (4 * 1024 * 1024)
-#define CONFIG_DNS_PORT       53
-#define CONFIG_HOST_MAX       253 /* RFC 1035 2.3.4 */
-#define CONFIG_LABEL_MAX      63
+#define CONFIG_MAX_CONNECTIONS_MAX 1000000
+#define CONFIG_MAX_FILE_BYTES      (16 * 1024 * 1024)
+#define CONFIG_MAX_PEM_BYTES       (4 * 1024 * 1024)
+#define CONFIG_DNS_PORT            53
+#define CONFIG_HOST_MAX            253 /* RFC 1035 2.3.4 */
+#define CONFIG_LABEL_MAX           63
 
 /* One load in progress: where errors go and what is being built. */
 struct config_ctx {
@@ -1377,6 +1378,25 @@ config_parse_max_nonce_bytes(struct config_ctx *ctx, const config_setting_t *s)
 		ctx->c->max_nonce_bytes = (size_t)v;
 }
 
+static void
+config_parse_max_connections(struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 1, CONFIG_MAX_CONNECTIONS_MAX, &v))
+		ctx->c->max_connections = (unsigned)v;
+}
+
+static void
+config_parse_max_connections_per_source(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 0, CONFIG_MAX_CONNECTIONS_MAX, &v))
+		ctx->c->max_connections_per_source = (unsigned)v;
+}
+
 static const struct config_directive config_directives[] = {
     {"listen", config_parse_listen},
     {"mode", config_parse_mode},
@@ -1393,6 +1413,8 @@ static const struct config_directive config_directives[] = {
     {"upstream_mark", config_parse_upstream_mark},
     {"inventory", config_parse_inventory},
     {"reverse_dns", config_parse_reverse_dns},
+    {"max_connections", config_parse_max_connections},
+    {"max_connections_per_source", config_parse_max_connections_per_source},
 };
 
 /* Returns the directive called <name>, or NULL for an unknown one. */
@@ -1448,6 +1470,7 @@ config_load_text(
 	c->client_timeout_sec = CONFIG_DEFAULT_CLIENT_TIMEOUT;
 	c->upstream_timeout_sec = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
 	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
+	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */

@@ -39,6 +39,8 @@ struct listener {
 	char name[INET6_ADDRSTRLEN + 8];
 	struct config *cfg;           /* holds <la> */
 	const struct listen_addr *la; /* this listener's config entry */
+	bool paused;                  /* max_connections reached */
+	bool backing_off;             /* out of descriptors */
 };
 
 /* True when <a> and <b> are the same address and port. */
@@ -83,7 +85,19 @@ listener_on_backoff(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	evconnlistener_enable(l->lev);
+	l->backing_off = false;
+	if (!l->paused)
+		evconnlistener_enable(l->lev);
+}
+
+void
+listener_pause(struct listener *l, bool pause)
+{
+	l->paused = pause;
+	if (pause)
+		evconnlistener_disable(l->lev);
+	else if (!l->backing_off)
+		evconnlistener_enable(l->lev);
 }
 
 static void
@@ -97,6 +111,7 @@ listener_on_error(struct evconnlistener *lev, void *arg)
 	log_warn("accept on %s: %s; pausing %d s", l->name, strerror(err),
 	    LISTENER_BACKOFF_SEC);
 	evconnlistener_disable(l->lev);
+	l->backing_off = true;
 	evtimer_add(l->backoff, &tv);
 }
 

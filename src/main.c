@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -51,6 +52,31 @@ main_on_reopen(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (event_log_reopen(srv->log) == 0)
 		log_info("SIGUSR1: event log reopened");
+}
+
+/*
+ * Each client connection takes a descriptor, and one more while it is
+ * forwarded: raise the soft limit to the hard one, and say so when even
+ * that cannot hold max_connections.
+ */
+static void
+main_raise_nofile(const struct config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("descriptor limit %llu is below what max_connections "
+		         "= %u may need (%llu)",
+		    (unsigned long long)rl.rlim_cur, cfg->max_connections,
+		    (unsigned long long)want);
 }
 
 struct main_ctx {
@@ -129,6 +155,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_nofile(cfg);
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	m.path = path;

@@ -15,6 +15,7 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_UNKNOWN_ISSUER] = "unknown_issuer",
     [REASON_HOST_MISMATCH] = "host_mismatch",
     [REASON_PROXY_PROTOCOL] = "proxy_protocol_invalid",
+    [REASON_CONNECTION_LIMIT] = "connection_limit",
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
@@ -31,5 +32,5 @@ reason_name(enum reason r)
 bool
 reason_is_block(enum reason r)
 {
-	return r >= REASON_HTTP_MALFORMED && r <= REASON_PROXY_PROTOCOL;
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_CONNECTION_LIMIT;
 }

@@ -2,6 +2,8 @@
  * A worker: event log, resolver and listeners around one event loop.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,16 @@
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+
+/* Connections per source address: a small chained hash table. */
+#define SERVER_SOURCE_BUCKETS 4096
+
+struct source_slot {
+	struct source_slot *next;
+	int family;
+	unsigned char addr[16];
+	unsigned count;
+};
 
 struct resolver *
 resolver_ref(struct resolver *r)
@@ -293,7 +305,114 @@ server_free(struct server *srv)
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
 	}
+	if (srv->sources != NULL) {
+		for (size_t i = 0; i < SERVER_SOURCE_BUCKETS; i++) {
+			while (srv->sources[i] != NULL) {
+				struct source_slot *next =
+				    srv->sources[i]->next;
+
+				free(srv->sources[i]);
+				srv->sources[i] = next;
+			}
+		}
+		free(srv->sources);
+	}
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
+}
+
+static int
+server_source_key(const struct sockaddr *sa, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+		return AF_INET;
+	}
+	memcpy(addr,
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+	return AF_INET6;
+}
+
+static struct source_slot **
+server_source_find(struct server *srv, const struct sockaddr *sa, int *family,
+    unsigned char addr[16])
+{
+	struct source_slot **pp;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	*family = server_source_key(sa, addr);
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	pp = &srv->sources[h % SERVER_SOURCE_BUCKETS];
+	while (*pp != NULL &&
+	    ((*pp)->family != *family || memcmp((*pp)->addr, addr, 16) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+bool
+server_source_acquire(
+    struct server *srv, const struct config *cfg, const struct sockaddr *sa)
+{
+	struct source_slot **pp, *slot;
+	unsigned char addr[16];
+	int family;
+
+	if (cfg->max_connections_per_source == 0)
+		return true;
+	if (srv->sources == NULL &&
+	    (srv->sources = calloc(
+	         SERVER_SOURCE_BUCKETS, sizeof(*srv->sources))) == NULL)
+		return true; /* no memory to count with: do not refuse */
+	pp = server_source_find(srv, sa, &family, addr);
+	if ((slot = *pp) == NULL) {
+		if ((slot = calloc(1, sizeof(*slot))) == NULL)
+			return true;
+		slot->family = family;
+		memcpy(slot->addr, addr, 16);
+		*pp = slot;
+	}
+	if (slot->count >= cfg->max_connections_per_source) {
+		if (slot->count == 0) {
+			*pp = slot->next;
+			free(slot);
+		}
+		return false;
+	}
+	slot->count++;
+	return true;
+}
+
+void
+server_source_release(struct server *srv, const struct sockaddr *sa)
+{
+	struct source_slot **pp, *slot;
+	unsigned char addr[16];
+	int family;
+
+	if (srv->sources == NULL)
+		return;
+	pp = server_source_find(srv, sa, &family, addr);
+	if ((slot = *pp) == NULL)
+		return;
+	if (--slot->count == 0) {
+		*pp = slot->next;
+		free(slot);
+	}
+}
+
+void
+server_connections_changed(struct server *srv)
+{
+	bool full = srv->nsessions >= srv->cfg->max_connections;
+
+	if (full == srv->accept_paused || srv->draining)
+		return;
+	srv->accept_paused = full;
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_pause(srv->listeners[i], full);
 }

@@ -174,9 +174,13 @@ session_close(struct session *s)
 		event_free(s->timer);
 	if (s->client != NULL)
 		bufferevent_free(s->client);
+	if (s->source_counted)
+		server_source_release(
+		    s->srv, (const struct sockaddr *)&s->source_addr);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
 		event_base_loopexit(s->srv->base, NULL);
+	server_connections_changed(s->srv);
 	config_unref(s->cfg);
 	free(s->head);
 	free(s->body);
@@ -511,6 +515,26 @@ session_attribute(struct session *s)
 		rdns_get(s->srv->rdns, s->srv->resolver, sa, time(NULL), true);
 }
 
+static void session_refuse_connection(
+    struct session *s, enum reason why, const char *detail);
+
+/*
+ * Counts the connection against max_connections_per_source. Returns -1
+ * after refusing it (logged, closed).
+ */
+static int
+session_count_source(struct session *s)
+{
+	if (!server_source_acquire(
+	        s->srv, s->cfg, (const struct sockaddr *)&s->source_addr)) {
+		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
+		    "max_connections_per_source reached");
+		return -1;
+	}
+	s->source_counted = true;
+	return 0;
+}
+
 /* Logs a connection refused before any request, and closes it. */
 static void
 session_refuse_connection(
@@ -561,6 +585,8 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	s->in_request = false;
 	if (!h.local)
 		session_set_source(s, (const struct sockaddr *)&h.src);
+	if (session_count_source(s) == -1)
+		return -1;
 	session_attribute(s);
 	return 1;
 }
@@ -581,6 +607,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->cfg = config_ref(srv->cfg);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
+	server_connections_changed(srv);
 	session_set_source(s, sa);
 	s->transparent = la->transparent;
 	s->client =
@@ -600,6 +627,8 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 		}
 		s->await_proxy = true;
 	} else {
+		if (session_count_source(s) == -1)
+			return -1;
 		session_attribute(s);
 	}
 	bufferevent_setcb(

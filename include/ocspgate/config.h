@@ -23,6 +23,7 @@
 #define CONFIG_DEFAULT_CLIENT_TIMEOUT   30
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT 10
 #define CONFIG_DEFAULT_MAX_NONCE_BYTES  32
+#define CONFIG_DEFAULT_MAX_CONNECTIONS  10000
 #define CONFIG_DEFAULT_PORT             80
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
@@ -93,6 +94,8 @@ struct config {
 	uint32_t upstream_mark;      /* SO_MARK on upstream sockets; 0: none */
 	struct inventory *inventory; /* NULL when none is configured */
 	bool reverse_dns;
+	unsigned max_connections;            /* open client connections */
+	unsigned max_connections_per_source; /* 0: no limit */
 };
 
 /*

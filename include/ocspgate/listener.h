@@ -5,6 +5,7 @@
 #ifndef OCSPGATE_LISTENER_H
 #define OCSPGATE_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -44,6 +45,9 @@ void listener_rebind(
 
 /* The address as written in the config, e.g. "127.0.0.1:0". */
 const char *listener_text(const struct listener *l);
+
+/* Stops (or resumes) accepting while max_connections are open. */
+void listener_pause(struct listener *l, bool pause);
 
 /* Stops accepting; connections already accepted go on. */
 void listener_free(struct listener *l);

@@ -22,6 +22,7 @@ enum reason {
 	REASON_UNKNOWN_ISSUER,
 	REASON_HOST_MISMATCH,        /* intercepted: Host not at its address */
 	REASON_PROXY_PROTOCOL,       /* bad or unexpected PROXY header */
+	REASON_CONNECTION_LIMIT,     /* max_connections_per_source */
 	REASON_UPSTREAM_UNREACHABLE, /* failures after the decision */
 	REASON_UPSTREAM_TIMEOUT,
 	REASON_RESPONSE_MALFORMED,

@@ -19,6 +19,8 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
+struct source_slot;
+struct sockaddr;
 struct rdns_cache;
 
 TAILQ_HEAD(session_list, session);
@@ -49,6 +51,8 @@ struct server {
 	struct event *drain_timer;
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
+	struct source_slot **sources; /* open connections per source */
+	bool accept_paused;           /* max_connections reached */
 };
 
 /*
@@ -67,6 +71,22 @@ int server_init(struct server *srv, struct event_base *base, struct config *cfg,
  */
 int server_reload(
     struct server *srv, const char *path, char *err, size_t errlen);
+
+/*
+ * Counts one more connection from <sa>. Returns false, counting nothing,
+ * when max_connections_per_source of <cfg> would be passed.
+ */
+bool server_source_acquire(
+    struct server *srv, const struct config *cfg, const struct sockaddr *sa);
+
+/* Counts a connection from <sa> gone (one acquired earlier). */
+void server_source_release(struct server *srv, const struct sockaddr *sa);
+
+/*
+ * A connection was opened or closed: stops accepting at max_connections
+ * and starts again below it.
+ */
+void server_connections_changed(struct server *srv);
 
 /*
  * Stops accepting, closes idle connections and lets requests in flight

@@ -57,6 +57,7 @@ struct session {
 	enum listen_transparent transparent;
 	bool await_proxy;                 /* a PROXY header comes first */
 	bool must_log;                    /* refused before a request line */
+	bool source_counted;              /* in max_connections_per_source */
 	bool orig_known;                  /* orig_dst is set */
 	struct sockaddr_storage orig_dst; /* intercepted: where it went */
 	bool host_mismatch;               /* orig_dst not an address of Host */
