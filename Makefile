@@ -3,10 +3,16 @@
 #   make test       build and run every test, then again under ASan+UBSan
 #   make check      the plain build's tests only
 #   make test-asan  the ASan+UBSan build's tests only
+#   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
+#   make soak       the soak test for SOAK_SECONDS
 #   make format     clang-format the sources
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+SOAK_SECONDS ?= 600
 BUILD_TYPE ?= RelWithDebInfo
 CONFIG     ?= conf/ocspgate.conf
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
@@ -20,8 +26,8 @@ CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
-.PHONY: all deps deps-test build run check test test-asan format \
-	check-format clean
+.PHONY: all deps deps-test build run check test test-asan fuzz-build \
+	fuzz fuzz-smoke soak format check-format clean
 
 all: build
 
@@ -68,7 +74,43 @@ test-asan: deps-test
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest $(CTEST_FLAGS)
 
-test: check test-asan
+# libFuzzer builds of the fuzz targets, with ASan and UBSan.
+fuzz-build: deps-test
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Debug \
+	    -DCMAKE_C_COMPILER=clang -DOCSPGATE_FUZZ=ON \
+	    -DOCSPGATE_SANITIZE=address,undefined
+	cmake --build $(BUILD_FUZZ) -j$(JOBS)
+
+# Each target for $(1) seconds, from a scratch copy of its corpus (new
+# inputs do not pile up in the tree; crashes are written to the build).
+define fuzz_run
+	@set -e; for bin in $(BUILD_FUZZ)/tests/fuzz_*; do \
+		t=$${bin##*/fuzz_}; \
+		work=$(BUILD_FUZZ)/corpus/$$t; mkdir -p $$work; \
+		cp -n tests/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; \
+		echo "fuzz $$t: $(1) s"; \
+		$$bin -max_total_time=$(1) -timeout=10 -rss_limit_mb=2048 \
+		    -print_final_stats=1 \
+		    -artifact_prefix=$(BUILD_FUZZ)/crash-$$t- $$work \
+		    2>&1 | grep -E '^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' || true; \
+		if ls $(BUILD_FUZZ)/crash-$$t-* >/dev/null 2>&1; then \
+			echo "fuzz $$t: crash, see $(BUILD_FUZZ)/crash-$$t-*"; \
+			exit 1; \
+		fi; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call fuzz_run,$(FUZZ_SECONDS))
+
+fuzz-smoke: fuzz-build
+	$(call fuzz_run,$(FUZZ_SMOKE_SECONDS))
+
+soak: build deps-test
+	cd tests/integration && OCSPGATE_BIN=$(CURDIR)/$(BUILD)/ocspgate \
+	    OCSPGATE_SOAK_SECONDS=$(SOAK_SECONDS) python3 -m unittest -v test_soak
+
+test: check test-asan fuzz-smoke
 
 format:
 	clang-format -i src/*.c include/ocspgate/*.h tests/unit/*.c \
@@ -79,4 +121,4 @@ check-format:
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -486,7 +486,8 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 	for (size_t i = 0; i < hs->n; i++) {
 		const char *p, *end, *tok;
 
-		if (!http_span_eq(&hs->h[i].name, "connection"))
+		if (!http_span_eq(&hs->h[i].name, "connection") ||
+		    hs->h[i].value.len == 0)
 			continue;
 		p = hs->h[i].value.p;
 		end = p + hs->h[i].value.len;
