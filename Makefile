@@ -71,7 +71,7 @@ test-asan: deps-test
 	    -DOCSPGATE_SANITIZE=address,undefined
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OCSPGATE_TIME_SCALE=2 \
 	    ctest $(CTEST_FLAGS)
 
 # libFuzzer builds of the fuzz targets, with ASan and UBSan.
