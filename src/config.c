@@ -562,6 +562,15 @@ config_free_responder(struct responder *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static bool
+config_port_is_zero(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)(const void *)ss)
+		           ->sin6_port == 0;
+	return ((const struct sockaddr_in *)(const void *)ss)->sin_port == 0;
+}
+
 static void
 config_free_listen(struct listen_addr *l)
 {
@@ -932,7 +941,9 @@ config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
 	}
 	for (size_t i = 0; i < c->nlisten; i++) {
 		for (size_t k = 0; k < i; k++) {
-			if (strcmp(c->listen[i].text, c->listen[k].text) == 0)
+			/* Port 0 asks for a new ephemeral port each time. */
+			if (strcmp(c->listen[i].text, c->listen[k].text) == 0 &&
+			    !config_port_is_zero(&c->listen[i].addr))
 				config_error_at(ctx, NULL,
 				    (unsigned)c->listen[i].line,
 				    "listen: '%s' is listed twice",

@@ -18,6 +18,8 @@ http_reply_status(enum reason why)
 		return 502;
 	case REASON_UPSTREAM_TIMEOUT:
 		return 504;
+	case REASON_FORWARDING_LOOP:
+		return 508;
 	default:
 		return 403;
 	}
@@ -47,6 +49,10 @@ http_reply_build(
 	case 502:
 		phrase = "Bad Gateway";
 		words = "bad gateway";
+		break;
+	case 508:
+		phrase = "Loop Detected";
+		words = "forwarding loop";
 		break;
 	case 503:
 		phrase = "Service Unavailable";

@@ -535,6 +535,20 @@ http_request_has_bare_lf(const struct http_request *r)
 	return false;
 }
 
+/*
+ * True when the request's only transfer coding is "chunked". A coding
+ * before it (gzip, identity) would reach the upstream undone, since the
+ * body is forwarded de-chunked, and no OCSP client sends one.
+ */
+static bool
+http_request_te_is_chunked(const struct http_request *r)
+{
+	const struct http_span *te =
+	    http_headers_get(&r->hs, "transfer-encoding");
+
+	return te != NULL && http_span_eq(te, "chunked");
+}
+
 static int
 http_request_on_headers_complete(llhttp_t *p)
 {
@@ -567,6 +581,9 @@ http_request_on_headers_complete(llhttp_t *p)
 	if (r->http_minor == 1 && r->host_hdr == -1)
 		return http_request_fail(
 		    r, REASON_HTTP_MALFORMED, "HTTP/1.1 request without Host");
+	if ((p->flags & F_TRANSFER_ENCODING) && !http_request_te_is_chunked(r))
+		return http_request_fail(r, REASON_HTTP_MALFORMED,
+		    "Transfer-Encoding other than chunked");
 	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "Transfer-Encoding in an HTTP/1.0 request");
@@ -746,6 +763,24 @@ http_request_intercept(struct http_request *r, uint16_t orig_port)
 	return 0;
 }
 
+bool
+http_request_has_via(const struct http_request *r, const char *token)
+{
+	size_t n = strlen(token);
+
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+
+		if (!http_span_eq(&h->name, "via"))
+			continue;
+		for (size_t k = 0; k + n <= h->value.len; k++) {
+			if (strncasecmp(h->value.p + k, token, n) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 const struct http_span *
 http_headers_get(const struct http_headers *hs, const char *name)
 {
@@ -795,7 +830,8 @@ http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 }
 
 int
-http_request_build_upstream(const struct http_request *r, char *out, size_t cap)
+http_request_build_upstream(
+    const struct http_request *r, const char *via, char *out, size_t cap)
 {
 	size_t off = 0;
 	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;
@@ -832,6 +868,11 @@ http_request_build_upstream(const struct http_request *r, char *out, size_t cap)
 	    r->llhttp_method == HTTP_PUT) {
 		rc |= http_put_str(out, cap, &off, "Content-Length: ");
 		rc |= http_put_uint(out, cap, &off, r->body_len);
+		rc |= http_put_str(out, cap, &off, "\r\n");
+	}
+	if (via != NULL) {
+		rc |= http_put_str(out, cap, &off, "Via: 1.1 ");
+		rc |= http_put_str(out, cap, &off, via);
 		rc |= http_put_str(out, cap, &off, "\r\n");
 	}
 	rc |= http_put_str(out, cap, &off, "Connection: close\r\n\r\n");

@@ -37,10 +37,11 @@ struct listener {
 	struct evconnlistener *lev;
 	struct event *backoff;
 	char name[INET6_ADDRSTRLEN + 8];
-	struct config *cfg;           /* holds <la> */
-	const struct listen_addr *la; /* this listener's config entry */
-	bool paused;                  /* max_connections reached */
-	bool backing_off;             /* out of descriptors */
+	struct config *cfg;            /* holds <la> */
+	const struct listen_addr *la;  /* this listener's config entry */
+	bool paused;                   /* max_connections reached */
+	struct sockaddr_storage bound; /* the address bound, real port */
+	bool backing_off;              /* out of descriptors */
 };
 
 /* True when <a> and <b> are the same address and port. */
@@ -68,6 +69,37 @@ listener_same_addr(
 	return false;
 }
 
+/*
+ * True when <local> is the listener's own address <bound> (the same
+ * port, and the same address unless the listener is bound to any).
+ */
+static bool
+listener_is_bound_to(
+    const struct sockaddr_storage *bound, const struct sockaddr_storage *local)
+{
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+
+	if (bound->ss_family != local->ss_family)
+		return false;
+	if (bound->ss_family == AF_INET) {
+		const struct sockaddr_in *b = (const void *)bound,
+		                         *l = (const void *)local;
+
+		return b->sin_port == l->sin_port &&
+		    (b->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		        b->sin_addr.s_addr == l->sin_addr.s_addr);
+	}
+	{
+		const struct sockaddr_in6 *b = (const void *)bound,
+		                          *l = (const void *)local;
+
+		return b->sin6_port == l->sin6_port &&
+		    (memcmp(&b->sin6_addr, &any6, sizeof(any6)) == 0 ||
+		        memcmp(&b->sin6_addr, &l->sin6_addr,
+		            sizeof(l->sin6_addr)) == 0);
+	}
+}
+
 static void
 listener_on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -75,7 +107,7 @@ listener_on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	struct listener *l = arg;
 
 	(void)lev;
-	session_new(l->srv, fd, sa, (socklen_t)salen, l->la);
+	session_new(l->srv, fd, sa, (socklen_t)salen, l->la, &l->bound);
 }
 
 static void
@@ -135,7 +167,7 @@ listener_format(const struct sockaddr_storage *ss, char *out, size_t len)
 
 int
 listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
-    struct sockaddr_storage *dst)
+    const struct sockaddr_storage *bound, struct sockaddr_storage *dst)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local), dlen = sizeof(*dst);
@@ -146,7 +178,12 @@ listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
 	if (getsockname(fd, (struct sockaddr *)&local, &len) == -1)
 		return -1;
 	if (mode == LISTEN_TPROXY) {
-		/* TPROXY keeps the original destination as our address. */
+		/*
+		 * TPROXY keeps the original destination as our address; a
+		 * connection made to the listener itself was not diverted.
+		 */
+		if (listener_is_bound_to(bound, &local))
+			return 0;
 		*dst = local;
 		return 1;
 	}
@@ -207,6 +244,7 @@ listener_new(struct server *srv, struct config *cfg,
 	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == -1)
 		goto syserr;
 	listener_format(&bound, l->name, sizeof(l->name));
+	l->bound = bound;
 	l->backoff = evtimer_new(srv->base, listener_on_backoff, l);
 	l->lev = evconnlistener_new(srv->base, listener_on_accept, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);

@@ -43,21 +43,26 @@ rdns_new(void)
 }
 
 void
-rdns_free(struct rdns_cache *c)
+rdns_cancel(struct rdns_cache *c)
 {
 	if (c == NULL)
 		return;
-	/*
-	 * Only at exit, after the loop: a cancelled lookup's callback is
-	 * deferred to a loop pass that never comes.
-	 */
 	for (size_t i = 0; i < RDNS_CACHE_SLOTS; i++) {
 		struct rdns_slot *s = &c->slots[i];
 
 		if (s->busy && s->req != NULL)
 			evdns_cancel_request(s->res->dns, s->req);
-		resolver_unref(s->res);
+		s->req = NULL;
 	}
+}
+
+void
+rdns_free(struct rdns_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < RDNS_CACHE_SLOTS; i++)
+		resolver_unref(c->slots[i].res);
 	free(c);
 }
 
@@ -100,6 +105,35 @@ rdns_hash(int family, const unsigned char addr[16])
 	return h % RDNS_CACHE_SLOTS;
 }
 
+/*
+ * Keeps a PTR name only if it is an ordinary host name (letters, digits,
+ * '-', '_', dots between labels), lowercased and without a trailing dot:
+ * the answer comes from whoever controls the reverse zone.
+ */
+static void
+rdns_copy_name(char *out, size_t cap, const char *name)
+{
+	size_t n = strlen(name);
+
+	out[0] = '\0';
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= cap || name[0] == '.')
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		        c == '-' || c == '_' ||
+		        (c == '.' && name[i + 1] != '.')))
+			return;
+		out[i] = c;
+	}
+	out[n] = '\0';
+}
+
 static void
 rdns_on_answer(
     int result, char type, int count, int ttl, void *addresses, void *arg)
@@ -115,11 +149,8 @@ rdns_on_answer(
 	s->name[0] = '\0';
 	if (result == DNS_ERR_NONE && type == DNS_PTR && count > 0 &&
 	    addresses != NULL) {
-		const char *name = *(const char *const *)addresses;
-		size_t n = strlen(name);
-
-		if (n < sizeof(s->name))
-			memcpy(s->name, name, n + 1);
+		rdns_copy_name(
+		    s->name, sizeof(s->name), *(const char *const *)addresses);
 		if (ttl < RDNS_TTL_MIN_SEC)
 			ttl = RDNS_TTL_MIN_SEC;
 		if (ttl > RDNS_TTL_MAX_SEC)

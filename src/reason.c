@@ -16,6 +16,7 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_HOST_MISMATCH] = "host_mismatch",
     [REASON_PROXY_PROTOCOL] = "proxy_protocol_invalid",
     [REASON_CONNECTION_LIMIT] = "connection_limit",
+    [REASON_FORWARDING_LOOP] = "forwarding_loop",
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
@@ -32,5 +33,5 @@ reason_name(enum reason r)
 bool
 reason_is_block(enum reason r)
 {
-	return r >= REASON_HTTP_MALFORMED && r <= REASON_CONNECTION_LIMIT;
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_FORWARDING_LOOP;
 }

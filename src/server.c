@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
@@ -120,6 +122,31 @@ server_check_mark(const struct config *cfg, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * A token for the Via header ocspgate adds upstream: when a request comes
+ * back carrying it, traffic is looping through us (a redirect rule that
+ * does not exempt upstream_mark, say). Random per worker, so gates chained
+ * on purpose do not take each other for a loop.
+ */
+static void
+server_init_via(struct server *srv)
+{
+	unsigned char r[4] = {0};
+	unsigned long v;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (unsigned long)ts.tv_nsec ^ (unsigned long)getpid();
+	} else {
+		v = (unsigned long)r[0] << 24 | (unsigned long)r[1] << 16 |
+		    (unsigned long)r[2] << 8 | r[3];
+	}
+	snprintf(
+	    srv->via, sizeof(srv->via), "ocspgate-%08lx", v & 0xffffffffUL);
+}
+
 int
 server_init(struct server *srv, struct event_base *base, struct config *cfg,
     char *err, size_t errlen)
@@ -129,6 +156,7 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	srv->cfg = config_ref(cfg);
 	TAILQ_INIT(&srv->sessions);
 	json_init(&srv->json);
+	server_init_via(srv);
 	if ((srv->rdns = rdns_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -299,6 +327,9 @@ server_free(struct server *srv)
 		event_free(srv->drain_timer);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s);
+	/* Cancelled lookups finish in one more pass of the loop. */
+	rdns_cancel(srv->rdns);
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
 	if (srv->log != NULL) {

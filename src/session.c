@@ -258,7 +258,7 @@ static bool
 session_forwardable(const struct session *s)
 {
 	return s->cfg->mode == MODE_MONITOR &&
-	    s->req.form == HTTP_TARGET_ABSOLUTE &&
+	    (s->req.form == HTTP_TARGET_ABSOLUTE || s->req.intercepted) &&
 	    s->verdict.reason != REASON_HTTP_MALFORMED &&
 	    s->verdict.reason != REASON_BODY_TOO_LARGE;
 }
@@ -278,8 +278,8 @@ session_intercept(struct session *s)
 	    s->transparent == LISTEN_EXPLICIT)
 		return 0;
 	if (!s->orig_known) {
-		rc = listener_original_dst(
-		    bufferevent_getfd(s->client), s->transparent, &s->orig_dst);
+		rc = listener_original_dst(bufferevent_getfd(s->client),
+		    s->transparent, &s->listen_bound, &s->orig_dst);
 		if (rc != 1)
 			return 0; /* not intercepted: the policy refuses it */
 		s->orig_known = true;
@@ -298,6 +298,13 @@ session_dispatch(struct session *s)
 	evtimer_del(s->timer);
 	if (session_intercept(s) == -1)
 		return;
+	if (http_request_has_via(&s->req, s->srv->via)) {
+		/* Our own request came back: forwarding it again would loop. */
+		s->verdict.reason = REASON_FORWARDING_LOOP;
+		s->verdict.detail = "request carries this gate's own Via";
+		session_reply(s, 508, REASON_FORWARDING_LOOP, NULL, true);
+		return;
+	}
 	memset(&s->facts, 0, sizeof(s->facts));
 	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
 	    &s->facts, &s->verdict);
@@ -444,6 +451,11 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	(void)what;
+	if (s->await_proxy && s->in_request) {
+		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
+		    "connection closed inside the PROXY header");
+		return;
+	}
 	if (s->state == SESSION_READING && s->in_request &&
 	    s->verdict.reason == REASON_NONE) {
 		s->verdict.reason = REASON_HTTP_MALFORMED;
@@ -593,7 +605,8 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 
 int
 session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
-    socklen_t salen, const struct listen_addr *la)
+    socklen_t salen, const struct listen_addr *la,
+    const struct sockaddr_storage *bound)
 {
 	struct session *s;
 	struct timeval wt;
@@ -610,6 +623,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	server_connections_changed(srv);
 	session_set_source(s, sa);
 	s->transparent = la->transparent;
+	s->listen_bound = *bound;
 	s->client =
 	    bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->client == NULL) {

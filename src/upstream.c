@@ -138,8 +138,8 @@ upstream_send_request(struct session *s)
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
-	n = http_request_build_upstream(
-	    &s->req, v.iov_base, v.iov_len < cap ? v.iov_len : cap);
+	n = http_request_build_upstream(&s->req, s->srv->via, v.iov_base,
+	    v.iov_len < cap ? v.iov_len : cap);
 	if (n < 0)
 		return -1;
 	v.iov_len = (size_t)n;

@@ -157,11 +157,15 @@ const struct http_span *http_request_header(
  * Writes the request head to send upstream into <out> (at most <cap>
  * bytes): origin-form target, HTTP version as the client's, a Host built
  * from the target, hop-by-hop headers removed, Content-Length for the
- * body when there is one, "Connection: close".
+ * body when there is one, "Via: 1.1 <via>" unless <via> is NULL,
+ * "Connection: close".
  * Returns the length written, or -1 if <cap> is too small.
  */
 int http_request_build_upstream(
-    const struct http_request *r, char *out, size_t cap);
+    const struct http_request *r, const char *via, char *out, size_t cap);
+
+/* True when a Via header of <r> contains <token> (any case). */
+bool http_request_has_via(const struct http_request *r, const char *token);
 
 /*
  * Append to <out> (capacity <cap>) at *off, advancing it. Return 0, or -1

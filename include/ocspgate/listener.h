@@ -29,12 +29,13 @@ const char *listener_name(const struct listener *l);
 /*
  * Where an accepted connection <fd> was going before the kernel sent it
  * to us: SO_ORIGINAL_DST (IP6T_SO_ORIGINAL_DST) after a REDIRECT, the
- * socket's own address under TPROXY. Returns 1 with *dst filled, 0 when
+ * socket's own address under TPROXY unless that is the listener's own
+ * address <bound>. Returns 1 with *dst filled, 0 when
  * the connection was not intercepted (or <mode> is LISTEN_EXPLICIT), -1
  * on a system error.
  */
 int listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
-    struct sockaddr_storage *dst);
+    const struct sockaddr_storage *bound, struct sockaddr_storage *dst);
 
 /* This listener's entry of the config it serves. */
 const struct listen_addr *listener_config(const struct listener *l);

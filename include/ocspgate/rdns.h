@@ -20,7 +20,13 @@ struct resolver;
 
 struct rdns_cache *rdns_new(void);
 
-/* Cancels lookups in flight and frees the cache. Takes NULL. */
+/*
+ * Cancels lookups in flight. Their callbacks are deferred to the next
+ * loop pass, which must run before rdns_free(). Takes NULL.
+ */
+void rdns_cancel(struct rdns_cache *c);
+
+/* Frees the cache (after rdns_cancel() and a loop pass). Takes NULL. */
 void rdns_free(struct rdns_cache *c);
 
 /*

@@ -23,6 +23,7 @@ enum reason {
 	REASON_HOST_MISMATCH,        /* intercepted: Host not at its address */
 	REASON_PROXY_PROTOCOL,       /* bad or unexpected PROXY header */
 	REASON_CONNECTION_LIMIT,     /* max_connections_per_source */
+	REASON_FORWARDING_LOOP,      /* our own Via came back */
 	REASON_UPSTREAM_UNREACHABLE, /* failures after the decision */
 	REASON_UPSTREAM_TIMEOUT,
 	REASON_RESPONSE_MALFORMED,

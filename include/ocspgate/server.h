@@ -52,7 +52,10 @@ struct server {
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
 	struct source_slot **sources; /* open connections per source */
-	bool accept_paused;           /* max_connections reached */
+	bool accept_paused;
+	char via[32];
+	/* "ocspgate-<random>": our Via token */ /* max_connections
+	                                            reached */
 };
 
 /*

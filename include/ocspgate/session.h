@@ -55,12 +55,13 @@ struct session {
 	uint16_t source_port;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
-	bool await_proxy;                 /* a PROXY header comes first */
-	bool must_log;                    /* refused before a request line */
-	bool source_counted;              /* in max_connections_per_source */
-	bool orig_known;                  /* orig_dst is set */
-	struct sockaddr_storage orig_dst; /* intercepted: where it went */
-	bool host_mismatch;               /* orig_dst not an address of Host */
+	bool await_proxy;    /* a PROXY header comes first */
+	bool must_log;       /* refused before a request line */
+	bool source_counted; /* in max_connections_per_source */
+	bool orig_known;     /* orig_dst is set */
+	struct sockaddr_storage listen_bound; /* the listener's address */
+	struct sockaddr_storage orig_dst;     /* intercepted: where it went */
+	bool host_mismatch; /* orig_dst not an address of Host */
 
 	/* The current request. */
 	char *head; /* head bytes; spans point here */
@@ -96,7 +97,8 @@ struct session {
  * it. Returns 0, or -1 (fd closed).
  */
 int session_new(struct server *srv, evutil_socket_t fd,
-    const struct sockaddr *sa, socklen_t salen, const struct listen_addr *la);
+    const struct sockaddr *sa, socklen_t salen, const struct listen_addr *la,
+    const struct sockaddr_storage *bound);
 
 /*
  * Logs the request in progress (if any), frees both sides, the DNS

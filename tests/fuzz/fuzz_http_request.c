@@ -69,11 +69,12 @@ fuzz_check_upstream(const struct http_request *r, size_t input_len)
 
 	if (out == NULL || body == NULL)
 		abort();
-	n = http_request_build_upstream(r, out, cap);
+	n = http_request_build_upstream(r, "ocspgate-fuzz", out, cap);
 	if (n <= 0)
 		abort();
 	/* Too small a buffer fails rather than overruns. */
-	if (http_request_build_upstream(r, out, (size_t)n - 1) != -1)
+	if (http_request_build_upstream(
+	        r, "ocspgate-fuzz", out, (size_t)n - 1) != -1)
 		abort();
 	if (r->body_len > 0)
 		memcpy(out + n, r->body, r->body_len);

@@ -37,7 +37,8 @@ HOSTS_NAMES = ["ocsp.ca.test", "ocsp2.ca.test", "other.test",
 
 REASONS_BLOCK = {"unknown_responder", "not_ocsp", "ocsp_malformed",
                  "unknown_issuer", "method_not_allowed", "http_malformed",
-                 "body_too_large"}
+                 "body_too_large", "host_mismatch", "proxy_protocol_invalid",
+                 "connection_limit", "forwarding_loop"}
 REASONS_FAIL = {"upstream_unreachable", "upstream_timeout",
                 "response_malformed"}
 REASONS_ALL = {"ocsp_request"} | REASONS_BLOCK | REASONS_FAIL

@@ -634,8 +634,8 @@ static const struct error_case interception_errors[] = {
         __LINE__},
     {"listen = ( { address = \"127.0.0.1:0\"; proxy_protocol = 1; } );\n",
         "@P:1: 'proxy_protocol' must be true or false\n", __LINE__},
-    {"listen = [ \"127.0.0.1:0\", \"127.0.0.1:0\" ];\n",
-        "@P:1: listen: '127.0.0.1:0' is listed twice\n", __LINE__},
+    {"listen = [ \"127.0.0.1:3128\", \"127.0.0.1:3128\" ];\n",
+        "@P:1: listen: '127.0.0.1:3128' is listed twice\n", __LINE__},
     {L "on_host_mismatch = \"drop\";\n",
         "@P:2: 'on_host_mismatch' must be \"log\" or \"block\", not "
         "'drop'\n",
