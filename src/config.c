@@ -589,6 +589,8 @@ config_free(struct config *c)
 		config_free_listen(&c->listen[i]);
 	free(c->listen);
 	inventory_unref(c->inventory);
+	free(c->user);
+	free(c->group);
 	free(c->event_log);
 	free(c->hosts_file);
 	for (size_t i = 0; i < c->nresolvers; i++)
@@ -1408,6 +1410,46 @@ config_parse_max_connections_per_source(
 		ctx->c->max_connections_per_source = (unsigned)v;
 }
 
+static void
+config_parse_drain_timeout(struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 0, 3600, &v))
+		ctx->c->drain_timeout_sec = (unsigned)v;
+}
+
+/* user and group: names (or numbers) to drop privileges to. */
+static void
+config_parse_identity(
+    struct config_ctx *ctx, const config_setting_t *s, char **out)
+{
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (*v == '\0') {
+		config_error(
+		    ctx, s, "'%s' must not be empty", config_setting_name(s));
+		return;
+	}
+	free(*out);
+	if ((*out = strdup(v)) == NULL)
+		config_oom(ctx, s);
+}
+
+static void
+config_parse_user(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_identity(ctx, s, &ctx->c->user);
+}
+
+static void
+config_parse_group(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_identity(ctx, s, &ctx->c->group);
+}
+
 static const struct config_directive config_directives[] = {
     {"listen", config_parse_listen},
     {"mode", config_parse_mode},
@@ -1425,6 +1467,9 @@ static const struct config_directive config_directives[] = {
     {"inventory", config_parse_inventory},
     {"reverse_dns", config_parse_reverse_dns},
     {"max_connections", config_parse_max_connections},
+    {"drain_timeout", config_parse_drain_timeout},
+    {"user", config_parse_user},
+    {"group", config_parse_group},
     {"max_connections_per_source", config_parse_max_connections_per_source},
 };
 
@@ -1482,6 +1527,7 @@ config_load_text(
 	c->upstream_timeout_sec = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
 	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */

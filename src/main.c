@@ -14,10 +14,10 @@
 #include "ocspgate/event_log.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
+#include "ocspgate/privileges.h"
 #include "ocspgate/server.h"
 
-#define MAIN_CONFIG_ERR_MAX    8192
-#define MAIN_DRAIN_TIMEOUT_SEC 10 /* longest wait for requests at exit */
+#define MAIN_CONFIG_ERR_MAX 8192
 
 static void
 main_usage(FILE *f)
@@ -40,7 +40,7 @@ main_on_stop(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	log_info("%s: stopping; finishing requests in flight",
 	    sig == SIGINT ? "SIGINT" : "SIGTERM");
-	server_drain(srv, MAIN_DRAIN_TIMEOUT_SEC);
+	server_drain(srv, srv->cfg->drain_timeout_sec);
 }
 
 static void
@@ -63,7 +63,7 @@ static void
 main_raise_nofile(const struct config *cfg)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)cfg->max_connections * 2 + 64;
+	rlim_t want = (rlim_t)cfg->max_connections + 64;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
@@ -77,6 +77,19 @@ main_raise_nofile(const struct config *cfg)
 		         "= %u may need (%llu)",
 		    (unsigned long long)rl.rlim_cur, cfg->max_connections,
 		    (unsigned long long)want);
+}
+
+/* SO_MARK and TPROXY listeners need CAP_NET_ADMIN after the drop too. */
+static bool
+main_needs_net_admin(const struct config *cfg)
+{
+	if (cfg->upstream_mark != 0)
+		return true;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		if (cfg->listen[i].transparent == LISTEN_TPROXY)
+			return true;
+	}
+	return false;
 }
 
 struct main_ctx {
@@ -160,6 +173,14 @@ main(int argc, char **argv)
 		fatal("cannot create the event loop");
 	m.path = path;
 	if (server_init(&m.srv, base, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "ocspgate: %s\n", err);
+		server_free(&m.srv);
+		config_unref(cfg);
+		event_base_free(base);
+		return 1;
+	}
+	if (privileges_drop(cfg->user, cfg->group, main_needs_net_admin(cfg),
+	        err, sizeof(err)) == -1) {
 		fprintf(stderr, "ocspgate: %s\n", err);
 		server_free(&m.srv);
 		config_unref(cfg);

@@ -24,6 +24,7 @@
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT 10
 #define CONFIG_DEFAULT_MAX_NONCE_BYTES  32
 #define CONFIG_DEFAULT_MAX_CONNECTIONS  10000
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT    10
 #define CONFIG_DEFAULT_PORT             80
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
@@ -96,6 +97,9 @@ struct config {
 	bool reverse_dns;
 	unsigned max_connections;            /* open client connections */
 	unsigned max_connections_per_source; /* 0: no limit */
+	unsigned drain_timeout_sec; /* SIGTERM: how long to wait for requests */
+	char *user;                 /* drop to it once listening; NULL: stay */
+	char *group;
 };
 
 /*
