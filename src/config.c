@@ -39,12 +39,14 @@
 #define CONFIG_MAX_NONCE_BYTES_MIN  1
 #define CONFIG_MAX_NONCE_BYTES_MAX  OCSP_NONCE_MAX_BYTES
 
-#define CONFIG_MAX_CONNECTIONS_MAX 1000000
-#define CONFIG_MAX_FILE_BYTES      (16 * 1024 * 1024)
-#define CONFIG_MAX_PEM_BYTES       (4 * 1024 * 1024)
-#define CONFIG_DNS_PORT            53
-#define CONFIG_HOST_MAX            253 /* RFC 1035 2.3.4 */
-#define CONFIG_LABEL_MAX           63
+#define CONFIG_MAX_CONNECTIONS_MAX   1000000
+#define CONFIG_MAX_RESPONSE_BODY_MAX (16 * 1024 * 1024)
+#define CONFIG_MAX_CA_FILE_BYTES     (16 * 1024 * 1024)
+#define CONFIG_MAX_FILE_BYTES        (16 * 1024 * 1024)
+#define CONFIG_MAX_PEM_BYTES         (4 * 1024 * 1024)
+#define CONFIG_DNS_PORT              53
+#define CONFIG_HOST_MAX              253 /* RFC 1035 2.3.4 */
+#define CONFIG_LABEL_MAX             63
 
 /* One load in progress: where errors go and what is being built. */
 struct config_ctx {
@@ -559,6 +561,9 @@ config_free_responder(struct responder *r)
 	free(r->host);
 	free(r->path);
 	free(r->issuers);
+	sk_X509_pop_free(r->issuer_certs, X509_free);
+	sk_X509_pop_free(r->trusted, X509_free);
+	X509_STORE_free(r->store);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -589,6 +594,8 @@ config_free(struct config *c)
 		config_free_listen(&c->listen[i]);
 	free(c->listen);
 	inventory_unref(c->inventory);
+	sk_X509_pop_free(c->ca_certs, X509_free);
+	free(c->ca_file);
 	free(c->user);
 	free(c->group);
 	free(c->event_log);
@@ -1208,7 +1215,14 @@ config_load_issuer_file(struct config_ctx *ctx, const config_setting_t *s,
 			    found + 1, path);
 			goto done;
 		}
-		X509_free(x);
+		/* Kept whole too: they are trust anchors for verification. */
+		if ((r->issuer_certs == NULL &&
+		        (r->issuer_certs = sk_X509_new_null()) == NULL) ||
+		    sk_X509_push(r->issuer_certs, x) == 0) {
+			X509_free(x);
+			config_oom(ctx, s);
+			goto done;
+		}
 		r->nissuers++;
 		found++;
 	}
@@ -1450,6 +1464,128 @@ config_parse_group(struct config_ctx *ctx, const config_setting_t *s)
 	config_parse_identity(ctx, s, &ctx->c->group);
 }
 
+static void
+config_parse_max_response_body(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 1, CONFIG_MAX_RESPONSE_BODY_MAX, &v))
+		ctx->c->max_response_body = (size_t)v;
+}
+
+static void
+config_parse_verify_responses(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_get_bool(ctx, s, &ctx->c->verify_responses);
+}
+
+/* ca_file: a PEM bundle of CAs trusted to sign OCSP responses. */
+static void
+config_parse_ca_file(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+	char *path;
+	FILE *f = NULL;
+	X509 *x;
+	unsigned long e;
+	int fd;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if ((path = config_resolve(ctx, v)) == NULL) {
+		config_oom(ctx, s);
+		return;
+	}
+	free(ctx->c->ca_file);
+	ctx->c->ca_file = path;
+	if ((fd = config_open_regular(path, CONFIG_MAX_CA_FILE_BYTES)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		config_error(ctx, s, "ca_file: cannot read %s: %s", path,
+		    config_strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	if (ctx->c->ca_certs == NULL &&
+	    (ctx->c->ca_certs = sk_X509_new_null()) == NULL) {
+		config_oom(ctx, s);
+		fclose(f);
+		return;
+	}
+	ERR_clear_error();
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(ctx->c->ca_certs, x) == 0) {
+			X509_free(x);
+			config_oom(ctx, s);
+			break;
+		}
+	}
+	e = ERR_peek_last_error();
+	if (e != 0 &&
+	    !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	        ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
+		config_error(ctx, s, "ca_file: bad certificate in %s: %s", path,
+		    ERR_reason_error_string(e) != NULL
+		        ? ERR_reason_error_string(e)
+		        : "unknown error");
+	else if (sk_X509_num(ctx->c->ca_certs) == 0)
+		config_error(ctx, s, "ca_file: no certificate in %s", path);
+	ERR_clear_error();
+	fclose(f);
+}
+
+/*
+ * With verify_responses, each responder gets a store of the CAs it may
+ * answer for: ca_file plus its own issuers.
+ */
+/*
+ * Adds <x> to the responder's store and to its list of trusted
+ * certificates: OCSP_basic_verify() finds a signer only among the
+ * response's certificates and that list, not in the store, so a
+ * response signed by the CA itself without its certificate needs it.
+ */
+static void
+config_trust(struct responder *r, X509 *x)
+{
+	X509_STORE_add_cert(r->store, x);
+	if (X509_up_ref(x) == 1 && sk_X509_push(r->trusted, x) == 0)
+		X509_free(x);
+}
+
+static void
+config_build_stores(struct config_ctx *ctx)
+{
+	struct config *c = ctx->c;
+
+	if (!c->verify_responses || ctx->nerrors > 0)
+		return;
+	for (size_t i = 0; i < c->nresponders; i++) {
+		struct responder *r = &c->responders[i];
+		int n = 0;
+
+		if ((r->store = X509_STORE_new()) == NULL) {
+			config_error_at(
+			    ctx, NULL, (unsigned)r->line, "out of memory");
+			return;
+		}
+		if ((r->trusted = sk_X509_new_null()) == NULL) {
+			config_error_at(
+			    ctx, NULL, (unsigned)r->line, "out of memory");
+			return;
+		}
+		for (int k = 0; k < sk_X509_num(c->ca_certs); k++, n++)
+			config_trust(r, sk_X509_value(c->ca_certs, k));
+		for (int k = 0; k < sk_X509_num(r->issuer_certs); k++, n++)
+			config_trust(r, sk_X509_value(r->issuer_certs, k));
+		if (n == 0)
+			config_error_at(ctx, NULL, (unsigned)r->line,
+			    "responders: '%s': verify_responses needs ca_file "
+			    "or issuers to trust",
+			    r->spec);
+	}
+}
+
 static const struct config_directive config_directives[] = {
     {"listen", config_parse_listen},
     {"mode", config_parse_mode},
@@ -1468,6 +1604,9 @@ static const struct config_directive config_directives[] = {
     {"reverse_dns", config_parse_reverse_dns},
     {"max_connections", config_parse_max_connections},
     {"drain_timeout", config_parse_drain_timeout},
+    {"max_response_body", config_parse_max_response_body},
+    {"verify_responses", config_parse_verify_responses},
+    {"ca_file", config_parse_ca_file},
     {"user", config_parse_user},
     {"group", config_parse_group},
     {"max_connections_per_source", config_parse_max_connections_per_source},
@@ -1528,6 +1667,7 @@ config_load_text(
 	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
+	c->max_response_body = CONFIG_DEFAULT_MAX_RESPONSE_BODY;
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */
@@ -1568,6 +1708,7 @@ config_load_text(
 	}
 	if (!have_listen)
 		config_error(&ctx, NULL, "no listen address");
+	config_build_stores(&ctx);
 done:
 	config_destroy(&lc);
 	free(ctx.dir);

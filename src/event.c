@@ -49,7 +49,6 @@ event_is_ip_literal(struct http_span s)
 static void
 event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 {
-	json_object_begin(j, "ocsp");
 	json_object_begin(j, "request");
 	json_bool(j, "nonce", f->has_nonce);
 	if (f->flags != 0) {
@@ -78,6 +77,48 @@ event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 		json_array_end(j);
 	}
 	json_object_end(j);
+}
+
+static void
+event_time(struct json *j, const char *key, const char *t)
+{
+	if (t[0] != '\0')
+		json_cstring(j, key, t);
+}
+
+/* What the responder said: ocsp.response. */
+static void
+event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
+{
+	json_object_begin(j, "response");
+	json_cstring(j, "status", ocsp_response_status_name(f->status));
+	event_time(j, "produced_at", f->produced_at);
+	if (f->by_key)
+		json_hex(j, "responder_key_hash", f->responder_key_hash,
+		    sizeof(f->responder_key_hash));
+	else if (f->responder_name[0] != '\0')
+		json_cstring(j, "responder_name", f->responder_name);
+	if (f->basic)
+		json_bool(j, "nonce", f->has_nonce);
+	if (f->ncerts > 0) {
+		json_array_begin(j, "certs");
+		for (size_t i = 0; i < f->ncerts; i++) {
+			const struct ocsp_single_facts *c = &f->certs[i];
+
+			json_object_begin(j, NULL);
+			json_hex(j, "serial", c->serial, c->serial_len);
+			json_cstring(
+			    j, "status", ocsp_cert_status_name(c->status));
+			event_time(j, "revocation_time", c->revocation_time);
+			if (c->revocation_reason != NULL)
+				json_cstring(j, "revocation_reason",
+				    c->revocation_reason);
+			event_time(j, "this_update", c->this_update);
+			event_time(j, "next_update", c->next_update);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
 	json_object_end(j);
 }
 
@@ -184,8 +225,14 @@ event_format(struct json *j, const struct event_record *e)
 		event_span(j, "original", e->user_agent);
 		json_object_end(j);
 	}
-	if (e->ocsp != NULL)
-		event_ocsp(j, e->ocsp);
+	if (e->ocsp != NULL || e->ocsp_response != NULL) {
+		json_object_begin(j, "ocsp");
+		if (e->ocsp != NULL)
+			event_ocsp(j, e->ocsp);
+		if (e->ocsp_response != NULL)
+			event_ocsp_response(j, e->ocsp_response);
+		json_object_end(j);
+	}
 	json_object_end(j);
 	json_raw(j, "\n", 1);
 }

@@ -15,6 +15,7 @@ http_reply_status(enum reason why)
 		return 413;
 	case REASON_UPSTREAM_UNREACHABLE:
 	case REASON_RESPONSE_MALFORMED:
+	case REASON_RESPONSE_UNVERIFIED:
 		return 502;
 	case REASON_UPSTREAM_TIMEOUT:
 		return 504;

@@ -109,8 +109,17 @@ http_response_on_headers_complete(llhttp_t *p)
 static int
 http_response_on_body(llhttp_t *p, const char *at, size_t len)
 {
-	(void)at;
-	http_response_of(p)->body_bytes += len;
+	struct http_response *r = http_response_of(p);
+
+	r->body_bytes += len;
+	if (r->capture != NULL) {
+		if (len > r->capture_cap - r->capture_len) {
+			r->capture_overflow = true;
+		} else {
+			memcpy(r->capture + r->capture_len, at, len);
+			r->capture_len += len;
+		}
+	}
 	return 0;
 }
 

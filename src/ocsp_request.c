@@ -347,6 +347,9 @@ ocsp_request_check_nonce(
 	f->has_nonce = true;
 	f->nonce_len = clen;
 	f->flags |= OCSP_FLAG_NONCE;
+	/* Kept to compare with the response's nonce. */
+	if (clen <= sizeof(f->nonce))
+		memcpy(f->nonce, p + hlen, clen);
 	if (clen == 0)
 		return "nonce empty";
 	if (clen > max)

@@ -20,6 +20,7 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
+    [REASON_RESPONSE_UNVERIFIED] = "response_unverified",
 };
 
 const char *

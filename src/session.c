@@ -134,6 +134,8 @@ session_log(struct session *s)
 	e.response_body_bytes = s->response_body_bytes;
 	if (s->verdict.ocsp_parsed)
 		e.ocsp = &s->facts;
+	if (s->rfacts.parsed)
+		e.ocsp_response = &s->rfacts;
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log, j->buf, j->len);
@@ -159,6 +161,10 @@ session_end_request(struct session *s)
 	s->status = 0;
 	s->response_body_bytes = 0;
 	s->host_mismatch = false;
+	s->inspect = false;
+	if (s->hold != NULL)
+		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+	s->rfacts.parsed = false;
 	memset(&s->verdict, 0, sizeof(s->verdict));
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -185,6 +191,9 @@ session_close(struct session *s)
 	free(s->head);
 	free(s->body);
 	free(s->rhead);
+	free(s->capture);
+	if (s->hold != NULL)
+		evbuffer_free(s->hold);
 	free(s);
 }
 

@@ -17,8 +17,10 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ocsp.h>
 
 #include "ocspgate/config.h"
+#include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
@@ -220,12 +222,38 @@ upstream_connect_next(struct session *s, int last_error)
 		}
 		s->upstream_connected = false;
 		http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
+		if (s->inspect) {
+			s->resp.capture = s->capture;
+			s->resp.capture_cap = s->cfg->max_response_body;
+		}
 		bufferevent_enable(s->upstream, EV_READ);
 		return;
 	}
 	session_fail(s, REASON_UPSTREAM_UNREACHABLE,
 	    last_error != 0 ? strerror(last_error)
 	                    : "no address to connect to");
+}
+
+/*
+ * Answers to allowed OCSP requests are inspected: they need a capture
+ * buffer of max_response_body and an evbuffer to hold them meanwhile.
+ */
+static int
+upstream_prepare_inspection(struct session *s)
+{
+	s->inspect = s->verdict.reason == REASON_OCSP_REQUEST;
+	if (!s->inspect)
+		return 0;
+	if (s->capture_cap != s->cfg->max_response_body) {
+		free(s->capture);
+		s->capture_cap = 0;
+		if ((s->capture = malloc(s->cfg->max_response_body)) == NULL)
+			return -1;
+		s->capture_cap = s->cfg->max_response_body;
+	}
+	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
+		return -1;
+	return 0;
 }
 
 void
@@ -258,6 +286,10 @@ upstream_start(struct session *s)
 		evtimer_add(s->timer, &tv);
 	}
 	/* May call back before returning, and then returns NULL. */
+	if (upstream_prepare_inspection(s) == -1) {
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return;
+	}
 	/* The resolver of the config in force now, kept until the end. */
 	s->resolver = resolver_ref(s->srv->resolver);
 	req = evdns_getaddrinfo(s->resolver->dns, s->dest_name, port, &hints,
@@ -267,6 +299,59 @@ upstream_start(struct session *s)
 }
 
 /* Reads the upstream's status line and headers; sends the new head. */
+/*
+ * A response inspection failed: in enforce mode the client gets 502 and
+ * nothing of the answer; in monitor mode the answer is relayed as it is
+ * and the event carries the reason. Returns -1 after failing the
+ * exchange, 0 when relaying goes on.
+ */
+static int
+upstream_inspection_failed(
+    struct session *s, enum reason why, const char *detail)
+{
+	if (s->cfg->mode == MODE_ENFORCE) {
+		s->inspect = false;
+		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+		session_fail(s, why, detail);
+		return -1;
+	}
+	s->failure = why;
+	s->failure_detail = detail;
+	s->inspect = false;
+	s->resp.capture = NULL;
+	evbuffer_add_buffer(bufferevent_get_output(s->client), s->hold);
+	s->response_started = true;
+	return 0;
+}
+
+/* The head of an answer to an OCSP request: 200, the OCSP type, a size. */
+static int
+upstream_check_ocsp_head(struct session *s)
+{
+	static const char want[] = "application/ocsp-response";
+	const struct http_span *ct =
+	    http_headers_get(&s->resp.hs, "content-type");
+	const char *why = NULL;
+
+	if (s->resp.status != 200)
+		why = "status is not 200";
+	else if (ct == NULL || ct->len < sizeof(want) - 1 ||
+	    strncasecmp(ct->p, want, sizeof(want) - 1) != 0 ||
+	    (ct->len > sizeof(want) - 1 && ct->p[sizeof(want) - 1] != ';' &&
+	        ct->p[sizeof(want) - 1] != ' '))
+		why = "Content-Type is not application/ocsp-response";
+	else if ((s->resp.parser.flags & F_CONTENT_LENGTH) &&
+	    s->resp.parser.content_length > s->cfg->max_response_body)
+		why = "body over max_response_body";
+	if (why == NULL)
+		return 0;
+	/* Nothing is held yet: in monitor mode the head goes out as is. */
+	return s->cfg->mode == MODE_ENFORCE
+	    ? upstream_inspection_failed(s, REASON_RESPONSE_MALFORMED, why)
+	    : (s->failure = REASON_RESPONSE_MALFORMED, s->failure_detail = why,
+	          s->inspect = false, s->resp.capture = NULL, 0);
+}
+
 static int
 upstream_read_head(struct session *s, struct evbuffer *in)
 {
@@ -311,6 +396,11 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 		    "chunked reply to an HTTP/1.0 request");
 		return -1;
 	}
+	if (s->inspect && upstream_check_ocsp_head(s) == -1)
+		return -1;
+	/* An inspected answer waits in <hold> until it has been judged. */
+	if (s->inspect)
+		out = s->hold;
 	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp) &&
 	    !s->srv->draining;
 	s->client_keep = keep;
@@ -324,7 +414,7 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	v.iov_len = (size_t)n;
 	if (evbuffer_commit_space(out, &v, 1) == -1)
 		goto fail;
-	s->response_started = true;
+	s->response_started = !s->inspect;
 	s->status = s->resp.status;
 	return 0;
 fail:
@@ -336,7 +426,8 @@ fail:
 static int
 upstream_relay_body(struct session *s, struct evbuffer *in)
 {
-	struct evbuffer *out = bufferevent_get_output(s->client);
+	struct evbuffer *out =
+	    s->inspect ? s->hold : bufferevent_get_output(s->client);
 
 	while (s->resp.state == HTTP_RESPONSE_BODY) {
 		struct evbuffer_iovec v = {.iov_base = "", .iov_len = 0};
@@ -356,17 +447,57 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 		}
 		if (consumed > 0)
 			evbuffer_remove_buffer(in, out, consumed);
+		if (s->inspect &&
+		    (s->resp.capture_overflow ||
+		        evbuffer_get_length(s->hold) >
+		            SESSION_HOLD_MAX(s->cfg))) {
+			if (upstream_inspection_failed(s,
+			        REASON_RESPONSE_MALFORMED,
+			        "body over max_response_body") == -1)
+				return -1;
+			out = bufferevent_get_output(s->client);
+		}
 		if (rc == HTTP_PARSE_MORE && evbuffer_get_length(in) == 0)
 			break;
 	}
-	if (evbuffer_get_length(out) > SESSION_OUTPUT_HIGH)
+	if (!s->inspect && evbuffer_get_length(out) > SESSION_OUTPUT_HIGH)
 		bufferevent_disable(s->upstream, EV_READ);
+	return 0;
+}
+
+/*
+ * The whole answer to an allowed OCSP request is held: inspect it (and
+ * verify its signature when configured) before a byte reaches the
+ * client. Returns -1 after failing the exchange.
+ */
+static int
+upstream_inspect(struct session *s)
+{
+	const struct responder *r = s->verdict.responder;
+	const char *detail = NULL;
+	enum reason why;
+
+	why = ocsp_response_inspect(
+	    s->capture, s->resp.capture_len, &s->facts, &s->rfacts);
+	detail = s->rfacts.detail;
+	if (why == REASON_NONE && s->cfg->verify_responses && r != NULL &&
+	    r->store != NULL &&
+	    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		why = ocsp_response_verify(s->capture, s->resp.capture_len,
+		    r->store, r->trusted, &detail);
+	if (why != REASON_NONE)
+		return upstream_inspection_failed(s, why, detail);
+	s->inspect = false;
+	evbuffer_add_buffer(bufferevent_get_output(s->client), s->hold);
+	s->response_started = true;
 	return 0;
 }
 
 static void
 upstream_finish(struct session *s)
 {
+	if (s->inspect && upstream_inspect(s) == -1)
+		return;
 	s->response_body_bytes = s->resp.body_bytes;
 	upstream_release(s);
 	session_answer_done(s, s->client_keep);

@@ -15,17 +15,18 @@
 #include "ocspgate/inventory.h"
 #include "ocspgate/ocsp_request.h"
 
-#define CONFIG_DEFAULT_PATH             "/etc/ocspgate/ocspgate.conf"
-#define CONFIG_DEFAULT_EVENT_LOG        "-"
-#define CONFIG_DEFAULT_HOSTS_FILE       "/etc/hosts"
-#define CONFIG_DEFAULT_MAX_REQUEST_BODY 16384
-#define CONFIG_DEFAULT_MAX_HEADER_BYTES 16384
-#define CONFIG_DEFAULT_CLIENT_TIMEOUT   30
-#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT 10
-#define CONFIG_DEFAULT_MAX_NONCE_BYTES  32
-#define CONFIG_DEFAULT_MAX_CONNECTIONS  10000
-#define CONFIG_DEFAULT_DRAIN_TIMEOUT    10
-#define CONFIG_DEFAULT_PORT             80
+#define CONFIG_DEFAULT_PATH              "/etc/ocspgate/ocspgate.conf"
+#define CONFIG_DEFAULT_EVENT_LOG         "-"
+#define CONFIG_DEFAULT_HOSTS_FILE        "/etc/hosts"
+#define CONFIG_DEFAULT_MAX_REQUEST_BODY  16384
+#define CONFIG_DEFAULT_MAX_HEADER_BYTES  16384
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT    30
+#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT  10
+#define CONFIG_DEFAULT_MAX_NONCE_BYTES   32
+#define CONFIG_DEFAULT_MAX_CONNECTIONS   10000
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT     10
+#define CONFIG_DEFAULT_MAX_RESPONSE_BODY 65536
+#define CONFIG_DEFAULT_PORT              80
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 
@@ -65,6 +66,9 @@ struct responder {
 	size_t path_len;
 	struct ocsp_issuer *issuers;
 	size_t nissuers;
+	STACK_OF(X509) * issuer_certs; /* the same, whole; NULL if none */
+	X509_STORE *store;        /* with verify_responses: ca_file + issuers */
+	STACK_OF(X509) * trusted; /* the same certificates, as a list */
 	int line;
 };
 
@@ -100,6 +104,10 @@ struct config {
 	unsigned drain_timeout_sec; /* SIGTERM: how long to wait for requests */
 	char *user;                 /* drop to it once listening; NULL: stay */
 	char *group;
+	size_t max_response_body; /* OCSP reply body inspected */
+	bool verify_responses;
+	char *ca_file;
+	STACK_OF(X509) * ca_certs; /* from ca_file */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "ocspgate/inventory.h"
 #include "ocspgate/json.h"
 #include "ocspgate/ocsp_request.h"
+#include "ocspgate/ocsp_response.h"
 
 /* What is known about one request when it ends. Unset fields are left
  * out of the line: NULL pointers, empty spans, zero ports and status. */
@@ -46,6 +47,7 @@ struct event_record {
 	int status; /* sent to the client, 0 if none */
 	uint64_t response_body_bytes;
 	const struct ocsp_request_facts *ocsp; /* NULL when none parsed */
+	const struct ocsp_response_facts *ocsp_response; /* NULL: none */
 };
 
 /*

@@ -32,7 +32,12 @@ struct http_response {
 	bool chunked;
 	bool keep_alive;
 	uint64_t body_bytes; /* payload bytes, without chunk framing */
-	const char *detail;  /* why parsing failed */
+	/* With a capture buffer, the payload is also copied into it. */
+	unsigned char *capture;
+	size_t capture_len;
+	size_t capture_cap;
+	bool capture_overflow; /* more payload than capture_cap */
+	const char *detail;    /* why parsing failed */
 };
 
 /* Prepares <r> for the response to a request; <head_request> for HEAD. */

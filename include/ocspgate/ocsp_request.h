@@ -73,7 +73,8 @@ struct ocsp_request_facts {
 	size_t ncerts;
 	struct ocsp_cert_id certs[OCSP_REQUEST_MAX_CERTS];
 	bool has_nonce;
-	size_t nonce_len;   /* octets of the nonce value */
+	size_t nonce_len; /* octets of the nonce value */
+	unsigned char nonce[OCSP_NONCE_MAX_BYTES]; /* its value */
 	size_t der_len;     /* bytes of the DER request inspected */
 	const char *detail; /* static text on why it was refused, or NULL */
 };

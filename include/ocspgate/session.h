@@ -19,10 +19,13 @@
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
+#include "ocspgate/ocsp_response.h"
 #include "ocspgate/policy.h"
 
 #define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
-#define SESSION_OUTPUT_HIGH       (256u << 10) /* stop reading upstream */
+/* Held answer bytes: the payload cap plus room for chunk framing. */
+#define SESSION_HOLD_MAX(cfg) ((cfg)->max_response_body * 2 + 65536)
+#define SESSION_OUTPUT_HIGH   (256u << 10) /* stop reading upstream */
 
 enum session_state {
 	SESSION_READING = 0, /* waiting for or reading a request */
@@ -33,6 +36,7 @@ enum session_state {
 struct server;
 struct resolver;
 struct bufferevent;
+struct evbuffer;
 struct event;
 struct evdns_getaddrinfo_request;
 
@@ -85,8 +89,13 @@ struct session {
 	size_t rhead_len;
 	struct http_response resp;
 	bool upstream_connected;
-	bool upstream_replied; /* its first byte arrived */
-	bool client_keep;      /* keep-alive after this answer */
+	bool upstream_replied;  /* its first byte arrived */
+	bool client_keep;       /* keep-alive after this answer */
+	bool inspect;           /* answer held until inspected */
+	struct evbuffer *hold;  /* the held answer, as received */
+	unsigned char *capture; /* its payload, for inspection */
+	size_t capture_cap;
+	struct ocsp_response_facts rfacts;
 	bool response_started; /* bytes of it went to the client */
 	int status;
 	uint64_t response_body_bytes;

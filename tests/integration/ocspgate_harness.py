@@ -40,7 +40,7 @@ REASONS_BLOCK = {"unknown_responder", "not_ocsp", "ocsp_malformed",
                  "body_too_large", "host_mismatch", "proxy_protocol_invalid",
                  "connection_limit", "forwarding_loop"}
 REASONS_FAIL = {"upstream_unreachable", "upstream_timeout",
-                "response_malformed"}
+                "response_malformed", "response_unverified"}
 REASONS_ALL = {"ocsp_request"} | REASONS_BLOCK | REASONS_FAIL
 
 GET_FLAGS = {"get_percent_encoded", "get_unescaped_slash",

@@ -47,6 +47,15 @@ class AllowTests(ProxyTestCase):
 
     # -- helpers -----------------------------------------------------------
 
+    def response_for(self, der):
+        """The real responder's answer to the DER request <der>."""
+        with Client(self.resp.port) as c:
+            c.send(ocsp_post("/", der, host="ocsp.ca.test",
+                             connection="close"))
+            r = c.read_response()
+        self.assertEqual(r.status, 200)
+        return r.body
+
     def client(self, certs=("good",), url=None, proxy=None, **kw):
         return openssl_ocsp_client(self.pki, (proxy or self.proxy).port,
                                    url or self.url(), certs,
@@ -184,6 +193,9 @@ class AllowTests(ProxyTestCase):
     def get_and_check(self, path, der, cid, port, flags_min, flags_max,
                       ua=None, resp_ok=True, upstream=None, prefix=""):
         """One GET through curl (the test's first request)."""
+        if upstream is not None:
+            # ocspgate inspects the answer: it must be about <der>'s cert.
+            upstream.body = self.response_for(der)
         url = "http://ocsp.ca.test:%d%s" % (port, path)
         headers = [("User-Agent", ua)] if ua else []
         status, body = curl_get(self.proxy.port, url, self.tmp, headers)

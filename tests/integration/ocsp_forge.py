@@ -1,0 +1,360 @@
+"""OCSP responses for the response-inspection tests: a DER reader for
+OCSPResponse, the forgeries made from real responses (cut short, a
+trailing byte, a flipped signature byte), real responses made by
+`openssl ocsp` as a responder, requests made by `openssl ocsp -reqout`, and a
+canned HTTP upstream that answers each request with bytes a test chose.
+
+Loopback only; every socket has a timeout and every server is stopped by
+the cleanup its test registers.
+"""
+
+import os
+import socket
+import tempfile
+import threading
+import time
+import types
+from pathlib import Path
+
+from ocspgate_harness import (
+    OID_NONCE, Responder, der_oid, der_read, parse_request, run, scaled)
+
+STATUS_NAMES = {0: "successful", 1: "malformedRequest", 2: "internalError",
+                3: "tryLater", 5: "sigRequired", 6: "unauthorized"}
+
+# RFC 5280 CRLReason names.
+REASON_NAMES = {0: "unspecified", 1: "keyCompromise", 2: "cACompromise",
+                3: "affiliationChanged", 4: "superseded",
+                5: "cessationOfOperation", 6: "certificateHold",
+                8: "removeFromCRL", 9: "privilegeWithdrawn",
+                10: "aACompromise"}
+
+HASH_BY_OID = {
+    der_oid("1.3.14.3.2.26"): "sha1",
+    der_oid("2.16.840.1.101.3.4.2.4"): "sha224",
+    der_oid("2.16.840.1.101.3.4.2.1"): "sha256",
+    der_oid("2.16.840.1.101.3.4.2.2"): "sha384",
+    der_oid("2.16.840.1.101.3.4.2.3"): "sha512",
+}
+
+
+# --------------------------------------------------------------------------
+# Reading an OCSPResponse
+
+def _children_at(data, start, end):
+    """TLVs between start and end of data: (tag, content_start,
+    content_end, tlv_start) with absolute offsets."""
+    out = []
+    pos = start
+    while pos < end:
+        tag, content, tlv_end = der_read(data, pos)
+        out.append((tag, tlv_end - len(content), tlv_end, pos))
+        pos = tlv_end
+    return out
+
+
+def rfc3339(generalized_time):
+    """b'20261126193000Z' -> '2026-11-26T19:30:00Z'."""
+    t = generalized_time.decode("ascii")
+    if len(t) != 15 or not t.endswith("Z"):
+        raise ValueError("unexpected GeneralizedTime %r" % t)
+    return "%s-%s-%sT%s:%s:%sZ" % (t[0:4], t[4:6], t[6:8], t[8:10],
+                                    t[10:12], t[12:14])
+
+
+def _magnitude_hex(content):
+    return content.lstrip(b"\x00").hex() or "00"
+
+
+def parse_ocsp_response(data):
+    """What an OCSPResponse says, read independently of OpenSSL. Returns a
+    namespace: status (RFC 6960 name), and when successful produced_at,
+    responder_name_der or responder_key_hash, nonce (bytes or None),
+    certs (list of dicts like the event's, plus 'cert_id' raw DER), and
+    signature (absolute offsets (start, end) of the signature BIT
+    STRING's value, unused-bits octet excluded)."""
+    tag, content, end = der_read(data)
+    if tag != 0x30 or end != len(data):
+        raise ValueError("not one SEQUENCE")
+    top = _children_at(data, end - len(content), end)
+    r = types.SimpleNamespace(status=STATUS_NAMES.get(
+        data[top[0][1]], "unknown"), produced_at=None,
+        responder_name_der=None, responder_key_hash=None, nonce=None,
+        certs=[], signature=None)
+    if len(top) < 2:
+        return r
+    rb = _children_at(data, top[1][1], top[1][2])        # [0] EXPLICIT
+    rb = _children_at(data, rb[0][1], rb[0][2])          # ResponseBytes
+    basic_start, basic_end = rb[1][1], rb[1][2]          # OCTET STRING
+    basic = _children_at(data, basic_start, basic_end)   # outer SEQUENCE
+    basic = _children_at(data, basic[0][1], basic[0][2])
+    tbs, _, sig = basic[0], basic[1], basic[2]
+    r.signature = (sig[1] + 1, sig[2])
+    fields = _children_at(data, tbs[1], tbs[2])
+    i = 0
+    if fields[0][0] == 0xa0:
+        i = 1
+    rid = fields[i]
+    if rid[0] == 0xa1:
+        r.responder_name_der = data[rid[1]:rid[2]]
+    else:
+        r.responder_key_hash = der_read(data[rid[1]:rid[2]])[1]
+    r.produced_at = rfc3339(data[fields[i + 1][1]:fields[i + 1][2]])
+    for single in _children_at(data, fields[i + 2][1], fields[i + 2][2]):
+        parts = _children_at(data, single[1], single[2])
+        cid = _children_at(data, parts[0][1], parts[0][2])
+        alg = _children_at(data, cid[0][1], cid[0][2])
+        c = {"hash_algorithm": HASH_BY_OID.get(
+                 data[alg[0][3]:alg[0][2]], "?"),
+             "issuer_name_hash": data[cid[1][1]:cid[1][2]].hex(),
+             "issuer_key_hash": data[cid[2][1]:cid[2][2]].hex(),
+             "serial": _magnitude_hex(data[cid[3][1]:cid[3][2]]),
+             "cert_id": data[parts[0][3]:parts[0][2]]}
+        st = parts[1]
+        if st[0] == 0x80:
+            c["status"] = "good"
+        elif st[0] == 0x82:
+            c["status"] = "unknown"
+        else:
+            c["status"] = "revoked"
+            rev = _children_at(data, st[1], st[2])
+            c["revocation_time"] = rfc3339(data[rev[0][1]:rev[0][2]])
+            if len(rev) > 1:
+                code = data[_children_at(data, rev[1][1], rev[1][2])[0][1]]
+                c["revocation_reason"] = REASON_NAMES[code]
+        c["this_update"] = rfc3339(data[parts[2][1]:parts[2][2]])
+        for p in parts[3:]:
+            if p[0] == 0xa0:
+                inner = _children_at(data, p[1], p[2])[0]
+                c["next_update"] = rfc3339(data[inner[1]:inner[2]])
+        r.certs.append(c)
+    for f in fields[i + 3:]:
+        if f[0] != 0xa1:
+            continue
+        exts = _children_at(data, f[1], f[2])[0]
+        for ext in _children_at(data, exts[1], exts[2]):
+            parts = _children_at(data, ext[1], ext[2])
+            if data[parts[0][3]:parts[0][2]] == der_oid(OID_NONCE):
+                value = data[parts[-1][1]:parts[-1][2]]
+                r.nonce = der_read(value)[1]
+    return r
+
+
+# --------------------------------------------------------------------------
+# Forgeries made from real responses
+
+def cut_short(data, n=1):
+    return data[:-n]
+
+
+def with_trailing_byte(data, byte=b"\x00"):
+    return data + byte
+
+
+def flip_signature_byte(data):
+    """The response with the last octet of its signature changed. For an
+    ECDSA signature that is the last octet of the INTEGER s, so the
+    signature's own DER, and the response's, stay valid."""
+    sig_start, sig_end = parse_ocsp_response(data).signature
+    pos = sig_end - 1
+    assert pos > sig_start
+    out = bytearray(data)
+    out[pos] ^= 0x01
+    return bytes(out)
+
+
+def long_form_length(data):
+    """The same value with its outer length in long form (BER, not
+    DER): 30 81 LL ... when LL < 128."""
+    tag, content, end = der_read(data)
+    assert end == len(data) and len(content) < 0x80
+    return bytes([tag, 0x81, len(content)]) + content
+
+
+# --------------------------------------------------------------------------
+# Real peers
+
+def openssl_request(issuer, certs, tmpdir, nonce=True):
+    """The DER request `openssl ocsp -reqout` writes (with a random nonce
+    unless nonce is False); certs are PEM paths."""
+    fd, path = tempfile.mkstemp(dir=str(tmpdir), suffix=".req.der")
+    os.close(fd)
+    cmd = ["openssl", "ocsp", "-issuer", str(issuer)]
+    for c in certs:
+        cmd += ["-cert", str(c)]
+    cmd += ["-reqout", path]
+    if not nonce:
+        cmd.append("-no_nonce")
+    run(cmd, timeout=10)
+    return Path(path).read_bytes()
+
+
+def offline_response(request_der, index, ca, signer, key, tmpdir,
+                     options=()):
+    """The response `openssl ocsp` makes as a responder for one request
+    read from a file (-reqin), without a network: index, CA and signer as
+    for a running responder, nextUpdate 5 minutes on. options: extra
+    flags such as -resp_no_certs or -resp_key_id."""
+    fd, req = tempfile.mkstemp(dir=str(tmpdir), suffix=".req.der")
+    with os.fdopen(fd, "wb") as f:
+        f.write(request_der)
+    out = req.replace(".req.", ".resp.")
+    run(["openssl", "ocsp", "-index", str(index), "-CA", str(ca),
+         "-rsigner", str(signer), "-rkey", str(key), "-reqin", req,
+         "-respout", out, "-nmin", "5", *options], timeout=10)
+    return Path(out).read_bytes()
+
+
+def start_responder(directory, index, ca, signer, key, multi=2):
+    """An `openssl ocsp` responder on its own index and signer."""
+    ns = types.SimpleNamespace(index=index, ca=ca, ocsp=signer,
+                               ocsp_key=key, dir=directory)
+    return Responder(ns, 1, multi=multi)
+
+
+# --------------------------------------------------------------------------
+# A canned upstream
+
+def http_answer(body, status=200, reason="OK",
+                content_type="application/ocsp-response", framing="length",
+                headers=(), chunk=None):
+    """The raw bytes of one HTTP/1.1 answer. framing: 'length',
+    'chunked' (chunks of <chunk> bytes, default two halves) or 'close'
+    (no length: the connection's end ends it)."""
+    head = [b"HTTP/1.1 %d %s" % (status, reason.encode())]
+    if content_type is not None:
+        head.append(b"Content-Type: " + content_type.encode())
+    for k, v in headers:
+        head.append(k.encode() + b": " + v.encode())
+    if framing == "length":
+        head.append(b"Content-Length: %d" % len(body))
+        payload = body
+    elif framing == "chunked":
+        head.append(b"Transfer-Encoding: chunked")
+        size = chunk or max(1, (len(body) + 1) // 2)
+        payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]),
+                                              body[i:i + size])
+                           for i in range(0, len(body), size))
+        payload += b"0\r\n\r\n"
+    elif framing == "close":
+        head.append(b"Connection: close")
+        payload = body
+    else:
+        raise ValueError(framing)
+    return b"\r\n".join(head) + b"\r\n\r\n" + payload
+
+
+class Answer:
+    """What the canned upstream sends for one request: the bytes, sent in
+    <pieces> parts <gap> seconds apart, then close or keep-alive."""
+
+    def __init__(self, raw, close=False, pieces=1, gap=0.0):
+        self.raw = raw
+        self.close = close
+        self.pieces = pieces
+        self.gap = gap
+
+
+class CannedUpstream:
+    """An HTTP server on 127.0.0.1:0. For each complete request it calls
+    answer(request) (or takes .answer as it is when not callable) and
+    sends the Answer. Records the requests it got."""
+
+    def __init__(self, answer=None):
+        self.answer = answer
+        self.requests = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(32)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads = []
+        self._accept = threading.Thread(target=self._accept_loop,
+                                        daemon=True)
+        self._accept.start()
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            t = threading.Thread(target=self._serve, args=(conn,),
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _serve(self, conn):
+        conn.settimeout(0.05)
+        pending = bytearray()
+        try:
+            while not self._stop.is_set():
+                try:
+                    chunk = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    return
+                pending += chunk
+                while True:
+                    try:
+                        got = parse_request(pending)
+                    except ValueError:
+                        return
+                    if got is None:
+                        break
+                    req, n = got
+                    del pending[:n]
+                    with self.lock:
+                        self.requests.append(req)
+                    a = self.answer(req) if callable(self.answer) \
+                        else self.answer
+                    if a is None:
+                        return
+                    if isinstance(a, bytes):
+                        a = Answer(a)
+                    step = max(1, -(-len(a.raw) // a.pieces))
+                    for i in range(0, len(a.raw), step):
+                        if i and a.gap:
+                            self._stop.wait(a.gap)
+                        conn.settimeout(scaled(5))
+                        conn.sendall(a.raw[i:i + step])
+                        conn.settimeout(0.05)
+                    if a.close:
+                        conn.shutdown(socket.SHUT_WR)
+                        # let the peer read to the end before closing
+                        self._stop.wait(0.05)
+                        return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def request_count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def wait_requests(self, n, timeout=5):
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.requests) >= n:
+                    break
+            time.sleep(0.02)
+        with self.lock:
+            return list(self.requests)
+
+    def stop(self):
+        self._stop.set()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self._accept.join(2)
+        for t in self._threads:
+            t.join(2)
