@@ -2,6 +2,7 @@
  * A worker: event log, resolver and listeners around one event loop.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +23,19 @@
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+
+/*
+ * Free request buffers kept for reuse: enough for a busy worker's
+ * requests in flight, not so many that a burst pins its memory.
+ */
+#define SERVER_POOL_MAX      256
+#define SERVER_TRIM_SEC      1   /* after a fall in connections */
+#define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
+
+struct server_buf {
+	void *p;
+	size_t size;
+};
 
 /* Connections per source address: a small chained hash table. */
 #define SERVER_SOURCE_BUCKETS 4096
@@ -147,6 +161,8 @@ server_init_via(struct server *srv)
 	    srv->via, sizeof(srv->via), "ocspgate-%08lx", v & 0xffffffffUL);
 }
 
+static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
+
 int
 server_init(struct server *srv, struct event_base *base, struct config *cfg,
     char *err, size_t errlen)
@@ -157,6 +173,11 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 	TAILQ_INIT(&srv->sessions);
 	json_init(&srv->json);
 	server_init_via(srv);
+	srv->housekeeping = evtimer_new(base, server_on_housekeeping, srv);
+	if (srv->housekeeping == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if ((srv->rdns = rdns_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -336,6 +357,13 @@ server_free(struct server *srv)
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
 	}
+	if (srv->housekeeping != NULL)
+		event_free(srv->housekeeping);
+	while (srv->npool > 0) {
+		srv->npool--;
+		free(srv->pool[srv->npool].p);
+	}
+	free(srv->pool);
 	if (srv->sources != NULL) {
 		for (size_t i = 0; i < SERVER_SOURCE_BUCKETS; i++) {
 			while (srv->sources[i] != NULL) {
@@ -436,9 +464,70 @@ server_source_release(struct server *srv, const struct sockaddr *sa)
 	}
 }
 
+void *
+server_buf_get(struct server *srv, size_t size)
+{
+	for (size_t i = srv->npool; i > 0; i--) {
+		if (srv->pool[i - 1].size == size) {
+			void *p = srv->pool[i - 1].p;
+
+			srv->pool[i - 1] = srv->pool[--srv->npool];
+			return p;
+		}
+	}
+	return malloc(size);
+}
+
+void
+server_buf_put(struct server *srv, void *p, size_t size)
+{
+	if (p == NULL)
+		return;
+	if (srv->pool == NULL &&
+	    (srv->pool = calloc(SERVER_POOL_MAX, sizeof(*srv->pool))) == NULL) {
+		free(p);
+		return;
+	}
+	if (srv->npool == SERVER_POOL_MAX) {
+		free(p);
+		return;
+	}
+	srv->pool[srv->npool].p = p;
+	srv->pool[srv->npool].size = size;
+	srv->npool++;
+}
+
+/*
+ * After a burst, give memory back: the allocator keeps freed pages of
+ * thousands of closed connections otherwise.
+ */
+static void
+server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	while (srv->npool > SERVER_POOL_MAX / 4) {
+		srv->npool--;
+		free(srv->pool[srv->npool].p);
+	}
+	malloc_trim(0);
+	srv->peak_sessions = srv->nsessions;
+}
+
 void
 server_connections_changed(struct server *srv)
 {
+	if (srv->nsessions > srv->peak_sessions)
+		srv->peak_sessions = srv->nsessions;
+	if (srv->housekeeping != NULL &&
+	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS &&
+	    !evtimer_pending(srv->housekeeping, NULL)) {
+		struct timeval tv = {.tv_sec = SERVER_TRIM_SEC};
+
+		evtimer_add(srv->housekeeping, &tv);
+	}
 	bool full = srv->nsessions >= srv->cfg->max_connections;
 
 	if (full == srv->accept_paused || srv->draining)

@@ -131,7 +131,11 @@ session_log(struct session *s)
 	    (s->req.headers_done && s->req.llhttp_method == HTTP_POST);
 	e.request_body_bytes = s->req.body_len;
 	e.status = s->status;
-	e.response_body_bytes = s->response_body_bytes;
+	/* An answer cut short still counts what the client was sent. */
+	e.response_body_bytes =
+	    s->response_started && s->forwarded && s->response_body_bytes == 0
+	    ? s->resp.body_bytes
+	    : s->response_body_bytes;
 	if (s->verdict.ocsp_parsed)
 		e.ocsp = &s->facts;
 	if (s->rfacts.parsed)
@@ -139,6 +143,21 @@ session_log(struct session *s)
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log, j->buf, j->len);
+}
+
+/* Gives the request buffers back to the worker's pool. */
+static void
+session_put_buffers(struct session *s)
+{
+	server_buf_put(s->srv, s->head, SESSION_REQBUF_SIZE(s->cfg));
+	s->head = NULL;
+	s->body = NULL;
+	s->req.body = NULL;
+	server_buf_put(s->srv, s->rhead, SESSION_RESPONSE_HEAD_MAX);
+	s->rhead = NULL;
+	server_buf_put(s->srv, s->capture, s->capture_cap);
+	s->capture = NULL;
+	s->capture_cap = 0;
 }
 
 /* Logs the request (when it got far enough) and readies the next. */
@@ -188,10 +207,7 @@ session_close(struct session *s)
 		event_base_loopexit(s->srv->base, NULL);
 	server_connections_changed(s->srv);
 	config_unref(s->cfg);
-	free(s->head);
-	free(s->body);
-	free(s->rhead);
-	free(s->capture);
+	session_put_buffers(s);
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
 	free(s);
@@ -340,16 +356,13 @@ session_begin_request(struct session *s)
 	const struct config *c = s->cfg;
 
 	if (s->head == NULL) {
-		/* The body buffer doubles as scratch for a GET's DER. */
-		size_t body_cap = c->max_request_body > c->max_header_bytes
-		    ? c->max_request_body
-		    : c->max_header_bytes;
-
-		s->head = malloc(c->max_header_bytes);
-		s->body = malloc(body_cap);
-		if (s->head == NULL || s->body == NULL)
+		/* One block: head, then the body (also a GET's DER scratch). */
+		if ((s->head = server_buf_get(
+		         s->srv, SESSION_REQBUF_SIZE(c))) == NULL)
 			return -1;
-		http_request_init(&s->req, s->body, c->max_request_body);
+		s->body = (unsigned char *)s->head + c->max_header_bytes;
+		s->req.body = s->body;
+		s->req.body_cap = c->max_request_body;
 	}
 	s->in_request = true;
 	clock_gettime(CLOCK_REALTIME, &s->start_wall);
@@ -448,6 +461,9 @@ session_on_write(struct bufferevent *bev, void *arg)
 	}
 	session_end_request(s);
 	s->state = SESSION_READING;
+	/* Idle until the next request: hold no request buffers meanwhile. */
+	if (evbuffer_get_length(bufferevent_get_input(s->client)) == 0)
+		session_put_buffers(s);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
 	bufferevent_enable(s->client, EV_READ);
 	session_read(s);
@@ -627,6 +643,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	}
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
+	http_request_init(&s->req, NULL, 0);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	srv->nsessions++;
 	server_connections_changed(srv);

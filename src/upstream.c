@@ -244,10 +244,9 @@ upstream_prepare_inspection(struct session *s)
 	s->inspect = s->verdict.reason == REASON_OCSP_REQUEST;
 	if (!s->inspect)
 		return 0;
-	if (s->capture_cap != s->cfg->max_response_body) {
-		free(s->capture);
-		s->capture_cap = 0;
-		if ((s->capture = malloc(s->cfg->max_response_body)) == NULL)
+	if (s->capture == NULL) {
+		s->capture = server_buf_get(s->srv, s->cfg->max_response_body);
+		if (s->capture == NULL)
 			return -1;
 		s->capture_cap = s->cfg->max_response_body;
 	}
@@ -361,7 +360,8 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	int n;
 
 	if (s->rhead == NULL &&
-	    (s->rhead = malloc(SESSION_RESPONSE_HEAD_MAX)) == NULL) {
+	    (s->rhead = server_buf_get(s->srv, SESSION_RESPONSE_HEAD_MAX)) ==
+	        NULL) {
 		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
 		return -1;
 	}

@@ -19,6 +19,7 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
+struct server_buf;
 struct source_slot;
 struct sockaddr;
 struct rdns_cache;
@@ -52,6 +53,10 @@ struct server {
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
 	struct source_slot **sources; /* open connections per source */
+	struct server_buf *pool;      /* free request buffers */
+	size_t npool;
+	unsigned peak_sessions; /* since the last trim */
+	struct event *housekeeping;
 	bool accept_paused;
 	char via[32];
 	/* "ocspgate-<random>": our Via token */ /* max_connections
@@ -74,6 +79,16 @@ int server_init(struct server *srv, struct event_base *base, struct config *cfg,
  */
 int server_reload(
     struct server *srv, const char *path, char *err, size_t errlen);
+
+/*
+ * Buffers of the per-request kind (head and body, reply head, capture):
+ * taken when a request needs one, given back when it ends, so an idle
+ * connection holds none and a busy worker does not call malloc for each
+ * request. Returns NULL when out of memory.
+ */
+void *server_buf_get(struct server *srv, size_t size);
+/* Gives back a buffer of <size> bytes from server_buf_get(). Takes NULL. */
+void server_buf_put(struct server *srv, void *p, size_t size);
 
 /*
  * Counts one more connection from <sa>. Returns false, counting nothing,

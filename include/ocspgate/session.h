@@ -25,7 +25,13 @@
 #define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
 /* Held answer bytes: the payload cap plus room for chunk framing. */
 #define SESSION_HOLD_MAX(cfg) ((cfg)->max_response_body * 2 + 65536)
-#define SESSION_OUTPUT_HIGH   (256u << 10) /* stop reading upstream */
+/* The request block: head buffer, then body (and GET DER scratch). */
+#define SESSION_REQBUF_SIZE(cfg)                                               \
+	((cfg)->max_header_bytes +                                             \
+	    ((cfg)->max_request_body > (cfg)->max_header_bytes                 \
+	            ? (cfg)->max_request_body                                  \
+	            : (cfg)->max_header_bytes))
+#define SESSION_OUTPUT_HIGH (256u << 10) /* stop reading upstream */
 
 enum session_state {
 	SESSION_READING = 0, /* waiting for or reading a request */

@@ -264,7 +264,6 @@ class HeaderLimitTests(ProxyTestCase):
         self.expect_event(self.proxy, 1, event__reason="ocsp_request")
 
 
-
 # --------------------------------------------------------------------------
 # Shapes from public request smuggling research (CL.TE, TE.CL, TE.TE
 # obfuscations, chunk-size and chunk-extension tricks, request-line and
