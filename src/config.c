@@ -41,6 +41,7 @@
 
 #define CONFIG_MAX_CONNECTIONS_MAX   1000000
 #define CONFIG_MAX_RESPONSE_BODY_MAX (16 * 1024 * 1024)
+#define CONFIG_MAX_FETCH_BYTES_MAX   (256 * 1024 * 1024)
 #define CONFIG_MAX_CA_FILE_BYTES     (16 * 1024 * 1024)
 #define CONFIG_MAX_FILE_BYTES        (16 * 1024 * 1024)
 #define CONFIG_MAX_PEM_BYTES         (4 * 1024 * 1024)
@@ -606,6 +607,15 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nresponders; i++)
 		config_free_responder(&c->responders[i]);
 	free(c->responders);
+	for (size_t i = 0; i < c->ncrl_hosts; i++)
+		config_free_responder(&c->crl_hosts[i]);
+	free(c->crl_hosts);
+	for (size_t i = 0; i < c->nca_issuer_hosts; i++)
+		config_free_responder(&c->ca_issuer_hosts[i]);
+	free(c->ca_issuer_hosts);
+	for (size_t i = 0; i < c->nctl_hosts; i++)
+		config_free_responder(&c->ctl_hosts[i]);
+	free(c->ctl_hosts);
 	free(c);
 }
 
@@ -1304,30 +1314,30 @@ config_parse_responder_group(
 }
 
 static void
-config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
+config_parse_host_list(struct config_ctx *ctx, const config_setting_t *s,
+    struct responder **list, size_t *count)
 {
-	struct config *c = ctx->c;
+	const char *what = config_setting_name(s);
 	char msg[256];
 	int n;
 
 	/* An array holds scalars of one type: each is checked below. */
 	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
 	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
-		config_error(ctx, s,
-		    "'responders' must be a list of strings and groups");
+		config_error(
+		    ctx, s, "'%s' must be a list of strings and groups", what);
 		return;
 	}
 	/* An empty list is valid: everything is then blocked. */
 	if ((n = config_setting_length(s)) == 0)
 		return;
-	if ((c->responders = calloc((size_t)n, sizeof(*c->responders))) ==
-	    NULL) {
+	if ((*list = calloc((size_t)n, sizeof(**list))) == NULL) {
 		config_oom(ctx, s);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_elem(s, i);
-		struct responder *r = &c->responders[c->nresponders];
+		struct responder *r = &(*list)[*count];
 		const char *spec;
 
 		switch (config_setting_type(e)) {
@@ -1336,7 +1346,7 @@ config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
 			if (config_parse_responder(spec, r, msg, sizeof(msg)) ==
 			    -1) {
 				config_error(
-				    ctx, e, "responders: '%s': %s", spec, msg);
+				    ctx, e, "%s: '%s': %s", what, spec, msg);
 				continue;
 			}
 			r->line = (int)config_setting_source_line(e);
@@ -1347,12 +1357,46 @@ config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
 			break;
 		default:
 			config_error(ctx, e,
-			    "responders: an entry must be a string or a "
-			    "group");
+			    "%s: an entry must be a string or a group", what);
 			continue;
 		}
-		c->nresponders++;
+		(*count)++;
 	}
+}
+
+static void
+config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_host_list(
+	    ctx, s, &ctx->c->responders, &ctx->c->nresponders);
+}
+
+static void
+config_parse_crl_hosts(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_host_list(ctx, s, &ctx->c->crl_hosts, &ctx->c->ncrl_hosts);
+}
+
+static void
+config_parse_ca_issuer_hosts(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_host_list(
+	    ctx, s, &ctx->c->ca_issuer_hosts, &ctx->c->nca_issuer_hosts);
+}
+
+static void
+config_parse_ctl_hosts(struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_parse_host_list(ctx, s, &ctx->c->ctl_hosts, &ctx->c->nctl_hosts);
+}
+
+static void
+config_parse_max_crl_bytes(struct config_ctx *ctx, const config_setting_t *s)
+{
+	long long v;
+
+	if (config_get_int(ctx, s, 1, CONFIG_MAX_FETCH_BYTES_MAX, &v))
+		ctx->c->max_crl_bytes = (size_t)v;
 }
 
 static void
@@ -1607,6 +1651,10 @@ static const struct config_directive config_directives[] = {
     {"max_response_body", config_parse_max_response_body},
     {"verify_responses", config_parse_verify_responses},
     {"ca_file", config_parse_ca_file},
+    {"crl_hosts", config_parse_crl_hosts},
+    {"ca_issuer_hosts", config_parse_ca_issuer_hosts},
+    {"ctl_hosts", config_parse_ctl_hosts},
+    {"max_crl_bytes", config_parse_max_crl_bytes},
     {"user", config_parse_user},
     {"group", config_parse_group},
     {"max_connections_per_source", config_parse_max_connections_per_source},
@@ -1668,6 +1716,7 @@ config_load_text(
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
 	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
 	c->max_response_body = CONFIG_DEFAULT_MAX_RESPONSE_BODY;
+	c->max_crl_bytes = CONFIG_DEFAULT_MAX_CRL_BYTES;
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */

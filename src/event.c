@@ -122,6 +122,36 @@ event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
 	json_object_end(j);
 }
 
+/* A CRL fetched from a crl_hosts entry: crl.* */
+static void
+event_crl(struct json *j, const struct fetch_crl_facts *f)
+{
+	json_object_begin(j, "crl");
+	json_cstring(j, "issuer", f->issuer);
+	if (f->number_len > 0)
+		json_hex(j, "number", f->number, f->number_len);
+	event_time(j, "this_update", f->this_update);
+	event_time(j, "next_update", f->next_update);
+	json_uint(j, "entries", f->entries);
+	json_cstring(j, "format", f->pem ? "pem" : "der");
+	json_object_end(j);
+}
+
+/* An issuer certificate (AIA caIssuers): the ECS x509.* fields. */
+static void
+event_cert(struct json *j, const struct fetch_cert_facts *f)
+{
+	json_object_begin(j, "x509");
+	json_object_begin(j, "subject");
+	json_cstring(j, "distinguished_name", f->subject);
+	json_object_end(j);
+	json_object_begin(j, "issuer");
+	json_cstring(j, "distinguished_name", f->issuer);
+	json_object_end(j);
+	json_hex(j, "serial_number", f->serial, f->serial_len);
+	json_object_end(j);
+}
+
 void
 event_format(struct json *j, const struct event_record *e)
 {
@@ -147,6 +177,17 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "responder", e->responder);
 	if (e->detail != NULL)
 		json_cstring(j, "detail", e->detail);
+	if (e->ctl_format != NULL) {
+		json_object_begin(j, "ctl");
+		json_cstring(j, "format", e->ctl_format);
+		json_object_end(j);
+	}
+	if (e->cert != NULL) {
+		json_object_begin(j, "ca_issuer");
+		json_uint(j, "certificates", e->cert->count);
+		json_cstring(j, "format", e->cert->pkcs7 ? "pkcs7" : "x509");
+		json_object_end(j);
+	}
 	if (e->orig_ip != NULL) {
 		json_object_begin(j, "original_destination");
 		json_cstring(j, "ip", e->orig_ip);
@@ -225,6 +266,10 @@ event_format(struct json *j, const struct event_record *e)
 		event_span(j, "original", e->user_agent);
 		json_object_end(j);
 	}
+	if (e->crl != NULL)
+		event_crl(j, e->crl);
+	if (e->cert != NULL)
+		event_cert(j, e->cert);
 	if (e->ocsp != NULL || e->ocsp_response != NULL) {
 		json_object_begin(j, "ocsp");
 		if (e->ocsp != NULL)

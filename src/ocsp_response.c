@@ -21,11 +21,13 @@
 #include "ocspgate/ocsp_response.h"
 
 /* DER identifier octets this file looks at. */
-#define DER_OCTET_STRING 0x04
-#define DER_ENUMERATED   0x0a
-#define DER_OID          0x06
-#define DER_SEQUENCE     0x30
-#define DER_CTX0         0xa0 /* [0] constructed */
+#define DER_OCTET_STRING     0x04
+#define DER_OID              0x06
+#define DER_ENUMERATED       0x0a
+#define DER_GENERALIZED_TIME 0x18
+#define DER_SEQUENCE         0x30
+#define DER_CTX0             0xa0 /* [0] constructed */
+#define DER_CTX1             0xa1 /* [1] constructed */
 
 /* A KeyHash is the SHA-1 hash of the responder's key (RFC 6960 4.2.1). */
 #define OCSP_RESPONSE_KEY_HASH_LEN 20
@@ -369,6 +371,67 @@ ocsp_response_id_asked(const OCSP_CERTID *cid,
 }
 
 /*
+ * Reads the revocationReason of revoked SingleResponse <one> from its
+ * DER. OpenSSL's accessor passes the ENUMERATED through a long and then
+ * an int, so that a value too large for either comes back as another,
+ * possibly valid, one. Every CRLReason fits in one content octet.
+ * Returns the reason, OCSP_REVOKED_STATUS_NOSTATUS when there is none,
+ * or -2 when it is not a CRLReason.
+ */
+static int
+ocsp_response_reason(const OCSP_SINGLERESP *one)
+{
+	unsigned char *enc = NULL;
+	const unsigned char *p;
+	unsigned tag;
+	size_t n, hlen, clen;
+	int len, reason = -2;
+
+	if ((len = i2d_OCSP_SINGLERESP(one, &enc)) <= 0)
+		return -2;
+	p = enc;
+	n = (size_t)len;
+	/* SingleResponse, then certID (skipped), then certStatus. */
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_SEQUENCE)
+		goto done;
+	p += hlen;
+	n = clen;
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_SEQUENCE)
+		goto done;
+	p += hlen + clen;
+	n -= hlen + clen;
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_CTX1)
+		goto done;
+	p += hlen;
+	n = clen;
+	/* RevokedInfo: revocationTime, then [0] EXPLICIT CRLReason. */
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_GENERALIZED_TIME)
+		goto done;
+	p += hlen + clen;
+	n -= hlen + clen;
+	if (n == 0) {
+		reason = OCSP_REVOKED_STATUS_NOSTATUS;
+		goto done;
+	}
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_CTX0)
+		goto done;
+	p += hlen;
+	n = clen;
+	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	    tag != DER_ENUMERATED || clen != 1 || p[hlen] >= 0x80)
+		goto done;
+	reason = p[hlen];
+done:
+	OPENSSL_free(enc);
+	return reason;
+}
+
+/*
  * Reads SingleResponse <one> into <out>: it must be about a certificate
  * <req> asked for, with valid times and a known revocation reason.
  * *next_update is set to its nextUpdate, or 0 when there is none.
@@ -382,7 +445,7 @@ ocsp_response_read_single(OCSP_SINGLERESP *one,
 	ASN1_GENERALIZEDTIME *rev = NULL, *this_upd = NULL, *next_upd = NULL;
 	const size_t nreasons = sizeof(ocsp_response_crl_reasons) /
 	    sizeof(ocsp_response_crl_reasons[0]);
-	int st, reason = OCSP_REVOKED_STATUS_NOSTATUS;
+	int st, reason;
 
 	memset(out, 0, sizeof(*out));
 	*next_update = 0;
@@ -391,7 +454,7 @@ ocsp_response_read_single(OCSP_SINGLERESP *one,
 	if (!ocsp_response_id_asked(OCSP_SINGLERESP_get0_id(one), req, out))
 		return "response about a certificate not asked for";
 
-	st = OCSP_single_get0_status(one, &reason, &rev, &this_upd, &next_upd);
+	st = OCSP_single_get0_status(one, NULL, &rev, &this_upd, &next_upd);
 	switch (st) {
 	case V_OCSP_CERTSTATUS_GOOD:
 		out->status = OCSP_CERT_GOOD;
@@ -401,14 +464,13 @@ ocsp_response_read_single(OCSP_SINGLERESP *one,
 		if (ocsp_response_format_time(
 		        rev, out->revocation_time, NULL) == -1)
 			return "revocationTime not a valid time";
-		/* A reason beyond a long comes back as 0xffffffff: unknown. */
-		if (reason != OCSP_REVOKED_STATUS_NOSTATUS &&
-		    (reason < 0 || (size_t)reason >= nreasons ||
-		        ocsp_response_crl_reasons[reason] == NULL))
+		reason = ocsp_response_reason(one);
+		if (reason == OCSP_REVOKED_STATUS_NOSTATUS)
+			break;
+		if (reason < 0 || (size_t)reason >= nreasons ||
+		    ocsp_response_crl_reasons[reason] == NULL)
 			return "unknown revocation reason";
-		if (reason != OCSP_REVOKED_STATUS_NOSTATUS)
-			out->revocation_reason =
-			    ocsp_response_crl_reasons[reason];
+		out->revocation_reason = ocsp_response_crl_reasons[reason];
 		break;
 	case V_OCSP_CERTSTATUS_UNKNOWN:
 		out->status = OCSP_CERT_UNKNOWN;
@@ -605,10 +667,12 @@ ocsp_response_verify_error(unsigned long e)
 		case OCSP_R_SIGNER_CERTIFICATE_NOT_FOUND:
 			return "signer certificate not found";
 		case OCSP_R_CERTIFICATE_VERIFY_ERROR:
+		/*
+		 * Also the last error for a signer that is neither the
+		 * issuer nor a delegate of it with OCSPSigning.
+		 */
 		case OCSP_R_ROOT_CA_NOT_TRUSTED:
 			return "signer not trusted";
-		case OCSP_R_MISSING_OCSPSIGNING_USAGE:
-			return "signer not authorized for these certificates";
 		default:
 			break;
 		}
@@ -631,7 +695,11 @@ ocsp_response_verify(const unsigned char *der, size_t len, X509_STORE *store,
 	const char *why = NULL;
 
 	ERR_set_mark();
-	if (der == NULL || len == 0 || len > LONG_MAX || store == NULL ||
+	if (store == NULL) {
+		why = "no trust store";
+		goto done;
+	}
+	if (der == NULL || len == 0 || len > LONG_MAX ||
 	    (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL ||
 	    (bs = OCSP_response_get1_basic(resp)) == NULL) {
 		why = "not a BasicOCSPResponse";

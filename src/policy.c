@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ocspgate/fetch.h"
 #include "ocspgate/policy.h"
 
 const char *
@@ -39,18 +40,71 @@ policy_path_matches(
 	    (path_len == r->path_len || path[r->path_len] == '/');
 }
 
-const struct responder *
-policy_match_responder(const struct config *cfg, const char *host,
+/* The first entry of <list> matching host, port and path, or NULL. */
+static const struct responder *
+policy_match_list(const struct responder *list, size_t n, const char *host,
     size_t host_len, uint16_t port, const char *path, size_t path_len)
 {
-	for (size_t i = 0; i < cfg->nresponders; i++) {
-		const struct responder *r = &cfg->responders[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct responder *r = &list[i];
 
 		if (r->port == port && policy_host_matches(r, host, host_len) &&
 		    policy_path_matches(r, path, path_len))
 			return r;
 	}
 	return NULL;
+}
+
+const struct responder *
+policy_match_responder(const struct config *cfg, const char *host,
+    size_t host_len, uint16_t port, const char *path, size_t path_len)
+{
+	return policy_match_list(cfg->responders, cfg->nresponders, host,
+	    host_len, port, path, path_len);
+}
+
+/*
+ * A plain GET (no body, no query) to a host of crl_hosts,
+ * ca_issuer_hosts or ctl_hosts (for ctl_hosts, of a trust-list file):
+ * allowed now, judged by what comes back. Returns false when none
+ * applies.
+ */
+static bool
+policy_fetch_class(
+    const struct config *cfg, const struct http_request *req, struct verdict *v)
+{
+	const struct {
+		const struct responder *list;
+		size_t n;
+		enum reason reason;
+	} classes[] = {
+	    {cfg->crl_hosts, cfg->ncrl_hosts, REASON_CRL_REQUEST},
+	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts,
+	        REASON_CA_ISSUER_REQUEST},
+	    {cfg->ctl_hosts, cfg->nctl_hosts, REASON_CTL_REQUEST},
+	};
+	char file[64];
+
+	if (req->llhttp_method != HTTP_GET || req->body_len > 0 ||
+	    req->query.p != NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		const struct responder *r = policy_match_list(classes[i].list,
+		    classes[i].n, req->host.p, req->host.len, req->port,
+		    req->path.p, req->path.len);
+
+		if (r == NULL)
+			continue;
+		if (classes[i].reason == REASON_CTL_REQUEST &&
+		    !fetch_ctl_file(
+		        req->path.p, req->path.len, file, sizeof(file)))
+			continue;
+		memset(v, 0, sizeof(*v));
+		v->reason = classes[i].reason;
+		v->responder = r;
+		return true;
+	}
+	return false;
 }
 
 /* True for "application/ocsp-request", parameters aside. */
@@ -106,6 +160,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 	r = policy_match_responder(cfg, req->host.p, req->host.len, req->port,
 	    req->path.p, req->path.len);
 	if (r == NULL) {
+		if (policy_fetch_class(cfg, req, v))
+			return;
 		policy_block(v, REASON_UNKNOWN_RESPONDER,
 		    "no responder matches the host, port and path");
 		return;
@@ -133,6 +189,10 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 		if (ocsp_request_decode_get(req->path.p + r->path_len,
 		        req->path.len - r->path_len, der, der_cap, &body_len,
 		        &facts->flags) == -1) {
+			/* A responder host may serve CRLs and certs too. */
+			facts->flags = 0;
+			if (policy_fetch_class(cfg, req, v))
+				return;
 			policy_block(v, REASON_NOT_OCSP,
 			    "path is not a base64 OCSP request");
 			return;

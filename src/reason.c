@@ -6,6 +6,9 @@
 static const char *const reason_names[REASON_MAX] = {
     [REASON_NONE] = "none",
     [REASON_OCSP_REQUEST] = "ocsp_request",
+    [REASON_CRL_REQUEST] = "crl_request",
+    [REASON_CA_ISSUER_REQUEST] = "ca_issuer_request",
+    [REASON_CTL_REQUEST] = "ctl_request",
     [REASON_HTTP_MALFORMED] = "http_malformed",
     [REASON_METHOD_NOT_ALLOWED] = "method_not_allowed",
     [REASON_BODY_TOO_LARGE] = "body_too_large",
@@ -29,6 +32,12 @@ reason_name(enum reason r)
 	if ((unsigned)r >= REASON_MAX)
 		return "none";
 	return reason_names[r];
+}
+
+bool
+reason_is_allow(enum reason r)
+{
+	return r >= REASON_OCSP_REQUEST && r <= REASON_CTL_REQUEST;
 }
 
 bool

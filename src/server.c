@@ -29,6 +29,7 @@
  * requests in flight, not so many that a burst pins its memory.
  */
 #define SERVER_POOL_MAX      256
+#define SERVER_POOL_BUF_MAX  (1024 * 1024)
 #define SERVER_TRIM_SEC      1   /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
@@ -483,6 +484,11 @@ server_buf_put(struct server *srv, void *p, size_t size)
 {
 	if (p == NULL)
 		return;
+	/* Big captures (CRLs) are not worth keeping. */
+	if (size > SERVER_POOL_BUF_MAX) {
+		free(p);
+		return;
+	}
 	if (srv->pool == NULL &&
 	    (srv->pool = calloc(SERVER_POOL_MAX, sizeof(*srv->pool))) == NULL) {
 		free(p);

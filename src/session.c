@@ -78,7 +78,7 @@ session_log(struct session *s)
 {
 	struct event_record e;
 	struct json *j = &s->srv->json;
-	bool allow = s->verdict.reason == REASON_OCSP_REQUEST;
+	bool allow = reason_is_allow(s->verdict.reason);
 	const struct http_span *ua = NULL;
 	char orig_ip[INET6_ADDRSTRLEN];
 
@@ -140,6 +140,12 @@ session_log(struct session *s)
 		e.ocsp = &s->facts;
 	if (s->rfacts.parsed)
 		e.ocsp_response = &s->rfacts;
+	if (s->crl_valid)
+		e.crl = &s->crl;
+	if (s->cert_valid)
+		e.cert = &s->cert;
+	if (s->ctl_valid)
+		e.ctl_format = fetch_ctl_format_name(s->ctl);
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log, j->buf, j->len);
@@ -184,6 +190,9 @@ session_end_request(struct session *s)
 	if (s->hold != NULL)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 	s->rfacts.parsed = false;
+	s->crl_valid = false;
+	s->cert_valid = false;
+	s->ctl_valid = false;
 	memset(&s->verdict, 0, sizeof(s->verdict));
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -333,8 +342,7 @@ session_dispatch(struct session *s)
 	memset(&s->facts, 0, sizeof(s->facts));
 	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
 	    &s->facts, &s->verdict);
-	if (s->verdict.reason == REASON_OCSP_REQUEST ||
-	    session_forwardable(s)) {
+	if (reason_is_allow(s->verdict.reason) || session_forwardable(s)) {
 		s->forwarded = true;
 		s->state = SESSION_UPSTREAM;
 		upstream_start(s);

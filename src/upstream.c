@@ -20,6 +20,7 @@
 #include <openssl/ocsp.h>
 
 #include "ocspgate/config.h"
+#include "ocspgate/fetch.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
@@ -29,6 +30,12 @@ static void upstream_connect_next(struct session *s, int last_error);
 void
 upstream_release(struct session *s)
 {
+	/* The capture may have grown while the answer came in. */
+	if (s->resp.capture != NULL) {
+		s->capture = s->resp.capture;
+		s->capture_cap = s->resp.capture_cap;
+		s->resp.capture = NULL;
+	}
 	if (s->dns != NULL) {
 		/* The callback runs with EVUTIL_EAI_CANCEL and ignores us. */
 		evdns_getaddrinfo_cancel(s->dns);
@@ -94,7 +101,7 @@ upstream_check_host(struct session *s)
 	s->host_mismatch = true;
 	if (!s->cfg->block_host_mismatch)
 		return true;
-	if (s->verdict.reason == REASON_OCSP_REQUEST) {
+	if (reason_is_allow(s->verdict.reason)) {
 		s->verdict.reason = REASON_HOST_MISMATCH;
 		s->verdict.detail = "original destination is not an address "
 		                    "of the Host name";
@@ -224,7 +231,8 @@ upstream_connect_next(struct session *s, int last_error)
 		http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
 		if (s->inspect) {
 			s->resp.capture = s->capture;
-			s->resp.capture_cap = s->cfg->max_response_body;
+			s->resp.capture_cap = s->capture_cap;
+			s->resp.capture_limit = s->inspect_limit;
 		}
 		bufferevent_enable(s->upstream, EV_READ);
 		return;
@@ -241,14 +249,29 @@ upstream_connect_next(struct session *s, int last_error)
 static int
 upstream_prepare_inspection(struct session *s)
 {
-	s->inspect = s->verdict.reason == REASON_OCSP_REQUEST;
+	s->inspect = reason_is_allow(s->verdict.reason);
 	if (!s->inspect)
 		return 0;
-	if (s->capture == NULL) {
-		s->capture = server_buf_get(s->srv, s->cfg->max_response_body);
-		if (s->capture == NULL)
-			return -1;
-		s->capture_cap = s->cfg->max_response_body;
+	/*
+	 * OCSP answers are small: a pooled buffer of max_response_body.
+	 * CRLs and the like may be megabytes: the capture grows as the
+	 * payload arrives, up to max_crl_bytes.
+	 */
+	if (s->verdict.reason == REASON_OCSP_REQUEST) {
+		s->inspect_limit = s->cfg->max_response_body;
+		if (s->capture != NULL && s->capture_cap < s->inspect_limit) {
+			server_buf_put(s->srv, s->capture, s->capture_cap);
+			s->capture = NULL;
+		}
+		if (s->capture == NULL) {
+			s->capture =
+			    server_buf_get(s->srv, s->cfg->max_response_body);
+			if (s->capture == NULL)
+				return -1;
+			s->capture_cap = s->cfg->max_response_body;
+		}
+	} else {
+		s->inspect_limit = s->cfg->max_crl_bytes;
 	}
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
 		return -1;
@@ -298,6 +321,19 @@ upstream_start(struct session *s)
 }
 
 /* Reads the upstream's status line and headers; sends the new head. */
+/* Stops copying the payload (relaying goes on uninspected). */
+static int
+upstream_stop_capture(struct session *s)
+{
+	if (s->resp.capture != NULL) {
+		s->capture = s->resp.capture;
+		s->capture_cap = s->resp.capture_cap;
+	}
+	s->resp.capture = NULL;
+	s->resp.capture_limit = 0;
+	return 0;
+}
+
 /*
  * A response inspection failed: in enforce mode the client gets 502 and
  * nothing of the answer; in monitor mode the answer is relayed as it is
@@ -317,7 +353,7 @@ upstream_inspection_failed(
 	s->failure = why;
 	s->failure_detail = detail;
 	s->inspect = false;
-	s->resp.capture = NULL;
+	upstream_stop_capture(s);
 	evbuffer_add_buffer(bufferevent_get_output(s->client), s->hold);
 	s->response_started = true;
 	return 0;
@@ -330,25 +366,29 @@ upstream_check_ocsp_head(struct session *s)
 	static const char want[] = "application/ocsp-response";
 	const struct http_span *ct =
 	    http_headers_get(&s->resp.hs, "content-type");
+	bool ocsp = s->verdict.reason == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
 	if (s->resp.status != 200)
 		why = "status is not 200";
+	else if ((s->resp.parser.flags & F_CONTENT_LENGTH) &&
+	    s->resp.parser.content_length > s->inspect_limit)
+		why = ocsp ? "body over max_response_body"
+		           : "body over max_crl_bytes";
+	else if (!ocsp)
+		why = NULL; /* the body itself tells what it is */
 	else if (ct == NULL || ct->len < sizeof(want) - 1 ||
 	    strncasecmp(ct->p, want, sizeof(want) - 1) != 0 ||
 	    (ct->len > sizeof(want) - 1 && ct->p[sizeof(want) - 1] != ';' &&
 	        ct->p[sizeof(want) - 1] != ' '))
 		why = "Content-Type is not application/ocsp-response";
-	else if ((s->resp.parser.flags & F_CONTENT_LENGTH) &&
-	    s->resp.parser.content_length > s->cfg->max_response_body)
-		why = "body over max_response_body";
 	if (why == NULL)
 		return 0;
 	/* Nothing is held yet: in monitor mode the head goes out as is. */
 	return s->cfg->mode == MODE_ENFORCE
 	    ? upstream_inspection_failed(s, REASON_RESPONSE_MALFORMED, why)
 	    : (s->failure = REASON_RESPONSE_MALFORMED, s->failure_detail = why,
-	          s->inspect = false, s->resp.capture = NULL, 0);
+	          s->inspect = false, upstream_stop_capture(s), 0);
 }
 
 static int
@@ -450,10 +490,12 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 		if (s->inspect &&
 		    (s->resp.capture_overflow ||
 		        evbuffer_get_length(s->hold) >
-		            SESSION_HOLD_MAX(s->cfg))) {
+		            s->inspect_limit * 2 + 65536)) {
 			if (upstream_inspection_failed(s,
 			        REASON_RESPONSE_MALFORMED,
-			        "body over max_response_body") == -1)
+			        s->verdict.reason == REASON_OCSP_REQUEST
+			            ? "body over max_response_body"
+			            : "body over max_crl_bytes") == -1)
 				return -1;
 			out = bufferevent_get_output(s->client);
 		}
@@ -474,17 +516,41 @@ static int
 upstream_inspect(struct session *s)
 {
 	const struct responder *r = s->verdict.responder;
+	const unsigned char *body = s->resp.capture;
+	size_t len = s->resp.capture_len;
 	const char *detail = NULL;
+	char file[64];
 	enum reason why;
 
-	why = ocsp_response_inspect(
-	    s->capture, s->resp.capture_len, &s->facts, &s->rfacts);
-	detail = s->rfacts.detail;
-	if (why == REASON_NONE && s->cfg->verify_responses && r != NULL &&
-	    r->store != NULL &&
-	    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
-		why = ocsp_response_verify(s->capture, s->resp.capture_len,
-		    r->store, r->trusted, &detail);
+	switch (s->verdict.reason) {
+	case REASON_CRL_REQUEST:
+		why = fetch_inspect_crl(body, len, &s->crl, &detail);
+		s->crl_valid = why == REASON_NONE;
+		break;
+	case REASON_CA_ISSUER_REQUEST:
+		why = fetch_inspect_cert(body, len, &s->cert, &detail);
+		s->cert_valid = why == REASON_NONE;
+		break;
+	case REASON_CTL_REQUEST:
+		if (!fetch_ctl_file(
+		        s->req.path.p, s->req.path.len, file, sizeof(file))) {
+			why = REASON_RESPONSE_MALFORMED;
+			detail = "not a trust-list file";
+			break;
+		}
+		why = fetch_inspect_ctl(body, len, file, &s->ctl, &detail);
+		s->ctl_valid = why == REASON_NONE;
+		break;
+	default:
+		why = ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
+		detail = s->rfacts.detail;
+		if (why == REASON_NONE && s->cfg->verify_responses &&
+		    r != NULL && r->store != NULL &&
+		    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+			why = ocsp_response_verify(
+			    body, len, r->store, r->trusted, &detail);
+		break;
+	}
 	if (why != REASON_NONE)
 		return upstream_inspection_failed(s, why, detail);
 	s->inspect = false;

@@ -26,6 +26,7 @@
 #define CONFIG_DEFAULT_MAX_CONNECTIONS   10000
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT     10
 #define CONFIG_DEFAULT_MAX_RESPONSE_BODY 65536
+#define CONFIG_DEFAULT_MAX_CRL_BYTES     (20 * 1024 * 1024)
 #define CONFIG_DEFAULT_PORT              80
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
@@ -108,6 +109,14 @@ struct config {
 	bool verify_responses;
 	char *ca_file;
 	STACK_OF(X509) * ca_certs; /* from ca_file */
+	/* Hosts (same syntax as responders) of the other fetch classes. */
+	struct responder *crl_hosts;
+	size_t ncrl_hosts;
+	struct responder *ca_issuer_hosts;
+	size_t nca_issuer_hosts;
+	struct responder *ctl_hosts;
+	size_t nctl_hosts;
+	size_t max_crl_bytes; /* and issuer certificates, trust lists */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "ocspgate/config.h"
+#include "ocspgate/fetch.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/inventory.h"
 #include "ocspgate/json.h"
@@ -48,6 +49,9 @@ struct event_record {
 	uint64_t response_body_bytes;
 	const struct ocsp_request_facts *ocsp; /* NULL when none parsed */
 	const struct ocsp_response_facts *ocsp_response; /* NULL: none */
+	const struct fetch_crl_facts *crl;   /* a CRL fetched, or NULL */
+	const struct fetch_cert_facts *cert; /* an issuer certificate */
+	const char *ctl_format;              /* a trust list: its format */
 };
 
 /*

@@ -36,7 +36,8 @@ struct http_response {
 	unsigned char *capture;
 	size_t capture_len;
 	size_t capture_cap;
-	bool capture_overflow; /* more payload than capture_cap */
+	size_t capture_limit;  /* grows (realloc) up to this; 0: no growth */
+	bool capture_overflow; /* more payload than the limit */
 	const char *detail;    /* why parsing failed */
 };
 

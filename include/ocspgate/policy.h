@@ -14,7 +14,7 @@
 #include "ocspgate/ocsp_request.h"
 
 struct verdict {
-	enum reason reason; /* REASON_OCSP_REQUEST, or why it is blocked */
+	enum reason reason; /* an allow reason, or why it is blocked */
 	const struct responder *responder; /* matched, or NULL */
 	const char *detail;                /* static text, or NULL */
 	bool ocsp_parsed;                  /* facts hold what the DER said */

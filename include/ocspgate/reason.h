@@ -12,8 +12,11 @@
  */
 enum reason {
 	REASON_NONE = 0,
-	REASON_OCSP_REQUEST,   /* allowed */
-	REASON_HTTP_MALFORMED, /* blocks, in check order */
+	REASON_OCSP_REQUEST,      /* allowed */
+	REASON_CRL_REQUEST,       /* allowed: a CRL fetch */
+	REASON_CA_ISSUER_REQUEST, /* allowed: an issuer certificate */
+	REASON_CTL_REQUEST,       /* allowed: a Windows trust list */
+	REASON_HTTP_MALFORMED,    /* blocks, in check order */
 	REASON_METHOD_NOT_ALLOWED,
 	REASON_BODY_TOO_LARGE,
 	REASON_UNKNOWN_RESPONDER,
@@ -33,6 +36,9 @@ enum reason {
 
 /* Returns the contract's event.reason string, or "none". */
 const char *reason_name(enum reason r);
+
+/* True for the reasons of an allowed request. */
+bool reason_is_allow(enum reason r);
 
 /* True for the policy reasons that refuse a request. */
 bool reason_is_block(enum reason r);

@@ -16,6 +16,7 @@
 #include <event2/util.h>
 
 #include "ocspgate/config.h"
+#include "ocspgate/fetch.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
@@ -23,8 +24,6 @@
 #include "ocspgate/policy.h"
 
 #define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
-/* Held answer bytes: the payload cap plus room for chunk framing. */
-#define SESSION_HOLD_MAX(cfg) ((cfg)->max_response_body * 2 + 65536)
 /* The request block: head buffer, then body (and GET DER scratch). */
 #define SESSION_REQBUF_SIZE(cfg)                                               \
 	((cfg)->max_header_bytes +                                             \
@@ -102,6 +101,13 @@ struct session {
 	unsigned char *capture; /* its payload, for inspection */
 	size_t capture_cap;
 	struct ocsp_response_facts rfacts;
+	size_t inspect_limit;       /* payload bytes this class may have */
+	struct fetch_crl_facts crl; /* what a CRL fetch returned */
+	bool crl_valid;
+	struct fetch_cert_facts cert; /* what an issuer fetch returned */
+	bool cert_valid;
+	enum fetch_ctl_format ctl; /* how a trust list was packaged */
+	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */
 	int status;
 	uint64_t response_body_bytes;

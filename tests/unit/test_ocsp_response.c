@@ -894,6 +894,10 @@ test_statuses(const struct pki *p)
 	    "unknown response status", &f);
 }
 
+/* id-pkix-ocsp-basic, content octets. */
+static const unsigned char oid_basic[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
+
 /*
  * An OCSPResponse of <status> around responseBytes of type <oid>
  * (content octets) holding <body>.
@@ -938,8 +942,6 @@ with_version(struct dbuf *out, const struct dbuf *basic, const char *version,
 static void
 test_encoding(const struct pki *p)
 {
-	static const unsigned char oid_basic[] = {
-	    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
 	static const unsigned char oid_nonce[] = {
 	    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02};
 	static const char html[] =
@@ -1064,6 +1066,266 @@ test_encoding(const struct pki *p)
 	    MALFORMED, NULL, &f);
 	CHECK(!f.parsed && !f.basic && f.ncerts == 0 && !f.has_nonce &&
 	    f.produced_at[0] == '\0' && f.min_next_update == 0);
+}
+
+/* What a hand-made response holds; NULL or 0 picks a sound value. */
+struct t_hand {
+	const char *name;
+	const char *reason; /* ENUMERATED content; NULL: none */
+	size_t reason_len;
+	bool good;      /* good instead of revoked */
+	size_t key_len; /* 0: 20 */
+	size_t cn_len;  /* nonzero: responder byName, CN of that length */
+	const char *revoked_at, *this_update, *next_update, *produced_at;
+	const char *id_md;  /* certID hash algorithm; NULL: sha1 */
+	const char *serial; /* certID serial (hex, BN syntax); NULL: "1001" */
+
+	enum reason want;
+	const char *detail;
+	const char *want_reason; /* revocation_reason */
+	size_t want_ncerts;
+};
+
+/*
+ * A successful response made by hand as <t> says, about a certificate
+ * of <ca>. The signature is filler: inspection does not verify it.
+ */
+static void
+hand_build(struct dbuf *out, X509 *ca, const struct t_hand *t)
+{
+	static const unsigned char ecdsa_sha256[] = {
+	    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+	static const unsigned char cn[] = {0x55, 0x04, 0x03};
+	struct dbuf a = {0}, b = {0}, single = {0}, tbs = {0}, basic = {0};
+	unsigned char fill[512], *enc = NULL;
+	const char *this_update = t->this_update ? t->this_update : THIS_UPDATE;
+	const char *rev = t->revoked_at ? t->revoked_at : REVOKED_AT;
+	const char *produced = t->produced_at ? t->produced_at : THIS_UPDATE;
+	OCSP_CERTID *id;
+	int n;
+
+	id = make_id(EVP_get_digestbyname(t->id_md ? t->id_md : "sha1"), ca,
+	    t->serial ? t->serial : "1001");
+	if ((n = i2d_OCSP_CERTID(id, &enc)) <= 0)
+		abort();
+	put(&single, enc, (size_t)n);
+	OPENSSL_free(enc);
+	OCSP_CERTID_free(id);
+	if (t->good) {
+		tlv(&single, 0x80, NULL, 0);
+	} else {
+		tlv(&a, 0x18, rev, strlen(rev));
+		if (t->reason != NULL) {
+			tlv(&b, 0x0a, t->reason, t->reason_len);
+			tlv(&a, 0xa0, b.d, b.n);
+		}
+		tlv(&single, 0xa1, a.d, a.n);
+	}
+	tlv(&single, 0x18, this_update, strlen(this_update));
+	if (t->next_update != NULL) {
+		a.n = 0;
+		tlv(&a, 0x18, t->next_update, strlen(t->next_update));
+		tlv(&single, 0xa0, a.d, a.n);
+	}
+
+	memset(fill, 'a', sizeof(fill));
+	a.n = 0;
+	b.n = 0;
+	if (t->cn_len > 0) {
+		struct dbuf atv = {0}, set = {0};
+
+		tlv(&atv, 0x06, cn, sizeof(cn));
+		tlv(&atv, 0x0c, fill, t->cn_len);
+		tlv(&set, 0x30, atv.d, atv.n);
+		tlv(&b, 0x31, set.d, set.n);
+		tlv(&a, 0x30, b.d, b.n);
+		tlv(&tbs, 0xa1, a.d, a.n);
+	} else {
+		tlv(&a, 0x04, fill, t->key_len ? t->key_len : 20);
+		tlv(&tbs, 0xa2, a.d, a.n);
+	}
+	tlv(&tbs, 0x18, produced, strlen(produced));
+	a.n = 0;
+	tlv(&a, 0x30, single.d, single.n);
+	tlv(&tbs, 0x30, a.d, a.n);
+
+	a.n = 0;
+	tlv(&a, 0x30, tbs.d, tbs.n);
+	b.n = 0;
+	tlv(&b, 0x06, ecdsa_sha256, sizeof(ecdsa_sha256));
+	tlv(&a, 0x30, b.d, b.n);
+	tlv(&a, 0x03, "\x00\x30\x00", 3);
+	tlv(&basic, 0x30, a.d, a.n);
+	wrap(out, 0, oid_basic, sizeof(oid_basic), &basic);
+}
+
+static const struct t_hand t_hands[] = {
+    {.name = "reason 10",
+        .reason = "\x0a",
+        .reason_len = 1,
+        .want_reason = "aACompromise",
+        .want_ncerts = 1},
+    {.name = "no reason", .want_ncerts = 1},
+    {.name = "reason 7",
+        .reason = "\x07",
+        .reason_len = 1,
+        .want = MALFORMED,
+        .detail = "unknown revocation reason"},
+    {.name = "reason -2",
+        .reason = "\xfe",
+        .reason_len = 1,
+        .want = MALFORMED,
+        .detail = "unknown revocation reason"},
+    {.name = "reason 256",
+        .reason = "\x01\x00",
+        .reason_len = 2,
+        .want = MALFORMED,
+        .detail = "unknown revocation reason"},
+    /* 2^32 + 1 would read as 1 through an int. */
+    {.name = "reason 2^32 + 1",
+        .reason = "\x01\x00\x00\x00\x01",
+        .reason_len = 5,
+        .want = MALFORMED,
+        .detail = "unknown revocation reason"},
+    {.name = "reason 2^64 + 1",
+        .reason = "\x01\x00\x00\x00\x00\x00\x00\x00\x01",
+        .reason_len = 9,
+        .want = MALFORMED,
+        .detail = "unknown revocation reason"},
+    {.name = "reason 1, padded",
+        .reason = "\x00\x01",
+        .reason_len = 2,
+        .want = MALFORMED,
+        .detail = "not a DER BasicOCSPResponse"},
+    {.name = "key hash 19 octets",
+        .key_len = 19,
+        .want = MALFORMED,
+        .detail = "responder key hash not 20 octets"},
+    {.name = "key hash 32 octets",
+        .key_len = 32,
+        .want = MALFORMED,
+        .detail = "responder key hash not 20 octets"},
+    {.name = "byName, 10 characters", .cn_len = 10, .want_ncerts = 1},
+    {.name = "byName, 300 characters", .cn_len = 300, .want_ncerts = 1},
+    {.name = "fractional seconds",
+        .good = true,
+        .this_update = "20260101000000.25Z",
+        .want_ncerts = 1},
+    {.name = "thisUpdate month 13",
+        .good = true,
+        .this_update = "20261301000000Z",
+        .want = MALFORMED,
+        .detail = "thisUpdate not a valid time"},
+    {.name = "thisUpdate not digits",
+        .good = true,
+        .this_update = "2026010100000xZ",
+        .want = MALFORMED,
+        .detail = "thisUpdate not a valid time"},
+    {.name = "nextUpdate February 30",
+        .good = true,
+        .next_update = "20260230000000Z",
+        .want = MALFORMED,
+        .detail = "nextUpdate not a valid time"},
+    {.name = "revocationTime hour 24",
+        .revoked_at = "20250301240000Z",
+        .want = MALFORMED,
+        .detail = "revocationTime not a valid time"},
+    {.name = "producedAt empty",
+        .good = true,
+        .produced_at = "",
+        .want = MALFORMED,
+        .detail = "producedAt not a valid time"},
+    {.name = "year 0000",
+        .good = true,
+        .next_update = "00000101000000Z",
+        .want_ncerts = 1},
+    {.name = "year 9999",
+        .good = true,
+        .this_update = "99991231235959Z",
+        .want_ncerts = 1},
+    {.name = "certID hashed with md5",
+        .good = true,
+        .id_md = "md5",
+        .want = MALFORMED,
+        .detail = NOT_ASKED},
+    {.name = "serial negative",
+        .good = true,
+        .serial = "-1001",
+        .want = MALFORMED,
+        .detail = NOT_ASKED},
+    {.name = "serial 0",
+        .good = true,
+        .serial = "0",
+        .want = MALFORMED,
+        .detail = NOT_ASKED},
+    {.name = "serial 21 octets",
+        .good = true,
+        .serial = "01000000000000000000000000000000000000001001",
+        .want = MALFORMED,
+        .detail = NOT_ASKED},
+};
+
+/* Fields OpenSSL's API cannot make wrong, made wrong by hand. */
+static void
+test_hand_built(const struct pki *p)
+{
+	static const char *const one[] = {"1001", NULL};
+	struct ocsp_request_facts rf;
+	struct ocsp_response_facts f;
+	struct dbuf der;
+
+	OCSP_REQUEST_free(make_req(p->ca, EVP_sha1(), one, 0, &rf));
+	for (size_t i = 0; i < sizeof(t_hands) / sizeof(t_hands[0]); i++) {
+		const struct t_hand *t = &t_hands[i];
+		const char *got;
+
+		if (t->id_md != NULL && EVP_get_digestbyname(t->id_md) == NULL)
+			continue;
+		hand_build(&der, p->ca, t);
+		expect(t->name, der.d, der.n, &rf, t->want, t->detail, &f);
+		CHECKF(f.ncerts == t->want_ncerts, "%s: ncerts %zu", t->name,
+		    f.ncerts);
+		/* Only a BasicOCSPResponse that decoded has a responder. */
+		CHECKF(f.basic ==
+		        (t->detail == NULL ||
+		            strcmp(t->detail, "not a DER BasicOCSPResponse") !=
+		                0),
+		    "%s: basic %d", t->name, f.basic);
+		if (!f.basic)
+			continue;
+		CHECKF(f.by_key == (t->cn_len == 0), "%s: by_key", t->name);
+		if (f.by_key && t->want == REASON_NONE)
+			CHECKF(f.responder_key_hash[0] == 'a' &&
+			        f.responder_key_hash[19] == 'a',
+			    "%s: key hash", t->name);
+		if (t->cn_len > 0)
+			CHECKF(strncmp(f.responder_name, "CN=aaa", 6) == 0 &&
+			        strlen(f.responder_name) ==
+			            (t->cn_len + 3 < OCSP_RESPONDER_NAME_MAX
+			                    ? t->cn_len + 3
+			                    : OCSP_RESPONDER_NAME_MAX - 1),
+			    "%s: responder name %zu long", t->name,
+			    strlen(f.responder_name));
+		if (f.ncerts == 0)
+			continue;
+		got = f.certs[0].revocation_reason;
+		CHECKF(got == t->want_reason ||
+		        (got != NULL && t->want_reason != NULL &&
+		            strcmp(got, t->want_reason) == 0),
+		    "%s: reason %s", t->name, got ? got : "(null)");
+	}
+
+	/* What the times read as. */
+	hand_build(&der, p->ca,
+	    &(struct t_hand){.good = true,
+	        .this_update = "20260101000000.25Z",
+	        .next_update = "00000101000000Z",
+	        .produced_at = "99991231235959Z"});
+	expect("times", der.d, der.n, &rf, REASON_NONE, NULL, &f);
+	CHECK(strcmp(f.certs[0].this_update, "2026-01-01T00:00:00Z") == 0);
+	CHECK(strcmp(f.certs[0].next_update, "0000-01-01T00:00:00Z") == 0);
+	CHECK(strcmp(f.produced_at, "9999-12-31T23:59:59Z") == 0);
+	CHECK(f.min_next_update == -62167219200);
 }
 
 /* A response whose request has no certificates, or is NULL. */
@@ -1211,7 +1473,7 @@ test_verify(const struct pki *p)
 	expect_verify("HTML", &der, store, NULL, REASON_RESPONSE_UNVERIFIED,
 	    "not a BasicOCSPResponse");
 	expect_verify("no store", &der, NULL, NULL, REASON_RESPONSE_UNVERIFIED,
-	    "not a BasicOCSPResponse");
+	    "no trust store");
 
 	/* An error already queued is left there. */
 	ERR_raise(ERR_LIB_OCSP, OCSP_R_NO_RESPONSE_DATA);
@@ -1271,6 +1533,7 @@ main(void)
 	test_reasons(&p);
 	test_statuses(&p);
 	test_encoding(&p);
+	test_hand_built(&p);
 	test_no_request(&p);
 	test_verify(&p);
 	test_cert_to_id(&p);

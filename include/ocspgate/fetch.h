@@ -1,0 +1,82 @@
+/*
+ * The other fetches Windows chain building makes on port 80: CRLs (CDP),
+ * issuer certificates (AIA caIssuers) and certificate trust lists from
+ * Windows Update. Each answer must be what its class promises, parsed
+ * with OpenSSL. Pure: bytes in, facts out; no I/O, no globals.
+ */
+#ifndef OCSPGATE_FETCH_H
+#define OCSPGATE_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ocspgate/reason.h"
+
+#define FETCH_NAME_MAX   256 /* RFC 2253 text of a name, truncated */
+#define FETCH_SERIAL_MAX 20
+#define FETCH_TIME_LEN   21 /* "2026-11-26T19:00:00Z" + NUL */
+
+/* What a CRL said. */
+struct fetch_crl_facts {
+	char issuer[FETCH_NAME_MAX];
+	unsigned char number[FETCH_SERIAL_MAX]; /* cRLNumber magnitude */
+	size_t number_len;                      /* 0: none */
+	char this_update[FETCH_TIME_LEN];
+	char next_update[FETCH_TIME_LEN]; /* "" when absent */
+	size_t entries;                   /* revoked certificates */
+	bool pem;
+};
+
+/* What an issuer-certificate answer held (its first certificate). */
+struct fetch_cert_facts {
+	char subject[FETCH_NAME_MAX];
+	char issuer[FETCH_NAME_MAX];
+	unsigned char serial[FETCH_SERIAL_MAX]; /* magnitude */
+	size_t serial_len;
+	size_t count; /* certificates in the answer (PKCS#7: >= 1) */
+	bool pkcs7;
+	bool pem;
+};
+
+/* How a trust list was packaged. */
+enum fetch_ctl_format {
+	FETCH_CTL_CAB = 0, /* Microsoft cabinet ("MSCF") */
+	FETCH_CTL_PKCS7,   /* .sst / .stl: PKCS#7 SignedData */
+	FETCH_CTL_TEXT     /* .txt: short printable text */
+};
+
+/* "cab", "pkcs7", "text". */
+const char *fetch_ctl_format_name(enum fetch_ctl_format f);
+
+/*
+ * Each inspects a whole answer body of <len> bytes. Returns REASON_NONE,
+ * or REASON_RESPONSE_MALFORMED with *detail set to a short static text.
+ *
+ * fetch_inspect_crl: one DER X509_CRL of exactly <len> bytes, or one PEM
+ * "X509 CRL" block (nothing but whitespace around it).
+ * fetch_inspect_cert: one DER or PEM certificate, or a DER/PEM PKCS#7
+ * SignedData holding certificates only (no signers, no content), the
+ * form of .p7c files.
+ * fetch_inspect_ctl: for <file> "x.cab" the cabinet signature and a
+ * plausible header (cbCabinet equal to <len>); for "x.sst"/"x.stl" a DER
+ * PKCS#7 SignedData of exactly <len> bytes; for "x.txt" printable ASCII
+ * (and CR, LF, tab) only, at most 64 KiB.
+ */
+enum reason fetch_inspect_crl(const unsigned char *body, size_t len,
+    struct fetch_crl_facts *f, const char **detail);
+enum reason fetch_inspect_cert(const unsigned char *body, size_t len,
+    struct fetch_cert_facts *f, const char **detail);
+enum reason fetch_inspect_ctl(const unsigned char *body, size_t len,
+    const char *file, enum fetch_ctl_format *format, const char **detail);
+
+/*
+ * True when the last segment of <path> (<len> bytes, no query) names a
+ * trust-list file Windows fetches: authrootstl.cab, disallowedcertstl.cab,
+ * pinrulesstl.cab, and authroot.stl, disallowedcert.stl, pinrules.stl,
+ * authrootseq.txt, disallowedcertseq.txt, pinrulesseq.txt, and the .sst
+ * forms (roots.sst, updroots.sst) — compared case-insensitively. Sets
+ * *file to that segment (NUL-terminated copy in <buf> of <cap> bytes).
+ */
+bool fetch_ctl_file(const char *path, size_t len, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,668 @@
+/*
+ * The other answers Windows chain building fetches on port 80: CRLs,
+ * issuer certificates (one certificate or a certs-only PKCS#7) and trust
+ * lists from Windows Update. Each body must parse as what its class
+ * promises; no signature is checked, as no trust is decided here.
+ * Pure: no I/O, no logging, no clock, no globals. OpenSSL's error queue
+ * is left as it was found.
+ */
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ocspgate/fetch.h"
+
+/* Cabinet header (CFHEADER): fields up to setID and iCabinet. */
+#define FETCH_CAB_HEADER_LEN  36
+#define FETCH_CAB_SIZE_OFFSET 8 /* cbCabinet, after "MSCF" and reserved1 */
+#define FETCH_TEXT_MAX_BYTES  65536
+#define FETCH_PEM_LABEL_CRL   "X509 CRL"
+#define FETCH_PEM_LABEL_CERT  "CERTIFICATE"
+#define FETCH_PEM_LABEL_PKCS7 "PKCS7"
+#define FETCH_PEM_BEGIN       "-----BEGIN "
+#define FETCH_PEM_DASHES      "-----"
+#define FETCH_DER_SEQUENCE    0x30 /* a DER body's first octet */
+
+static const char fetch_not_pkcs7[] = "not a DER PKCS#7";
+
+/* The trust-list files Windows fetches from Windows Update, lower case. */
+static const char *const fetch_ctl_files[] = {
+    "authrootstl.cab",
+    "disallowedcertstl.cab",
+    "pinrulesstl.cab",
+    "authroot.stl",
+    "disallowedcert.stl",
+    "pinrules.stl",
+    "authrootseq.txt",
+    "disallowedcertseq.txt",
+    "pinrulesseq.txt",
+    "roots.sst",
+    "updroots.sst",
+};
+
+/* The texts a class's refusals share. */
+struct fetch_words {
+	const char *not_what; /* the body is not of the class at all */
+	const char *trailing; /* something follows the one object */
+};
+
+static const struct fetch_words fetch_crl_words = {
+    "not a DER or PEM CRL", "trailing bytes after the CRL"};
+static const struct fetch_words fetch_cert_words = {
+    "not a DER or PEM certificate", "trailing bytes after the certificate"};
+
+/* Any value outside the enum is "unknown", so the result is never NULL. */
+const char *
+fetch_ctl_format_name(enum fetch_ctl_format f)
+{
+	switch (f) {
+	case FETCH_CTL_CAB:
+		return "cab";
+	case FETCH_CTL_PKCS7:
+		return "pkcs7";
+	case FETCH_CTL_TEXT:
+		return "text";
+	}
+	return "unknown";
+}
+
+/* PEM's whitespace between and around blocks. */
+static bool
+fetch_is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* ASCII lower case, whatever the locale. */
+static unsigned char
+fetch_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* True when the <n> bytes at <a> are <lower> (lower case) but for case. */
+static bool
+fetch_equal_nocase(const char *a, size_t n, const char *lower)
+{
+	size_t i;
+
+	if (n != strlen(lower))
+		return false;
+	for (i = 0; i < n; i++)
+		if (fetch_lower((unsigned char)a[i]) != (unsigned char)lower[i])
+			return false;
+	return true;
+}
+
+/*
+ * True when <body> (<len> bytes), after leading whitespace, opens with the
+ * line "-----BEGIN <label>-----" (LF or CRLF). A whole first line is
+ * required: OpenSSL's reader would skip a line it does not like and take
+ * a block found further on.
+ */
+static bool
+fetch_pem_starts(const unsigned char *body, size_t len, const char *label)
+{
+	const size_t begin = strlen(FETCH_PEM_BEGIN);
+	const size_t lab = strlen(label);
+	const size_t dashes = strlen(FETCH_PEM_DASHES);
+	size_t i = 0;
+
+	while (i < len && fetch_is_space(body[i]))
+		i++;
+	body += i;
+	len -= i;
+	if (len < begin + lab + dashes + 1 ||
+	    memcmp(body, FETCH_PEM_BEGIN, begin) != 0 ||
+	    memcmp(body + begin, label, lab) != 0 ||
+	    memcmp(body + begin + lab, FETCH_PEM_DASHES, dashes) != 0)
+		return false;
+	i = begin + lab + dashes;
+	if (body[i] == '\r' && i + 1 < len)
+		i++;
+	return body[i] == '\n';
+}
+
+/*
+ * Decodes the one PEM block <label> that <body> (<len> bytes) must be,
+ * whitespace allowed around it, and no headers (an encrypted block would
+ * have asked for a password). Returns NULL with *der (OPENSSL_malloc'd,
+ * the caller frees it) and *der_len set, or the detail of the rule broken.
+ */
+static const char *
+fetch_pem_decode(const unsigned char *body, size_t len, const char *label,
+    const struct fetch_words *w, unsigned char **der, long *der_len)
+{
+	BIO *mem = NULL;
+	char *name = NULL, *header = NULL, *rest;
+	unsigned char *data = NULL;
+	const char *why = NULL;
+	long data_len = 0, n, i;
+
+	*der = NULL;
+	*der_len = 0;
+	/* OpenSSL wants the BEGIN line at the start of a line. */
+	while (len > 0 && fetch_is_space(*body)) {
+		body++;
+		len--;
+	}
+	if (len > INT_MAX || !fetch_pem_starts(body, len, label) ||
+	    (mem = BIO_new_mem_buf(body, (int)len)) == NULL ||
+	    PEM_read_bio_ex(mem, &name, &header, &data, &data_len,
+	        PEM_FLAG_ONLY_B64) != 1 ||
+	    strcmp(name, label) != 0 || header[0] != '\0' || data_len <= 0) {
+		why = w->not_what;
+		goto done;
+	}
+	/* The reader stops after the END line; only whitespace may follow. */
+	n = BIO_get_mem_data(mem, &rest);
+	for (i = 0; i < n; i++)
+		if (!fetch_is_space((unsigned char)rest[i])) {
+			why = w->trailing;
+			goto done;
+		}
+	*der = data;
+	*der_len = data_len;
+	data = NULL;
+done:
+	OPENSSL_free(data);
+	OPENSSL_free(header);
+	OPENSSL_free(name);
+	BIO_free(mem);
+	return why;
+}
+
+/*
+ * Checks that a d2i consumed all <len> bytes of <der> and that the
+ * object's re-encoding <enc> (<enc_len> bytes, <= 0 on failure) is the
+ * same. Returns NULL, or the detail of the rule broken.
+ */
+static const char *
+fetch_der_exact(const unsigned char *der, size_t len, size_t used,
+    const unsigned char *enc, int enc_len, const char *trailing)
+{
+	if (used != len)
+		return trailing;
+	/* d2i takes BER (long-form and indefinite lengths and more). */
+	if (enc_len <= 0 || (size_t)enc_len != len ||
+	    memcmp(enc, der, len) != 0)
+		return "not canonical DER";
+	return NULL;
+}
+
+/*
+ * Writes <name> as RFC 2253 text (escaped to ASCII, cut to fit) into
+ * <out>. The text is for people; should printing fail, it stays empty.
+ */
+static void
+fetch_name(const X509_NAME *name, char out[FETCH_NAME_MAX])
+{
+	BIO *mem;
+	char *text;
+	long n;
+
+	out[0] = '\0';
+	/* A memory BIO is the only way to OpenSSL's RFC 2253 printer. */
+	if (name == NULL || (mem = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(mem, name, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (n = BIO_get_mem_data(mem, &text)) > 0) {
+		if (n >= FETCH_NAME_MAX)
+			n = FETCH_NAME_MAX - 1;
+		memcpy(out, text, (size_t)n);
+		out[n] = '\0';
+	}
+	BIO_free(mem);
+}
+
+/*
+ * Writes <t> (UTCTime or GeneralizedTime) as "YYYY-MM-DDTHH:MM:SSZ"
+ * (UTC; fractions of a second dropped) into <out>. Returns 0, or -1 when
+ * <t> is not a valid time (<out> is then "").
+ */
+static int
+fetch_time(const ASN1_TIME *t, char out[FETCH_TIME_LEN])
+{
+	struct tm tm;
+	int n;
+
+	out[0] = '\0';
+	/* ASN1_TIME_to_tm() reads the clock when given NULL. */
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	n = snprintf(out, FETCH_TIME_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec);
+	if (n != FETCH_TIME_LEN - 1) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copies the magnitude of <v> into <out>, without leading zero octets
+ * but at least one octet, so that zero is {0x00} and a length of 0 can
+ * mean "none". OpenSSL keeps an INTEGER as sign (the type) and magnitude
+ * (the data); the sign is dropped. Returns 0, or -1 when the magnitude
+ * is over FETCH_SERIAL_MAX octets.
+ */
+static int
+fetch_magnitude(
+    const ASN1_INTEGER *v, unsigned char out[FETCH_SERIAL_MAX], size_t *out_len)
+{
+	const unsigned char *s = ASN1_STRING_get0_data(v);
+	size_t n = (size_t)ASN1_STRING_length(v);
+
+	while (n > 1 && s[0] == 0) {
+		s++;
+		n--;
+	}
+	if (n > FETCH_SERIAL_MAX)
+		return -1;
+	if (n == 0) {
+		out[0] = 0;
+		n = 1;
+	} else {
+		memcpy(out, s, n);
+	}
+	*out_len = n;
+	return 0;
+}
+
+/*
+ * Inspects <der> (<len> bytes), which must be one canonical DER
+ * X509_CRL, and records its facts in <f>. Returns NULL, or the detail of
+ * the rule broken.
+ */
+static const char *
+fetch_crl_der(const unsigned char *der, size_t len, struct fetch_crl_facts *f)
+{
+	X509_CRL *crl = NULL;
+	ASN1_INTEGER *number = NULL;
+	const ASN1_TIME *next;
+	STACK_OF(X509_REVOKED) * revoked;
+	unsigned char *enc = NULL;
+	const unsigned char *p = der;
+	const char *why = NULL;
+	int n, crit = -1;
+
+	if (len == 0 || len > LONG_MAX ||
+	    (crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL) {
+		why = fetch_crl_words.not_what;
+		goto done;
+	}
+	n = i2d_X509_CRL(crl, &enc);
+	if ((why = fetch_der_exact(der, len, (size_t)(p - der), enc, n,
+	         fetch_crl_words.trailing)) != NULL)
+		goto done;
+
+	fetch_name(X509_CRL_get_issuer(crl), f->issuer);
+	if (fetch_time(X509_CRL_get0_lastUpdate(crl), f->this_update) == -1) {
+		why = "lastUpdate not a valid time";
+		goto done;
+	}
+	if ((next = X509_CRL_get0_nextUpdate(crl)) != NULL &&
+	    fetch_time(next, f->next_update) == -1) {
+		why = "nextUpdate not a valid time";
+		goto done;
+	}
+	/* crit: -1 absent, -2 repeated, else found (NULL: undecodable). */
+	number = X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, NULL);
+	if (number == NULL && crit != -1) {
+		why = "cRLNumber not one valid INTEGER";
+		goto done;
+	}
+	if (number != NULL &&
+	    fetch_magnitude(number, f->number, &f->number_len) == -1) {
+		why = "cRLNumber over 20 octets";
+		goto done;
+	}
+	revoked = X509_CRL_get_REVOKED(crl);
+	f->entries = revoked != NULL ? (size_t)sk_X509_REVOKED_num(revoked) : 0;
+done:
+	ASN1_INTEGER_free(number);
+	OPENSSL_free(enc);
+	X509_CRL_free(crl);
+	return why;
+}
+
+/*
+ * A body starting with a SEQUENCE is taken for DER, anything else for
+ * PEM. The facts are filled as far as the checks got; f->pem is set for
+ * a PEM body even when refused.
+ */
+enum reason
+fetch_inspect_crl(const unsigned char *body, size_t len,
+    struct fetch_crl_facts *f, const char **detail)
+{
+	unsigned char *der = NULL;
+	const char *why;
+	long der_len;
+
+	memset(f, 0, sizeof(*f));
+	ERR_set_mark();
+	if (body == NULL || len == 0) {
+		why = fetch_crl_words.not_what;
+	} else if (body[0] == FETCH_DER_SEQUENCE) {
+		why = fetch_crl_der(body, len, f);
+	} else {
+		f->pem = true;
+		why = fetch_pem_decode(body, len, FETCH_PEM_LABEL_CRL,
+		    &fetch_crl_words, &der, &der_len);
+		if (why == NULL)
+			why = fetch_crl_der(der, (size_t)der_len, f);
+	}
+	OPENSSL_free(der);
+	ERR_pop_to_mark();
+	if (detail != NULL)
+		*detail = why;
+	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+}
+
+/* Records the facts of <x>, the first certificate of an answer. */
+static const char *
+fetch_cert_facts(X509 *x, struct fetch_cert_facts *f)
+{
+	fetch_name(X509_get_subject_name(x), f->subject);
+	fetch_name(X509_get_issuer_name(x), f->issuer);
+	if (fetch_magnitude(
+	        X509_get0_serialNumber(x), f->serial, &f->serial_len) == -1)
+		return "serial number over 20 octets";
+	return NULL;
+}
+
+/*
+ * Inspects <der> (<len> bytes), which must be one canonical DER
+ * certificate. Returns NULL, or the detail of the rule broken; *parsed
+ * is false when it is not a certificate at all (it may be a PKCS#7).
+ */
+static const char *
+fetch_cert_x509(const unsigned char *der, size_t len,
+    struct fetch_cert_facts *f, bool *parsed)
+{
+	X509 *x;
+	unsigned char *enc = NULL;
+	const unsigned char *p = der;
+	const char *why;
+	int n;
+
+	*parsed = false;
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		return fetch_cert_words.not_what;
+	*parsed = true;
+	n = i2d_X509(x, &enc);
+	if ((why = fetch_der_exact(der, len, (size_t)(p - der), enc, n,
+	         fetch_cert_words.trailing)) == NULL &&
+	    (why = fetch_cert_facts(x, f)) == NULL)
+		f->count = 1;
+	OPENSSL_free(enc);
+	X509_free(x);
+	return why;
+}
+
+/*
+ * Decodes <der> (<len> bytes) as one DER PKCS#7 ContentInfo of exactly
+ * <len> bytes, canonical if <canonical>, whose content is a SignedData.
+ * Returns NULL with *out set (the caller frees it), or the detail of the
+ * rule broken.
+ */
+static const char *
+fetch_pkcs7_signed(
+    const unsigned char *der, size_t len, bool canonical, PKCS7 **out)
+{
+	PKCS7 *p7;
+	unsigned char *enc = NULL;
+	const unsigned char *p = der;
+	const char *why = NULL;
+	int n;
+
+	*out = NULL;
+	if (len == 0 || len > LONG_MAX ||
+	    (p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL)
+		return fetch_not_pkcs7;
+	if ((size_t)(p - der) != len) {
+		why = "trailing bytes after the PKCS#7";
+	} else if (canonical) {
+		n = i2d_PKCS7(p7, &enc);
+		why = fetch_der_exact(der, len, len, enc, n, NULL);
+	}
+	/* content is OPTIONAL in ContentInfo: d.sign may be NULL. */
+	if (why == NULL && (!PKCS7_type_is_signed(p7) || p7->d.sign == NULL))
+		why = "PKCS#7 not SignedData";
+	OPENSSL_free(enc);
+	if (why != NULL) {
+		PKCS7_free(p7);
+		return why;
+	}
+	*out = p7;
+	return NULL;
+}
+
+/*
+ * Inspects <der> (<len> bytes), which must be one canonical DER PKCS#7
+ * SignedData with certificates only: no signerInfos and no encapsulated
+ * content, as `openssl crl2pkcs7 -nocrl` and Windows write .p7c files.
+ * CRLs beside the certificates are let through. Returns NULL, or the
+ * detail of the rule broken.
+ */
+static const char *
+fetch_cert_pkcs7(
+    const unsigned char *der, size_t len, struct fetch_cert_facts *f)
+{
+	PKCS7 *p7;
+	PKCS7_SIGNED *sd;
+	const char *why;
+	int n;
+
+	f->pkcs7 = true;
+	if ((why = fetch_pkcs7_signed(der, len, true, &p7)) != NULL)
+		return why;
+	sd = p7->d.sign;
+	/* crl2pkcs7 leaves contents as type data with no eContent. */
+	if (sk_PKCS7_SIGNER_INFO_num(sd->signer_info) > 0 ||
+	    sd->contents == NULL || !PKCS7_type_is_data(sd->contents) ||
+	    sd->contents->d.data != NULL) {
+		why = "PKCS#7 with signers or content";
+		goto done;
+	}
+	if ((n = sk_X509_num(sd->cert)) <= 0) {
+		why = "PKCS#7 without certificates";
+		goto done;
+	}
+	if ((why = fetch_cert_facts(sk_X509_value(sd->cert, 0), f)) == NULL)
+		f->count = (size_t)n;
+done:
+	PKCS7_free(p7);
+	return why;
+}
+
+/*
+ * Inspects <der> (<len> bytes) as a certificate if <x509>, as a PKCS#7
+ * if <pkcs7>. DER bodies may be either (both start with a SEQUENCE: the
+ * first decoder to take the body decides), a PEM block is what its label
+ * says. Returns NULL, or the detail of the rule broken.
+ */
+static const char *
+fetch_cert_der(const unsigned char *der, size_t len, bool x509, bool pkcs7,
+    struct fetch_cert_facts *f)
+{
+	const char *why;
+	bool parsed;
+
+	if (len == 0 || len > LONG_MAX)
+		return fetch_cert_words.not_what;
+	if (x509) {
+		why = fetch_cert_x509(der, len, f, &parsed);
+		if (parsed || !pkcs7)
+			return why;
+	}
+	why = fetch_cert_pkcs7(der, len, f);
+	if (x509 && why == fetch_not_pkcs7) {
+		f->pkcs7 = false;
+		why = fetch_cert_words.not_what;
+	}
+	return why;
+}
+
+/*
+ * The facts are filled as far as the checks got: f->pem and f->pkcs7
+ * tell which form was tried, subject, issuer and serial are set once the
+ * first certificate was reached, and f->count only on success.
+ */
+enum reason
+fetch_inspect_cert(const unsigned char *body, size_t len,
+    struct fetch_cert_facts *f, const char **detail)
+{
+	unsigned char *der = NULL;
+	const char *why;
+	bool pkcs7;
+	long der_len;
+
+	memset(f, 0, sizeof(*f));
+	ERR_set_mark();
+	if (body == NULL || len == 0) {
+		why = fetch_cert_words.not_what;
+	} else if (body[0] == FETCH_DER_SEQUENCE) {
+		why = fetch_cert_der(body, len, true, true, f);
+	} else {
+		f->pem = true;
+		pkcs7 = fetch_pem_starts(body, len, FETCH_PEM_LABEL_PKCS7);
+		why = fetch_pem_decode(body, len,
+		    pkcs7 ? FETCH_PEM_LABEL_PKCS7 : FETCH_PEM_LABEL_CERT,
+		    &fetch_cert_words, &der, &der_len);
+		if (why == NULL)
+			why = fetch_cert_der(
+			    der, (size_t)der_len, !pkcs7, pkcs7, f);
+	}
+	OPENSSL_free(der);
+	ERR_pop_to_mark();
+	if (detail != NULL)
+		*detail = why;
+	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+}
+
+/* Checks a cabinet: "MSCF", reserved1 zero, cbCabinet equal to <len>. */
+static const char *
+fetch_ctl_cab(const unsigned char *body, size_t len)
+{
+	static const unsigned char head[] = {'M', 'S', 'C', 'F', 0, 0, 0, 0};
+	const unsigned char *s;
+	uint32_t size;
+
+	if (body == NULL || len < FETCH_CAB_HEADER_LEN ||
+	    memcmp(body, head, sizeof(head)) != 0)
+		return "not a cabinet file";
+	s = body + FETCH_CAB_SIZE_OFFSET;
+	size = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+	    (uint32_t)s[3] << 24;
+	if (size != len)
+		return "cabinet size does not match the body";
+	return NULL;
+}
+
+/* Checks a sequence-number text: short, printable ASCII and line breaks. */
+static const char *
+fetch_ctl_text(const unsigned char *body, size_t len)
+{
+	size_t i;
+
+	if (len > FETCH_TEXT_MAX_BYTES)
+		return "trust list text over 64 KiB";
+	for (i = 0; i < len; i++)
+		if ((body[i] < 0x20 || body[i] > 0x7e) && body[i] != '\r' &&
+		    body[i] != '\n' && body[i] != '\t')
+			return "trust list text with binary bytes";
+	return NULL;
+}
+
+/*
+ * The format comes from <file>'s extension, whatever its case; *format
+ * is set as soon as the extension is known, even when the body is then
+ * refused, and left alone for any other name.
+ */
+enum reason
+fetch_inspect_ctl(const unsigned char *body, size_t len, const char *file,
+    enum fetch_ctl_format *format, const char **detail)
+{
+	PKCS7 *p7 = NULL;
+	const char *why, *dot;
+	int fmt = -1;
+
+	ERR_set_mark();
+	why = "not a trust-list file name";
+	dot = file != NULL ? strrchr(file, '.') : NULL;
+	if (dot == NULL) {
+		/* No extension, no format. */
+	} else if (fetch_equal_nocase(dot, strlen(dot), ".cab")) {
+		fmt = FETCH_CTL_CAB;
+		why = fetch_ctl_cab(body, len);
+	} else if (fetch_equal_nocase(dot, strlen(dot), ".sst") ||
+	    fetch_equal_nocase(dot, strlen(dot), ".stl")) {
+		fmt = FETCH_CTL_PKCS7;
+		/* Microsoft's encoder is trusted with DER details here. */
+		why = body == NULL ? fetch_not_pkcs7
+		                   : fetch_pkcs7_signed(body, len, false, &p7);
+	} else if (fetch_equal_nocase(dot, strlen(dot), ".txt")) {
+		fmt = FETCH_CTL_TEXT;
+		why = body == NULL && len != 0
+		    ? "trust list text with binary bytes"
+		    : fetch_ctl_text(body, len);
+	}
+	PKCS7_free(p7);
+	ERR_pop_to_mark();
+	if (format != NULL && fmt != -1)
+		*format = (enum fetch_ctl_format)fmt;
+	if (detail != NULL)
+		*detail = why;
+	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+}
+
+/*
+ * The last segment is what follows the last '/' (all of <path> if none).
+ * Nothing is decoded: "%2e" is not ".", so an escaped name is no match.
+ * The copy keeps the segment's case; when <buf> cannot hold it, <buf>
+ * gets "" (if <cap> > 0) and the result is still true.
+ */
+bool
+fetch_ctl_file(const char *path, size_t len, char *buf, size_t cap)
+{
+	const char *seg;
+	size_t i, n;
+
+	if (path == NULL)
+		return false;
+	seg = path;
+	for (i = len; i > 0; i--)
+		if (path[i - 1] == '/') {
+			seg = path + i;
+			break;
+		}
+	n = len - (size_t)(seg - path);
+	if (n == 0)
+		return false;
+	for (i = 0; i < sizeof(fetch_ctl_files) / sizeof(fetch_ctl_files[0]);
+	     i++)
+		if (fetch_equal_nocase(seg, n, fetch_ctl_files[i]))
+			break;
+	if (i == sizeof(fetch_ctl_files) / sizeof(fetch_ctl_files[0]))
+		return false;
+	if (buf != NULL && cap > n) {
+		memcpy(buf, seg, n);
+		buf[n] = '\0';
+	} else if (buf != NULL && cap > 0) {
+		buf[0] = '\0';
+	}
+	return true;
+}
