@@ -163,6 +163,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (test_only) {
+		for (size_t i = 0; i < cfg->nnotes; i++)
+			printf("ocspgate: %s\n", cfg->notes[i]);
 		printf("ocspgate: configuration %s is ok\n", path);
 		config_unref(cfg);
 		return 0;

@@ -117,6 +117,8 @@ struct config {
 	struct responder *ctl_hosts;
 	size_t nctl_hosts;
 	size_t max_crl_bytes; /* and issuer certificates, trust lists */
+	char **notes;         /* what loading learned (pki_certs), for -t */
+	size_t nnotes;
 };
 
 /*
