@@ -137,8 +137,11 @@ http_response_on_body(llhttp_t *p, const char *at, size_t len)
 
 	r->body_bytes += len;
 	if (r->capture != NULL || r->capture_limit > 0) {
-		if (len > r->capture_cap - r->capture_len &&
-		    http_response_grow_capture(r, len) == -1) {
+		/* The limit holds whatever room the buffer happens to have. */
+		if ((r->capture_limit > 0 &&
+		        len > r->capture_limit - r->capture_len) ||
+		    (len > r->capture_cap - r->capture_len &&
+		        http_response_grow_capture(r, len) == -1)) {
 			r->capture_overflow = true;
 		} else {
 			memcpy(r->capture + r->capture_len, at, len);

@@ -369,6 +369,12 @@ upstream_check_ocsp_head(struct session *s)
 	bool ocsp = s->verdict.reason == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
+	if (s->resp.status == 304) {
+		/* Not Modified: a cache revalidating, no body to judge. */
+		s->inspect = false;
+		upstream_stop_capture(s);
+		return 0;
+	}
 	if (s->resp.status != 200)
 		why = "status is not 200";
 	else if ((s->resp.parser.flags & F_CONTENT_LENGTH) &&

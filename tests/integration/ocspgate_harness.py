@@ -41,7 +41,9 @@ REASONS_BLOCK = {"unknown_responder", "not_ocsp", "ocsp_malformed",
                  "connection_limit", "forwarding_loop"}
 REASONS_FAIL = {"upstream_unreachable", "upstream_timeout",
                 "response_malformed", "response_unverified"}
-REASONS_ALL = {"ocsp_request"} | REASONS_BLOCK | REASONS_FAIL
+REASONS_ALLOW = {"ocsp_request", "crl_request", "ca_issuer_request",
+                 "ctl_request"}
+REASONS_ALL = REASONS_ALLOW | REASONS_BLOCK | REASONS_FAIL
 
 GET_FLAGS = {"get_percent_encoded", "get_unescaped_slash",
              "get_space_as_plus", "get_double_slash",
@@ -1488,7 +1490,7 @@ def assert_event_shape(tc, ev):
     if get(ev, "event.action") == "allow":
         tc.assertTrue(get(ev, "ocspgate.enforced"), dump)
         tc.assertIn(get(ev, "event.reason"),
-                    {"ocsp_request"} | REASONS_FAIL, dump)
+                    REASONS_ALLOW | REASONS_FAIL, dump)
     else:
         tc.assertIn(get(ev, "event.reason"), REASONS_BLOCK | REASONS_FAIL,
                     dump)
