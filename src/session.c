@@ -215,8 +215,9 @@ session_close(struct session *s)
 	if (--s->srv->nsessions == 0 && s->srv->draining)
 		event_base_loopexit(s->srv->base, NULL);
 	server_connections_changed(s->srv);
-	config_unref(s->cfg);
+	/* The buffers' sizes come from the config: give them back first. */
 	session_put_buffers(s);
+	config_unref(s->cfg);
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
 	free(s);
