@@ -14,6 +14,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include "ocspgate/der.h"
 #include "ocspgate/ocsp_request.h"
 
 /* DER identifier octets this file looks at. */
@@ -124,44 +125,6 @@ ocsp_flag_name(unsigned bit)
 }
 
 /*
- * Reads the header of one DER TLV at <p> (<n> bytes available): a
- * one-octet identifier (low tag number) and a minimally encoded definite
- * length whose content fits in <n>. Returns 0 with *tag (the identifier
- * octet), *hlen (header bytes) and *clen (content bytes) set, or -1.
- */
-static int
-ocsp_request_der_header(
-    const unsigned char *p, size_t n, unsigned *tag, size_t *hlen, size_t *clen)
-{
-	size_t i, nlen, len;
-
-	if (n < 2 || (p[0] & 0x1f) == 0x1f)
-		return -1;
-	if (p[1] < 0x80) {
-		len = p[1];
-		i = 2;
-	} else {
-		/* 0x80 alone is BER's indefinite length. */
-		nlen = p[1] & 0x7f;
-		if (nlen == 0 || nlen > sizeof(size_t) || nlen > n - 2 ||
-		    p[2] == 0)
-			return -1;
-		len = 0;
-		for (i = 0; i < nlen; i++)
-			len = len << 8 | p[2 + i];
-		if (len < 0x80)
-			return -1;
-		i = 2 + nlen;
-	}
-	if (len > n - i)
-		return -1;
-	*tag = p[0];
-	*hlen = i;
-	*clen = len;
-	return 0;
-}
-
-/*
  * Checks the fields of TBSRequest that OpenSSL has no accessor for:
  * version and requestorName. <der> (<len> bytes) has already been found to
  * be the canonical encoding of an OCSPRequest. Returns NULL, or the
@@ -176,14 +139,13 @@ ocsp_request_check_tbs(const unsigned char *der, size_t len, unsigned *flags)
 
 	/* OCSPRequest, then TBSRequest, then its first field. */
 	for (int depth = 0; depth < 2; depth++) {
-		if (ocsp_request_der_header(der, len, &tag, &hlen, &clen) ==
-		        -1 ||
+		if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
 		    tag != DER_SEQUENCE)
 			return "not a DER OCSPRequest";
 		der += hlen;
 		len = clen;
 	}
-	if (ocsp_request_der_header(der, len, &tag, &hlen, &clen) == -1)
+	if (der_header(der, len, &tag, &hlen, &clen) == -1)
 		return "not a DER OCSPRequest";
 	if (tag == DER_CTX0) {
 		/*
@@ -221,14 +183,13 @@ ocsp_request_hash_params_ok(const OCSP_CERTID *cid)
 	n = (size_t)len;
 	/* CertID, then AlgorithmIdentifier, then its OID. */
 	for (int depth = 0; depth < 2; depth++) {
-		if (ocsp_request_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+		if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 		    tag != DER_SEQUENCE)
 			goto done;
 		p += hlen;
 		n = clen;
 	}
-	if (ocsp_request_der_header(p, n, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_OID)
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 || tag != DER_OID)
 		goto done;
 	p += hlen + clen;
 	n -= hlen + clen;
@@ -341,7 +302,7 @@ ocsp_request_check_nonce(
 	 * cannot be told apart from an encoded one reliably, so it is
 	 * refused.
 	 */
-	if (ocsp_request_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_OCTET_STRING || hlen + clen != n)
 		return "nonce not a DER OCTET STRING";
 	f->has_nonce = true;
@@ -387,14 +348,14 @@ ocsp_request_check_ext(X509_EXTENSION *ext,
 		return "not a DER OCSPRequest";
 	p = enc;
 	left = (size_t)len;
-	if (ocsp_request_der_header(p, left, &tag, &hlen, &clen) == -1 ||
+	if (der_header(p, left, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_SEQUENCE) {
 		why = "not a DER OCSPRequest";
 		goto done;
 	}
 	p += hlen;
 	left = clen;
-	if (ocsp_request_der_header(p, left, &tag, &hlen, &clen) == -1) {
+	if (der_header(p, left, &tag, &hlen, &clen) == -1) {
 		why = "not a DER OCSPRequest";
 		goto done;
 	}

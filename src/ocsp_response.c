@@ -18,6 +18,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include "ocspgate/der.h"
 #include "ocspgate/ocsp_response.h"
 
 /* DER identifier octets this file looks at. */
@@ -107,44 +108,6 @@ ocsp_response_status_name(int status)
 }
 
 /*
- * Reads the header of one DER TLV at <p> (<n> bytes available): a
- * one-octet identifier (low tag number) and a minimally encoded definite
- * length whose content fits in <n>. Returns 0 with *tag (the identifier
- * octet), *hlen (header bytes) and *clen (content bytes) set, or -1.
- */
-static int
-ocsp_response_der_header(
-    const unsigned char *p, size_t n, unsigned *tag, size_t *hlen, size_t *clen)
-{
-	size_t i, nlen, len;
-
-	if (n < 2 || (p[0] & 0x1f) == 0x1f)
-		return -1;
-	if (p[1] < 0x80) {
-		len = p[1];
-		i = 2;
-	} else {
-		/* 0x80 alone is BER's indefinite length. */
-		nlen = p[1] & 0x7f;
-		if (nlen == 0 || nlen > sizeof(size_t) || nlen > n - 2 ||
-		    p[2] == 0)
-			return -1;
-		len = 0;
-		for (i = 0; i < nlen; i++)
-			len = len << 8 | p[2 + i];
-		if (len < 0x80)
-			return -1;
-		i = 2 + nlen;
-	}
-	if (len > n - i)
-		return -1;
-	*tag = p[0];
-	*hlen = i;
-	*clen = len;
-	return 0;
-}
-
-/*
  * Finds the responseBytes of <der> (<len> bytes), already found to be the
  * canonical DER of an OCSPResponse. OpenSSL keeps them opaque, and the
  * BasicOCSPResponse inside is decoded lazily from an OCTET STRING that
@@ -162,12 +125,12 @@ ocsp_response_find_bytes(const unsigned char *der, size_t len,
 	size_t hlen, clen;
 
 	/* OCSPResponse, then responseStatus. */
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_SEQUENCE)
 		return -1;
 	der += hlen;
 	len = clen;
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_ENUMERATED)
 		return -1;
 	der += hlen + clen;
@@ -176,26 +139,24 @@ ocsp_response_find_bytes(const unsigned char *der, size_t len,
 		return 0;
 
 	/* [0] EXPLICIT ResponseBytes, then the SEQUENCE itself. */
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_CTX0)
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 || tag != DER_CTX0)
 		return -1;
 	der += hlen;
 	len = clen;
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_SEQUENCE)
 		return -1;
 	der += hlen;
 	len = clen;
 
 	/* responseType, then response. */
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_OID)
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 || tag != DER_OID)
 		return -1;
 	*type = der + hlen;
 	*type_len = clen;
 	der += hlen + clen;
 	len -= hlen + clen;
-	if (ocsp_response_der_header(der, len, &tag, &hlen, &clen) == -1 ||
+	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_OCTET_STRING)
 		return -1;
 	*body = der + hlen;
@@ -218,14 +179,13 @@ ocsp_response_check_version(const unsigned char *body, size_t len)
 
 	/* BasicOCSPResponse, then tbsResponseData, then its first field. */
 	for (int depth = 0; depth < 2; depth++) {
-		if (ocsp_response_der_header(body, len, &tag, &hlen, &clen) ==
-		        -1 ||
+		if (der_header(body, len, &tag, &hlen, &clen) == -1 ||
 		    tag != DER_SEQUENCE)
 			return "not a DER BasicOCSPResponse";
 		body += hlen;
 		len = clen;
 	}
-	if (ocsp_response_der_header(body, len, &tag, &hlen, &clen) == -1)
+	if (der_header(body, len, &tag, &hlen, &clen) == -1)
 		return "not a DER BasicOCSPResponse";
 	if (tag != DER_CTX0)
 		return NULL;
@@ -392,23 +352,20 @@ ocsp_response_reason(const OCSP_SINGLERESP *one)
 	p = enc;
 	n = (size_t)len;
 	/* SingleResponse, then certID (skipped), then certStatus. */
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_SEQUENCE)
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 || tag != DER_SEQUENCE)
 		goto done;
 	p += hlen;
 	n = clen;
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_SEQUENCE)
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 || tag != DER_SEQUENCE)
 		goto done;
 	p += hlen + clen;
 	n -= hlen + clen;
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_CTX1)
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 || tag != DER_CTX1)
 		goto done;
 	p += hlen;
 	n = clen;
 	/* RevokedInfo: revocationTime, then [0] EXPLICIT CRLReason. */
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_GENERALIZED_TIME)
 		goto done;
 	p += hlen + clen;
@@ -417,12 +374,11 @@ ocsp_response_reason(const OCSP_SINGLERESP *one)
 		reason = OCSP_REVOKED_STATUS_NOSTATUS;
 		goto done;
 	}
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_CTX0)
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 || tag != DER_CTX0)
 		goto done;
 	p += hlen;
 	n = clen;
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_ENUMERATED || clen != 1 || p[hlen] >= 0x80)
 		goto done;
 	reason = p[hlen];
@@ -514,7 +470,7 @@ ocsp_response_check_nonce(OCSP_BASICRESP *bs,
 	    (p = ASN1_STRING_get0_data(v)) == NULL)
 		return "nonce not a DER OCTET STRING";
 	n = (size_t)ASN1_STRING_length(v);
-	if (ocsp_response_der_header(p, n, &tag, &hlen, &clen) == -1 ||
+	if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_OCTET_STRING || hlen + clen != n)
 		return "nonce not a DER OCTET STRING";
 	if (req == NULL || !req->has_nonce)
