@@ -67,30 +67,41 @@ bad_prefix:
 	return -1;
 }
 
-bool
-cidr_contains(const struct cidr *c, const struct sockaddr *sa)
+int
+cidr_key(const struct sockaddr *sa, unsigned char addr[16])
 {
 	static const unsigned char mapped[12] = {
 	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	const unsigned char *a;
-	int family = sa->sa_family;
+
+	memset(addr, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+		return AF_INET;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const unsigned char *a =
+		    ((const struct sockaddr_in6 *)(const void *)sa)
+		        ->sin6_addr.s6_addr;
+
+		if (memcmp(a, mapped, 12) == 0) {
+			memcpy(addr, a + 12, 4);
+			return AF_INET;
+		}
+		memcpy(addr, a, 16);
+		return AF_INET6;
+	}
+	return 0;
+}
+
+bool
+cidr_contains(const struct cidr *c, const struct sockaddr *sa)
+{
+	unsigned char a[16];
 	unsigned full, rest;
 
-	if (family == AF_INET) {
-		a = (const unsigned char *)&(
-		    (const struct sockaddr_in *)(const void *)sa)
-		        ->sin_addr;
-	} else if (family == AF_INET6) {
-		a = ((const struct sockaddr_in6 *)(const void *)sa)
-		        ->sin6_addr.s6_addr;
-		if (c->family == AF_INET && memcmp(a, mapped, 12) == 0) {
-			a += 12;
-			family = AF_INET;
-		}
-	} else {
-		return false;
-	}
-	if (family != c->family)
+	if (cidr_key(sa, a) != c->family)
 		return false;
 	full = c->prefix / 8;
 	rest = c->prefix % 8;

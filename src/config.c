@@ -28,6 +28,7 @@
 
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
+#include "ocspgate/file.h"
 #include "ocspgate/inventory.h"
 
 /* Accepted ranges of the numeric directives (defaults are in config.h). */
@@ -2102,11 +2103,9 @@ config_load(const char *path, char *err, size_t errlen)
 {
 	struct config_ctx ctx;
 	struct config *c;
-	struct stat st;
-	char *text = NULL, *more;
-	size_t len = 0, cap = 0;
-	ssize_t r;
-	int fd, e;
+	char *text;
+	size_t len;
+	int e;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.path = path;
@@ -2114,52 +2113,12 @@ config_load(const char *path, char *err, size_t errlen)
 	ctx.errlen = errlen;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		e = errno;
-		goto fail;
-	}
-	if (fstat(fd, &st) == -1) {
-		e = errno;
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		e = EISDIR;
-		goto fail;
-	}
 	/* Read to the end: the config may also come from a pipe. */
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= CONFIG_MAX_FILE_BYTES) {
-				e = EFBIG;
-				goto fail;
-			}
-			cap = cap == 0 ? 8192 : cap * 2;
-			if ((more = realloc(text, cap + 1)) == NULL) {
-				e = ENOMEM;
-				goto fail;
-			}
-			text = more;
-		}
-		if ((r = read(fd, text + len, cap - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
+	if ((e = file_read(path, CONFIG_MAX_FILE_BYTES, &text, &len)) != 0) {
+		config_error(&ctx, NULL, "cannot read: %s", strerror(e));
+		return NULL;
 	}
-	close(fd);
-	text[len] = '\0';
 	c = config_load_text(path, text, len, err, errlen);
 	free(text);
 	return c;
-fail:
-	if (fd != -1)
-		close(fd);
-	free(text);
-	config_error(&ctx, NULL, "cannot read: %s", strerror(e));
-	return NULL;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ocspgate/file.h"
 #include "ocspgate/inventory.h"
 
 #define INVENTORY_MAX_FILE_BYTES ((size_t)64 * 1024 * 1024)
@@ -937,57 +938,21 @@ struct inventory *
 inventory_load(const char *path, char *err, size_t errlen)
 {
 	struct inventory *inv;
-	char *text = NULL, *more;
-	size_t len = 0, cap = 0;
-	ssize_t r;
-	int fd, e;
+	char *text;
+	size_t len;
+	int e;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		e = errno;
-		goto fail;
+	if ((e = file_read(path, INVENTORY_MAX_FILE_BYTES, &text, &len)) != 0) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: cannot read: %s\n", path,
+			    strerror(e));
+		return NULL;
 	}
-	/* Read to the end: the file may also be a pipe. */
-	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= INVENTORY_MAX_FILE_BYTES) {
-				e = EFBIG;
-				goto fail;
-			}
-			cap = cap == 0 ? 65536 : cap * 2;
-			if ((more = realloc(text, cap)) == NULL) {
-				e = ENOMEM;
-				goto fail;
-			}
-			text = more;
-		}
-		if ((r = read(fd, text + len, cap - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > INVENTORY_MAX_FILE_BYTES) {
-			e = EFBIG;
-			goto fail;
-		}
-	}
-	close(fd);
 	inv = inventory_parse(path, text, len, err, errlen);
 	free(text);
 	return inv;
-fail:
-	if (fd != -1)
-		close(fd);
-	free(text);
-	if (err != NULL && errlen > 0)
-		snprintf(
-		    err, errlen, "%s: cannot read: %s\n", path, strerror(e));
-	return NULL;
 }
 
 /*

@@ -12,6 +12,7 @@
 
 #include <event2/dns.h>
 
+#include "ocspgate/cidr.h"
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 
@@ -64,35 +65,6 @@ rdns_free(struct rdns_cache *c)
 	for (size_t i = 0; i < RDNS_CACHE_SLOTS; i++)
 		resolver_unref(c->slots[i].res);
 	free(c);
-}
-
-/* The address bytes of <sa>; an IPv4-mapped IPv6 address as IPv4. */
-static int
-rdns_key(const struct sockaddr *sa, unsigned char addr[16])
-{
-	static const unsigned char mapped[12] = {
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	memset(addr, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		memcpy(addr,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    4);
-		return AF_INET;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const unsigned char *a =
-		    ((const struct sockaddr_in6 *)(const void *)sa)
-		        ->sin6_addr.s6_addr;
-
-		if (memcmp(a, mapped, 12) == 0) {
-			memcpy(addr, a + 12, 4);
-			return AF_INET;
-		}
-		memcpy(addr, a, 16);
-		return AF_INET6;
-	}
-	return 0;
 }
 
 static size_t
@@ -166,7 +138,7 @@ rdns_get(struct rdns_cache *c, struct resolver *r, const struct sockaddr *sa,
     time_t now, bool start)
 {
 	unsigned char addr[16];
-	int family = rdns_key(sa, addr);
+	int family = cidr_key(sa, addr);
 	struct evdns_request *req;
 	struct rdns_slot *s;
 

@@ -17,9 +17,11 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/listener.h"
+#include "ocspgate/log.h"
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
@@ -356,6 +358,9 @@ server_free(struct server *srv)
 	resolver_unref(srv->resolver);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
+		if (event_log_dropped(srv->log) > 0)
+			log_warn("event log: %llu events were dropped",
+			    (unsigned long long)event_log_dropped(srv->log));
 		event_log_free(srv->log);
 	}
 	if (srv->housekeeping != NULL)
@@ -382,21 +387,6 @@ server_free(struct server *srv)
 	memset(srv, 0, sizeof(*srv));
 }
 
-static int
-server_source_key(const struct sockaddr *sa, unsigned char addr[16])
-{
-	memset(addr, 0, 16);
-	if (sa->sa_family == AF_INET) {
-		memcpy(addr,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    4);
-		return AF_INET;
-	}
-	memcpy(addr,
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-	return AF_INET6;
-}
-
 static struct source_slot **
 server_source_find(struct server *srv, const struct sockaddr *sa, int *family,
     unsigned char addr[16])
@@ -404,7 +394,7 @@ server_source_find(struct server *srv, const struct sockaddr *sa, int *family,
 	struct source_slot **pp;
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	*family = server_source_key(sa, addr);
+	*family = cidr_key(sa, addr);
 	for (size_t i = 0; i < 16; i++)
 		h = (h ^ addr[i]) * 16777619u;
 	pp = &srv->sources[h % SERVER_SOURCE_BUCKETS];

@@ -28,7 +28,8 @@ static void session_refuse_connection(
     struct session *s, enum reason why, const char *detail);
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
 
-uint64_t
+/* Monotonic clock in nanoseconds. */
+static uint64_t
 session_now_ns(void)
 {
 	struct timespec ts;

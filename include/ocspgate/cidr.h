@@ -22,6 +22,13 @@ struct cidr {
 int cidr_parse(const char *text, struct cidr *c, char *err, size_t errlen);
 
 /*
+ * The address bytes of <sa> in <addr> (IPv4 in the first 4, the rest
+ * zero), an IPv4-mapped IPv6 address as IPv4. Returns the family
+ * (AF_INET, AF_INET6), or 0 for another kind of address.
+ */
+int cidr_key(const struct sockaddr *sa, unsigned char addr[16]);
+
+/*
  * True when <sa> (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts
  * as IPv4) lies in <c>.
  */

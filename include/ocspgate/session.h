@@ -147,7 +147,4 @@ void upstream_start(struct session *s);
 void upstream_release(struct session *s);
 void upstream_on_timeout(struct session *s);
 
-/* Monotonic clock in nanoseconds. */
-uint64_t session_now_ns(void);
-
 #endif
