@@ -457,9 +457,9 @@ class AllowTests(ProxyTestCase):
             ("eight_certs", ocsp_request_der(
                 [CertID.of(ca, 0x1000 + i) for i in range(8)])),
         ]
-        for n, (name, der) in enumerate(cases, 1):
+        for n, (name, req) in enumerate(cases, 1):
             with self.subTest(name):
-                r = self.post_raw(der)
+                r = self.post_raw(req)
                 self.assertEqual(r.status, 200)
                 self.allowed_event(n)
 

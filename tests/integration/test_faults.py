@@ -13,9 +13,7 @@ class whose cleanup accepts events from any loopback source and the
 connection_limit reason) are shared with test_limits and test_soak.
 """
 
-import copy
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -28,7 +26,7 @@ import unittest
 from ocspgate_harness import (
     Client, FakeDNS, ProxyTestCase, assert_event_shape, assert_refusal,
     binary, free_port, get, http_request, ocsp_post, ocsp_request_der,
-    parse_event_lines, parse_request, scaled)
+    parse_request, scaled)
 
 
 # --------------------------------------------------------------------------
@@ -336,42 +334,19 @@ def head(status=200, length=None, extra=(), chunked=False):
 # --------------------------------------------------------------------------
 # Event checks for events from any loopback source, or connection_limit
 
-def _empty_strings(v, where=""):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            yield from _empty_strings(x, where + "." + k)
-    elif isinstance(v, list):
-        for i, x in enumerate(v):
-            yield from _empty_strings(x, "%s[%d]" % (where, i))
-    elif v == "":
-        yield where
-
-
 def check_event(tc, ev):
-    """The contract's event shape; the source may be any address, and
-    the reason may be connection_limit (a connection closed without an
-    answer)."""
-    dump = json.dumps(ev)[:2000]
-    ip = get(ev, "source.ip")
-    tc.assertIsInstance(ip, str, dump)
-    ipaddress.ip_address(ip)
-    tc.assertIsInstance(get(ev, "source.port"), int, dump)
+    """The contract's event shape; a connection closed for
+    connection_limit has no HTTP answer and says which limit."""
+    assert_event_shape(tc, ev)
     if get(ev, "event.reason") != "connection_limit":
-        ev = copy.deepcopy(ev)
-        ev["source"]["ip"] = "127.0.0.1"
-        assert_event_shape(tc, ev)
         return
-    tc.assertEqual(get(ev, "event.kind"), "event", dump)
-    tc.assertEqual(get(ev, "event.category"), ["network"], dump)
+    dump = json.dumps(ev)[:2000]
     tc.assertEqual(get(ev, "event.action"), "block", dump)
     tc.assertIs(get(ev, "ocspgate.enforced"), True, dump)
-    tc.assertIsInstance(get(ev, "event.duration"), int, dump)
-    detail = get(ev, "ocspgate.detail")
-    tc.assertIsInstance(detail, str, dump)
-    tc.assertIn("max_connections_per_source", detail, dump)
+    tc.assertIn("max_connections_per_source", get(ev, "ocspgate.detail"),
+                dump)
     tc.assertNotIn("http", ev, "no HTTP answer on a refused connection: "
                    + dump)
-    tc.assertEqual(list(_empty_strings(ev)), [], "empty strings: " + dump)
 
 
 class GateTestCase(ProxyTestCase):
@@ -380,28 +355,8 @@ class GateTestCase(ProxyTestCase):
 
     RESPONDERS = 0
 
-    def _finish_proxy(self, p):
-        if p.stopped:
-            p.kill()
-            return
-        died = p.proc.poll()
-        code, killed = p.stop()
-        p.kill()
-        problems = []
-        if died is not None:
-            problems.append("ocspgate exited on its own with %d" % died)
-        elif killed:
-            problems.append("ocspgate ignored SIGTERM")
-        elif code != 0:
-            problems.append("ocspgate exited %d after SIGTERM" % code)
-        err = p.err.text()
-        if re.search(r"(Sanitizer|runtime error:|LeakSanitizer)", err):
-            problems.append("sanitizer report")
-        if problems:
-            raise AssertionError("; ".join(problems) + "; stderr:\n"
-                                 + err[-4000:])
-        for ev in parse_event_lines(p.event_bytes(), strict_tail=True):
-            check_event(self, ev)
+    def check_event(self, ev):
+        check_event(self, ev)
 
     def scripted(self, script, **kw):
         u = ScriptedUpstream(script, **kw)

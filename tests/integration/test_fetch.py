@@ -7,8 +7,6 @@ that are not what the class promises become 502 in enforce mode, with not
 a byte of them sent, and are relayed but logged in monitor mode. Any other
 request to these hosts is refused."""
 
-import contextlib
-import copy
 import dataclasses
 import json
 import re
@@ -41,30 +39,6 @@ HTML = (b"<!DOCTYPE html>\n<html><head><title>Captive portal</title></head>"
 
 def refusal_body(reason):
     return b"ocspgate: bad gateway (%s)\n" % reason.encode()
-
-
-_shared_shape = harness.assert_event_shape
-
-
-def assert_fetch_event_shape(tc, ev):
-    """What holds for every event, fetch reasons included. The shared
-    checks take ocsp_request for the one reason of an allowed request: a
-    fetch event, once checked to be an allow, is checked as one."""
-    if get(ev, "event.reason") in FETCH_REASONS:
-        tc.assertEqual(get(ev, "event.action"), "allow", json.dumps(ev))
-        ev = copy.deepcopy(ev)
-        ev["event"]["reason"] = "ocsp_request"
-    _shared_shape(tc, ev)
-
-
-@contextlib.contextmanager
-def fetch_shape_checks():
-    """The harness's event checks, with the fetch reasons known."""
-    harness.assert_event_shape = assert_fetch_event_shape
-    try:
-        yield
-    finally:
-        harness.assert_event_shape = _shared_shape
 
 
 class Fixtures:
@@ -177,14 +151,6 @@ class FetchTestCase(ProxyTestCase):
     def setUp(self):
         super().setUp()
         self.counts = {}
-
-    def expect_event(self, proxy, n=1, timeout=5, **fields):
-        with fetch_shape_checks():
-            return super().expect_event(proxy, n, timeout, **fields)
-
-    def _finish_proxy(self, p):
-        with fetch_shape_checks():
-            super()._finish_proxy(p)
 
     def proxy(self, mode="enforce", **kw):
         kw.setdefault("event_log", str(

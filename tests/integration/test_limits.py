@@ -690,7 +690,6 @@ class BodyAndHeadLimitTests(LimitTestCase):
             return h.replace(b"X-Pad: ", b"X-Pad: " + b"p" * (
                 size - len(h))) + b"\x30\x03\x0a\x01\x03"
 
-        events = 0
         proxies = {}
         for size, ok in ((limit - 1024, True), (limit, True),
                          (limit + 1, False), (limit + 4096, False),

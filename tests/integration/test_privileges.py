@@ -133,7 +133,7 @@ class PackagingTests(unittest.TestCase):
         the test's ocspgate, rotates while requests flow: every event is
         in one of the two files, whole."""
         import tempfile
-        from ocspgate_harness import Client, ocsp_post, Proxy
+        from ocspgate_harness import Client, Proxy
         tmp = tempfile.mkdtemp(prefix="logrotate-")
         self.addCleanup(shutil.rmtree, tmp, True)
         log = os.path.join(tmp, "events.jsonl")

@@ -12,13 +12,10 @@ it is up. Two ocspgate instances sit behind it, in front of an
 """
 
 import base64
-import copy
 import csv
 import io
-import ipaddress
 import json
 import os
-import re
 import shutil
 import socket
 import struct
@@ -30,7 +27,7 @@ from ocspgate_harness import (
     REPO, Client, Proxy, ProxyTestCase, _LineReader, _die_with_parent,
     assert_event_shape, clean_env, get, ocsp_post,
     ocsp_request_der, ocsp_response_text, openssl_ocsp_client,
-    parse_event_lines, run, scaled, stop_process)
+    run, scaled, stop_process)
 
 HAPROXY_CFG = REPO / "conf" / "haproxy-ocspgate.cfg"
 BACKEND = "ocspgate"
@@ -95,70 +92,28 @@ class SourceClient(Client):
             raise
 
 
-def _empty_strings(v, where=""):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            yield from _empty_strings(x, where + "." + k)
-    elif isinstance(v, list):
-        for i, x in enumerate(v):
-            yield from _empty_strings(x, "%s[%d]" % (where, i))
-    elif v == "":
-        yield where
-
-
 def assert_pp_event_shape(tc, ev):
-    """The contract's event shape, for events whose source may be any
-    address (the PROXY header's client) and for connections refused
-    before any request."""
-    dump = json.dumps(ev)[:2000]
-    ip = get(ev, "source.ip")
-    tc.assertIsInstance(ip, str, dump)
-    ipaddress.ip_address(ip)
-    tc.assertIsInstance(get(ev, "source.port"), int, dump)
+    """The contract's event shape (any source address: the PROXY header's
+    client); a connection refused before any request has no HTTP answer
+    and says why."""
+    assert_event_shape(tc, ev)
     if get(ev, "event.reason") not in CONNECTION_REFUSALS:
-        # Everything else as the harness checks it, for a loopback source.
-        ev = copy.deepcopy(ev)
-        ev["source"]["ip"] = "127.0.0.1"
-        assert_event_shape(tc, ev)
         return
-    tc.assertEqual(get(ev, "event.kind"), "event", dump)
-    tc.assertEqual(get(ev, "event.category"), ["network"], dump)
+    dump = json.dumps(ev)[:2000]
     tc.assertEqual(get(ev, "event.action"), "block", dump)
     tc.assertIs(get(ev, "ocspgate.enforced"), True, dump)
     tc.assertEqual(get(ev, "ocspgate.interception"), "explicit", dump)
-    tc.assertIsInstance(get(ev, "event.duration"), int, dump)
     tc.assertIsInstance(get(ev, "ocspgate.detail"), str, dump)
     tc.assertNotIn("http", ev, "no HTTP answer on a refused connection: "
                    + dump)
-    tc.assertEqual(list(_empty_strings(ev)), [], "empty strings: " + dump)
 
 
 class PPTestCase(ProxyTestCase):
     """Proxies whose events name clients other than 127.0.0.1: the
     cleanup checks them with assert_pp_event_shape."""
 
-    def _finish_proxy(self, p):
-        if p.stopped:
-            p.kill()
-            return
-        died = p.proc.poll()
-        code, killed = p.stop()
-        p.kill()
-        problems = []
-        if died is not None:
-            problems.append("ocspgate exited on its own with %d" % died)
-        elif killed:
-            problems.append("ocspgate ignored SIGTERM")
-        elif code != 0:
-            problems.append("ocspgate exited %d after SIGTERM" % code)
-        err = p.err.text()
-        if re.search(r"(Sanitizer|runtime error:|LeakSanitizer)", err):
-            problems.append("sanitizer report")
-        if problems:
-            raise AssertionError("; ".join(problems) + "; stderr:\n"
-                                 + err[-4000:])
-        for ev in parse_event_lines(p.event_bytes(), strict_tail=True):
-            assert_pp_event_shape(self, ev)
+    def check_event(self, ev):
+        assert_pp_event_shape(self, ev)
 
     def pp_listener(self, address="127.0.0.1:0",
                     sources=("127.0.0.1/32", "::1")):
