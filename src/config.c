@@ -30,6 +30,7 @@
 #include "ocspgate/config.h"
 #include "ocspgate/file.h"
 #include "ocspgate/inventory.h"
+#include "ocspgate/syslog_format.h"
 
 /* Accepted ranges of the numeric directives (defaults are in config.h). */
 #define CONFIG_MAX_REQUEST_BODY_MIN 1
@@ -625,6 +626,8 @@ config_free(struct config *c)
 		free(c->notes[i]);
 	free(c->notes);
 	free(c->event_log);
+	free(c->event_syslog);
+	free(c->admin_listen);
 	free(c->hosts_file);
 	for (size_t i = 0; i < c->nresolvers; i++)
 		free(c->resolvers[i].text);
@@ -647,7 +650,7 @@ config_free(struct config *c)
 struct config *
 config_ref(struct config *c)
 {
-	c->refs++;
+	atomic_fetch_add(&c->refs, 1);
 	return c;
 }
 
@@ -656,7 +659,7 @@ config_unref(struct config *c)
 {
 	if (c == NULL)
 		return;
-	if (--c->refs == 0)
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
 		config_free(c);
 }
 
@@ -1949,6 +1952,143 @@ config_parse_pki_certs(struct config_ctx *ctx, const config_setting_t *s)
 	free(paths);
 }
 
+/* event_syslog = "udp://host:port" | "tcp://host:port" | "unix:///path". */
+static void
+config_parse_event_syslog(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct syslog_target t;
+	char msg[256];
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (syslog_parse_target(v, &t, msg, sizeof(msg)) == -1) {
+		config_error(ctx, s, "event_syslog: %s", msg);
+		return;
+	}
+	free(ctx->c->event_syslog);
+	if ((ctx->c->event_syslog = strdup(v)) == NULL)
+		config_oom(ctx, s);
+}
+
+static void
+config_parse_syslog_facility(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *v;
+	int f;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if ((f = syslog_facility_from_name(v)) == -1) {
+		config_error(ctx, s,
+		    "event_syslog_facility: unknown facility '%s' (daemon, "
+		    "auth, local0..local7, ...)",
+		    v);
+		return;
+	}
+	ctx->c->syslog_facility = f;
+}
+
+/* admin_listen = "127.0.0.1:9180": the metrics and health endpoint. */
+static void
+config_parse_admin_listen(struct config_ctx *ctx, const config_setting_t *s)
+{
+	struct config *c = ctx->c;
+	char msg[256];
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	if (config_parse_sockaddr(v, -1, 1, &c->admin_addr, &c->admin_addr_len,
+	        msg, sizeof(msg)) == -1) {
+		config_error(ctx, s, "admin_listen: '%s': %s", v, msg);
+		return;
+	}
+	free(c->admin_listen);
+	if ((c->admin_listen = strdup(v)) == NULL)
+		config_oom(ctx, s);
+}
+
+static void
+config_parse_periodic_jitter(struct config_ctx *ctx, const config_setting_t *s)
+{
+	double v;
+
+	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
+		v = config_setting_get_float(s);
+	else if (config_setting_type(s) == CONFIG_TYPE_INT)
+		v = config_setting_get_int(s);
+	else
+		v = -1;
+	if (!(v >= 0 && v <= 1)) {
+		config_error(ctx, s,
+		    "'alert_periodic_jitter' must be a number from 0 to 1");
+		return;
+	}
+	ctx->c->alert_periodic_jitter = v;
+}
+
+/* Directives that are one integer in a range, stored as is. */
+struct config_uint {
+	const char *name;
+	size_t offset;
+	bool is_size; /* a size_t field; else unsigned */
+	long long min, max;
+};
+
+#define CONFIG_UINT(name, field, min, max)                                     \
+	{                                                                      \
+		name, offsetof(struct config, field), false, min, max          \
+	}
+#define CONFIG_SIZE(name, field, min, max)                                     \
+	{                                                                      \
+		name, offsetof(struct config, field), true, min, max           \
+	}
+
+static const struct config_uint config_uints[] = {
+    CONFIG_UINT("workers", workers, 0, CONFIG_WORKERS_MAX),
+    CONFIG_UINT("upstream_idle_max", upstream_idle_max, 0, 100000),
+    CONFIG_UINT("upstream_idle_timeout", upstream_idle_timeout_sec, 1, 3600),
+    CONFIG_SIZE("cache_size", cache_size, 0, 1LL << 34),
+    CONFIG_SIZE("event_queue_size", event_queue_bytes, 65536, 1LL << 30),
+    CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
+    CONFIG_UINT("alert_rate_per_source", alert_rate_per_source, 0, 10000000),
+    CONFIG_UINT("alert_rate_per_pair", alert_rate_per_pair, 0, 10000000),
+    CONFIG_UINT("novelty_window", novelty_window_sec, 0, 366 * 86400),
+    CONFIG_UINT("novelty_learning", novelty_learning_sec, 0, 366 * 86400),
+    CONFIG_UINT("alert_early_requery", alert_early_requery, 0, 1000000),
+    CONFIG_UINT("alert_serial_fanout", alert_serial_fanout, 0, 1024),
+    CONFIG_UINT("alert_fanout_window", alert_fanout_window_sec, 1, 86400),
+    CONFIG_UINT("alert_periodic_min", alert_periodic_min, 0, 16),
+    CONFIG_UINT("alert_cooldown", alert_cooldown_sec, 0, 86400),
+    CONFIG_UINT("max_tracked_sources", max_tracked_sources, 1, 10000000),
+};
+
+/* Parses <s> if it is one of config_uints[]. Returns false if not. */
+static bool
+config_parse_uint(struct config_ctx *ctx, const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	size_t n = sizeof(config_uints) / sizeof(config_uints[0]);
+	long long v;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_uint *u = &config_uints[i];
+		char *field = (char *)ctx->c + u->offset;
+
+		if (strcmp(name, u->name) != 0)
+			continue;
+		if (config_get_int(ctx, s, u->min, u->max, &v)) {
+			if (u->is_size)
+				*(size_t *)(void *)field = (size_t)v;
+			else
+				*(unsigned *)(void *)field = (unsigned)v;
+		}
+		return true;
+	}
+	return false;
+}
+
 static const struct config_directive config_directives[] = {
     {"listen", config_parse_listen},
     {"mode", config_parse_mode},
@@ -1978,6 +2118,10 @@ static const struct config_directive config_directives[] = {
     {"user", config_parse_user},
     {"group", config_parse_group},
     {"max_connections_per_source", config_parse_max_connections_per_source},
+    {"event_syslog", config_parse_event_syslog},
+    {"event_syslog_facility", config_parse_syslog_facility},
+    {"admin_listen", config_parse_admin_listen},
+    {"alert_periodic_jitter", config_parse_periodic_jitter},
 };
 
 /* Returns the directive called <name>, or NULL for an unknown one. */
@@ -2026,7 +2170,7 @@ config_load_text(
 		config_free(c);
 		return NULL;
 	}
-	c->refs = 1;
+	atomic_init(&c->refs, 1);
 	c->mode = MODE_ENFORCE;
 	c->max_request_body = CONFIG_DEFAULT_MAX_REQUEST_BODY;
 	c->max_header_bytes = CONFIG_DEFAULT_MAX_HEADER_BYTES;
@@ -2037,6 +2181,23 @@ config_load_text(
 	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
 	c->max_response_body = CONFIG_DEFAULT_MAX_RESPONSE_BODY;
 	c->max_crl_bytes = CONFIG_DEFAULT_MAX_CRL_BYTES;
+	c->upstream_idle_max = CONFIG_DEFAULT_UPSTREAM_IDLE_MAX;
+	c->upstream_idle_timeout_sec = CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT;
+	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
+	c->event_queue_bytes = CONFIG_DEFAULT_EVENT_QUEUE;
+	c->metric_interval_sec = CONFIG_DEFAULT_METRIC_INTERVAL;
+	c->syslog_facility = CONFIG_DEFAULT_SYSLOG_FACILITY;
+	c->alert_rate_per_source = CONFIG_DEFAULT_ALERT_RATE_PER_SOURCE;
+	c->alert_rate_per_pair = CONFIG_DEFAULT_ALERT_RATE_PER_PAIR;
+	c->novelty_window_sec = CONFIG_DEFAULT_ALERT_NOVELTY_WINDOW;
+	c->novelty_learning_sec = CONFIG_DEFAULT_ALERT_NOVELTY_LEARNING;
+	c->alert_early_requery = CONFIG_DEFAULT_ALERT_EARLY_REQUERY;
+	c->alert_serial_fanout = CONFIG_DEFAULT_ALERT_SERIAL_FANOUT;
+	c->alert_fanout_window_sec = CONFIG_DEFAULT_ALERT_FANOUT_WINDOW;
+	c->alert_periodic_min = CONFIG_DEFAULT_ALERT_PERIODIC_MIN;
+	c->alert_periodic_jitter = CONFIG_DEFAULT_ALERT_PERIODIC_JITTER;
+	c->alert_cooldown_sec = CONFIG_DEFAULT_ALERT_COOLDOWN;
+	c->max_tracked_sources = CONFIG_DEFAULT_ALERT_MAX_TRACKED_SOURCES;
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */
@@ -2067,6 +2228,8 @@ config_load_text(
 		const char *name = config_setting_name(s);
 		const struct config_directive *d;
 
+		if (config_parse_uint(&ctx, s))
+			continue;
 		if ((d = config_find_directive(name)) == NULL) {
 			config_error(&ctx, s, "unknown directive '%s'", name);
 			continue;

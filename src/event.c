@@ -177,6 +177,8 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "responder", e->responder);
 	if (e->detail != NULL)
 		json_cstring(j, "detail", e->detail);
+	if (e->cache != NULL)
+		json_cstring(j, "cache", e->cache);
 	if (e->ctl_format != NULL) {
 		json_object_begin(j, "ctl");
 		json_cstring(j, "format", e->ctl_format);

@@ -830,8 +830,8 @@ http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 }
 
 int
-http_request_build_upstream(
-    const struct http_request *r, const char *via, char *out, size_t cap)
+http_request_build_upstream(const struct http_request *r, const char *via,
+    bool keep_alive, char *out, size_t cap)
 {
 	size_t off = 0;
 	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;
@@ -875,7 +875,10 @@ http_request_build_upstream(
 		rc |= http_put_str(out, cap, &off, via);
 		rc |= http_put_str(out, cap, &off, "\r\n");
 	}
-	rc |= http_put_str(out, cap, &off, "Connection: close\r\n\r\n");
+	/* HTTP/1.1 keeps the connection open unless told otherwise. */
+	rc |= http_put_str(out, cap, &off,
+	    keep_alive && r->http_minor == 1 ? "\r\n"
+	                                     : "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;

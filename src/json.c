@@ -143,76 +143,92 @@ json_utf8_len(const unsigned char *p, size_t n)
 	return need;
 }
 
-/*
- * Writes one ASCII byte that needs an escape: '"', '\\', controls and DEL.
- */
-static bool
-json_put_escape(struct json *j, unsigned char c)
+/* Writes the escape of ASCII byte <c> at <o>; returns the end. */
+static char *
+json_escape_to(char *o, unsigned char c)
 {
-	char e[6] = {'\\', 'u', '0', '0', 0, 0};
+	static const char short_escape[] = {['"'] = '"',
+	    ['\\'] = '\\',
+	    ['\b'] = 'b',
+	    ['\f'] = 'f',
+	    ['\n'] = 'n',
+	    ['\r'] = 'r',
+	    ['\t'] = 't'};
 
-	switch (c) {
-	case '"':
-		return json_put(j, "\\\"", 2);
-	case '\\':
-		return json_put(j, "\\\\", 2);
-	case '\b':
-		return json_put(j, "\\b", 2);
-	case '\f':
-		return json_put(j, "\\f", 2);
-	case '\n':
-		return json_put(j, "\\n", 2);
-	case '\r':
-		return json_put(j, "\\r", 2);
-	case '\t':
-		return json_put(j, "\\t", 2);
-	default:
-		e[4] = json_hexdigits[c >> 4];
-		e[5] = json_hexdigits[c & 0xf];
-		return json_put(j, e, sizeof(e));
+	*o++ = '\\';
+	if (c < sizeof(short_escape) && short_escape[c] != 0) {
+		*o++ = short_escape[c];
+		return o;
 	}
+	*o++ = 'u';
+	*o++ = '0';
+	*o++ = '0';
+	*o++ = json_hexdigits[c >> 4];
+	*o++ = json_hexdigits[c & 0xf];
+	return o;
 }
 
 /*
- * Writes <s> (<len> bytes, any values) as a quoted JSON string. Runs of
- * plain ASCII and well-formed UTF-8 are copied as they are, one memcpy
- * per run of plain bytes.
+ * Writes <s> (<len> bytes, any values) as a quoted JSON string, straight
+ * into the buffer after one reservation for the worst case (every byte
+ * a six-byte escape): plain ASCII and well-formed UTF-8 are copied as
+ * they are.
  */
 static bool
 json_put_string(struct json *j, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, start;
+	size_t i = 0;
+	char *o;
 	int n;
 
-	if (!json_putc(j, '"'))
+	if (len > (SIZE_MAX - 2) / 6 || !json_reserve(j, 6 * len + 2))
 		return false;
+	o = j->buf + j->len;
+	*o++ = '"';
 	while (i < len) {
-		start = i;
-		while (i < len && json_is_plain(p[i]))
+		unsigned char c = p[i];
+
+		if (json_is_plain(c)) {
+			*o++ = (char)c;
 			i++;
-		if (i > start && !json_put(j, p + start, i - start))
-			return false;
-		if (i == len)
-			break;
-		if (p[i] < 0x80) {
-			if (!json_put_escape(j, p[i]))
-				return false;
+		} else if (c < 0x80) {
+			o = json_escape_to(o, c);
 			i++;
-			continue;
-		}
-		n = json_utf8_len(p + i, len - i);
-		if (n > 0) {
-			if (!json_put(j, p + i, (size_t)n))
-				return false;
+		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
+			memcpy(o, p + i, (size_t)n);
+			o += n;
 			i += (size_t)n;
 		} else {
-			if (!json_put(j, json_replacement, 3))
-				return false;
+			memcpy(o, json_replacement, 3);
+			o += 3;
 			i += (size_t)-n;
 		}
 	}
-	return json_putc(j, '"');
+	*o++ = '"';
+	j->len = (size_t)(o - j->buf);
+	j->buf[j->len] = '\0';
+	return true;
+}
+
+/* Writes "key": for a trusted literal key (no escaping needed). */
+static bool
+json_put_key(struct json *j, const char *key)
+{
+	size_t n = strlen(key);
+	char *o;
+
+	if (!json_reserve(j, n + 3))
+		return false;
+	o = j->buf + j->len;
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	j->len = (size_t)(o - j->buf);
+	j->buf[j->len] = '\0';
+	return true;
 }
 
 /*
@@ -241,7 +257,7 @@ json_member(struct json *j, const char *key)
 	j->first[d] = false;
 	if (key == NULL)
 		return true;
-	return json_put_string(j, key, strlen(key)) && json_putc(j, ':');
+	return json_put_key(j, key);
 misuse:
 	j->failed = true;
 	return false;
@@ -345,16 +361,28 @@ json_hex(struct json *j, const char *key, const unsigned char *p, size_t len)
 	j->buf[j->len] = '\0';
 }
 
+/* Writes <v> in decimal at the end of <tmp>; returns where it starts. */
+static char *
+json_format_uint(char tmp[24], uint64_t v)
+{
+	char *p = tmp + 24;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return p;
+}
+
 void
 json_uint(struct json *j, const char *key, uint64_t v)
 {
-	char tmp[24];
-	int n;
+	char tmp[24], *p;
 
 	if (!json_member(j, key))
 		return;
-	n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
-	(void)json_put(j, tmp, (size_t)n);
+	p = json_format_uint(tmp, v);
+	(void)json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void

@@ -147,7 +147,7 @@ listener_on_error(struct evconnlistener *lev, void *arg)
 	evtimer_add(l->backoff, &tv);
 }
 
-static void
+void
 listener_format(const struct sockaddr_storage *ss, char *out, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
@@ -199,22 +199,11 @@ listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
 	return listener_same_addr(dst, &local) ? 0 : 1;
 }
 
-struct listener *
-listener_new(struct server *srv, struct config *cfg,
-    const struct listen_addr *la, char *err, size_t errlen)
+int
+listener_bind(const struct listen_addr *la, char *err, size_t errlen)
 {
-	struct listener *l;
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
-	int fd = -1, on = 1;
+	int fd, on = 1;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	l->srv = srv;
-	l->cfg = config_ref(cfg);
-	l->la = la;
 	fd = socket(
 	    la->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
@@ -235,14 +224,42 @@ listener_new(struct server *srv, struct config *cfg,
 		    "listen %s: transparent = \"tproxy\" needs "
 		    "CAP_NET_ADMIN: %s",
 		    la->text, strerror(errno));
-		goto fail;
+		close(fd);
+		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&la->addr, la->addr_len) == -1)
 		goto syserr;
 	if (listen(fd, LISTENER_BACKLOG) == -1)
 		goto syserr;
-	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == -1)
-		goto syserr;
+	return fd;
+syserr:
+	snprintf(err, errlen, "listen %s: %s", la->text, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+struct listener *
+listener_new(struct server *srv, struct config *cfg,
+    const struct listen_addr *la, int fd, char *err, size_t errlen)
+{
+	struct listener *l;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		close(fd);
+		return NULL;
+	}
+	l->srv = srv;
+	l->cfg = config_ref(cfg);
+	l->la = la;
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == -1) {
+		snprintf(
+		    err, errlen, "listen %s: %s", la->text, strerror(errno));
+		goto fail;
+	}
 	listener_format(&bound, l->name, sizeof(l->name));
 	l->bound = bound;
 	l->backoff = evtimer_new(srv->base, listener_on_backoff, l);
@@ -254,10 +271,8 @@ listener_new(struct server *srv, struct config *cfg,
 	}
 	evconnlistener_set_error_cb(l->lev, listener_on_error);
 	return l;
-syserr:
-	snprintf(err, errlen, "listen %s: %s", la->text, strerror(errno));
 fail:
-	if (l->lev == NULL && fd != -1)
+	if (l->lev == NULL)
 		close(fd);
 	listener_free(l);
 	return NULL;

@@ -108,60 +108,209 @@ ocsp_response_status_name(int status)
 }
 
 /*
- * Finds the responseBytes of <der> (<len> bytes), already found to be the
- * canonical DER of an OCSPResponse. OpenSSL keeps them opaque, and the
- * BasicOCSPResponse inside is decoded lazily from an OCTET STRING that
- * the outer re-encoding check never looks into, so they are read here.
- * Returns 1 with *type (responseType's OID content octets), *body (the
- * response OCTET STRING's content) and their lengths set; 0 when
- * responseBytes is absent; -1 when the structure cannot be read.
+ * Reads one TLV header like der_header(), telling apart a header that is
+ * valid BER but not DER (long form where the short one fits, leading
+ * zero length octets, indefinite length): 0, -1 (not readable), -2 (not
+ * canonical).
  */
 static int
-ocsp_response_find_bytes(const unsigned char *der, size_t len,
-    const unsigned char **type, size_t *type_len, const unsigned char **body,
-    size_t *body_len)
+ocsp_response_tlv(
+    const unsigned char *p, size_t n, unsigned *tag, size_t *hlen, size_t *clen)
+{
+	size_t nlen, len = 0;
+
+	if (der_header(p, n, tag, hlen, clen) == 0)
+		return 0;
+	if (n < 2 || (p[0] & 0x1f) == 0x1f || p[1] < 0x80)
+		return -1;
+	if (p[1] == 0x80)
+		return -2; /* indefinite */
+	nlen = p[1] & 0x7f;
+	if (nlen > sizeof(size_t) || nlen > n - 2)
+		return -1;
+	for (size_t i = 0; i < nlen; i++)
+		len = len << 8 | p[2 + i];
+	/* Readable, but the length could have been written shorter. */
+	return len <= n - 2 - nlen ? -2 : -1;
+}
+
+/*
+ * Checks that <p> (<n> bytes) is a series of whole DER TLVs, and so,
+ * down to <depth> levels, is the content of every constructed one.
+ * Certificates in a response are checked this way rather than decoded:
+ * decoding one (its public key above all) costs far more than the rest
+ * of the inspection, and what matters here is that no byte lies outside
+ * a well-formed structure.
+ */
+static bool
+ocsp_response_der_walk(const unsigned char *p, size_t n, int depth)
 {
 	unsigned tag;
 	size_t hlen, clen;
 
-	/* OCSPResponse, then responseStatus. */
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_SEQUENCE)
-		return -1;
+	if (depth == 0)
+		return false;
+	while (n > 0) {
+		if (der_header(p, n, &tag, &hlen, &clen) == -1)
+			return false;
+		if ((tag & 0x20) &&
+		    !ocsp_response_der_walk(p + hlen, clen, depth - 1))
+			return false;
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	return true;
+}
+
+/*
+ * Reads the OCSPResponse wrapper of <der> (<len> bytes) by hand, DER
+ * only: SEQUENCE { responseStatus ENUMERATED, [0] EXPLICIT SEQUENCE {
+ * responseType OID, response OCTET STRING } OPTIONAL }, each part ending
+ * exactly where its container does. Sets *status, and *type, *body and
+ * their lengths when responseBytes is there (NULL otherwise).
+ * Returns NULL, or the detail of the rule broken.
+ */
+static const char *
+ocsp_response_read_wrapper(const unsigned char *der, size_t len, int *status,
+    const unsigned char **type, size_t *type_len, const unsigned char **body,
+    size_t *body_len)
+{
+	const char *bad = "not a DER OCSPResponse";
+	const char *noncanon = "not canonical DER";
+	unsigned tag;
+	size_t hlen, clen, n;
+	const unsigned char *v;
+	int rc;
+
+	*type = *body = NULL;
+	if (der == NULL || len == 0)
+		return bad;
+	if ((rc = ocsp_response_tlv(der, len, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_SEQUENCE)
+		return bad;
+	if (hlen + clen != len)
+		return "trailing bytes after OCSPResponse";
 	der += hlen;
-	len = clen;
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_ENUMERATED)
-		return -1;
+	n = clen;
+	if ((rc = ocsp_response_tlv(der, n, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_ENUMERATED || clen == 0)
+		return bad;
+	/* An INTEGER's rules: no padding octet, and 0..6 fits in one. */
+	v = der + hlen;
+	if (clen > 1 &&
+	    ((v[0] == 0x00 && v[1] < 0x80) || (v[0] == 0xff && v[1] >= 0x80)))
+		return noncanon;
+	*status = clen == 1 && v[0] < 0x80 ? v[0] : -1;
 	der += hlen + clen;
-	len -= hlen + clen;
-	if (len == 0)
-		return 0;
-
+	n -= hlen + clen;
+	if (n == 0)
+		return NULL;
 	/* [0] EXPLICIT ResponseBytes, then the SEQUENCE itself. */
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 || tag != DER_CTX0)
-		return -1;
+	if ((rc = ocsp_response_tlv(der, n, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_CTX0 || hlen + clen != n)
+		return bad;
 	der += hlen;
-	len = clen;
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_SEQUENCE)
-		return -1;
+	n = clen;
+	if ((rc = ocsp_response_tlv(der, n, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_SEQUENCE || hlen + clen != n)
+		return bad;
 	der += hlen;
-	len = clen;
-
+	n = clen;
 	/* responseType, then response. */
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 || tag != DER_OID)
-		return -1;
+	if ((rc = ocsp_response_tlv(der, n, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_OID || clen == 0)
+		return bad;
 	*type = der + hlen;
 	*type_len = clen;
 	der += hlen + clen;
-	len -= hlen + clen;
-	if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
-	    tag != DER_OCTET_STRING)
-		return -1;
+	n -= hlen + clen;
+	if ((rc = ocsp_response_tlv(der, n, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? noncanon : bad;
+	if (tag != DER_OCTET_STRING || hlen + clen != n)
+		return bad;
 	*body = der + hlen;
 	*body_len = clen;
-	return 1;
+	return NULL;
+}
+
+/*
+ * Splits BasicOCSPResponse <body> (<len> bytes): SEQUENCE {
+ * tbsResponseData, signatureAlgorithm, signature BIT STRING, [0]
+ * EXPLICIT SEQUENCE OF Certificate OPTIONAL }. Writes into <out> (of
+ * <len> bytes) the same response without its certificates, for OpenSSL
+ * to decode without parsing them, and sets *out_len. The certificates
+ * must be whole DER structures. Returns NULL, "" when the encoding is
+ * readable but not DER, or the detail of the rule broken.
+ */
+static const char *
+ocsp_response_strip_certs(
+    const unsigned char *body, size_t len, unsigned char *out, size_t *out_len)
+{
+	const char *bad = "not a DER BasicOCSPResponse";
+	const unsigned char *p, *fields;
+	unsigned tag;
+	size_t hlen, clen, n, flen;
+	int rc;
+
+	if ((rc = ocsp_response_tlv(body, len, &tag, &hlen, &clen)) != 0)
+		return rc == -2 ? "" : bad;
+	if (tag != DER_SEQUENCE)
+		return bad;
+	if (hlen + clen != len)
+		return "";
+	p = fields = body + hlen;
+	n = clen;
+	/* tbsResponseData, signatureAlgorithm, signature. */
+	for (int i = 0; i < 3; i++) {
+		if ((rc = ocsp_response_tlv(p, n, &tag, &hlen, &clen)) != 0)
+			return rc == -2 ? "" : bad;
+		if (tag != (i == 2 ? 0x03u : DER_SEQUENCE))
+			return bad;
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	flen = (size_t)(p - fields);
+	if (n > 0) {
+		/* [0] { SEQUENCE OF Certificate }, and nothing after. */
+		if ((rc = ocsp_response_tlv(p, n, &tag, &hlen, &clen)) != 0)
+			return rc == -2 ? "" : bad;
+		if (tag != DER_CTX0 || hlen + clen != n)
+			return bad;
+		p += hlen;
+		n = clen;
+		if ((rc = ocsp_response_tlv(p, n, &tag, &hlen, &clen)) != 0)
+			return rc == -2 ? "" : bad;
+		if (tag != DER_SEQUENCE || hlen + clen != n)
+			return bad;
+		if (!ocsp_response_der_walk(p + hlen, clen, 16))
+			return "certificates not DER";
+	}
+	/* SEQUENCE header of the shorter whole, then the three fields. */
+	if (flen < 0x80) {
+		out[0] = DER_SEQUENCE;
+		out[1] = (unsigned char)flen;
+		hlen = 2;
+	} else {
+		size_t k = 0;
+
+		for (size_t v = flen; v > 0; v >>= 8)
+			k++;
+		out[0] = DER_SEQUENCE;
+		out[1] = (unsigned char)(0x80 | k);
+		for (size_t b = 0; b < k; b++)
+			out[2 + b] = (unsigned char)(flen >> (8 * (k - 1 - b)));
+		hlen = 2 + k;
+	}
+	if (hlen + flen > len)
+		return bad;
+	memcpy(out + hlen, fields, flen);
+	*out_len = hlen + flen;
+	return NULL;
 }
 
 /*
@@ -487,30 +636,44 @@ ocsp_response_check_nonce(OCSP_BASICRESP *bs,
  * Returns NULL, or the detail of the rule broken.
  */
 static const char *
-ocsp_response_inspect_basic(OCSP_RESPONSE *resp, const unsigned char *type,
-    size_t type_len, const unsigned char *body, size_t body_len,
+ocsp_response_inspect_basic(const unsigned char *type, size_t type_len,
+    const unsigned char *body, size_t body_len,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
 {
 	OCSP_BASICRESP *bs = NULL;
-	unsigned char *enc = NULL;
+	unsigned char *enc = NULL, *lean = NULL;
+	const unsigned char *p;
 	const char *why;
+	size_t lean_len = 0;
 	time_t next;
 	int n, i;
 
 	if (type_len != sizeof(oid_basic) ||
 	    memcmp(type, oid_basic, type_len) != 0)
 		return "responseBytes not a BasicOCSPResponse";
-	if ((bs = OCSP_response_get1_basic(resp)) == NULL) {
+	if ((lean = OPENSSL_malloc(body_len > 0 ? body_len : 1)) == NULL) {
+		why = "out of memory";
+		goto done;
+	}
+	if ((why = ocsp_response_strip_certs(
+	         body, body_len, lean, &lean_len)) != NULL) {
+		if (why[0] == '\0')
+			why = "BasicOCSPResponse not canonical DER";
+		goto done;
+	}
+	p = lean;
+	if ((bs = d2i_OCSP_BASICRESP(NULL, &p, (long)lean_len)) == NULL ||
+	    (size_t)(p - lean) != lean_len) {
 		why = "not a DER BasicOCSPResponse";
 		goto done;
 	}
-	/* The OCTET STRING's content: nothing after it, nothing but DER. */
-	if ((n = i2d_OCSP_BASICRESP(bs, &enc)) <= 0 || (size_t)n != body_len ||
-	    memcmp(enc, body, body_len) != 0) {
+	/* d2i takes BER: what it read must re-encode to the same bytes. */
+	if ((n = i2d_OCSP_BASICRESP(bs, &enc)) <= 0 || (size_t)n != lean_len ||
+	    memcmp(enc, lean, lean_len) != 0) {
 		why = "BasicOCSPResponse not canonical DER";
 		goto done;
 	}
-	if ((why = ocsp_response_check_version(body, body_len)) != NULL)
+	if ((why = ocsp_response_check_version(lean, lean_len)) != NULL)
 		goto done;
 	f->basic = true;
 
@@ -542,6 +705,7 @@ ocsp_response_inspect_basic(OCSP_RESPONSE *resp, const unsigned char *type,
 	}
 	why = ocsp_response_check_nonce(bs, req, f);
 done:
+	OPENSSL_free(lean);
 	OPENSSL_free(enc);
 	OCSP_BASICRESP_free(bs);
 	return why;
@@ -560,52 +724,31 @@ enum reason
 ocsp_response_inspect(const unsigned char *der, size_t len,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
 {
-	OCSP_RESPONSE *resp = NULL;
-	unsigned char *enc = NULL;
-	const unsigned char *p = der, *type = NULL, *body = NULL;
-	const char *why = NULL;
+	const unsigned char *type = NULL, *body = NULL;
+	const char *why;
 	size_t type_len = 0, body_len = 0;
-	int n, status, bytes;
+	int status = -1;
 
 	memset(f, 0, sizeof(*f));
 	ERR_set_mark();
-	if (der == NULL || len == 0 || len > LONG_MAX ||
-	    (resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL) {
-		why = "not a DER OCSPResponse";
+	why = ocsp_response_read_wrapper(
+	    der, len, &status, &type, &type_len, &body, &body_len);
+	if (why != NULL)
 		goto done;
-	}
-	if ((size_t)(p - der) != len) {
-		why = "trailing bytes after OCSPResponse";
-		goto done;
-	}
-	/* d2i takes BER (long-form and indefinite lengths and more). */
-	if ((n = i2d_OCSP_RESPONSE(resp, &enc)) <= 0 || (size_t)n != len ||
-	    memcmp(enc, der, len) != 0) {
-		why = "not canonical DER";
-		goto done;
-	}
-	status = OCSP_response_status(resp);
 	if (!ocsp_response_status_known(status)) {
 		why = "unknown response status";
 		goto done;
 	}
 	f->parsed = true;
 	f->status = status;
-
-	bytes = ocsp_response_find_bytes(
-	    der, len, &type, &type_len, &body, &body_len);
-	if (bytes == -1)
-		why = "not a DER OCSPResponse";
-	else if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL && bytes == 1)
+	if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL && body != NULL)
 		why = "responseBytes with a non-successful status";
-	else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL && bytes == 0)
+	else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL && body == NULL)
 		why = "successful status without responseBytes";
 	else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
 		why = ocsp_response_inspect_basic(
-		    resp, type, type_len, body, body_len, req, f);
+		    type, type_len, body, body_len, req, f);
 done:
-	OPENSSL_free(enc);
-	OCSP_RESPONSE_free(resp);
 	ERR_pop_to_mark();
 	f->detail = why;
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "ocspgate/fetch.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/policy.h"
 
 const char *
@@ -132,10 +133,39 @@ policy_block(struct verdict *v, enum reason why, const char *detail)
 	v->detail = detail;
 }
 
+/*
+ * ocsp_request_inspect(), or its result for the same bytes and
+ * max_nonce_bytes from <memo>. GET flags already in <f> are kept.
+ */
+static enum reason
+policy_inspect(const struct config *cfg, const unsigned char *der, size_t len,
+    struct ocsp_request_facts *f, struct memo *memo)
+{
+	struct policy_memo_value v;
+	const void *hit;
+	size_t nonce = cfg->max_nonce_bytes;
+	unsigned get_flags = f->flags;
+
+	if (memo == NULL)
+		return ocsp_request_inspect(der, len, nonce, f);
+	if ((hit = memo_get(memo, der, len, &nonce, sizeof(nonce))) != NULL) {
+		memcpy(&v, hit, sizeof(v));
+		*f = v.facts;
+		f->flags |= get_flags;
+		return v.why;
+	}
+	memset(&v, 0, sizeof(v));
+	v.why = ocsp_request_inspect(der, len, nonce, &v.facts);
+	memo_put(memo, der, len, &nonce, sizeof(nonce), &v);
+	*f = v.facts;
+	f->flags |= get_flags;
+	return v.why;
+}
+
 void
 policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
-    struct verdict *v)
+    struct verdict *v, struct memo *memo)
 {
 	const struct responder *r;
 	const unsigned char *body;
@@ -200,7 +230,7 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 		body = der;
 	}
 	v->ocsp_parsed = true;
-	why = ocsp_request_inspect(body, body_len, cfg->max_nonce_bytes, facts);
+	why = policy_inspect(cfg, body, body_len, facts, memo);
 	if (why != REASON_NONE) {
 		policy_block(v, why, facts->detail);
 		return;

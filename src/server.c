@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,14 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "ocspgate/cidr.h"
+#include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
+#include "ocspgate/gate.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
+#include "ocspgate/memo.h"
+#include "ocspgate/policy.h"
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
@@ -35,19 +40,14 @@
 #define SERVER_TRIM_SEC      1   /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
+/* Inspection memos: slots, and the largest keys remembered. */
+#define SERVER_MEMO_SLOTS        256
+#define SERVER_MEMO_REQUEST_MAX  2048
+#define SERVER_MEMO_RESPONSE_MAX 8192
+
 struct server_buf {
 	void *p;
 	size_t size;
-};
-
-/* Connections per source address: a small chained hash table. */
-#define SERVER_SOURCE_BUCKETS 4096
-
-struct source_slot {
-	struct source_slot *next;
-	int family;
-	unsigned char addr[16];
-	unsigned count;
 };
 
 struct resolver *
@@ -67,9 +67,8 @@ resolver_unref(struct resolver *r)
 	free(r);
 }
 
-/* A resolver: configured servers or resolv.conf; hosts_file first. */
-static struct resolver *
-server_new_resolver(
+struct resolver *
+resolver_new(
     struct event_base *base, const struct config *cfg, char *err, size_t errlen)
 {
 	struct resolver *r;
@@ -116,8 +115,7 @@ fail:
 	return NULL;
 }
 
-/* SO_MARK needs CAP_NET_ADMIN: find out now, not on every request. */
-static int
+int
 server_check_mark(const struct config *cfg, char *err, size_t errlen)
 {
 	uint32_t mark = cfg->upstream_mark;
@@ -166,15 +164,58 @@ server_init_via(struct server *srv)
 
 static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
 
+/* This worker's part of cache_size; the cache goes when it is 0. */
+static void
+server_cache_size(struct server *srv, const struct config *cfg)
+{
+	size_t n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
+	size_t size = cfg->cache_size / (n > 0 ? n : 1);
+	uint64_t seed = 0;
+
+	if (size == 0) {
+		ocsp_cache_free(srv->cache);
+		srv->cache = NULL;
+	} else if (srv->cache != NULL) {
+		ocsp_cache_resize(srv->cache, size);
+	} else {
+		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			seed = (uint64_t)(uintptr_t)srv ^ (uint64_t)time(NULL);
+		srv->cache = ocsp_cache_new(size, seed);
+	}
+	atomic_store_explicit(&srv->cache_entries, 0, memory_order_relaxed);
+	atomic_store_explicit(&srv->cache_bytes, 0, memory_order_relaxed);
+}
+
+/*
+ * The inspection memos: a few hundred recent requests and answers. Out
+ * of memory, there are none and every inspection runs in full.
+ */
+static void
+server_init_memos(struct server *srv)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)(uintptr_t)srv;
+	srv->memo_request = memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_REQUEST_MAX,
+	    sizeof(struct policy_memo_value), seed);
+	srv->memo_response =
+	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_RESPONSE_MAX,
+	        sizeof(struct upstream_memo_value), seed ^ 0x5bd1e995u);
+}
+
 int
-server_init(struct server *srv, struct event_base *base, struct config *cfg,
-    char *err, size_t errlen)
+server_init(struct server *srv, struct gate *gate, struct event_base *base,
+    struct config *cfg, struct event_sink *sink, char *err, size_t errlen)
 {
 	memset(srv, 0, sizeof(*srv));
+	srv->gate = gate;
 	srv->base = base;
 	srv->cfg = config_ref(cfg);
 	TAILQ_INIT(&srv->sessions);
 	json_init(&srv->json);
+	metrics_init(&srv->metrics);
+	TAILQ_INIT(&srv->idle);
 	server_init_via(srv);
 	srv->housekeeping = evtimer_new(base, server_on_housekeeping, srv);
 	if (srv->housekeeping == NULL) {
@@ -185,25 +226,15 @@ server_init(struct server *srv, struct event_base *base, struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((srv->log = event_log_open(base, cfg->event_log, err, errlen)) ==
-	    NULL)
+	if ((srv->log = event_log_new(base, sink, cfg, err, errlen)) == NULL)
 		return -1;
-	if (server_check_mark(cfg, err, errlen) == -1)
+	if ((srv->resolver = resolver_new(base, cfg, err, errlen)) == NULL)
 		return -1;
-	if ((srv->resolver = server_new_resolver(base, cfg, err, errlen)) ==
-	    NULL)
-		return -1;
-	srv->listeners = calloc(cfg->nlisten, sizeof(*srv->listeners));
-	if (srv->listeners == NULL && cfg->nlisten > 0) {
+	server_cache_size(srv, cfg);
+	server_init_memos(srv);
+	if ((srv->scratch = evbuffer_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
-	}
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		srv->listeners[i] =
-		    listener_new(srv, cfg, &cfg->listen[i], err, errlen);
-		if (srv->listeners[i] == NULL)
-			return -1;
-		srv->nlisteners++;
 	}
 	return 0;
 }
@@ -236,57 +267,65 @@ server_take_listener(struct server *srv, const struct listen_addr *la)
 }
 
 int
-server_reload(struct server *srv, const char *path, char *err, size_t errlen)
+server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
+    const int *fds, char *err, size_t errlen)
 {
-	struct config *cfg;
 	struct listener **ls = NULL;
-	struct event_log *log = NULL;
 	struct resolver *res = NULL;
 	size_t n = 0;
 
-	if ((cfg = config_load(path, err, errlen)) == NULL)
-		return -1;
-	if (server_check_mark(cfg, err, errlen) == -1)
-		goto fail;
-	if (strcmp(cfg->event_log, srv->cfg->event_log) != 0 &&
-	    (log = event_log_open(srv->base, cfg->event_log, err, errlen)) ==
-	        NULL)
-		goto fail;
-	/* Always a new resolver: the hosts file may have changed. */
-	if ((res = server_new_resolver(srv->base, cfg, err, errlen)) == NULL)
-		goto fail;
+	if (srv->cfg != cfg) {
+		/* Always a new resolver: the hosts file may have changed. */
+		if ((res = resolver_new(srv->base, cfg, err, errlen)) == NULL)
+			goto fail;
+		if (event_log_update(srv->log, sink, cfg, err, errlen) == -1)
+			goto fail;
+	}
 	if ((ls = calloc(cfg->nlisten, sizeof(*ls))) == NULL &&
 	    cfg->nlisten > 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	/* Keep the sockets of addresses still listed: no gap in service. */
+	/* Keep the listeners of addresses still listed. */
 	for (n = 0; n < cfg->nlisten; n++) {
 		ls[n] = server_take_listener(srv, &cfg->listen[n]);
-		if (ls[n] == NULL &&
-		    (ls[n] = listener_new(
-		         srv, cfg, &cfg->listen[n], err, errlen)) == NULL)
-			goto fail;
+		if (ls[n] != NULL) {
+			close(fds[n]);
+			continue;
+		}
+		if ((ls[n] = listener_new(srv, cfg, &cfg->listen[n], fds[n],
+		         err, errlen)) == NULL)
+			goto fail_listen;
 	}
 	server_close_listeners(srv);
 	for (size_t i = 0; i < n; i++)
 		listener_rebind(ls[i], cfg, &cfg->listen[i]);
 	srv->listeners = ls;
 	srv->nlisteners = n;
-	if (log != NULL) {
-		event_log_flush(srv->log);
-		event_log_free(srv->log);
-		srv->log = log;
-	}
 	if (res != NULL) {
 		resolver_unref(srv->resolver);
 		srv->resolver = res;
 	}
-	config_unref(srv->cfg);
-	srv->cfg = cfg;
+	if (srv->cfg != cfg) {
+		config_ref(cfg);
+		config_unref(srv->cfg);
+		srv->cfg = cfg;
+		/* Connections made under the old settings (mark) go. */
+		upstream_idle_flush(srv);
+		server_cache_size(srv, cfg);
+	}
+	srv->accept_paused = false;
+	server_connections_changed(srv);
 	return 0;
 fail:
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		close(fds[i]);
+	resolver_unref(res);
+	return -1;
+fail_listen:
 	/* Give back the listeners taken over; close the ones opened. */
+	for (size_t i = n + 1; i < cfg->nlisten; i++)
+		close(fds[i]);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < srv->nlisteners; k++) {
 			if (srv->listeners[k] == NULL &&
@@ -300,9 +339,7 @@ fail:
 		listener_free(ls[i]);
 	}
 	free(ls);
-	event_log_free(log);
 	resolver_unref(res);
-	config_unref(cfg);
 	return -1;
 }
 
@@ -351,6 +388,13 @@ server_free(struct server *srv)
 		event_free(srv->drain_timer);
 	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_close(s);
+	if (srv->idle.tqh_last != NULL)
+		upstream_idle_flush(srv);
+	ocsp_cache_free(srv->cache);
+	if (srv->scratch != NULL)
+		evbuffer_free(srv->scratch);
+	memo_free(srv->memo_request);
+	memo_free(srv->memo_response);
 	/* Cancelled lookups finish in one more pass of the loop. */
 	rdns_cancel(srv->rdns);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
@@ -358,9 +402,6 @@ server_free(struct server *srv)
 	resolver_unref(srv->resolver);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
-		if (event_log_dropped(srv->log) > 0)
-			log_warn("event log: %llu events were dropped",
-			    (unsigned long long)event_log_dropped(srv->log));
 		event_log_free(srv->log);
 	}
 	if (srv->housekeeping != NULL)
@@ -370,89 +411,26 @@ server_free(struct server *srv)
 		free(srv->pool[srv->npool].p);
 	}
 	free(srv->pool);
-	if (srv->sources != NULL) {
-		for (size_t i = 0; i < SERVER_SOURCE_BUCKETS; i++) {
-			while (srv->sources[i] != NULL) {
-				struct source_slot *next =
-				    srv->sources[i]->next;
-
-				free(srv->sources[i]);
-				srv->sources[i] = next;
-			}
-		}
-		free(srv->sources);
-	}
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
 }
 
-static struct source_slot **
-server_source_find(struct server *srv, const struct sockaddr *sa, int *family,
-    unsigned char addr[16])
+size_t
+server_responder_slot(struct server *srv, const struct responder *r)
 {
-	struct source_slot **pp;
-	uint32_t h = 2166136261u; /* FNV-1a */
+	struct server_rslot *c =
+	    &srv->rslots[((uintptr_t)r >> 4) % SERVER_RSLOTS];
+	size_t slot = c->slot;
 
-	*family = cidr_key(sa, addr);
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	pp = &srv->sources[h % SERVER_SOURCE_BUCKETS];
-	while (*pp != NULL &&
-	    ((*pp)->family != *family || memcmp((*pp)->addr, addr, 16) != 0))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-bool
-server_source_acquire(
-    struct server *srv, const struct config *cfg, const struct sockaddr *sa)
-{
-	struct source_slot **pp, *slot;
-	unsigned char addr[16];
-	int family;
-
-	if (cfg->max_connections_per_source == 0)
-		return true;
-	if (srv->sources == NULL &&
-	    (srv->sources = calloc(
-	         SERVER_SOURCE_BUCKETS, sizeof(*srv->sources))) == NULL)
-		return true; /* no memory to count with: do not refuse */
-	pp = server_source_find(srv, sa, &family, addr);
-	if ((slot = *pp) == NULL) {
-		if ((slot = calloc(1, sizeof(*slot))) == NULL)
-			return true;
-		slot->family = family;
-		memcpy(slot->addr, addr, 16);
-		*pp = slot;
-	}
-	if (slot->count >= cfg->max_connections_per_source) {
-		if (slot->count == 0) {
-			*pp = slot->next;
-			free(slot);
-		}
-		return false;
-	}
-	slot->count++;
-	return true;
-}
-
-void
-server_source_release(struct server *srv, const struct sockaddr *sa)
-{
-	struct source_slot **pp, *slot;
-	unsigned char addr[16];
-	int family;
-
-	if (srv->sources == NULL)
-		return;
-	pp = server_source_find(srv, sa, &family, addr);
-	if ((slot = *pp) == NULL)
-		return;
-	if (--slot->count == 0) {
-		*pp = slot->next;
-		free(slot);
-	}
+	/* The name check also catches a config freed and its memory reused. */
+	if (c->r == r && slot < METRICS_RESPONDERS_MAX &&
+	    (slot == METRICS_RESPONDER_OTHER ||
+	        strcmp(srv->metrics.responders[slot].name, r->spec) == 0))
+		return slot;
+	c->r = r;
+	c->slot = metrics_responder_slot(&srv->metrics, r->spec);
+	return c->slot;
 }
 
 void *
@@ -512,6 +490,15 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	srv->peak_sessions = srv->nsessions;
 }
 
+/* This worker's share of max_connections. */
+static unsigned
+server_max_connections(const struct server *srv)
+{
+	unsigned n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
+
+	return (srv->cfg->max_connections + n - 1) / n;
+}
+
 void
 server_connections_changed(struct server *srv)
 {
@@ -524,7 +511,7 @@ server_connections_changed(struct server *srv)
 
 		evtimer_add(srv->housekeeping, &tv);
 	}
-	bool full = srv->nsessions >= srv->cfg->max_connections;
+	bool full = srv->nsessions >= server_max_connections(srv);
 
 	if (full == srv->accept_paused || srv->draining)
 		return;

@@ -5,6 +5,7 @@
  * buffer until the answer before them is sent, so answers keep order.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +13,14 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <openssl/ocsp.h>
 
+#include "ocspgate/alert.h"
+#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
+#include "ocspgate/gate.h"
 #include "ocspgate/http_reply.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/proxy_protocol.h"
@@ -29,7 +34,7 @@ static void session_refuse_connection(
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
 
 /* Monotonic clock in nanoseconds. */
-static uint64_t
+uint64_t
 session_now_ns(void)
 {
 	struct timespec ts;
@@ -71,6 +76,79 @@ session_format_addr(
 		inet_ntop(AF_INET, &a4->sin_addr, ip, (socklen_t)len);
 	}
 	*port = session_port(ss);
+}
+
+static const char *const session_cache_names[] = {
+    [SESSION_CACHE_NONE] = NULL,
+    [SESSION_CACHE_HIT] = "hit",
+    [SESSION_CACHE_MISS] = "miss",
+    [SESSION_CACHE_BYPASS] = "bypass",
+};
+
+/* The request in the worker's metrics. */
+static void
+session_count(struct session *s, const struct event_record *e)
+{
+	struct metrics *m = &s->srv->metrics;
+
+	metrics_count_request(m, e->allow, e->reason);
+	if (s->verdict.responder != NULL)
+		metrics_count_responder(m,
+		    server_responder_slot(s->srv, s->verdict.responder),
+		    e->allow);
+	metrics_add(&m->request_body_bytes_total, e->request_body_bytes);
+	metrics_add(&m->response_body_bytes_total, e->response_body_bytes);
+	if (s->cache_result == SESSION_CACHE_HIT)
+		metrics_add(&m->cache_requests[METRICS_CACHE_HIT], 1);
+	else if (s->cache_result == SESSION_CACHE_MISS)
+		metrics_add(&m->cache_requests[METRICS_CACHE_MISS], 1);
+	else if (s->cache_result == SESSION_CACHE_BYPASS)
+		metrics_add(&m->cache_requests[METRICS_CACHE_BYPASS], 1);
+}
+
+/*
+ * The request in the source's behaviour record; alerts it raises are
+ * lines of their own. Requests that never named a destination (refused
+ * as malformed, say) tell nothing about behaviour.
+ */
+static void
+session_observe(struct session *s, const struct event_record *e)
+{
+	struct alert alerts[ALERT_MAX_PER_OBSERVATION];
+	struct alert_observation o;
+	struct json *j = &s->srv->json;
+	char dest[256];
+	size_t n;
+
+	if (s->req.host.len == 0 || s->req.host.len >= sizeof(dest))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.source.family =
+	    cidr_key((const struct sockaddr *)&s->source_addr, o.source.addr);
+	for (size_t i = 0; i < s->req.host.len; i++)
+		dest[i] = (char)tolower((unsigned char)s->req.host.p[i]);
+	o.dest = dest;
+	o.dest_len = s->req.host.len;
+	if (s->verdict.ocsp_parsed) {
+		o.certs = s->facts.certs;
+		o.ncerts = s->facts.ncerts;
+	}
+	if (s->rfacts.parsed &&
+	    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		o.next_update = s->rfacts.min_next_update;
+	o.now_ms = session_now_ns() / 1000000;
+	o.now = e->start.tv_sec;
+	n = gate_alerts_observe(
+	    s->srv->gate, &o, alerts, ALERT_MAX_PER_OBSERVATION);
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)alerts[i].kind < METRICS_ALERT_KINDS)
+			metrics_add(&s->srv->metrics.alerts[alerts[i].kind], 1);
+		alert_format(
+		    j, &alerts[i], &e->start, e->source_ip, e->source_domain);
+		if (!j->failed)
+			event_log_write(s->srv->log, EVENT_SEV_NOTICE, "alert",
+			    j->buf, j->len);
+	}
 }
 
 /* The event line for the request in progress. */
@@ -147,9 +225,15 @@ session_log(struct session *s)
 		e.cert = &s->cert;
 	if (s->ctl_valid)
 		e.ctl_format = fetch_ctl_format_name(s->ctl);
+	if (s->cache_result != SESSION_CACHE_NONE)
+		e.cache = session_cache_names[s->cache_result];
 	event_format(j, &e);
 	if (!j->failed)
-		event_log_write(s->srv->log, j->buf, j->len);
+		event_log_write(s->srv->log,
+		    allow ? EVENT_SEV_INFO : EVENT_SEV_WARNING, "event", j->buf,
+		    j->len);
+	session_count(s, &e);
+	session_observe(s, &e);
 }
 
 /* Gives the request buffers back to the worker's pool. */
@@ -194,6 +278,9 @@ session_end_request(struct session *s)
 	s->crl_valid = false;
 	s->cert_valid = false;
 	s->ctl_valid = false;
+	s->upstream_reused = false;
+	s->no_reuse = false;
+	s->cache_result = SESSION_CACHE_NONE;
 	memset(&s->verdict, 0, sizeof(s->verdict));
 	memset(&s->facts, 0, sizeof(s->facts));
 }
@@ -210,8 +297,9 @@ session_close(struct session *s)
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	if (s->source_counted)
-		server_source_release(
-		    s->srv, (const struct sockaddr *)&s->source_addr);
+		gate_source_release(
+		    s->srv->gate, (const struct sockaddr *)&s->source_addr);
+	metrics_gauge_add(&s->srv->metrics.connections_open, -1);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
 		event_base_loopexit(s->srv->base, NULL);
@@ -222,6 +310,21 @@ session_close(struct session *s)
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
 	free(s);
+}
+
+void
+session_send(struct bufferevent *bev, struct evbuffer *data)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (evbuffer_get_length(out) == 0 && fd != -1) {
+		while (evbuffer_get_length(data) > 0 &&
+		    evbuffer_write(data, fd) > 0)
+			continue;
+	}
+	if (evbuffer_get_length(data) > 0)
+		evbuffer_add_buffer(out, data);
 }
 
 void
@@ -330,7 +433,11 @@ session_intercept(struct session *s)
 static void
 session_dispatch(struct session *s)
 {
-	bufferevent_disable(s->client, EV_READ);
+	/*
+	 * Reading goes on (a pipelined request waits in the input, bounded
+	 * by its high watermark): switching it off and on for every request
+	 * would cost two epoll_ctl calls.
+	 */
 	evtimer_del(s->timer);
 	if (session_intercept(s) == -1)
 		return;
@@ -343,7 +450,9 @@ session_dispatch(struct session *s)
 	}
 	memset(&s->facts, 0, sizeof(s->facts));
 	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
-	    &s->facts, &s->verdict);
+	    &s->facts, &s->verdict, s->srv->memo_request);
+	if (reason_is_allow(s->verdict.reason) && upstream_cache_answer(s))
+		return;
 	if (reason_is_allow(s->verdict.reason) || session_forwardable(s)) {
 		s->forwarded = true;
 		s->state = SESSION_UPSTREAM;
@@ -485,10 +594,23 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
-	(void)what;
 	if (s->await_proxy && s->in_request) {
 		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
 		    "connection closed inside the PROXY header");
+		return;
+	}
+	if ((s->state == SESSION_UPSTREAM && !s->response_started &&
+	        !(what & BEV_EVENT_WRITING)) ||
+	    (s->state == SESSION_REPLYING && (what & BEV_EVENT_EOF) &&
+	        !(what & BEV_EVENT_ERROR))) {
+		/*
+		 * A client that half-closes after its request still gets the
+		 * answer. One that is gone does not stop the exchange with the
+		 * upstream midway (some responders take a connection closed
+		 * early badly): writing the answer fails and closes then.
+		 */
+		s->close_after = true;
+		bufferevent_disable(s->client, EV_READ);
 		return;
 	}
 	if (s->state == SESSION_READING && s->in_request &&
@@ -572,8 +694,8 @@ static void session_refuse_connection(
 static int
 session_count_source(struct session *s)
 {
-	if (!server_source_acquire(
-	        s->srv, s->cfg, (const struct sockaddr *)&s->source_addr)) {
+	if (!gate_source_acquire(s->srv->gate, s->cfg,
+	        (const struct sockaddr *)&s->source_addr)) {
 		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
 		    "max_connections_per_source reached");
 		return -1;
@@ -655,6 +777,8 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->cfg = config_ref(srv->cfg);
 	http_request_init(&s->req, NULL, 0);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	metrics_gauge_add(&srv->metrics.connections_open, 1);
+	metrics_add(&srv->metrics.connections_total, 1);
 	srv->nsessions++;
 	server_connections_changed(srv);
 	session_set_source(s, sa);
@@ -686,6 +810,9 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	wt.tv_sec = s->cfg->client_timeout_sec;
 	wt.tv_usec = 0;
 	bufferevent_set_timeouts(s->client, NULL, &wt);
+	/* Pipelined requests wait, a request's worth at most. */
+	bufferevent_setwatermark(s->client, EV_READ, 0,
+	    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
 	bufferevent_enable(s->client, EV_READ);
 	return 0;

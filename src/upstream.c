@@ -6,11 +6,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -19,8 +21,11 @@
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
+#include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
+#include "ocspgate/memo.h"
+#include "ocspgate/metrics.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
@@ -136,18 +141,24 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	upstream_connect_next(s, 0);
 }
 
-/* Sends the head and body of the request to the fresh upstream. */
+/*
+ * Sends the head and body of the request upstream: queued on a fresh
+ * connection (sent once it connects), at once on a reused one.
+ */
 static int
 upstream_send_request(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->upstream);
+	struct evbuffer *out = s->upstream_connected
+	    ? s->srv->scratch
+	    : bufferevent_get_output(s->upstream);
 	size_t cap = s->cfg->max_header_bytes + 256;
 	struct evbuffer_iovec v;
 	int n;
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
-	n = http_request_build_upstream(&s->req, s->srv->via, v.iov_base,
+	n = http_request_build_upstream(&s->req, s->srv->via,
+	    s->cfg->upstream_idle_max > 0, v.iov_base,
 	    v.iov_len < cap ? v.iov_len : cap);
 	if (n < 0)
 		return -1;
@@ -159,6 +170,8 @@ upstream_send_request(struct session *s)
 	    evbuffer_add_reference(
 	        out, s->req.body, s->req.body_len, NULL, NULL) == -1)
 		return -1;
+	if (out == s->srv->scratch)
+		session_send(s->upstream, out);
 	return 0;
 }
 
@@ -188,6 +201,19 @@ upstream_socket(const struct session *s, int family)
 		return -1;
 	}
 	return fd;
+}
+
+/* The request is on its way: get ready to read the answer. */
+static void
+upstream_expect_response(struct session *s)
+{
+	http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
+	if (s->inspect) {
+		s->resp.capture = s->capture;
+		s->resp.capture_cap = s->capture_cap;
+		s->resp.capture_limit = s->inspect_limit;
+	}
+	bufferevent_enable(s->upstream, EV_READ);
 }
 
 static void
@@ -228,13 +254,9 @@ upstream_connect_next(struct session *s, int last_error)
 			continue;
 		}
 		s->upstream_connected = false;
-		http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
-		if (s->inspect) {
-			s->resp.capture = s->capture;
-			s->resp.capture_cap = s->capture_cap;
-			s->resp.capture_limit = s->inspect_limit;
-		}
-		bufferevent_enable(s->upstream, EV_READ);
+		s->upstream_reused = false;
+		metrics_add(&s->srv->metrics.upstream_connects_total, 1);
+		upstream_expect_response(s);
 		return;
 	}
 	session_fail(s, REASON_UPSTREAM_UNREACHABLE,
@@ -278,13 +300,286 @@ upstream_prepare_inspection(struct session *s)
 	return 0;
 }
 
+/*
+ * Idle upstream connections, kept per worker for the next request to
+ * the same host and port: most recently used first, at most
+ * upstream_idle_max, each closed after upstream_idle_timeout or as soon
+ * as the server closes it or sends anything unasked.
+ */
+struct upstream_idle {
+	TAILQ_ENTRY(upstream_idle) entry;
+	struct server *srv;
+	struct bufferevent *bev;
+	uint16_t port;
+	uint32_t mark;
+	char ip[INET6_ADDRSTRLEN];
+	char host[]; /* the request's host name */
+};
+
+static void
+upstream_idle_close(struct upstream_idle *u)
+{
+	TAILQ_REMOVE(&u->srv->idle, u, entry);
+	u->srv->nidle--;
+	bufferevent_free(u->bev);
+	free(u);
+}
+
+static void
+upstream_idle_on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	upstream_idle_close(arg); /* bytes nobody asked for */
+}
+
+static void
+upstream_idle_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	upstream_idle_close(arg); /* closed, reset or timed out */
+}
+
 void
-upstream_start(struct session *s)
+upstream_idle_flush(struct server *srv)
+{
+	struct upstream_idle *u;
+
+	while ((u = TAILQ_FIRST(&srv->idle)) != NULL)
+		upstream_idle_close(u);
+}
+
+/*
+ * After a complete answer, keeps the connection for reuse when both
+ * sides agreed to keep it open and nothing else arrived on it.
+ */
+static void
+upstream_park(struct session *s)
+{
+	struct server *srv = s->srv;
+	unsigned max = s->cfg->upstream_idle_max;
+	struct timeval tv = {.tv_sec = s->cfg->upstream_idle_timeout_sec};
+	struct upstream_idle *u;
+	size_t hlen = strlen(s->dest_name);
+
+	if (max == 0 || s->upstream == NULL || srv->draining ||
+	    s->req.http_minor != 1 || !s->resp.keep_alive ||
+	    http_response_close_delimited(&s->resp) ||
+	    evbuffer_get_length(bufferevent_get_input(s->upstream)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(s->upstream)) > 0)
+		return;
+	if ((u = malloc(sizeof(*u) + hlen + 1)) == NULL)
+		return;
+	while (srv->nidle >= max)
+		upstream_idle_close(TAILQ_LAST(&srv->idle, upstream_idle_list));
+	u->srv = srv;
+	u->bev = s->upstream;
+	u->port = s->req.port;
+	u->mark = s->cfg->upstream_mark;
+	memcpy(u->ip, s->dest_ip, sizeof(u->ip));
+	memcpy(u->host, s->dest_name, hlen + 1);
+	s->upstream = NULL;
+	bufferevent_setcb(
+	    u->bev, upstream_idle_on_read, NULL, upstream_idle_on_event, u);
+	bufferevent_set_timeouts(u->bev, &tv, NULL);
+	bufferevent_enable(u->bev, EV_READ);
+	TAILQ_INSERT_HEAD(&srv->idle, u, entry);
+	srv->nidle++;
+}
+
+/*
+ * Sends the request on an idle connection to the same host and port, if
+ * there is one. An intercepted request is not: its Host is checked
+ * against fresh DNS answers first. Returns true when it was sent.
+ */
+static bool
+upstream_reuse(struct session *s)
+{
+	struct upstream_idle *u;
+
+	if (s->no_reuse || s->req.intercepted || s->cfg->upstream_idle_max == 0)
+		return false;
+	TAILQ_FOREACH (u, &s->srv->idle, entry) {
+		if (u->port == s->req.port &&
+		    u->mark == s->cfg->upstream_mark &&
+		    strcmp(u->host, s->dest_name) == 0)
+			break;
+	}
+	if (u == NULL)
+		return false;
+	TAILQ_REMOVE(&s->srv->idle, u, entry);
+	s->srv->nidle--;
+	s->upstream = u->bev;
+	memcpy(s->dest_ip, u->ip, sizeof(s->dest_ip));
+	free(u);
+	bufferevent_setcb(
+	    s->upstream, upstream_on_read, NULL, upstream_on_event, s);
+	bufferevent_set_timeouts(s->upstream, NULL, NULL);
+	s->upstream_connected = true;
+	if (upstream_send_request(s) == -1) {
+		evbuffer_drain(
+		    s->srv->scratch, evbuffer_get_length(s->srv->scratch));
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+		s->upstream_connected = false;
+		return false;
+	}
+	s->upstream_reused = true;
+	metrics_add(&s->srv->metrics.upstream_reused_total, 1);
+	upstream_expect_response(s);
+	return true;
+}
+
+/*
+ * The RFC 5019 cache holds, per responder and DER request, the inspected
+ * answer and the facts its inspection found (so that a hit is logged
+ * like a miss): [struct ocsp_response_facts][DER].
+ */
+static time_t
+upstream_parse_time(const char *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (t[0] == '\0' ||
+	    sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
+	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return timegm(&tm);
+}
+
+/* Whether this request may be answered from, and stored in, the cache. */
+static enum session_cache
+upstream_cache_class(const struct session *s)
+{
+	if (s->verdict.reason != REASON_OCSP_REQUEST ||
+	    s->verdict.responder == NULL)
+		return SESSION_CACHE_NONE;
+	/* A nonce asks for a fresh answer; an intercepted Host is checked
+	 * against DNS on the way, which a hit would skip. */
+	if (s->srv->cache == NULL || s->facts.has_nonce || s->req.intercepted)
+		return SESSION_CACHE_BYPASS;
+	return SESSION_CACHE_MISS;
+}
+
+static void
+upstream_cache_figures(struct server *srv)
+{
+	struct ocsp_cache_stats st;
+
+	ocsp_cache_stats(srv->cache, &st);
+	atomic_store_explicit(
+	    &srv->cache_entries, st.entries, memory_order_relaxed);
+	atomic_store_explicit(
+	    &srv->cache_bytes, st.bytes, memory_order_relaxed);
+	atomic_store_explicit(
+	    &srv->cache_evictions, st.evictions, memory_order_relaxed);
+}
+
+static void
+upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
+{
+	const struct responder *r = s->verdict.responder;
+	struct ocsp_cache_times t;
+	const struct http_span *cc;
+	unsigned char *value;
+	time_t now = time(NULL);
+	long max_age = 0;
+	int have = 0;
+
+	if (s->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+	    s->resp.status != 200)
+		return;
+	if ((cc = http_headers_get(&s->resp.hs, "cache-control")) != NULL &&
+	    (have = ocsp_cache_parse_max_age(cc->p, cc->len, &max_age)) == -1)
+		return;
+	t.this_update = upstream_parse_time(s->rfacts.produced_at);
+	t.next_update = s->rfacts.min_next_update;
+	if ((t.expires = ocsp_cache_expiry(
+	         now, t.next_update, have == 1, max_age)) == 0)
+		return;
+	if ((value = malloc(sizeof(s->rfacts) + len)) == NULL)
+		return;
+	memcpy(value, &s->rfacts, sizeof(s->rfacts));
+	memcpy(value + sizeof(s->rfacts), der, len);
+	ocsp_cache_put(s->srv->cache, r->spec, strlen(r->spec), s->body,
+	    s->facts.der_len, value, sizeof(s->rfacts) + len, &t, now);
+	free(value);
+	upstream_cache_figures(s->srv);
+}
+
+bool
+upstream_cache_answer(struct session *s)
+{
+	const struct responder *r = s->verdict.responder;
+	const struct ocsp_cache_entry *e;
+	struct ocsp_cache_entry body;
+	char head[OCSP_CACHE_HEADERS_MAX + 32];
+	time_t now;
+	size_t n;
+	bool keep;
+
+	s->cache_result = upstream_cache_class(s);
+	if (s->cache_result != SESSION_CACHE_MISS)
+		return false;
+	now = time(NULL);
+	e = ocsp_cache_get(s->srv->cache, r->spec, strlen(r->spec), s->body,
+	    s->facts.der_len, now);
+	if (e == NULL || e->body_len < sizeof(s->rfacts))
+		return false;
+	body = *e;
+	body.body += sizeof(s->rfacts);
+	body.body_len -= sizeof(s->rfacts);
+	keep = s->req.keep_alive && !s->srv->draining;
+	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, now);
+	if (n == 0)
+		return false;
+	n += (size_t)snprintf(head + n, sizeof(head) - n,
+	    "Connection: %s\r\n\r\n", keep ? "keep-alive" : "close");
+	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
+		return false;
+	if (evbuffer_add(s->hold, head, n) == -1 ||
+	    evbuffer_add(s->hold, body.body, body.body_len) == -1) {
+		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+		return false;
+	}
+	session_send(s->client, s->hold);
+	memcpy(&s->rfacts, e->body, sizeof(s->rfacts));
+	s->cache_result = SESSION_CACHE_HIT;
+	s->status = 200;
+	s->response_started = true;
+	s->response_body_bytes = body.body_len;
+	session_answer_done(s, keep);
+	return true;
+}
+
+/* Looks up the target's addresses, then connects to them in turn. */
+static void
+upstream_resolve(struct session *s)
 {
 	struct evutil_addrinfo hints;
 	struct evdns_getaddrinfo_request *req;
 	char port[8];
 
+	snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	/* The resolver of the config in force now, kept until the end. */
+	if (s->resolver == NULL)
+		s->resolver = resolver_ref(s->srv->resolver);
+	req = evdns_getaddrinfo(s->resolver->dns, s->dest_name, port, &hints,
+	    upstream_on_resolved, s);
+	if (req != NULL)
+		s->dns = req;
+}
+
+void
+upstream_start(struct session *s)
+{
 	if (s->req.host.len >= sizeof(s->dest_name)) {
 		session_fail(
 		    s, REASON_UPSTREAM_UNREACHABLE, "host name too long");
@@ -295,13 +590,9 @@ upstream_start(struct session *s)
 	/* "name." is the same name, but hosts files list it without the dot. */
 	if (s->req.host.len > 1 && s->dest_name[s->req.host.len - 1] == '.')
 		s->dest_name[s->req.host.len - 1] = '\0';
-	snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
 	s->upstream_connected = false;
 	s->upstream_replied = false;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_protocol = IPPROTO_TCP;
+	s->upstream_start_ns = session_now_ns();
 	{
 		struct timeval tv = {.tv_sec = s->cfg->upstream_timeout_sec};
 
@@ -312,12 +603,9 @@ upstream_start(struct session *s)
 		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
 		return;
 	}
-	/* The resolver of the config in force now, kept until the end. */
-	s->resolver = resolver_ref(s->srv->resolver);
-	req = evdns_getaddrinfo(s->resolver->dns, s->dest_name, port, &hints,
-	    upstream_on_resolved, s);
-	if (req != NULL)
-		s->dns = req;
+	if (upstream_reuse(s))
+		return;
+	upstream_resolve(s);
 }
 
 /* Reads the upstream's status line and headers; sends the new head. */
@@ -514,6 +802,33 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 }
 
 /*
+ * ocsp_response_inspect() of <body> against the request, or its result
+ * for the same request and answer bytes from the worker's memo: a
+ * responder answers the same question with the same bytes until its next
+ * update, and most clients ask the same few questions.
+ */
+static enum reason
+upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
+{
+	struct memo *memo = s->srv->memo_response;
+	struct upstream_memo_value v;
+	const void *hit;
+
+	if (memo == NULL || s->facts.der_len == 0)
+		return ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
+	if ((hit = memo_get(memo, s->body, s->facts.der_len, body, len)) !=
+	    NULL) {
+		memcpy(&v, hit, sizeof(v));
+		s->rfacts = v.facts;
+		return v.why;
+	}
+	v.why = ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
+	v.facts = s->rfacts;
+	memo_put(memo, s->body, s->facts.der_len, body, len, &v);
+	return v.why;
+}
+
+/*
  * The whole answer to an allowed OCSP request is held: inspect it (and
  * verify its signature when configured) before a byte reaches the
  * client. Returns -1 after failing the exchange.
@@ -548,7 +863,7 @@ upstream_inspect(struct session *s)
 		s->ctl_valid = why == REASON_NONE;
 		break;
 	default:
-		why = ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
+		why = upstream_inspect_ocsp(s, body, len);
 		detail = s->rfacts.detail;
 		if (why == REASON_NONE && s->cfg->verify_responses &&
 		    r != NULL && r->store != NULL &&
@@ -559,8 +874,10 @@ upstream_inspect(struct session *s)
 	}
 	if (why != REASON_NONE)
 		return upstream_inspection_failed(s, why, detail);
+	if (s->cache_result == SESSION_CACHE_MISS)
+		upstream_cache_store(s, body, len);
 	s->inspect = false;
-	evbuffer_add_buffer(bufferevent_get_output(s->client), s->hold);
+	session_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
 }
@@ -568,9 +885,13 @@ upstream_inspect(struct session *s)
 static void
 upstream_finish(struct session *s)
 {
+	uint64_t ns = session_now_ns() - s->upstream_start_ns;
+
+	metrics_observe_upstream(&s->srv->metrics, ns);
 	if (s->inspect && upstream_inspect(s) == -1)
 		return;
 	s->response_body_bytes = s->resp.body_bytes;
+	upstream_park(s);
 	upstream_release(s);
 	session_answer_done(s, s->client_keep);
 }
@@ -625,6 +946,27 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 		upstream_on_read(bev, s);
 		if (s->upstream == NULL)
 			return; /* finished or failed */
+	}
+	if (!s->upstream_replied && s->upstream_reused) {
+		/*
+		 * The server closed the idle connection as we reused it. A
+		 * GET (or HEAD) is safe to send again, on a fresh connection;
+		 * a POST is not replayed behind the client's back.
+		 */
+		bufferevent_free(s->upstream);
+		s->upstream = NULL;
+		s->upstream_reused = false;
+		s->no_reuse = true;
+		if (s->req.llhttp_method == HTTP_GET ||
+		    s->req.llhttp_method == HTTP_HEAD) {
+			metrics_add(&s->srv->metrics.upstream_retries_total, 1);
+			upstream_resolve(s);
+			return;
+		}
+		session_fail(s, REASON_UPSTREAM_UNREACHABLE,
+		    "reused upstream connection closed; a POST is not "
+		    "replayed");
+		return;
 	}
 	if (!s->upstream_replied) {
 		/* No reply at all: nothing to inspect, the service is down. */

@@ -6,6 +6,7 @@
 #ifndef OCSPGATE_CONFIG_H
 #define OCSPGATE_CONFIG_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,19 +16,38 @@
 #include "ocspgate/inventory.h"
 #include "ocspgate/ocsp_request.h"
 
-#define CONFIG_DEFAULT_PATH              "/etc/ocspgate/ocspgate.conf"
-#define CONFIG_DEFAULT_EVENT_LOG         "-"
-#define CONFIG_DEFAULT_HOSTS_FILE        "/etc/hosts"
-#define CONFIG_DEFAULT_MAX_REQUEST_BODY  16384
-#define CONFIG_DEFAULT_MAX_HEADER_BYTES  16384
-#define CONFIG_DEFAULT_CLIENT_TIMEOUT    30
-#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT  10
-#define CONFIG_DEFAULT_MAX_NONCE_BYTES   32
-#define CONFIG_DEFAULT_MAX_CONNECTIONS   10000
-#define CONFIG_DEFAULT_DRAIN_TIMEOUT     10
-#define CONFIG_DEFAULT_MAX_RESPONSE_BODY 65536
-#define CONFIG_DEFAULT_MAX_CRL_BYTES     (20 * 1024 * 1024)
-#define CONFIG_DEFAULT_PORT              80
+#define CONFIG_DEFAULT_PATH                  "/etc/ocspgate/ocspgate.conf"
+#define CONFIG_DEFAULT_EVENT_LOG             "-"
+#define CONFIG_DEFAULT_HOSTS_FILE            "/etc/hosts"
+#define CONFIG_DEFAULT_MAX_REQUEST_BODY      16384
+#define CONFIG_DEFAULT_MAX_HEADER_BYTES      16384
+#define CONFIG_DEFAULT_CLIENT_TIMEOUT        30
+#define CONFIG_DEFAULT_UPSTREAM_TIMEOUT      10
+#define CONFIG_DEFAULT_MAX_NONCE_BYTES       32
+#define CONFIG_DEFAULT_MAX_CONNECTIONS       10000
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT         10
+#define CONFIG_DEFAULT_MAX_RESPONSE_BODY     65536
+#define CONFIG_DEFAULT_MAX_CRL_BYTES         (20 * 1024 * 1024)
+#define CONFIG_DEFAULT_PORT                  80
+#define CONFIG_DEFAULT_UPSTREAM_IDLE_MAX     64 /* per worker */
+#define CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT 10
+#define CONFIG_DEFAULT_CACHE_SIZE            (32 * 1024 * 1024)
+#define CONFIG_DEFAULT_METRIC_INTERVAL       60
+#define CONFIG_DEFAULT_EVENT_QUEUE           (4 * 1024 * 1024)
+#define CONFIG_WORKERS_MAX                   64
+#define CONFIG_DEFAULT_SYSLOG_FACILITY       3 /* daemon */
+/* Behaviour alerts (per minute, seconds, counts). */
+#define CONFIG_DEFAULT_ALERT_RATE_PER_SOURCE     600
+#define CONFIG_DEFAULT_ALERT_RATE_PER_PAIR       300
+#define CONFIG_DEFAULT_ALERT_NOVELTY_WINDOW      (7 * 86400)
+#define CONFIG_DEFAULT_ALERT_NOVELTY_LEARNING    3600
+#define CONFIG_DEFAULT_ALERT_EARLY_REQUERY       3
+#define CONFIG_DEFAULT_ALERT_SERIAL_FANOUT       200
+#define CONFIG_DEFAULT_ALERT_FANOUT_WINDOW       600
+#define CONFIG_DEFAULT_ALERT_PERIODIC_MIN        8
+#define CONFIG_DEFAULT_ALERT_PERIODIC_JITTER     0.2
+#define CONFIG_DEFAULT_ALERT_COOLDOWN            600
+#define CONFIG_DEFAULT_ALERT_MAX_TRACKED_SOURCES 10000
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 
@@ -80,7 +100,7 @@ struct resolver_addr {
 };
 
 struct config {
-	unsigned refs;
+	_Atomic unsigned refs; /* shared by worker threads */
 	char *path;
 	struct listen_addr *listen;
 	size_t nlisten;
@@ -116,8 +136,31 @@ struct config {
 	size_t nca_issuer_hosts;
 	struct responder *ctl_hosts;
 	size_t nctl_hosts;
-	size_t max_crl_bytes; /* and issuer certificates, trust lists */
-	char **notes;         /* what loading learned (pki_certs), for -t */
+	size_t max_crl_bytes;       /* and issuer certificates, trust lists */
+	unsigned workers;           /* threads; 0: one per CPU */
+	unsigned upstream_idle_max; /* idle upstream connections kept */
+	unsigned upstream_idle_timeout_sec;
+	size_t cache_size;   /* RFC 5019 cache bytes, all workers; 0: off */
+	char *event_syslog;  /* "udp://host:port", ...; NULL: none */
+	int syslog_facility; /* RFC 5424 facility number */
+	size_t event_queue_bytes;     /* per output and worker */
+	unsigned metric_interval_sec; /* periodic metric events; 0: none */
+	char *admin_listen;           /* "127.0.0.1:9180"; NULL: none */
+	struct sockaddr_storage admin_addr;
+	socklen_t admin_addr_len;
+	/* Behaviour alerts: thresholds, 0 turns one off. */
+	unsigned alert_rate_per_source; /* requests per minute */
+	unsigned alert_rate_per_pair;
+	unsigned novelty_window_sec;
+	unsigned novelty_learning_sec;
+	unsigned alert_early_requery;
+	unsigned alert_serial_fanout;
+	unsigned alert_fanout_window_sec;
+	unsigned alert_periodic_min;
+	double alert_periodic_jitter;
+	unsigned alert_cooldown_sec;
+	unsigned max_tracked_sources;
+	char **notes; /* what loading learned (pki_certs), for -t */
 	size_t nnotes;
 };
 

@@ -158,11 +158,12 @@ const struct http_span *http_request_header(
  * bytes): origin-form target, HTTP version as the client's, a Host built
  * from the target, hop-by-hop headers removed, Content-Length for the
  * body when there is one, "Via: 1.1 <via>" unless <via> is NULL,
- * "Connection: close".
+ * and "Connection: close" unless <keep_alive> (HTTP/1.1 requests only:
+ * the connection may then serve another request).
  * Returns the length written, or -1 if <cap> is too small.
  */
-int http_request_build_upstream(
-    const struct http_request *r, const char *via, char *out, size_t cap);
+int http_request_build_upstream(const struct http_request *r, const char *via,
+    bool keep_alive, char *out, size_t cap);
 
 /* True when a Via header of <r> contains <token> (any case). */
 bool http_request_has_via(const struct http_request *r, const char *token);

@@ -17,11 +17,21 @@ struct server;
 struct listener;
 
 /*
- * Binds and listens on <la>, an entry of <cfg> (a reference is taken).
+ * Binds and listens on <la>. Returns the socket, or -1 with a message in
+ * <err>. Workers accept on descriptors of the one socket.
+ */
+int listener_bind(const struct listen_addr *la, char *err, size_t errlen);
+
+/*
+ * Accepts on the listening socket <fd> (owned from now on, closed on
+ * failure) for <srv>: <la> is an entry of <cfg> (a reference is taken).
  * Returns the listener, or NULL with a message in <err>.
  */
 struct listener *listener_new(struct server *srv, struct config *cfg,
-    const struct listen_addr *la, char *err, size_t errlen);
+    const struct listen_addr *la, int fd, char *err, size_t errlen);
+
+/* Writes <ss> as "127.0.0.1:3128" or "[::1]:3128" into <out>. */
+void listener_format(const struct sockaddr_storage *ss, char *out, size_t len);
 
 /* The bound address, e.g. "127.0.0.1:3128" (the real port for port 0). */
 const char *listener_name(const struct listener *l);

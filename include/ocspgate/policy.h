@@ -35,14 +35,23 @@ const struct responder *policy_match_responder(const struct config *cfg,
     const char *host, size_t host_len, uint16_t port, const char *path,
     size_t path_len);
 
+struct memo;
+
+/* What a memo given to policy_decide() keeps of one inspection. */
+struct policy_memo_value {
+	enum reason why;
+	struct ocsp_request_facts facts;
+};
+
 /*
  * Decides on a complete, well-formed request <req>, running the checks in
  * the contract's order (method, responder, OCSP shape, DER rules,
  * issuers). <der> (of <der_cap> bytes) is scratch space for a decoded GET
- * request. <facts> is filled as far as inspection got.
+ * request. <facts> is filled as far as inspection got. With <memo> (may
+ * be NULL), an OCSP request already inspected is not inspected again.
  */
 void policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
-    struct verdict *v);
+    struct verdict *v, struct memo *memo);
 
 #endif

@@ -6,11 +6,14 @@
 #ifndef OCSPGATE_SERVER_H
 #define OCSPGATE_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/queue.h>
 
 #include "ocspgate/json.h"
+#include "ocspgate/metrics.h"
 
 struct config;
 struct event;
@@ -20,11 +23,17 @@ struct event_log;
 struct listener;
 struct session;
 struct server_buf;
-struct source_slot;
+struct gate;
+struct responder;
+struct ocsp_cache;
+struct memo;
+struct evbuffer;
+struct event_sink;
 struct sockaddr;
 struct rdns_cache;
 
 TAILQ_HEAD(session_list, session);
+TAILQ_HEAD(upstream_idle_list, upstream_idle);
 
 /*
  * A resolver built from one config (its hosts file and servers). A
@@ -36,10 +45,24 @@ struct resolver {
 	unsigned refs;
 };
 
+/*
+ * A resolver on <base> for <cfg>'s servers and hosts file. Returns NULL
+ * with a message in <err>.
+ */
+struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
+    char *err, size_t errlen);
 struct resolver *resolver_ref(struct resolver *r);
 void resolver_unref(struct resolver *r); /* takes NULL */
 
+#define SERVER_RSLOTS 64 /* responder -> metrics slot, direct-mapped */
+
+struct server_rslot {
+	const struct responder *r;
+	size_t slot;
+};
+
 struct server {
+	struct gate *gate; /* the process: shared state, other workers */
 	struct event_base *base;
 	struct resolver *resolver; /* for new lookups */
 	struct config *cfg;        /* for new connections */
@@ -52,33 +75,44 @@ struct server {
 	struct event *drain_timer;
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
-	struct source_slot **sources; /* open connections per source */
-	struct server_buf *pool;      /* free request buffers */
+	struct server_buf *pool; /* free request buffers */
 	size_t npool;
 	unsigned peak_sessions; /* since the last trim */
 	struct event *housekeeping;
-	bool accept_paused;
-	char via[32];
-	/* "ocspgate-<random>": our Via token */ /* max_connections
-	                                            reached */
+	bool accept_paused; /* max_connections reached */
+	char via[32];       /* "ocspgate-<random>": our Via token */
+	struct metrics metrics;
+	struct upstream_idle_list idle; /* pooled upstream connections */
+	unsigned nidle;
+	struct server_rslot rslots[SERVER_RSLOTS];
+	struct evbuffer
+	    *scratch; /* a request on its way to a reused upstream */
+	struct memo *memo_request;  /* OCSP request inspections */
+	struct memo *memo_response; /* answers to them */
+	struct ocsp_cache *cache;   /* RFC 5019; NULL when cache_size is 0 */
+	/* The cache's figures, for other threads to read. */
+	_Atomic uint64_t cache_entries, cache_bytes, cache_evictions;
 };
 
 /*
- * Starts a worker on <base> with <cfg> (a reference is taken): resolver,
- * event log, listeners. Returns 0, or -1 with a message in <err>.
+ * Sets up a worker on <base> with <cfg> (a reference is taken), writing
+ * events to <sink>: resolver, event log; no listeners yet (see
+ * server_apply()). Returns 0, or -1 with a message in <err>.
  */
-int server_init(struct server *srv, struct event_base *base, struct config *cfg,
-    char *err, size_t errlen);
+int server_init(struct server *srv, struct gate *gate, struct event_base *base,
+    struct config *cfg, struct event_sink *sink, char *err, size_t errlen);
 
 /*
- * Loads the config at <path> again and, if it is valid, serves new
- * connections with it: listeners opened and closed to match, the event
- * log and resolver replaced when their settings changed. Requests in
- * flight keep the config they started with. Returns 0, or -1 with every
- * error in <err> and the running config untouched.
+ * Serves new connections with <cfg>: <fds>[i] is a listening socket for
+ * cfg->listen[i], taken over (closed when this worker keeps its own
+ * listener for that address). Requests in flight keep the config they
+ * started with. Returns 0, or -1 with a message in <err>, all as before.
  */
-int server_reload(
-    struct server *srv, const char *path, char *err, size_t errlen);
+int server_apply(struct server *srv, struct config *cfg,
+    struct event_sink *sink, const int *fds, char *err, size_t errlen);
+
+/* SO_MARK needs CAP_NET_ADMIN: find out at load, not on every request. */
+int server_check_mark(const struct config *cfg, char *err, size_t errlen);
 
 /*
  * Buffers of the per-request kind (head and body, reply head, capture):
@@ -90,15 +124,8 @@ void *server_buf_get(struct server *srv, size_t size);
 /* Gives back a buffer of <size> bytes from server_buf_get(). Takes NULL. */
 void server_buf_put(struct server *srv, void *p, size_t size);
 
-/*
- * Counts one more connection from <sa>. Returns false, counting nothing,
- * when max_connections_per_source of <cfg> would be passed.
- */
-bool server_source_acquire(
-    struct server *srv, const struct config *cfg, const struct sockaddr *sa);
-
-/* Counts a connection from <sa> gone (one acquired earlier). */
-void server_source_release(struct server *srv, const struct sockaddr *sa);
+/* The metrics slot of responder <r> (found by name once). */
+size_t server_responder_slot(struct server *srv, const struct responder *r);
 
 /*
  * A connection was opened or closed: stops accepting at max_connections

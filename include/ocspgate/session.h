@@ -31,11 +31,20 @@
 	            ? (cfg)->max_request_body                                  \
 	            : (cfg)->max_header_bytes))
 #define SESSION_OUTPUT_HIGH (256u << 10) /* stop reading upstream */
+#define SESSION_INPUT_SLACK 4096         /* input beyond one request */
 
 enum session_state {
 	SESSION_READING = 0, /* waiting for or reading a request */
 	SESSION_UPSTREAM,    /* resolving, connecting, relaying */
 	SESSION_REPLYING     /* answer queued; next request once sent */
+};
+
+/* What the RFC 5019 cache did for a request (ocspgate.cache). */
+enum session_cache {
+	SESSION_CACHE_NONE = 0, /* not an OCSP request it could serve */
+	SESSION_CACHE_HIT,
+	SESSION_CACHE_MISS,
+	SESSION_CACHE_BYPASS /* nonce, intercepted, or no cache */
 };
 
 struct server;
@@ -109,6 +118,10 @@ struct session {
 	enum fetch_ctl_format ctl; /* how a trust list was packaged */
 	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */
+	bool upstream_reused;  /* on an idle connection from the pool */
+	bool no_reuse;         /* a fresh connection only (a retry) */
+	uint64_t upstream_start_ns;
+	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
 };
@@ -139,11 +152,36 @@ void session_reply(struct session *s, int status, enum reason why,
  * the answer was already relayed. */
 void session_fail(struct session *s, enum reason why, const char *detail);
 
+/*
+ * Sends <data> on <bev>'s socket at once, as far as it takes it, when
+ * nothing is queued before it; the rest goes to the output buffer for
+ * libevent to send. Saves the write event (two epoll_ctl calls) on the
+ * usual small answer.
+ */
+void session_send(struct bufferevent *bev, struct evbuffer *data);
+
 /* The client answer is complete in the output buffer: finish once sent. */
 void session_answer_done(struct session *s, bool keep_alive);
 
+/* What the worker's memo keeps of one answer's inspection. */
+struct upstream_memo_value {
+	enum reason why;
+	struct ocsp_response_facts facts;
+};
+
+/* Monotonic clock in nanoseconds. */
+uint64_t session_now_ns(void);
+
 /* Upstream side (upstream.c). */
 void upstream_start(struct session *s);
+/*
+ * Answers an allowed OCSP request from the cache if it can (the answer
+ * queued, the request finishing). Returns false when the upstream must
+ * be asked; s->cache_result says why.
+ */
+bool upstream_cache_answer(struct session *s);
+/* Closes the worker's idle upstream connections (reload, exit). */
+void upstream_idle_flush(struct server *srv);
 void upstream_release(struct session *s);
 void upstream_on_timeout(struct session *s);
 

@@ -7,7 +7,8 @@
  * http_request_build_upstream(). Aborts when an invariant breaks: the
  * consumed count stays within the input, and the upstream head parses
  * again as one complete origin-form request with the same method, path
- * and body, one Host, no Transfer-Encoding and "Connection: close".
+ * and body, one Host, no Transfer-Encoding, and "Connection: close"
+ * unless it was built to be kept alive.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 
 #include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/policy.h"
 
 #define FUZZ_BODY_CAP 1024
@@ -56,6 +58,41 @@ fuzz_span_same(struct http_span a, struct http_span b)
 	return a.len == 0 || a.p == NULL || memcmp(a.p, b.p, a.len) == 0;
 }
 
+/*
+ * Aborts unless a memo changes nothing: the same decision with it, when
+ * it misses and when it hits.
+ */
+static void
+fuzz_check_memo(const struct config *cfg, const struct http_request *r,
+    const struct ocsp_request_facts *want, const struct verdict *vwant)
+{
+	struct memo *memo =
+	    memo_new(4, 4096, sizeof(struct policy_memo_value), 1);
+	unsigned char *der = malloc(FUZZ_DER_CAP);
+	struct ocsp_request_facts f;
+	struct verdict v;
+
+	if (memo == NULL || der == NULL)
+		abort();
+	for (int round = 0; round < 2; round++) {
+		memset(&f, 0, sizeof(f));
+		policy_decide(cfg, r, der, FUZZ_DER_CAP, &f, &v, memo);
+		if (v.reason != vwant->reason ||
+		    v.responder != vwant->responder ||
+		    v.ocsp_parsed != vwant->ocsp_parsed ||
+		    f.flags != want->flags || f.ncerts != want->ncerts ||
+		    f.has_nonce != want->has_nonce ||
+		    f.nonce_len != want->nonce_len ||
+		    f.der_len != want->der_len || f.detail != want->detail ||
+		    memcmp(f.certs, want->certs,
+		        f.ncerts * sizeof(f.certs[0])) != 0 ||
+		    memcmp(f.nonce, want->nonce, f.nonce_len) != 0)
+			abort();
+	}
+	memo_free(memo);
+	free(der);
+}
+
 /* Aborts unless the upstream head of <r> re-parses as promised. */
 static void
 fuzz_check_upstream(const struct http_request *r, size_t input_len)
@@ -65,6 +102,7 @@ fuzz_check_upstream(const struct http_request *r, size_t input_len)
 	unsigned char *body = malloc(FUZZ_BODY_CAP);
 	struct http_request again;
 	size_t hosts = 0, lengths = 0;
+	bool keep = input_len % 2 == 1; /* both forms, input to input */
 	int n;
 
 	if (out == NULL || body == NULL)
@@ -80,12 +118,12 @@ fuzz_check_upstream(const struct http_request *r, size_t input_len)
 		free(out);
 		return;
 	}
-	n = http_request_build_upstream(r, "ocspgate-fuzz", out, cap);
+	n = http_request_build_upstream(r, "ocspgate-fuzz", keep, out, cap);
 	if (n <= 0)
 		abort();
 	/* Too small a buffer fails rather than overruns. */
 	if (http_request_build_upstream(
-	        r, "ocspgate-fuzz", out, (size_t)n - 1) != -1)
+	        r, "ocspgate-fuzz", keep, out, (size_t)n - 1) != -1)
 		abort();
 	if (r->body_len > 0)
 		memcpy(out + n, r->body, r->body_len);
@@ -99,7 +137,8 @@ fuzz_check_upstream(const struct http_request *r, size_t input_len)
 	    !fuzz_span_same(again.method, r->method) ||
 	    !fuzz_span_same(again.path, r->path) ||
 	    !fuzz_span_same(again.query, r->query) ||
-	    again.http_minor != r->http_minor || again.keep_alive ||
+	    again.http_minor != r->http_minor ||
+	    again.keep_alive != (keep && r->http_minor == 1) ||
 	    again.body_len != r->body_len ||
 	    (r->body_len > 0 && memcmp(again.body, r->body, r->body_len) != 0))
 		abort();
@@ -160,7 +199,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	memset(&facts, 0, sizeof(facts));
-	policy_decide(cfg, &r, der, sizeof(der), &facts, &v);
+	policy_decide(cfg, &r, der, sizeof(der), &facts, &v, NULL);
 	if (v.reason != REASON_OCSP_REQUEST && !reason_is_block(v.reason))
 		abort();
 	if (v.reason == REASON_OCSP_REQUEST &&
@@ -168,6 +207,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        (r.llhttp_method != HTTP_GET && r.llhttp_method != HTTP_POST) ||
 	        facts.ncerts == 0))
 		abort();
+	fuzz_check_memo(cfg, &r, &facts, &v);
 	/* What enforce mode allows, and what monitor mode lets through. */
 	if (v.reason == REASON_OCSP_REQUEST ||
 	    (r.form == HTTP_TARGET_ABSOLUTE &&

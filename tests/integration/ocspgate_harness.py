@@ -1304,6 +1304,14 @@ class Proxy:
             m = re.search(r"^\s*listen\s*=\s*[\[(](.*?)[\])]", text,
                           re.M | re.S)
             listen = re.findall(r'"([^"]*)"', m.group(1)) if m else [1]
+        if not re.search(r"^\s*workers\s*=", text, re.M):
+            # One worker unless a test asks for more: per-worker state
+            # (reverse-DNS cache, pools) then behaves as one.
+            text = "workers = 1;\n" + text
+        if not re.search(r"^\s*cache_size\s*=", text, re.M):
+            # Tests count what reaches the upstream: no answers from the
+            # cache unless a test turns it on.
+            text = "cache_size = 0;\n" + text
         self.conf_path.write_text(text)
         self.stopped = False
         self.event_log = Path(ev) if ev and ev != "-" else None
@@ -1370,11 +1378,12 @@ class Proxy:
         except FileNotFoundError:
             return b""
 
-    def events(self, strict_tail=False):
-        """Every complete event line, parsed. A line that does not parse
-        fails the test. A trailing partial line is left out (it may be
-        being written) unless strict_tail."""
-        return parse_event_lines(self.event_bytes(), strict_tail)
+    def events(self, strict_tail=False, kind="event"):
+        """Every complete event line of <kind> (see parse_event_lines),
+        parsed. A line that does not parse fails the test. A trailing
+        partial line is left out (it may be being written) unless
+        strict_tail."""
+        return parse_event_lines(self.event_bytes(), strict_tail, kind)
 
     def wait_events(self, n, timeout=5):
         """Waits until at least n events are logged; returns them all."""
@@ -1410,7 +1419,10 @@ def _no_duplicate_keys(pairs):
     return dict(pairs)
 
 
-def parse_event_lines(data, strict_tail=False):
+def parse_event_lines(data, strict_tail=False, kind="event"):
+    """The lines of an event log, parsed; only those whose event.kind is
+    <kind> ("event": one per request; "alert", "metric"), all when None.
+    Every line must parse, whatever its kind."""
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when data ends with a newline
     if tail and strict_tail:
@@ -1427,7 +1439,8 @@ def parse_event_lines(data, strict_tail=False):
         if not isinstance(ev, dict):
             raise AssertionError("event line %d is not an object" % (i + 1))
         _check_strings(ev, "line %d" % (i + 1))
-        out.append(ev)
+        if kind is None or get(ev, "event.kind") == kind:
+            out.append(ev)
     return out
 
 
@@ -1468,6 +1481,28 @@ def _empty_strings(v, where=""):
             yield from _empty_strings(x, "%s[%d]" % (where, i))
     elif v == "":
         yield where
+
+
+ALERT_REASONS = {"rate_anomaly", "new_destination", "early_requery",
+                 "serial_fanout", "periodic"}
+
+
+def assert_side_line_shape(tc, ev):
+    """An alert or metric line: not about one request."""
+    dump = json.dumps(ev)[:2000]
+    tc.assertRegex(ev.get("@timestamp", ""), TIMESTAMP_RE, dump)
+    kind = get(ev, "event.kind")
+    tc.assertIn(kind, ("alert", "metric"), dump)
+    tc.assertEqual(get(ev, "event.action"), kind, dump)
+    if kind == "alert":
+        tc.assertIn(get(ev, "event.reason"), ALERT_REASONS, dump)
+        ipaddress.ip_address(get(ev, "source.ip"))
+        for k in ("observed", "threshold", "window"):
+            tc.assertIsInstance(get(ev, "ocspgate.alert." + k), int, dump)
+    else:
+        tc.assertIsInstance(get(ev, "ocspgate.metrics.requests.allow"),
+                            int, dump)
+    tc.assertEqual(list(_empty_strings(ev)), [], "empty strings: " + dump)
 
 
 def assert_event_shape(tc, ev):
@@ -1686,8 +1721,12 @@ def finish_proxy(tc, p, check_event):
     if re.search(r"(Sanitizer|runtime error:|LeakSanitizer)", err):
         problems.append("sanitizer report")
     if not problems:
-        for ev in parse_event_lines(p.event_bytes(), strict_tail=True):
-            check_event(ev)
+        for ev in parse_event_lines(p.event_bytes(), strict_tail=True,
+                                    kind=None):
+            if get(ev, "event.kind") == "event":
+                check_event(ev)
+            else:
+                assert_side_line_shape(tc, ev)
         return
     raise AssertionError("; ".join(problems) + "; stderr:\n" + err[-4000:])
 

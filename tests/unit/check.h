@@ -10,28 +10,28 @@
 
 static unsigned check_passed, check_failed;
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (cond) {                                                  \
-			check_passed++;                                      \
-		} else {                                                     \
-			check_failed++;                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",         \
-			    __FILE__, __LINE__, #cond);                      \
-		}                                                            \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (cond) {                                                    \
+			check_passed++;                                        \
+		} else {                                                       \
+			check_failed++;                                        \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+			    __LINE__, #cond);                                  \
+		}                                                              \
 	} while (0)
 
-#define CHECKF(cond, ...)                                                    \
-	do {                                                                 \
-		if (cond) {                                                  \
-			check_passed++;                                      \
-		} else {                                                     \
-			check_failed++;                                      \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed: ",         \
-			    __FILE__, __LINE__, #cond);                      \
-			fprintf(stderr, __VA_ARGS__);                        \
-			fputc('\n', stderr);                                 \
-		}                                                            \
+#define CHECKF(cond, ...)                                                      \
+	do {                                                                   \
+		if (cond) {                                                    \
+			check_passed++;                                        \
+		} else {                                                       \
+			check_failed++;                                        \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, \
+			    __LINE__, #cond);                                  \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fputc('\n', stderr);                                   \
+		}                                                              \
 	} while (0)
 
 static inline int

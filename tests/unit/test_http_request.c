@@ -977,7 +977,8 @@ test_build_upstream(void)
 			free(in);
 			continue;
 		}
-		n = http_request_build_upstream(&r, NULL, out, sizeof(out));
+		n = http_request_build_upstream(
+		    &r, NULL, false, out, sizeof(out));
 		CHECKF(n >= 0 && (size_t)n == c->out_len &&
 		        memcmp(out, c->out, (size_t)n) == 0,
 		    "%s: got '%.*s'", c->name, n > 0 ? n : 0, out);
@@ -988,7 +989,7 @@ test_build_upstream(void)
 			if (small == NULL)
 				abort();
 			CHECKF(http_request_build_upstream(
-			           &r, NULL, small, cap) == -1,
+			           &r, NULL, false, small, cap) == -1,
 			    "%s: cap %zu", c->name, cap);
 			free(small);
 		}
@@ -998,7 +999,7 @@ test_build_upstream(void)
 			if (exact == NULL)
 				abort();
 			CHECKF(http_request_build_upstream(
-			           &r, NULL, exact, (size_t)n) == n,
+			           &r, NULL, false, exact, (size_t)n) == n,
 			    "%s: exact cap", c->name);
 			free(exact);
 		}
@@ -1047,7 +1048,7 @@ test_trailers(void)
 		/* Refusing trailers is as good as dropping them. */
 		if (rc == HTTP_PARSE_DONE) {
 			n = http_request_build_upstream(
-			    &r, NULL, out, sizeof(out));
+			    &r, NULL, false, out, sizeof(out));
 			CHECKF(n == (int)strlen(want) &&
 			        memcmp(out, want, (size_t)n) == 0,
 			    "%s: trailer forwarded as a header: '%.*s'",
@@ -1144,7 +1145,7 @@ test_next(void)
 	ua = http_request_header(&r, "user-agent");
 	CHECK(ua != NULL && ua->len == 6 && memcmp(ua->p, "second", 6) == 0);
 	CHECK(http_request_header(&r, "content-length") == NULL);
-	n = http_request_build_upstream(&r, NULL, out, sizeof(out));
+	n = http_request_build_upstream(&r, NULL, false, out, sizeof(out));
 	CHECK(n > 0 &&
 	    strncmp(out,
 	        "GET /two?q HTTP/1.1\r\nHost: other.test:81\r\n"
@@ -1291,7 +1292,8 @@ test_intercept(void)
 		CHECK(r.intercepted && r.port == cases[i].port &&
 		    r.host.len == strlen(cases[i].host) &&
 		    memcmp(r.host.p, cases[i].host, r.host.len) == 0);
-		n = http_request_build_upstream(&r, NULL, out, sizeof(out));
+		n = http_request_build_upstream(
+		    &r, NULL, false, out, sizeof(out));
 		CHECKF(n > 0 &&
 		        memmem(out, (size_t)n, cases[i].upstream_host,
 		            strlen(cases[i].upstream_host)) != NULL,

@@ -626,7 +626,7 @@ test_decide(void)
 		}
 		memset(&facts, 0, sizeof(facts));
 		memset(&v, 0xa5, sizeof(v));
-		policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+		policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v, NULL);
 		CHECKF(v.reason == c->want, "%s: reason %s, want %s (%s)",
 		    c->name, reason_name(v.reason), reason_name(c->want),
 		    v.detail != NULL ? v.detail : "-");
@@ -669,7 +669,7 @@ test_facts(void)
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
 	memset(&facts, 0, sizeof(facts));
-	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v, NULL);
 	CHECK(v.reason == REASON_OCSP_REQUEST);
 	CHECKF(facts.flags == url_flags, "GET flags %#x, want %#x", facts.flags,
 	    url_flags);
@@ -689,7 +689,7 @@ test_facts(void)
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
 	memset(&facts, 0, sizeof(facts));
-	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v);
+	policy_decide(&t_cfg, &req, der, sizeof(der), &facts, &v, NULL);
 	CHECK(v.reason == REASON_OCSP_REQUEST && v.ocsp_parsed);
 	CHECK(facts.flags == 0 && facts.ncerts == 1 &&
 	    facts.der_len == t_good_len && !facts.has_nonce);
@@ -700,7 +700,7 @@ test_facts(void)
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
 	memset(&facts, 0, sizeof(facts));
-	policy_decide(&t_cfg, &req, der, 8, &facts, &v);
+	policy_decide(&t_cfg, &req, der, 8, &facts, &v, NULL);
 	CHECK(v.reason == REASON_NOT_OCSP && !v.ocsp_parsed);
 }
 

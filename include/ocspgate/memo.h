@@ -1,0 +1,38 @@
+/*
+ * A memo of a pure function's results, keyed on bytes: the OCSP
+ * inspections are deterministic, so the same request (or the same answer
+ * to the same request) seen again gets the result computed the first
+ * time, after an exact comparison of every byte. Direct-mapped and
+ * bounded: a new key takes its slot from whatever was there. One per
+ * worker, no locking. Pure: no I/O, no clock, no globals.
+ */
+#ifndef OCSPGATE_MEMO_H
+#define OCSPGATE_MEMO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct memo;
+
+/*
+ * <slots> entries (rounded up to a power of two) of <value_size> bytes
+ * each; keys of more than <max_key> bytes are not remembered. <seed>
+ * varies the slot a key lands in. Returns NULL when out of memory.
+ */
+struct memo *memo_new(
+    size_t slots, size_t max_key, size_t value_size, uint64_t seed);
+
+void memo_free(struct memo *m); /* takes NULL */
+
+/*
+ * The value remembered for the key <a> (<alen> bytes) followed by <b>
+ * (<blen> bytes), or NULL. Only <a> chooses the slot; both are compared.
+ */
+const void *memo_get(const struct memo *m, const void *a, size_t alen,
+    const void *b, size_t blen);
+
+/* Remembers <value> (value_size bytes) for the key <a> then <b>. */
+void memo_put(struct memo *m, const void *a, size_t alen, const void *b,
+    size_t blen, const void *value);
+
+#endif

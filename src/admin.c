@@ -1,0 +1,307 @@
+/*
+ * Admin endpoint and metric events. Workers count in their own struct
+ * metrics; this reads them (relaxed atomics) with the process-wide
+ * figures the main thread keeps.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "ocspgate/admin.h"
+#include "ocspgate/config.h"
+#include "ocspgate/event_log.h"
+#include "ocspgate/gate.h"
+#include "ocspgate/json.h"
+#include "ocspgate/metrics.h"
+#include "ocspgate/server.h"
+#include "ocspgate/worker.h"
+
+#define ADMIN_OUTPUTS 2 /* file, syslog */
+
+/* Event outputs summed over the workers and the main thread. */
+static size_t
+admin_outputs(struct gate *g, struct metrics_event_output *out)
+{
+	const struct event_output_stats *f = event_sink_stats(g->sink);
+	const struct event_output_stats *y;
+	size_t n = 1;
+
+	out[0].name = "file";
+	out[0].sent = atomic_load_explicit(&f->lines, memory_order_relaxed);
+	out[0].dropped =
+	    atomic_load_explicit(&f->dropped, memory_order_relaxed);
+	out[0].queued_bytes =
+	    atomic_load_explicit(&f->queued, memory_order_relaxed);
+	if (g->cfg->event_syslog == NULL)
+		return n;
+	out[1].name = "syslog";
+	out[1].sent = out[1].dropped = out[1].queued_bytes = 0;
+	for (size_t i = 0; i <= g->nworkers; i++) {
+		const struct event_log *l = i < g->nworkers
+		    ? worker_server(g->workers[i])->log
+		    : g->log;
+
+		if (l == NULL || (y = event_log_syslog_stats(l)) == NULL)
+			continue;
+		out[1].sent +=
+		    atomic_load_explicit(&y->lines, memory_order_relaxed);
+		out[1].dropped +=
+		    atomic_load_explicit(&y->dropped, memory_order_relaxed);
+		out[1].queued_bytes +=
+		    atomic_load_explicit(&y->queued, memory_order_relaxed);
+	}
+	return ++n;
+}
+
+static void
+admin_process(struct gate *g, struct metrics_process *p,
+    struct metrics_event_output *outputs)
+{
+	memset(p, 0, sizeof(*p));
+	p->version = OCSPGATE_VERSION;
+	p->start_time_sec = g->start_time;
+	p->workers = (unsigned)g->nworkers;
+	p->reloads_ok = g->reloads_ok;
+	p->reloads_failed = g->reloads_failed;
+	p->last_reload_success = g->last_reload_ok;
+	p->last_reload_time_sec = g->last_reload_time;
+	p->outputs = outputs;
+	p->noutputs = admin_outputs(g, outputs);
+	for (size_t i = 0; i < g->nworkers; i++) {
+		const struct server *srv = worker_server(g->workers[i]);
+
+		p->cache_entries += atomic_load_explicit(
+		    &srv->cache_entries, memory_order_relaxed);
+		p->cache_bytes += atomic_load_explicit(
+		    &srv->cache_bytes, memory_order_relaxed);
+		p->cache_evictions += atomic_load_explicit(
+		    &srv->cache_evictions, memory_order_relaxed);
+	}
+	p->cache_max_bytes = g->cfg->cache_size;
+	gate_alert_stats(
+	    g, &p->alert_sources_tracked, &p->alert_source_evictions);
+}
+
+static void
+admin_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, const char *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	evbuffer_add(out, body, len);
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Content-Type", type);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Cache-Control", "no-store");
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static bool
+admin_is_get(struct evhttp_request *req)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
+		return true;
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+	evhttp_send_error(req, 405, NULL);
+	return false;
+}
+
+static void
+admin_on_metrics(struct evhttp_request *req, void *arg)
+{
+	struct gate *g = arg;
+	struct metrics_process p;
+	struct metrics_event_output outputs[ADMIN_OUTPUTS];
+	struct metrics *ms[CONFIG_WORKERS_MAX];
+
+	if (!admin_is_get(req))
+		return;
+	admin_process(g, &p, outputs);
+	for (size_t i = 0; i < g->nworkers; i++)
+		ms[i] = &worker_server(g->workers[i])->metrics;
+	json_reset(&g->json);
+	if (metrics_render(&g->json, ms, g->nworkers, &p) == -1) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	admin_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+	    g->json.buf, g->json.len);
+}
+
+static void
+admin_on_healthz(struct evhttp_request *req, void *arg)
+{
+	struct gate *g = arg;
+
+	if (!admin_is_get(req))
+		return;
+	if (g->stopping)
+		admin_reply(req, 503, "Service Unavailable", "text/plain",
+		    "stopping\n", 9);
+	else
+		admin_reply(req, 200, "OK", "text/plain", "ok\n", 3);
+}
+
+int
+admin_start(struct gate *g, const struct config *cfg, char *err, size_t errlen)
+{
+	int fd, on = 1;
+
+	if ((g->admin = evhttp_new(g->base)) == NULL) {
+		snprintf(err, errlen, "admin_listen: out of memory");
+		return -1;
+	}
+	evhttp_set_allowed_methods(g->admin,
+	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_timeout(g->admin, 10);
+	evhttp_set_max_headers_size(g->admin, 8192);
+	evhttp_set_max_body_size(g->admin, 0);
+	evhttp_set_cb(g->admin, "/metrics", admin_on_metrics, g);
+	evhttp_set_cb(g->admin, "/healthz", admin_on_healthz, g);
+	fd = socket(cfg->admin_addr.ss_family,
+	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (const struct sockaddr *)&cfg->admin_addr,
+	        cfg->admin_addr_len) == -1 ||
+	    listen(fd, 64) == -1 ||
+	    evhttp_accept_socket_with_handle(g->admin, fd) == NULL) {
+		snprintf(err, errlen, "admin_listen %s: %s", cfg->admin_listen,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+void
+admin_stop(struct gate *g)
+{
+	if (g->admin != NULL) {
+		evhttp_free(g->admin);
+		g->admin = NULL;
+	}
+}
+
+static uint64_t
+admin_sum(struct gate *g, size_t offset)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < g->nworkers; i++) {
+		const char *m =
+		    (const char *)&worker_server(g->workers[i])->metrics;
+
+		n += metrics_get(
+		    (const _Atomic uint64_t *)(const void *)(m + offset));
+	}
+	return n;
+}
+
+#define ADMIN_SUM(g, field) admin_sum(g, offsetof(struct metrics, field))
+
+void
+admin_metric_event(struct gate *g)
+{
+	struct metrics_process p;
+	struct metrics_event_output outputs[ADMIN_OUTPUTS];
+	struct json *j = &g->json;
+	uint64_t by_action[METRICS_ACTIONS] = {0}, alerts = 0;
+	int64_t open = 0;
+	struct timespec ts;
+	struct tm tm;
+	char stamp[64];
+
+	admin_process(g, &p, outputs);
+	for (size_t i = 0; i < g->nworkers; i++) {
+		struct metrics *m = &worker_server(g->workers[i])->metrics;
+
+		for (size_t a = 0; a < METRICS_ACTIONS; a++)
+			for (size_t r = 0; r < REASON_MAX; r++)
+				by_action[a] += metrics_get(&m->requests[a][r]);
+		for (size_t k = 0; k < METRICS_ALERT_KINDS; k++)
+			alerts += metrics_get(&m->alerts[k]);
+		open += atomic_load_explicit(
+		    &m->connections_open, memory_order_relaxed);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+	json_reset(j);
+	json_object_begin(j, NULL);
+	json_cstring(j, "@timestamp", stamp);
+	json_object_begin(j, "event");
+	json_cstring(j, "kind", "metric");
+	json_array_begin(j, "category");
+	json_cstring(j, NULL, "network");
+	json_array_end(j);
+	json_cstring(j, "action", "metric");
+	json_object_end(j);
+	json_object_begin(j, "ocspgate");
+	json_object_begin(j, "metrics");
+	json_uint(j, "interval", g->cfg->metric_interval_sec);
+	json_uint(j, "workers", g->nworkers);
+	json_object_begin(j, "requests");
+	json_uint(j, "allow", by_action[METRICS_ALLOW]);
+	json_uint(j, "block", by_action[METRICS_BLOCK]);
+	json_object_end(j);
+	json_object_begin(j, "connections");
+	json_int(j, "open", open);
+	json_uint(j, "total", ADMIN_SUM(g, connections_total));
+	json_object_end(j);
+	json_object_begin(j, "events");
+	for (size_t i = 0; i < p.noutputs; i++) {
+		json_object_begin(j, outputs[i].name);
+		json_uint(j, "sent", outputs[i].sent);
+		json_uint(j, "dropped", outputs[i].dropped);
+		json_uint(j, "queued_bytes", outputs[i].queued_bytes);
+		json_object_end(j);
+	}
+	json_object_end(j);
+	json_object_begin(j, "cache");
+	json_uint(j, "hit", ADMIN_SUM(g, cache_requests[METRICS_CACHE_HIT]));
+	json_uint(j, "miss", ADMIN_SUM(g, cache_requests[METRICS_CACHE_MISS]));
+	json_uint(
+	    j, "bypass", ADMIN_SUM(g, cache_requests[METRICS_CACHE_BYPASS]));
+	json_uint(j, "entries", p.cache_entries);
+	json_uint(j, "bytes", p.cache_bytes);
+	json_object_end(j);
+	json_object_begin(j, "alerts");
+	json_uint(j, "total", alerts);
+	json_uint(j, "sources_tracked", p.alert_sources_tracked);
+	json_uint(j, "source_evictions", p.alert_source_evictions);
+	json_object_end(j);
+	json_object_begin(j, "reloads");
+	json_uint(j, "ok", p.reloads_ok);
+	json_uint(j, "failed", p.reloads_failed);
+	json_bool(j, "last_success", p.last_reload_success);
+	json_object_end(j);
+	json_object_end(j);
+	json_object_end(j);
+	json_object_end(j);
+	json_raw(j, "\n", 1);
+	if (!j->failed)
+		event_log_write(
+		    g->log, EVENT_SEV_INFO, "metric", j->buf, j->len);
+}

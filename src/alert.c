@@ -1,0 +1,1009 @@
+/*
+ * Behaviour alerts over finished requests: per-source state in a hash
+ * table with an LRU list, and small bounded arrays per source. Pure: no
+ * I/O, no clock, no globals, no locking (the caller serialises).
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ocspgate/alert.h"
+
+#define ALERT_DEFAULT_MAX_SOURCES   10000
+#define ALERT_DEFAULT_FANOUT_WINDOW 600
+#define ALERT_TABLE_MIN             64 /* hash buckets, a power of two */
+#define ALERT_PAIRS_INITIAL         4  /* per-source arrays start small */
+#define ALERT_CERTS_INITIAL         4
+#define ALERT_SERIALS_INITIAL       16
+#define ALERT_MIN_PERIOD_MS         1000 /* slower than this: a burst */
+
+/* Seeds that keep the table, destination, cert-ID and serial hashes
+ * apart from each other and from alert_source_hash(). */
+#define ALERT_SEED_TABLE  0x9e3779b97f4a7c15ULL
+#define ALERT_SEED_DEST   0xc2b2ae3d27d4eb4fULL
+#define ALERT_SEED_CERT   0x165667b19e3779f9ULL
+#define ALERT_SEED_SERIAL 0x27d4eb2f165667c5ULL
+
+static const char *const alert_kind_names[ALERT_KIND_COUNT] = {
+    [ALERT_RATE_ANOMALY] = "rate_anomaly",
+    [ALERT_NEW_DESTINATION] = "new_destination",
+    [ALERT_EARLY_REQUERY] = "early_requery",
+    [ALERT_SERIAL_FANOUT] = "serial_fanout",
+    [ALERT_PERIODIC] = "periodic",
+};
+
+/*
+ * Requests per second over the last ALERT_RATE_WINDOW_SEC seconds:
+ * bucket[s % 60] counts second s for s in (sec - 60, sec]. Buckets
+ * saturate rather than wrap; by then any sane threshold was reached.
+ */
+struct alert_ring {
+	uint64_t sec;
+	uint32_t total; /* sum of bucket[] */
+	uint16_t bucket[ALERT_RATE_WINDOW_SEC];
+};
+
+/* One (source, destination) pair; also the source's novelty memory. */
+struct alert_pair {
+	uint64_t dest_hash;
+	uint64_t last_ms; /* last request, for novelty, intervals and LRU */
+	uint64_t rate_until_ms; /* cooldowns: no such alert before this */
+	uint64_t novelty_until_ms;
+	uint64_t periodic_until_ms;
+	struct alert_ring rate;
+	uint32_t interval_ms[ALERT_INTERVALS]; /* ring, saturating */
+	uint8_t nintervals;
+	uint8_t next_interval;
+};
+
+/* One certificate ID a source asked about, and the last good answer. */
+struct alert_cert {
+	uint64_t id_hash;
+	uint64_t last_ms;    /* for LRU */
+	uint64_t until_ms;   /* early_requery cooldown */
+	int64_t received;    /* wall clock the answer came */
+	int64_t next_update; /* its nextUpdate; 0 when none known */
+	uint32_t early;      /* consecutive early re-asks */
+};
+
+struct alert_src {
+	struct alert_source key;    /* unused address bytes zeroed */
+	struct alert_src *hnext;    /* hash chain */
+	struct alert_src *lru_prev; /* towards the most recent */
+	struct alert_src *lru_next;
+	uint64_t first_ms; /* tracked since, for novelty_learning */
+	uint64_t rate_until_ms;
+	uint64_t fanout_until_ms;
+	uint64_t fanout_start_ms;
+	struct alert_ring rate;
+	struct alert_pair *pairs;
+	size_t npairs, cap_pairs;
+	struct alert_cert *certs;
+	size_t ncerts, cap_certs;
+	uint64_t *serials; /* hashes seen in the fanout window */
+	size_t nserials, cap_serials;
+};
+
+struct alert_engine {
+	struct alert_config cfg;
+	struct alert_src **table;
+	size_t nbuckets;            /* a power of two */
+	struct alert_src *lru_head; /* most recently seen */
+	struct alert_src *lru_tail;
+	size_t nsources;
+	uint64_t evictions;
+	uint64_t alloc_failures;
+};
+
+/* Where alert_observe() writes, and how much room is left. */
+struct alert_sink {
+	struct alert *out;
+	size_t max;
+	size_t n;
+};
+
+const char *
+alert_kind_name(enum alert_kind k)
+{
+	if ((unsigned)k >= ALERT_KIND_COUNT)
+		return NULL;
+	return alert_kind_names[k];
+}
+
+void
+alert_config_defaults(struct alert_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->rate_per_source = 600;
+	c->rate_per_pair = 300;
+	c->novelty_window = 7 * 24 * 3600;
+	c->novelty_learning = 3600;
+	c->early_requery = 3;
+	c->serial_fanout = 200;
+	c->fanout_window = ALERT_DEFAULT_FANOUT_WINDOW;
+	c->periodic_min = 8;
+	c->periodic_jitter = 0.2;
+	c->cooldown = 600;
+	c->max_tracked_sources = ALERT_DEFAULT_MAX_SOURCES;
+}
+
+/* The number of address bytes that identify <s>. */
+static size_t
+alert_source_len(const struct alert_source *s)
+{
+	return s->family == AF_INET ? 4 : 16;
+}
+
+/* FNV-1a 64 over <n> bytes, starting from <h>. */
+static uint64_t
+alert_fnv64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* A finaliser (splitmix64) so that every input bit reaches every output
+ * bit: FNV alone mixes its last bytes poorly into the high bits. */
+static uint64_t
+alert_mix64(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return h;
+}
+
+static uint64_t
+alert_hash(uint64_t seed, const void *p, size_t n)
+{
+	return alert_mix64(alert_fnv64(0xcbf29ce484222325ULL ^ seed, p, n));
+}
+
+uint32_t
+alert_source_hash(const struct alert_source *s)
+{
+	uint32_t h = 2166136261u;
+	size_t n = alert_source_len(s);
+
+	/* FNV-1a 32 over a family tag and the address, then murmur3's
+	 * finaliser: fixed constants, so every process agrees. */
+	h ^= n == 4 ? 4u : 6u;
+	h *= 16777619u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s->addr[i];
+		h *= 16777619u;
+	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static uint64_t
+alert_source_hash64(const struct alert_source *s)
+{
+	unsigned char buf[17];
+	size_t n = alert_source_len(s);
+
+	buf[0] = n == 4 ? 4 : 6;
+	memcpy(buf + 1, s->addr, n);
+	return alert_hash(ALERT_SEED_TABLE, buf, n + 1);
+}
+
+static bool
+alert_source_equal(const struct alert_source *a, const struct alert_source *b)
+{
+	size_t n = alert_source_len(a);
+
+	return n == alert_source_len(b) && memcmp(a->addr, b->addr, n) == 0;
+}
+
+/* Hash of a certificate ID: algorithm, both issuer hashes and serial. */
+static uint64_t
+alert_cert_hash(const struct ocsp_cert_id *c)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ ALERT_SEED_CERT;
+	unsigned char tag[3];
+	size_t hl = c->hash_len <= OCSP_HASH_MAX_BYTES ? c->hash_len : 0;
+	size_t sl = c->serial_len <= OCSP_SERIAL_MAX_BYTES ? c->serial_len : 0;
+
+	tag[0] = (unsigned char)c->hash;
+	tag[1] = (unsigned char)hl;
+	tag[2] = (unsigned char)sl;
+	h = alert_fnv64(h, tag, sizeof(tag));
+	h = alert_fnv64(h, c->name_hash, hl);
+	h = alert_fnv64(h, c->key_hash, hl);
+	h = alert_fnv64(h, c->serial, sl);
+	return alert_mix64(h);
+}
+
+/* Hash of a serial alone: the same certificate asked about under two
+ * hash algorithms is one serial. */
+static uint64_t
+alert_serial_hash(const struct ocsp_cert_id *c)
+{
+	size_t sl = c->serial_len <= OCSP_SERIAL_MAX_BYTES ? c->serial_len : 0;
+
+	return alert_hash(ALERT_SEED_SERIAL, c->serial, sl);
+}
+
+/* Milliseconds from <then> to <now>; 0 if the clock went backwards. */
+static uint64_t
+alert_elapsed(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+static void
+alert_ring_advance(struct alert_ring *r, uint64_t sec)
+{
+	/* A second not after the last one (same second, or a clock that
+	 * stepped back) counts in the current bucket. */
+	if (sec <= r->sec)
+		return;
+	if (sec - r->sec >= ALERT_RATE_WINDOW_SEC) {
+		memset(r->bucket, 0, sizeof(r->bucket));
+		r->total = 0;
+	} else {
+		for (uint64_t s = r->sec + 1; s <= sec; s++) {
+			uint16_t *b = &r->bucket[s % ALERT_RATE_WINDOW_SEC];
+
+			r->total -= *b;
+			*b = 0;
+		}
+	}
+	r->sec = sec;
+}
+
+/* Counts one request at <now_ms>. Returns the count over the window. */
+static uint32_t
+alert_ring_add(struct alert_ring *r, uint64_t now_ms)
+{
+	uint16_t *b;
+
+	alert_ring_advance(r, now_ms / 1000);
+	b = &r->bucket[r->sec % ALERT_RATE_WINDOW_SEC];
+	if (*b < UINT16_MAX) {
+		(*b)++;
+		r->total++;
+	}
+	return r->total;
+}
+
+/*
+ * Doubles an array of <size>-byte elements from *cap (to <initial> when
+ * empty), never beyond <max>. Returns the new array with *cap updated, or
+ * NULL (old array untouched) when at <max> or out of memory.
+ */
+static void *
+alert_grow(void *p, size_t *cap, size_t size, size_t initial, size_t max)
+{
+	size_t ncap = *cap == 0 ? initial : *cap * 2;
+	void *np;
+
+	if (*cap >= max)
+		return NULL;
+	if (ncap > max)
+		ncap = max;
+	if ((np = realloc(p, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return np;
+}
+
+/* Square root by Newton's method, which falls monotonically from above;
+ * it saves the project a libm dependency for one call. */
+static double
+alert_sqrt(double x)
+{
+	double r, n;
+
+	if (!(x > 0))
+		return 0;
+	r = x >= 1 ? x : 1;
+	for (int i = 0; i < 200; i++) {
+		n = 0.5 * (r + x / r);
+		if (n >= r)
+			break;
+		r = n;
+	}
+	return r;
+}
+
+static unsigned
+alert_clamp_sec(int64_t v)
+{
+	if (v < 0)
+		return 0;
+	return v < UINT_MAX ? (unsigned)v : UINT_MAX;
+}
+
+/* Effective serial_fanout threshold: the stored hashes are capped. */
+static unsigned
+alert_fanout_threshold(const struct alert_config *c)
+{
+	return c->serial_fanout < ALERT_FANOUT_MAX ? c->serial_fanout
+	                                           : ALERT_FANOUT_MAX;
+}
+
+/* Effective periodic_min: no more intervals than are kept. */
+static unsigned
+alert_periodic_threshold(const struct alert_config *c)
+{
+	return c->periodic_min < ALERT_INTERVALS ? c->periodic_min
+	                                         : ALERT_INTERVALS;
+}
+
+static void
+alert_src_free(struct alert_src *s)
+{
+	if (s == NULL)
+		return;
+	free(s->pairs);
+	free(s->certs);
+	free(s->serials);
+	free(s);
+}
+
+static void
+alert_lru_unlink(struct alert_engine *e, struct alert_src *s)
+{
+	if (s->lru_prev != NULL)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		e->lru_head = s->lru_next;
+	if (s->lru_next != NULL)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		e->lru_tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+}
+
+static void
+alert_lru_push_head(struct alert_engine *e, struct alert_src *s)
+{
+	s->lru_prev = NULL;
+	s->lru_next = e->lru_head;
+	if (e->lru_head != NULL)
+		e->lru_head->lru_prev = s;
+	else
+		e->lru_tail = s;
+	e->lru_head = s;
+}
+
+static size_t
+alert_bucket(const struct alert_engine *e, const struct alert_source *k)
+{
+	uint64_t h = alert_source_hash64(k);
+
+	return (size_t)(h ^ (h >> 32)) & (e->nbuckets - 1);
+}
+
+/* Removes the least recently seen source and frees it. */
+static void
+alert_evict_one(struct alert_engine *e)
+{
+	struct alert_src *s = e->lru_tail, **pp;
+
+	if (s == NULL)
+		return;
+	pp = &e->table[alert_bucket(e, &s->key)];
+	while (*pp != NULL && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp == s)
+		*pp = s->hnext;
+	alert_lru_unlink(e, s);
+	alert_src_free(s);
+	e->nsources--;
+	e->evictions++;
+}
+
+/*
+ * Doubles the hash table once it holds as many sources as buckets. On
+ * failure the old table stays: chains get longer, nothing is lost.
+ */
+static void
+alert_table_maybe_grow(struct alert_engine *e)
+{
+	struct alert_src **old = e->table, **nt, *s, *next;
+	size_t oldn = e->nbuckets, b;
+
+	if (e->nsources < e->nbuckets || oldn > SIZE_MAX / 2 / sizeof(*nt))
+		return;
+	if ((nt = calloc(oldn * 2, sizeof(*nt))) == NULL)
+		return;
+	e->table = nt;
+	e->nbuckets = oldn * 2;
+	for (size_t i = 0; i < oldn; i++) {
+		for (s = old[i]; s != NULL; s = next) {
+			next = s->hnext;
+			b = alert_bucket(e, &s->key);
+			s->hnext = nt[b];
+			nt[b] = s;
+		}
+	}
+	free(old);
+}
+
+/*
+ * The state of source <k>, created (evicting the least recently seen
+ * source at the bound) if new, and moved to the LRU head. Returns NULL
+ * when out of memory.
+ */
+static struct alert_src *
+alert_src_get(
+    struct alert_engine *e, const struct alert_source *k, uint64_t now_ms)
+{
+	struct alert_src *s;
+	size_t b = alert_bucket(e, k);
+
+	for (s = e->table[b]; s != NULL; s = s->hnext) {
+		if (alert_source_equal(&s->key, k)) {
+			alert_lru_unlink(e, s);
+			alert_lru_push_head(e, s);
+			return s;
+		}
+	}
+	while (e->nsources >= e->cfg.max_tracked_sources)
+		alert_evict_one(e);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->key.family = k->family;
+	memcpy(s->key.addr, k->addr, alert_source_len(k));
+	s->first_ms = now_ms;
+	e->nsources++;
+	alert_table_maybe_grow(e);
+	b = alert_bucket(e, k);
+	s->hnext = e->table[b];
+	e->table[b] = s;
+	alert_lru_push_head(e, s);
+	return s;
+}
+
+/*
+ * The pair record for <dest_hash>, or a fresh zeroed one (growing the
+ * array, or reusing the least recently used record). *fresh tells which.
+ * Returns NULL when out of memory with nothing to reuse.
+ */
+static struct alert_pair *
+alert_pair_get(struct alert_src *s, uint64_t dest_hash, bool *fresh)
+{
+	struct alert_pair *p, *np;
+	size_t i, lru = 0;
+
+	*fresh = false;
+	for (i = 0; i < s->npairs; i++) {
+		if (s->pairs[i].dest_hash == dest_hash)
+			return &s->pairs[i];
+		if (s->pairs[i].last_ms < s->pairs[lru].last_ms)
+			lru = i;
+	}
+	if (s->npairs == s->cap_pairs) {
+		np = alert_grow(s->pairs, &s->cap_pairs, sizeof(*np),
+		    ALERT_PAIRS_INITIAL, ALERT_MAX_PAIRS_PER_SOURCE);
+		if (np != NULL)
+			s->pairs = np;
+	}
+	if (s->npairs < s->cap_pairs)
+		p = &s->pairs[s->npairs++];
+	else if (s->npairs > 0)
+		p = &s->pairs[lru];
+	else
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	p->dest_hash = dest_hash;
+	*fresh = true;
+	return p;
+}
+
+/* As alert_pair_get(), for certificate IDs. */
+static struct alert_cert *
+alert_cert_get(struct alert_src *s, uint64_t id_hash, bool *fresh)
+{
+	struct alert_cert *c, *nc;
+	size_t i, lru = 0;
+
+	*fresh = false;
+	for (i = 0; i < s->ncerts; i++) {
+		if (s->certs[i].id_hash == id_hash)
+			return &s->certs[i];
+		if (s->certs[i].last_ms < s->certs[lru].last_ms)
+			lru = i;
+	}
+	if (s->ncerts == s->cap_certs) {
+		nc = alert_grow(s->certs, &s->cap_certs, sizeof(*nc),
+		    ALERT_CERTS_INITIAL, ALERT_MAX_CERTS_PER_SOURCE);
+		if (nc != NULL)
+			s->certs = nc;
+	}
+	if (s->ncerts < s->cap_certs)
+		c = &s->certs[s->ncerts++];
+	else if (s->ncerts > 0)
+		c = &s->certs[lru];
+	else
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->id_hash = id_hash;
+	*fresh = true;
+	return c;
+}
+
+/*
+ * Claims the next output slot for an alert of <kind> whose cooldown
+ * deadline is *until_ms. Returns the zeroed slot, with kind, scope and
+ * (unless <dest> is NULL) dest filled and the cooldown started, or NULL
+ * when still cooling down or when <out> is full; a full <out> leaves the
+ * cooldown alone so the alert can fire on a later request.
+ */
+static struct alert *
+alert_emit(struct alert_sink *k, const struct alert_config *c,
+    uint64_t *until_ms, uint64_t now_ms, enum alert_kind kind,
+    const char *scope, const struct alert_observation *dest)
+{
+	struct alert *a;
+	size_t n;
+
+	if (now_ms < *until_ms || k->n >= k->max)
+		return NULL;
+	*until_ms = now_ms + (uint64_t)c->cooldown * 1000;
+	a = &k->out[k->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->scope = scope;
+	if (dest != NULL && dest->dest != NULL) {
+		n = dest->dest_len < sizeof(a->dest) - 1 ? dest->dest_len
+		                                         : sizeof(a->dest) - 1;
+		memcpy(a->dest, dest->dest, n);
+		a->dest[n] = '\0';
+	}
+	return a;
+}
+
+/*
+ * Periodicity of a pair's stored intervals: fires when enough are known,
+ * the mean is at least a second (a burst is not a beacon) and the
+ * coefficient of variation is within periodic_jitter.
+ */
+static void
+alert_check_periodic(struct alert_sink *k, const struct alert_config *c,
+    struct alert_pair *p, const struct alert_observation *o)
+{
+	unsigned need = alert_periodic_threshold(c), n = p->nintervals;
+	double sum = 0, mean, var = 0, d, cv;
+	struct alert *a;
+
+	if (need == 0 || n < need)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		sum += p->interval_ms[i];
+	mean = sum / n;
+	if (mean < ALERT_MIN_PERIOD_MS)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		d = p->interval_ms[i] - mean;
+		var += d * d;
+	}
+	var /= n;
+	cv = alert_sqrt(var / (mean * mean));
+	if (!(cv <= c->periodic_jitter))
+		return;
+	a = alert_emit(
+	    k, c, &p->periodic_until_ms, o->now_ms, ALERT_PERIODIC, "pair", o);
+	if (a == NULL)
+		return;
+	a->observed = n;
+	a->threshold = need;
+	a->window_sec = (unsigned)(sum / 1000);
+	a->mean_interval = mean / 1000;
+	a->cv = cv;
+	a->score = cv < 1 ? 1 - cv : 0;
+	a->samples = n;
+}
+
+/* Rate, novelty and periodicity of the pair (source, o->dest). */
+static void
+alert_observe_pair(struct alert_engine *e, struct alert_src *s,
+    const struct alert_observation *o, struct alert_sink *k)
+{
+	const struct alert_config *c = &e->cfg;
+	uint64_t dest_hash, since, gap;
+	struct alert_pair *p;
+	struct alert *a;
+	uint32_t count;
+	bool fresh;
+
+	dest_hash = alert_hash(ALERT_SEED_DEST, o->dest != NULL ? o->dest : "",
+	    o->dest != NULL ? o->dest_len : 0);
+	if ((p = alert_pair_get(s, dest_hash, &fresh)) == NULL) {
+		e->alloc_failures++;
+		return;
+	}
+	gap = fresh ? 0 : alert_elapsed(o->now_ms, p->last_ms);
+
+	if (c->rate_per_pair != 0) {
+		count = alert_ring_add(&p->rate, o->now_ms);
+		if (count >= c->rate_per_pair &&
+		    (a = alert_emit(k, c, &p->rate_until_ms, o->now_ms,
+		         ALERT_RATE_ANOMALY, "pair", o)) != NULL) {
+			a->observed = count;
+			a->threshold = c->rate_per_pair;
+			a->window_sec = ALERT_RATE_WINDOW_SEC;
+		}
+	}
+
+	since = alert_elapsed(o->now_ms, s->first_ms);
+	if (c->novelty_window != 0 &&
+	    (fresh || gap >= (uint64_t)c->novelty_window * 1000) &&
+	    since >= (uint64_t)c->novelty_learning * 1000 &&
+	    (a = alert_emit(k, c, &p->novelty_until_ms, o->now_ms,
+	         ALERT_NEW_DESTINATION, "pair", o)) != NULL) {
+		a->observed = gap / 1000;
+		a->threshold = c->novelty_window;
+		a->window_sec = c->novelty_window;
+	}
+
+	if (!fresh) {
+		p->interval_ms[p->next_interval] =
+		    gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
+		p->next_interval = (p->next_interval + 1) % ALERT_INTERVALS;
+		if (p->nintervals < ALERT_INTERVALS)
+			p->nintervals++;
+		alert_check_periodic(k, c, p, o);
+	}
+	p->last_ms = o->now_ms;
+}
+
+/*
+ * Early re-asks about certificate <id>: before the midpoint between the
+ * last good answer and its nextUpdate, where real clients still serve
+ * their cache. The count is of consecutive early re-asks, so a client
+ * that once in a while restarts with a cold cache does not add up.
+ */
+static void
+alert_observe_cert(struct alert_engine *e, struct alert_src *s,
+    const struct alert_observation *o, const struct ocsp_cert_id *id,
+    uint64_t id_hash, struct alert_sink *k)
+{
+	const struct alert_config *c = &e->cfg;
+	int64_t now = (int64_t)o->now;
+	struct alert_cert *r;
+	struct alert *a;
+	bool fresh;
+
+	if ((r = alert_cert_get(s, id_hash, &fresh)) == NULL) {
+		e->alloc_failures++;
+		return;
+	}
+	if (!fresh && r->next_update != 0) {
+		if (now < r->next_update && now >= r->received &&
+		    now - r->received < r->next_update - now) {
+			r->early++;
+			if (r->early >= c->early_requery &&
+			    (a = alert_emit(k, c, &r->until_ms, o->now_ms,
+			         ALERT_EARLY_REQUERY, "certificate", o)) !=
+			        NULL) {
+				a->observed = r->early;
+				a->threshold = c->early_requery;
+				a->window_sec = alert_clamp_sec(
+				    r->next_update - r->received);
+				a->next_update_in =
+				    (long)(r->next_update - now);
+				a->serial_len =
+				    id->serial_len <= sizeof(a->serial)
+				    ? id->serial_len
+				    : sizeof(a->serial);
+				memcpy(a->serial, id->serial, a->serial_len);
+			}
+		} else {
+			r->early = 0;
+		}
+	}
+	/* The client now holds this answer, if it is a valid one. */
+	if (o->next_update != 0 && (int64_t)o->next_update > now) {
+		r->received = now;
+		r->next_update = (int64_t)o->next_update;
+	}
+	r->last_ms = o->now_ms;
+}
+
+/*
+ * Adds the request's serials to the source's tumbling fanout window.
+ * Returns true when a serial not seen in the window was added.
+ */
+static bool
+alert_fanout_add(struct alert_engine *e, struct alert_src *s, uint64_t h)
+{
+	unsigned cap = alert_fanout_threshold(&e->cfg);
+	uint64_t *ns;
+
+	for (size_t i = 0; i < s->nserials; i++) {
+		if (s->serials[i] == h)
+			return false;
+	}
+	if (s->nserials >= cap)
+		return false;
+	if (s->nserials == s->cap_serials) {
+		ns = alert_grow(s->serials, &s->cap_serials, sizeof(*ns),
+		    ALERT_SERIALS_INITIAL, cap);
+		if (ns == NULL) {
+			e->alloc_failures++;
+			return false;
+		}
+		s->serials = ns;
+	}
+	s->serials[s->nserials++] = h;
+	return true;
+}
+
+/* Early re-asks per certificate ID and the fanout of distinct serials. */
+static void
+alert_observe_certs(struct alert_engine *e, struct alert_src *s,
+    const struct alert_observation *o, struct alert_sink *k)
+{
+	const struct alert_config *c = &e->cfg;
+	uint64_t hashes[OCSP_REQUEST_MAX_CERTS], h, window_ms;
+	unsigned threshold = alert_fanout_threshold(c);
+	bool added = false, dup;
+	struct alert *a;
+	size_t nh = 0;
+
+	window_ms = (uint64_t)c->fanout_window * 1000;
+	if (threshold != 0 &&
+	    (s->nserials == 0 ||
+	        alert_elapsed(o->now_ms, s->fanout_start_ms) >= window_ms)) {
+		s->nserials = 0;
+		s->fanout_start_ms = o->now_ms;
+	}
+	for (size_t i = 0; i < o->ncerts; i++) {
+		const struct ocsp_cert_id *id = &o->certs[i];
+
+		if (c->early_requery != 0) {
+			/* The same ID twice in one request is one ask. */
+			h = alert_cert_hash(id);
+			dup = false;
+			for (size_t j = 0; j < nh; j++)
+				dup = dup || hashes[j] == h;
+			if (!dup) {
+				if (nh < OCSP_REQUEST_MAX_CERTS)
+					hashes[nh++] = h;
+				alert_observe_cert(e, s, o, id, h, k);
+			}
+		}
+		if (threshold != 0 &&
+		    alert_fanout_add(e, s, alert_serial_hash(id)))
+			added = true;
+	}
+	if (added && s->nserials >= threshold &&
+	    (a = alert_emit(k, c, &s->fanout_until_ms, o->now_ms,
+	         ALERT_SERIAL_FANOUT, "source", NULL)) != NULL) {
+		a->observed = s->nserials;
+		a->threshold = threshold;
+		a->window_sec = c->fanout_window;
+	}
+}
+
+static bool
+alert_config_active(const struct alert_config *c)
+{
+	return c->rate_per_source != 0 || c->rate_per_pair != 0 ||
+	    c->novelty_window != 0 || c->early_requery != 0 ||
+	    c->serial_fanout != 0 || c->periodic_min != 0;
+}
+
+static void
+alert_config_set(struct alert_engine *e, const struct alert_config *c)
+{
+	if (c != NULL)
+		e->cfg = *c;
+	else
+		alert_config_defaults(&e->cfg);
+	if (e->cfg.max_tracked_sources == 0)
+		e->cfg.max_tracked_sources = ALERT_DEFAULT_MAX_SOURCES;
+	if (e->cfg.fanout_window == 0)
+		e->cfg.fanout_window = ALERT_DEFAULT_FANOUT_WINDOW;
+}
+
+struct alert_engine *
+alert_engine_new(const struct alert_config *c)
+{
+	struct alert_engine *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	if ((e->table = calloc(ALERT_TABLE_MIN, sizeof(*e->table))) == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->nbuckets = ALERT_TABLE_MIN;
+	alert_config_set(e, c);
+	return e;
+}
+
+void
+alert_engine_free(struct alert_engine *e)
+{
+	struct alert_src *s, *next;
+
+	if (e == NULL)
+		return;
+	for (s = e->lru_head; s != NULL; s = next) {
+		next = s->lru_next;
+		alert_src_free(s);
+	}
+	free(e->table);
+	free(e);
+}
+
+void
+alert_engine_configure(struct alert_engine *e, const struct alert_config *c)
+{
+	unsigned cap;
+
+	alert_config_set(e, c);
+	while (e->nsources > e->cfg.max_tracked_sources)
+		alert_evict_one(e);
+	/* A lower fanout threshold: keep no more serials than it needs. */
+	cap = alert_fanout_threshold(&e->cfg);
+	for (struct alert_src *s = e->lru_head; s != NULL; s = s->lru_next) {
+		if (s->nserials > cap)
+			s->nserials = cap;
+	}
+}
+
+size_t
+alert_observe(struct alert_engine *e, const struct alert_observation *o,
+    struct alert *out, size_t max)
+{
+	const struct alert_config *c = &e->cfg;
+	struct alert_sink k = {out, out != NULL ? max : 0, 0};
+	struct alert_src *s;
+	struct alert *a;
+	uint32_t count;
+
+	if (!alert_config_active(c))
+		return 0;
+	if ((s = alert_src_get(e, &o->source, o->now_ms)) == NULL) {
+		e->alloc_failures++;
+		return 0;
+	}
+
+	if (c->rate_per_source != 0) {
+		count = alert_ring_add(&s->rate, o->now_ms);
+		if (count >= c->rate_per_source &&
+		    (a = alert_emit(&k, c, &s->rate_until_ms, o->now_ms,
+		         ALERT_RATE_ANOMALY, "source", NULL)) != NULL) {
+			a->observed = count;
+			a->threshold = c->rate_per_source;
+			a->window_sec = ALERT_RATE_WINDOW_SEC;
+		}
+	}
+	if (c->rate_per_pair != 0 || c->novelty_window != 0 ||
+	    c->periodic_min != 0)
+		alert_observe_pair(e, s, o, &k);
+	if (o->certs != NULL && o->ncerts > 0 &&
+	    (c->early_requery != 0 || c->serial_fanout != 0))
+		alert_observe_certs(e, s, o, &k);
+	return k.n;
+}
+
+void
+alert_engine_stats(const struct alert_engine *e, struct alert_stats *st)
+{
+	st->sources = e->nsources;
+	st->evictions = e->evictions;
+	st->alloc_failures = e->alloc_failures;
+}
+
+/* "@timestamp" as the request events write it: UTC, milliseconds. */
+static void
+alert_timestamp(struct json *j, const struct timespec *ts)
+{
+	struct tm tm;
+	char buf[64];
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
+		return;
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (long)(ts->tv_nsec / 1000000) % 1000);
+	json_cstring(j, "@timestamp", buf);
+}
+
+/*
+ * Writes a non-negative number with three decimals. The JSON writer has
+ * no floating point, so the integer part goes through json_uint() (which
+ * places the key and comma) and the fraction is appended raw.
+ */
+static void
+alert_json_fixed3(struct json *j, const char *key, double v)
+{
+	char frac[8];
+	uint64_t m;
+
+	if (!(v >= 0))
+		v = 0;
+	if (v > 1e15)
+		v = 1e15;
+	m = (uint64_t)(v * 1000 + 0.5);
+	json_uint(j, key, m / 1000);
+	snprintf(frac, sizeof(frac), ".%03u", (unsigned)(m % 1000));
+	json_raw(j, frac, 4);
+}
+
+/* True when <s> is an IPv4 or IPv6 address literal. */
+static bool
+alert_is_ip_literal(const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, addr) == 1 ||
+	    inet_pton(AF_INET6, s, addr) == 1;
+}
+
+void
+alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
+    const char *source_ip, const char *source_domain)
+{
+	json_reset(j);
+	json_object_begin(j, NULL);
+	alert_timestamp(j, ts);
+
+	json_object_begin(j, "event");
+	json_cstring(j, "kind", "alert");
+	json_array_begin(j, "category");
+	json_cstring(j, NULL, "network");
+	json_cstring(j, NULL, "intrusion_detection");
+	json_array_end(j);
+	json_cstring(j, "action", "alert");
+	json_cstring(j, "reason", alert_kind_name(a->kind));
+	json_object_end(j);
+
+	json_object_begin(j, "source");
+	json_cstring(j, "ip", source_ip);
+	if (source_domain != NULL)
+		json_cstring(j, "domain", source_domain);
+	json_object_end(j);
+
+	if (a->dest[0] != '\0') {
+		json_object_begin(j, "destination");
+		json_cstring(
+		    j, alert_is_ip_literal(a->dest) ? "ip" : "domain", a->dest);
+		json_object_end(j);
+	}
+
+	json_object_begin(j, "ocspgate");
+	json_object_begin(j, "alert");
+	json_cstring(j, "scope", a->scope);
+	json_uint(j, "observed", a->observed);
+	json_uint(j, "threshold", a->threshold);
+	json_uint(j, "window", a->window_sec);
+	if (a->kind == ALERT_PERIODIC) {
+		alert_json_fixed3(j, "mean_interval", a->mean_interval);
+		alert_json_fixed3(j, "cv", a->cv);
+		alert_json_fixed3(j, "score", a->score);
+		json_uint(j, "samples", a->samples);
+	}
+	if (a->kind == ALERT_EARLY_REQUERY) {
+		json_hex(j, "serial", a->serial, a->serial_len);
+		json_int(j, "next_update_in", a->next_update_in);
+	}
+	json_object_end(j);
+	json_object_end(j);
+
+	json_object_end(j);
+	json_raw(j, "\n", 1);
+}

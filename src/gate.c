@@ -1,0 +1,668 @@
+/*
+ * The process around the workers. The main thread binds the listening
+ * sockets (before privileges are dropped), starts one thread per worker
+ * and then only handles signals, reloads, the admin endpoint and metric
+ * events. It talks to a worker through a pipe: a command byte, and for a
+ * reload a mailbox with the new config. A worker's loop is touched only
+ * by its own thread, so libevent needs no locks.
+ *
+ * Workers accept on descriptors of one shared socket per address: the
+ * kernel hands each connection to one of them, whichever is idle first,
+ * and a reload or a drain never resets queued connections (as closing one
+ * of several SO_REUSEPORT sockets would).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "ocspgate/admin.h"
+#include "ocspgate/alert.h"
+#include "ocspgate/cidr.h"
+#include "ocspgate/config.h"
+#include "ocspgate/event_log.h"
+#include "ocspgate/gate.h"
+#include "ocspgate/listener.h"
+#include "ocspgate/log.h"
+#include "ocspgate/server.h"
+#include "ocspgate/worker.h"
+
+#define GATE_SOURCE_BUCKETS 4096
+#define GATE_ALERT_SHARDS   16 /* locks over the alert state */
+
+struct gate_source {
+	struct gate_source *next;
+	int family;
+	unsigned char addr[16];
+	unsigned count;
+};
+
+struct gate_alert_shard {
+	pthread_mutex_t lock;
+	struct alert_engine *engine;
+};
+
+struct gate_alerts {
+	struct gate_alert_shard shard[GATE_ALERT_SHARDS];
+};
+
+size_t
+gate_workers(const struct gate *g)
+{
+	return g->nworkers;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections per source, over all workers */
+
+static struct gate_source **
+gate_source_find(struct gate *g, const struct sockaddr *sa, int *family,
+    unsigned char addr[16])
+{
+	struct gate_source **pp;
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	*family = cidr_key(sa, addr);
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
+	while (*pp != NULL &&
+	    ((*pp)->family != *family || memcmp((*pp)->addr, addr, 16) != 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+bool
+gate_source_acquire(
+    struct gate *g, const struct config *cfg, const struct sockaddr *sa)
+{
+	struct gate_source **pp, *slot;
+	unsigned char addr[16];
+	bool ok = true;
+	int family;
+
+	if (cfg->max_connections_per_source == 0 || g->sources == NULL)
+		return true;
+	pthread_mutex_lock(&g->sources_lock);
+	pp = gate_source_find(g, sa, &family, addr);
+	if ((slot = *pp) == NULL) {
+		/* No memory to count with: do not refuse. */
+		if ((slot = calloc(1, sizeof(*slot))) == NULL)
+			goto out;
+		slot->family = family;
+		memcpy(slot->addr, addr, 16);
+		*pp = slot;
+	}
+	if (slot->count >= cfg->max_connections_per_source) {
+		if (slot->count == 0) {
+			*pp = slot->next;
+			free(slot);
+		}
+		ok = false;
+		goto out;
+	}
+	slot->count++;
+out:
+	pthread_mutex_unlock(&g->sources_lock);
+	return ok;
+}
+
+void
+gate_source_release(struct gate *g, const struct sockaddr *sa)
+{
+	struct gate_source **pp, *slot;
+	unsigned char addr[16];
+	int family;
+
+	if (g->sources == NULL)
+		return;
+	pthread_mutex_lock(&g->sources_lock);
+	pp = gate_source_find(g, sa, &family, addr);
+	if ((slot = *pp) != NULL && --slot->count == 0) {
+		*pp = slot->next;
+		free(slot);
+	}
+	pthread_mutex_unlock(&g->sources_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Behaviour alerts */
+
+static void
+gate_alert_config(const struct config *cfg, struct alert_config *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->rate_per_source = cfg->alert_rate_per_source;
+	a->rate_per_pair = cfg->alert_rate_per_pair;
+	a->novelty_window = cfg->novelty_window_sec;
+	a->novelty_learning = cfg->novelty_learning_sec;
+	a->early_requery = cfg->alert_early_requery;
+	a->serial_fanout = cfg->alert_serial_fanout;
+	a->fanout_window = cfg->alert_fanout_window_sec;
+	a->periodic_min = cfg->alert_periodic_min;
+	a->periodic_jitter = cfg->alert_periodic_jitter;
+	a->cooldown = cfg->alert_cooldown_sec;
+	/* Each shard tracks its part of the sources. */
+	a->max_tracked_sources =
+	    (cfg->max_tracked_sources + GATE_ALERT_SHARDS - 1) /
+	    GATE_ALERT_SHARDS;
+}
+
+static void
+gate_alerts_free(struct gate_alerts *ga)
+{
+	if (ga == NULL)
+		return;
+	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
+		alert_engine_free(ga->shard[i].engine);
+		pthread_mutex_destroy(&ga->shard[i].lock);
+	}
+	free(ga);
+}
+
+static struct gate_alerts *
+gate_alerts_new(const struct config *cfg)
+{
+	struct gate_alerts *ga;
+	struct alert_config ac;
+
+	if ((ga = calloc(1, sizeof(*ga))) == NULL)
+		return NULL;
+	gate_alert_config(cfg, &ac);
+	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
+		pthread_mutex_init(&ga->shard[i].lock, NULL);
+		if ((ga->shard[i].engine = alert_engine_new(&ac)) == NULL) {
+			gate_alerts_free(ga);
+			return NULL;
+		}
+	}
+	return ga;
+}
+
+static void
+gate_alerts_configure(struct gate_alerts *ga, const struct config *cfg)
+{
+	struct alert_config ac;
+
+	gate_alert_config(cfg, &ac);
+	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
+		pthread_mutex_lock(&ga->shard[i].lock);
+		alert_engine_configure(ga->shard[i].engine, &ac);
+		pthread_mutex_unlock(&ga->shard[i].lock);
+	}
+}
+
+size_t
+gate_alerts_observe(struct gate *g, const struct alert_observation *o,
+    struct alert *out, size_t max)
+{
+	struct gate_alert_shard *sh;
+	size_t n;
+
+	if (g->alerts == NULL)
+		return 0;
+	sh = &g->alerts
+	          ->shard[alert_source_hash(&o->source) % GATE_ALERT_SHARDS];
+	pthread_mutex_lock(&sh->lock);
+	n = alert_observe(sh->engine, o, out, max);
+	pthread_mutex_unlock(&sh->lock);
+	return n;
+}
+
+void
+gate_alert_stats(struct gate *g, uint64_t *sources, uint64_t *evictions)
+{
+	*sources = *evictions = 0;
+	if (g->alerts == NULL)
+		return;
+	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
+		struct alert_stats st;
+
+		pthread_mutex_lock(&g->alerts->shard[i].lock);
+		alert_engine_stats(g->alerts->shard[i].engine, &st);
+		pthread_mutex_unlock(&g->alerts->shard[i].lock);
+		*sources += st.sources;
+		*evictions += st.evictions;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Listening sockets */
+
+static void
+gate_socket_name(struct gate_socket *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	s->name[0] = '\0';
+	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
+		listener_format(&ss, s->name, sizeof(s->name));
+}
+
+static void
+gate_close_sockets(struct gate_socket *socks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (socks[i].fd != -1)
+			close(socks[i].fd);
+		free(socks[i].text);
+	}
+	free(socks);
+}
+
+/*
+ * The sockets for <cfg>: those of <old> still listed are moved over
+ * (fd set to -1 in <old>), the others bound. Returns them, or NULL with
+ * a message (nothing in <old> touched then).
+ */
+static struct gate_socket *
+gate_bind(const struct config *cfg, struct gate_socket *old, size_t nold,
+    char *err, size_t errlen)
+{
+	struct gate_socket *socks;
+	bool *taken = NULL;
+	size_t i;
+
+	if ((socks = calloc(cfg->nlisten + 1, sizeof(*socks))) == NULL ||
+	    (taken = calloc(nold + 1, sizeof(*taken))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(socks);
+		return NULL;
+	}
+	for (i = 0; i < cfg->nlisten; i++) {
+		const struct listen_addr *la = &cfg->listen[i];
+
+		socks[i].fd = -1;
+		socks[i].transparent = (int)la->transparent;
+		if ((socks[i].text = strdup(la->text)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		for (size_t k = 0; k < nold; k++) {
+			if (!taken[k] && old[k].fd != -1 &&
+			    strcmp(old[k].text, la->text) == 0 &&
+			    old[k].transparent == (int)la->transparent) {
+				taken[k] = true;
+				socks[i].fd = old[k].fd;
+				break;
+			}
+		}
+		if (socks[i].fd == -1 &&
+		    (socks[i].fd = listener_bind(la, err, errlen)) == -1)
+			goto fail;
+		gate_socket_name(&socks[i]);
+	}
+	for (size_t k = 0; k < nold; k++)
+		if (taken[k])
+			old[k].fd = -1;
+	free(taken);
+	return socks;
+fail:
+	/* Close only the sockets bound here. */
+	for (size_t j = 0; j <= i && j < cfg->nlisten; j++) {
+		bool borrowed = false;
+
+		for (size_t k = 0; k < nold; k++)
+			borrowed |= taken[k] && old[k].fd == socks[j].fd;
+		if (borrowed)
+			socks[j].fd = -1;
+	}
+	gate_close_sockets(socks, cfg->nlisten);
+	free(taken);
+	return NULL;
+}
+
+/* One descriptor per socket for a worker; NULL when out of them. */
+static int *
+gate_dup_fds(const struct gate *g)
+{
+	int *fds = calloc(g->nsocks + 1, sizeof(*fds));
+
+	if (fds == NULL)
+		return NULL;
+	for (size_t i = 0; i < g->nsocks; i++) {
+		if ((fds[i] = fcntl(g->socks[i].fd, F_DUPFD_CLOEXEC, 0)) ==
+		    -1) {
+			while (i-- > 0)
+				close(fds[i]);
+			free(fds);
+			return NULL;
+		}
+	}
+	return fds;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signals, reload, stop */
+
+static void
+gate_log_listening(const struct gate *g)
+{
+	for (size_t i = 0; i < g->nsocks; i++)
+		log_info("listening on %s", g->socks[i].name);
+}
+
+static void
+gate_on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)what;
+	if (g->stopping)
+		return;
+	log_info("%s: stopping; finishing requests in flight",
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	g->stopping = true;
+	for (size_t i = 0; i < g->nworkers; i++)
+		worker_drain(g->workers[i], g->cfg->drain_timeout_sec);
+	/* The workers hold their own descriptors of the sockets. */
+	gate_close_sockets(g->socks, g->nsocks);
+	g->socks = NULL;
+	g->nsocks = 0;
+}
+
+static void
+gate_on_reopen(evutil_socket_t sig, short what, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)sig;
+	(void)what;
+	if (event_sink_reopen(g->sink) == 0)
+		log_info("SIGUSR1: event log reopened");
+}
+
+/* Loads the config again; the workers switch only if all of it works. */
+static int
+gate_reload(struct gate *g, char *err, size_t errlen)
+{
+	struct config *cfg;
+	struct event_sink *sink = NULL;
+	struct resolver *res;
+	struct gate_socket *socks;
+	size_t nsocks;
+
+	if ((cfg = config_load(g->path, err, errlen)) == NULL)
+		return -1;
+	if (server_check_mark(cfg, err, errlen) == -1)
+		goto fail;
+	/* The workers build their own; this one finds errors first. */
+	if ((res = resolver_new(g->base, cfg, err, errlen)) == NULL)
+		goto fail;
+	resolver_unref(res);
+	if (strcmp(cfg->event_log, g->cfg->event_log) == 0)
+		sink = event_sink_ref(g->sink);
+	else if ((sink = event_sink_open(cfg->event_log, err, errlen)) == NULL)
+		goto fail;
+	if (event_log_update(g->log, sink, cfg, err, errlen) == -1)
+		goto fail;
+	if ((socks = gate_bind(cfg, g->socks, g->nsocks, err, errlen)) == NULL)
+		goto fail;
+	nsocks = cfg->nlisten;
+	gate_close_sockets(g->socks, g->nsocks);
+	g->socks = socks;
+	g->nsocks = nsocks;
+	if (cfg->workers != 0 && cfg->workers != g->nworkers)
+		log_warn("SIGHUP: a new 'workers' takes effect at restart");
+	if (g->alerts != NULL)
+		gate_alerts_configure(g->alerts, cfg);
+	config_unref(g->cfg);
+	g->cfg = cfg;
+	event_sink_unref(g->sink);
+	g->sink = sink;
+	for (size_t i = 0; i < g->nworkers; i++) {
+		int *fds = gate_dup_fds(g);
+
+		if (fds == NULL) {
+			log_warn("SIGHUP: worker %zu: out of descriptors; it "
+			         "keeps the old configuration",
+			    i);
+			continue;
+		}
+		worker_reload(g->workers[i], cfg, sink, fds);
+	}
+	return 0;
+fail:
+	event_sink_unref(sink);
+	config_unref(cfg);
+	return -1;
+}
+
+static void
+gate_on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct gate *g = arg;
+	char err[8192];
+
+	(void)sig;
+	(void)what;
+	if (g->stopping)
+		return;
+	err[0] = '\0';
+	g->last_reload_time = time(NULL);
+	if (gate_reload(g, err, sizeof(err)) == -1) {
+		/* Config errors are whole "PATH:LINE: message" lines. */
+		fputs(err, stderr);
+		if (err[0] != '\0' && err[strlen(err) - 1] != '\n')
+			fputc('\n', stderr);
+		log_warn("SIGHUP: %s not loaded; the running configuration "
+		         "stays",
+		    g->path);
+		g->reloads_failed++;
+		g->last_reload_ok = false;
+		return;
+	}
+	g->reloads_ok++;
+	g->last_reload_ok = true;
+	log_info("SIGHUP: configuration %s reloaded", g->path);
+	gate_log_listening(g);
+}
+
+static void
+gate_on_worker_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+	char buf[64];
+	ssize_t n;
+
+	(void)what;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		g->nrunning -=
+		    (size_t)n <= g->nrunning ? (size_t)n : g->nrunning;
+	if (g->nrunning == 0)
+		event_base_loopexit(g->base, NULL);
+}
+
+static void
+gate_on_metric_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)fd;
+	(void)what;
+	admin_metric_event(g);
+}
+
+/* ------------------------------------------------------------------ */
+
+int
+gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
+    size_t errlen)
+{
+	long ncpu;
+	size_t n;
+
+	memset(g, 0, sizeof(*g));
+	g->done[0] = g->done[1] = -1;
+	g->path = path;
+	g->cfg = config_ref(cfg);
+	g->start_time = time(NULL);
+	g->last_reload_ok = true;
+	json_init(&g->json);
+	pthread_mutex_init(&g->sources_lock, NULL);
+	if ((g->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -1;
+	}
+	if (server_check_mark(cfg, err, errlen) == -1)
+		return -1;
+	if ((g->sink = event_sink_open(cfg->event_log, err, errlen)) == NULL)
+		return -1;
+	if ((g->log = event_log_new(g->base, g->sink, cfg, err, errlen)) ==
+	    NULL)
+		return -1;
+	if ((g->sources = calloc(GATE_SOURCE_BUCKETS, sizeof(*g->sources))) ==
+	        NULL ||
+	    (g->alerts = gate_alerts_new(cfg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((g->socks = gate_bind(cfg, NULL, 0, err, errlen)) == NULL)
+		return -1;
+	g->nsocks = cfg->nlisten;
+	if (pipe2(g->done, O_CLOEXEC | O_NONBLOCK) == -1) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	n = cfg->workers;
+	if (n == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		n = ncpu > 0 ? (size_t)ncpu : 1;
+		if (n > CONFIG_WORKERS_MAX)
+			n = CONFIG_WORKERS_MAX;
+	}
+	if ((g->workers = calloc(n, sizeof(*g->workers))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* gate_workers() must be right while the workers start. */
+	g->nworkers = n;
+	for (size_t i = 0; i < n; i++) {
+		int *fds = gate_dup_fds(g);
+
+		if (fds == NULL) {
+			snprintf(err, errlen, "out of descriptors");
+			g->nworkers = i;
+			return -1;
+		}
+		g->workers[i] =
+		    worker_new(g, i, cfg, g->sink, fds, err, errlen);
+		if (g->workers[i] == NULL) {
+			g->nworkers = i;
+			return -1;
+		}
+	}
+	if (cfg->admin_listen != NULL && admin_start(g, cfg, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+int
+gate_run(struct gate *g)
+{
+	static const int signals[4] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
+	event_callback_fn handlers[4] = {
+	    gate_on_stop, gate_on_stop, gate_on_reopen, gate_on_hup};
+	sigset_t block, old;
+
+	for (size_t i = 0; i < 4; i++) {
+		g->sigs[i] = evsignal_new(g->base, signals[i], handlers[i], g);
+		if (g->sigs[i] == NULL || evsignal_add(g->sigs[i], NULL) == -1)
+			fatal("cannot install signal handlers");
+	}
+	g->done_ev = event_new(
+	    g->base, g->done[0], EV_READ | EV_PERSIST, gate_on_worker_done, g);
+	if (g->done_ev == NULL || event_add(g->done_ev, NULL) == -1)
+		fatal("out of memory");
+	if (g->cfg->metric_interval_sec > 0) {
+		struct timeval tv = {.tv_sec = g->cfg->metric_interval_sec};
+
+		g->metric_timer =
+		    event_new(g->base, -1, EV_PERSIST, gate_on_metric_timer, g);
+		if (g->metric_timer == NULL ||
+		    event_add(g->metric_timer, &tv) == -1)
+			fatal("out of memory");
+	}
+	/* Signals are for the main thread: workers start with them blocked. */
+	sigfillset(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (size_t i = 0; i < g->nworkers; i++) {
+		if (worker_start(g->workers[i], g->done[1]) == -1)
+			fatal("cannot start worker %zu", i);
+		g->nrunning++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Last: whoever waits for these lines may signal us at once. */
+	gate_log_listening(g);
+	event_base_dispatch(g->base);
+	/*
+	 * Stopping already: a second signal must not kill the cleanup. Block
+	 * them, since freeing the events restores the default handlers.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	for (size_t i = 0; i < g->nworkers; i++)
+		worker_join(g->workers[i]);
+	return 0;
+}
+
+void
+gate_free(struct gate *g)
+{
+	for (size_t i = 0; i < g->nworkers; i++)
+		worker_free(g->workers[i]);
+	free(g->workers);
+	admin_stop(g);
+	if (g->metric_timer != NULL)
+		event_free(g->metric_timer);
+	if (g->done_ev != NULL)
+		event_free(g->done_ev);
+	for (size_t i = 0; i < 4; i++)
+		if (g->sigs[i] != NULL)
+			event_free(g->sigs[i]);
+	if (g->done[0] != -1) {
+		close(g->done[0]);
+		close(g->done[1]);
+	}
+	gate_close_sockets(g->socks, g->nsocks);
+	if (g->log != NULL) {
+		event_log_flush(g->log);
+		event_log_free(g->log);
+	}
+	if (g->sink != NULL) {
+		uint64_t dropped =
+		    atomic_load(&event_sink_stats(g->sink)->dropped);
+
+		if (dropped > 0)
+			log_warn("event log: %llu events were dropped",
+			    (unsigned long long)dropped);
+		event_sink_unref(g->sink);
+	}
+	gate_alerts_free(g->alerts);
+	if (g->sources != NULL) {
+		for (size_t i = 0; i < GATE_SOURCE_BUCKETS; i++) {
+			while (g->sources[i] != NULL) {
+				struct gate_source *next = g->sources[i]->next;
+
+				free(g->sources[i]);
+				g->sources[i] = next;
+			}
+		}
+		free(g->sources);
+	}
+	pthread_mutex_destroy(&g->sources_lock);
+	json_free(&g->json);
+	config_unref(g->cfg);
+	if (g->base != NULL)
+		event_base_free(g->base);
+	memset(g, 0, sizeof(*g));
+}
