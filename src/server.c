@@ -37,7 +37,9 @@
  */
 #define SERVER_POOL_MAX      256
 #define SERVER_POOL_BUF_MAX  (1024 * 1024)
-#define SERVER_TRIM_SEC      1   /* after a fall in connections */
+#define SERVER_POOL_BYTES    (4u << 20) /* kept in all */
+#define SERVER_POOL_KEEP     (1u << 20) /* kept after a burst */
+#define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
 /* Inspection memos: slots, and the largest keys remembered. */
@@ -440,6 +442,7 @@ server_buf_get(struct server *srv, size_t size)
 		if (srv->pool[i - 1].size == size) {
 			void *p = srv->pool[i - 1].p;
 
+			srv->pool_bytes -= size;
 			srv->pool[i - 1] = srv->pool[--srv->npool];
 			return p;
 		}
@@ -462,13 +465,15 @@ server_buf_put(struct server *srv, void *p, size_t size)
 		free(p);
 		return;
 	}
-	if (srv->npool == SERVER_POOL_MAX) {
+	if (srv->npool == SERVER_POOL_MAX ||
+	    srv->pool_bytes + size > SERVER_POOL_BYTES) {
 		free(p);
 		return;
 	}
 	srv->pool[srv->npool].p = p;
 	srv->pool[srv->npool].size = size;
 	srv->npool++;
+	srv->pool_bytes += size;
 }
 
 /*
@@ -482,8 +487,9 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (srv->npool > SERVER_POOL_MAX / 4) {
+	while (srv->npool > 0 && srv->pool_bytes > SERVER_POOL_KEEP) {
 		srv->npool--;
+		srv->pool_bytes -= srv->pool[srv->npool].size;
 		free(srv->pool[srv->npool].p);
 	}
 	malloc_trim(0);
@@ -507,7 +513,7 @@ server_connections_changed(struct server *srv)
 	if (srv->housekeeping != NULL &&
 	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS &&
 	    !evtimer_pending(srv->housekeeping, NULL)) {
-		struct timeval tv = {.tv_sec = SERVER_TRIM_SEC};
+		struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
 
 		evtimer_add(srv->housekeeping, &tv);
 	}

@@ -92,9 +92,9 @@ session_count(struct session *s, const struct event_record *e)
 	struct metrics *m = &s->srv->metrics;
 
 	metrics_count_request(m, e->allow, e->reason);
-	if (s->verdict.responder != NULL)
+	if (s->rq->verdict.responder != NULL)
 		metrics_count_responder(m,
-		    server_responder_slot(s->srv, s->verdict.responder),
+		    server_responder_slot(s->srv, s->rq->verdict.responder),
 		    e->allow);
 	metrics_add(&m->request_body_bytes_total, e->request_body_bytes);
 	metrics_add(&m->response_body_bytes_total, e->response_body_bytes);
@@ -120,22 +120,22 @@ session_observe(struct session *s, const struct event_record *e)
 	char dest[256];
 	size_t n;
 
-	if (s->req.host.len == 0 || s->req.host.len >= sizeof(dest))
+	if (s->rq->req.host.len == 0 || s->rq->req.host.len >= sizeof(dest))
 		return;
 	memset(&o, 0, sizeof(o));
 	o.source.family =
 	    cidr_key((const struct sockaddr *)&s->source_addr, o.source.addr);
-	for (size_t i = 0; i < s->req.host.len; i++)
-		dest[i] = (char)tolower((unsigned char)s->req.host.p[i]);
+	for (size_t i = 0; i < s->rq->req.host.len; i++)
+		dest[i] = (char)tolower((unsigned char)s->rq->req.host.p[i]);
 	o.dest = dest;
-	o.dest_len = s->req.host.len;
-	if (s->verdict.ocsp_parsed) {
-		o.certs = s->facts.certs;
-		o.ncerts = s->facts.ncerts;
+	o.dest_len = s->rq->req.host.len;
+	if (s->rq->verdict.ocsp_parsed) {
+		o.certs = s->rq->facts.certs;
+		o.ncerts = s->rq->facts.ncerts;
 	}
-	if (s->rfacts.parsed &&
-	    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
-		o.next_update = s->rfacts.min_next_update;
+	if (s->rq->rfacts.parsed &&
+	    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		o.next_update = s->rq->rfacts.min_next_update;
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = gate_alerts_observe(
@@ -157,7 +157,7 @@ session_log(struct session *s)
 {
 	struct event_record e;
 	struct json *j = &s->srv->json;
-	bool allow = reason_is_allow(s->verdict.reason);
+	bool allow = reason_is_allow(s->rq->verdict.reason);
 	const struct http_span *ua = NULL;
 	char orig_ip[INET6_ADDRSTRLEN];
 
@@ -166,11 +166,11 @@ session_log(struct session *s)
 	e.duration_ns = session_now_ns() - s->start_ns;
 	e.allow = allow;
 	e.reason =
-	    allow && s->failure != REASON_NONE ? s->failure : s->verdict.reason;
+	    allow && s->failure != REASON_NONE ? s->failure : s->rq->verdict.reason;
 	e.enforced = allow || !s->forwarded;
 	e.mode = s->cfg->mode;
-	e.interception = s->req.intercepted ? "transparent" : "explicit";
-	if (s->req.intercepted) {
+	e.interception = s->rq->req.intercepted ? "transparent" : "explicit";
+	if (s->rq->req.intercepted) {
 		session_format_addr(
 		    &s->orig_dst, orig_ip, sizeof(orig_ip), &e.orig_port);
 		e.orig_ip = orig_ip;
@@ -186,43 +186,43 @@ session_log(struct session *s)
 		e.source_domain = rdns_get(s->srv->rdns, s->srv->resolver,
 		    (const struct sockaddr *)&s->source_addr, time(NULL),
 		    false);
-	if (s->verdict.responder != NULL)
-		e.responder = s->verdict.responder->spec;
+	if (s->rq->verdict.responder != NULL)
+		e.responder = s->rq->verdict.responder->spec;
 	e.detail =
-	    s->failure_detail != NULL ? s->failure_detail : s->verdict.detail;
+	    s->failure_detail != NULL ? s->failure_detail : s->rq->verdict.detail;
 	e.source_ip = s->source_ip;
 	e.source_port = s->source_port;
-	e.dest_host = s->req.host;
-	e.dest_port = s->req.port;
-	if (s->dest_ip[0] != '\0')
-		e.dest_ip = s->dest_ip;
-	e.method = s->req.method;
-	if (s->req.form == HTTP_TARGET_ABSOLUTE ||
-	    s->req.form == HTTP_TARGET_ORIGIN) {
-		e.url = s->req.url;
-		e.path = s->req.path;
+	e.dest_host = s->rq->req.host;
+	e.dest_port = s->rq->req.port;
+	if (s->rq->dest_ip[0] != '\0')
+		e.dest_ip = s->rq->dest_ip;
+	e.method = s->rq->req.method;
+	if (s->rq->req.form == HTTP_TARGET_ABSOLUTE ||
+	    s->rq->req.form == HTTP_TARGET_ORIGIN) {
+		e.url = s->rq->req.url;
+		e.path = s->rq->req.path;
 	}
-	if (s->req.headers_done && s->req.ua_hdr != -1)
-		ua = &s->req.hs.h[s->req.ua_hdr].value;
+	if (s->rq->req.headers_done && s->rq->req.ua_hdr != -1)
+		ua = &s->rq->req.hs.h[s->rq->req.ua_hdr].value;
 	if (ua != NULL)
 		e.user_agent = *ua;
-	e.has_request_body = s->req.body_len > 0 ||
-	    (s->req.headers_done && s->req.llhttp_method == HTTP_POST);
-	e.request_body_bytes = s->req.body_len;
+	e.has_request_body = s->rq->req.body_len > 0 ||
+	    (s->rq->req.headers_done && s->rq->req.llhttp_method == HTTP_POST);
+	e.request_body_bytes = s->rq->req.body_len;
 	e.status = s->status;
 	/* An answer cut short still counts what the client was sent. */
 	e.response_body_bytes =
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
-	    ? s->resp.body_bytes
+	    ? s->rq->resp.body_bytes
 	    : s->response_body_bytes;
-	if (s->verdict.ocsp_parsed)
-		e.ocsp = &s->facts;
-	if (s->rfacts.parsed)
-		e.ocsp_response = &s->rfacts;
+	if (s->rq->verdict.ocsp_parsed)
+		e.ocsp = &s->rq->facts;
+	if (s->rq->rfacts.parsed)
+		e.ocsp_response = &s->rq->rfacts;
 	if (s->crl_valid)
-		e.crl = &s->crl;
+		e.crl = &s->rq->crl;
 	if (s->cert_valid)
-		e.cert = &s->cert;
+		e.cert = &s->rq->cert;
 	if (s->ctl_valid)
 		e.ctl_format = fetch_ctl_format_name(s->ctl);
 	if (s->cache_result != SESSION_CACHE_NONE)
@@ -236,14 +236,37 @@ session_log(struct session *s)
 	session_observe(s, &e);
 }
 
-/* Gives the request buffers back to the worker's pool. */
+/*
+ * Takes the request block from the worker's pool, if the session has
+ * none: the request's state (parser ready), then head bytes, then the
+ * body (also a GET's DER scratch). Returns -1 when out of memory.
+ */
+static int
+session_take_block(struct session *s)
+{
+	const struct config *c = s->cfg;
+	unsigned char *block;
+
+	if (s->rq != NULL)
+		return 0;
+	if ((block = server_buf_get(s->srv, SESSION_BLOCK_SIZE(c))) == NULL)
+		return -1;
+	s->rq = (struct session_request *)(void *)block;
+	memset(s->rq, 0, sizeof(*s->rq));
+	s->head = (char *)block + sizeof(struct session_request);
+	s->body = (unsigned char *)s->head + c->max_header_bytes;
+	http_request_init(&s->rq->req, s->body, c->max_request_body);
+	return 0;
+}
+
+/* Gives the request block and buffers back to the worker's pool. */
 static void
 session_put_buffers(struct session *s)
 {
-	server_buf_put(s->srv, s->head, SESSION_REQBUF_SIZE(s->cfg));
+	server_buf_put(s->srv, s->rq, SESSION_BLOCK_SIZE(s->cfg));
+	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	s->req.body = NULL;
 	server_buf_put(s->srv, s->rhead, SESSION_RESPONSE_HEAD_MAX);
 	s->rhead = NULL;
 	server_buf_put(s->srv, s->capture, s->capture_cap);
@@ -255,10 +278,16 @@ session_put_buffers(struct session *s)
 static void
 session_end_request(struct session *s)
 {
-	if (s->in_request &&
-	    (s->req.line_done || s->status != 0 || s->must_log))
+	if (s->in_request && s->rq != NULL &&
+	    (s->rq->req.line_done || s->status != 0 || s->must_log))
 		session_log(s);
-	http_request_next(&s->req);
+	if (s->rq != NULL) {
+		http_request_next(&s->rq->req);
+		s->rq->rfacts.parsed = false;
+		s->rq->dest_ip[0] = '\0';
+		memset(&s->rq->verdict, 0, sizeof(s->rq->verdict));
+		memset(&s->rq->facts, 0, sizeof(s->rq->facts));
+	}
 	s->head_len = 0;
 	s->rhead_len = 0;
 	s->in_request = false;
@@ -266,7 +295,6 @@ session_end_request(struct session *s)
 	s->close_after = false;
 	s->failure = REASON_NONE;
 	s->failure_detail = NULL;
-	s->dest_ip[0] = '\0';
 	s->response_started = false;
 	s->status = 0;
 	s->response_body_bytes = 0;
@@ -274,22 +302,19 @@ session_end_request(struct session *s)
 	s->inspect = false;
 	if (s->hold != NULL)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	s->rfacts.parsed = false;
 	s->crl_valid = false;
 	s->cert_valid = false;
 	s->ctl_valid = false;
 	s->upstream_reused = false;
 	s->no_reuse = false;
 	s->cache_result = SESSION_CACHE_NONE;
-	memset(&s->verdict, 0, sizeof(s->verdict));
-	memset(&s->facts, 0, sizeof(s->facts));
 }
 
 void
 session_close(struct session *s)
 {
-	if (s->in_request &&
-	    (s->req.line_done || s->status != 0 || s->must_log))
+	if (s->in_request && s->rq != NULL &&
+	    (s->rq->req.line_done || s->status != 0 || s->must_log))
 		session_log(s);
 	upstream_release(s);
 	if (s->timer != NULL)
@@ -344,12 +369,12 @@ session_reply(struct session *s, int status, enum reason why,
 {
 	char buf[HTTP_REPLY_MAX];
 	bool keep =
-	    !close && s->req.complete && s->req.keep_alive && !s->srv->draining;
+	    !close && s->rq->req.complete && s->rq->req.keep_alive && !s->srv->draining;
 	int n;
 
-	if (detail != NULL && s->verdict.detail == NULL &&
+	if (detail != NULL && s->rq->verdict.detail == NULL &&
 	    s->failure == REASON_NONE)
-		s->verdict.detail = detail;
+		s->rq->verdict.detail = detail;
 	n = http_reply_build(status, why, keep, buf, sizeof(buf));
 	if (n > 0) {
 		const char *body = strstr(buf, "\r\n\r\n");
@@ -380,16 +405,16 @@ session_fail(struct session *s, enum reason why, const char *detail)
 static void
 session_refuse_malformed(struct session *s)
 {
-	enum reason why = s->req.reason;
+	enum reason why = s->rq->req.reason;
 	int status;
 
-	if (why == REASON_BODY_TOO_LARGE && s->req.headers_done &&
-	    s->req.llhttp_method != HTTP_GET &&
-	    s->req.llhttp_method != HTTP_POST)
+	if (why == REASON_BODY_TOO_LARGE && s->rq->req.headers_done &&
+	    s->rq->req.llhttp_method != HTTP_GET &&
+	    s->rq->req.llhttp_method != HTTP_POST)
 		why = REASON_METHOD_NOT_ALLOWED;
 	status = http_reply_status(why);
-	s->verdict.reason = why;
-	s->verdict.detail = s->req.detail;
+	s->rq->verdict.reason = why;
+	s->rq->verdict.detail = s->rq->req.detail;
 	session_reply(s, status, why, NULL, true);
 }
 
@@ -397,9 +422,9 @@ static bool
 session_forwardable(const struct session *s)
 {
 	return s->cfg->mode == MODE_MONITOR &&
-	    (s->req.form == HTTP_TARGET_ABSOLUTE || s->req.intercepted) &&
-	    s->verdict.reason != REASON_HTTP_MALFORMED &&
-	    s->verdict.reason != REASON_BODY_TOO_LARGE;
+	    (s->rq->req.form == HTTP_TARGET_ABSOLUTE || s->rq->req.intercepted) &&
+	    s->rq->verdict.reason != REASON_HTTP_MALFORMED &&
+	    s->rq->verdict.reason != REASON_BODY_TOO_LARGE;
 }
 
 /* A complete request: decide, then answer or forward. */
@@ -413,7 +438,7 @@ session_intercept(struct session *s)
 {
 	int rc;
 
-	if (s->req.form != HTTP_TARGET_ORIGIN ||
+	if (s->rq->req.form != HTTP_TARGET_ORIGIN ||
 	    s->transparent == LISTEN_EXPLICIT)
 		return 0;
 	if (!s->orig_known) {
@@ -423,7 +448,7 @@ session_intercept(struct session *s)
 			return 0; /* not intercepted: the policy refuses it */
 		s->orig_known = true;
 	}
-	if (http_request_intercept(&s->req, session_port(&s->orig_dst)) == -1) {
+	if (http_request_intercept(&s->rq->req, session_port(&s->orig_dst)) == -1) {
 		session_refuse_malformed(s);
 		return -1;
 	}
@@ -441,19 +466,19 @@ session_dispatch(struct session *s)
 	evtimer_del(s->timer);
 	if (session_intercept(s) == -1)
 		return;
-	if (http_request_has_via(&s->req, s->srv->via)) {
+	if (http_request_has_via(&s->rq->req, s->srv->via)) {
 		/* Our own request came back: forwarding it again would loop. */
-		s->verdict.reason = REASON_FORWARDING_LOOP;
-		s->verdict.detail = "request carries this gate's own Via";
+		s->rq->verdict.reason = REASON_FORWARDING_LOOP;
+		s->rq->verdict.detail = "request carries this gate's own Via";
 		session_reply(s, 508, REASON_FORWARDING_LOOP, NULL, true);
 		return;
 	}
-	memset(&s->facts, 0, sizeof(s->facts));
-	policy_decide(s->cfg, &s->req, s->body, s->cfg->max_request_body,
-	    &s->facts, &s->verdict, s->srv->memo_request);
-	if (reason_is_allow(s->verdict.reason) && upstream_cache_answer(s))
+	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
+	policy_decide(s->cfg, &s->rq->req, s->body, s->cfg->max_request_body,
+	    &s->rq->facts, &s->rq->verdict, s->srv->memo_request);
+	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
 		return;
-	if (reason_is_allow(s->verdict.reason) || session_forwardable(s)) {
+	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {
 		s->forwarded = true;
 		s->state = SESSION_UPSTREAM;
 		upstream_start(s);
@@ -463,10 +488,10 @@ session_dispatch(struct session *s)
 	 * After CONNECT the client would send tunnel bytes, and after a
 	 * malformed request nothing it sends can be trusted: close.
 	 */
-	session_reply(s, http_reply_status(s->verdict.reason),
-	    s->verdict.reason, NULL,
-	    s->req.form == HTTP_TARGET_AUTHORITY ||
-	        s->verdict.reason == REASON_HTTP_MALFORMED);
+	session_reply(s, http_reply_status(s->rq->verdict.reason),
+	    s->rq->verdict.reason, NULL,
+	    s->rq->req.form == HTTP_TARGET_AUTHORITY ||
+	        s->rq->verdict.reason == REASON_HTTP_MALFORMED);
 }
 
 static int
@@ -474,15 +499,8 @@ session_begin_request(struct session *s)
 {
 	const struct config *c = s->cfg;
 
-	if (s->head == NULL) {
-		/* One block: head, then the body (also a GET's DER scratch). */
-		if ((s->head = server_buf_get(
-		         s->srv, SESSION_REQBUF_SIZE(c))) == NULL)
-			return -1;
-		s->body = (unsigned char *)s->head + c->max_header_bytes;
-		s->req.body = s->body;
-		s->req.body_cap = c->max_request_body;
-	}
+	if (session_take_block(s) == -1)
+		return -1;
 	s->in_request = true;
 	clock_gettime(CLOCK_REALTIME, &s->start_wall);
 	s->start_ns = session_now_ns();
@@ -503,18 +521,18 @@ session_read(struct session *s)
 		size_t consumed;
 
 		if (!s->in_request && session_begin_request(s) == -1) {
-			s->verdict.detail = "out of memory";
+			s->rq->verdict.detail = "out of memory";
 			session_reply(
 			    s, 503, REASON_HTTP_MALFORMED, NULL, true);
 			return;
 		}
-		if (!s->req.headers_done) {
+		if (!s->rq->req.headers_done) {
 			size_t space = s->cfg->max_header_bytes - s->head_len;
 			size_t n = evbuffer_get_length(in);
 
 			if (space == 0) {
-				s->verdict.reason = REASON_HTTP_MALFORMED;
-				s->verdict.detail =
+				s->rq->verdict.reason = REASON_HTTP_MALFORMED;
+				s->rq->verdict.detail =
 				    "request head over max_header_bytes";
 				session_reply(
 				    s, 431, REASON_HTTP_MALFORMED, NULL, true);
@@ -524,7 +542,7 @@ session_read(struct session *s)
 				n = space;
 			evbuffer_copyout(in, s->head + s->head_len, n);
 			rc = http_request_parse(
-			    &s->req, s->head + s->head_len, n, &consumed);
+			    &s->rq->req, s->head + s->head_len, n, &consumed);
 			s->head_len += consumed;
 		} else {
 			struct evbuffer_iovec v;
@@ -532,7 +550,7 @@ session_read(struct session *s)
 			if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 				break;
 			rc = http_request_parse(
-			    &s->req, v.iov_base, v.iov_len, &consumed);
+			    &s->rq->req, v.iov_base, v.iov_len, &consumed);
 		}
 		evbuffer_drain(in, consumed);
 		if (rc == HTTP_PARSE_ERROR) {
@@ -544,10 +562,11 @@ session_read(struct session *s)
 			return;
 		}
 	}
-	if (s->state == SESSION_READING && s->req.headers_done &&
-	    s->req.expect_continue && s->req.body_len == 0) {
+	if (s->state == SESSION_READING && s->rq != NULL &&
+	    s->rq->req.headers_done &&
+	    s->rq->req.expect_continue && s->rq->req.body_len == 0) {
 		/* curl waits a second for this before sending a body. */
-		s->req.expect_continue = false;
+		s->rq->req.expect_continue = false;
 		bufferevent_write(
 		    s->client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
@@ -614,9 +633,9 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->state == SESSION_READING && s->in_request &&
-	    s->verdict.reason == REASON_NONE) {
-		s->verdict.reason = REASON_HTTP_MALFORMED;
-		s->verdict.detail = "client closed mid-request";
+	    s->rq->verdict.reason == REASON_NONE) {
+		s->rq->verdict.reason = REASON_HTTP_MALFORMED;
+		s->rq->verdict.detail = "client closed mid-request";
 	} else if (s->state != SESSION_READING && s->failure_detail == NULL) {
 		s->failure_detail = "client closed before the answer was sent";
 	}
@@ -640,8 +659,8 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (s->in_request) {
-		s->verdict.reason = REASON_HTTP_MALFORMED;
-		s->verdict.detail =
+		s->rq->verdict.reason = REASON_HTTP_MALFORMED;
+		s->rq->verdict.detail =
 		    "request not complete within client_timeout";
 	}
 	session_close(s);
@@ -714,9 +733,13 @@ session_refuse_connection(
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
 		s->start_ns = session_now_ns();
 	}
+	if (session_take_block(s) == -1) {
+		session_close(s); /* out of memory: not even a log line */
+		return;
+	}
 	s->must_log = true;
-	s->verdict.reason = why;
-	s->verdict.detail = detail;
+	s->rq->verdict.reason = why;
+	s->rq->verdict.detail = detail;
 	session_close(s);
 }
 
@@ -775,7 +798,6 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	}
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
-	http_request_init(&s->req, NULL, 0);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	metrics_gauge_add(&srv->metrics.connections_open, 1);
 	metrics_add(&srv->metrics.connections_total, 1);

@@ -36,10 +36,10 @@ void
 upstream_release(struct session *s)
 {
 	/* The capture may have grown while the answer came in. */
-	if (s->resp.capture != NULL) {
-		s->capture = s->resp.capture;
-		s->capture_cap = s->resp.capture_cap;
-		s->resp.capture = NULL;
+	if (s->rq != NULL && s->rq->resp.capture != NULL) {
+		s->capture = s->rq->resp.capture;
+		s->capture_cap = s->rq->resp.capture_cap;
+		s->rq->resp.capture = NULL;
 	}
 	if (s->dns != NULL) {
 		/* The callback runs with EVUTIL_EAI_CANCEL and ignores us. */
@@ -106,9 +106,9 @@ upstream_check_host(struct session *s)
 	s->host_mismatch = true;
 	if (!s->cfg->block_host_mismatch)
 		return true;
-	if (reason_is_allow(s->verdict.reason)) {
-		s->verdict.reason = REASON_HOST_MISMATCH;
-		s->verdict.detail = "original destination is not an address "
+	if (reason_is_allow(s->rq->verdict.reason)) {
+		s->rq->verdict.reason = REASON_HOST_MISMATCH;
+		s->rq->verdict.detail = "original destination is not an address "
 		                    "of the Host name";
 	}
 	if (s->cfg->mode == MODE_MONITOR)
@@ -136,7 +136,7 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	}
 	s->addrs = res;
 	s->addr_next = res;
-	if (s->req.intercepted && !upstream_check_host(s))
+	if (s->rq->req.intercepted && !upstream_check_host(s))
 		return;
 	upstream_connect_next(s, 0);
 }
@@ -157,7 +157,7 @@ upstream_send_request(struct session *s)
 
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
-	n = http_request_build_upstream(&s->req, s->srv->via,
+	n = http_request_build_upstream(&s->rq->req, s->srv->via,
 	    s->cfg->upstream_idle_max > 0, v.iov_base,
 	    v.iov_len < cap ? v.iov_len : cap);
 	if (n < 0)
@@ -166,9 +166,9 @@ upstream_send_request(struct session *s)
 	if (evbuffer_commit_space(out, &v, 1) == -1)
 		return -1;
 	/* The body stays in the session's buffer until the request ends. */
-	if (s->req.body_len > 0 &&
+	if (s->rq->req.body_len > 0 &&
 	    evbuffer_add_reference(
-	        out, s->req.body, s->req.body_len, NULL, NULL) == -1)
+	        out, s->rq->req.body, s->rq->req.body_len, NULL, NULL) == -1)
 		return -1;
 	if (out == s->srv->scratch)
 		session_send(s->upstream, out);
@@ -207,11 +207,11 @@ upstream_socket(const struct session *s, int family)
 static void
 upstream_expect_response(struct session *s)
 {
-	http_response_init(&s->resp, s->req.llhttp_method == HTTP_HEAD);
+	http_response_init(&s->rq->resp, s->rq->req.llhttp_method == HTTP_HEAD);
 	if (s->inspect) {
-		s->resp.capture = s->capture;
-		s->resp.capture_cap = s->capture_cap;
-		s->resp.capture_limit = s->inspect_limit;
+		s->rq->resp.capture = s->capture;
+		s->rq->resp.capture_cap = s->capture_cap;
+		s->rq->resp.capture_limit = s->inspect_limit;
 	}
 	bufferevent_enable(s->upstream, EV_READ);
 }
@@ -231,7 +231,7 @@ upstream_connect_next(struct session *s, int last_error)
 		else
 			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
 			            ->sin_addr;
-		inet_ntop(ai->ai_family, addr, s->dest_ip, sizeof(s->dest_ip));
+		inet_ntop(ai->ai_family, addr, s->rq->dest_ip, sizeof(s->rq->dest_ip));
 		if ((fd = upstream_socket(s, ai->ai_family)) == -1) {
 			last_error = errno;
 			continue;
@@ -271,7 +271,7 @@ upstream_connect_next(struct session *s, int last_error)
 static int
 upstream_prepare_inspection(struct session *s)
 {
-	s->inspect = reason_is_allow(s->verdict.reason);
+	s->inspect = reason_is_allow(s->rq->verdict.reason);
 	if (!s->inspect)
 		return 0;
 	/*
@@ -279,7 +279,7 @@ upstream_prepare_inspection(struct session *s)
 	 * CRLs and the like may be megabytes: the capture grows as the
 	 * payload arrives, up to max_crl_bytes.
 	 */
-	if (s->verdict.reason == REASON_OCSP_REQUEST) {
+	if (s->rq->verdict.reason == REASON_OCSP_REQUEST) {
 		s->inspect_limit = s->cfg->max_response_body;
 		if (s->capture != NULL && s->capture_cap < s->inspect_limit) {
 			server_buf_put(s->srv, s->capture, s->capture_cap);
@@ -360,11 +360,11 @@ upstream_park(struct session *s)
 	unsigned max = s->cfg->upstream_idle_max;
 	struct timeval tv = {.tv_sec = s->cfg->upstream_idle_timeout_sec};
 	struct upstream_idle *u;
-	size_t hlen = strlen(s->dest_name);
+	size_t hlen = strlen(s->rq->dest_name);
 
 	if (max == 0 || s->upstream == NULL || srv->draining ||
-	    s->req.http_minor != 1 || !s->resp.keep_alive ||
-	    http_response_close_delimited(&s->resp) ||
+	    s->rq->req.http_minor != 1 || !s->rq->resp.keep_alive ||
+	    http_response_close_delimited(&s->rq->resp) ||
 	    evbuffer_get_length(bufferevent_get_input(s->upstream)) > 0 ||
 	    evbuffer_get_length(bufferevent_get_output(s->upstream)) > 0)
 		return;
@@ -374,10 +374,10 @@ upstream_park(struct session *s)
 		upstream_idle_close(TAILQ_LAST(&srv->idle, upstream_idle_list));
 	u->srv = srv;
 	u->bev = s->upstream;
-	u->port = s->req.port;
+	u->port = s->rq->req.port;
 	u->mark = s->cfg->upstream_mark;
-	memcpy(u->ip, s->dest_ip, sizeof(u->ip));
-	memcpy(u->host, s->dest_name, hlen + 1);
+	memcpy(u->ip, s->rq->dest_ip, sizeof(u->ip));
+	memcpy(u->host, s->rq->dest_name, hlen + 1);
 	s->upstream = NULL;
 	bufferevent_setcb(
 	    u->bev, upstream_idle_on_read, NULL, upstream_idle_on_event, u);
@@ -397,12 +397,12 @@ upstream_reuse(struct session *s)
 {
 	struct upstream_idle *u;
 
-	if (s->no_reuse || s->req.intercepted || s->cfg->upstream_idle_max == 0)
+	if (s->no_reuse || s->rq->req.intercepted || s->cfg->upstream_idle_max == 0)
 		return false;
 	TAILQ_FOREACH (u, &s->srv->idle, entry) {
-		if (u->port == s->req.port &&
+		if (u->port == s->rq->req.port &&
 		    u->mark == s->cfg->upstream_mark &&
-		    strcmp(u->host, s->dest_name) == 0)
+		    strcmp(u->host, s->rq->dest_name) == 0)
 			break;
 	}
 	if (u == NULL)
@@ -410,7 +410,7 @@ upstream_reuse(struct session *s)
 	TAILQ_REMOVE(&s->srv->idle, u, entry);
 	s->srv->nidle--;
 	s->upstream = u->bev;
-	memcpy(s->dest_ip, u->ip, sizeof(s->dest_ip));
+	memcpy(s->rq->dest_ip, u->ip, sizeof(s->rq->dest_ip));
 	free(u);
 	bufferevent_setcb(
 	    s->upstream, upstream_on_read, NULL, upstream_on_event, s);
@@ -454,12 +454,12 @@ upstream_parse_time(const char *t)
 static enum session_cache
 upstream_cache_class(const struct session *s)
 {
-	if (s->verdict.reason != REASON_OCSP_REQUEST ||
-	    s->verdict.responder == NULL)
+	if (s->rq->verdict.reason != REASON_OCSP_REQUEST ||
+	    s->rq->verdict.responder == NULL)
 		return SESSION_CACHE_NONE;
 	/* A nonce asks for a fresh answer; an intercepted Host is checked
 	 * against DNS on the way, which a hit would skip. */
-	if (s->srv->cache == NULL || s->facts.has_nonce || s->req.intercepted)
+	if (s->srv->cache == NULL || s->rq->facts.has_nonce || s->rq->req.intercepted)
 		return SESSION_CACHE_BYPASS;
 	return SESSION_CACHE_MISS;
 }
@@ -481,7 +481,7 @@ upstream_cache_figures(struct server *srv)
 static void
 upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 {
-	const struct responder *r = s->verdict.responder;
+	const struct responder *r = s->rq->verdict.responder;
 	struct ocsp_cache_times t;
 	const struct http_span *cc;
 	unsigned char *value;
@@ -489,23 +489,23 @@ upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 	long max_age = 0;
 	int have = 0;
 
-	if (s->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-	    s->resp.status != 200)
+	if (s->rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+	    s->rq->resp.status != 200)
 		return;
-	if ((cc = http_headers_get(&s->resp.hs, "cache-control")) != NULL &&
+	if ((cc = http_headers_get(&s->rq->resp.hs, "cache-control")) != NULL &&
 	    (have = ocsp_cache_parse_max_age(cc->p, cc->len, &max_age)) == -1)
 		return;
-	t.this_update = upstream_parse_time(s->rfacts.produced_at);
-	t.next_update = s->rfacts.min_next_update;
+	t.this_update = upstream_parse_time(s->rq->rfacts.produced_at);
+	t.next_update = s->rq->rfacts.min_next_update;
 	if ((t.expires = ocsp_cache_expiry(
 	         now, t.next_update, have == 1, max_age)) == 0)
 		return;
-	if ((value = malloc(sizeof(s->rfacts) + len)) == NULL)
+	if ((value = malloc(sizeof(s->rq->rfacts) + len)) == NULL)
 		return;
-	memcpy(value, &s->rfacts, sizeof(s->rfacts));
-	memcpy(value + sizeof(s->rfacts), der, len);
+	memcpy(value, &s->rq->rfacts, sizeof(s->rq->rfacts));
+	memcpy(value + sizeof(s->rq->rfacts), der, len);
 	ocsp_cache_put(s->srv->cache, r->spec, strlen(r->spec), s->body,
-	    s->facts.der_len, value, sizeof(s->rfacts) + len, &t, now);
+	    s->rq->facts.der_len, value, sizeof(s->rq->rfacts) + len, &t, now);
 	free(value);
 	upstream_cache_figures(s->srv);
 }
@@ -513,7 +513,7 @@ upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 bool
 upstream_cache_answer(struct session *s)
 {
-	const struct responder *r = s->verdict.responder;
+	const struct responder *r = s->rq->verdict.responder;
 	const struct ocsp_cache_entry *e;
 	struct ocsp_cache_entry body;
 	char head[OCSP_CACHE_HEADERS_MAX + 32];
@@ -526,13 +526,13 @@ upstream_cache_answer(struct session *s)
 		return false;
 	now = time(NULL);
 	e = ocsp_cache_get(s->srv->cache, r->spec, strlen(r->spec), s->body,
-	    s->facts.der_len, now);
-	if (e == NULL || e->body_len < sizeof(s->rfacts))
+	    s->rq->facts.der_len, now);
+	if (e == NULL || e->body_len < sizeof(s->rq->rfacts))
 		return false;
 	body = *e;
-	body.body += sizeof(s->rfacts);
-	body.body_len -= sizeof(s->rfacts);
-	keep = s->req.keep_alive && !s->srv->draining;
+	body.body += sizeof(s->rq->rfacts);
+	body.body_len -= sizeof(s->rq->rfacts);
+	keep = s->rq->req.keep_alive && !s->srv->draining;
 	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, now);
 	if (n == 0)
 		return false;
@@ -546,7 +546,7 @@ upstream_cache_answer(struct session *s)
 		return false;
 	}
 	session_send(s->client, s->hold);
-	memcpy(&s->rfacts, e->body, sizeof(s->rfacts));
+	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
 	s->cache_result = SESSION_CACHE_HIT;
 	s->status = 200;
 	s->response_started = true;
@@ -563,7 +563,7 @@ upstream_resolve(struct session *s)
 	struct evdns_getaddrinfo_request *req;
 	char port[8];
 
-	snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
+	snprintf(port, sizeof(port), "%u", (unsigned)s->rq->req.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -571,7 +571,7 @@ upstream_resolve(struct session *s)
 	/* The resolver of the config in force now, kept until the end. */
 	if (s->resolver == NULL)
 		s->resolver = resolver_ref(s->srv->resolver);
-	req = evdns_getaddrinfo(s->resolver->dns, s->dest_name, port, &hints,
+	req = evdns_getaddrinfo(s->resolver->dns, s->rq->dest_name, port, &hints,
 	    upstream_on_resolved, s);
 	if (req != NULL)
 		s->dns = req;
@@ -580,16 +580,16 @@ upstream_resolve(struct session *s)
 void
 upstream_start(struct session *s)
 {
-	if (s->req.host.len >= sizeof(s->dest_name)) {
+	if (s->rq->req.host.len >= sizeof(s->rq->dest_name)) {
 		session_fail(
 		    s, REASON_UPSTREAM_UNREACHABLE, "host name too long");
 		return;
 	}
-	memcpy(s->dest_name, s->req.host.p, s->req.host.len);
-	s->dest_name[s->req.host.len] = '\0';
+	memcpy(s->rq->dest_name, s->rq->req.host.p, s->rq->req.host.len);
+	s->rq->dest_name[s->rq->req.host.len] = '\0';
 	/* "name." is the same name, but hosts files list it without the dot. */
-	if (s->req.host.len > 1 && s->dest_name[s->req.host.len - 1] == '.')
-		s->dest_name[s->req.host.len - 1] = '\0';
+	if (s->rq->req.host.len > 1 && s->rq->dest_name[s->rq->req.host.len - 1] == '.')
+		s->rq->dest_name[s->rq->req.host.len - 1] = '\0';
 	s->upstream_connected = false;
 	s->upstream_replied = false;
 	s->upstream_start_ns = session_now_ns();
@@ -613,12 +613,12 @@ upstream_start(struct session *s)
 static int
 upstream_stop_capture(struct session *s)
 {
-	if (s->resp.capture != NULL) {
-		s->capture = s->resp.capture;
-		s->capture_cap = s->resp.capture_cap;
+	if (s->rq->resp.capture != NULL) {
+		s->capture = s->rq->resp.capture;
+		s->capture_cap = s->rq->resp.capture_cap;
 	}
-	s->resp.capture = NULL;
-	s->resp.capture_limit = 0;
+	s->rq->resp.capture = NULL;
+	s->rq->resp.capture_limit = 0;
 	return 0;
 }
 
@@ -653,20 +653,20 @@ upstream_check_ocsp_head(struct session *s)
 {
 	static const char want[] = "application/ocsp-response";
 	const struct http_span *ct =
-	    http_headers_get(&s->resp.hs, "content-type");
-	bool ocsp = s->verdict.reason == REASON_OCSP_REQUEST;
+	    http_headers_get(&s->rq->resp.hs, "content-type");
+	bool ocsp = s->rq->verdict.reason == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
-	if (s->resp.status == 304) {
+	if (s->rq->resp.status == 304) {
 		/* Not Modified: a cache revalidating, no body to judge. */
 		s->inspect = false;
 		upstream_stop_capture(s);
 		return 0;
 	}
-	if (s->resp.status != 200)
+	if (s->rq->resp.status != 200)
 		why = "status is not 200";
-	else if ((s->resp.parser.flags & F_CONTENT_LENGTH) &&
-	    s->resp.parser.content_length > s->inspect_limit)
+	else if ((s->rq->resp.parser.flags & F_CONTENT_LENGTH) &&
+	    s->rq->resp.parser.content_length > s->inspect_limit)
 		why = ocsp ? "body over max_response_body"
 		           : "body over max_crl_bytes";
 	else if (!ocsp)
@@ -699,7 +699,7 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
 		return -1;
 	}
-	while (s->resp.state == HTTP_RESPONSE_HEAD) {
+	while (s->rq->resp.state == HTTP_RESPONSE_HEAD) {
 		size_t len = evbuffer_get_length(in), consumed;
 		size_t space = SESSION_RESPONSE_HEAD_MAX - s->rhead_len;
 		enum http_parse rc;
@@ -715,16 +715,16 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 			len = space;
 		evbuffer_copyout(in, s->rhead + s->rhead_len, len);
 		rc = http_response_parse(
-		    &s->resp, s->rhead + s->rhead_len, len, &consumed);
+		    &s->rq->resp, s->rhead + s->rhead_len, len, &consumed);
 		s->rhead_len += consumed;
 		evbuffer_drain(in, consumed);
 		if (rc == HTTP_PARSE_ERROR) {
 			session_fail(
-			    s, REASON_RESPONSE_MALFORMED, s->resp.detail);
+			    s, REASON_RESPONSE_MALFORMED, s->rq->resp.detail);
 			return -1;
 		}
 	}
-	if (s->resp.chunked && s->req.http_minor == 0) {
+	if (s->rq->resp.chunked && s->rq->req.http_minor == 0) {
 		/* Asked as HTTP/1.0, which has no chunked coding. */
 		session_fail(s, REASON_RESPONSE_MALFORMED,
 		    "chunked reply to an HTTP/1.0 request");
@@ -735,21 +735,21 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	/* An inspected answer waits in <hold> until it has been judged. */
 	if (s->inspect)
 		out = s->hold;
-	keep = s->req.keep_alive && !http_response_close_delimited(&s->resp) &&
+	keep = s->rq->req.keep_alive && !http_response_close_delimited(&s->rq->resp) &&
 	    !s->srv->draining;
 	s->client_keep = keep;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v, 1) <
 	    1)
 		goto fail;
 	n = http_response_build_client(
-	    &s->resp, s->req.http_minor == 0, keep, v.iov_base, v.iov_len);
+	    &s->rq->resp, s->rq->req.http_minor == 0, keep, v.iov_base, v.iov_len);
 	if (n < 0)
 		goto fail;
 	v.iov_len = (size_t)n;
 	if (evbuffer_commit_space(out, &v, 1) == -1)
 		goto fail;
 	s->response_started = !s->inspect;
-	s->status = s->resp.status;
+	s->status = s->rq->resp.status;
 	return 0;
 fail:
 	session_fail(s, REASON_RESPONSE_MALFORMED, "cannot build head");
@@ -763,7 +763,7 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 	struct evbuffer *out =
 	    s->inspect ? s->hold : bufferevent_get_output(s->client);
 
-	while (s->resp.state == HTTP_RESPONSE_BODY) {
+	while (s->rq->resp.state == HTTP_RESPONSE_BODY) {
 		struct evbuffer_iovec v = {.iov_base = "", .iov_len = 0};
 		size_t consumed;
 		enum http_parse rc;
@@ -773,21 +773,21 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 		    evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		rc = http_response_parse(
-		    &s->resp, v.iov_base, v.iov_len, &consumed);
+		    &s->rq->resp, v.iov_base, v.iov_len, &consumed);
 		if (rc == HTTP_PARSE_ERROR) {
 			session_fail(
-			    s, REASON_RESPONSE_MALFORMED, s->resp.detail);
+			    s, REASON_RESPONSE_MALFORMED, s->rq->resp.detail);
 			return -1;
 		}
 		if (consumed > 0)
 			evbuffer_remove_buffer(in, out, consumed);
 		if (s->inspect &&
-		    (s->resp.capture_overflow ||
+		    (s->rq->resp.capture_overflow ||
 		        evbuffer_get_length(s->hold) >
 		            s->inspect_limit * 2 + 65536)) {
 			if (upstream_inspection_failed(s,
 			        REASON_RESPONSE_MALFORMED,
-			        s->verdict.reason == REASON_OCSP_REQUEST
+			        s->rq->verdict.reason == REASON_OCSP_REQUEST
 			            ? "body over max_response_body"
 			            : "body over max_crl_bytes") == -1)
 				return -1;
@@ -814,17 +814,17 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 	struct upstream_memo_value v;
 	const void *hit;
 
-	if (memo == NULL || s->facts.der_len == 0)
-		return ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
-	if ((hit = memo_get(memo, s->body, s->facts.der_len, body, len)) !=
+	if (memo == NULL || s->rq->facts.der_len == 0)
+		return ocsp_response_inspect(body, len, &s->rq->facts, &s->rq->rfacts);
+	if ((hit = memo_get(memo, s->body, s->rq->facts.der_len, body, len)) !=
 	    NULL) {
 		memcpy(&v, hit, sizeof(v));
-		s->rfacts = v.facts;
+		s->rq->rfacts = v.facts;
 		return v.why;
 	}
-	v.why = ocsp_response_inspect(body, len, &s->facts, &s->rfacts);
-	v.facts = s->rfacts;
-	memo_put(memo, s->body, s->facts.der_len, body, len, &v);
+	v.why = ocsp_response_inspect(body, len, &s->rq->facts, &s->rq->rfacts);
+	v.facts = s->rq->rfacts;
+	memo_put(memo, s->body, s->rq->facts.der_len, body, len, &v);
 	return v.why;
 }
 
@@ -836,25 +836,25 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 static int
 upstream_inspect(struct session *s)
 {
-	const struct responder *r = s->verdict.responder;
-	const unsigned char *body = s->resp.capture;
-	size_t len = s->resp.capture_len;
+	const struct responder *r = s->rq->verdict.responder;
+	const unsigned char *body = s->rq->resp.capture;
+	size_t len = s->rq->resp.capture_len;
 	const char *detail = NULL;
 	char file[64];
 	enum reason why;
 
-	switch (s->verdict.reason) {
+	switch (s->rq->verdict.reason) {
 	case REASON_CRL_REQUEST:
-		why = fetch_inspect_crl(body, len, &s->crl, &detail);
+		why = fetch_inspect_crl(body, len, &s->rq->crl, &detail);
 		s->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
-		why = fetch_inspect_cert(body, len, &s->cert, &detail);
+		why = fetch_inspect_cert(body, len, &s->rq->cert, &detail);
 		s->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
 		if (!fetch_ctl_file(
-		        s->req.path.p, s->req.path.len, file, sizeof(file))) {
+		        s->rq->req.path.p, s->rq->req.path.len, file, sizeof(file))) {
 			why = REASON_RESPONSE_MALFORMED;
 			detail = "not a trust-list file";
 			break;
@@ -864,10 +864,10 @@ upstream_inspect(struct session *s)
 		break;
 	default:
 		why = upstream_inspect_ocsp(s, body, len);
-		detail = s->rfacts.detail;
+		detail = s->rq->rfacts.detail;
 		if (why == REASON_NONE && s->cfg->verify_responses &&
 		    r != NULL && r->store != NULL &&
-		    s->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
 			why = ocsp_response_verify(
 			    body, len, r->store, r->trusted, &detail);
 		break;
@@ -890,7 +890,7 @@ upstream_finish(struct session *s)
 	metrics_observe_upstream(&s->srv->metrics, ns);
 	if (s->inspect && upstream_inspect(s) == -1)
 		return;
-	s->response_body_bytes = s->resp.body_bytes;
+	s->response_body_bytes = s->rq->resp.body_bytes;
 	upstream_park(s);
 	upstream_release(s);
 	session_answer_done(s, s->client_keep);
@@ -910,13 +910,13 @@ upstream_on_read(struct bufferevent *bev, void *arg)
 		evtimer_del(s->timer);
 		bufferevent_set_timeouts(bev, &tv, NULL);
 	}
-	if (s->resp.state == HTTP_RESPONSE_HEAD &&
+	if (s->rq->resp.state == HTTP_RESPONSE_HEAD &&
 	    (upstream_read_head(s, in) == -1 ||
-	        s->resp.state == HTTP_RESPONSE_HEAD))
+	        s->rq->resp.state == HTTP_RESPONSE_HEAD))
 		return;
 	if (upstream_relay_body(s, in) == -1)
 		return;
-	if (s->resp.state == HTTP_RESPONSE_DONE)
+	if (s->rq->resp.state == HTTP_RESPONSE_DONE)
 		upstream_finish(s);
 }
 
@@ -957,8 +957,8 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 		s->upstream = NULL;
 		s->upstream_reused = false;
 		s->no_reuse = true;
-		if (s->req.llhttp_method == HTTP_GET ||
-		    s->req.llhttp_method == HTTP_HEAD) {
+		if (s->rq->req.llhttp_method == HTTP_GET ||
+		    s->rq->req.llhttp_method == HTTP_HEAD) {
 			metrics_add(&s->srv->metrics.upstream_retries_total, 1);
 			upstream_resolve(s);
 			return;
@@ -976,7 +976,7 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 		        : "upstream closed without a response");
 		return;
 	}
-	if (http_response_eof(&s->resp) == HTTP_PARSE_DONE) {
+	if (http_response_eof(&s->rq->resp) == HTTP_PARSE_DONE) {
 		upstream_finish(s);
 		return;
 	}

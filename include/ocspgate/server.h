@@ -77,6 +77,7 @@ struct server {
 	struct rdns_cache *rdns;
 	struct server_buf *pool; /* free request buffers */
 	size_t npool;
+	size_t pool_bytes;
 	unsigned peak_sessions; /* since the last trim */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */

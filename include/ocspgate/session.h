@@ -47,6 +47,23 @@ enum session_cache {
 	SESSION_CACHE_BYPASS /* nonce, intercepted, or no cache */
 };
 
+/* What one request needs while it lasts (see struct session). */
+struct session_request {
+	struct http_request req;
+	struct ocsp_request_facts facts;
+	struct verdict verdict;
+	struct http_response resp;
+	struct ocsp_response_facts rfacts;
+	struct fetch_crl_facts crl;
+	struct fetch_cert_facts cert;
+	char dest_name[256]; /* NUL-terminated target host */
+	char dest_ip[INET6_ADDRSTRLEN];
+};
+
+/* The request block: the state, then head and body bytes. */
+#define SESSION_BLOCK_SIZE(cfg)                                                \
+	(sizeof(struct session_request) + SESSION_REQBUF_SIZE(cfg))
+
 struct server;
 struct resolver;
 struct bufferevent;
@@ -81,13 +98,15 @@ struct session {
 	struct sockaddr_storage orig_dst;     /* intercepted: where it went */
 	bool host_mismatch; /* orig_dst not an address of Host */
 
-	/* The current request. */
+	/*
+	 * The current request: its state and buffers, one pooled block
+	 * taken when a request starts and given back while the connection
+	 * is idle, so that an idle or silent connection stays small.
+	 */
+	struct session_request *rq;
 	char *head; /* head bytes; spans point here */
 	size_t head_len;
 	unsigned char *body; /* body, then GET DER scratch */
-	struct http_request req;
-	struct ocsp_request_facts facts;
-	struct verdict verdict;
 	bool in_request;     /* a byte of it has arrived */
 	bool forwarded;      /* sent upstream */
 	bool close_after;    /* close once the answer is sent */
@@ -95,13 +114,10 @@ struct session {
 	const char *failure_detail;
 	struct timespec start_wall;
 	uint64_t start_ns;   /* monotonic */
-	char dest_name[256]; /* NUL-terminated target host */
-	char dest_ip[INET6_ADDRSTRLEN];
 
 	/* The answer. */
 	char *rhead; /* upstream head bytes */
 	size_t rhead_len;
-	struct http_response resp;
 	bool upstream_connected;
 	bool upstream_replied;  /* its first byte arrived */
 	bool client_keep;       /* keep-alive after this answer */
@@ -109,12 +125,9 @@ struct session {
 	struct evbuffer *hold;  /* the held answer, as received */
 	unsigned char *capture; /* its payload, for inspection */
 	size_t capture_cap;
-	struct ocsp_response_facts rfacts;
 	size_t inspect_limit;       /* payload bytes this class may have */
-	struct fetch_crl_facts crl; /* what a CRL fetch returned */
-	bool crl_valid;
-	struct fetch_cert_facts cert; /* what an issuer fetch returned */
-	bool cert_valid;
+	bool crl_valid;  /* rq->crl holds what a CRL fetch returned */
+	bool cert_valid; /* rq->cert: what an issuer fetch returned */
 	enum fetch_ctl_format ctl; /* how a trust list was packaged */
 	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */

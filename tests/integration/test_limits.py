@@ -325,7 +325,7 @@ class ManyConnectionsTests(LimitTestCase):
 
         t1 = time.monotonic()
         close_all(conns)
-        wait_fd_count(pid, lambda n: n <= fds0 + 2, 30)
+        wait_fd_count(pid, lambda n: n <= fds0 + 2 + 2, 30)
         closed_s = time.monotonic() - t1
         time.sleep(0.5)
         fds_end = fd_count(pid)
@@ -344,7 +344,9 @@ class ManyConnectionsTests(LimitTestCase):
         raise_nofile(self, int(self.N * 2.5))
         rec = self.upstream()
         spec = "ocsp.ca.test:%d" % rec.port
-        proxy = self.start_proxy(responders=[spec], client_timeout=300)
+        # At most two idle upstream connections stay open for reuse.
+        proxy = self.start_proxy(responders=[spec], client_timeout=300,
+                                 upstream_idle_max=2)
         allowed = ocsp_post("http://%s/" % spec, self.der)
         blocked = http_request("GET", "http://other.test/")
         # warm up: both kinds once
@@ -369,12 +371,19 @@ class ManyConnectionsTests(LimitTestCase):
         self.assert_alive(proxy)
         first, last = figs[0], figs[-1]
         for fig in figs:
-            self.assertLessEqual(fig["fds_end"], first["fds0"] + 2,
+            self.assertLessEqual(fig["fds_end"], first["fds0"] + 2 + 2,
                                  "descriptors not returned after closing")
         if sanitized():
             return  # memory figures of the sanitizer's allocator
-        self.assertLess(last["data_peak"], first["data_peak"] + 8 * 1024,
-                        "the heap grows with every round of connections "
+        # A leak shows as resident memory growing from one round to the
+        # next at the same point (the first round also sets up what later
+        # ones reuse). VmData is address space: a thread's malloc arena
+        # reserves it without using it, so it is reported, not judged.
+        self.assertLess(last["rss_end"], first["rss_end"] + 4 * 1024,
+                        "memory grows with every round of connections "
+                        "(a leak): %r" % figs)
+        self.assertLess(last["rss_peak"], first["rss_peak"] + 4 * 1024,
+                        "memory grows with every round of connections "
                         "(a leak): %r" % figs)
         self.assertLess(last["rss_end"], first["rss0"] + 16 * 1024,
                         "RSS did not come back near its start once the "
