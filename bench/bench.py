@@ -57,6 +57,10 @@ PACKAGES = {"wrk": "wrk", "nginx": "nginx-light", "haproxy": "haproxy",
             "squid": "squid", "openssl": "openssl", "curl": "curl"}
 USER_AGENT = "Microsoft-CryptoAPI/10.0"
 CACHE_BYTES = 64 * 1024 * 1024
+# Idle upstream connections kept by nginx (keepalive) and ocspgate
+# (upstream_idle_max): as many as the larger concurrency, so that both
+# reuse connections at 500 as at 50. HAProxy's pool has no such bound.
+UPSTREAM_IDLE = 512
 OPTIONAL_KEYS = ("workers", "cache_size", "upstream_idle_max")
 NOTES = []          # printed under the tables
 NOFILE = 20000      # the open-file limit every process inherits (main())
@@ -417,7 +421,8 @@ class Nginx(Server):
     def argv(self):
         d = self.dir
         v = {"d": d, "port": self.port, "nofile": NOFILE,
-             "conns": NOFILE - 100, "origin": getattr(self, "origin_port", 0)}
+             "conns": NOFILE - 100, "origin": getattr(self, "origin_port", 0),
+             "idle": UPSTREAM_IDLE}
         v["http"] = self.HTTP % v
         (d / "nginx.conf").write_text(NGINX_MAIN % v)
         return ["nginx", "-p", d, "-c", d / "nginx.conf"]
@@ -458,7 +463,7 @@ class OcspGate(Server):
     def config(self, optional):
         values = {"workers": "1",
                   "cache_size": str(CACHE_BYTES if self.cache else 0),
-                  "upstream_idle_max": "64"}
+                  "upstream_idle_max": str(UPSTREAM_IDLE)}
         lines = ['listen = [ "127.0.0.1:%d" ];' % self.port,
                  'mode = "enforce";',
                  'event_log = "%s";' % self.log,
@@ -544,7 +549,7 @@ class NginxProxy(Nginx):
     access_log %(d)s/access.log combined;
     upstream origin {
         server 127.0.0.1:%(origin)d;
-        keepalive 64;
+        keepalive %(idle)d;
         keepalive_requests 100000000;
     }
     server {

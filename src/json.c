@@ -98,7 +98,7 @@ json_putc(struct json *j, char c)
 static inline bool
 json_is_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+	return (unsigned char)(c - 0x20) < 0x5f && c != '"' && c != '\\';
 }
 
 /*

@@ -165,8 +165,8 @@ session_log(struct session *s)
 	e.start = s->start_wall;
 	e.duration_ns = session_now_ns() - s->start_ns;
 	e.allow = allow;
-	e.reason =
-	    allow && s->failure != REASON_NONE ? s->failure : s->rq->verdict.reason;
+	e.reason = allow && s->failure != REASON_NONE ? s->failure
+	                                              : s->rq->verdict.reason;
 	e.enforced = allow || !s->forwarded;
 	e.mode = s->cfg->mode;
 	e.interception = s->rq->req.intercepted ? "transparent" : "explicit";
@@ -188,8 +188,8 @@ session_log(struct session *s)
 		    false);
 	if (s->rq->verdict.responder != NULL)
 		e.responder = s->rq->verdict.responder->spec;
-	e.detail =
-	    s->failure_detail != NULL ? s->failure_detail : s->rq->verdict.detail;
+	e.detail = s->failure_detail != NULL ? s->failure_detail
+	                                     : s->rq->verdict.detail;
 	e.source_ip = s->source_ip;
 	e.source_port = s->source_port;
 	e.dest_host = s->rq->req.host;
@@ -252,7 +252,12 @@ session_take_block(struct session *s)
 	if ((block = server_buf_get(s->srv, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
-	memset(s->rq, 0, sizeof(*s->rq));
+	/* Not all 10 KB: each part is set up where it comes into use. */
+	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
+	memset(&s->rq->verdict, 0, sizeof(s->rq->verdict));
+	s->rq->rfacts.parsed = false;
+	s->rq->dest_name[0] = '\0';
+	s->rq->dest_ip[0] = '\0';
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
 	http_request_init(&s->rq->req, s->body, c->max_request_body);
@@ -267,8 +272,9 @@ session_put_buffers(struct session *s)
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	server_buf_put(s->srv, s->rhead, SESSION_RESPONSE_HEAD_MAX);
+	server_buf_put(s->srv, s->rhead, s->rhead_cap);
 	s->rhead = NULL;
+	s->rhead_cap = 0;
 	server_buf_put(s->srv, s->capture, s->capture_cap);
 	s->capture = NULL;
 	s->capture_cap = 0;
@@ -368,8 +374,8 @@ session_reply(struct session *s, int status, enum reason why,
     const char *detail, bool close)
 {
 	char buf[HTTP_REPLY_MAX];
-	bool keep =
-	    !close && s->rq->req.complete && s->rq->req.keep_alive && !s->srv->draining;
+	bool keep = !close && s->rq->req.complete && s->rq->req.keep_alive &&
+	    !s->srv->draining;
 	int n;
 
 	if (detail != NULL && s->rq->verdict.detail == NULL &&
@@ -422,7 +428,8 @@ static bool
 session_forwardable(const struct session *s)
 {
 	return s->cfg->mode == MODE_MONITOR &&
-	    (s->rq->req.form == HTTP_TARGET_ABSOLUTE || s->rq->req.intercepted) &&
+	    (s->rq->req.form == HTTP_TARGET_ABSOLUTE ||
+	        s->rq->req.intercepted) &&
 	    s->rq->verdict.reason != REASON_HTTP_MALFORMED &&
 	    s->rq->verdict.reason != REASON_BODY_TOO_LARGE;
 }
@@ -448,7 +455,8 @@ session_intercept(struct session *s)
 			return 0; /* not intercepted: the policy refuses it */
 		s->orig_known = true;
 	}
-	if (http_request_intercept(&s->rq->req, session_port(&s->orig_dst)) == -1) {
+	if (http_request_intercept(&s->rq->req, session_port(&s->orig_dst)) ==
+	    -1) {
 		session_refuse_malformed(s);
 		return -1;
 	}
@@ -563,8 +571,8 @@ session_read(struct session *s)
 		}
 	}
 	if (s->state == SESSION_READING && s->rq != NULL &&
-	    s->rq->req.headers_done &&
-	    s->rq->req.expect_continue && s->rq->req.body_len == 0) {
+	    s->rq->req.headers_done && s->rq->req.expect_continue &&
+	    s->rq->req.body_len == 0) {
 		/* curl waits a second for this before sending a body. */
 		s->rq->req.expect_continue = false;
 		bufferevent_write(

@@ -108,8 +108,9 @@ upstream_check_host(struct session *s)
 		return true;
 	if (reason_is_allow(s->rq->verdict.reason)) {
 		s->rq->verdict.reason = REASON_HOST_MISMATCH;
-		s->rq->verdict.detail = "original destination is not an address "
-		                    "of the Host name";
+		s->rq->verdict.detail =
+		    "original destination is not an address "
+		    "of the Host name";
 	}
 	if (s->cfg->mode == MODE_MONITOR)
 		return true;
@@ -231,7 +232,8 @@ upstream_connect_next(struct session *s, int last_error)
 		else
 			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
 			            ->sin_addr;
-		inet_ntop(ai->ai_family, addr, s->rq->dest_ip, sizeof(s->rq->dest_ip));
+		inet_ntop(ai->ai_family, addr, s->rq->dest_ip,
+		    sizeof(s->rq->dest_ip));
 		if ((fd = upstream_socket(s, ai->ai_family)) == -1) {
 			last_error = errno;
 			continue;
@@ -275,22 +277,20 @@ upstream_prepare_inspection(struct session *s)
 	if (!s->inspect)
 		return 0;
 	/*
-	 * OCSP answers are small: a pooled buffer of max_response_body.
+	 * OCSP answers are small: a pooled buffer that grows up to
+	 * max_response_body.
 	 * CRLs and the like may be megabytes: the capture grows as the
 	 * payload arrives, up to max_crl_bytes.
 	 */
 	if (s->rq->verdict.reason == REASON_OCSP_REQUEST) {
+		/* A pooled start; it grows for a rare large answer. */
 		s->inspect_limit = s->cfg->max_response_body;
-		if (s->capture != NULL && s->capture_cap < s->inspect_limit) {
-			server_buf_put(s->srv, s->capture, s->capture_cap);
-			s->capture = NULL;
-		}
 		if (s->capture == NULL) {
 			s->capture =
-			    server_buf_get(s->srv, s->cfg->max_response_body);
+			    server_buf_get(s->srv, SESSION_CAPTURE_START);
 			if (s->capture == NULL)
 				return -1;
-			s->capture_cap = s->cfg->max_response_body;
+			s->capture_cap = SESSION_CAPTURE_START;
 		}
 	} else {
 		s->inspect_limit = s->cfg->max_crl_bytes;
@@ -397,7 +397,8 @@ upstream_reuse(struct session *s)
 {
 	struct upstream_idle *u;
 
-	if (s->no_reuse || s->rq->req.intercepted || s->cfg->upstream_idle_max == 0)
+	if (s->no_reuse || s->rq->req.intercepted ||
+	    s->cfg->upstream_idle_max == 0)
 		return false;
 	TAILQ_FOREACH (u, &s->srv->idle, entry) {
 		if (u->port == s->rq->req.port &&
@@ -459,7 +460,8 @@ upstream_cache_class(const struct session *s)
 		return SESSION_CACHE_NONE;
 	/* A nonce asks for a fresh answer; an intercepted Host is checked
 	 * against DNS on the way, which a hit would skip. */
-	if (s->srv->cache == NULL || s->rq->facts.has_nonce || s->rq->req.intercepted)
+	if (s->srv->cache == NULL || s->rq->facts.has_nonce ||
+	    s->rq->req.intercepted)
 		return SESSION_CACHE_BYPASS;
 	return SESSION_CACHE_MISS;
 }
@@ -571,8 +573,8 @@ upstream_resolve(struct session *s)
 	/* The resolver of the config in force now, kept until the end. */
 	if (s->resolver == NULL)
 		s->resolver = resolver_ref(s->srv->resolver);
-	req = evdns_getaddrinfo(s->resolver->dns, s->rq->dest_name, port, &hints,
-	    upstream_on_resolved, s);
+	req = evdns_getaddrinfo(s->resolver->dns, s->rq->dest_name, port,
+	    &hints, upstream_on_resolved, s);
 	if (req != NULL)
 		s->dns = req;
 }
@@ -588,7 +590,8 @@ upstream_start(struct session *s)
 	memcpy(s->rq->dest_name, s->rq->req.host.p, s->rq->req.host.len);
 	s->rq->dest_name[s->rq->req.host.len] = '\0';
 	/* "name." is the same name, but hosts files list it without the dot. */
-	if (s->rq->req.host.len > 1 && s->rq->dest_name[s->rq->req.host.len - 1] == '.')
+	if (s->rq->req.host.len > 1 &&
+	    s->rq->dest_name[s->rq->req.host.len - 1] == '.')
 		s->rq->dest_name[s->rq->req.host.len - 1] = '\0';
 	s->upstream_connected = false;
 	s->upstream_replied = false;
@@ -685,6 +688,40 @@ upstream_check_ocsp_head(struct session *s)
 	          s->inspect = false, upstream_stop_capture(s), 0);
 }
 
+/*
+ * A head longer than the usual buffer: move what was read to one of the
+ * largest size and parse it again there (the header spans point into
+ * the buffer). Returns -1 after failing the exchange.
+ */
+static int
+upstream_grow_head(struct session *s)
+{
+	char *big = server_buf_get(s->srv, SESSION_RESPONSE_HEAD_MAX);
+	size_t consumed;
+
+	if (big == NULL) {
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return -1;
+	}
+	memcpy(big, s->rhead, s->rhead_len);
+	server_buf_put(s->srv, s->rhead, s->rhead_cap);
+	s->rhead = big;
+	s->rhead_cap = SESSION_RESPONSE_HEAD_MAX;
+	http_response_init(&s->rq->resp, s->rq->req.llhttp_method == HTTP_HEAD);
+	if (s->inspect) {
+		s->rq->resp.capture = s->capture;
+		s->rq->resp.capture_cap = s->capture_cap;
+		s->rq->resp.capture_limit = s->inspect_limit;
+	}
+	if (http_response_parse(&s->rq->resp, s->rhead, s->rhead_len,
+	        &consumed) == HTTP_PARSE_ERROR ||
+	    consumed != s->rhead_len) {
+		session_fail(s, REASON_RESPONSE_MALFORMED, s->rq->resp.detail);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 upstream_read_head(struct session *s, struct evbuffer *in)
 {
@@ -693,19 +730,27 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	bool keep;
 	int n;
 
-	if (s->rhead == NULL &&
-	    (s->rhead = server_buf_get(s->srv, SESSION_RESPONSE_HEAD_MAX)) ==
-	        NULL) {
-		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
-		return -1;
+	if (s->rhead == NULL) {
+		if ((s->rhead = server_buf_get(
+		         s->srv, SESSION_RESPONSE_HEAD_START)) == NULL) {
+			session_fail(
+			    s, REASON_RESPONSE_MALFORMED, "out of memory");
+			return -1;
+		}
+		s->rhead_cap = SESSION_RESPONSE_HEAD_START;
 	}
 	while (s->rq->resp.state == HTTP_RESPONSE_HEAD) {
 		size_t len = evbuffer_get_length(in), consumed;
-		size_t space = SESSION_RESPONSE_HEAD_MAX - s->rhead_len;
+		size_t space = s->rhead_cap - s->rhead_len;
 		enum http_parse rc;
 
 		if (len == 0)
 			return 0; /* wait for more */
+		if (space == 0 && s->rhead_cap < SESSION_RESPONSE_HEAD_MAX) {
+			if (upstream_grow_head(s) == -1)
+				return -1;
+			continue;
+		}
 		if (space == 0) {
 			session_fail(s, REASON_RESPONSE_MALFORMED,
 			    "response head too large");
@@ -735,14 +780,14 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	/* An inspected answer waits in <hold> until it has been judged. */
 	if (s->inspect)
 		out = s->hold;
-	keep = s->rq->req.keep_alive && !http_response_close_delimited(&s->rq->resp) &&
-	    !s->srv->draining;
+	keep = s->rq->req.keep_alive &&
+	    !http_response_close_delimited(&s->rq->resp) && !s->srv->draining;
 	s->client_keep = keep;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v, 1) <
 	    1)
 		goto fail;
-	n = http_response_build_client(
-	    &s->rq->resp, s->rq->req.http_minor == 0, keep, v.iov_base, v.iov_len);
+	n = http_response_build_client(&s->rq->resp, s->rq->req.http_minor == 0,
+	    keep, v.iov_base, v.iov_len);
 	if (n < 0)
 		goto fail;
 	v.iov_len = (size_t)n;
@@ -815,7 +860,8 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 	const void *hit;
 
 	if (memo == NULL || s->rq->facts.der_len == 0)
-		return ocsp_response_inspect(body, len, &s->rq->facts, &s->rq->rfacts);
+		return ocsp_response_inspect(
+		    body, len, &s->rq->facts, &s->rq->rfacts);
 	if ((hit = memo_get(memo, s->body, s->rq->facts.der_len, body, len)) !=
 	    NULL) {
 		memcpy(&v, hit, sizeof(v));
@@ -853,8 +899,8 @@ upstream_inspect(struct session *s)
 		s->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
-		if (!fetch_ctl_file(
-		        s->rq->req.path.p, s->rq->req.path.len, file, sizeof(file))) {
+		if (!fetch_ctl_file(s->rq->req.path.p, s->rq->req.path.len,
+		        file, sizeof(file))) {
 			why = REASON_RESPONSE_MALFORMED;
 			detail = "not a trust-list file";
 			break;

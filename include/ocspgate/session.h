@@ -23,7 +23,9 @@
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/policy.h"
 
-#define SESSION_RESPONSE_HEAD_MAX 65536 /* upstream status line + headers */
+#define SESSION_RESPONSE_HEAD_MAX   65536 /* upstream status line + headers */
+#define SESSION_RESPONSE_HEAD_START 4096  /* most heads fit; then MAX */
+#define SESSION_CAPTURE_START       4096  /* an OCSP answer, grown if need be */
 /* The request block: head buffer, then body (and GET DER scratch). */
 #define SESSION_REQBUF_SIZE(cfg)                                               \
 	((cfg)->max_header_bytes +                                             \
@@ -113,11 +115,12 @@ struct session {
 	enum reason failure; /* upstream failure, or NONE */
 	const char *failure_detail;
 	struct timespec start_wall;
-	uint64_t start_ns;   /* monotonic */
+	uint64_t start_ns; /* monotonic */
 
 	/* The answer. */
 	char *rhead; /* upstream head bytes */
 	size_t rhead_len;
+	size_t rhead_cap;
 	bool upstream_connected;
 	bool upstream_replied;  /* its first byte arrived */
 	bool client_keep;       /* keep-alive after this answer */
@@ -125,9 +128,9 @@ struct session {
 	struct evbuffer *hold;  /* the held answer, as received */
 	unsigned char *capture; /* its payload, for inspection */
 	size_t capture_cap;
-	size_t inspect_limit;       /* payload bytes this class may have */
-	bool crl_valid;  /* rq->crl holds what a CRL fetch returned */
-	bool cert_valid; /* rq->cert: what an issuer fetch returned */
+	size_t inspect_limit;      /* payload bytes this class may have */
+	bool crl_valid;            /* rq->crl holds what a CRL fetch returned */
+	bool cert_valid;           /* rq->cert: what an issuer fetch returned */
 	enum fetch_ctl_format ctl; /* how a trust list was packaged */
 	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */
