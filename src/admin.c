@@ -159,23 +159,26 @@ admin_on_healthz(struct evhttp_request *req, void *arg)
 		admin_reply(req, 200, "OK", "text/plain", "ok\n", 3);
 }
 
-int
-admin_start(struct gate *g, const struct config *cfg, char *err, size_t errlen)
+struct evhttp *
+admin_open(struct gate *g, const struct config *cfg, char *err, size_t errlen)
 {
+	struct evhttp *http;
 	int fd, on = 1;
 
-	if ((g->admin = evhttp_new(g->base)) == NULL) {
+	if ((http = evhttp_new(g->base)) == NULL) {
 		snprintf(err, errlen, "admin_listen: out of memory");
-		return -1;
+		return NULL;
 	}
-	evhttp_set_allowed_methods(g->admin,
+	/* Every method reaches the handlers, which answer 405 but for GET. */
+	evhttp_set_allowed_methods(http,
 	    EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_timeout(g->admin, 10);
-	evhttp_set_max_headers_size(g->admin, 8192);
-	evhttp_set_max_body_size(g->admin, 0);
-	evhttp_set_cb(g->admin, "/metrics", admin_on_metrics, g);
-	evhttp_set_cb(g->admin, "/healthz", admin_on_healthz, g);
+	        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+	        EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+	evhttp_set_timeout(http, 10);
+	evhttp_set_max_headers_size(http, 8192);
+	evhttp_set_max_body_size(http, 0);
+	evhttp_set_cb(http, "/metrics", admin_on_metrics, g);
+	evhttp_set_cb(http, "/healthz", admin_on_healthz, g);
 	fd = socket(cfg->admin_addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
@@ -183,23 +186,22 @@ admin_start(struct gate *g, const struct config *cfg, char *err, size_t errlen)
 	    bind(fd, (const struct sockaddr *)&cfg->admin_addr,
 	        cfg->admin_addr_len) == -1 ||
 	    listen(fd, 64) == -1 ||
-	    evhttp_accept_socket_with_handle(g->admin, fd) == NULL) {
+	    evhttp_accept_socket_with_handle(http, fd) == NULL) {
 		snprintf(err, errlen, "admin_listen %s: %s", cfg->admin_listen,
 		    strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return -1;
+		evhttp_free(http);
+		return NULL;
 	}
-	return 0;
+	return http;
 }
 
 void
-admin_stop(struct gate *g)
+admin_close(struct evhttp *http)
 {
-	if (g->admin != NULL) {
-		evhttp_free(g->admin);
-		g->admin = NULL;
-	}
+	if (http != NULL)
+		evhttp_free(http);
 }
 
 static uint64_t

@@ -482,6 +482,20 @@ event_syslog_resolve(struct event_syslog *y, char *err, size_t errlen)
 	return 0;
 }
 
+int
+event_log_check(const struct config *cfg, char *err, size_t errlen)
+{
+	struct event_syslog y;
+
+	if (cfg->event_syslog == NULL)
+		return 0;
+	memset(&y, 0, sizeof(y));
+	y.spec = cfg->event_syslog;
+	if (syslog_parse_target(y.spec, &y.target, err, errlen) == -1)
+		return -1;
+	return event_syslog_resolve(&y, err, errlen);
+}
+
 static struct event_syslog *
 event_syslog_new(struct event_base *base, const struct config *cfg,
     struct event_output_stats *stats, char *err, size_t errlen)

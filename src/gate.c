@@ -379,7 +379,49 @@ gate_on_reopen(evutil_socket_t sig, short what, void *arg)
 		log_info("SIGUSR1: event log reopened");
 }
 
-/* Loads the config again; the workers switch only if all of it works. */
+static void gate_on_metric_timer(evutil_socket_t fd, short what, void *arg);
+
+/* NULL-safe string equality, for optional settings. */
+static bool
+gate_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Re-arms the metric line timer for <cfg>'s interval (0: none). */
+static void
+gate_metric_timer(struct gate *g, const struct config *cfg)
+{
+	struct timeval tv = {.tv_sec = cfg->metric_interval_sec};
+
+	if (g->metric_timer == NULL)
+		g->metric_timer =
+		    event_new(g->base, -1, EV_PERSIST, gate_on_metric_timer, g);
+	if (g->metric_timer == NULL)
+		fatal("out of memory");
+	event_del(g->metric_timer);
+	if (cfg->metric_interval_sec > 0)
+		event_add(g->metric_timer, &tv);
+}
+
+/* Puts the admin endpoint of <cfg> back after a failed reload. */
+static void
+gate_restore_admin(struct gate *g, struct evhttp *tried)
+{
+	char ignored[256];
+
+	admin_close(tried);
+	if (g->cfg->admin_listen != NULL)
+		g->admin = admin_open(g, g->cfg, ignored, sizeof(ignored));
+}
+
+/*
+ * Loads the config again. Everything that can fail is done first (the
+ * config, the resolver, the syslog target's name, the event log file,
+ * the admin endpoint, the sockets); only then does anything switch, the
+ * workers last.
+ */
 static int
 gate_reload(struct gate *g, char *err, size_t errlen)
 {
@@ -387,6 +429,8 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 	struct event_sink *sink = NULL;
 	struct resolver *res;
 	struct gate_socket *socks;
+	struct evhttp *admin = NULL;
+	bool new_admin;
 	size_t nsocks;
 
 	if ((cfg = config_load(g->path, err, errlen)) == NULL)
@@ -397,18 +441,40 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 	if ((res = resolver_new(g->base, cfg, err, errlen)) == NULL)
 		goto fail;
 	resolver_unref(res);
+	if (event_log_check(cfg, err, errlen) == -1)
+		goto fail;
 	if (strcmp(cfg->event_log, g->cfg->event_log) == 0)
 		sink = event_sink_ref(g->sink);
 	else if ((sink = event_sink_open(cfg->event_log, err, errlen)) == NULL)
 		goto fail;
-	if (event_log_update(g->log, sink, cfg, err, errlen) == -1)
+	new_admin = !gate_same(cfg->admin_listen, g->cfg->admin_listen);
+	if (new_admin) {
+		/* Closed first: the new one may take the same port. */
+		admin_close(g->admin);
+		g->admin = NULL;
+		if (cfg->admin_listen != NULL &&
+		    (admin = admin_open(g, cfg, err, errlen)) == NULL) {
+			gate_restore_admin(g, NULL);
+			goto fail;
+		}
+	}
+	if ((socks = gate_bind(cfg, g->socks, g->nsocks, err, errlen)) ==
+	    NULL) {
+		if (new_admin)
+			gate_restore_admin(g, admin);
 		goto fail;
-	if ((socks = gate_bind(cfg, g->socks, g->nsocks, err, errlen)) == NULL)
-		goto fail;
+	}
+	/* From here on nothing fails but for lack of memory, logged. */
 	nsocks = cfg->nlisten;
+	if (event_log_update(g->log, sink, cfg, err, errlen) == -1)
+		log_warn("SIGHUP: %s; metric lines keep their outputs", err);
 	gate_close_sockets(g->socks, g->nsocks);
 	g->socks = socks;
 	g->nsocks = nsocks;
+	if (new_admin)
+		g->admin = admin;
+	if (cfg->metric_interval_sec != g->cfg->metric_interval_sec)
+		gate_metric_timer(g, cfg);
 	if (cfg->workers != 0 && cfg->workers != g->nworkers)
 		log_warn("SIGHUP: a new 'workers' takes effect at restart");
 	if (g->alerts != NULL)
@@ -559,7 +625,8 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 			return -1;
 		}
 	}
-	if (cfg->admin_listen != NULL && admin_start(g, cfg, err, errlen) == -1)
+	if (cfg->admin_listen != NULL &&
+	    (g->admin = admin_open(g, cfg, err, errlen)) == NULL)
 		return -1;
 	return 0;
 }
@@ -581,15 +648,7 @@ gate_run(struct gate *g)
 	    g->base, g->done[0], EV_READ | EV_PERSIST, gate_on_worker_done, g);
 	if (g->done_ev == NULL || event_add(g->done_ev, NULL) == -1)
 		fatal("out of memory");
-	if (g->cfg->metric_interval_sec > 0) {
-		struct timeval tv = {.tv_sec = g->cfg->metric_interval_sec};
-
-		g->metric_timer =
-		    event_new(g->base, -1, EV_PERSIST, gate_on_metric_timer, g);
-		if (g->metric_timer == NULL ||
-		    event_add(g->metric_timer, &tv) == -1)
-			fatal("out of memory");
-	}
+	gate_metric_timer(g, g->cfg);
 	/* Signals are for the main thread: workers start with them blocked. */
 	sigfillset(&block);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
@@ -621,7 +680,7 @@ gate_free(struct gate *g)
 	for (size_t i = 0; i < g->nworkers; i++)
 		worker_free(g->workers[i]);
 	free(g->workers);
-	admin_stop(g);
+	admin_close(g->admin);
 	if (g->metric_timer != NULL)
 		event_free(g->metric_timer);
 	if (g->done_ev != NULL)

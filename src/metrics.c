@@ -492,7 +492,8 @@ metrics_render_outputs(struct json *out, const struct metrics_process *p)
 	size_t i;
 
 	metrics_family(out, "ocspgate_events_total", "counter",
-	    "Event lines delivered, by output.");
+	    "Event lines handed to the output (written = this - dropped), "
+	    "by output.");
 	for (i = 0; i < p->noutputs; i++)
 		metrics_sample_u64(out, "ocspgate_events_total", "output",
 		    p->outputs[i].name, NULL, NULL, p->outputs[i].sent);

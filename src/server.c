@@ -166,7 +166,11 @@ server_init_via(struct server *srv)
 
 static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
 
-/* This worker's part of cache_size; the cache goes when it is 0. */
+/*
+ * A new, empty cache of this worker's part of cache_size (none when it
+ * is 0). Also on reload: answers kept under other settings (responders,
+ * verify_responses) are not served under the new ones.
+ */
 static void
 server_cache_size(struct server *srv, const struct config *cfg)
 {
@@ -174,12 +178,9 @@ server_cache_size(struct server *srv, const struct config *cfg)
 	size_t size = cfg->cache_size / (n > 0 ? n : 1);
 	uint64_t seed = 0;
 
-	if (size == 0) {
-		ocsp_cache_free(srv->cache);
-		srv->cache = NULL;
-	} else if (srv->cache != NULL) {
-		ocsp_cache_resize(srv->cache, size);
-	} else {
+	ocsp_cache_free(srv->cache);
+	srv->cache = NULL;
+	if (size > 0) {
 		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 			seed = (uint64_t)(uintptr_t)srv ^ (uint64_t)time(NULL);
 		srv->cache = ocsp_cache_new(size, seed);

@@ -9,14 +9,18 @@
 #include <stddef.h>
 
 struct config;
+struct evhttp;
 struct gate;
 
-/* Listens on cfg->admin_listen. Returns 0, or -1 with a message. */
-int admin_start(
+/*
+ * The endpoint on cfg->admin_listen, on the main thread's loop. Returns
+ * NULL with a message in <err>.
+ */
+struct evhttp *admin_open(
     struct gate *g, const struct config *cfg, char *err, size_t errlen);
 
-/* Closes the endpoint, if any. */
-void admin_stop(struct gate *g);
+/* Closes an endpoint; takes NULL. */
+void admin_close(struct evhttp *http);
 
 /* Writes one event.kind "metric" line with the counters so far. */
 void admin_metric_event(struct gate *g);

@@ -65,6 +65,12 @@ void event_log_write(struct event_log *l, int severity, const char *msgid,
     const char *line, size_t len);
 
 /*
+ * Checks that the syslog target of <cfg>, if any, is usable: it parses
+ * and its host name resolves (blocking). Returns 0, or -1 with a message.
+ */
+int event_log_check(const struct config *cfg, char *err, size_t errlen);
+
+/*
  * After a reload: writes to <sink> from now on, and to the syslog target
  * of <cfg> (the connection kept when it is unchanged). Returns 0, or -1
  * with a message, keeping the outputs as they were.

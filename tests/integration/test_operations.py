@@ -275,6 +275,21 @@ class AdminTests(OperationsTestCase):
         self.assertEqual(sample(m, "ocspgate_last_reload_success"), 0)
         self.assertGreater(
             sample(m, "ocspgate_last_reload_timestamp_seconds"), 0)
+        # a good reload moves the endpoint and changes the metric lines
+        admin2 = free_port()
+        text = proxy.conf_path.read_text().replace("bad;\n", "")
+        proxy.conf_path.write_text(text.replace(
+            "127.0.0.1:%d" % admin, "127.0.0.1:%d" % admin2))
+        proxy.signal(signal.SIGHUP)
+        proxy.err.wait_for(lambda ls: any("reloaded" in l for l in ls), 5)
+        m = scrape(admin2)
+        self.assertEqual(sample(m, "ocspgate_reloads_total",
+                                result="success"), 1)
+        self.assertEqual(sample(m, "ocspgate_last_reload_success"), 1)
+        self.assertEqual(sample(m, "ocspgate_requests_total",
+                                action="allow", reason="ocsp_request"), 3)
+        with self.assertRaises(OSError):
+            http_get(admin, "/healthz", timeout=1)
 
     def test_healthz_and_drain(self):
         """/healthz says ok while serving and 503 while draining after
@@ -286,6 +301,11 @@ class AdminTests(OperationsTestCase):
                                  admin_listen="127.0.0.1:%d" % admin)
         self.assertEqual(http_get(admin, "/healthz"), (200, b"ok\n"))
         self.assertEqual(http_get(admin, "/nothing")[0], 404)
+        for method in (b"POST", b"PATCH", b"OPTIONS"):
+            with socket.create_connection(("127.0.0.1", admin), 5) as s:
+                s.sendall(method + b" /metrics HTTP/1.1\r\nHost: a\r\n"
+                          b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                self.assertIn(b" 405 ", s.recv(4096).split(b"\r\n")[0])
         der = ocsp_request_der([self.pki.cert_id("good")])
         with Client(proxy.port, timeout=10) as c:
             c.send(ocsp_post("http://%s/" % spec, der))
