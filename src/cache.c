@@ -366,6 +366,7 @@ ocsp_cache_put(struct ocsp_cache *c, const char *responder, size_t rlen,
 		memcpy(n->data + rlen + 1 + reqlen, resp, resplen);
 	n->e.body = n->data + rlen + 1 + reqlen;
 	n->e.body_len = resplen;
+	n->e.etag = cache_fnv1a64(n->e.body, resplen);
 	n->e.stored_at = now;
 	n->e.this_update = t->this_update;
 	n->e.next_update = t->next_update;
@@ -697,7 +698,7 @@ ocsp_cache_headers(
 	    "Age: %lld\r\n"
 	    "ETag: \"%016" PRIx64 "\"\r\n",
 	    expires, (long long)max_age, (long long)age,
-	    cache_fnv1a64(e->body, e->body_len));
+	    e->etag != 0 ? e->etag : cache_fnv1a64(e->body, e->body_len));
 	if (o.failed) {
 		if (cap > 0)
 			buf[0] = '\0';

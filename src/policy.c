@@ -162,10 +162,48 @@ policy_inspect(const struct config *cfg, const unsigned char *der, size_t len,
 	return v.why;
 }
 
+/*
+ * ocsp_request_decode_get(), or its result for the same path bytes and
+ * <cap> from the memo (a GET asks the same question in the same bytes).
+ */
+static int
+policy_decode_get(const char *path, size_t len, unsigned char *der, size_t cap,
+    size_t *der_len, unsigned *flags, const struct policy_memo *memo)
+{
+	struct policy_get_value v;
+	const void *hit;
+	int rc;
+
+	if (memo == NULL || memo->get_paths == NULL)
+		return ocsp_request_decode_get(
+		    path, len, der, cap, der_len, flags);
+	if ((hit = memo_get(memo->get_paths, path, len, &cap, sizeof(cap))) !=
+	    NULL) {
+		memcpy(&v, hit, sizeof(v));
+		if (v.rc == 0)
+			memcpy(der, v.der, v.der_len);
+		*der_len = v.der_len;
+		*flags |= v.flags;
+		return v.rc;
+	}
+	v.flags = 0;
+	v.der_len = 0;
+	rc = ocsp_request_decode_get(path, len, der, cap, &v.der_len, &v.flags);
+	v.rc = rc;
+	if (rc == -1 || v.der_len <= sizeof(v.der)) {
+		if (rc == 0)
+			memcpy(v.der, der, v.der_len);
+		memo_put(memo->get_paths, path, len, &cap, sizeof(cap), &v);
+	}
+	*der_len = v.der_len;
+	*flags |= v.flags;
+	return rc;
+}
+
 void
 policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
-    struct verdict *v, struct memo *memo)
+    struct verdict *v, const struct policy_memo *memo)
 {
 	const struct responder *r;
 	const unsigned char *body;
@@ -216,9 +254,9 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			policy_block(v, REASON_NOT_OCSP, "query string");
 			return;
 		}
-		if (ocsp_request_decode_get(req->path.p + r->path_len,
+		if (policy_decode_get(req->path.p + r->path_len,
 		        req->path.len - r->path_len, der, der_cap, &body_len,
-		        &facts->flags) == -1) {
+		        &facts->flags, memo) == -1) {
 			/* A responder host may serve CRLs and certs too. */
 			facts->flags = 0;
 			if (policy_fetch_class(cfg, req, v))
@@ -230,7 +268,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 		body = der;
 	}
 	v->ocsp_parsed = true;
-	why = policy_inspect(cfg, body, body_len, facts, memo);
+	why = policy_inspect(
+	    cfg, body, body_len, facts, memo != NULL ? memo->requests : NULL);
 	if (why != REASON_NONE) {
 		policy_block(v, why, facts->detail);
 		return;

@@ -200,8 +200,11 @@ server_init_memos(struct server *srv)
 
 	if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 		seed = (uint64_t)(uintptr_t)srv;
-	srv->memo_request = memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_REQUEST_MAX,
-	    sizeof(struct policy_memo_value), seed);
+	srv->memos.requests = memo_new(SERVER_MEMO_SLOTS,
+	    SERVER_MEMO_REQUEST_MAX, sizeof(struct policy_memo_value), seed);
+	srv->memos.get_paths =
+	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_REQUEST_MAX,
+	        sizeof(struct policy_get_value), seed ^ 0x9e3779b9u);
 	srv->memo_response =
 	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_RESPONSE_MAX,
 	        sizeof(struct upstream_memo_value), seed ^ 0x5bd1e995u);
@@ -396,7 +399,8 @@ server_free(struct server *srv)
 	ocsp_cache_free(srv->cache);
 	if (srv->scratch != NULL)
 		evbuffer_free(srv->scratch);
-	memo_free(srv->memo_request);
+	memo_free(srv->memos.requests);
+	memo_free(srv->memos.get_paths);
 	memo_free(srv->memo_response);
 	/* Cancelled lookups finish in one more pass of the loop. */
 	rdns_cancel(srv->rdns);

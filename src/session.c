@@ -483,7 +483,7 @@ session_dispatch(struct session *s)
 	}
 	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
 	policy_decide(s->cfg, &s->rq->req, s->body, s->cfg->max_request_body,
-	    &s->rq->facts, &s->rq->verdict, s->srv->memo_request);
+	    &s->rq->facts, &s->rq->verdict, &s->srv->memos);
 	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
 		return;
 	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {

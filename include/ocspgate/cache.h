@@ -46,6 +46,7 @@ struct ocsp_cache_times {
 struct ocsp_cache_entry {
 	const unsigned char *body; /* DER OCSPResponse */
 	size_t body_len;
+	uint64_t etag;    /* of what was stored, hashed once; 0: hash body */
 	time_t stored_at; /* <now> when it was put */
 	time_t this_update;
 	time_t next_update;

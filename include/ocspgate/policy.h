@@ -37,10 +37,25 @@ const struct responder *policy_match_responder(const struct config *cfg,
 
 struct memo;
 
-/* What a memo given to policy_decide() keeps of one inspection. */
+/* What the memos given to policy_decide() keep: an inspection ... */
 struct policy_memo_value {
 	enum reason why;
 	struct ocsp_request_facts facts;
+};
+
+/* ... and a GET path decoded (paths of up to this much DER). */
+#define POLICY_GET_MEMO_DER 512
+struct policy_get_value {
+	int rc;
+	unsigned flags;
+	size_t der_len;
+	unsigned char der[POLICY_GET_MEMO_DER];
+};
+
+/* The memos, each may be NULL. */
+struct policy_memo {
+	struct memo *requests;  /* DER -> inspection */
+	struct memo *get_paths; /* GET path -> DER */
 };
 
 /*
@@ -48,10 +63,11 @@ struct policy_memo_value {
  * the contract's order (method, responder, OCSP shape, DER rules,
  * issuers). <der> (of <der_cap> bytes) is scratch space for a decoded GET
  * request. <facts> is filled as far as inspection got. With <memo> (may
- * be NULL), an OCSP request already inspected is not inspected again.
+ * be NULL), an OCSP request already decoded or inspected is not decoded
+ * or inspected again.
  */
 void policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
-    struct verdict *v, struct memo *memo);
+    struct verdict *v, const struct policy_memo *memo);
 
 #endif

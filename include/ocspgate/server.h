@@ -14,6 +14,7 @@
 
 #include "ocspgate/json.h"
 #include "ocspgate/metrics.h"
+#include "ocspgate/policy.h"
 
 struct config;
 struct event;
@@ -88,7 +89,7 @@ struct server {
 	struct server_rslot rslots[SERVER_RSLOTS];
 	struct evbuffer
 	    *scratch; /* a request on its way to a reused upstream */
-	struct memo *memo_request;  /* OCSP request inspections */
+	struct policy_memo memos;   /* GET paths, request inspections */
 	struct memo *memo_response; /* answers to them */
 	struct ocsp_cache *cache;   /* RFC 5019; NULL when cache_size is 0 */
 	/* The cache's figures, for other threads to read. */

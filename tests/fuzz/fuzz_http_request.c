@@ -64,19 +64,21 @@ fuzz_span_same(struct http_span a, struct http_span b)
  */
 static void
 fuzz_check_memo(const struct config *cfg, const struct http_request *r,
-    const struct ocsp_request_facts *want, const struct verdict *vwant)
+    const struct ocsp_request_facts *want, const struct verdict *vwant,
+    const unsigned char *want_der)
 {
-	struct memo *memo =
-	    memo_new(4, 4096, sizeof(struct policy_memo_value), 1);
+	struct policy_memo memo = {
+	    memo_new(4, 4096, sizeof(struct policy_memo_value), 1),
+	    memo_new(4, 4096, sizeof(struct policy_get_value), 2)};
 	unsigned char *der = malloc(FUZZ_DER_CAP);
 	struct ocsp_request_facts f;
 	struct verdict v;
 
-	if (memo == NULL || der == NULL)
+	if (memo.requests == NULL || memo.get_paths == NULL || der == NULL)
 		abort();
 	for (int round = 0; round < 2; round++) {
 		memset(&f, 0, sizeof(f));
-		policy_decide(cfg, r, der, FUZZ_DER_CAP, &f, &v, memo);
+		policy_decide(cfg, r, der, FUZZ_DER_CAP, &f, &v, &memo);
 		if (v.reason != vwant->reason ||
 		    v.responder != vwant->responder ||
 		    v.ocsp_parsed != vwant->ocsp_parsed ||
@@ -86,10 +88,13 @@ fuzz_check_memo(const struct config *cfg, const struct http_request *r,
 		    f.der_len != want->der_len || f.detail != want->detail ||
 		    memcmp(f.certs, want->certs,
 		        f.ncerts * sizeof(f.certs[0])) != 0 ||
-		    memcmp(f.nonce, want->nonce, f.nonce_len) != 0)
+		    memcmp(f.nonce, want->nonce, f.nonce_len) != 0 ||
+		    (v.ocsp_parsed && r->llhttp_method == HTTP_GET &&
+		        memcmp(der, want_der, f.der_len) != 0))
 			abort();
 	}
-	memo_free(memo);
+	memo_free(memo.requests);
+	memo_free(memo.get_paths);
 	free(der);
 }
 
@@ -207,7 +212,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	        (r.llhttp_method != HTTP_GET && r.llhttp_method != HTTP_POST) ||
 	        facts.ncerts == 0))
 		abort();
-	fuzz_check_memo(cfg, &r, &facts, &v);
+	fuzz_check_memo(
+	    cfg, &r, &facts, &v, r.llhttp_method == HTTP_POST ? r.body : der);
 	/* What enforce mode allows, and what monitor mode lets through. */
 	if (v.reason == REASON_OCSP_REQUEST ||
 	    (r.form == HTTP_TARGET_ABSOLUTE &&

@@ -464,7 +464,7 @@ test_headers(void)
 	const time_t now = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
 	static const unsigned char body[] = "foobar";
 	struct ocsp_cache_entry e = {
-	    body, 6, now - 100, now - 3600, now + 86400, now + 600};
+	    body, 6, 0, now - 100, now - 3600, now + 86400, now + 600};
 	static const char want[] =
 	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: application/ocsp-response\r\n"
