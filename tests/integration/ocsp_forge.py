@@ -258,10 +258,15 @@ class Answer:
 class CannedUpstream:
     """An HTTP server on 127.0.0.1:0. For each complete request it calls
     answer(request) (or takes .answer as it is when not callable) and
-    sends the Answer. Records the requests it got."""
+    sends the Answer. Records the requests it got and counts the
+    connections. With close_on_reuse, the second request on a connection
+    gets no answer: the connection is closed as if the server had timed
+    it out just as the request arrived."""
 
-    def __init__(self, answer=None):
+    def __init__(self, answer=None, close_on_reuse=False):
         self.answer = answer
+        self.close_on_reuse = close_on_reuse
+        self.connections = 0
         self.requests = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -284,6 +289,8 @@ class CannedUpstream:
                 continue
             except OSError:
                 return
+            with self.lock:
+                self.connections += 1
             t = threading.Thread(target=self._serve, args=(conn,),
                                  daemon=True)
             self._threads.append(t)
@@ -292,6 +299,7 @@ class CannedUpstream:
     def _serve(self, conn):
         conn.settimeout(0.05)
         pending = bytearray()
+        served = 0
         try:
             while not self._stop.is_set():
                 try:
@@ -312,6 +320,9 @@ class CannedUpstream:
                     del pending[:n]
                     with self.lock:
                         self.requests.append(req)
+                    if self.close_on_reuse and served >= 1:
+                        return
+                    served += 1
                     a = self.answer(req) if callable(self.answer) \
                         else self.answer
                     if a is None:

@@ -84,6 +84,62 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def http_get(port, path, timeout=5):
+    """(status, body) of GET path on 127.0.0.1:port (an admin endpoint)."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as s:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: admin\r\n"
+                  b"Connection: close\r\n\r\n" % path.encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+_SAMPLE_RE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{(.*)\})? (\S+)$')
+_LABEL_RE = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text format -> {(name, ((label, value), ...)): value}.
+    Checks that every sample's family was declared with HELP and TYPE."""
+    out, typed, helped = {}, set(), set()
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helped.add(line.split()[2])
+            continue
+        if line.startswith("# TYPE "):
+            typed.add(line.split()[2])
+            continue
+        m = _SAMPLE_RE.match(line)
+        if m is None:
+            raise AssertionError("not a sample line: %r" % line)
+        name = m.group(1)
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        if family not in typed or family not in helped:
+            family = name
+        if family not in typed or family not in helped:
+            raise AssertionError("%s has no HELP/TYPE" % name)
+        labels = tuple(sorted(_LABEL_RE.findall(m.group(3) or "")))
+        out[(name, labels)] = float(m.group(4))
+    return out
+
+
+def scrape_metrics(port):
+    """GET /metrics of the admin endpoint on port, parsed."""
+    status, body = http_get(port, "/metrics")
+    assert status == 200, status
+    return parse_metrics(body.decode())
+
+
+def metric_sample(metrics, name, **labels):
+    """One sample of scrape_metrics(), or None."""
+    return metrics.get((name, tuple(sorted(labels.items()))))
+
+
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):

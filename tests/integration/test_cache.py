@@ -11,111 +11,18 @@ pooled connection the server closes just as it is reused is retried once
 for a GET and not for a POST.
 """
 
-import socket
-import threading
 import time
 
 from ocspgate_harness import (
-    OCSP_RESPONSE_TRY_LATER, CertID, Client, ProxyTestCase, get,
-    get_cryptoapi, http_request, ocsp_post, ocsp_request_der, parse_request,
-    parse_responses, scaled)
-from ocsp_forge import flip_signature_byte, http_answer
+    OCSP_RESPONSE_TRY_LATER, CertID, Client, ProxyTestCase, free_port, get,
+    get_cryptoapi, http_request, metric_sample, ocsp_post, ocsp_request_der,
+    scaled, scrape_metrics)
+from ocsp_forge import CannedUpstream, flip_signature_byte, http_answer
 from test_response import Fixtures
 
 
-class KeepAliveUpstream:
-    """An HTTP/1.1 server on 127.0.0.1:0 answering every request with
-    answer(request) (raw bytes), keeping connections open. With
-    close_on_reuse, the second request on a connection gets no answer:
-    the connection is closed as if the server had timed it out just as
-    the request arrived."""
-
-    def __init__(self, answer, close_on_reuse=False):
-        self.answer = answer
-        self.close_on_reuse = close_on_reuse
-        self.lock = threading.Lock()
-        self.requests = []
-        self.connections = 0
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            t = threading.Thread(target=self._serve, args=(conn,),
-                                 daemon=True)
-            self._threads.append(t)
-            t.start()
-
-    def _serve(self, conn):
-        conn.settimeout(0.05)
-        buf = bytearray()
-        served = 0
-        try:
-            while not self._stop.is_set():
-                try:
-                    chunk = conn.recv(65536)
-                except socket.timeout:
-                    continue
-                if not chunk:
-                    return
-                buf += chunk
-                got = parse_request(buf)
-                if got is None:
-                    continue
-                req, n = got
-                del buf[:n]
-                with self.lock:
-                    self.requests.append(req)
-                if self.close_on_reuse and served >= 1:
-                    return
-                conn.sendall(self.answer(req))
-                served += 1
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def count(self):
-        with self.lock:
-            return len(self.requests)
-
-    def stop(self):
-        self._stop.set()
-        self.sock.close()
-        for t in self._threads:
-            t.join(2)
-
-
-def metric(proxy_admin_port, name):
-    """The value of one sample (name with labels, as printed)."""
-    with socket.create_connection(("127.0.0.1", proxy_admin_port), 5) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
-                  b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    for line in data.decode().split("\r\n\r\n", 1)[1].splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return None
+def metric(port, name):
+    return metric_sample(scrape_metrics(port), name)
 
 
 class CacheTests(ProxyTestCase):
@@ -130,7 +37,7 @@ class CacheTests(ProxyTestCase):
         super().setUp()
         self.body = self.fx.resp_good
         self.headers = []
-        self.up = KeepAliveUpstream(lambda req: http_answer(
+        self.up = CannedUpstream(lambda req: http_answer(
             self.body, headers=self.headers))
         self.addCleanup(self.up.stop)
         self.spec = "ocsp.ca.test:%d" % self.up.port
@@ -157,11 +64,11 @@ class CacheTests(ProxyTestCase):
         proxy = self.proxy()
         first = self.ask(proxy)
         self.assertEqual(first.status, 200)
-        self.assertEqual(self.up.count(), 1)
+        self.assertEqual(self.up.request_count(), 1)
         second = self.ask(proxy)
         self.assertEqual(second.status, 200)
         self.assertEqual(second.body, first.body)
-        self.assertEqual(self.up.count(), 1, "a hit reached the upstream")
+        self.assertEqual(self.up.request_count(), 1, "a hit reached the upstream")
         self.assertEqual(second.header("content-type"),
                          "application/ocsp-response")
         cc = second.header("cache-control")
@@ -174,7 +81,7 @@ class CacheTests(ProxyTestCase):
         # POST with the same DER is the same request: a hit too
         third = self.ask(proxy, get_form=False)
         self.assertEqual(third.body, first.body)
-        self.assertEqual(self.up.count(), 1)
+        self.assertEqual(self.up.request_count(), 1)
         evs = proxy.wait_events(3)
         self.assertEqual([get(e, "ocspgate.cache") for e in evs],
                          ["miss", "hit", "hit"])
@@ -192,10 +99,10 @@ class CacheTests(ProxyTestCase):
         proxy = self.proxy()
         self.ask(proxy)
         self.ask(proxy)
-        self.assertEqual(self.up.count(), 1)
+        self.assertEqual(self.up.request_count(), 1)
         time.sleep(1.2)
         self.ask(proxy)
-        self.assertEqual(self.up.count(), 2)
+        self.assertEqual(self.up.request_count(), 2)
         self.assertEqual([get(e, "ocspgate.cache")
                           for e in proxy.wait_events(3)],
                          ["miss", "hit", "miss"])
@@ -214,10 +121,10 @@ class CacheTests(ProxyTestCase):
             with self.subTest(name):
                 self.body, self.headers = body, headers
                 proxy = self.proxy(event_log=str(self.tmp / (name + ".log")))
-                before = self.up.count()
+                before = self.up.request_count()
                 for _ in range(2):
                     self.ask(proxy, der, get_form=False)
-                self.assertEqual(self.up.count(), before + 2)
+                self.assertEqual(self.up.request_count(), before + 2)
                 self.assertEqual([get(e, "ocspgate.cache")
                                   for e in proxy.wait_events(2)],
                                  [result, result])
@@ -229,7 +136,7 @@ class CacheTests(ProxyTestCase):
         proxy = self.proxy(verify_responses=True, ca_file=str(self.pki.ca))
         for _ in range(2):
             self.assertEqual(self.ask(proxy).status, 502)
-        self.assertEqual(self.up.count(), 2)
+        self.assertEqual(self.up.request_count(), 2)
 
     def test_eviction_under_the_bound(self):
         """A cache that holds nine answers (each about 2.2 KB with its facts) evicts the least
@@ -246,12 +153,12 @@ class CacheTests(ProxyTestCase):
         # Fixtures makes real answers for these serials (unknown status)
         for d in ders:
             answers[d] = self.fx.make(d)
-        admin = self.free_port()
+        admin = free_port()
         proxy = self.proxy(cache_size=20000,
                            admin_listen="127.0.0.1:%d" % admin)
         for d in ders:
             self.assertEqual(self.ask(proxy, d, get_form=False).status, 200)
-        self.assertEqual(self.up.count(), 12)
+        self.assertEqual(self.up.request_count(), 12)
         entries = metric(admin, "ocspgate_cache_entries")
         self.assertLess(entries, 12)
         self.assertGreater(entries, 0)
@@ -259,14 +166,9 @@ class CacheTests(ProxyTestCase):
         self.assertLessEqual(metric(admin, "ocspgate_cache_bytes"), 20000)
         # the most recent one is still there; the first one is gone
         self.ask(proxy, ders[-1], get_form=False)
-        self.assertEqual(self.up.count(), 12)
+        self.assertEqual(self.up.request_count(), 12)
         self.ask(proxy, ders[0], get_form=False)
-        self.assertEqual(self.up.count(), 13)
-
-    def free_port(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+        self.assertEqual(self.up.request_count(), 13)
 
 
 class ReuseTests(ProxyTestCase):
@@ -278,8 +180,8 @@ class ReuseTests(ProxyTestCase):
         cls.fx = Fixtures.get(cls.env)
 
     def start(self, close_on_reuse=False, **kw):
-        up = KeepAliveUpstream(lambda req: http_answer(self.fx.resp_good),
-                               close_on_reuse)
+        up = CannedUpstream(lambda req: http_answer(self.fx.resp_good),
+                            close_on_reuse)
         self.addCleanup(up.stop)
         spec = "ocsp.ca.test:%d" % up.port
         proxy = self.start_proxy(responders=[spec], **kw)
@@ -293,7 +195,7 @@ class ReuseTests(ProxyTestCase):
             with Client(proxy.port) as c:
                 c.send(ocsp_post(url, self.fx.req_good))
                 self.assertEqual(c.read_response().status, 200)
-        self.assertEqual(up.count(), 5)
+        self.assertEqual(up.request_count(), 5)
         self.assertEqual(up.connections, 1)
         self.assertIsNone(up.requests[0].header("connection"))
 
@@ -317,7 +219,7 @@ class ReuseTests(ProxyTestCase):
                 resp = c.read_response()
                 self.assertEqual(resp.status, 200)
                 self.assertEqual(resp.body, self.fx.resp_good)
-        self.assertEqual(up.count(), 3)  # 1, then 1 lost + 1 retried
+        self.assertEqual(up.request_count(), 3)  # 1, then 1 lost + 1 retried
         self.assertEqual(up.connections, 2)
         evs = proxy.wait_events(2)
         self.assertEqual([get(e, "event.reason") for e in evs],
@@ -335,7 +237,7 @@ class ReuseTests(ProxyTestCase):
             c.send(post)
             self.assertEqual(c.read_response().status, 502)
         time.sleep(scaled(0.2))
-        self.assertEqual(up.count(), 2)
+        self.assertEqual(up.request_count(), 2)
         self.assertEqual(up.connections, 1)
         ev = proxy.wait_events(2)[1]
         self.assertEqual(get(ev, "event.reason"), "upstream_unreachable")

@@ -15,72 +15,13 @@ import threading
 import time
 
 from ocspgate_harness import (
-    Client, ProxyTestCase, config_text, get, http_request, ocsp_post,
-    ocsp_request_der, parse_event_lines, scaled)
+    Client, ProxyTestCase, config_text, free_port, get, http_get,
+    http_request, metric_sample, ocsp_post, ocsp_request_der,
+    parse_event_lines, scaled, scrape_metrics)
 
 SYSLOG_RE = re.compile(
     rb"^<(\d+)>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z) (\S+) ocspgate "
     rb"(\d+) (event|alert|metric) - (\{.*\})$", re.S)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port, path, timeout=5):
-    """(status, body) of GET path on 127.0.0.1:port."""
-    with socket.create_connection(("127.0.0.1", port), timeout) as s:
-        s.sendall(b"GET %s HTTP/1.1\r\nHost: admin\r\n"
-                  b"Connection: close\r\n\r\n" % path.encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), body
-
-
-SAMPLE_RE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{(.*)\})? (\S+)$')
-LABEL_RE = re.compile(r'([a-z_]+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Prometheus text format -> {(name, ((label, value), ...)): value}.
-    Checks that every sample's family was declared with HELP and TYPE."""
-    out, typed, helped = {}, set(), set()
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            helped.add(line.split()[2])
-            continue
-        if line.startswith("# TYPE "):
-            typed.add(line.split()[2])
-            continue
-        m = SAMPLE_RE.match(line)
-        if m is None:
-            raise AssertionError("not a sample line: %r" % line)
-        name = m.group(1)
-        family = re.sub(r"_(bucket|sum|count)$", "", name)
-        if family not in typed or family not in helped:
-            family = name
-        if family not in typed or family not in helped:
-            raise AssertionError("%s has no HELP/TYPE" % name)
-        labels = tuple(sorted(LABEL_RE.findall(m.group(3) or "")))
-        out[(name, labels)] = float(m.group(4))
-    return out
-
-
-def scrape(port):
-    status, body = http_get(port, "/metrics")
-    assert status == 200, status
-    return parse_metrics(body.decode())
-
-
-def sample(metrics, name, **labels):
-    return metrics.get((name, tuple(sorted(labels.items()))))
 
 
 class OperationsTestCase(ProxyTestCase):
@@ -147,20 +88,20 @@ class SyslogTests(OperationsTestCase):
                          sorted(map(key, file_events)))
         self.assertEqual(got, [e for e in file_events
                                if key(e) in set(map(key, got))])
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_events_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_events_total",
                                 output="syslog"), 7)
-        self.assertEqual(sample(m, "ocspgate_events_dropped_total",
+        self.assertEqual(metric_sample(m, "ocspgate_events_dropped_total",
                                 output="syslog"), 0)
         # the receiver goes away: requests are still served
         rx.close()
         for i in range(6):
             self.send(proxy, self.blocked, 1, 403)
             time.sleep(0.05)
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_events_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_events_total",
                                 output="syslog"), 13)
-        self.assertGreaterEqual(sample(m, "ocspgate_events_dropped_total",
+        self.assertGreaterEqual(metric_sample(m, "ocspgate_events_dropped_total",
                                        output="syslog"), 1)
         self.assertEqual(len(proxy.wait_events(13)), 13)
 
@@ -220,12 +161,12 @@ class SyslogTests(OperationsTestCase):
         # 150 events of ~700 bytes overflow a 64 KiB queue
         for _ in range(150):
             self.send(proxy, self.blocked, 1, 403)
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_events_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_events_total",
                                 output="syslog"), 155)
-        self.assertGreater(sample(m, "ocspgate_events_dropped_total",
+        self.assertGreater(metric_sample(m, "ocspgate_events_dropped_total",
                                   output="syslog"), 0)
-        self.assertLessEqual(sample(m, "ocspgate_event_queue_bytes",
+        self.assertLessEqual(metric_sample(m, "ocspgate_event_queue_bytes",
                                     output="syslog"), 65536)
         self.assertEqual(len(proxy.wait_events(155)), 155)
 
@@ -239,42 +180,42 @@ class AdminTests(OperationsTestCase):
         admin = free_port()
         proxy = self.start_proxy(responders=[self.spec],
                                  admin_listen="127.0.0.1:%d" % admin)
-        m0 = scrape(admin)
-        self.assertEqual(sample(m0, "ocspgate_workers"), 1)
-        self.assertEqual(sample(m0, "ocspgate_last_reload_success"), 1)
+        m0 = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m0, "ocspgate_workers"), 1)
+        self.assertEqual(metric_sample(m0, "ocspgate_last_reload_success"), 1)
         self.send(proxy, self.allowed, 3, 200)
         self.send(proxy, self.blocked, 2, 403)
         proxy.wait_events(5)
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_requests_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_requests_total",
                                 action="allow", reason="ocsp_request"), 3)
-        self.assertEqual(sample(m, "ocspgate_requests_total",
+        self.assertEqual(metric_sample(m, "ocspgate_requests_total",
                                 action="block",
                                 reason="unknown_responder"), 2)
-        self.assertEqual(sample(m, "ocspgate_responder_requests_total",
+        self.assertEqual(metric_sample(m, "ocspgate_responder_requests_total",
                                 responder=self.spec, action="allow"), 3)
-        self.assertEqual(sample(m, "ocspgate_upstream_latency_seconds_count"),
+        self.assertEqual(metric_sample(m, "ocspgate_upstream_latency_seconds_count"),
                          3)
-        self.assertEqual(sample(m, "ocspgate_upstream_latency_seconds_bucket",
+        self.assertEqual(metric_sample(m, "ocspgate_upstream_latency_seconds_bucket",
                                 le="+Inf"), 3)
-        self.assertEqual(sample(m, "ocspgate_connections_total"), 5)
-        self.assertEqual(sample(m, "ocspgate_connections_open"), 0)
-        self.assertEqual(sample(m, "ocspgate_request_body_bytes_total"),
+        self.assertEqual(metric_sample(m, "ocspgate_connections_total"), 5)
+        self.assertEqual(metric_sample(m, "ocspgate_connections_open"), 0)
+        self.assertEqual(metric_sample(m, "ocspgate_request_body_bytes_total"),
                          3 * len(self.der))
-        self.assertEqual(sample(m, "ocspgate_events_total", output="file"),
+        self.assertEqual(metric_sample(m, "ocspgate_events_total", output="file"),
                          5)
-        self.assertEqual(sample(m, "ocspgate_cache_requests_total",
+        self.assertEqual(metric_sample(m, "ocspgate_cache_requests_total",
                                 result="bypass"), 3)  # cache_size = 0
         # a failed and a good reload are counted
         proxy.conf_path.write_text(proxy.conf_path.read_text() + "bad;\n")
         proxy.signal(signal.SIGHUP)
         proxy.err.wait_for(lambda ls: any("not loaded" in l for l in ls), 5)
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_reloads_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_reloads_total",
                                 result="failure"), 1)
-        self.assertEqual(sample(m, "ocspgate_last_reload_success"), 0)
+        self.assertEqual(metric_sample(m, "ocspgate_last_reload_success"), 0)
         self.assertGreater(
-            sample(m, "ocspgate_last_reload_timestamp_seconds"), 0)
+            metric_sample(m, "ocspgate_last_reload_timestamp_seconds"), 0)
         # a good reload moves the endpoint and changes the metric lines
         admin2 = free_port()
         text = proxy.conf_path.read_text().replace("bad;\n", "")
@@ -282,11 +223,11 @@ class AdminTests(OperationsTestCase):
             "127.0.0.1:%d" % admin, "127.0.0.1:%d" % admin2))
         proxy.signal(signal.SIGHUP)
         proxy.err.wait_for(lambda ls: any("reloaded" in l for l in ls), 5)
-        m = scrape(admin2)
-        self.assertEqual(sample(m, "ocspgate_reloads_total",
+        m = scrape_metrics(admin2)
+        self.assertEqual(metric_sample(m, "ocspgate_reloads_total",
                                 result="success"), 1)
-        self.assertEqual(sample(m, "ocspgate_last_reload_success"), 1)
-        self.assertEqual(sample(m, "ocspgate_requests_total",
+        self.assertEqual(metric_sample(m, "ocspgate_last_reload_success"), 1)
+        self.assertEqual(metric_sample(m, "ocspgate_requests_total",
                                 action="allow", reason="ocsp_request"), 3)
         with self.assertRaises(OSError):
             http_get(admin, "/healthz", timeout=1)
@@ -370,10 +311,10 @@ class AlertTests(OperationsTestCase):
         self.assertEqual(get(a, "ocspgate.alert.observed"), 5)
         self.assertEqual(get(a, "ocspgate.alert.threshold"), 5)
         self.assertEqual(get(a, "ocspgate.alert.window"), 60)
-        m = scrape(admin)
-        self.assertEqual(sample(m, "ocspgate_alerts_total",
+        m = scrape_metrics(admin)
+        self.assertEqual(metric_sample(m, "ocspgate_alerts_total",
                                 reason="rate_anomaly"), 1)
-        self.assertEqual(sample(m, "ocspgate_alert_sources_tracked"), 1)
+        self.assertEqual(metric_sample(m, "ocspgate_alert_sources_tracked"), 1)
 
     def test_new_destination(self):
         """novelty_learning = 0: the first request to a destination is an
