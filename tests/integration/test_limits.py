@@ -3,8 +3,9 @@ connections, max_connections and max_connections_per_source, bodies and
 heads at their limits, and a client too slow to read a large answer.
 
 The 10,000-connection test needs a descriptor hard limit of at least
-25,000 (the test process and ocspgate each hold one descriptor per
-connection); it is skipped, saying so, below that.
+16,000 (the test process holds one descriptor per client connection and
+the recording upstream one per request in flight, about half of them);
+it is skipped, saying so, below that.
 OCSPGATE_TEST_CONNECTIONS changes its connection count (the hard limit it
 needs scales with it).
 
@@ -341,7 +342,7 @@ class ManyConnectionsTests(LimitTestCase):
         idle: all answered, and once they are closed the descriptors and
         the memory come back. Done twice, so that memory kept for reuse
         and memory lost per connection tell apart."""
-        raise_nofile(self, int(self.N * 2.5))
+        raise_nofile(self, int(self.N * 1.6))
         rec = self.upstream()
         spec = "ocsp.ca.test:%d" % rec.port
         # At most two idle upstream connections stay open for reuse.

@@ -105,6 +105,31 @@ class SyslogTests(OperationsTestCase):
                                        output="syslog"), 1)
         self.assertEqual(len(proxy.wait_events(13)), 13)
 
+    def test_unix_datagram_socket(self):
+        """A Unix datagram socket (as /dev/log is) gets one message per
+        line."""
+        self.ocsp_setup()
+        path = str(self.tmp / "log.sock")
+        rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        rx.bind(path)
+        rx.settimeout(scaled(5))
+        self.addCleanup(rx.close)
+        proxy = self.start_proxy(responders=[self.spec],
+                                 event_syslog="unix://" + path,
+                                 event_syslog_facility="local0")
+        self.proxy_pid = proxy.proc.pid
+        self.send(proxy, self.allowed, 2, 200)
+        self.send(proxy, self.blocked, 1, 403)
+        reasons = []
+        for _ in range(3):
+            msg = rx.recv(65536)
+            kind, ev = self.check_message(
+                msg, 6 if b'"action":"allow"' in msg else 4)
+            self.assertEqual(kind, "event")
+            reasons.append(get(ev, "event.reason"))
+        self.assertEqual(sorted(reasons), ["ocsp_request", "ocsp_request",
+                                           "unknown_responder"])
+
     def test_tcp_octet_counting_and_a_lost_collector(self):
         """Over TCP, messages are framed by octet counting (RFC 6587) and
         all arrive; when the collector dies, lines wait in the bounded
