@@ -37,7 +37,7 @@
  */
 #define SERVER_POOL_MAX      256
 #define SERVER_POOL_BUF_MAX  (1024 * 1024)
-#define SERVER_POOL_BYTES    (16u << 20) /* kept in all */
+#define SERVER_POOL_BYTES    (64u << 20) /* kept in all */
 #define SERVER_POOL_KEEP     (1u << 20)  /* kept after a burst */
 #define SERVER_TRIM_MSEC     250         /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256         /* sessions gone since the peak */
