@@ -45,12 +45,11 @@ session_now_ns(void)
 
 /* The port of an AF_INET or AF_INET6 address, in host order. */
 static uint16_t
-session_port(const struct sockaddr_storage *ss)
+session_port(const union session_addr *a)
 {
-	if (ss->ss_family == AF_INET6)
-		return ntohs(
-		    ((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	if (a->sa.sa_family == AF_INET6)
+		return ntohs(a->in6.sin6_port);
+	return ntohs(a->in.sin_port);
 }
 
 static void
@@ -64,18 +63,13 @@ session_arm_timer(struct session *s, unsigned sec)
 /* The IP text and port of <ss>. */
 static void
 session_format_addr(
-    const struct sockaddr_storage *ss, char *ip, size_t len, uint16_t *port)
+    const union session_addr *a, char *ip, size_t len, uint16_t *port)
 {
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &a6->sin6_addr, ip, (socklen_t)len);
-	} else {
-		const struct sockaddr_in *a4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &a4->sin_addr, ip, (socklen_t)len);
-	}
-	*port = session_port(ss);
+	if (a->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, (socklen_t)len);
+	else
+		inet_ntop(AF_INET, &a->in.sin_addr, ip, (socklen_t)len);
+	*port = session_port(a);
 }
 
 static const char *const session_cache_names[] = {
@@ -327,6 +321,10 @@ session_close(struct session *s)
 		event_free(s->timer);
 	if (s->client != NULL)
 		bufferevent_free(s->client);
+	if (s->wait != NULL)
+		event_free(s->wait);
+	if (s->fd != -1)
+		evutil_closesocket(s->fd); /* it never sent a byte */
 	if (s->source_counted)
 		gate_source_release(
 		    s->srv->gate, (const struct sockaddr *)&s->source_addr);
@@ -449,10 +447,16 @@ session_intercept(struct session *s)
 	    s->transparent == LISTEN_EXPLICIT)
 		return 0;
 	if (!s->orig_known) {
-		rc = listener_original_dst(bufferevent_getfd(s->client),
-		    s->transparent, &s->listen_bound, &s->orig_dst);
-		if (rc != 1)
+		struct sockaddr_storage bound, dst;
+
+		memset(&bound, 0, sizeof(bound));
+		memcpy(&bound, &s->listen_bound, sizeof(s->listen_bound));
+		rc = listener_original_dst(
+		    bufferevent_getfd(s->client), s->transparent, &bound, &dst);
+		if (rc != 1 ||
+		    (dst.ss_family != AF_INET && dst.ss_family != AF_INET6))
 			return 0; /* not intercepted: the policy refuses it */
+		memcpy(&s->orig_dst, &dst, sizeof(s->orig_dst));
 		s->orig_known = true;
 	}
 	if (http_request_intercept(&s->rq->req, session_port(&s->orig_dst)) ==
@@ -791,19 +795,45 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	return 1;
 }
 
+/* The first byte came: the connection gets its bufferevent. */
+static void
+session_on_first_byte(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct timeval wt = {.tv_sec = s->cfg->client_timeout_sec};
+
+	(void)what;
+	event_free(s->wait);
+	s->wait = NULL;
+	s->client =
+	    bufferevent_socket_new(s->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->client == NULL) {
+		session_close(s);
+		return;
+	}
+	s->fd = -1; /* the bufferevent's now */
+	bufferevent_setcb(
+	    s->client, session_on_read, session_on_write, session_on_event, s);
+	bufferevent_set_timeouts(s->client, NULL, &wt);
+	/* Pipelined requests wait, a request's worth at most. */
+	bufferevent_setwatermark(s->client, EV_READ, 0,
+	    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
+	bufferevent_enable(s->client, EV_READ);
+}
+
 int
 session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
     socklen_t salen, const struct listen_addr *la,
     const struct sockaddr_storage *bound)
 {
 	struct session *s;
-	struct timeval wt;
 
 	(void)salen;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		evutil_closesocket(fd);
 		return -1;
 	}
+	s->fd = fd;
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
@@ -813,13 +843,14 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	server_connections_changed(srv);
 	session_set_source(s, sa);
 	s->transparent = la->transparent;
-	s->listen_bound = *bound;
-	s->client =
-	    bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (s->client == NULL) {
-		evutil_closesocket(fd); /* still ours */
+	memcpy(&s->listen_bound, bound, sizeof(s->listen_bound));
+	/*
+	 * Until its first byte a connection has no bufferevent: a silent
+	 * connection costs a session and one event.
+	 */
+	s->wait = event_new(srv->base, fd, EV_READ, session_on_first_byte, s);
+	if (s->wait == NULL || event_add(s->wait, NULL) == -1)
 		goto fail;
-	}
 	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
 		goto fail;
 	if (la->proxy_protocol) {
@@ -835,16 +866,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 			return -1;
 		session_attribute(s);
 	}
-	bufferevent_setcb(
-	    s->client, session_on_read, session_on_write, session_on_event, s);
-	wt.tv_sec = s->cfg->client_timeout_sec;
-	wt.tv_usec = 0;
-	bufferevent_set_timeouts(s->client, NULL, &wt);
-	/* Pipelined requests wait, a request's worth at most. */
-	bufferevent_setwatermark(s->client, EV_READ, 0,
-	    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
-	bufferevent_enable(s->client, EV_READ);
 	return 0;
 fail:
 	session_close(s);

@@ -70,18 +70,15 @@ upstream_on_timeout(struct session *s)
 
 /* True when <ss> holds the address (not port) of <ai>. */
 static bool
-upstream_same_ip(
-    const struct sockaddr_storage *ss, const struct evutil_addrinfo *ai)
+upstream_same_ip(const union session_addr *a, const struct evutil_addrinfo *ai)
 {
-	if (ss->ss_family != ai->ai_family)
+	if (a->sa.sa_family != ai->ai_family)
 		return false;
 	if (ai->ai_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)ss)
-		           ->sin_addr.s_addr ==
+		return a->in.sin_addr.s_addr ==
 		    ((const struct sockaddr_in *)(const void *)ai->ai_addr)
 		        ->sin_addr.s_addr;
-	return memcmp(
-	           &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr,
+	return memcmp(&a->in6.sin6_addr,
 	           &((const struct sockaddr_in6 *)(const void *)ai->ai_addr)
 	                ->sin6_addr,
 	           sizeof(struct in6_addr)) == 0;

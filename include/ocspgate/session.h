@@ -41,6 +41,13 @@ enum session_state {
 	SESSION_REPLYING     /* answer queued; next request once sent */
 };
 
+/* An IPv4 or IPv6 address and port, in no more room than it needs. */
+union session_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 /* What the RFC 5019 cache did for a request (ocspgate.cache). */
 enum session_cache {
 	SESSION_CACHE_NONE = 0, /* not an OCSP request it could serve */
@@ -79,7 +86,9 @@ struct session {
 	TAILQ_ENTRY(session) entry;
 	enum session_state state;
 
-	struct bufferevent *client;
+	struct bufferevent *client; /* NULL until the first byte */
+	struct event *wait;         /* meanwhile: waits for that byte */
+	evutil_socket_t fd;         /* meanwhile: the socket, else -1 */
 	struct bufferevent *upstream;
 	struct resolver *resolver; /* held during an upstream exchange */
 	struct evdns_getaddrinfo_request *dns;
@@ -87,18 +96,18 @@ struct session {
 	struct evutil_addrinfo *addr_next;
 	struct event *timer; /* request, upstream deadlines */
 
-	struct sockaddr_storage source_addr; /* the client, after PROXY */
+	union session_addr source_addr; /* the client, after PROXY */
 	char source_ip[INET6_ADDRSTRLEN];
 	uint16_t source_port;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
-	bool await_proxy;    /* a PROXY header comes first */
-	bool must_log;       /* refused before a request line */
-	bool source_counted; /* in max_connections_per_source */
-	bool orig_known;     /* orig_dst is set */
-	struct sockaddr_storage listen_bound; /* the listener's address */
-	struct sockaddr_storage orig_dst;     /* intercepted: where it went */
-	bool host_mismatch; /* orig_dst not an address of Host */
+	bool await_proxy;                /* a PROXY header comes first */
+	bool must_log;                   /* refused before a request line */
+	bool source_counted;             /* in max_connections_per_source */
+	bool orig_known;                 /* orig_dst is set */
+	union session_addr listen_bound; /* the listener's address */
+	union session_addr orig_dst;     /* intercepted: where it went */
+	bool host_mismatch;              /* orig_dst not an address of Host */
 
 	/*
 	 * The current request: its state and buffers, one pooled block
