@@ -18,6 +18,7 @@
 
 #include "ocspgate/admin.h"
 #include "ocspgate/config.h"
+#include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
 #include "ocspgate/json.h"
@@ -230,8 +231,6 @@ admin_metric_event(struct gate *g)
 	uint64_t by_action[METRICS_ACTIONS] = {0}, alerts = 0;
 	int64_t open = 0;
 	struct timespec ts;
-	struct tm tm;
-	char stamp[64];
 
 	admin_process(g, &p, outputs);
 	for (size_t i = 0; i < g->nworkers; i++) {
@@ -246,13 +245,9 @@ admin_metric_event(struct gate *g)
 		    &m->connections_open, memory_order_relaxed);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
 	json_reset(j);
 	json_object_begin(j, NULL);
-	json_cstring(j, "@timestamp", stamp);
+	event_timestamp(j, &ts);
 	json_object_begin(j, "event");
 	json_cstring(j, "kind", "metric");
 	json_array_begin(j, "category");

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "ocspgate/alert.h"
+#include "ocspgate/event.h"
 
 #define ALERT_DEFAULT_MAX_SOURCES   10000
 #define ALERT_DEFAULT_FANOUT_WINDOW 600
@@ -908,21 +909,6 @@ alert_engine_stats(const struct alert_engine *e, struct alert_stats *st)
 	st->alloc_failures = e->alloc_failures;
 }
 
-/* "@timestamp" as the request events write it: UTC, milliseconds. */
-static void
-alert_timestamp(struct json *j, const struct timespec *ts)
-{
-	struct tm tm;
-	char buf[64];
-
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-		return;
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, (long)(ts->tv_nsec / 1000000) % 1000);
-	json_cstring(j, "@timestamp", buf);
-}
-
 /*
  * Writes a non-negative number with three decimals. The JSON writer has
  * no floating point, so the integer part goes through json_uint() (which
@@ -960,7 +946,7 @@ alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
 {
 	json_reset(j);
 	json_object_begin(j, NULL);
-	alert_timestamp(j, ts);
+	event_timestamp(j, ts);
 
 	json_object_begin(j, "event");
 	json_cstring(j, "kind", "alert");

@@ -2025,7 +2025,7 @@ config_parse_periodic_jitter(struct config_ctx *ctx, const config_setting_t *s)
 		    "'alert_periodic_jitter' must be a number from 0 to 1");
 		return;
 	}
-	ctx->c->alert_periodic_jitter = v;
+	ctx->c->alerts.periodic_jitter = v;
 }
 
 /* Directives that are one integer in a range, stored as is. */
@@ -2052,16 +2052,16 @@ static const struct config_uint config_uints[] = {
     CONFIG_SIZE("cache_size", cache_size, 0, 1LL << 34),
     CONFIG_SIZE("event_queue_size", event_queue_bytes, 65536, 1LL << 30),
     CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
-    CONFIG_UINT("alert_rate_per_source", alert_rate_per_source, 0, 10000000),
-    CONFIG_UINT("alert_rate_per_pair", alert_rate_per_pair, 0, 10000000),
-    CONFIG_UINT("novelty_window", novelty_window_sec, 0, 366 * 86400),
-    CONFIG_UINT("novelty_learning", novelty_learning_sec, 0, 366 * 86400),
-    CONFIG_UINT("alert_early_requery", alert_early_requery, 0, 1000000),
-    CONFIG_UINT("alert_serial_fanout", alert_serial_fanout, 0, 1024),
-    CONFIG_UINT("alert_fanout_window", alert_fanout_window_sec, 1, 86400),
-    CONFIG_UINT("alert_periodic_min", alert_periodic_min, 0, 16),
-    CONFIG_UINT("alert_cooldown", alert_cooldown_sec, 0, 86400),
-    CONFIG_UINT("max_tracked_sources", max_tracked_sources, 1, 10000000),
+    CONFIG_UINT("alert_rate_per_source", alerts.rate_per_source, 0, 10000000),
+    CONFIG_UINT("alert_rate_per_pair", alerts.rate_per_pair, 0, 10000000),
+    CONFIG_UINT("novelty_window", alerts.novelty_window, 0, 366 * 86400),
+    CONFIG_UINT("novelty_learning", alerts.novelty_learning, 0, 366 * 86400),
+    CONFIG_UINT("alert_early_requery", alerts.early_requery, 0, 1000000),
+    CONFIG_UINT("alert_serial_fanout", alerts.serial_fanout, 0, 1024),
+    CONFIG_UINT("alert_fanout_window", alerts.fanout_window, 1, 86400),
+    CONFIG_UINT("alert_periodic_min", alerts.periodic_min, 0, 16),
+    CONFIG_UINT("alert_cooldown", alerts.cooldown, 0, 86400),
+    CONFIG_UINT("max_tracked_sources", alerts.max_tracked_sources, 1, 10000000),
 };
 
 /* Parses <s> if it is one of config_uints[]. Returns false if not. */
@@ -2187,17 +2187,7 @@ config_load_text(
 	c->event_queue_bytes = CONFIG_DEFAULT_EVENT_QUEUE;
 	c->metric_interval_sec = CONFIG_DEFAULT_METRIC_INTERVAL;
 	c->syslog_facility = CONFIG_DEFAULT_SYSLOG_FACILITY;
-	c->alert_rate_per_source = CONFIG_DEFAULT_ALERT_RATE_PER_SOURCE;
-	c->alert_rate_per_pair = CONFIG_DEFAULT_ALERT_RATE_PER_PAIR;
-	c->novelty_window_sec = CONFIG_DEFAULT_ALERT_NOVELTY_WINDOW;
-	c->novelty_learning_sec = CONFIG_DEFAULT_ALERT_NOVELTY_LEARNING;
-	c->alert_early_requery = CONFIG_DEFAULT_ALERT_EARLY_REQUERY;
-	c->alert_serial_fanout = CONFIG_DEFAULT_ALERT_SERIAL_FANOUT;
-	c->alert_fanout_window_sec = CONFIG_DEFAULT_ALERT_FANOUT_WINDOW;
-	c->alert_periodic_min = CONFIG_DEFAULT_ALERT_PERIODIC_MIN;
-	c->alert_periodic_jitter = CONFIG_DEFAULT_ALERT_PERIODIC_JITTER;
-	c->alert_cooldown_sec = CONFIG_DEFAULT_ALERT_COOLDOWN;
-	c->max_tracked_sources = CONFIG_DEFAULT_ALERT_MAX_TRACKED_SOURCES;
+	alert_config_defaults(&c->alerts);
 	ctx.c = c;
 
 	/* libconfig would stop at a NUL and ignore the rest. */

@@ -27,7 +27,7 @@ event_digits(char *out, int v, int n)
 	}
 }
 
-static void
+void
 event_timestamp(struct json *j, const struct timespec *ts)
 {
 	struct tm tm;

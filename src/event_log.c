@@ -171,12 +171,6 @@ event_sink_ref(struct event_sink *k)
 	return k;
 }
 
-const char *
-event_sink_path(const struct event_sink *k)
-{
-	return k->path != NULL ? k->path : "-";
-}
-
 const struct event_output_stats *
 event_sink_stats(const struct event_sink *k)
 {

@@ -134,23 +134,13 @@ gate_source_release(struct gate *g, const struct sockaddr *sa)
 /* ------------------------------------------------------------------ */
 /* Behaviour alerts */
 
+/* The config's thresholds; each shard tracks its part of the sources. */
 static void
 gate_alert_config(const struct config *cfg, struct alert_config *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->rate_per_source = cfg->alert_rate_per_source;
-	a->rate_per_pair = cfg->alert_rate_per_pair;
-	a->novelty_window = cfg->novelty_window_sec;
-	a->novelty_learning = cfg->novelty_learning_sec;
-	a->early_requery = cfg->alert_early_requery;
-	a->serial_fanout = cfg->alert_serial_fanout;
-	a->fanout_window = cfg->alert_fanout_window_sec;
-	a->periodic_min = cfg->alert_periodic_min;
-	a->periodic_jitter = cfg->alert_periodic_jitter;
-	a->cooldown = cfg->alert_cooldown_sec;
-	/* Each shard tracks its part of the sources. */
+	*a = cfg->alerts;
 	a->max_tracked_sources =
-	    (cfg->max_tracked_sources + GATE_ALERT_SHARDS - 1) /
+	    (cfg->alerts.max_tracked_sources + GATE_ALERT_SHARDS - 1) /
 	    GATE_ALERT_SHARDS;
 }
 

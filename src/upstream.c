@@ -201,9 +201,9 @@ upstream_socket(const struct session *s, int family)
 	return fd;
 }
 
-/* The request is on its way: get ready to read the answer. */
+/* A fresh answer parser, copying the payload when it is inspected. */
 static void
-upstream_expect_response(struct session *s)
+upstream_init_response(struct session *s)
 {
 	http_response_init(&s->rq->resp, s->rq->req.llhttp_method == HTTP_HEAD);
 	if (s->inspect) {
@@ -211,6 +211,13 @@ upstream_expect_response(struct session *s)
 		s->rq->resp.capture_cap = s->capture_cap;
 		s->rq->resp.capture_limit = s->inspect_limit;
 	}
+}
+
+/* The request is on its way: get ready to read the answer. */
+static void
+upstream_expect_response(struct session *s)
+{
+	upstream_init_response(s);
 	bufferevent_enable(s->upstream, EV_READ);
 }
 
@@ -704,12 +711,7 @@ upstream_grow_head(struct session *s)
 	server_buf_put(s->srv, s->rhead, s->rhead_cap);
 	s->rhead = big;
 	s->rhead_cap = SESSION_RESPONSE_HEAD_MAX;
-	http_response_init(&s->rq->resp, s->rq->req.llhttp_method == HTTP_HEAD);
-	if (s->inspect) {
-		s->rq->resp.capture = s->capture;
-		s->rq->resp.capture_cap = s->capture_cap;
-		s->rq->resp.capture_limit = s->inspect_limit;
-	}
+	upstream_init_response(s);
 	if (http_response_parse(&s->rq->resp, s->rhead, s->rhead_len,
 	        &consumed) == HTTP_PARSE_ERROR ||
 	    consumed != s->rhead_len) {

@@ -89,8 +89,13 @@ worker_on_ctl(evutil_socket_t fd, short what, void *arg)
 			if (cmd[i] == 'r') {
 				worker_apply(w);
 			} else if (cmd[i] == 'd') {
+				unsigned timeout;
+
+				pthread_mutex_lock(&w->lock);
+				timeout = w->drain_timeout_sec;
+				pthread_mutex_unlock(&w->lock);
 				event_del(w->ctl_ev);
-				server_drain(&w->srv, w->drain_timeout_sec);
+				server_drain(&w->srv, timeout);
 				return;
 			}
 		}

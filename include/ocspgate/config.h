@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/inventory.h"
 #include "ocspgate/ocsp_request.h"
@@ -36,18 +37,6 @@
 #define CONFIG_DEFAULT_EVENT_QUEUE           (4 * 1024 * 1024)
 #define CONFIG_WORKERS_MAX                   64
 #define CONFIG_DEFAULT_SYSLOG_FACILITY       3 /* daemon */
-/* Behaviour alerts (per minute, seconds, counts). */
-#define CONFIG_DEFAULT_ALERT_RATE_PER_SOURCE     600
-#define CONFIG_DEFAULT_ALERT_RATE_PER_PAIR       300
-#define CONFIG_DEFAULT_ALERT_NOVELTY_WINDOW      (7 * 86400)
-#define CONFIG_DEFAULT_ALERT_NOVELTY_LEARNING    3600
-#define CONFIG_DEFAULT_ALERT_EARLY_REQUERY       3
-#define CONFIG_DEFAULT_ALERT_SERIAL_FANOUT       200
-#define CONFIG_DEFAULT_ALERT_FANOUT_WINDOW       600
-#define CONFIG_DEFAULT_ALERT_PERIODIC_MIN        8
-#define CONFIG_DEFAULT_ALERT_PERIODIC_JITTER     0.2
-#define CONFIG_DEFAULT_ALERT_COOLDOWN            600
-#define CONFIG_DEFAULT_ALERT_MAX_TRACKED_SOURCES 10000
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 
@@ -148,18 +137,7 @@ struct config {
 	char *admin_listen;           /* "127.0.0.1:9180"; NULL: none */
 	struct sockaddr_storage admin_addr;
 	socklen_t admin_addr_len;
-	/* Behaviour alerts: thresholds, 0 turns one off. */
-	unsigned alert_rate_per_source; /* requests per minute */
-	unsigned alert_rate_per_pair;
-	unsigned novelty_window_sec;
-	unsigned novelty_learning_sec;
-	unsigned alert_early_requery;
-	unsigned alert_serial_fanout;
-	unsigned alert_fanout_window_sec;
-	unsigned alert_periodic_min;
-	double alert_periodic_jitter;
-	unsigned alert_cooldown_sec;
-	unsigned max_tracked_sources;
+	struct alert_config alerts; /* thresholds, 0 turns one off */
 	char **notes; /* what loading learned (pki_certs), for -t */
 	size_t nnotes;
 };

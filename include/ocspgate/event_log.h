@@ -38,8 +38,7 @@ struct event_output_stats {
  */
 struct event_sink *event_sink_open(const char *path, char *err, size_t errlen);
 struct event_sink *event_sink_ref(struct event_sink *k);
-void event_sink_unref(struct event_sink *k);             /* takes NULL */
-const char *event_sink_path(const struct event_sink *k); /* "-": stdout */
+void event_sink_unref(struct event_sink *k); /* takes NULL */
 const struct event_output_stats *event_sink_stats(const struct event_sink *k);
 
 /*

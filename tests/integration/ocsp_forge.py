@@ -17,7 +17,8 @@ import types
 from pathlib import Path
 
 from ocspgate_harness import (
-    OID_NONCE, Responder, der_oid, der_read, parse_request, run, scaled)
+    OID_NONCE, Responder, ThreadedServer, der_oid, der_read, parse_request,
+    run, scaled)
 
 STATUS_NAMES = {0: "successful", 1: "malformedRequest", 2: "internalError",
                 3: "tryLater", 5: "sigRequired", 6: "unauthorized"}
@@ -255,7 +256,7 @@ class Answer:
         self.gap = gap
 
 
-class CannedUpstream:
+class CannedUpstream(ThreadedServer):
     """An HTTP server on 127.0.0.1:0. For each complete request it calls
     answer(request) (or takes .answer as it is when not callable) and
     sends the Answer. Records the requests it got and counts the
@@ -266,35 +267,11 @@ class CannedUpstream:
     def __init__(self, answer=None, close_on_reuse=False):
         self.answer = answer
         self.close_on_reuse = close_on_reuse
-        self.connections = 0
         self.requests = []
-        self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(32)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = []
-        self._accept = threading.Thread(target=self._accept_loop,
-                                        daemon=True)
-        self._accept.start()
+        super().__init__(backlog=32)
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            t = threading.Thread(target=self._serve, args=(conn,),
-                                 daemon=True)
-            self._threads.append(t)
-            t.start()
+    def handle(self, conn):
+        self._serve(conn)
 
     def _serve(self, conn):
         conn.settimeout(0.05)
@@ -360,12 +337,3 @@ class CannedUpstream:
         with self.lock:
             return list(self.requests)
 
-    def stop(self):
-        self._stop.set()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        self._accept.join(2)
-        for t in self._threads:
-            t.join(2)

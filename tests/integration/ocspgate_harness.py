@@ -1154,7 +1154,56 @@ def parse_request(buf):
     return r, pos
 
 
-class RecordingUpstream:
+class ThreadedServer:
+    """A TCP server on host:0 running self.handle(conn) in a thread per
+    accepted connection; counts connections; stop() ends it all."""
+
+    def __init__(self, host="127.0.0.1", backlog=64):
+        self.lock = threading.Lock()
+        self.connections = 0
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(backlog)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._threads = []
+        self._accept = threading.Thread(target=self._accept_loop,
+                                        daemon=True)
+        self._accept.start()
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            t = threading.Thread(target=self.handle, args=(conn,),
+                                 daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def handle(self, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self._stop.set()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self._accept.join(2)
+        for t in self._threads:
+            t.join(2)
+
+
+class RecordingUpstream(ThreadedServer):
     """A threaded TCP server on 127.0.0.1:0 recording every connection's
     bytes and answering each complete request.
 
@@ -1173,37 +1222,15 @@ class RecordingUpstream:
         self.content_type = content_type
         self.delay = delay
         self.extra_headers = list(extra_headers)
-        self.lock = threading.Lock()
         self.conns = []  # list of bytearray, one per accepted connection
         self.requests = []  # parsed complete requests, in arrival order
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.05)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._threads = []
-        self._accept = threading.Thread(target=self._accept_loop,
-                                        daemon=True)
-        self._accept.start()
+        super().__init__(host)
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            rec = bytearray()
-            with self.lock:
-                self.conns.append(rec)
-            t = threading.Thread(target=self._serve, args=(conn, rec),
-                                 daemon=True)
-            self._threads.append(t)
-            t.start()
+    def handle(self, conn):
+        rec = bytearray()
+        with self.lock:
+            self.conns.append(rec)
+        self._serve(conn, rec)
 
     def _reply(self, seq):
         hdrs = [b"X-Upstream-Seq: %d" % seq] + [
@@ -1291,16 +1318,6 @@ class RecordingUpstream:
             time.sleep(0.02)
         with self.lock:
             return list(self.requests)
-
-    def stop(self):
-        self._stop.set()
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        self._accept.join(2)
-        for t in self._threads:
-            t.join(2)
 
 
 # --------------------------------------------------------------------------

@@ -390,12 +390,13 @@ class UnderLoadTests(OperationsTestCase):
 
     def test_reload_under_load(self):
         """Reloading many times, good and bad configs alternating, while
-        a client sends requests: none fails or is reset, and the last
-        good config's responder list is in force at the end."""
+        a client sends requests to two workers: none fails or is reset,
+        and the last good config's responder list is in force at the
+        end."""
         self.ocsp_setup()
         rec_b = self.upstream()
         spec_b = "ocsp.ca.test:%d" % rec_b.port
-        cfg = self.base_config(responders=[self.spec])
+        cfg = self.base_config(responders=[self.spec], workers=2)
         proxy = self.start_proxy(cfg)
         results = []
         stop = threading.Event()
@@ -439,10 +440,10 @@ class UnderLoadTests(OperationsTestCase):
 
     def test_rotation_under_load(self):
         """The log renamed away and SIGUSR1 sent five times while
-        requests flow: every request has exactly one whole line in one
-        of the files."""
+        requests flow through two workers: every request has exactly one
+        whole line in one of the files."""
         self.ocsp_setup()
-        proxy = self.start_proxy(responders=[self.spec])
+        proxy = self.start_proxy(responders=[self.spec], workers=2)
         log = self.tmp / "events.jsonl"
         results = []
         t = threading.Thread(target=self.load, args=(proxy, 200, results))
