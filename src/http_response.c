@@ -107,47 +107,16 @@ http_response_on_headers_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
-/*
- * Makes room for <len> more payload bytes, doubling up to capture_limit.
- * Returns 0, or -1 when the limit (or memory) does not allow it.
- */
-static int
-http_response_grow_capture(struct http_response *r, size_t len)
-{
-	size_t need = r->capture_len + len, cap = r->capture_cap;
-	unsigned char *p;
-
-	if (len > r->capture_limit || need > r->capture_limit)
-		return -1;
-	if (cap < 4096)
-		cap = 4096;
-	while (cap < need)
-		cap = cap > r->capture_limit / 2 ? r->capture_limit : cap * 2;
-	if ((p = realloc(r->capture, cap)) == NULL)
-		return -1;
-	r->capture = p;
-	r->capture_cap = cap;
-	return 0;
-}
-
 static int
 http_response_on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct http_response *r = http_response_of(p);
 
 	r->body_bytes += len;
-	if (r->capture != NULL || r->capture_limit > 0) {
-		/* The limit holds whatever room the buffer happens to have. */
-		if ((r->capture_limit > 0 &&
-		        len > r->capture_limit - r->capture_len) ||
-		    (len > r->capture_cap - r->capture_len &&
-		        http_response_grow_capture(r, len) == -1)) {
-			r->capture_overflow = true;
-		} else {
-			memcpy(r->capture + r->capture_len, at, len);
-			r->capture_len += len;
-		}
-	}
+	/* Once refused, the payload is incomplete: nothing more is kept. */
+	if (r->sink.put != NULL && !r->capture_overflow &&
+	    r->sink.put(r->sink.ctx, (const unsigned char *)at, len) == -1)
+		r->capture_overflow = true;
 	return 0;
 }
 

@@ -81,14 +81,15 @@ static const char *const session_cache_names[] = {
 
 /* The request in the worker's metrics. */
 static void
-session_count(struct session *s, const struct event_record *e)
+session_count(struct session *s, const struct session_request *rq,
+    const struct event_record *e)
 {
 	struct metrics *m = &s->srv->metrics;
 
 	metrics_count_request(m, e->allow, e->reason);
-	if (s->rq->verdict.responder != NULL)
+	if (rq->verdict.responder != NULL)
 		metrics_count_responder(m,
-		    server_responder_slot(s->srv, s->rq->verdict.responder),
+		    server_responder_slot(s->srv, rq->verdict.responder),
 		    e->allow);
 	metrics_add(&m->request_body_bytes_total, e->request_body_bytes);
 	metrics_add(&m->response_body_bytes_total, e->response_body_bytes);
@@ -106,7 +107,8 @@ session_count(struct session *s, const struct event_record *e)
  * as malformed, say) tell nothing about behaviour.
  */
 static void
-session_observe(struct session *s, const struct event_record *e)
+session_observe(struct session *s, const struct session_request *rq,
+    const struct event_record *e)
 {
 	struct alert alerts[ALERT_MAX_PER_OBSERVATION];
 	struct alert_observation o;
@@ -114,22 +116,22 @@ session_observe(struct session *s, const struct event_record *e)
 	char dest[256];
 	size_t n;
 
-	if (s->rq->req.host.len == 0 || s->rq->req.host.len >= sizeof(dest))
+	if (rq->req.host.len == 0 || rq->req.host.len >= sizeof(dest))
 		return;
 	memset(&o, 0, sizeof(o));
 	o.source.family =
 	    cidr_key((const struct sockaddr *)&s->source_addr, o.source.addr);
-	for (size_t i = 0; i < s->rq->req.host.len; i++)
-		dest[i] = (char)tolower((unsigned char)s->rq->req.host.p[i]);
+	for (size_t i = 0; i < rq->req.host.len; i++)
+		dest[i] = (char)tolower((unsigned char)rq->req.host.p[i]);
 	o.dest = dest;
-	o.dest_len = s->rq->req.host.len;
-	if (s->rq->verdict.ocsp_parsed) {
-		o.certs = s->rq->facts.certs;
-		o.ncerts = s->rq->facts.ncerts;
+	o.dest_len = rq->req.host.len;
+	if (rq->verdict.ocsp_parsed) {
+		o.certs = rq->facts.certs;
+		o.ncerts = rq->facts.ncerts;
 	}
-	if (s->rq->rfacts.parsed &&
-	    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
-		o.next_update = s->rq->rfacts.min_next_update;
+	if (rq->rfacts.parsed &&
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		o.next_update = rq->rfacts.min_next_update;
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = gate_alerts_observe(
@@ -145,13 +147,21 @@ session_observe(struct session *s, const struct event_record *e)
 	}
 }
 
+/*
+ * What is logged of a request refused before it had a block (out of
+ * memory, a connection refused then): no request, only s->failure.
+ */
+static const struct session_request session_no_request;
+
 /* The event line for the request in progress. */
 static void
 session_log(struct session *s)
 {
+	const struct session_request *rq =
+	    s->rq != NULL ? s->rq : &session_no_request;
 	struct event_record e;
 	struct json *j = &s->srv->json;
-	bool allow = reason_is_allow(s->rq->verdict.reason);
+	bool allow = reason_is_allow(rq->verdict.reason);
 	const struct http_span *ua = NULL;
 	char orig_ip[INET6_ADDRSTRLEN];
 
@@ -159,12 +169,14 @@ session_log(struct session *s)
 	e.start = s->start_wall;
 	e.duration_ns = session_now_ns() - s->start_ns;
 	e.allow = allow;
-	e.reason = allow && s->failure != REASON_NONE ? s->failure
-	                                              : s->rq->verdict.reason;
+	e.reason = (allow || rq->verdict.reason == REASON_NONE) &&
+	        s->failure != REASON_NONE
+	    ? s->failure
+	    : rq->verdict.reason;
 	e.enforced = allow || !s->forwarded;
 	e.mode = s->cfg->mode;
-	e.interception = s->rq->req.intercepted ? "transparent" : "explicit";
-	if (s->rq->req.intercepted) {
+	e.interception = rq->req.intercepted ? "transparent" : "explicit";
+	if (rq->req.intercepted) {
 		session_format_addr(
 		    &s->orig_dst, orig_ip, sizeof(orig_ip), &e.orig_port);
 		e.orig_ip = orig_ip;
@@ -180,43 +192,43 @@ session_log(struct session *s)
 		e.source_domain = rdns_get(s->srv->rdns, s->srv->resolver,
 		    (const struct sockaddr *)&s->source_addr, time(NULL),
 		    false);
-	if (s->rq->verdict.responder != NULL)
-		e.responder = s->rq->verdict.responder->spec;
-	e.detail = s->failure_detail != NULL ? s->failure_detail
-	                                     : s->rq->verdict.detail;
+	if (rq->verdict.responder != NULL)
+		e.responder = rq->verdict.responder->spec;
+	e.detail =
+	    s->failure_detail != NULL ? s->failure_detail : rq->verdict.detail;
 	e.source_ip = s->source_ip;
 	e.source_port = s->source_port;
-	e.dest_host = s->rq->req.host;
-	e.dest_port = s->rq->req.port;
-	if (s->rq->dest_ip[0] != '\0')
-		e.dest_ip = s->rq->dest_ip;
-	e.method = s->rq->req.method;
-	if (s->rq->req.form == HTTP_TARGET_ABSOLUTE ||
-	    s->rq->req.form == HTTP_TARGET_ORIGIN) {
-		e.url = s->rq->req.url;
-		e.path = s->rq->req.path;
+	e.dest_host = rq->req.host;
+	e.dest_port = rq->req.port;
+	if (rq->dest_ip[0] != '\0')
+		e.dest_ip = rq->dest_ip;
+	e.method = rq->req.method;
+	if (rq->req.form == HTTP_TARGET_ABSOLUTE ||
+	    rq->req.form == HTTP_TARGET_ORIGIN) {
+		e.url = rq->req.url;
+		e.path = rq->req.path;
 	}
-	if (s->rq->req.headers_done && s->rq->req.ua_hdr != -1)
-		ua = &s->rq->req.hs.h[s->rq->req.ua_hdr].value;
+	if (rq->req.headers_done && rq->req.ua_hdr != -1)
+		ua = &rq->req.hs.h[rq->req.ua_hdr].value;
 	if (ua != NULL)
 		e.user_agent = *ua;
-	e.has_request_body = s->rq->req.body_len > 0 ||
-	    (s->rq->req.headers_done && s->rq->req.llhttp_method == HTTP_POST);
-	e.request_body_bytes = s->rq->req.body_len;
+	e.has_request_body = rq->req.body_len > 0 ||
+	    (rq->req.headers_done && rq->req.llhttp_method == HTTP_POST);
+	e.request_body_bytes = rq->req.body_len;
 	e.status = s->status;
 	/* An answer cut short still counts what the client was sent. */
 	e.response_body_bytes =
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
-	    ? s->rq->resp.body_bytes
+	    ? rq->resp.body_bytes
 	    : s->response_body_bytes;
-	if (s->rq->verdict.ocsp_parsed)
-		e.ocsp = &s->rq->facts;
-	if (s->rq->rfacts.parsed)
-		e.ocsp_response = &s->rq->rfacts;
+	if (rq->verdict.ocsp_parsed)
+		e.ocsp = &rq->facts;
+	if (rq->rfacts.parsed)
+		e.ocsp_response = &rq->rfacts;
 	if (s->crl_valid)
-		e.crl = &s->rq->crl;
+		e.crl = &rq->crl;
 	if (s->cert_valid)
-		e.cert = &s->rq->cert;
+		e.cert = &rq->cert;
 	if (s->ctl_valid)
 		e.ctl_format = fetch_ctl_format_name(s->ctl);
 	if (s->cache_result != SESSION_CACHE_NONE)
@@ -226,14 +238,33 @@ session_log(struct session *s)
 		event_log_write(s->srv->log,
 		    allow ? EVENT_SEV_INFO : EVENT_SEV_WARNING, "event", j->buf,
 		    j->len);
-	session_count(s, &e);
-	session_observe(s, &e);
+	session_count(s, rq, &e);
+	session_observe(s, rq, &e);
+}
+
+/*
+ * Clears everything a request block holds but the request parser, so
+ * that no state of an earlier request (or of the block's earlier owner
+ * in the pool) can be read as this request's.
+ */
+static void
+session_request_clear(struct session_request *rq)
+{
+	memset(&rq->facts, 0, sizeof(rq->facts));
+	memset(&rq->verdict, 0, sizeof(rq->verdict));
+	memset(&rq->resp, 0, sizeof(rq->resp));
+	memset(&rq->rfacts, 0, sizeof(rq->rfacts));
+	memset(&rq->crl, 0, sizeof(rq->crl));
+	memset(&rq->cert, 0, sizeof(rq->cert));
+	rq->dest_name[0] = '\0';
+	rq->dest_ip[0] = '\0';
 }
 
 /*
  * Takes the request block from the worker's pool, if the session has
- * none: the request's state (parser ready), then head bytes, then the
- * body (also a GET's DER scratch). Returns -1 when out of memory.
+ * none: the request's state (cleared, parser ready), then head bytes,
+ * then the body (also a GET's DER scratch). Returns -1 when out of
+ * memory (s->rq stays NULL).
  */
 static int
 session_take_block(struct session *s)
@@ -246,12 +277,7 @@ session_take_block(struct session *s)
 	if ((block = server_buf_get(s->srv, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
-	/* Not all 10 KB: each part is set up where it comes into use. */
-	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
-	memset(&s->rq->verdict, 0, sizeof(s->rq->verdict));
-	s->rq->rfacts.parsed = false;
-	s->rq->dest_name[0] = '\0';
-	s->rq->dest_ip[0] = '\0';
+	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
 	http_request_init(&s->rq->req, s->body, c->max_request_body);
@@ -274,25 +300,37 @@ session_put_buffers(struct session *s)
 	s->capture_cap = 0;
 }
 
+/*
+ * Whether the request in progress gets an event line: once its request
+ * line was read, it was answered, or it was refused on its own.
+ */
+static bool
+session_loggable(const struct session *s)
+{
+	if (!s->in_request)
+		return false;
+	if (s->status != 0 || s->must_log)
+		return true;
+	return s->rq != NULL && s->rq->req.line_done;
+}
+
 /* Logs the request (when it got far enough) and readies the next. */
 static void
 session_end_request(struct session *s)
 {
-	if (s->in_request && s->rq != NULL &&
-	    (s->rq->req.line_done || s->status != 0 || s->must_log))
+	if (session_loggable(s))
 		session_log(s);
 	if (s->rq != NULL) {
 		http_request_next(&s->rq->req);
-		s->rq->rfacts.parsed = false;
-		s->rq->dest_ip[0] = '\0';
-		memset(&s->rq->verdict, 0, sizeof(s->rq->verdict));
-		memset(&s->rq->facts, 0, sizeof(s->rq->facts));
+		session_request_clear(s->rq);
 	}
 	s->head_len = 0;
 	s->rhead_len = 0;
+	s->capture_len = 0;
 	s->in_request = false;
 	s->forwarded = false;
 	s->close_after = false;
+	s->must_log = false;
 	s->failure = REASON_NONE;
 	s->failure_detail = NULL;
 	s->response_started = false;
@@ -313,8 +351,7 @@ session_end_request(struct session *s)
 void
 session_close(struct session *s)
 {
-	if (s->in_request && s->rq != NULL &&
-	    (s->rq->req.line_done || s->status != 0 || s->must_log))
+	if (session_loggable(s))
 		session_log(s);
 	upstream_release(s);
 	if (s->timer != NULL)
@@ -372,13 +409,20 @@ session_reply(struct session *s, int status, enum reason why,
     const char *detail, bool close)
 {
 	char buf[HTTP_REPLY_MAX];
-	bool keep = !close && s->rq->req.complete && s->rq->req.keep_alive &&
-	    !s->srv->draining;
+	bool keep = !close && s->rq != NULL && s->rq->req.complete &&
+	    s->rq->req.keep_alive && !s->srv->draining;
 	int n;
 
-	if (detail != NULL && s->rq->verdict.detail == NULL &&
-	    s->failure == REASON_NONE)
+	if (s->rq == NULL) {
+		/* Refused before it had a block: the event says why. */
+		if (s->failure == REASON_NONE) {
+			s->failure = why;
+			s->failure_detail = detail;
+		}
+	} else if (detail != NULL && s->rq->verdict.detail == NULL &&
+	    s->failure == REASON_NONE) {
 		s->rq->verdict.detail = detail;
+	}
 	n = http_reply_build(status, why, keep, buf, sizeof(buf));
 	if (n > 0) {
 		const char *body = strstr(buf, "\r\n\r\n");
@@ -511,11 +555,11 @@ session_begin_request(struct session *s)
 {
 	const struct config *c = s->cfg;
 
-	if (session_take_block(s) == -1)
-		return -1;
 	s->in_request = true;
 	clock_gettime(CLOCK_REALTIME, &s->start_wall);
 	s->start_ns = session_now_ns();
+	if (session_take_block(s) == -1)
+		return -1;
 	/* The whole request must arrive within client_timeout. */
 	session_arm_timer(s, c->client_timeout_sec);
 	return 0;
@@ -533,9 +577,10 @@ session_read(struct session *s)
 		size_t consumed;
 
 		if (!s->in_request && session_begin_request(s) == -1) {
-			s->rq->verdict.detail = "out of memory";
-			session_reply(
-			    s, 503, REASON_HTTP_MALFORMED, NULL, true);
+			/* No block: s->rq is NULL, the event says why. */
+			bufferevent_disable(s->client, EV_READ);
+			session_reply(s, 503, REASON_HTTP_MALFORMED,
+			    "out of memory", true);
 			return;
 		}
 		if (!s->rq->req.headers_done) {
@@ -644,7 +689,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(s->client, EV_READ);
 		return;
 	}
-	if (s->state == SESSION_READING && s->in_request &&
+	if (s->state == SESSION_READING && s->in_request && s->rq != NULL &&
 	    s->rq->verdict.reason == REASON_NONE) {
 		s->rq->verdict.reason = REASON_HTTP_MALFORMED;
 		s->rq->verdict.detail = "client closed mid-request";
@@ -670,7 +715,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		    "no complete PROXY header within client_timeout");
 		return;
 	}
-	if (s->in_request) {
+	if (s->in_request && s->rq != NULL) {
 		s->rq->verdict.reason = REASON_HTTP_MALFORMED;
 		s->rq->verdict.detail =
 		    "request not complete within client_timeout";
@@ -745,13 +790,16 @@ session_refuse_connection(
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
 		s->start_ns = session_now_ns();
 	}
-	if (session_take_block(s) == -1) {
-		session_close(s); /* out of memory: not even a log line */
-		return;
-	}
+	/* Without a block (out of memory) the event still says why. */
 	s->must_log = true;
-	s->rq->verdict.reason = why;
-	s->rq->verdict.detail = detail;
+	s->failure = why;
+	s->failure_detail = detail;
+	if (session_take_block(s) == 0) {
+		s->rq->verdict.reason = why;
+		s->rq->verdict.detail = detail;
+		s->failure = REASON_NONE;
+		s->failure_detail = NULL;
+	}
 	session_close(s);
 }
 

@@ -35,12 +35,6 @@ static void upstream_connect_next(struct session *s, int last_error);
 void
 upstream_release(struct session *s)
 {
-	/* The capture may have grown while the answer came in. */
-	if (s->rq != NULL && s->rq->resp.capture != NULL) {
-		s->capture = s->rq->resp.capture;
-		s->capture_cap = s->rq->resp.capture_cap;
-		s->rq->resp.capture = NULL;
-	}
 	if (s->dns != NULL) {
 		/* The callback runs with EVUTIL_EAI_CANCEL and ignores us. */
 		evdns_getaddrinfo_cancel(s->dns);
@@ -201,15 +195,49 @@ upstream_socket(const struct session *s, int family)
 	return fd;
 }
 
+/*
+ * The answer parser's sink: appends payload to the session's capture,
+ * which the session alone owns (taken from and given back to the
+ * worker's pool), growing it by doubling up to inspect_limit. Returns 0,
+ * or -1 over the limit or out of memory.
+ */
+static int
+upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
+{
+	struct session *s = ctx;
+	size_t need = s->capture_len + len, cap = s->capture_cap;
+	unsigned char *grown;
+
+	if (len > s->inspect_limit || need > s->inspect_limit)
+		return -1;
+	if (need > cap) {
+		if (cap < SESSION_CAPTURE_START)
+			cap = SESSION_CAPTURE_START;
+		while (cap < need)
+			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
+			                                 : cap * 2;
+		if ((grown = server_buf_get(s->srv, cap)) == NULL)
+			return -1;
+		if (s->capture_len > 0)
+			memcpy(grown, s->capture, s->capture_len);
+		server_buf_put(s->srv, s->capture, s->capture_cap);
+		s->capture = grown;
+		s->capture_cap = cap;
+	}
+	memcpy(s->capture + s->capture_len, p, len);
+	s->capture_len = need;
+	return 0;
+}
+
 /* A fresh answer parser, copying the payload when it is inspected. */
 static void
 upstream_init_response(struct session *s)
 {
 	http_response_init(&s->rq->resp, s->rq->req.llhttp_method == HTTP_HEAD);
+	s->capture_len = 0;
 	if (s->inspect) {
-		s->rq->resp.capture = s->capture;
-		s->rq->resp.capture_cap = s->capture_cap;
-		s->rq->resp.capture_limit = s->inspect_limit;
+		s->rq->resp.sink.put = upstream_capture_put;
+		s->rq->resp.sink.ctx = s;
 	}
 }
 
@@ -281,24 +309,13 @@ upstream_prepare_inspection(struct session *s)
 	if (!s->inspect)
 		return 0;
 	/*
-	 * OCSP answers are small: a pooled buffer that grows up to
-	 * max_response_body.
-	 * CRLs and the like may be megabytes: the capture grows as the
-	 * payload arrives, up to max_crl_bytes.
+	 * The capture grows as the payload arrives (upstream_capture_put):
+	 * OCSP answers up to max_response_body, CRLs and the like, which
+	 * may be megabytes, up to max_crl_bytes.
 	 */
-	if (s->rq->verdict.reason == REASON_OCSP_REQUEST) {
-		/* A pooled start; it grows for a rare large answer. */
-		s->inspect_limit = s->cfg->max_response_body;
-		if (s->capture == NULL) {
-			s->capture =
-			    server_buf_get(s->srv, SESSION_CAPTURE_START);
-			if (s->capture == NULL)
-				return -1;
-			s->capture_cap = SESSION_CAPTURE_START;
-		}
-	} else {
-		s->inspect_limit = s->cfg->max_crl_bytes;
-	}
+	s->inspect_limit = s->rq->verdict.reason == REASON_OCSP_REQUEST
+	    ? s->cfg->max_response_body
+	    : s->cfg->max_crl_bytes;
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
 		return -1;
 	return 0;
@@ -620,12 +637,8 @@ upstream_start(struct session *s)
 static int
 upstream_stop_capture(struct session *s)
 {
-	if (s->rq->resp.capture != NULL) {
-		s->capture = s->rq->resp.capture;
-		s->capture_cap = s->rq->resp.capture_cap;
-	}
-	s->rq->resp.capture = NULL;
-	s->rq->resp.capture_limit = 0;
+	s->rq->resp.sink.put = NULL;
+	s->capture_len = 0;
 	return 0;
 }
 
@@ -882,8 +895,8 @@ static int
 upstream_inspect(struct session *s)
 {
 	const struct responder *r = s->rq->verdict.responder;
-	const unsigned char *body = s->rq->resp.capture;
-	size_t len = s->rq->resp.capture_len;
+	const unsigned char *body = s->capture;
+	size_t len = s->capture_len;
 	const char *detail = NULL;
 	char file[64];
 	enum reason why;

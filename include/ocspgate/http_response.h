@@ -20,6 +20,17 @@ enum http_response_state {
 	HTTP_RESPONSE_DONE      /* message complete */
 };
 
+/*
+ * Where the payload of an answer that is inspected goes: put() is given
+ * each run of payload bytes (chunk framing removed) and returns 0, or -1
+ * when its owner takes no more (over its limit, out of memory). The
+ * buffer behind it belongs to the caller; the parser never allocates.
+ */
+struct http_response_sink {
+	int (*put)(void *ctx, const unsigned char *p, size_t len);
+	void *ctx;
+};
+
 struct http_response {
 	llhttp_t parser;
 	llhttp_settings_t settings;
@@ -32,13 +43,9 @@ struct http_response {
 	bool chunked;
 	bool keep_alive;
 	uint64_t body_bytes; /* payload bytes, without chunk framing */
-	/* With a capture buffer, the payload is also copied into it. */
-	unsigned char *capture;
-	size_t capture_len;
-	size_t capture_cap;
-	size_t capture_limit;  /* grows (realloc) up to this; 0: no growth */
-	bool capture_overflow; /* more payload than the limit */
-	const char *detail;    /* why parsing failed */
+	struct http_response_sink sink; /* put == NULL: payload not kept */
+	bool capture_overflow;          /* the sink refused payload bytes */
+	const char *detail;             /* why parsing failed */
 };
 
 /* Prepares <r> for the response to a request; <head_request> for HEAD. */

@@ -135,7 +135,8 @@ struct session {
 	bool client_keep;       /* keep-alive after this answer */
 	bool inspect;           /* answer held until inspected */
 	struct evbuffer *hold;  /* the held answer, as received */
-	unsigned char *capture; /* its payload, for inspection */
+	unsigned char *capture; /* its payload, for inspection; ours alone */
+	size_t capture_len;
 	size_t capture_cap;
 	size_t inspect_limit;      /* payload bytes this class may have */
 	bool crl_valid;            /* rq->crl holds what a CRL fetch returned */

@@ -13,6 +13,7 @@ class whose cleanup accepts events from any loopback source and the
 connection_limit reason) are shared with test_limits and test_soak.
 """
 
+import base64
 import hashlib
 import json
 import os
@@ -718,6 +719,41 @@ class FaultTests(GateTestCase):
                              b"Host: ocsp.ca.test\r\nContent-Type: "
                              b"application/ocsp-request\r\nContent-Length:"
                              b" 100\r\n\r\n0123456789", 1)
+
+    def abandoned_requests_after_long_paths(self, workers):
+        """Refused requests with long paths, then connections that send
+        one byte and close: a request block taken from the pool must not
+        carry an earlier request's answer state into the close (once a
+        remote crash)."""
+        proxy = self.start_proxy(workers=workers)
+        path = base64.b64encode(os.urandom(8300)).decode()[:11000]
+        for _ in range(2 * workers):
+            with Client(proxy.port) as c:
+                c.send(http_request("GET", "http://other.test/" + path))
+                assert_refusal(self, c.read_response(), 403,
+                               "unknown_responder")
+        for _ in range(10):
+            socks = [source_socket("127.0.0.1", proxy.port, timeout=5)
+                     for _ in range(4)]
+            for s in socks:
+                s.sendall(b"G")
+            for s in socks:
+                s.close()
+        with Client(proxy.port) as c:
+            c.send(http_request("GET", "http://other.test/"))
+            assert_refusal(self, c.read_response(), 403,
+                           "unknown_responder")
+        self.assert_alive(proxy)
+        # Each refusal has its event; a connection that never sent a
+        # request line has none (as for a client that closes within it).
+        self.check_events(proxy, 2 * workers + 1,
+                          event__reason="unknown_responder")
+
+    def test_abandoned_requests_after_long_paths_one_worker(self):
+        self.abandoned_requests_after_long_paths(1)
+
+    def test_abandoned_requests_after_long_paths_two_workers(self):
+        self.abandoned_requests_after_long_paths(2)
 
     def test_client_closes_mid_response(self):
         """8 MiB on the way; the client reads 64 KiB and resets. One event
