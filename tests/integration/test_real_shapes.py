@@ -163,6 +163,43 @@ class TrustListShapeTests(test_fetch.CannedTestCase):
                         ocspgate__detail="query is not 16 hex digits")
         self.assertEqual(self.canned.request_count(), 1)
 
+    def test_real_cdp_and_aia_paths(self):
+        """Real CDP and caIssuers paths pass (Microsoft's escaped spaces
+        and "(1)", AD CS's "CA(1)+.crl" delta, Actalis' getLastCRL,
+        Let's Encrypt's "/", SwissSign's key id); a path of 3 needless
+        escapes does not."""
+        proxy = self.proxy(**self.cfg)
+        ok = [("crl", "/pkiops/crl/Microsoft%20Time-Stamp%20PCA"
+                      "%202010(1).crl", self.k.crl_der, "crl_request"),
+              ("crl", "/CertEnroll/cicada-DC-JPQ225-CA(1)+.crl",
+               self.k.crl_der, "crl_request"),
+              ("crl", "/Repository/AUTHCL-G3/getLastCRL", self.k.crl_der,
+               "crl_request"),
+              ("crl", "/", self.k.crl_der, "crl_request"),
+              ("aia", "/cgi-bin/authority/download/"
+                      "425419CD83663AE8815437BBEEF09B15E3723E39",
+               self.k.sub_der, "ca_issuer_request")]
+        for n, (kind, path, body, reason) in enumerate(ok, 1):
+            case = test_fetch.Case("real%d" % n, kind, "x", body)
+            self.cases[path] = case
+            url = "http://%s%s" % (self.specs[kind], path)
+            raw = raw_request(proxy.port, http_request(
+                "GET", url, connection="close"))
+            responses, _ = parse_responses(raw, at_eof=True)
+            self.assertEqual(responses[0].status, 200, path)
+            self.assertEqual(responses[0].body, body)
+            self.next_event(proxy, event__reason=reason, url__original=url)
+            self.assertEqual(self.canned.requests[-1].target, path)
+        url = "http://%s/a%%41%%42%%43.crl" % self.specs["crl"]
+        raw = raw_request(proxy.port, http_request("GET", url,
+                                                   connection="close"))
+        responses, _ = parse_responses(raw, at_eof=True)
+        assert_refusal(self, responses[0], 403, "path_shape")
+        self.next_event(proxy, event__reason="path_shape",
+                        ocspgate__detail="too many escapes a client would "
+                                         "not need")
+        self.assertEqual(self.canned.request_count(), len(ok))
+
     def test_root_by_thumbprint(self):
         """The root named by its SHA-1 passes; another certificate at
         that name is refused with not a byte of it sent."""
