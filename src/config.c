@@ -1560,6 +1560,28 @@ config_parse_verify_responses(struct config_ctx *ctx, const config_setting_t *s)
 	config_get_bool(ctx, s, &ctx->c->verify_responses);
 }
 
+/* The OCSP request fields few clients send, each refused unless allowed. */
+static void
+config_parse_allow_requestor_name(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_get_bool(ctx, s, &ctx->c->allow_requestor_name);
+}
+
+static void
+config_parse_allow_signed_requests(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_get_bool(ctx, s, &ctx->c->allow_signed_requests);
+}
+
+static void
+config_parse_allow_service_locator(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	config_get_bool(ctx, s, &ctx->c->allow_service_locator);
+}
+
 /* ca_file: a PEM bundle of CAs trusted to sign OCSP responses. */
 static void
 config_parse_ca_file(struct config_ctx *ctx, const config_setting_t *s)
@@ -2101,6 +2123,9 @@ static const struct config_directive config_directives[] = {
     {"client_timeout", config_parse_client_timeout},
     {"upstream_timeout", config_parse_upstream_timeout},
     {"max_nonce_bytes", config_parse_max_nonce_bytes},
+    {"allow_requestor_name", config_parse_allow_requestor_name},
+    {"allow_signed_requests", config_parse_allow_signed_requests},
+    {"allow_service_locator", config_parse_allow_service_locator},
     {"on_host_mismatch", config_parse_on_host_mismatch},
     {"upstream_mark", config_parse_upstream_mark},
     {"inventory", config_parse_inventory},

@@ -203,11 +203,15 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "detail", e->detail);
 	if (e->cache != NULL)
 		json_cstring(j, "cache", e->cache);
-	if (e->ctl_format != NULL) {
+	if (e->ctl_format != NULL || e->ctl_thumbprint != NULL) {
 		json_object_begin(j, "ctl");
-		json_cstring(j, "format", e->ctl_format);
+		if (e->ctl_format != NULL)
+			json_cstring(j, "format", e->ctl_format);
+		if (e->ctl_thumbprint != NULL)
+			json_hex(j, "thumbprint", e->ctl_thumbprint, 20);
 		json_object_end(j);
 	}
+	event_span(j, "get_prefix", e->get_prefix);
 	if (e->cert != NULL) {
 		json_object_begin(j, "ca_issuer");
 		json_uint(j, "certificates", e->cert->count);

@@ -15,6 +15,7 @@
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -49,6 +50,10 @@ static const char *const fetch_ctl_files[] = {
     "pinrulesseq.txt",
     "roots.sst",
     "updroots.sst",
+    /* rootsupd's set beside them (a public rootsupd.cmd fetches these) */
+    "authroots.sst",
+    "delroots.sst",
+    "disallowedcert.sst",
 };
 
 /* The texts a class's refusals share. */
@@ -665,4 +670,36 @@ fetch_ctl_file(const char *path, size_t len, char *buf, size_t cap)
 		buf[0] = '\0';
 	}
 	return true;
+}
+
+/*
+ * The thumbprint Windows shows and names the file by is the SHA-1 of the
+ * certificate's DER. A PEM body is decoded first, so that the same
+ * certificate in either form gives the same answer.
+ */
+bool
+fetch_thumbprint_matches(
+    const unsigned char *body, size_t len, const unsigned char *thumbprint)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int md_len = 0;
+	long der_len = 0;
+	bool ok = false;
+
+	if (body == NULL || len == 0 || thumbprint == NULL)
+		return false;
+	ERR_set_mark();
+	if (body[0] != FETCH_DER_SEQUENCE) {
+		if (fetch_pem_decode(body, len, FETCH_PEM_LABEL_CERT,
+		        &fetch_cert_words, &der, &der_len) != NULL)
+			goto done;
+		body = der;
+		len = (size_t)der_len;
+	}
+	ok = EVP_Digest(body, len, md, &md_len, EVP_sha1(), NULL) == 1 &&
+	    md_len == 20 && memcmp(md, thumbprint, 20) == 0;
+done:
+	OPENSSL_free(der);
+	ERR_pop_to_mark();
+	return ok;
 }

@@ -16,6 +16,7 @@
 
 #include "ocspgate/der.h"
 #include "ocspgate/ocsp_request.h"
+#include "ocspgate/path_shape.h"
 
 /* DER identifier octets this file looks at. */
 #define DER_BOOLEAN      0x01
@@ -46,6 +47,117 @@ static const unsigned char oid_pref_sig_algs[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x08};
 static const unsigned char oid_service_locator[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x07};
+/* id-pkix-ocsp-basic: the one response type RFC 6960 defines. */
+static const unsigned char oid_ocsp_basic[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
+
+/* A DER encoding compared byte for byte. */
+struct ocsp_request_bytes {
+	const unsigned char *p;
+	size_t len;
+};
+#define OCSP_BYTES(a)                                                          \
+	{                                                                      \
+		(a), sizeof(a)                                                 \
+	}
+
+/*
+ * Signature AlgorithmIdentifiers a client may prefer (RFC 6960 4.4.7),
+ * whole: RSA PKCS#1 v1.5 with SHA-1/2 (NULL or absent parameters),
+ * ECDSA with SHA-1/2 and EdDSA (absent), RSASSA-PSS with SHA-256/384/512,
+ * MGF1 of the same hash and a salt of the hash's length (RFC 4055).
+ */
+#define RSA_OID      0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01
+#define ECDSA_OID(n) 0x06, (n), 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04
+#define SHA2_OID(k)                                                            \
+	0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, (k)
+#define PSS_PARAMS(k, salt)                                                    \
+	0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, SHA2_OID(k), 0x05, 0x00, 0xa1,     \
+	    0x1c, 0x30, 0x1a, RSA_OID, 0x08, 0x30, 0x0d, SHA2_OID(k), 0x05,    \
+	    0x00, 0xa2, 0x03, 0x02, 0x01, (salt)
+static const unsigned char alg_rsa_sha1[] = {
+    0x30, 0x0d, RSA_OID, 0x05, 0x05, 0x00};
+static const unsigned char alg_rsa_sha1_np[] = {0x30, 0x0b, RSA_OID, 0x05};
+static const unsigned char alg_rsa_sha256[] = {
+    0x30, 0x0d, RSA_OID, 0x0b, 0x05, 0x00};
+static const unsigned char alg_rsa_sha256_np[] = {0x30, 0x0b, RSA_OID, 0x0b};
+static const unsigned char alg_rsa_sha384[] = {
+    0x30, 0x0d, RSA_OID, 0x0c, 0x05, 0x00};
+static const unsigned char alg_rsa_sha384_np[] = {0x30, 0x0b, RSA_OID, 0x0c};
+static const unsigned char alg_rsa_sha512[] = {
+    0x30, 0x0d, RSA_OID, 0x0d, 0x05, 0x00};
+static const unsigned char alg_rsa_sha512_np[] = {0x30, 0x0b, RSA_OID, 0x0d};
+static const unsigned char alg_rsa_sha224[] = {
+    0x30, 0x0d, RSA_OID, 0x0e, 0x05, 0x00};
+static const unsigned char alg_rsa_sha224_np[] = {0x30, 0x0b, RSA_OID, 0x0e};
+static const unsigned char alg_ecdsa_sha1[] = {0x30, 0x09, ECDSA_OID(7), 0x01};
+static const unsigned char alg_ecdsa_sha224[] = {
+    0x30, 0x0a, ECDSA_OID(8), 0x03, 0x01};
+static const unsigned char alg_ecdsa_sha256[] = {
+    0x30, 0x0a, ECDSA_OID(8), 0x03, 0x02};
+static const unsigned char alg_ecdsa_sha384[] = {
+    0x30, 0x0a, ECDSA_OID(8), 0x03, 0x03};
+static const unsigned char alg_ecdsa_sha512[] = {
+    0x30, 0x0a, ECDSA_OID(8), 0x03, 0x04};
+static const unsigned char alg_ed25519[] = {
+    0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+static const unsigned char alg_ed448[] = {
+    0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x71};
+static const unsigned char alg_pss_sha256[] = {
+    0x30, 0x41, RSA_OID, 0x0a, PSS_PARAMS(0x01, 0x20)};
+static const unsigned char alg_pss_sha384[] = {
+    0x30, 0x41, RSA_OID, 0x0a, PSS_PARAMS(0x02, 0x30)};
+static const unsigned char alg_pss_sha512[] = {
+    0x30, 0x41, RSA_OID, 0x0a, PSS_PARAMS(0x03, 0x40)};
+
+static const struct ocsp_request_bytes ocsp_sig_algs[] = {
+    OCSP_BYTES(alg_rsa_sha1),
+    OCSP_BYTES(alg_rsa_sha1_np),
+    OCSP_BYTES(alg_rsa_sha256),
+    OCSP_BYTES(alg_rsa_sha256_np),
+    OCSP_BYTES(alg_rsa_sha384),
+    OCSP_BYTES(alg_rsa_sha384_np),
+    OCSP_BYTES(alg_rsa_sha512),
+    OCSP_BYTES(alg_rsa_sha512_np),
+    OCSP_BYTES(alg_rsa_sha224),
+    OCSP_BYTES(alg_rsa_sha224_np),
+    OCSP_BYTES(alg_ecdsa_sha1),
+    OCSP_BYTES(alg_ecdsa_sha224),
+    OCSP_BYTES(alg_ecdsa_sha256),
+    OCSP_BYTES(alg_ecdsa_sha384),
+    OCSP_BYTES(alg_ecdsa_sha512),
+    OCSP_BYTES(alg_ed25519),
+    OCSP_BYTES(alg_ed448),
+    OCSP_BYTES(alg_pss_sha256),
+    OCSP_BYTES(alg_pss_sha384),
+    OCSP_BYTES(alg_pss_sha512),
+};
+
+/*
+ * Public-key AlgorithmIdentifiers a preference may name (certIdentifier):
+ * RSA, RSASSA-PSS without parameters, EC on P-256/384/521, EdDSA.
+ */
+#define EC_KEY_OID 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
+static const unsigned char key_rsa[] = {0x30, 0x0d, RSA_OID, 0x01, 0x05, 0x00};
+static const unsigned char key_rsa_np[] = {0x30, 0x0b, RSA_OID, 0x01};
+static const unsigned char key_pss[] = {0x30, 0x0b, RSA_OID, 0x0a};
+static const unsigned char key_p256[] = {0x30, 0x13, EC_KEY_OID, 0x06, 0x08,
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const unsigned char key_p384[] = {
+    0x30, 0x10, EC_KEY_OID, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
+static const unsigned char key_p521[] = {
+    0x30, 0x10, EC_KEY_OID, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
+
+static const struct ocsp_request_bytes ocsp_key_algs[] = {
+    OCSP_BYTES(key_rsa),
+    OCSP_BYTES(key_rsa_np),
+    OCSP_BYTES(key_pss),
+    OCSP_BYTES(key_p256),
+    OCSP_BYTES(key_p384),
+    OCSP_BYTES(key_p521),
+    OCSP_BYTES(alg_ed25519),
+    OCSP_BYTES(alg_ed448),
+};
 
 struct ocsp_hash_info {
 	const char *name;
@@ -72,8 +184,10 @@ struct ocsp_request_oid {
 	size_t len;
 };
 
-/* Known requestExtensions; the nonce must stay first. */
-#define OCSP_REQUEST_EXT_NONCE 0
+/* Known requestExtensions, in this order. */
+#define OCSP_REQUEST_EXT_NONCE    0
+#define OCSP_REQUEST_EXT_ACCEPT   1
+#define OCSP_REQUEST_EXT_PREF_SIG 2
 static const struct ocsp_request_oid ocsp_request_exts[] = {
     {oid_nonce, sizeof(oid_nonce)},
     {oid_acceptable_responses, sizeof(oid_acceptable_responses)},
@@ -98,6 +212,9 @@ static const char *const ocsp_flag_names[OCSP_FLAG_COUNT] = {
     "signed_request",
     "single_request_extensions",
     "nonce",
+    "explicit_default_version",
+    "hash_params_absent",
+    "explicit_critical_false",
 };
 
 const char *
@@ -127,8 +244,8 @@ ocsp_flag_name(unsigned bit)
 /*
  * Checks the fields of TBSRequest that OpenSSL has no accessor for:
  * version and requestorName. <der> (<len> bytes) has already been found to
- * be the canonical encoding of an OCSPRequest. Returns NULL, or the
- * detail of the rule broken.
+ * be the encoding OpenSSL gives the OCSPRequest it decoded. Returns NULL,
+ * or the detail of the rule broken.
  */
 static const char *
 ocsp_request_check_tbs(const unsigned char *der, size_t len, unsigned *flags)
@@ -150,11 +267,18 @@ ocsp_request_check_tbs(const unsigned char *der, size_t len, unsigned *flags)
 	if (tag == DER_CTX0) {
 		/*
 		 * version is DEFAULT v1, which DER leaves out; OpenSSL
-		 * re-encodes an explicit v1 as it came, so catch it here.
+		 * re-encodes an explicit v1 as it came. Clients built on
+		 * encoders that write defaults (asn1.js: the node "ocsp"
+		 * package sets version 'v1') send it: a fixed five bytes,
+		 * accepted and flagged.
 		 */
-		if (clen == sizeof(v1) && memcmp(der + hlen, v1, clen) == 0)
-			return "version v1 encoded explicitly (not DER)";
-		return "version not v1";
+		if (clen != sizeof(v1) || memcmp(der + hlen, v1, clen) != 0)
+			return "version not v1";
+		*flags |= OCSP_FLAG_EXPLICIT_DEFAULT_VERSION;
+		der += hlen + clen;
+		len -= hlen + clen;
+		if (der_header(der, len, &tag, &hlen, &clen) == -1)
+			return "not a DER OCSPRequest";
 	}
 	if (tag == DER_CTX1)
 		*flags |= OCSP_FLAG_REQUESTOR_NAME;
@@ -163,11 +287,12 @@ ocsp_request_check_tbs(const unsigned char *der, size_t len, unsigned *flags)
 
 /*
  * True when the AlgorithmIdentifier that opens CertID <cid> has absent or
- * NULL parameters. OpenSSL's accessor gives only the OID, so the CertID is
- * re-encoded (it is canonical, the whole request was) and read here.
+ * NULL parameters; absent ones (RFC 5754 allows both; the node "ocsp"
+ * package sends no parameters) set *absent. OpenSSL's accessor gives only
+ * the OID, so the CertID is re-encoded (as it came) and read here.
  */
 static bool
-ocsp_request_hash_params_ok(const OCSP_CERTID *cid)
+ocsp_request_hash_params_ok(const OCSP_CERTID *cid, bool *absent)
 {
 	static const unsigned char null[] = {DER_NULL, 0x00};
 	unsigned char *enc = NULL;
@@ -194,6 +319,7 @@ ocsp_request_hash_params_ok(const OCSP_CERTID *cid)
 	p += hlen + clen;
 	n -= hlen + clen;
 	ok = n == 0 || (n == sizeof(null) && memcmp(p, null, n) == 0);
+	*absent = n == 0;
 done:
 	OPENSSL_free(enc);
 	return ok;
@@ -204,13 +330,15 @@ done:
  * detail of the rule broken.
  */
 static const char *
-ocsp_request_check_cert_id(OCSP_CERTID *cid, struct ocsp_cert_id *out)
+ocsp_request_check_cert_id(
+    OCSP_CERTID *cid, struct ocsp_cert_id *out, unsigned *flags)
 {
 	ASN1_OCTET_STRING *name_hash, *key_hash;
 	ASN1_OBJECT *alg;
 	ASN1_INTEGER *serial;
 	const unsigned char *oid, *s;
 	size_t oid_len, s_len;
+	bool absent = false;
 	int h;
 
 	if (cid == NULL ||
@@ -224,8 +352,10 @@ ocsp_request_check_cert_id(OCSP_CERTID *cid, struct ocsp_cert_id *out)
 			break;
 	if (h == OCSP_HASH_MAX)
 		return "unknown hash algorithm";
-	if (!ocsp_request_hash_params_ok(cid))
+	if (!ocsp_request_hash_params_ok(cid, &absent))
 		return "hash algorithm parameters not absent or NULL";
+	if (absent)
+		*flags |= OCSP_FLAG_HASH_PARAMS_ABSENT;
 	if ((size_t)ASN1_STRING_length(name_hash) != ocsp_hashes[h].len ||
 	    (size_t)ASN1_STRING_length(key_hash) != ocsp_hashes[h].len)
 		return "hash length does not match algorithm";
@@ -319,15 +449,133 @@ ocsp_request_check_nonce(
 }
 
 /*
+ * The content of extension <ext>'s extnValue: one DER TLV of tag <tag>
+ * filling it. Returns NULL with *p and *n set to its content, or the
+ * detail of the rule broken (<what>).
+ */
+static const char *
+ocsp_request_ext_value(X509_EXTENSION *ext, unsigned want,
+    const unsigned char **p, size_t *n, const char *what)
+{
+	ASN1_OCTET_STRING *v;
+	const unsigned char *d;
+	unsigned tag;
+	size_t len, hlen, clen;
+
+	if ((v = X509_EXTENSION_get_data(ext)) == NULL ||
+	    (d = ASN1_STRING_get0_data(v)) == NULL)
+		return what;
+	len = (size_t)ASN1_STRING_length(v);
+	if (der_header(d, len, &tag, &hlen, &clen) == -1 || tag != want ||
+	    hlen + clen != len)
+		return what;
+	*p = d + hlen;
+	*n = clen;
+	return NULL;
+}
+
+/* True when the <n> bytes at <p> are one of the <k> <known> encodings. */
+static bool
+ocsp_request_known_bytes(const unsigned char *p, size_t n,
+    const struct ocsp_request_bytes *known, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (n == known[i].len && memcmp(p, known[i].p, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * acceptableResponses (RFC 6960 4.4.3): a SEQUENCE OF 1..4 response-type
+ * OIDs, each known (id-pkix-ocsp-basic) and none repeated. Returns NULL,
+ * or the detail of the rule broken.
+ */
+static const char *
+ocsp_request_check_accept(X509_EXTENSION *ext)
+{
+	static const char bad[] = "acceptable responses not known OIDs";
+	const unsigned char *p;
+	unsigned tag, seen = 0;
+	size_t n, hlen, clen, count = 0;
+
+	if (ocsp_request_ext_value(ext, DER_SEQUENCE, &p, &n, bad) != NULL)
+		return bad;
+	while (n > 0) {
+		if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
+		    tag != DER_OID || ++count > OCSP_ACCEPT_MAX_TYPES)
+			return bad;
+		if (clen != sizeof(oid_ocsp_basic) ||
+		    memcmp(p + hlen, oid_ocsp_basic, clen) != 0 || seen++ > 0)
+			return bad;
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	return count == 0 ? bad : NULL;
+}
+
+/*
+ * preferredSignatureAlgorithms (RFC 6960 4.4.7): a SEQUENCE OF 1..8
+ * SEQUENCE { sigIdentifier, certIdentifier OPTIONAL }, each
+ * AlgorithmIdentifier one of the known encodings, no preference
+ * repeated. Returns NULL, or the detail of the rule broken.
+ */
+static const char *
+ocsp_request_check_pref_sig(X509_EXTENSION *ext)
+{
+	static const char bad[] =
+	    "preferred signature algorithms not known algorithms";
+	const size_t nsig = sizeof(ocsp_sig_algs) / sizeof(ocsp_sig_algs[0]);
+	const size_t nkey = sizeof(ocsp_key_algs) / sizeof(ocsp_key_algs[0]);
+	const unsigned char *p, *prev[OCSP_PREF_SIG_MAX], *q;
+	size_t prev_len[OCSP_PREF_SIG_MAX];
+	unsigned tag;
+	size_t n, hlen, clen, m, h2, c2, count = 0;
+
+	if (ocsp_request_ext_value(ext, DER_SEQUENCE, &p, &n, bad) != NULL)
+		return bad;
+	while (n > 0) {
+		if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
+		    tag != DER_SEQUENCE || count == OCSP_PREF_SIG_MAX)
+			return bad;
+		for (size_t i = 0; i < count; i++)
+			if (prev_len[i] == hlen + clen &&
+			    memcmp(prev[i], p, hlen + clen) == 0)
+				return bad;
+		prev[count] = p;
+		prev_len[count++] = hlen + clen;
+		/* sigIdentifier, then an optional certIdentifier. */
+		q = p + hlen;
+		m = clen;
+		for (int field = 0; m > 0; field++) {
+			if (field == 2 ||
+			    der_header(q, m, &tag, &h2, &c2) == -1 ||
+			    !ocsp_request_known_bytes(q, h2 + c2,
+			        field == 0 ? ocsp_sig_algs : ocsp_key_algs,
+			        field == 0 ? nsig : nkey))
+				return bad;
+			q += h2 + c2;
+			m -= h2 + c2;
+		}
+		if (m == clen)
+			return bad; /* no sigIdentifier */
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	return count == 0 ? bad : NULL;
+}
+
+/*
  * Checks one extension against the <n> <known> ones: known, not already
- * in *seen (a bit per index of <known>, updated), and without an explicit
- * critical FALSE (the DEFAULT, which DER leaves out and which OpenSSL
- * re-encodes as it came). Returns NULL with *index set, or the detail of
- * the rule broken.
+ * in *seen (a bit per index of <known>, updated). An explicit critical
+ * FALSE (the DEFAULT, which DER leaves out and which OpenSSL re-encodes
+ * as it came; the node "ocsp" package writes "critical: false") is
+ * accepted and flagged in *flags. Returns NULL with *index set, or the
+ * detail of the rule broken.
  */
 static const char *
 ocsp_request_check_ext(X509_EXTENSION *ext,
-    const struct ocsp_request_oid *known, size_t n, unsigned *seen, int *index)
+    const struct ocsp_request_oid *known, size_t n, unsigned *seen, int *index,
+    unsigned *flags)
 {
 	unsigned char *enc = NULL;
 	const unsigned char *p;
@@ -362,18 +610,20 @@ ocsp_request_check_ext(X509_EXTENSION *ext,
 	p += hlen + clen;
 	left -= hlen + clen;
 	if (left >= 3 && p[0] == DER_BOOLEAN && p[1] == 1 && p[2] == 0)
-		why = "critical FALSE encoded explicitly (not DER)";
+		*flags |= OCSP_FLAG_EXPLICIT_CRITICAL_FALSE;
 done:
 	OPENSSL_free(enc);
 	return why;
 }
 
 /*
- * Checks the singleRequestExtensions of <one>: known, not repeated, DER.
+ * Checks the singleRequestExtensions of <one>: known, not repeated, and
+ * only with <allow_service_locator> (the one known, RFC 6960 4.4.6).
  * Returns NULL, or the detail of the rule broken.
  */
 static const char *
-ocsp_request_check_single_exts(OCSP_ONEREQ *one, unsigned *flags)
+ocsp_request_check_single_exts(
+    OCSP_ONEREQ *one, bool allow_service_locator, unsigned *flags)
 {
 	const size_t nknown = sizeof(ocsp_request_single_exts) /
 	    sizeof(ocsp_request_single_exts[0]);
@@ -386,15 +636,19 @@ ocsp_request_check_single_exts(OCSP_ONEREQ *one, unsigned *flags)
 	*flags |= OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS;
 	for (i = 0; i < n; i++)
 		if ((why = ocsp_request_check_ext(OCSP_ONEREQ_get_ext(one, i),
-		         ocsp_request_single_exts, nknown, &seen, &k)) != NULL)
+		         ocsp_request_single_exts, nknown, &seen, &k, flags)) !=
+		    NULL)
 			return why;
+	if (!allow_service_locator)
+		return "service locator not allowed (allow_service_locator)";
 	return NULL;
 }
 
 /*
- * Checks the requestExtensions of <req>: known, not repeated, DER, and a
- * nonce of 1..<max> octets. Returns NULL, or the detail of the rule
- * broken.
+ * Checks the requestExtensions of <req>: known, not repeated, each parsed
+ * by content: a nonce of 1..<max> octets, acceptable responses and
+ * preferred signature algorithms of known algorithms. Returns NULL, or
+ * the detail of the rule broken.
  */
 static const char *
 ocsp_request_check_exts(
@@ -410,11 +664,16 @@ ocsp_request_check_exts(
 	n = OCSP_REQUEST_get_ext_count(req);
 	for (i = 0; i < n; i++) {
 		ext = OCSP_REQUEST_get_ext(req, i);
-		if ((why = ocsp_request_check_ext(
-		         ext, ocsp_request_exts, nknown, &seen, &k)) != NULL)
+		if ((why = ocsp_request_check_ext(ext, ocsp_request_exts,
+		         nknown, &seen, &k, &f->flags)) != NULL)
 			return why;
-		if (k == OCSP_REQUEST_EXT_NONCE &&
-		    (why = ocsp_request_check_nonce(ext, max, f)) != NULL)
+		if (k == OCSP_REQUEST_EXT_NONCE)
+			why = ocsp_request_check_nonce(ext, max, f);
+		else if (k == OCSP_REQUEST_EXT_ACCEPT)
+			why = ocsp_request_check_accept(ext);
+		else if (k == OCSP_REQUEST_EXT_PREF_SIG)
+			why = ocsp_request_check_pref_sig(ext);
+		if (why != NULL)
 			return why;
 	}
 	return NULL;
@@ -432,6 +691,17 @@ enum reason
 ocsp_request_inspect(const unsigned char *der, size_t len,
     size_t max_nonce_bytes, struct ocsp_request_facts *f)
 {
+	const struct ocsp_request_rules rules = {
+	    .max_nonce_bytes = max_nonce_bytes};
+
+	return ocsp_request_inspect_rules(der, len, &rules, f);
+}
+
+enum reason
+ocsp_request_inspect_rules(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f)
+{
+	size_t max_nonce_bytes = rules->max_nonce_bytes;
 	OCSP_REQUEST *req = NULL;
 	OCSP_ONEREQ *one;
 	struct ocsp_cert_id id;
@@ -453,7 +723,11 @@ ocsp_request_inspect(const unsigned char *der, size_t len,
 		why = "trailing bytes after OCSPRequest";
 		goto done;
 	}
-	/* d2i takes BER (long-form and indefinite lengths and more). */
+	/*
+	 * d2i takes BER (long-form and indefinite lengths and more); the
+	 * re-encoding refuses all of it but the explicit defaults OpenSSL
+	 * keeps as they came, which are checked one by one below.
+	 */
 	if ((n = i2d_OCSP_REQUEST(req, &enc)) <= 0 || (size_t)n != len ||
 	    memcmp(enc, der, len) != 0) {
 		why = "not canonical DER";
@@ -463,6 +737,16 @@ ocsp_request_inspect(const unsigned char *der, size_t len,
 		goto done;
 	if (OCSP_request_is_signed(req))
 		f->flags |= OCSP_FLAG_SIGNED_REQUEST;
+	if ((f->flags & OCSP_FLAG_SIGNED_REQUEST) && !rules->allow_signed) {
+		why = "signed request not allowed (allow_signed_requests)";
+		goto done;
+	}
+	if ((f->flags & OCSP_FLAG_REQUESTOR_NAME) &&
+	    !rules->allow_requestor_name &&
+	    !(rules->allow_signed && (f->flags & OCSP_FLAG_SIGNED_REQUEST))) {
+		why = "requestorName not allowed (allow_requestor_name)";
+		goto done;
+	}
 
 	n = OCSP_request_onereq_count(req);
 	if (n > 1)
@@ -478,11 +762,11 @@ ocsp_request_inspect(const unsigned char *der, size_t len,
 	for (i = 0; i < n; i++) {
 		one = OCSP_request_onereq_get0(req, i);
 		if ((why = ocsp_request_check_cert_id(
-		         OCSP_onereq_get0_id(one), &id)) != NULL)
+		         OCSP_onereq_get0_id(one), &id, &f->flags)) != NULL)
 			goto done;
 		f->certs[f->ncerts++] = id;
-		if ((why = ocsp_request_check_single_exts(one, &f->flags)) !=
-		    NULL)
+		if ((why = ocsp_request_check_single_exts(
+		         one, rules->allow_service_locator, &f->flags)) != NULL)
 			goto done;
 	}
 	why = ocsp_request_check_exts(req, max_nonce_bytes, f);
@@ -636,6 +920,50 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 	*der_len = out;
 	*flags |= fl;
 	return 0;
+}
+
+/* True when the <n> bytes at <der> are exactly one DER SEQUENCE. */
+static bool
+ocsp_request_one_sequence(const unsigned char *der, size_t n)
+{
+	unsigned tag;
+	size_t hlen, clen;
+
+	return der_header(der, n, &tag, &hlen, &clen) == 0 &&
+	    tag == DER_SEQUENCE && hlen + clen == n;
+}
+
+/*
+ * The candidates are few: each '/' after which the prefix is still
+ * AIA-shaped, so at most PATH_SHAPE_OCSP_SEGMENTS + 1 decodes of a path.
+ */
+int
+ocsp_request_split_get(const char *path, size_t path_len, unsigned char *der,
+    size_t cap, size_t *der_len, unsigned *flags, size_t *prefix_len)
+{
+	size_t pos = 0, n;
+	const char *next;
+	unsigned fl;
+
+	if (path == NULL || path_len == 0 || path[0] != '/')
+		return -1;
+	for (;;) {
+		fl = 0;
+		if (ocsp_request_decode_get(
+		        path + pos, path_len - pos, der, cap, &n, &fl) == 0 &&
+		    ocsp_request_one_sequence(der, n)) {
+			*der_len = n;
+			*flags |= fl;
+			*prefix_len = pos;
+			return 0;
+		}
+		next = memchr(path + pos + 1, '/', path_len - pos - 1);
+		if (next == NULL || next == path + pos + 1)
+			return -1; /* no more splits, or an empty segment */
+		if (!path_shape_ocsp_prefix(path, (size_t)(next - path)))
+			return -2;
+		pos = (size_t)(next - path);
+	}
 }
 
 int

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ocspgate/fetch.h"
 #include "ocspgate/memo.h"
 #include "ocspgate/policy.h"
 
@@ -25,9 +24,11 @@ policy_host_matches(
 		host_len--;
 	if (!r->wildcard)
 		return host_len == n && strncasecmp(host, r->host, n) == 0;
-	/* "*.example.net": at least one label before ".example.net". */
-	return host_len > n + 1 && host[host_len - n - 1] == '.' &&
-	    strncasecmp(host + host_len - n, r->host, n) == 0;
+	/* "*.example.net": one label before ".example.net". */
+	if (host_len <= n + 1 || host[host_len - n - 1] != '.' ||
+	    strncasecmp(host + host_len - n, r->host, n) != 0)
+		return false;
+	return path_shape_wildcard_label(host, host_len - n - 1);
 }
 
 static bool
@@ -65,10 +66,31 @@ policy_match_responder(const struct config *cfg, const char *host,
 }
 
 /*
- * A plain GET (no body, no query) to a host of crl_hosts,
- * ca_issuer_hosts or ctl_hosts (for ctl_hosts, of a trust-list file):
- * allowed now, judged by what comes back. Returns false when none
- * applies.
+ * Checks <req>'s path (and query) against what fetches of class <why>
+ * look like on entry <r>. Returns NULL, or why not; fills <ctl> for a
+ * trust list.
+ */
+static const char *
+policy_fetch_shape(enum reason why, const struct responder *r,
+    const struct http_request *req, struct path_shape_ctl *ctl)
+{
+	if (why == REASON_CTL_REQUEST)
+		return path_shape_ctl(req->path.p, req->path.len,
+		    r->path_len > 0 ? r->path : NULL, r->path_len, req->query.p,
+		    req->query.len, ctl);
+	if (req->query.p != NULL)
+		return "query string";
+	return path_shape_fetch(
+	    why == REASON_CRL_REQUEST ? PATH_SHAPE_CRL : PATH_SHAPE_CA_ISSUER,
+	    req->path.p, req->path.len);
+}
+
+/*
+ * A GET without a body to a host of crl_hosts, ca_issuer_hosts or
+ * ctl_hosts, its path (and, for trust lists, its cache-buster query) of
+ * the class's shape: allowed now, judged by what comes back. A host
+ * listed whose path has no such shape is refused as path_shape. Returns
+ * false when no class lists the host.
  */
 static bool
 policy_fetch_class(
@@ -84,10 +106,11 @@ policy_fetch_class(
 	        REASON_CA_ISSUER_REQUEST},
 	    {cfg->ctl_hosts, cfg->nctl_hosts, REASON_CTL_REQUEST},
 	};
-	char file[64];
+	const struct responder *refused = NULL;
+	const char *why, *refusal = NULL;
+	struct path_shape_ctl ctl;
 
-	if (req->llhttp_method != HTTP_GET || req->body_len > 0 ||
-	    req->query.p != NULL)
+	if (req->llhttp_method != HTTP_GET || req->body_len > 0)
 		return false;
 	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
 		const struct responder *r = policy_match_list(classes[i].list,
@@ -96,16 +119,31 @@ policy_fetch_class(
 
 		if (r == NULL)
 			continue;
-		if (classes[i].reason == REASON_CTL_REQUEST &&
-		    !fetch_ctl_file(
-		        req->path.p, req->path.len, file, sizeof(file)))
+		if ((why = policy_fetch_shape(
+		         classes[i].reason, r, req, &ctl)) != NULL) {
+			if (refused == NULL) {
+				refused = r;
+				refusal = why;
+			}
 			continue;
+		}
 		memset(v, 0, sizeof(*v));
 		v->reason = classes[i].reason;
 		v->responder = r;
+		if (classes[i].reason == REASON_CTL_REQUEST && ctl.root) {
+			v->ctl_root = true;
+			memcpy(v->thumbprint, ctl.thumbprint,
+			    sizeof(v->thumbprint));
+		}
 		return true;
 	}
-	return false;
+	if (refused == NULL)
+		return false;
+	memset(v, 0, sizeof(*v));
+	v->reason = REASON_PATH_SHAPE;
+	v->responder = refused;
+	v->detail = refusal;
+	return true;
 }
 
 /* True for "application/ocsp-request", parameters aside. */
@@ -134,49 +172,61 @@ policy_block(struct verdict *v, enum reason why, const char *detail)
 }
 
 /*
- * ocsp_request_inspect(), or its result for the same bytes and
- * max_nonce_bytes from <memo>. GET flags already in <f> are kept.
+ * ocsp_request_inspect_rules(), or its result for the same bytes and
+ * rules (max_nonce_bytes and the allow_* switches) from <memo>. GET
+ * flags already in <f> are kept.
  */
 static enum reason
 policy_inspect(const struct config *cfg, const unsigned char *der, size_t len,
     struct ocsp_request_facts *f, struct memo *memo)
 {
+	const struct ocsp_request_rules rules = {
+	    .max_nonce_bytes = cfg->max_nonce_bytes,
+	    .allow_requestor_name = cfg->allow_requestor_name,
+	    .allow_signed = cfg->allow_signed_requests,
+	    .allow_service_locator = cfg->allow_service_locator,
+	};
+	/* The memo key: the rules as plain numbers, no padding bytes. */
+	const size_t key[2] = {cfg->max_nonce_bytes,
+	    (size_t)cfg->allow_requestor_name |
+	        (size_t)cfg->allow_signed_requests << 1 |
+	        (size_t)cfg->allow_service_locator << 2};
 	struct policy_memo_value v;
 	const void *hit;
-	size_t nonce = cfg->max_nonce_bytes;
 	unsigned get_flags = f->flags;
 
 	if (memo == NULL)
-		return ocsp_request_inspect(der, len, nonce, f);
-	if ((hit = memo_get(memo, der, len, &nonce, sizeof(nonce))) != NULL) {
+		return ocsp_request_inspect_rules(der, len, &rules, f);
+	if ((hit = memo_get(memo, der, len, key, sizeof(key))) != NULL) {
 		memcpy(&v, hit, sizeof(v));
 		*f = v.facts;
 		f->flags |= get_flags;
 		return v.why;
 	}
 	memset(&v, 0, sizeof(v));
-	v.why = ocsp_request_inspect(der, len, nonce, &v.facts);
-	memo_put(memo, der, len, &nonce, sizeof(nonce), &v);
+	v.why = ocsp_request_inspect_rules(der, len, &rules, &v.facts);
+	memo_put(memo, der, len, key, sizeof(key), &v);
 	*f = v.facts;
 	f->flags |= get_flags;
 	return v.why;
 }
 
 /*
- * ocsp_request_decode_get(), or its result for the same path bytes and
+ * ocsp_request_split_get(), or its result for the same path bytes and
  * <cap> from the memo (a GET asks the same question in the same bytes).
  */
 static int
-policy_decode_get(const char *path, size_t len, unsigned char *der, size_t cap,
-    size_t *der_len, unsigned *flags, const struct policy_memo *memo)
+policy_split_get(const char *path, size_t len, unsigned char *der, size_t cap,
+    size_t *der_len, unsigned *flags, size_t *prefix_len,
+    const struct policy_memo *memo)
 {
 	struct policy_get_value v;
 	const void *hit;
 	int rc;
 
 	if (memo == NULL || memo->get_paths == NULL)
-		return ocsp_request_decode_get(
-		    path, len, der, cap, der_len, flags);
+		return ocsp_request_split_get(
+		    path, len, der, cap, der_len, flags, prefix_len);
 	if ((hit = memo_get(memo->get_paths, path, len, &cap, sizeof(cap))) !=
 	    NULL) {
 		memcpy(&v, hit, sizeof(v));
@@ -184,19 +234,21 @@ policy_decode_get(const char *path, size_t len, unsigned char *der, size_t cap,
 			memcpy(der, v.der, v.der_len);
 		*der_len = v.der_len;
 		*flags |= v.flags;
+		*prefix_len = v.prefix_len;
 		return v.rc;
 	}
-	v.flags = 0;
-	v.der_len = 0;
-	rc = ocsp_request_decode_get(path, len, der, cap, &v.der_len, &v.flags);
+	memset(&v, 0, sizeof(v));
+	rc = ocsp_request_split_get(
+	    path, len, der, cap, &v.der_len, &v.flags, &v.prefix_len);
 	v.rc = rc;
-	if (rc == -1 || v.der_len <= sizeof(v.der)) {
+	if (rc != 0 || v.der_len <= sizeof(v.der)) {
 		if (rc == 0)
 			memcpy(v.der, der, v.der_len);
 		memo_put(memo->get_paths, path, len, &cap, sizeof(cap), &v);
 	}
 	*der_len = v.der_len;
 	*flags |= v.flags;
+	*prefix_len = v.prefix_len;
 	return rc;
 }
 
@@ -207,8 +259,9 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 {
 	const struct responder *r;
 	const unsigned char *body;
-	size_t body_len;
+	size_t body_len, prefix_len = 0;
 	enum reason why;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if (req->form == HTTP_TARGET_ORIGIN && !req->intercepted) {
@@ -236,6 +289,18 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 	}
 	v->responder = r;
 	if (req->llhttp_method == HTTP_POST) {
+		/* The AIA URL's path, as browsers POST to it: nothing more. */
+		if (req->query.p != NULL) {
+			policy_block(v, REASON_PATH_SHAPE, "query string");
+			return;
+		}
+		if (req->path.len > r->path_len &&
+		    !path_shape_ocsp_post(req->path.p + r->path_len,
+		        req->path.len - r->path_len)) {
+			policy_block(
+			    v, REASON_PATH_SHAPE, "POST path not of AIA shape");
+			return;
+		}
 		if (!policy_is_ocsp_type(
 		        http_request_header(req, "content-type"))) {
 			policy_block(v, REASON_NOT_OCSP,
@@ -254,17 +319,23 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			policy_block(v, REASON_NOT_OCSP, "query string");
 			return;
 		}
-		if (policy_decode_get(req->path.p + r->path_len,
-		        req->path.len - r->path_len, der, der_cap, &body_len,
-		        &facts->flags, memo) == -1) {
+		rc = policy_split_get(req->path.p + r->path_len,
+		    req->path.len - r->path_len, der, der_cap, &body_len,
+		    &facts->flags, &prefix_len, memo);
+		if (rc != 0) {
 			/* A responder host may serve CRLs and certs too. */
 			facts->flags = 0;
 			if (policy_fetch_class(cfg, req, v))
 				return;
-			policy_block(v, REASON_NOT_OCSP,
-			    "path is not a base64 OCSP request");
+			if (rc == -2)
+				policy_block(v, REASON_PATH_SHAPE,
+				    "GET prefix not of AIA shape");
+			else
+				policy_block(v, REASON_NOT_OCSP,
+				    "path is not a base64 OCSP request");
 			return;
 		}
+		v->get_prefix_len = r->path_len + prefix_len;
 		body = der;
 	}
 	v->ocsp_parsed = true;

@@ -231,6 +231,12 @@ session_log(struct session *s)
 		e.cert = &rq->cert;
 	if (s->ctl_valid)
 		e.ctl_format = fetch_ctl_format_name(s->ctl);
+	if (rq->verdict.ctl_root)
+		e.ctl_thumbprint = rq->verdict.thumbprint;
+	if (rq->verdict.get_prefix_len > 0 &&
+	    rq->verdict.get_prefix_len <= rq->req.path.len)
+		e.get_prefix = (struct http_span){
+		    rq->req.path.p, rq->verdict.get_prefix_len};
 	if (s->cache_result != SESSION_CACHE_NONE)
 		e.cache = session_cache_names[s->cache_result];
 	event_format(j, &e);

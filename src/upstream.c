@@ -911,6 +911,20 @@ upstream_inspect(struct session *s)
 		s->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
+		if (s->rq->verdict.ctl_root) {
+			/* A root by thumbprint: that certificate, no other. */
+			why = fetch_inspect_cert(
+			    body, len, &s->rq->cert, &detail);
+			if (why == REASON_NONE &&
+			    !fetch_thumbprint_matches(
+			        body, len, s->rq->verdict.thumbprint)) {
+				why = REASON_RESPONSE_MALFORMED;
+				detail = "certificate's SHA-1 is not the "
+				         "thumbprint asked for";
+			}
+			s->cert_valid = why == REASON_NONE;
+			break;
+		}
 		if (!fetch_ctl_file(s->rq->req.path.p, s->rq->req.path.len,
 		        file, sizeof(file))) {
 			why = REASON_RESPONSE_MALFORMED;

@@ -103,6 +103,9 @@ struct config {
 	size_t max_request_body;
 	size_t max_header_bytes;
 	size_t max_nonce_bytes;
+	bool allow_requestor_name;  /* OCSP requests may name a requestor */
+	bool allow_signed_requests; /* ... may be signed */
+	bool allow_service_locator; /* ... may carry a service locator */
 	unsigned client_timeout_sec;
 	unsigned upstream_timeout_sec;
 	bool block_host_mismatch;    /* on_host_mismatch = "block" */

@@ -52,6 +52,8 @@ struct event_record {
 	const struct fetch_crl_facts *crl;   /* a CRL fetched, or NULL */
 	const struct fetch_cert_facts *cert; /* an issuer certificate */
 	const char *ctl_format;              /* a trust list: its format */
+	const unsigned char *ctl_thumbprint; /* a root by thumbprint: 20 */
+	struct http_span get_prefix; /* a GET's path before its request */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
 };
 

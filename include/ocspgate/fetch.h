@@ -74,9 +74,20 @@ enum reason fetch_inspect_ctl(const unsigned char *body, size_t len,
  * trust-list file Windows fetches: authrootstl.cab, disallowedcertstl.cab,
  * pinrulesstl.cab, and authroot.stl, disallowedcert.stl, pinrules.stl,
  * authrootseq.txt, disallowedcertseq.txt, pinrulesseq.txt, and the .sst
- * forms (roots.sst, updroots.sst) — compared case-insensitively. Sets
+ * forms (roots.sst, updroots.sst, authroots.sst, delroots.sst,
+ * disallowedcert.sst) — compared case-insensitively. Sets
  * *file to that segment (NUL-terminated copy in <buf> of <cap> bytes).
  */
 bool fetch_ctl_file(const char *path, size_t len, char *buf, size_t cap);
+
+/*
+ * For a root certificate Windows' automatic root update fetched by its
+ * thumbprint ("<40 hex>.crt"): true when the SHA-1 of the certificate in
+ * <body> (<len> bytes; DER, or one PEM block decoded) equals
+ * <thumbprint> (20 bytes). Call after fetch_inspect_cert() accepted
+ * <body>.
+ */
+bool fetch_thumbprint_matches(
+    const unsigned char *body, size_t len, const unsigned char *thumbprint);
 
 #endif

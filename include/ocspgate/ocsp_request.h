@@ -48,7 +48,30 @@ enum ocsp_flag {
 	OCSP_FLAG_SIGNED_REQUEST = 1u << 9,
 	OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS = 1u << 10,
 	OCSP_FLAG_NONCE = 1u << 11,
-	OCSP_FLAG_COUNT = 12
+	/* BER, not DER, in ways real clients encode (accepted, flagged). */
+	OCSP_FLAG_EXPLICIT_DEFAULT_VERSION = 1u << 12, /* version [0] v1 */
+	OCSP_FLAG_HASH_PARAMS_ABSENT = 1u << 13, /* CertID hash without NULL */
+	OCSP_FLAG_EXPLICIT_CRITICAL_FALSE = 1u << 14, /* critical FALSE */
+	OCSP_FLAG_COUNT = 15
+};
+
+/* Acceptable responses: at most this many response-type OIDs. */
+#define OCSP_ACCEPT_MAX_TYPES 4
+/* Preferred signature algorithms: at most this many preferences. */
+#define OCSP_PREF_SIG_MAX 8
+
+/*
+ * The rules an inspection applies beyond the fixed ones: the nonce's
+ * bound and the request fields few clients send, each refused unless
+ * allowed (config: allow_requestor_name, allow_signed_requests,
+ * allow_service_locator). A signed request names its signer in
+ * requestorName (RFC 6960 4.1.2), so allow_signed also admits that.
+ */
+struct ocsp_request_rules {
+	size_t max_nonce_bytes;
+	bool allow_requestor_name;
+	bool allow_signed;
+	bool allow_service_locator;
 };
 
 /* The contract's name of flag bit number <bit> (0..OCSP_FLAG_COUNT-1). */
@@ -93,16 +116,46 @@ int ocsp_request_decode_get(const char *path, size_t path_len,
     unsigned char *der, size_t cap, size_t *der_len, unsigned *flags);
 
 /*
+ * Finds the OCSP request in a GET <path> (<path_len> bytes, starting at
+ * the '/' after the responder's own path, raw as on the request line):
+ * "<prefix>/<url-encoded base64 of the DER>", where <prefix> is what
+ * stood in the AIA URL before it (empty, "/gts1c3", "/s/we1/coM").
+ * Base64 may hold '/' itself, so the split is the one with the longest
+ * suffix that decodes (ocsp_request_decode_get()) into exactly one DER
+ * SEQUENCE, trying each '/' from the left while the prefix before it is
+ * AIA-shaped (path_shape_ocsp_prefix()). The split is unique: a shorter
+ * suffix is never looked at once a longer one decoded. On success
+ * *prefix_len is the prefix's length, the DER is in <der> (at most <cap>
+ * bytes), *der_len its length, and the GET repairs are OR-ed into
+ * *flags.
+ * Returns 0; -1 when no split decodes; -2 when none decoded before a
+ * prefix segment broke the AIA shape (too long, too many, another
+ * alphabet).
+ */
+int ocsp_request_split_get(const char *path, size_t path_len,
+    unsigned char *der, size_t cap, size_t *der_len, unsigned *flags,
+    size_t *prefix_len);
+
+/*
  * Inspects one DER OCSPRequest of <len> bytes against every rule of the
- * contract's "What is allowed" item 3: exact length, canonical DER,
- * 1..OCSP_REQUEST_MAX_CERTS cert IDs with known hash algorithms and
- * hashes of the right length, positive serials of at most 20 octets, a
- * nonce of 1..max_nonce_bytes octets, no unknown extensions.
+ * contract's "What is allowed" item 3: exact length, canonical DER but
+ * for the content-free BER variants real clients produce (an explicit
+ * version v1, an explicit critical FALSE: accepted and flagged),
+ * 1..OCSP_REQUEST_MAX_CERTS cert IDs with known hash algorithms (NULL or
+ * absent parameters, the latter flagged) and hashes of the right length,
+ * positive serials of at most 20 octets, a nonce of 1..max_nonce_bytes
+ * octets, acceptable responses and preferred signature algorithms of
+ * known algorithms only, no other extension; requestorName, a signature
+ * and a service locator only as <rules> allow.
  * <f> must be zeroed by the caller, except f->flags, which may already
  * hold GET flags; inspection adds to them.
  * Returns REASON_NONE when the request is well formed, else
  * REASON_OCSP_MALFORMED with f->detail set.
  */
+enum reason ocsp_request_inspect_rules(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f);
+
+/* As ocsp_request_inspect_rules() with every switch of the rules off. */
 enum reason ocsp_request_inspect(const unsigned char *der, size_t len,
     size_t max_nonce_bytes, struct ocsp_request_facts *f);
 

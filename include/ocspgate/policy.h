@@ -12,17 +12,25 @@
 #include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/ocsp_request.h"
+#include "ocspgate/path_shape.h"
 
 struct verdict {
 	enum reason reason; /* an allow reason, or why it is blocked */
 	const struct responder *responder; /* matched, or NULL */
 	const char *detail;                /* static text, or NULL */
 	bool ocsp_parsed;                  /* facts hold what the DER said */
+	/* A GET's OCSP request stood after this many bytes of the path
+	 * (the AIA URL's path: "/gts1c3"); 0 when right after "/". */
+	size_t get_prefix_len;
+	bool ctl_root; /* a root certificate fetched by its thumbprint */
+	unsigned char thumbprint[PATH_SHAPE_THUMBPRINT_LEN]; /* SHA-1 */
 };
 
 /*
  * True when <host> (any case, one trailing dot allowed) is matched by the
- * responder's host or wildcard.
+ * responder's host or wildcard. A wildcard stands for exactly one label
+ * of path_shape_wildcard_label()'s shape, so that a name cannot carry
+ * data through the gate's own DNS queries.
  */
 bool policy_host_matches(
     const struct responder *r, const char *host, size_t host_len);
@@ -48,6 +56,7 @@ struct policy_memo_value {
 struct policy_get_value {
 	int rc;
 	unsigned flags;
+	size_t prefix_len;
 	size_t der_len;
 	unsigned char der[POLICY_GET_MEMO_DER];
 };
@@ -60,11 +69,11 @@ struct policy_memo {
 
 /*
  * Decides on a complete, well-formed request <req>, running the checks in
- * the contract's order (method, responder, OCSP shape, DER rules,
- * issuers). <der> (of <der_cap> bytes) is scratch space for a decoded GET
- * request. <facts> is filled as far as inspection got. With <memo> (may
- * be NULL), an OCSP request already decoded or inspected is not decoded
- * or inspected again.
+ * the contract's order (method, responder, path shape, OCSP shape, DER
+ * rules, issuers). <der> (of <der_cap> bytes) is scratch space for a decoded
+ * GET request. <facts> is filled as far as inspection got. With <memo> (may be
+ * NULL), an OCSP request already decoded or inspected is not decoded or
+ * inspected again.
  */
 void policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,

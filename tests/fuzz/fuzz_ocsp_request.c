@@ -76,12 +76,29 @@ fuzz_ocsp_request_one(const uint8_t *data, size_t size, size_t max_nonce)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	enum reason r32, r128;
+	const struct ocsp_request_rules all = {
+	    .max_nonce_bytes = OCSP_NONCE_MAX_BYTES,
+	    .allow_requestor_name = true,
+	    .allow_signed = true,
+	    .allow_service_locator = true};
+	struct ocsp_request_facts f;
+	enum reason r32, r128, rall;
 
 	r32 = fuzz_ocsp_request_one(data, size, 32);
 	r128 = fuzz_ocsp_request_one(data, size, OCSP_NONCE_MAX_BYTES);
 	/* A larger nonce limit never refuses what a smaller one allowed. */
 	if (r32 == REASON_NONE && r128 != REASON_NONE)
+		abort();
+	/* Every switch on never refuses what they refused off ... */
+	memset(&f, 0, sizeof(f));
+	rall = ocsp_request_inspect_rules(data, size, &all, &f);
+	if (r128 == REASON_NONE && rall != REASON_NONE)
+		abort();
+	/* ... and what they let in differs only in those fields. */
+	if (rall == REASON_NONE && r128 != REASON_NONE &&
+	    (f.flags &
+	        (OCSP_FLAG_REQUESTOR_NAME | OCSP_FLAG_SIGNED_REQUEST |
+	            OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS)) == 0)
 		abort();
 	/* Inspection leaves OpenSSL's error queue as it found it. */
 	if (ERR_peek_error() != 0)

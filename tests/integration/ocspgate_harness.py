@@ -39,7 +39,7 @@ HOSTS_NAMES = ["ocsp.ca.test", "ocsp2.ca.test", "other.test",
 REASONS_BLOCK = {"unknown_responder", "not_ocsp", "ocsp_malformed",
                  "unknown_issuer", "method_not_allowed", "http_malformed",
                  "body_too_large", "host_mismatch", "proxy_protocol_invalid",
-                 "connection_limit", "forwarding_loop"}
+                 "connection_limit", "forwarding_loop", "path_shape"}
 REASONS_FAIL = {"upstream_unreachable", "upstream_timeout",
                 "response_malformed", "response_unverified"}
 REASONS_ALLOW = {"ocsp_request", "crl_request", "ca_issuer_request",
@@ -51,7 +51,10 @@ GET_FLAGS = {"get_percent_encoded", "get_unescaped_slash",
              "get_url_safe_alphabet", "get_unpadded"}
 KNOWN_FLAGS = GET_FLAGS | {"get_over_255_bytes", "multiple_certs",
                            "requestor_name", "signed_request",
-                           "single_request_extensions", "nonce"}
+                           "single_request_extensions", "nonce",
+                           "explicit_default_version",
+                           "hash_params_absent",
+                           "explicit_critical_false"}
 
 
 def scaled(seconds):

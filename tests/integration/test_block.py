@@ -4,7 +4,8 @@ its event, and proof that the upstream it would have reached got nothing."""
 import unittest
 
 from ocspgate_harness import (
-    HASH_OIDS, CertID, Client, ProxyTestCase, assert_refusal, der_extension,
+    HASH_OIDS, CertID, Client, ProxyTestCase, assert_refusal, der,
+    der_extension,
     der_int, der_octets, der_oid, der_read, der_seq, get,
     get_cryptoapi, http_request, nonce_extension, ocsp_post,
     ocsp_request_der, openssl_ocsp_client)
@@ -167,8 +168,27 @@ def _malformed_cases(pki):
         "unknown_single_extension": ocsp_request_der(
             [good], single_ext=der_extension("1.2.3.4.5", b"\x05\x00")),
         "non_canonical_length": b"\x30\x81" + ocsp_request_der([good])[1:],
-        "version_v1_explicit": ocsp_request_der([good], version=0),
         "version_v2": ocsp_request_der([good], version=1),
+        # Fields few clients send: refused unless the config allows them.
+        "requestor_name_not_allowed": ocsp_request_der(
+            [good], requestor_name=der(0x82, b"client.test")),
+        "signed_not_allowed": ocsp_request_der([good], signature=der_seq(
+            der_seq(der_oid("1.2.840.10045.4.3.2")),
+            der(0x03, b"\x00" + b"\x5a" * 3000))),
+        "service_locator_not_allowed": ocsp_request_der(
+            [good], single_ext=der_extension(
+                "1.3.6.1.5.5.7.48.1.7", der_seq(pki.ca_info.subject_der))),
+        # Known extensions whose value is chosen bytes: parsed by content.
+        "acceptable_responses_chosen_bytes": ocsp_request_der(
+            [good], extensions=[der_extension(
+                "1.3.6.1.5.5.7.48.1.4", der_octets(bytes(range(256)) * 8))]),
+        "acceptable_responses_unknown_oid": ocsp_request_der(
+            [good], extensions=[der_extension(
+                "1.3.6.1.5.5.7.48.1.4", der_seq(der_oid("1.2.3.4")))]),
+        "preferred_signature_chosen_bytes": ocsp_request_der(
+            [good], extensions=[der_extension(
+                "1.3.6.1.5.5.7.48.1.8", der_seq(der_seq(der_seq(
+                    der_oid("1.2.3.4"), der_octets(b"\x5a" * 2000)))))]),
         "nonce_twice": ocsp_request_der(
             [good], nonce=b"\x01" * 16,
             extensions=[nonce_extension(b"\x02" * 16)]),
@@ -199,11 +219,17 @@ class OcspMalformedTests(BlockTestCase):
                 self.assertIsInstance(get(ev, "ocspgate.detail"), str)
 
     def test_get_path_decodes_to_bad_der(self):
-        der = ocsp_request_der([self.pki.cert_id("good")]) + b"\x00\x00\x00"
+        # One DER SEQUENCE that is no OCSPRequest: found, then refused.
+        der_bytes = der_seq(der_int(5), der_octets(b"\x01" * 40))
         _, ev = self.refused(http_request(
-            "GET", self.rec_url(path="/" + get_cryptoapi(der))), 403,
+            "GET", self.rec_url(path="/" + get_cryptoapi(der_bytes))), 403,
             "ocsp_malformed")
         self.assertEqual(get(ev, "http.request.method"), "GET")
+        # A request with bytes after it is no single DER value at all.
+        der_bytes = ocsp_request_der([self.pki.cert_id("good")]) + b"\0" * 3
+        self.refused(http_request(
+            "GET", self.rec_url(path="/" + get_cryptoapi(der_bytes))), 403,
+            "not_ocsp", 2)
 
     def test_nonce_is_counted_as_value_octets(self):
         # 32 value octets pass although the extension value is 34 octets.

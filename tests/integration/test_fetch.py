@@ -352,7 +352,7 @@ class ServedArtefactTests(FetchTestCase):
                        fx.crl_facts, "der")
         self.cert_event(proxy, self.aia_spec, crt, self.k.sub_der,
                         fx.sub_x509, 1, "x509")
-        self.blocked_event(proxy, "unknown_responder", url__original=exe)
+        self.blocked_event(proxy, "path_shape", url__original=exe)
         self.ctl_event(proxy, self.ctl_spec, cab, self.k.authroot_cab, "cab")
         ev = self.crl_event(proxy, self.crl_spec, crl, self.k.crl_der,
                             fx.crl_facts, "der")
@@ -418,7 +418,9 @@ class Case:
 
     @property
     def path(self):
-        return ("%s%s/%s" % (CTL_DIR, self.name, self.file)
+        # Trust lists have one directory, as Windows Update's: cases
+        # there share paths, and run one after the other.
+        return (CTL_DIR + self.file
                 if self.kind == "ctl" else "/%s/%s" % (self.name, self.file))
 
     @property
@@ -644,24 +646,47 @@ class BadBodyTests(CannedTestCase):
 
     def test_class_is_the_host_s(self):
         """What an answer must be comes from the host's class, not from
-        the file's name or Content-Type: a good CRL from the issuer host,
-        a good certificate from the CRL host, a good trust list from
-        either, all refused."""
+        its Content-Type: a good CRL from the issuer host, a good
+        certificate from the CRL host, a good trust list from either, all
+        refused, under file names of the host's class."""
         k = self.k
         self.run_failing([
-            Case("crl_on_aia", "aia", "ca.crl", k.crl_der,
+            Case("crl_on_aia", "aia", "ca.crt", k.crl_der,
                  "not a DER or PEM certificate",
                  content_type="application/pkix-crl"),
-            Case("crt_on_crl", "crl", "sub.crt", k.sub_der,
+            Case("crt_on_crl", "crl", "sub.crl", k.sub_der,
                  "not a DER or PEM CRL",
                  content_type="application/pkix-cert"),
-            Case("p7c_on_crl", "crl", "chain.p7c", k.p7c_der,
+            Case("p7c_on_crl", "crl", "chain.crl", k.p7c_der,
                  "not a DER or PEM CRL"),
-            Case("cab_on_crl", "crl", "authrootstl.cab", k.authroot_cab,
+            Case("cab_on_crl", "crl", "authrootstl.crl", k.authroot_cab,
                  "not a DER or PEM CRL"),
-            Case("cab_on_aia", "aia", "authrootstl.cab", k.authroot_cab,
+            Case("cab_on_aia", "aia", "authrootstl.cer", k.authroot_cab,
                  "not a DER or PEM certificate"),
         ])
+
+    def test_file_name_of_another_class(self):
+        """A path ending as another class's files do is not of this
+        host's shape: refused before anything is sent (path_shape)."""
+        proxy = self.proxy("enforce", **self.cfg)
+        for n, (kind, path) in enumerate((("aia", "/x/ca.crl"),
+                                          ("crl", "/x/sub.crt"),
+                                          ("crl", "/x/chain.p7c"),
+                                          ("aia", "/x/authrootstl.cab")), 1):
+            url = "http://%s%s" % (self.specs[kind], path)
+            raw = raw_request(proxy.port, http_request(
+                "GET", url, connection="close"))
+            responses, _ = parse_responses(raw, at_eof=True)
+            self.assertEqual(responses[0].status, 403, path)
+            self.assertEqual(responses[0].body,
+                             b"ocspgate: blocked (path_shape)\n")
+            ev = self.next_event(proxy, event__action="block",
+                                 event__reason="path_shape",
+                                 ocspgate__responder=self.specs[kind],
+                                 url__original=url)
+            self.assertIn("does not end", get(ev, "ocspgate.detail"))
+            self.counts[proxy] = n
+        self.assertEqual(self.canned.request_count(), 0)
 
 
 class SizeTests(CannedTestCase):
@@ -843,12 +868,20 @@ class RefusedRequestTests(CannedTestCase):
             ("unlisted_host", "http://other.ca.test:%d/crl/ca.crl"
              % self.canned.port, []),
         ]
+        # A listed host's path (or query) of no shape of its class.
+        shape = {"query_crl", "empty_query_crl", "query_aia", "query_ctl",
+                 "ctl_exe", "ctl_double_extension", "ctl_directory",
+                 "ctl_escaped_name", "ctl_crl_name"}
         for name, url, args in cases:
             with self.subTest(case=name):
                 n = self.counts[proxy] + 1
                 try:
-                    ev = self.refused(proxy, url, args)
-                    self.assertNotIn("responder", ev["ocspgate"])
+                    ev = self.refused(
+                        proxy, url, args,
+                        "path_shape" if name in shape
+                        else "unknown_responder")
+                    if name not in shape:
+                        self.assertNotIn("responder", ev["ocspgate"])
                 finally:
                     self.counts[proxy] = n
         with self.subTest(case="head"):
@@ -868,7 +901,7 @@ class RefusedRequestTests(CannedTestCase):
         status, _, body = curl(proxy.port, url, self.tmp)
         self.assertEqual((status, body), (200, case.body))
         ev = self.next_event(proxy, event__action="block",
-                             event__reason="unknown_responder",
+                             event__reason="path_shape",
                              ocspgate__mode="monitor",
                              ocspgate__enforced=False,
                              http__response__status_code=200,

@@ -703,7 +703,9 @@ test_flags_and_certs(void)
 	    "get_percent_encoded", "get_unescaped_slash", "get_space_as_plus",
 	    "get_double_slash", "get_url_safe_alphabet", "get_unpadded",
 	    "get_over_255_bytes", "multiple_certs", "requestor_name",
-	    "signed_request", "single_request_extensions", "nonce"};
+	    "signed_request", "single_request_extensions", "nonce",
+	    "explicit_default_version", "hash_params_absent",
+	    "explicit_critical_false"};
 	struct ocsp_request_facts f;
 	struct event_record e;
 	struct json j;

@@ -1140,7 +1140,8 @@ test_ctl_file(void)
 	    "disallowedcertstl.cab", "pinrulesstl.cab", "authroot.stl",
 	    "disallowedcert.stl", "pinrules.stl", "authrootseq.txt",
 	    "disallowedcertseq.txt", "pinrulesseq.txt", "roots.sst",
-	    "updroots.sst"};
+	    "updroots.sst", "authroots.sst", "delroots.sst",
+	    "disallowedcert.sst"};
 	static const struct {
 		const char *path;
 		const char *file; /* NULL: no match */
@@ -1211,6 +1212,34 @@ test_ctl_file(void)
 	CHECK(fetch_ctl_file("/roots.sst", 10, buf, 0));
 }
 
+/*
+ * Roots fetched by thumbprint: the certificate whose SHA-1 is the one
+ * named, DER or PEM, and no other.
+ */
+static void
+test_thumbprint(const struct pki *p)
+{
+	struct buf ca = cert_der(p->ca), leaf = cert_der(p->leaf);
+	struct buf pem = cert_pem(p->ca);
+	unsigned char md[20], bad[20];
+	unsigned int n = 0;
+
+	CHECK(EVP_Digest(ca.d, ca.n, md, &n, EVP_sha1(), NULL) == 1 && n == 20);
+	memcpy(bad, md, 20);
+	bad[19] ^= 1;
+	CHECK(fetch_thumbprint_matches(ca.d, ca.n, md));
+	CHECK(fetch_thumbprint_matches(pem.d, pem.n, md));
+	CHECK(!fetch_thumbprint_matches(ca.d, ca.n, bad));
+	CHECK(!fetch_thumbprint_matches(leaf.d, leaf.n, md));
+	CHECK(!fetch_thumbprint_matches(ca.d, ca.n - 1, md));
+	CHECK(!fetch_thumbprint_matches(pem.d, pem.n / 2, md));
+	CHECK(!fetch_thumbprint_matches(NULL, 0, md));
+	CHECK(!fetch_thumbprint_matches(ca.d, ca.n, NULL));
+	buf_free(&ca);
+	buf_free(&leaf);
+	buf_free(&pem);
+}
+
 int
 main(void)
 {
@@ -1233,6 +1262,7 @@ main(void)
 	test_ctl_text();
 	test_ctl_names();
 	test_ctl_file();
+	test_thumbprint(&p);
 
 	X509_free(p.ca);
 	X509_free(p.leaf);

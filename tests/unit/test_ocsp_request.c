@@ -130,7 +130,17 @@ enum t_ext {
 	X_PREFSIG,        /* preferred signature algorithms */
 	X_SVCLOC,         /* service locator */
 	X_CRLID,          /* CRL references (RFC 6960 4.4.2), not allowed */
-	X_ODD             /* 1.2.3.4 */
+	X_ODD,            /* 1.2.3.4 */
+	X_ACCEPT_ODD,     /* acceptable responses: 1.2.3.4 */
+	X_ACCEPT_TWICE,   /* acceptable responses: basic, basic */
+	X_ACCEPT_EMPTY,   /* acceptable responses: an empty SEQUENCE */
+	X_ACCEPT_JUNK,    /* acceptable responses: <len> random octets */
+	X_PREFSIG_CERT,   /* ecdsa-with-SHA256 for a P-256 key */
+	X_PREFSIG_ODD,    /* an unknown signature algorithm */
+	X_PREFSIG_MANY,   /* <len> distinct known preferences */
+	X_PREFSIG_DUP,    /* the same preference twice */
+	X_PREFSIG_BADKEY, /* ecdsa-with-SHA256 for an unknown key type */
+	X_PREFSIG_JUNK    /* <len> random octets */
 };
 
 enum t_critical {
@@ -191,6 +201,89 @@ build_ext(struct dbuf *out, const struct t_ext_spec *e)
 		tlvb(&a, 0x30, &b);
 		tlvb(&v, 0x30, &a);
 		break;
+	case X_ACCEPT_ODD:
+	case X_ACCEPT_TWICE:
+	case X_ACCEPT_EMPTY:
+		oid[oid_len - 1] = 4;
+		memcpy(bytes, t_ocsp_pfx, sizeof(t_ocsp_pfx));
+		bytes[sizeof(t_ocsp_pfx)] = 1;
+		if (e->kind == X_ACCEPT_ODD)
+			tlv(&a, 0x06, "\x2a\x03\x04", 3);
+		if (e->kind == X_ACCEPT_TWICE) {
+			tlv(&a, 0x06, bytes, sizeof(t_ocsp_pfx) + 1);
+			tlv(&a, 0x06, bytes, sizeof(t_ocsp_pfx) + 1);
+		}
+		tlvb(&v, 0x30, &a);
+		break;
+	case X_ACCEPT_JUNK:
+	case X_PREFSIG_JUNK:
+		oid[oid_len - 1] = e->kind == X_ACCEPT_JUNK ? 4 : 8;
+		for (size_t i = 0; i < e->len && i < sizeof(bytes); i++)
+			bytes[i] = (unsigned char)(i * 37 + 11);
+		tlv(&v, 0x04, bytes, e->len);
+		break;
+	case X_PREFSIG_CERT:
+	case X_PREFSIG_ODD:
+	case X_PREFSIG_DUP:
+	case X_PREFSIG_BADKEY: {
+		static const unsigned char p256[] = {0x06, 0x07, 0x2a, 0x86,
+		    0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+		    0xce, 0x3d, 0x03, 0x01, 0x07};
+		struct dbuf pref = {0}, alg = {0};
+
+		oid[oid_len - 1] = 8;
+		if (e->kind == X_PREFSIG_ODD)
+			tlv(&a, 0x06, "\x2a\x03\x04", 3);
+		else
+			tlv(&a, 0x06, t_ecdsa_sha256, sizeof(t_ecdsa_sha256));
+		tlvb(&pref, 0x30, &a);
+		if (e->kind == X_PREFSIG_CERT)
+			tlv(&pref, 0x30, p256, sizeof(p256));
+		if (e->kind == X_PREFSIG_BADKEY) {
+			tlv(&alg, 0x06, "\x2a\x03\x04", 3);
+			tlvb(&pref, 0x30, &alg);
+		}
+		tlvb(&b, 0x30, &pref);
+		if (e->kind == X_PREFSIG_DUP)
+			tlvb(&b, 0x30, &pref);
+		tlvb(&v, 0x30, &b);
+		break;
+	}
+	case X_PREFSIG_MANY: {
+		/* ecdsa-with-SHA224/256/384/512, ecdsa-with-SHA1, then
+		 * sha1/256/384/512/224WithRSAEncryption (NULL parameters). */
+		static const unsigned char ec_last[][2] = {
+		    {0x03, 0x01}, {0x03, 0x02}, {0x03, 0x03}, {0x03, 0x04}};
+		static const unsigned char rsa_last[] = {
+		    0x05, 0x0b, 0x0c, 0x0d, 0x0e};
+		static const unsigned char rsa[] = {
+		    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x00};
+		struct dbuf pref = {0};
+		unsigned char o[9];
+
+		oid[oid_len - 1] = 8;
+		for (size_t i = 0; i < e->len && i < 10; i++) {
+			struct dbuf alg = {0}, one = {0};
+
+			if (i < 4) {
+				memcpy(o, t_ecdsa_sha256, 6);
+				memcpy(o + 6, ec_last[i], 2);
+				tlv(&alg, 0x06, o, 8);
+			} else if (i == 4) {
+				tlv(&alg, 0x06, "\x2a\x86\x48\xce\x3d\x04\x01",
+				    7);
+			} else {
+				memcpy(o, rsa, 9);
+				o[8] = rsa_last[i - 5];
+				tlv(&alg, 0x06, o, 9);
+				put(&alg, "\x05\x00", 2);
+			}
+			tlvb(&one, 0x30, &alg);
+			tlvb(&pref, 0x30, &one);
+		}
+		tlvb(&v, 0x30, &pref);
+		break;
+	}
 	case X_SVCLOC:
 		oid[oid_len - 1] = 7;
 		tlv(&a, 0x30, NULL, 0);
@@ -245,6 +338,7 @@ struct t_req {
 	struct t_ext_spec single[3]; /* on the first Request only */
 	size_t max_nonce;            /* 0: 32 */
 	unsigned seed;               /* nonzero: pseudo-random hashes */
+	unsigned allow;              /* A_* switches of the rules */
 
 	enum reason want;
 	const char *detail; /* NULL with a refusal: any detail */
@@ -319,6 +413,14 @@ build_req(struct dbuf *out, const struct t_req *t)
 	tlvb(out, 0x30, &body);
 }
 
+/* The allow_* switches a table row turns on. */
+#define A_REQ    1u
+#define A_SIGNED 2u
+#define A_SVCLOC 4u
+#define HPA      OCSP_FLAG_HASH_PARAMS_ABSENT
+#define XVER     OCSP_FLAG_EXPLICIT_DEFAULT_VERSION
+#define XCRIT    OCSP_FLAG_EXPLICIT_CRITICAL_FALSE
+
 #define SER20    "0102030405060708090a0b0c0d0e0f1011121314"
 #define SER20_HI "00ff02030405060708090a0b0c0d0e0f1011121314"
 #define EXT(k, n)                                                              \
@@ -333,10 +435,17 @@ build_req(struct dbuf *out, const struct t_req *t)
 
 static const struct t_req t_reqs[] = {
     {.name = "sha1, NULL parameters", .ncerts = 1, .want_ncerts = 1},
+    /* The node "ocsp" package sends no parameters (RFC 5754 allows it). */
     {.name = "sha1, absent parameters",
         .params = TP_ABSENT,
         .ncerts = 1,
+        .flags = HPA,
         .want_ncerts = 1},
+    {.name = "3 certs, absent parameters",
+        .params = TP_ABSENT,
+        .ncerts = 3,
+        .flags = HPA | OCSP_FLAG_MULTIPLE_CERTS,
+        .want_ncerts = 3},
     {.name = "sha1, OCTET STRING parameters",
         .params = TP_OTHER,
         .ncerts = 1,
@@ -349,6 +458,7 @@ static const struct t_req t_reqs[] = {
         .hash = TH_SHA512,
         .params = TP_ABSENT,
         .ncerts = 1,
+        .flags = HPA,
         .want_ncerts = 1},
     {.name = "md5",
         .hash = TH_MD5,
@@ -437,21 +547,55 @@ static const struct t_req t_reqs[] = {
         .detail = "serial number not positive",
         .flags = OCSP_FLAG_MULTIPLE_CERTS,
         .want_ncerts = 1},
+    /* asn1.js encoders write DEFAULT values (node "ocsp": 'v1'). */
     {.name = "explicit version v1",
         .version = "00",
         .ncerts = 1,
-        .want = REASON_OCSP_MALFORMED,
-        .detail = "version v1 encoded explicitly (not DER)"},
+        .flags = XVER,
+        .want_ncerts = 1},
+    {.name = "explicit version v1, absent parameters, critical FALSE",
+        .version = "00",
+        .params = TP_ABSENT,
+        .ncerts = 1,
+        .exts = {EXT_CRIT(X_NONCE, 16, TC_FALSE)},
+        .flags = XVER | HPA | XCRIT | OCSP_FLAG_NONCE,
+        .want_ncerts = 1,
+        .want_nonce = 16},
+    {.name = "explicit version v1, then requestorName",
+        .version = "00",
+        .requestor = true,
+        .allow = A_REQ,
+        .ncerts = 1,
+        .flags = XVER | OCSP_FLAG_REQUESTOR_NAME,
+        .want_ncerts = 1},
+    {.name = "version v1 as two octets",
+        .version = "0000",
+        .ncerts = 1,
+        .want = REASON_OCSP_MALFORMED},
     {.name = "version v2",
         .version = "01",
         .ncerts = 1,
         .want = REASON_OCSP_MALFORMED,
         .detail = "version not v1"},
-    {.name = "requestorName",
+    {.name = "requestorName, allowed",
         .requestor = true,
+        .allow = A_REQ,
         .ncerts = 1,
         .flags = OCSP_FLAG_REQUESTOR_NAME,
         .want_ncerts = 1},
+    {.name = "requestorName, not allowed",
+        .requestor = true,
+        .ncerts = 1,
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "requestorName not allowed (allow_requestor_name)",
+        .flags = OCSP_FLAG_REQUESTOR_NAME},
+    {.name = "requestorName, only signed requests allowed",
+        .requestor = true,
+        .allow = A_SIGNED | A_SVCLOC,
+        .ncerts = 1,
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "requestorName not allowed (allow_requestor_name)",
+        .flags = OCSP_FLAG_REQUESTOR_NAME},
     {.name = "nonce 1",
         .ncerts = 1,
         .exts = {NONCE(1)},
@@ -562,18 +706,81 @@ static const struct t_req t_reqs[] = {
         .flags = OCSP_FLAG_NONCE,
         .want_ncerts = 1,
         .want_nonce = 16},
+    /* node "ocsp" writes "critical: false" on its nonce. */
     {.name = "nonce with explicit critical FALSE",
         .ncerts = 1,
         .exts = {EXT_CRIT(X_NONCE, 16, TC_FALSE)},
-        .want = REASON_OCSP_MALFORMED,
-        .detail = "critical FALSE encoded explicitly (not DER)",
-        .want_ncerts = 1},
+        .flags = XCRIT | OCSP_FLAG_NONCE,
+        .want_ncerts = 1,
+        .want_nonce = 16},
     {.name = "service locator with explicit critical FALSE",
         .ncerts = 1,
+        .allow = A_SVCLOC,
         .single = {EXT_CRIT(X_SVCLOC, 0, TC_FALSE)},
+        .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS | XCRIT,
+        .want_ncerts = 1},
+    /* Extensions parsed by content: no room for chosen bytes. */
+    {.name = "acceptable responses: unknown OID",
+        .ncerts = 1,
+        .exts = {EXT(X_ACCEPT_ODD, 0)},
         .want = REASON_OCSP_MALFORMED,
-        .detail = "critical FALSE encoded explicitly (not DER)",
-        .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
+        .detail = "acceptable responses not known OIDs",
+        .want_ncerts = 1},
+    {.name = "acceptable responses: basic twice",
+        .ncerts = 1,
+        .exts = {EXT(X_ACCEPT_TWICE, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "acceptable responses not known OIDs",
+        .want_ncerts = 1},
+    {.name = "acceptable responses: empty",
+        .ncerts = 1,
+        .exts = {EXT(X_ACCEPT_EMPTY, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "acceptable responses not known OIDs",
+        .want_ncerts = 1},
+    {.name = "acceptable responses: 200 chosen octets",
+        .ncerts = 1,
+        .exts = {EXT(X_ACCEPT_JUNK, 200)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "acceptable responses not known OIDs",
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: with a P-256 key",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_CERT, 0)},
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: 8 known",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_MANY, 8)},
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: 9",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_MANY, 9)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "preferred signature algorithms not known algorithms",
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: unknown",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_ODD, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "preferred signature algorithms not known algorithms",
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: repeated",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_DUP, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "preferred signature algorithms not known algorithms",
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: unknown key type",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_BADKEY, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "preferred signature algorithms not known algorithms",
+        .want_ncerts = 1},
+    {.name = "preferred signature algorithms: 250 chosen octets",
+        .ncerts = 1,
+        .exts = {EXT(X_PREFSIG_JUNK, 250)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "preferred signature algorithms not known algorithms",
         .want_ncerts = 1},
     {.name = "unknown request extension",
         .ncerts = 1,
@@ -595,9 +802,18 @@ static const struct t_req t_reqs[] = {
         .want = REASON_OCSP_MALFORMED,
         .detail = "unknown extension",
         .want_ncerts = 1},
-    {.name = "service locator",
+    {.name = "service locator, allowed",
         .ncerts = 1,
+        .allow = A_SVCLOC,
         .single = {EXT(X_SVCLOC, 0)},
+        .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
+        .want_ncerts = 1},
+    {.name = "service locator, not allowed",
+        .ncerts = 1,
+        .allow = A_REQ | A_SIGNED,
+        .single = {EXT(X_SVCLOC, 0)},
+        .want = REASON_OCSP_MALFORMED,
+        .detail = "service locator not allowed (allow_service_locator)",
         .flags = OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS,
         .want_ncerts = 1},
     {.name = "duplicate service locator",
@@ -624,6 +840,7 @@ static const struct t_req t_reqs[] = {
     {.name = "everything at once",
         .hash = TH_SHA256,
         .ncerts = 3,
+        .allow = A_REQ | A_SVCLOC,
         .requestor = true,
         .single = {EXT(X_SVCLOC, 0)},
         .exts = {NONCE(32), EXT(X_ACCEPT, 0)},
@@ -638,14 +855,19 @@ static const struct t_req t_reqs[] = {
  * accepts any detail. Returns the facts in *f.
  */
 static void
-expect(const char *what, const unsigned char *der, size_t len, size_t max,
-    enum reason want, const char *detail, unsigned flags, size_t ncerts,
-    struct ocsp_request_facts *f)
+expect_rules(const char *what, const unsigned char *der, size_t len, size_t max,
+    unsigned allow, enum reason want, const char *detail, unsigned flags,
+    size_t ncerts, struct ocsp_request_facts *f)
 {
+	const struct ocsp_request_rules rules = {.max_nonce_bytes = max,
+	    .allow_requestor_name = (allow & A_REQ) != 0,
+	    .allow_signed = (allow & A_SIGNED) != 0,
+	    .allow_service_locator = (allow & A_SVCLOC) != 0};
 	enum reason r;
 
 	memset(f, 0, sizeof(*f));
-	r = ocsp_request_inspect(der, len, max, f);
+	r = allow == 0 ? ocsp_request_inspect(der, len, max, f)
+	               : ocsp_request_inspect_rules(der, len, &rules, f);
 	CHECKF(r == want, "%s: reason %s, want %s (%s)", what, reason_name(r),
 	    reason_name(want), f->detail ? f->detail : "no detail");
 	if (want == REASON_NONE)
@@ -664,6 +886,14 @@ expect(const char *what, const unsigned char *der, size_t len, size_t max,
 }
 
 static void
+expect(const char *what, const unsigned char *der, size_t len, size_t max,
+    enum reason want, const char *detail, unsigned flags, size_t ncerts,
+    struct ocsp_request_facts *f)
+{
+	expect_rules(what, der, len, max, 0, want, detail, flags, ncerts, f);
+}
+
+static void
 test_hand_built(void)
 {
 	struct ocsp_request_facts f;
@@ -673,8 +903,9 @@ test_hand_built(void)
 		const struct t_req *t = &t_reqs[i];
 
 		build_req(&der, t);
-		expect(t->name, der.d, der.n, t->max_nonce ? t->max_nonce : 32,
-		    t->want, t->detail, t->flags, t->want_ncerts, &f);
+		expect_rules(t->name, der.d, der.n,
+		    t->max_nonce ? t->max_nonce : 32, t->allow, t->want,
+		    t->detail, t->flags, t->want_ncerts, &f);
 		CHECKF(f.has_nonce == ((t->flags & OCSP_FLAG_NONCE) != 0),
 		    "%s: has_nonce %d", t->name, f.has_nonce);
 		CHECKF(f.nonce_len == t->want_nonce, "%s: nonce_len %zu",
@@ -837,17 +1068,26 @@ to_der(OCSP_REQUEST *req, struct dbuf *out)
 	out->n = (size_t)n;
 }
 
-/* Inspects <req>, then frees it. */
+/* Inspects <req> under the <allow> switches, then frees it. */
 static void
-expect_req(const char *what, OCSP_REQUEST *req, size_t max, enum reason want,
-    const char *detail, unsigned flags, size_t ncerts,
-    struct ocsp_request_facts *f)
+expect_req_rules(const char *what, OCSP_REQUEST *req, size_t max,
+    unsigned allow, enum reason want, const char *detail, unsigned flags,
+    size_t ncerts, struct ocsp_request_facts *f)
 {
 	struct dbuf der;
 
 	to_der(req, &der);
 	OCSP_REQUEST_free(req);
-	expect(what, der.d, der.n, max, want, detail, flags, ncerts, f);
+	expect_rules(
+	    what, der.d, der.n, max, allow, want, detail, flags, ncerts, f);
+}
+
+static void
+expect_req(const char *what, OCSP_REQUEST *req, size_t max, enum reason want,
+    const char *detail, unsigned flags, size_t ncerts,
+    struct ocsp_request_facts *f)
+{
+	expect_req_rules(what, req, max, 0, want, detail, flags, ncerts, f);
 }
 
 static void
@@ -977,7 +1217,15 @@ test_openssl_built(X509 *ca, EVP_PKEY *key, X509 *ca2)
 	one = OCSP_request_add0_id(req, make_id(EVP_sha1(), ca, "01"));
 	add_single_ext(
 	    one, OCSP_url_svcloc_new(X509_get_subject_name(ca), urls));
-	expect_req("service locator (API)", req, 32, REASON_NONE, NULL,
+	expect_req_rules("service locator (API)", req, 32, A_SVCLOC,
+	    REASON_NONE, NULL, OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS, 1, &f);
+	req = OCSP_REQUEST_new();
+	one = OCSP_request_add0_id(req, make_id(EVP_sha1(), ca, "01"));
+	add_single_ext(
+	    one, OCSP_url_svcloc_new(X509_get_subject_name(ca), urls));
+	expect_req("service locator, not allowed (API)", req, 32,
+	    REASON_OCSP_MALFORMED,
+	    "service locator not allowed (allow_service_locator)",
 	    OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS, 1, &f);
 	req = OCSP_REQUEST_new();
 	one = OCSP_request_add0_id(req, make_id(EVP_sha1(), ca, "01"));
@@ -988,22 +1236,35 @@ test_openssl_built(X509 *ca, EVP_PKEY *key, X509 *ca2)
 
 	req = make_req(EVP_sha1(), ca, "01");
 	CHECK(OCSP_request_set1_name(req, X509_get_subject_name(ca)) == 1);
-	expect_req("requestorName (API)", req, 32, REASON_NONE, NULL,
-	    OCSP_FLAG_REQUESTOR_NAME, 1, &f);
+	expect_req_rules("requestorName (API)", req, 32, A_REQ, REASON_NONE,
+	    NULL, OCSP_FLAG_REQUESTOR_NAME, 1, &f);
 
 	/* OCSP_request_sign() also sets requestorName to the signer. */
 	req = make_req(EVP_sha256(), ca, "01");
 	CHECK(OCSP_request_add1_nonce(req, NULL, 32) == 1);
 	CHECK(OCSP_request_sign(req, ca, key, EVP_sha256(), NULL, 0) == 1);
-	expect_req("signed (API)", req, 32, REASON_NONE, NULL,
+	expect_req_rules("signed (API)", req, 32, A_SIGNED, REASON_NONE, NULL,
 	    OCSP_FLAG_SIGNED_REQUEST | OCSP_FLAG_REQUESTOR_NAME |
 	        OCSP_FLAG_NONCE,
 	    1, &f);
 	req = make_req(EVP_sha256(), ca, "01");
 	CHECK(OCSP_request_sign(
 	          req, ca, key, EVP_sha256(), NULL, OCSP_NOCERTS) == 1);
-	expect_req("signed, no certs (API)", req, 32, REASON_NONE, NULL,
+	expect_req_rules("signed, no certs (API)", req, 32, A_SIGNED,
+	    REASON_NONE, NULL,
 	    OCSP_FLAG_SIGNED_REQUEST | OCSP_FLAG_REQUESTOR_NAME, 1, &f);
+	/* Several KB of signature and certificates: refused by default. */
+	req = make_req(EVP_sha256(), ca, "01");
+	CHECK(OCSP_request_sign(req, ca, key, EVP_sha256(), NULL, 0) == 1);
+	expect_req("signed, not allowed (API)", req, 32, REASON_OCSP_MALFORMED,
+	    "signed request not allowed (allow_signed_requests)",
+	    OCSP_FLAG_SIGNED_REQUEST | OCSP_FLAG_REQUESTOR_NAME, 0, &f);
+	req = make_req(EVP_sha256(), ca, "01");
+	CHECK(OCSP_request_sign(req, ca, key, EVP_sha256(), NULL, 0) == 1);
+	expect_req_rules("signed, only requestorName allowed (API)", req, 32,
+	    A_REQ, REASON_OCSP_MALFORMED,
+	    "signed request not allowed (allow_signed_requests)",
+	    OCSP_FLAG_SIGNED_REQUEST | OCSP_FLAG_REQUESTOR_NAME, 0, &f);
 
 	/* Several certificates, of one or both issuers. */
 	req = make_req(EVP_sha1(), ca, "01");
@@ -1039,13 +1300,14 @@ test_names(void)
 	    "get_unescaped_slash", "get_space_as_plus", "get_double_slash",
 	    "get_url_safe_alphabet", "get_unpadded", "get_over_255_bytes",
 	    "multiple_certs", "requestor_name", "signed_request",
-	    "single_request_extensions", "nonce"};
+	    "single_request_extensions", "nonce", "explicit_default_version",
+	    "hash_params_absent", "explicit_critical_false"};
 	static const char *const hashes[] = {
 	    "sha1", "sha224", "sha256", "sha384", "sha512"};
 	static const size_t lens[] = {20, 28, 32, 48, 64};
 
 	CHECK(sizeof(flags) / sizeof(flags[0]) == OCSP_FLAG_COUNT);
-	CHECK(1u << (OCSP_FLAG_COUNT - 1) == OCSP_FLAG_NONCE);
+	CHECK(1u << (OCSP_FLAG_COUNT - 1) == OCSP_FLAG_EXPLICIT_CRITICAL_FALSE);
 	for (unsigned i = 0; i < OCSP_FLAG_COUNT; i++)
 		CHECKF(ocsp_flag_name(i) != NULL &&
 		        strcmp(ocsp_flag_name(i), flags[i]) == 0,
@@ -1370,6 +1632,29 @@ expect_get(const char *what, const char *path, size_t len, int want_rc,
 }
 
 static void
+expect_split_n(const char *path, size_t len, int want_rc, size_t want_pfx)
+{
+	unsigned char der[16384];
+	size_t der_len = 0, pfx = 0;
+	unsigned flags = 0;
+	int rc;
+
+	rc = ocsp_request_split_get(
+	    path, len, der, sizeof(der), &der_len, &flags, &pfx);
+	CHECKF(rc == want_rc, "split \"%.40s\": rc %d, want %d", path, rc,
+	    want_rc);
+	if (rc == 0 && want_rc == 0)
+		CHECKF(
+		    pfx == want_pfx, "split \"%.40s\": prefix %zu", path, pfx);
+}
+
+static void
+expect_split(const char *path, int want_rc, size_t want_pfx)
+{
+	expect_split_n(path, strlen(path), want_rc, want_pfx);
+}
+
+static void
 test_get(void)
 {
 	struct dbuf plain, rich, big;
@@ -1471,6 +1756,128 @@ test_get(void)
 	    big.d, big.n);
 }
 
+/*
+ * GET paths under an AIA path prefix: each real prefix before the
+ * fixture's base64 (with '/' inside it), the split found and the DER it
+ * gives. Prefixes are the paths of real AIA OCSP URLs: Google Trust
+ * Services ("http://ocsp.pki.goog/gts1c3", "http://o.pki.goog/s/we1/coM"
+ * as in a public certificate dump), GlobalSign
+ * ("http://ocsp.globalsign.com/ca/gsatlasr3dvtlsca2024q4"), Actalis
+ * (".../VA/AUTH-G3"), PostSignum ("http://ocsp.postsignum.cz/OCSP/VCA5/",
+ * pyca/cryptography issue 7309), Microsoft and AD CS ("/ocsp"), Apple
+ * ("/ocsp03-apevsrsa2g101"), a 40-hex-digit key id.
+ */
+static const struct {
+	const char *prefix; /* what stands before "/<base64>" */
+	int rc;
+	size_t want_prefix; /* with rc 0 */
+	unsigned flags;     /* beyond the fixture's own */
+} t_splits[] = {
+    {"", 0, 0, 0},
+    {"/gts1c3", 0, 7, 0},
+    {"/gsr1", 0, 5, 0},
+    {"/s/we1/coM", 0, 10, 0},
+    {"/ca/gsatlasr3dvtlsca2024q4", 0, 26, 0},
+    {"/VA/AUTH-G3", 0, 11, 0},
+    {"/OCSP/VCA5/", 0, 10, DOUBLE},
+    {"/ocsp", 0, 5, 0},
+    {"/ocsp/", 0, 5, DOUBLE},
+    {"/ocsp03-apevsrsa2g101", 0, 21, 0},
+    {"/5B257B96A465517EB839F3C078665EE83AE7F0EE", 0, 41, 0},
+    {"/a.b_c-d/e/f/g", 0, 14, 0},
+    /* A prefix that base64 could start with: the longest split wins. */
+    {"/MEIw", 0, 5, 0},
+    {"/MA", 0, 3, 0},
+    /* Carriers: too many segments, too long, another alphabet. */
+    {"/a/b/c/d/e", -2, 0, 0},
+    {"/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -2, 0, 0},
+    {"/a%20b", -2, 0, 0},
+    {"/a!b", -2, 0, 0},
+    {"/a~b", -2, 0, 0},
+    {"/..", -2, 0, 0},
+    {"/x/..", -2, 0, 0},
+    {"/a//b", -1, 0, 0},
+};
+
+static void
+test_split_get(void)
+{
+	struct dbuf rich, plain, win;
+	static char sr[4096], sp[4096], path[16384];
+	unsigned char der[8192];
+	struct ocsp_request_facts f;
+	size_t der_len, pfx;
+	unsigned flags;
+	int rc;
+	/*
+	 * Edge on Windows 11 asking an OpenSSL responder (openssl/openssl
+	 * issue 27928): "//", '/' escaped as %2F, '+' as it is.
+	 */
+	static const char windows[] =
+	    "//MEkwRzBFMEMwQTAJBgUrDgMCGgUABBQ0saHYnxCoG9zf%2FawQ7sVJuh0sygQ"
+	    "UDzVU3zgO8%2FxfEtsUReuim7bjwTACCCcqRpJmJeao";
+
+	CHECK(find_fixture(&rich, sr, sizeof(sr), true));
+	CHECK(find_fixture(&plain, sp, sizeof(sp), false));
+	for (size_t i = 0; i < sizeof(t_splits) / sizeof(t_splits[0]); i++) {
+		for (int r = 0; r < 2; r++) {
+			const struct dbuf *d = r ? &rich : &plain;
+
+			(void)snprintf(path, sizeof(path), "%s/%s",
+			    t_splits[i].prefix, r ? sr : sp);
+			flags = 0;
+			pfx = 12345;
+			der_len = 0;
+			rc = ocsp_request_split_get(path, strlen(path), der,
+			    sizeof(der), &der_len, &flags, &pfx);
+			CHECKF(rc == t_splits[i].rc, "split %s (%s): rc %d",
+			    t_splits[i].prefix, r ? "rich" : "plain", rc);
+			if (rc != 0 || t_splits[i].rc != 0)
+				continue;
+			CHECKF(pfx == t_splits[i].want_prefix,
+			    "split %s: prefix %zu", t_splits[i].prefix, pfx);
+			CHECKF(der_len == d->n && memcmp(der, d->d, d->n) == 0,
+			    "split %s: DER differs", t_splits[i].prefix);
+			CHECKF(flags == (t_splits[i].flags | (r ? SLASH : 0)),
+			    "split %s: flags %#x", t_splits[i].prefix, flags);
+		}
+	}
+
+	/* Windows' own spelling decodes to a well-formed request. */
+	flags = 0;
+	CHECK(ocsp_request_split_get(windows, strlen(windows), der, sizeof(der),
+	          &der_len, &flags, &pfx) == 0);
+	CHECK(pfx == 0 && der_len == 75 && flags == (DOUBLE | PCT));
+	memset(&f, 0, sizeof(f));
+	CHECK(ocsp_request_inspect(der, der_len, 32, &f) == REASON_NONE);
+	CHECK(f.ncerts == 1 && f.certs[0].hash == OCSP_HASH_SHA1 &&
+	    f.certs[0].serial_len == 8 && f.certs[0].serial[0] == 0x27);
+	win.n = der_len;
+	memcpy(win.d, der, der_len);
+	/* ... and under Microsoft's "/ocsp" prefix too. */
+	(void)snprintf(path, sizeof(path), "/ocsp%s", windows);
+	flags = 0;
+	CHECK(ocsp_request_split_get(path, strlen(path), der, sizeof(der),
+	          &der_len, &flags, &pfx) == 0);
+	CHECK(pfx == 5 && der_len == win.n && memcmp(der, win.d, win.n) == 0);
+
+	/* Nothing that decodes: -1; a sole SEQUENCE that is no request is
+	 * found all the same (inspection refuses it). */
+	expect_split("/index.html", -1, 0);
+	expect_split("/", -1, 0);
+	expect_split("", -1, 0);
+	expect_split("/ocsp/", -1, 0);
+	expect_split("/MA==", -1, 0);
+	expect_split("/MAA=", 0, 0);
+	expect_split("/ocsp/MAA=", 0, 5);
+	expect_split("/MAA=/MAA=", -2, 0); /* "=" in a prefix */
+	memset(path, 'A', 12288);
+	path[0] = '/';
+	expect_split_n(path, 12288, -1, 0);
+	CHECK(ocsp_request_split_get(
+	          NULL, 0, der, sizeof(der), &der_len, &flags, &pfx) == -1);
+}
+
 int
 main(void)
 {
@@ -1485,6 +1892,7 @@ main(void)
 	test_encoding();
 	test_openssl_built(ca, key, ca2);
 	test_get();
+	test_split_get();
 
 	X509_free(ca);
 	X509_free(ca2);

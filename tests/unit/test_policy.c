@@ -37,6 +37,16 @@ static const char *const t_specs[] = {
 #define T_NSPECS (sizeof(t_specs) / sizeof(t_specs[0]))
 
 static struct responder t_responders[T_NSPECS];
+
+/* The fetch-class hosts. */
+static const char *const t_crl_specs[] = {"crl.test", "pki.test/CertEnroll"};
+static const char *const t_ca_specs[] = {"cacerts.test"};
+static const char *const t_ctl_specs[] = {
+    "ctldl.windowsupdate.com", "mirror.test/ctl"};
+#define T_NCRL (sizeof(t_crl_specs) / sizeof(t_crl_specs[0]))
+#define T_NCA  (sizeof(t_ca_specs) / sizeof(t_ca_specs[0]))
+#define T_NCTL (sizeof(t_ctl_specs) / sizeof(t_ctl_specs[0]))
+static struct responder t_crl[T_NCRL], t_ca[T_NCA], t_ctl[T_NCTL];
 static struct config t_cfg;
 static struct ocsp_issuer t_issuer1;
 
@@ -136,6 +146,18 @@ setup(void)
 			fail("config_parse_responder");
 		}
 	}
+	for (size_t i = 0; i < T_NCRL + T_NCA + T_NCTL; i++) {
+		struct responder *r = i < T_NCRL ? &t_crl[i]
+		    : i < T_NCRL + T_NCA         ? &t_ca[i - T_NCRL]
+		                                 : &t_ctl[i - T_NCRL - T_NCA];
+		const char *spec = i < T_NCRL ? t_crl_specs[i]
+		    : i < T_NCRL + T_NCA      ? t_ca_specs[i - T_NCRL]
+		                              : t_ctl_specs[i - T_NCRL - T_NCA];
+
+		memset(r, 0, sizeof(*r));
+		if (config_parse_responder(spec, r, err, sizeof(err)) == -1)
+			fail("config_parse_responder (fetch)");
+	}
 	t_responders[3].issuers = &t_issuer1;
 	t_responders[3].nissuers = 1;
 	memset(&t_cfg, 0, sizeof(t_cfg));
@@ -143,6 +165,12 @@ setup(void)
 	t_cfg.nresponders = T_NSPECS;
 	t_cfg.max_request_body = T_BODY_CAP;
 	t_cfg.max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
+	t_cfg.crl_hosts = t_crl;
+	t_cfg.ncrl_hosts = T_NCRL;
+	t_cfg.ca_issuer_hosts = t_ca;
+	t_cfg.nca_issuer_hosts = T_NCA;
+	t_cfg.ctl_hosts = t_ctl;
+	t_cfg.nctl_hosts = T_NCTL;
 }
 
 static void
@@ -152,6 +180,15 @@ teardown(void)
 		free(t_responders[i].spec);
 		free(t_responders[i].host);
 		free(t_responders[i].path);
+	}
+	for (size_t i = 0; i < T_NCRL + T_NCA + T_NCTL; i++) {
+		struct responder *r = i < T_NCRL ? &t_crl[i]
+		    : i < T_NCRL + T_NCA         ? &t_ca[i - T_NCRL]
+		                                 : &t_ctl[i - T_NCRL - T_NCA];
+
+		free(r->spec);
+		free(r->host);
+		free(r->path);
 	}
 	X509_free(t_ca1);
 	X509_free(t_ca2);
@@ -182,7 +219,15 @@ test_host_matches(void)
 	    {0, "", false},
 	    {0, ".", false},
 	    {1, "a.wild.test", true},
-	    {1, "a.b.wild.test", true},
+	    /* One label only: no "<hex>.<hex>.ocsp.example" DNS carrier. */
+	    {1, "a.b.wild.test", false},
+	    {1, "0123456789abcdef0123456789abcdef.wild.test", true},
+	    {1, "0123456789abcdef0123456789abcdef0.wild.test", false},
+	    {1, "r10-e5.wild.test", true},
+	    {1, "-a.wild.test", false},
+	    {1, "a-.wild.test", false},
+	    {1, "a_b.wild.test", false},
+	    {1, "a%2e.wild.test", false},
 	    {1, "A.WILD.TEST.", true},
 	    {1, "wild.test", false},
 	    {1, "wild.test.", false},
@@ -337,8 +382,9 @@ struct pol_case {
 	const char *head;
 	enum t_body body;
 	enum reason want;
-	int responder; /* index into t_specs, or -1 */
+	int responder; /* index into t_specs, -1 none, -2 a fetch entry */
 	bool parsed;   /* verdict.ocsp_parsed */
+	size_t prefix; /* verdict.get_prefix_len */
 };
 
 #define CT "Content-Type: application/ocsp-request\r\n"
@@ -346,195 +392,385 @@ struct pol_case {
 static const struct pol_case pol_cases[] = {
     /* Allowed. */
     {"POST", "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
     {"POST, HTTP/1.0", "POST http://ocsp.test/ HTTP/1.0\r\n" CT, B_GOOD,
-        REASON_OCSP_REQUEST, 0, true},
+        REASON_OCSP_REQUEST, 0, true, 0},
     {"POST, Content-Type with a parameter",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
         "Content-Type: application/ocsp-request; charset=binary\r\n",
-        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
     {"POST, Content-Type in another case",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
         "Content-Type: Application/OCSP-Request\r\n",
-        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
     {"POST, Content-Type with a space before ';'",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
         "Content-Type: application/ocsp-request ;a=b\r\n",
-        B_GOOD, REASON_OCSP_REQUEST, 0, true},
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
     {"GET", "GET http://ocsp.test/@G HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
-        REASON_OCSP_REQUEST, 0, true},
+        REASON_OCSP_REQUEST, 0, true, 0},
     {"GET, url-safe unpadded",
         "GET http://ocsp.test/@U HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
-        REASON_OCSP_REQUEST, 0, true},
+        REASON_OCSP_REQUEST, 0, true, 0},
     {"GET, double slash",
         "GET http://ocsp.test//@G HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
-        B_NONE, REASON_OCSP_REQUEST, 0, true},
+        B_NONE, REASON_OCSP_REQUEST, 0, true, 0},
     {"GET through a wildcard and a prefix",
         "GET http://a.wild.test:8080/ocsp/@G HTTP/1.1\r\n"
         "Host: a.wild.test\r\n",
-        B_NONE, REASON_OCSP_REQUEST, 1, true},
+        B_NONE, REASON_OCSP_REQUEST, 1, true, 5},
     {"POST below a prefix",
         "POST http://pki.test/ocsp/sub HTTP/1.1\r\n"
         "Host: pki.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 2, true},
+        B_GOOD, REASON_OCSP_REQUEST, 2, true, 0},
     {"POST at a prefix",
         "POST http://pki.test/ocsp HTTP/1.1\r\n"
         "Host: pki.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 2, true},
+        B_GOOD, REASON_OCSP_REQUEST, 2, true, 0},
     {"POST to an IPv6 responder",
         "POST http://[::1]:8081/ HTTP/1.1\r\n"
         "Host: [::1]:8081\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 4, true},
+        B_GOOD, REASON_OCSP_REQUEST, 4, true, 0},
     {"POST to an IPv4 responder",
         "POST http://192.0.2.1/ HTTP/1.1\r\n"
         "Host: 192.0.2.1\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 5, true},
+        B_GOOD, REASON_OCSP_REQUEST, 5, true, 0},
     {"POST, host case and trailing dot",
         "POST http://MIXED.case.test./ HTTP/1.1\r\nHost: "
         "mixed.case.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 6, true},
+        B_GOOD, REASON_OCSP_REQUEST, 6, true, 0},
     {"POST, known issuer",
         "POST http://issuers.test/ HTTP/1.1\r\n"
         "Host: issuers.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 3, true},
+        B_GOOD, REASON_OCSP_REQUEST, 3, true, 0},
     {"POST, any issuer where none is configured",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_OTHER,
-        REASON_OCSP_REQUEST, 0, true},
+        REASON_OCSP_REQUEST, 0, true, 0},
     {"first matching responder wins",
         "POST http://dup.test/first HTTP/1.1\r\n"
         "Host: dup.test\r\n" CT,
-        B_GOOD, REASON_OCSP_REQUEST, 7, true},
+        B_GOOD, REASON_OCSP_REQUEST, 7, true, 0},
+    /* GETs under the AIA URL's path, POSTs to it (real AIA paths). */
+    {"GET under /gts1c3",
+        "GET http://ocsp.test/gts1c3/@G HTTP/1.1\r\nHost: ocsp.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 0, true, 7},
+    {"GET under /s/we1/coM",
+        "GET http://ocsp.test/s/we1/coM/@U HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 0, true, 10},
+    {"GET under /OCSP/VCA5/ (double slash)",
+        "GET http://ocsp.test/OCSP/VCA5//@G HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 0, true, 10},
+    {"GET under the pinned prefix and one more segment",
+        "GET http://pki.test/ocsp/sub/@G HTTP/1.1\r\nHost: pki.test\r\n",
+        B_NONE, REASON_OCSP_REQUEST, 2, true, 9},
+    {"GET under the pinned prefix",
+        "GET http://pki.test/ocsp/@G HTTP/1.1\r\nHost: pki.test\r\n", B_NONE,
+        REASON_OCSP_REQUEST, 2, true, 5},
+    {"POST to /gsrsaovsslca2018",
+        "POST http://ocsp.test/gsrsaovsslca2018 HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
+    {"POST to /s/wr3/QZ0",
+        "POST http://ocsp.test/s/wr3/QZ0 HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
+    {"POST to /OCSP/VCA5/",
+        "POST http://ocsp.test/OCSP/VCA5/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
+        B_GOOD, REASON_OCSP_REQUEST, 0, true, 0},
+    /* path_shape: carriers in the path. */
+    {"GET under a 5-segment prefix",
+        "GET http://ocsp.test/a/b/c/d/e/@G HTTP/1.1\r\nHost: ocsp.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, 0, false, 0},
+    {"GET under a 60-byte segment",
+        "GET http://ocsp.test/"
+        "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeeffffffffff/@G "
+        "HTTP/1.1\r\nHost: ocsp.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, 0, false, 0},
+    {"GET under an escaped prefix",
+        "GET http://ocsp.test/a%41/@G HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_PATH_SHAPE, 0, false, 0},
+    {"POST to a 5-segment path",
+        "POST http://ocsp.test/a/b/c/d/e HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
+        B_GOOD, REASON_PATH_SHAPE, 0, false, 0},
+    {"POST to a 100-byte segment",
+        "POST http://ocsp.test/"
+        "aaaaaaaaaabbbbbbbbbbccccccccccddddddddddeeeeeeeeeeffffffffff"
+        "aaaaaaaaaabbbbbbbbbbccccccccccdddddddddd HTTP/1.1\r\n"
+        "Host: ocsp.test\r\n" CT,
+        B_GOOD, REASON_PATH_SHAPE, 0, false, 0},
+    {"POST with a query",
+        "POST http://ocsp.test/?x=1 HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
+        REASON_PATH_SHAPE, 0, false, 0},
+    {"POST with an escape",
+        "POST http://ocsp.test/a%20b HTTP/1.1\r\nHost: ocsp.test\r\n" CT,
+        B_GOOD, REASON_PATH_SHAPE, 0, false, 0},
+    {"POST below the pin, too deep",
+        "POST http://pki.test/ocsp/a/b/c/d/e HTTP/1.1\r\n"
+        "Host: pki.test\r\n" CT,
+        B_GOOD, REASON_PATH_SHAPE, 2, false, 0},
+    /* Fetch classes, with real CDP, caIssuers and trust-list paths. */
+    {"CRL: DigiCert",
+        "GET http://crl.test/DigiCertGlobalG2TLSRSASHA2562020CA1-1.crl "
+        "HTTP/1.1\r\nHost: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: Microsoft, spaces escaped",
+        "GET http://crl.test/pkiops/crl/"
+        "Microsoft%20Identity%20Verification%20Root%20Certificate%20"
+        "Authority%202020.crl HTTP/1.1\r\nHost: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: Microsoft, (1)",
+        "GET http://crl.test/pkiops/crl/"
+        "Microsoft%20Time-Stamp%20PCA%202010(1).crl HTTP/1.1\r\n"
+        "Host: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: AD CS delta",
+        "GET http://pki.test/CertEnroll/cicada-DC-JPQ225-CA(1)+.crl "
+        "HTTP/1.1\r\nHost: pki.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: Actalis",
+        "GET http://crl.test/Repository/AUTHCL-G3/getLastCRL HTTP/1.1\r\n"
+        "Host: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: Let's Encrypt root CDP",
+        "GET http://crl.test/ HTTP/1.1\r\nHost: crl.test\r\n", B_NONE,
+        REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL: Microsoft products",
+        "GET http://crl.test/pki/crl/products/MicRooCerAut2011_2011_03_22.crl "
+        "HTTP/1.1\r\nHost: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL path: not .crl",
+        "GET http://crl.test/x.txt HTTP/1.1\r\nHost: crl.test\r\n", B_NONE,
+        REASON_PATH_SHAPE, -2, false, 0},
+    {"CRL path: three needless escapes",
+        "GET http://crl.test/a%41%42%43.crl HTTP/1.1\r\nHost: crl.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"CRL path: two needless escapes",
+        "GET http://crl.test/a%41%42.crl HTTP/1.1\r\nHost: crl.test\r\n",
+        B_NONE, REASON_CRL_REQUEST, -2, false, 0},
+    {"CRL path: escaped slash",
+        "GET http://crl.test/a%2Fb.crl HTTP/1.1\r\nHost: crl.test\r\n", B_NONE,
+        REASON_PATH_SHAPE, -2, false, 0},
+    {"CRL path: 9 segments",
+        "GET http://crl.test/a/b/c/d/e/f/g/h/i.crl HTTP/1.1\r\n"
+        "Host: crl.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"CRL path: query",
+        "GET http://crl.test/x.crl?1 HTTP/1.1\r\nHost: crl.test\r\n", B_NONE,
+        REASON_PATH_SHAPE, -2, false, 0},
+    {"issuer: DigiCert",
+        "GET http://cacerts.test/DigiCertGlobalRootG2.crt HTTP/1.1\r\n"
+        "Host: cacerts.test\r\n",
+        B_NONE, REASON_CA_ISSUER_REQUEST, -2, false, 0},
+    {"issuer: FPKI .p7c",
+        "GET http://cacerts.test/fcpca/caCertsIssuedTofcpca.p7c HTTP/1.1\r\n"
+        "Host: cacerts.test\r\n",
+        B_NONE, REASON_CA_ISSUER_REQUEST, -2, false, 0},
+    {"issuer: SwissSign key id",
+        "GET http://cacerts.test/cgi-bin/authority/download/"
+        "425419CD83663AE8815437BBEEF09B15E3723E39 HTTP/1.1\r\n"
+        "Host: cacerts.test\r\n",
+        B_NONE, REASON_CA_ISSUER_REQUEST, -2, false, 0},
+    {"issuer: AD CS cross certificate",
+        "GET http://cacerts.test/CertEnroll/"
+        "DC-JPQ225.cicada.vl_cicada-DC-JPQ225-CA(20-19).crt HTTP/1.1\r\n"
+        "Host: cacerts.test\r\n",
+        B_NONE, REASON_CA_ISSUER_REQUEST, -2, false, 0},
+    {"issuer: Let's Encrypt root path",
+        "GET http://cacerts.test/ HTTP/1.1\r\nHost: cacerts.test\r\n", B_NONE,
+        REASON_CA_ISSUER_REQUEST, -2, false, 0},
+    {"issuer path: .html",
+        "GET http://cacerts.test/index.html HTTP/1.1\r\n"
+        "Host: cacerts.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: cab with CryptoAPI's cache-buster",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/authrootstl.cab?bd0fc98c3f88ee1d HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: disallowed cab with cache-buster",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/disallowedcertstl.cab?62e1794ce62ea2ce HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: pin rules cab with cache-buster",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/pinrulesstl.cab?b10ce11509a3e09c HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: sequence number",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/authrootseq.txt HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: root by thumbprint",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/CABD2A79A1076A31F21D253635CB039D4329A5E8.crt "
+        "HTTP/1.1\r\nHost: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: mirror directory of the entry",
+        "GET http://mirror.test/ctl/authrootstl.cab HTTP/1.1\r\n"
+        "Host: mirror.test\r\n",
+        B_NONE, REASON_CTL_REQUEST, -2, false, 0},
+    {"trust list: query on the sequence file",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/authrootseq.txt?0123456789abcdef HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: query not 16 hex digits",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/authrootstl.cab?bd0fc98c3f88ee1d0 HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: query with a name",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/authrootstl.cab?x=1 HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: another directory",
+        "GET http://ctldl.windowsupdate.com/authrootstl.cab HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: another file",
+        "GET http://ctldl.windowsupdate.com/msdownload/update/v3/static/"
+        "trustedr/en/evil.crt HTTP/1.1\r\n"
+        "Host: ctldl.windowsupdate.com\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
+    {"trust list: below the mirror directory",
+        "GET http://mirror.test/ctl/sub/authrootstl.cab HTTP/1.1\r\n"
+        "Host: mirror.test\r\n",
+        B_NONE, REASON_PATH_SHAPE, -2, false, 0},
     /* http_malformed: origin-form on a connection not intercepted. */
     {"origin-form POST", "POST / HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
-        REASON_HTTP_MALFORMED, -1, false},
+        REASON_HTTP_MALFORMED, -1, false, 0},
     {"origin-form PUT: http_malformed first",
         "PUT / HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
-        REASON_HTTP_MALFORMED, -1, false},
+        REASON_HTTP_MALFORMED, -1, false, 0},
     /* method_not_allowed, before the responder. */
     {"PUT", "PUT http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
-        REASON_METHOD_NOT_ALLOWED, -1, false},
+        REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"HEAD to an unknown host",
         "HEAD http://evil.test/ HTTP/1.1\r\n"
         "Host: evil.test\r\n",
-        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"DELETE", "DELETE http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n",
-        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"CONNECT to a responder",
         "CONNECT ocsp.test:80 HTTP/1.1\r\n"
         "Host: ocsp.test:80\r\n",
-        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"CONNECT elsewhere",
         "CONNECT evil.test:443 HTTP/1.1\r\n"
         "Host: evil.test:443\r\n",
-        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false},
+        B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
-        REASON_METHOD_NOT_ALLOWED, -1, false},
+        REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     /* unknown_responder, before any look at the request. */
     {"unknown host",
         "POST http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n" CT, B_GOOD,
-        REASON_UNKNOWN_RESPONDER, -1, false},
+        REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"unknown host, not OCSP either",
         "GET http://evil.test/hello HTTP/1.1\r\n"
         "Host: evil.test\r\n",
-        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"known host, other port",
         "POST http://ocsp.test:8080/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"subdomain of an exact host",
         "POST http://a.ocsp.test/ HTTP/1.1\r\n"
         "Host: a.ocsp.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"wildcard's own domain",
         "POST http://wild.test:8080/ocsp HTTP/1.1\r\n"
         "Host: wild.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"wildcard, default port",
         "POST http://a.wild.test/ocsp HTTP/1.1\r\n"
         "Host: a.wild.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"prefix without segment boundary",
         "POST http://pki.test/ocspx HTTP/1.1\r\nHost: pki.test\r\n" CT, B_GOOD,
-        REASON_UNKNOWN_RESPONDER, -1, false},
+        REASON_UNKNOWN_RESPONDER, -1, false, 0},
     {"outside the prefix",
         "GET http://pki.test/@G HTTP/1.1\r\n"
         "Host: pki.test\r\n",
-        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false},
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false, 0},
     /* not_ocsp. */
     {"POST without Content-Type",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
-        B_GOOD, REASON_NOT_OCSP, 0, false},
+        B_GOOD, REASON_NOT_OCSP, 0, false, 0},
     {"POST as text/plain",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\nContent-Type: text/plain\r\n",
-        B_GOOD, REASON_NOT_OCSP, 0, false},
+        B_GOOD, REASON_NOT_OCSP, 0, false, 0},
     {"POST as ocsp-response",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n"
         "Content-Type: application/ocsp-response\r\n",
-        B_GOOD, REASON_NOT_OCSP, 0, false},
+        B_GOOD, REASON_NOT_OCSP, 0, false, 0},
     {"POST as ocsp-requestx",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n"
         "Content-Type: application/ocsp-requestx\r\n",
-        B_GOOD, REASON_NOT_OCSP, 0, false},
+        B_GOOD, REASON_NOT_OCSP, 0, false, 0},
     {"POST with an empty Content-Type",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\nContent-Type:\r\n",
-        B_GOOD, REASON_NOT_OCSP, 0, false},
+        B_GOOD, REASON_NOT_OCSP, 0, false, 0},
     {"POST, unknown issuer but no Content-Type",
         "POST http://issuers.test/ HTTP/1.1\r\nHost: issuers.test\r\n", B_OTHER,
-        REASON_NOT_OCSP, 3, false},
+        REASON_NOT_OCSP, 3, false, 0},
     {"GET of a page",
         "GET http://ocsp.test/index.html HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
-        B_NONE, REASON_NOT_OCSP, 0, false},
+        B_NONE, REASON_NOT_OCSP, 0, false, 0},
     {"GET /", "GET http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
-        REASON_NOT_OCSP, 0, false},
+        REASON_NOT_OCSP, 0, false, 0},
     {"GET of the prefix alone",
         "GET http://pki.test/ocsp HTTP/1.1\r\n"
         "Host: pki.test\r\n",
-        B_NONE, REASON_NOT_OCSP, 2, false},
+        B_NONE, REASON_NOT_OCSP, 2, false, 0},
     {"GET with a query",
         "GET http://ocsp.test/@G?x=1 HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
-        B_NONE, REASON_NOT_OCSP, 0, false},
+        B_NONE, REASON_NOT_OCSP, 0, false, 0},
     {"GET with a body",
         "GET http://ocsp.test/@G HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
-        B_TEXT, REASON_NOT_OCSP, 0, false},
+        B_TEXT, REASON_NOT_OCSP, 0, false, 0},
     {"GET of base64 that is no SEQUENCE",
         "GET http://ocsp.test/aGVsbG8%3D HTTP/1.1\r\nHost: ocsp.test\r\n",
-        B_NONE, REASON_NOT_OCSP, 0, false},
+        B_NONE, REASON_NOT_OCSP, 0, false, 0},
     /* ocsp_malformed. */
     {"POST of a SEQUENCE that is no request",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_BAD,
-        REASON_OCSP_MALFORMED, 0, true},
+        REASON_OCSP_MALFORMED, 0, true, 0},
     {"POST of text",
         "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_TEXT,
-        REASON_OCSP_MALFORMED, 0, true},
+        REASON_OCSP_MALFORMED, 0, true, 0},
     {"POST of nothing",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n" CT,
-        B_EMPTY, REASON_OCSP_MALFORMED, 0, true},
+        B_EMPTY, REASON_OCSP_MALFORMED, 0, true, 0},
     {"GET of a SEQUENCE that is no request",
         "GET http://ocsp.test/@M HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
-        REASON_OCSP_MALFORMED, 0, true},
+        REASON_OCSP_MALFORMED, 0, true, 0},
     {"malformed before unknown issuer",
         "POST http://issuers.test/ HTTP/1.1\r\n"
         "Host: issuers.test\r\n" CT,
-        B_BAD, REASON_OCSP_MALFORMED, 3, true},
+        B_BAD, REASON_OCSP_MALFORMED, 3, true, 0},
     /* unknown_issuer. */
     {"POST, unknown issuer",
         "POST http://issuers.test/ HTTP/1.1\r\n"
         "Host: issuers.test\r\n" CT,
-        B_OTHER, REASON_UNKNOWN_ISSUER, 3, true},
+        B_OTHER, REASON_UNKNOWN_ISSUER, 3, true, 0},
     {"GET, unknown issuer",
         "GET http://issuers.test/@O HTTP/1.1\r\n"
         "Host: issuers.test\r\n",
-        B_NONE, REASON_UNKNOWN_ISSUER, 3, true},
+        B_NONE, REASON_UNKNOWN_ISSUER, 3, true, 0},
 };
 
 /* Builds the request text of <c> into <out>; returns its length. */
@@ -616,6 +852,7 @@ test_decide(void)
 		struct verdict v;
 		const struct responder *want_r =
 		    c->responder < 0 ? NULL : &t_responders[c->responder];
+		(void)0;
 
 		http_request_init(&req, body, sizeof(body));
 		if (http_request_parse(&req, text, len, &consumed) !=
@@ -630,11 +867,18 @@ test_decide(void)
 		CHECKF(v.reason == c->want, "%s: reason %s, want %s (%s)",
 		    c->name, reason_name(v.reason), reason_name(c->want),
 		    v.detail != NULL ? v.detail : "-");
-		CHECKF(v.responder == want_r, "%s: responder %s", c->name,
-		    v.responder != NULL ? v.responder->spec : "none");
+		if (c->responder == -2)
+			CHECKF(
+			    v.responder != NULL, "%s: no responder", c->name);
+		else
+			CHECKF(v.responder == want_r, "%s: responder %s",
+			    c->name,
+			    v.responder != NULL ? v.responder->spec : "none");
+		CHECKF(v.get_prefix_len == c->prefix, "%s: prefix %zu", c->name,
+		    v.get_prefix_len);
 		CHECKF(v.ocsp_parsed == c->parsed, "%s: ocsp_parsed %d",
 		    c->name, v.ocsp_parsed);
-		if (c->want == REASON_OCSP_REQUEST)
+		if (reason_is_allow(c->want))
 			CHECKF(v.detail == NULL, "%s: detail %s", c->name,
 			    v.detail);
 		else if (c->want != REASON_METHOD_NOT_ALLOWED &&
@@ -652,10 +896,10 @@ test_facts(void)
 	const struct pol_case get = {"GET",
 	    "GET http://ocsp.test/@U HTTP/1.1\r\n"
 	    "Host: ocsp.test\r\n",
-	    B_NONE, REASON_OCSP_REQUEST, 0, true};
+	    B_NONE, REASON_OCSP_REQUEST, 0, true, 0};
 	const struct pol_case post = {"POST",
 	    "POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n" CT, B_GOOD,
-	    REASON_OCSP_REQUEST, 0, true};
+	    REASON_OCSP_REQUEST, 0, true, 0};
 	struct ocsp_request_facts facts;
 	struct http_request req;
 	struct verdict v;
