@@ -657,41 +657,75 @@ event_log_write(struct event_log *l, int severity, const char *msgid,
 	}
 }
 
-int
-event_log_update(struct event_log *l, struct event_sink *sink,
+/* Everything a reload switches in a worker's writer, made in advance. */
+struct event_log_change {
+	struct event_sink *sink;     /* a reference */
+	bool new_syslog;             /* replace the syslog output by... */
+	struct event_syslog *syslog; /* ...this one (NULL: none) */
+	size_t max_queue;
+};
+
+struct event_log_change *
+event_log_prepare(struct event_log *l, struct event_sink *sink,
     const struct config *cfg, char *err, size_t errlen)
 {
 	struct event_syslog *y = l->syslog;
+	struct event_log_change *c;
 	bool same = (y == NULL && cfg->event_syslog == NULL) ||
 	    (y != NULL && cfg->event_syslog != NULL &&
 	        strcmp(y->spec, cfg->event_syslog) == 0 &&
 	        y->facility == cfg->syslog_facility);
 
-	if (!same) {
-		if (cfg->event_syslog == NULL)
-			y = NULL;
-		else if ((y = event_syslog_new(l->base, cfg, &l->syslog_stats,
-		              err, errlen)) == NULL)
-			return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "event_log: out of memory");
+		return NULL;
+	}
+	c->new_syslog = !same;
+	if (!same && cfg->event_syslog != NULL &&
+	    (c->syslog = event_syslog_new(
+	         l->base, cfg, &l->syslog_stats, err, errlen)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->sink = event_sink_ref(sink);
+	c->max_queue = cfg->event_queue_bytes;
+	return c;
+}
+
+void
+event_log_abort(struct event_log_change *c)
+{
+	if (c == NULL)
+		return;
+	event_syslog_free(c->syslog);
+	event_sink_unref(c->sink);
+	free(c);
+}
+
+void
+event_log_commit(struct event_log *l, struct event_log_change *c)
+{
+	if (c->new_syslog) {
 		if (l->syslog != NULL) {
 			event_syslog_send(l->syslog);
 			event_syslog_free(l->syslog);
 		}
-		l->syslog = y;
+		l->syslog = c->syslog;
+		c->syslog = NULL;
 	}
 	if (l->syslog != NULL)
-		l->syslog->max_queue = cfg->event_queue_bytes;
-	l->max_pending = cfg->event_queue_bytes;
-	if (sink != l->sink) {
+		l->syslog->max_queue = c->max_queue;
+	l->max_pending = c->max_queue;
+	if (c->sink != l->sink) {
 		event_log_drain(l);
 		if (l->write_ev != NULL) {
 			event_free(l->write_ev);
 			l->write_ev = NULL;
 		}
 		event_sink_unref(l->sink);
-		l->sink = event_sink_ref(sink);
+		l->sink = event_sink_ref(c->sink);
 	}
-	return 0;
+	event_log_abort(c);
 }
 
 const struct event_output_stats *
