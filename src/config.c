@@ -2062,6 +2062,7 @@ static const struct config_uint config_uints[] = {
     CONFIG_UINT("alert_periodic_min", alerts.periodic_min, 0, 16),
     CONFIG_UINT("alert_cooldown", alerts.cooldown, 0, 86400),
     CONFIG_UINT("max_tracked_sources", alerts.max_tracked_sources, 1, 10000000),
+    CONFIG_UINT("source_ipv6_prefix", source_ipv6_prefix, 32, 128),
 };
 
 /* Parses <s> if it is one of config_uints[]. Returns false if not. */
@@ -2178,6 +2179,8 @@ config_load_text(
 	c->upstream_timeout_sec = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
 	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->max_connections_per_source = CONFIG_DEFAULT_MAX_CONN_PER_SOURCE;
+	c->source_ipv6_prefix = CONFIG_DEFAULT_SOURCE_IPV6_PREFIX;
 	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
 	c->max_response_body = CONFIG_DEFAULT_MAX_RESPONSE_BODY;
 	c->max_crl_bytes = CONFIG_DEFAULT_MAX_CRL_BYTES;

@@ -62,44 +62,47 @@ gate_workers(const struct gate *g)
 /* Connections per source, over all workers */
 
 static struct gate_source **
-gate_source_find(struct gate *g, const struct sockaddr *sa, int *family,
-    unsigned char addr[16])
+gate_source_find(struct gate *g, const struct gate_source_key *k)
 {
 	struct gate_source **pp;
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	*family = cidr_key(sa, addr);
 	for (size_t i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
+		h = (h ^ k->addr[i]) * 16777619u;
 	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
 	while (*pp != NULL &&
-	    ((*pp)->family != *family || memcmp((*pp)->addr, addr, 16) != 0))
+	    ((*pp)->family != k->family ||
+	        memcmp((*pp)->addr, k->addr, 16) != 0))
 		pp = &(*pp)->next;
 	return pp;
 }
 
 bool
-gate_source_acquire(
-    struct gate *g, const struct config *cfg, const struct sockaddr *sa)
+gate_source_acquire(struct gate *g, const struct config *cfg,
+    const struct sockaddr *sa, struct gate_source_key *key)
 {
+	struct gate_source_key k;
 	struct gate_source **pp, *slot;
-	unsigned char addr[16];
 	bool ok = true;
-	int family;
 
-	if (cfg->max_connections_per_source == 0 || g->sources == NULL)
+	memset(key, 0, sizeof(*key));
+	if (g == NULL || g->sources == NULL)
 		return true;
+	if ((k.family = cidr_key(sa, k.addr)) == 0)
+		return true;
+	cidr_group(k.family, k.addr, cfg->source_ipv6_prefix);
 	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, sa, &family, addr);
+	pp = gate_source_find(g, &k);
 	if ((slot = *pp) == NULL) {
 		/* No memory to count with: do not refuse. */
 		if ((slot = calloc(1, sizeof(*slot))) == NULL)
 			goto out;
-		slot->family = family;
-		memcpy(slot->addr, addr, 16);
+		slot->family = k.family;
+		memcpy(slot->addr, k.addr, 16);
 		*pp = slot;
 	}
-	if (slot->count >= cfg->max_connections_per_source) {
+	if (cfg->max_connections_per_source != 0 &&
+	    slot->count >= cfg->max_connections_per_source) {
 		if (slot->count == 0) {
 			*pp = slot->next;
 			free(slot);
@@ -108,22 +111,21 @@ gate_source_acquire(
 		goto out;
 	}
 	slot->count++;
+	*key = k;
 out:
 	pthread_mutex_unlock(&g->sources_lock);
 	return ok;
 }
 
 void
-gate_source_release(struct gate *g, const struct sockaddr *sa)
+gate_source_release(struct gate *g, const struct gate_source_key *key)
 {
 	struct gate_source **pp, *slot;
-	unsigned char addr[16];
-	int family;
 
-	if (g->sources == NULL)
+	if (g == NULL || g->sources == NULL || key->family == 0)
 		return;
 	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, sa, &family, addr);
+	pp = gate_source_find(g, key);
 	if ((slot = *pp) != NULL && --slot->count == 0) {
 		*pp = slot->next;
 		free(slot);

@@ -362,9 +362,7 @@ session_close(struct session *s)
 		event_free(s->wait);
 	if (s->fd != -1)
 		evutil_closesocket(s->fd); /* it never sent a byte */
-	if (s->source_counted)
-		gate_source_release(
-		    s->srv->gate, (const struct sockaddr *)&s->source_addr);
+	gate_source_release(s->srv->gate, &s->source_key);
 	metrics_gauge_add(&s->srv->metrics.connections_open, -1);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
@@ -771,12 +769,11 @@ static int
 session_count_source(struct session *s)
 {
 	if (!gate_source_acquire(s->srv->gate, s->cfg,
-	        (const struct sockaddr *)&s->source_addr)) {
+	        (const struct sockaddr *)&s->source_addr, &s->source_key)) {
 		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
 		    "max_connections_per_source reached");
 		return -1;
 	}
-	s->source_counted = true;
 	return 0;
 }
 

@@ -26,6 +26,8 @@
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT      10
 #define CONFIG_DEFAULT_MAX_NONCE_BYTES       32
 #define CONFIG_DEFAULT_MAX_CONNECTIONS       10000
+#define CONFIG_DEFAULT_MAX_CONN_PER_SOURCE   256
+#define CONFIG_DEFAULT_SOURCE_IPV6_PREFIX    64
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT         10
 #define CONFIG_DEFAULT_MAX_RESPONSE_BODY     65536
 #define CONFIG_DEFAULT_MAX_CRL_BYTES         (20 * 1024 * 1024)
@@ -111,6 +113,7 @@ struct config {
 	bool reverse_dns;
 	unsigned max_connections;            /* open client connections */
 	unsigned max_connections_per_source; /* 0: no limit */
+	unsigned source_ipv6_prefix;         /* IPv6 sources grouped per /N */
 	unsigned drain_timeout_sec; /* SIGTERM: how long to wait for requests */
 	char *user;                 /* drop to it once listening; NULL: stay */
 	char *group;

@@ -294,6 +294,20 @@ test_defaults(void)
 	CHECK(c->client_timeout_sec == CONFIG_DEFAULT_CLIENT_TIMEOUT);
 	CHECK(c->upstream_timeout_sec == CONFIG_DEFAULT_UPSTREAM_TIMEOUT);
 	CHECK(c->max_nonce_bytes == CONFIG_DEFAULT_MAX_NONCE_BYTES);
+	/* One source may not hold every slot; IPv6 counts per /64. */
+	CHECK(c->max_connections_per_source == 256);
+	CHECK(c->max_connections_per_source < c->max_connections / 10);
+	CHECK(c->source_ipv6_prefix == 64);
+	config_unref(c);
+
+	c = config_load(write_conf("listen = [ \"127.0.0.1:3128\" ];\n"
+	                           "max_connections_per_source = 0;\n"
+	                           "source_ipv6_prefix = 56;\n"),
+	    err, sizeof(err));
+	CHECKF(c != NULL, "%s", err);
+	if (c != NULL)
+		CHECK(c->max_connections_per_source == 0 &&
+		    c->source_ipv6_prefix == 56);
 	config_unref(c);
 
 	/* A list form, an empty responders list, hosts_file disabled. */
