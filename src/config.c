@@ -2050,6 +2050,7 @@ static const struct config_uint config_uints[] = {
     CONFIG_UINT("upstream_idle_max", upstream_idle_max, 0, 100000),
     CONFIG_UINT("upstream_idle_timeout", upstream_idle_timeout_sec, 1, 3600),
     CONFIG_SIZE("cache_size", cache_size, 0, 1LL << 34),
+    CONFIG_UINT("cache_max_age", cache_max_age_sec, 1, 365 * 86400),
     CONFIG_SIZE("event_queue_size", event_queue_bytes, 65536, 1LL << 30),
     CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
     CONFIG_UINT("alert_rate_per_source", alerts.rate_per_source, 0, 10000000),
@@ -2187,6 +2188,7 @@ config_load_text(
 	c->upstream_idle_max = CONFIG_DEFAULT_UPSTREAM_IDLE_MAX;
 	c->upstream_idle_timeout_sec = CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT;
 	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
+	c->cache_max_age_sec = CONFIG_DEFAULT_CACHE_MAX_AGE;
 	c->event_queue_bytes = CONFIG_DEFAULT_EVENT_QUEUE;
 	c->metric_interval_sec = CONFIG_DEFAULT_METRIC_INTERVAL;
 	c->syslog_facility = CONFIG_DEFAULT_SYSLOG_FACILITY;

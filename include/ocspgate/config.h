@@ -35,6 +35,7 @@
 #define CONFIG_DEFAULT_UPSTREAM_IDLE_MAX     256 /* per worker */
 #define CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT 10
 #define CONFIG_DEFAULT_CACHE_SIZE            (32 * 1024 * 1024)
+#define CONFIG_DEFAULT_CACHE_MAX_AGE         (3 * 24 * 3600)
 #define CONFIG_DEFAULT_METRIC_INTERVAL       60
 #define CONFIG_DEFAULT_EVENT_QUEUE           (4 * 1024 * 1024)
 #define CONFIG_WORKERS_MAX                   64
@@ -132,9 +133,10 @@ struct config {
 	unsigned workers;           /* threads; 0: one per CPU */
 	unsigned upstream_idle_max; /* idle upstream connections kept */
 	unsigned upstream_idle_timeout_sec;
-	size_t cache_size;   /* RFC 5019 cache bytes, all workers; 0: off */
-	char *event_syslog;  /* "udp://host:port", ...; NULL: none */
-	int syslog_facility; /* RFC 5424 facility number */
+	size_t cache_size; /* RFC 5019 cache bytes, all workers; 0: off */
+	unsigned cache_max_age_sec;   /* no answer kept longer */
+	char *event_syslog;           /* "udp://host:port", ...; NULL: none */
+	int syslog_facility;          /* RFC 5424 facility number */
 	size_t event_queue_bytes;     /* per output and worker */
 	unsigned metric_interval_sec; /* periodic metric events; 0: none */
 	char *admin_listen;           /* "127.0.0.1:9180"; NULL: none */

@@ -298,6 +298,7 @@ test_defaults(void)
 	CHECK(c->max_connections_per_source == 256);
 	CHECK(c->max_connections_per_source < c->max_connections / 10);
 	CHECK(c->source_ipv6_prefix == 64);
+	CHECK(c->cache_max_age_sec == 3 * 24 * 3600);
 	config_unref(c);
 
 	c = config_load(write_conf("listen = [ \"127.0.0.1:3128\" ];\n"
