@@ -2052,6 +2052,9 @@ static const struct config_uint config_uints[] = {
     CONFIG_SIZE("cache_size", cache_size, 0, 1LL << 34),
     CONFIG_UINT("cache_max_age", cache_max_age_sec, 1, 365 * 86400),
     CONFIG_SIZE("event_queue_size", event_queue_bytes, 65536, 1LL << 30),
+    CONFIG_SIZE("event_log_max_line", event_log_max_line, 1024, 1LL << 24),
+    CONFIG_SIZE(
+        "event_syslog_max_message", event_syslog_max_message, 1024, 1LL << 24),
     CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
     CONFIG_UINT("alert_rate_per_source", alerts.rate_per_source, 0, 10000000),
     CONFIG_UINT("alert_rate_per_pair", alerts.rate_per_pair, 0, 10000000),
@@ -2190,6 +2193,8 @@ config_load_text(
 	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
 	c->cache_max_age_sec = CONFIG_DEFAULT_CACHE_MAX_AGE;
 	c->event_queue_bytes = CONFIG_DEFAULT_EVENT_QUEUE;
+	c->event_log_max_line = CONFIG_DEFAULT_EVENT_LOG_MAX_LINE;
+	c->event_syslog_max_message = CONFIG_DEFAULT_SYSLOG_MAX_MESSAGE;
 	c->metric_interval_sec = CONFIG_DEFAULT_METRIC_INTERVAL;
 	c->syslog_facility = CONFIG_DEFAULT_SYSLOG_FACILITY;
 	alert_config_defaults(&c->alerts);

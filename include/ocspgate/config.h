@@ -38,6 +38,8 @@
 #define CONFIG_DEFAULT_CACHE_MAX_AGE         (3 * 24 * 3600)
 #define CONFIG_DEFAULT_METRIC_INTERVAL       60
 #define CONFIG_DEFAULT_EVENT_QUEUE           (4 * 1024 * 1024)
+#define CONFIG_DEFAULT_EVENT_LOG_MAX_LINE    65536
+#define CONFIG_DEFAULT_SYSLOG_MAX_MESSAGE    65000
 #define CONFIG_WORKERS_MAX                   64
 #define CONFIG_DEFAULT_SYSLOG_FACILITY       3 /* daemon */
 
@@ -134,12 +136,14 @@ struct config {
 	unsigned upstream_idle_max; /* idle upstream connections kept */
 	unsigned upstream_idle_timeout_sec;
 	size_t cache_size; /* RFC 5019 cache bytes, all workers; 0: off */
-	unsigned cache_max_age_sec;   /* no answer kept longer */
-	char *event_syslog;           /* "udp://host:port", ...; NULL: none */
-	int syslog_facility;          /* RFC 5424 facility number */
-	size_t event_queue_bytes;     /* per output and worker */
-	unsigned metric_interval_sec; /* periodic metric events; 0: none */
-	char *admin_listen;           /* "127.0.0.1:9180"; NULL: none */
+	unsigned cache_max_age_sec; /* no answer kept longer */
+	char *event_syslog;         /* "udp://host:port", ...; NULL: none */
+	int syslog_facility;        /* RFC 5424 facility number */
+	size_t event_queue_bytes;   /* per output and worker */
+	size_t event_log_max_line;  /* longer event lines are shortened */
+	size_t event_syslog_max_message; /* the same, per syslog message */
+	unsigned metric_interval_sec;    /* periodic metric events; 0: none */
+	char *admin_listen;              /* "127.0.0.1:9180"; NULL: none */
 	struct sockaddr_storage admin_addr;
 	socklen_t admin_addr_len;
 	struct alert_config alerts; /* thresholds, 0 turns one off */
