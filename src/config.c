@@ -2065,6 +2065,9 @@ static const struct config_uint config_uints[] = {
     CONFIG_UINT("alert_fanout_window", alerts.fanout_window, 1, 86400),
     CONFIG_UINT("alert_periodic_min", alerts.periodic_min, 0, 16),
     CONFIG_UINT("alert_cooldown", alerts.cooldown, 0, 86400),
+    CONFIG_UINT("alert_unknown_certificates", alerts.unknown_certs, 0, 1024),
+    CONFIG_UINT("alert_unauthorized_answers", alerts.unauthorized, 0, 1024),
+    CONFIG_UINT("alert_ua_mismatch", alerts.ua_mismatch, 0, 1000000),
     CONFIG_UINT("max_tracked_sources", alerts.max_tracked_sources, 1, 10000000),
     CONFIG_UINT("source_ipv6_prefix", source_ipv6_prefix, 32, 128),
 };

@@ -141,6 +141,7 @@ static void
 gate_alert_config(const struct config *cfg, struct alert_config *a)
 {
 	*a = cfg->alerts;
+	a->ipv6_prefix = cfg->source_ipv6_prefix;
 	a->max_tracked_sources =
 	    (cfg->alerts.max_tracked_sources + GATE_ALERT_SHARDS - 1) /
 	    GATE_ALERT_SHARDS;

@@ -121,6 +121,8 @@ session_observe(struct session *s, const struct session_request *rq,
 	memset(&o, 0, sizeof(o));
 	o.source.family =
 	    cidr_key((const struct sockaddr *)&s->source_addr, o.source.addr);
+	/* One IPv6 block is one source: group it before choosing a shard. */
+	cidr_group(o.source.family, o.source.addr, s->cfg->source_ipv6_prefix);
 	for (size_t i = 0; i < rq->req.host.len; i++)
 		dest[i] = (char)tolower((unsigned char)rq->req.host.p[i]);
 	o.dest = dest;
@@ -130,8 +132,14 @@ session_observe(struct session *s, const struct session_request *rq,
 		o.ncerts = rq->facts.ncerts;
 	}
 	if (rq->rfacts.parsed &&
-	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 		o.next_update = rq->rfacts.min_next_update;
+		for (size_t i = 0; i < rq->rfacts.ncerts; i++)
+			o.answer_unknown |=
+			    rq->rfacts.certs[i].status == OCSP_CERT_UNKNOWN;
+	}
+	o.answer_unauthorized = rq->rfacts.parsed &&
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = gate_alerts_observe(
