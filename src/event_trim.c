@@ -99,11 +99,86 @@ trim_new(struct trim *t, enum trim_type type, int parent)
 	return t->nnodes++;
 }
 
-/* A string at t->pos (its '"'): sets *off and *len to its content. */
+static bool
+trim_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at <p> (<n> bytes left, p[0]
+ * >= 0x80; RFC 3629: no overlongs, no surrogates), or 0.
+ */
+static size_t
+trim_utf8(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		need = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	for (size_t i = 1; i < need; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need;
+}
+
+/* The code unit of the \\uXXXX escape at <p> (6 bytes, checked). */
+static unsigned
+trim_u16(const char *p)
+{
+	unsigned v = 0;
+
+	for (size_t k = 2; k < 6; k++) {
+		char c = p[k];
+
+		v = v << 4 |
+		    (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* True when the 12 bytes at <p> (<left> of them) are a \\u escape of a
+ * high surrogate followed by one of a low surrogate. */
+static bool
+trim_pair(const char *p, size_t left)
+{
+	if (left < 12 || p[6] != '\\' || p[7] != 'u')
+		return false;
+	for (size_t k = 8; k < 12; k++) {
+		if (!trim_hex(p[k]))
+			return false;
+	}
+	return trim_u16(p) >= 0xd800 && trim_u16(p) <= 0xdbff &&
+	    trim_u16(p + 6) >= 0xdc00 && trim_u16(p + 6) <= 0xdfff;
+}
+
+/*
+ * A string at t->pos (its '"'), checked as RFC 8259 says (escapes,
+ * surrogate pairs, UTF-8): sets *off and *len to its content.
+ */
 static int
 trim_string_span(struct trim *t, size_t *off, size_t *len)
 {
-	size_t i = t->pos + 1;
+	size_t i = t->pos + 1, step;
 
 	while (i < t->n && t->s[i] != '"') {
 		unsigned char c = (unsigned char)t->s[i];
@@ -111,9 +186,38 @@ trim_string_span(struct trim *t, size_t *off, size_t *len)
 		if (c < 0x20)
 			return -1;
 		if (c == '\\') {
-			if (i + 1 >= t->n)
+			if (i + 1 >= t->n ||
+			    strchr("\"\\/bfnrtu", t->s[i + 1]) == NULL ||
+			    t->s[i + 1] == '\0')
 				return -1;
-			i += t->s[i + 1] == 'u' ? 6 : 2;
+			if (t->s[i + 1] == 'u') {
+				if (i + 6 > t->n)
+					return -1;
+				unsigned u;
+
+				for (size_t k = 2; k < 6; k++) {
+					if (!trim_hex(t->s[i + k]))
+						return -1;
+				}
+				u = trim_u16(t->s + i);
+				if (u >= 0xd800 && u <= 0xdfff) {
+					/* Only as a pair, high then low. */
+					if (!trim_pair(t->s + i, t->n - i))
+						return -1;
+					i += 6;
+				}
+				i += 6;
+			} else {
+				i += 2;
+			}
+			continue;
+		}
+		if (c >= 0x80) {
+			step = trim_utf8(
+			    (const unsigned char *)t->s + i, t->n - i);
+			if (step == 0)
+				return -1;
+			i += step;
 			continue;
 		}
 		i++;
@@ -183,6 +287,55 @@ trim_container(struct trim *t, int self, char close, bool object)
 	}
 }
 
+static size_t
+trim_digits(struct trim *t)
+{
+	size_t n = 0;
+
+	while (t->pos < t->n && t->s[t->pos] >= '0' && t->s[t->pos] <= '9') {
+		t->pos++;
+		n++;
+	}
+	return n;
+}
+
+/* A literal or number at t->pos; advances past it. */
+static int
+trim_literal(struct trim *t)
+{
+	static const char *const words[] = {"true", "false", "null"};
+
+	for (size_t i = 0; i < 3; i++) {
+		size_t l = strlen(words[i]);
+
+		if (t->n - t->pos >= l &&
+		    memcmp(t->s + t->pos, words[i], l) == 0) {
+			t->pos += l;
+			return 0;
+		}
+	}
+	if (t->pos < t->n && t->s[t->pos] == '-')
+		t->pos++;
+	if (t->pos < t->n && t->s[t->pos] == '0')
+		t->pos++;
+	else if (trim_digits(t) == 0)
+		return -1;
+	if (t->pos < t->n && t->s[t->pos] == '.') {
+		t->pos++;
+		if (trim_digits(t) == 0)
+			return -1;
+	}
+	if (t->pos < t->n && (t->s[t->pos] == 'e' || t->s[t->pos] == 'E')) {
+		t->pos++;
+		if (t->pos < t->n &&
+		    (t->s[t->pos] == '+' || t->s[t->pos] == '-'))
+			t->pos++;
+		if (trim_digits(t) == 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 trim_value(struct trim *t, int parent)
 {
@@ -212,17 +365,14 @@ trim_value(struct trim *t, int parent)
 		t->nodes[self].keep = t->nodes[self].len;
 		return self;
 	}
-	/* Numbers, true, false, null: their bytes, checked by shape only. */
+	/* true, false, null, or a number as RFC 8259 writes it. */
 	if ((self = trim_new(t, TRIM_SCALAR, parent)) == -1)
 		return -1;
 	t->nodes[self].off = t->pos;
-	while (t->pos < t->n &&
-	    (strchr("-+.eE", t->s[t->pos]) != NULL ||
-	        (t->s[t->pos] >= '0' && t->s[t->pos] <= '9') ||
-	        (t->s[t->pos] >= 'a' && t->s[t->pos] <= 'z')))
-		t->pos++;
+	if (trim_literal(t) == -1)
+		return -1;
 	t->nodes[self].len = t->pos - t->nodes[self].off;
-	return t->nodes[self].len > 0 ? self : -1;
+	return self;
 }
 
 /* ------------------------------------------------------------------ */
@@ -349,8 +499,10 @@ trim_char_len(const char *p, size_t left)
 	unsigned char c = (unsigned char)p[0];
 	size_t n = 1;
 
-	if (c == '\\')
-		n = left > 1 && p[1] == 'u' ? 6 : 2;
+	if (c == '\\' && left > 1 && p[1] == 'u')
+		n = trim_pair(p, left) ? 12 : 6;
+	else if (c == '\\')
+		n = 2;
 	else if (c >= 0xf0)
 		n = 4;
 	else if (c >= 0xe0)

@@ -291,6 +291,26 @@ static const struct shape_case shape_cases[] = {
     {S("{\"a\":\"0123456789\",}\n"), 10, NULL, 0},
     {S("{\"a\" \"0123456789012\"}\n"), 20, NULL, 0},
     {S("{\"a\":\"0123456789012\"} x\n"), 20, NULL, 0},
+    /* Strings and numbers as RFC 8259 has them, or nothing. */
+    {S("{\"a\":\"\\x" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":\"\\u12g4" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":\"\\ud800" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":\"\\udc00\\ud800" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":\"\xff" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":\"\xed\xa0\x80" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":01,\"b\":\"" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":tru,\"b\":\"" D100 "\"}\n"), 80, NULL, 0},
+    {S("{\"a\":1.,\"b\":\"" D100 "\"}\n"), 80, NULL, 0},
+    /* A surrogate pair is one character: kept or cut whole. */
+    {S("{\"a\":\"" D50 "0123456789012\\ud83d\\ude00" D100 "\"}\n"), 114,
+        S("{\"a\":\"" D50 "0123456789012\\ud83d\\ude00\",\"ocspgate\":{"
+          "\"truncated\":true}}\n")},
+    {S("{\"a\":\"" D50 "0123456789012\\ud83d\\ude00" D100 "\"}\n"), 109,
+        S("{\"a\":\"" D50 "0123456789012\",\"ocspgate\":{\"truncated\":"
+          "true}}\n")},
+    {S("{\"a\":-0.5e+3,\"b\":\"" D100 "\"}\n"), 120,
+        S("{\"a\":-0.5e+3,\"b\":\"" D50 "0123456789012345678\",\"ocspgate\":{"
+          "\"truncated\":true}}\n")},
 };
 
 static void
