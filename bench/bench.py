@@ -472,6 +472,8 @@ class OcspGate(Server):
                  'responders = ( { host = "127.0.0.1:%d/ocsp"; '
                  'issuers = [ "%s" ]; } );' % (self.origin_port, self.ca),
                  "client_timeout = 300;",
+                 # wrk's connections all come from one address
+                 "max_connections_per_source = 0;",
                  "max_connections = %d;" % (NOFILE // 2 - 100)]
         lines += ["%s = %s;" % (k, values[k]) for k in optional]
         return "\n".join(lines) + "\n"

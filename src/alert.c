@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "ocspgate/alert.h"
+#include "ocspgate/cidr.h"
 #include "ocspgate/event.h"
 
 #define ALERT_DEFAULT_MAX_SOURCES   10000
@@ -22,13 +23,13 @@
 #define ALERT_CERTS_INITIAL         4
 #define ALERT_SERIALS_INITIAL       16
 #define ALERT_MIN_PERIOD_MS         1000 /* slower than this: a burst */
+#define ALERT_SETS_INITIAL          8
 
-/* Seeds that keep the table, destination, cert-ID and serial hashes
- * apart from each other and from alert_source_hash(). */
-#define ALERT_SEED_TABLE  0x9e3779b97f4a7c15ULL
-#define ALERT_SEED_DEST   0xc2b2ae3d27d4eb4fULL
-#define ALERT_SEED_CERT   0x165667b19e3779f9ULL
-#define ALERT_SEED_SERIAL 0x27d4eb2f165667c5ULL
+/* Seeds that keep the table, destination and cert-ID hashes apart from
+ * each other and from alert_source_hash(). */
+#define ALERT_SEED_TABLE 0x9e3779b97f4a7c15ULL
+#define ALERT_SEED_DEST  0xc2b2ae3d27d4eb4fULL
+#define ALERT_SEED_CERT  0x165667b19e3779f9ULL
 
 static const char *const alert_kind_names[ALERT_KIND_COUNT] = {
     [ALERT_RATE_ANOMALY] = "rate_anomaly",
@@ -36,6 +37,9 @@ static const char *const alert_kind_names[ALERT_KIND_COUNT] = {
     [ALERT_EARLY_REQUERY] = "early_requery",
     [ALERT_SERIAL_FANOUT] = "serial_fanout",
     [ALERT_PERIODIC] = "periodic",
+    [ALERT_UNKNOWN_CERTS] = "unknown_certificates",
+    [ALERT_UNAUTHORIZED] = "unauthorized_answers",
+    [ALERT_UA_MISMATCH] = "ua_mismatch",
 };
 
 /*
@@ -58,6 +62,7 @@ struct alert_pair {
 	uint64_t periodic_until_ms;
 	struct alert_ring rate;
 	uint32_t interval_ms[ALERT_INTERVALS]; /* ring, saturating */
+	uint32_t validity_ms; /* of the last good answer: 0 none known */
 	uint8_t nintervals;
 	uint8_t next_interval;
 };
@@ -72,6 +77,17 @@ struct alert_cert {
 	uint32_t early;      /* consecutive early re-asks */
 };
 
+/*
+ * Distinct hashes seen in a tumbling window of fanout_window, for the
+ * per-source counts; with no hashes (ua_mismatch) only <n> counts.
+ */
+struct alert_set {
+	uint64_t start_ms;
+	uint64_t until_ms; /* cooldown */
+	uint64_t *h;
+	size_t n, cap;
+};
+
 struct alert_src {
 	struct alert_source key;    /* unused address bytes zeroed */
 	struct alert_src *hnext;    /* hash chain */
@@ -79,15 +95,15 @@ struct alert_src {
 	struct alert_src *lru_next;
 	uint64_t first_ms; /* tracked since, for novelty_learning */
 	uint64_t rate_until_ms;
-	uint64_t fanout_until_ms;
-	uint64_t fanout_start_ms;
 	struct alert_ring rate;
 	struct alert_pair *pairs;
 	size_t npairs, cap_pairs;
 	struct alert_cert *certs;
 	size_t ncerts, cap_certs;
-	uint64_t *serials; /* hashes seen in the fanout window */
-	size_t nserials, cap_serials;
+	struct alert_set fanout;       /* certificate IDs asked about */
+	struct alert_set unknown;      /* ... that the CA called unknown */
+	struct alert_set unauthorized; /* ... answered unauthorized */
+	struct alert_set ua;           /* requests flagged ua_mismatch */
 };
 
 struct alert_engine {
@@ -127,10 +143,14 @@ alert_config_defaults(struct alert_config *c)
 	c->early_requery = 3;
 	c->serial_fanout = 200;
 	c->fanout_window = ALERT_DEFAULT_FANOUT_WINDOW;
-	c->periodic_min = 8;
-	c->periodic_jitter = 0.2;
+	c->periodic_min = 12;
+	c->periodic_jitter = 0.3;
 	c->cooldown = 600;
 	c->max_tracked_sources = ALERT_DEFAULT_MAX_SOURCES;
+	c->unknown_certs = 10;
+	c->unauthorized = 10;
+	c->ua_mismatch = 5;
+	c->ipv6_prefix = 64;
 }
 
 /* The number of address bytes that identify <s>. */
@@ -232,16 +252,6 @@ alert_cert_hash(const struct ocsp_cert_id *c)
 	return alert_mix64(h);
 }
 
-/* Hash of a serial alone: the same certificate asked about under two
- * hash algorithms is one serial. */
-static uint64_t
-alert_serial_hash(const struct ocsp_cert_id *c)
-{
-	size_t sl = c->serial_len <= OCSP_SERIAL_MAX_BYTES ? c->serial_len : 0;
-
-	return alert_hash(ALERT_SEED_SERIAL, c->serial, sl);
-}
-
 /* Milliseconds from <then> to <now>; 0 if the clock went backwards. */
 static uint64_t
 alert_elapsed(uint64_t now, uint64_t then)
@@ -333,12 +343,17 @@ alert_clamp_sec(int64_t v)
 	return v < UINT_MAX ? (unsigned)v : UINT_MAX;
 }
 
-/* Effective serial_fanout threshold: the stored hashes are capped. */
+/* Effective threshold of a count of distinct hashes: they are capped. */
+static unsigned
+alert_set_threshold(unsigned v)
+{
+	return v < ALERT_FANOUT_MAX ? v : ALERT_FANOUT_MAX;
+}
+
 static unsigned
 alert_fanout_threshold(const struct alert_config *c)
 {
-	return c->serial_fanout < ALERT_FANOUT_MAX ? c->serial_fanout
-	                                           : ALERT_FANOUT_MAX;
+	return alert_set_threshold(c->serial_fanout);
 }
 
 /* Effective periodic_min: no more intervals than are kept. */
@@ -356,7 +371,9 @@ alert_src_free(struct alert_src *s)
 		return;
 	free(s->pairs);
 	free(s->certs);
-	free(s->serials);
+	free(s->fanout.h);
+	free(s->unknown.h);
+	free(s->unauthorized.h);
 	free(s);
 }
 
@@ -574,34 +591,63 @@ alert_emit(struct alert_sink *k, const struct alert_config *c,
 	return a;
 }
 
+/* Sorts <n> intervals (n <= ALERT_INTERVALS): insertion sort. */
+static void
+alert_sort(uint32_t *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		unsigned j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /*
- * Periodicity of a pair's stored intervals: fires when enough are known,
- * the mean is at least a second (a burst is not a beacon) and the
- * coefficient of variation is within periodic_jitter.
+ * Periodicity of a pair's stored intervals. A beacon sleeps a period
+ * plus or minus some jitter, and now and then misses a beat or takes
+ * longer; genuine traffic comes at random (Poisson-like) times. So the
+ * test is robust: the shortest and the longest interval are set aside,
+ * and half the range of the rest, relative to their median, must be
+ * within periodic_jitter (a sleep of 60 s +-30 % spans 0.6 of its
+ * period: 0.3). Random arrivals spread over several times the median. It fires
+ * when enough intervals are known, the median is at least a second (a burst is
+ * not a beacon), and the client is not simply re-asking as its answers expire:
+ * an interval of at least half the answers' validity is what caching clients
+ * (CryptoAPI at expiry, RFC 5019 prefetching) do.
  */
 static void
 alert_check_periodic(struct alert_sink *k, const struct alert_config *c,
     struct alert_pair *p, const struct alert_observation *o)
 {
 	unsigned need = alert_periodic_threshold(c), n = p->nintervals;
-	double sum = 0, mean, var = 0, d, cv;
+	uint32_t v[ALERT_INTERVALS];
+	double sum = 0, mean, var = 0, d, median, jitter;
 	struct alert *a;
 
-	if (need == 0 || n < need)
+	if (need == 0 || n < need || n < 3)
+		return;
+	memcpy(v, p->interval_ms, n * sizeof(v[0]));
+	alert_sort(v, n);
+	median = n % 2 == 1 ? v[n / 2] : ((double)v[n / 2 - 1] + v[n / 2]) / 2;
+	if (median < ALERT_MIN_PERIOD_MS)
+		return;
+	if (p->validity_ms != 0 && median >= p->validity_ms / 2.0)
+		return;
+	/* Half the middle intervals' range, relative to the median. */
+	jitter = ((double)v[n - 2] - v[1]) / (2 * median);
+	if (!(jitter <= c->periodic_jitter))
 		return;
 	for (unsigned i = 0; i < n; i++)
-		sum += p->interval_ms[i];
+		sum += v[i];
 	mean = sum / n;
-	if (mean < ALERT_MIN_PERIOD_MS)
-		return;
 	for (unsigned i = 0; i < n; i++) {
-		d = p->interval_ms[i] - mean;
+		d = v[i] - mean;
 		var += d * d;
 	}
 	var /= n;
-	cv = alert_sqrt(var / (mean * mean));
-	if (!(cv <= c->periodic_jitter))
-		return;
 	a = alert_emit(
 	    k, c, &p->periodic_until_ms, o->now_ms, ALERT_PERIODIC, "pair", o);
 	if (a == NULL)
@@ -610,8 +656,10 @@ alert_check_periodic(struct alert_sink *k, const struct alert_config *c,
 	a->threshold = need;
 	a->window_sec = (unsigned)(sum / 1000);
 	a->mean_interval = mean / 1000;
-	a->cv = cv;
-	a->score = cv < 1 ? 1 - cv : 0;
+	a->median_interval = median / 1000;
+	a->jitter = jitter;
+	a->cv = alert_sqrt(var / (mean * mean));
+	a->score = jitter < 1 ? 1 - jitter : 0;
 	a->samples = n;
 }
 
@@ -657,6 +705,12 @@ alert_observe_pair(struct alert_engine *e, struct alert_src *s,
 		a->window_sec = c->novelty_window;
 	}
 
+	/* How long the answers the client gets stay valid. */
+	if (o->next_update != 0 && (int64_t)o->next_update > (int64_t)o->now) {
+		int64_t v = ((int64_t)o->next_update - (int64_t)o->now) * 1000;
+
+		p->validity_ms = v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
+	}
 	if (!fresh) {
 		p->interval_ms[p->next_interval] =
 		    gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
@@ -722,77 +776,131 @@ alert_observe_cert(struct alert_engine *e, struct alert_src *s,
 }
 
 /*
- * Adds the request's serials to the source's tumbling fanout window.
- * Returns true when a serial not seen in the window was added.
+ * Starts a new window for <set> when none is open (nothing counted) or
+ * the one open is <window_ms> old.
+ */
+static void
+alert_set_roll(struct alert_set *set, uint64_t now_ms, uint64_t window_ms)
+{
+	if (set->n == 0 || alert_elapsed(now_ms, set->start_ms) >= window_ms) {
+		set->n = 0;
+		set->start_ms = now_ms;
+	}
+}
+
+/*
+ * Adds hash <h> to <set>, keeping at most <cap>. Returns true when it was
+ * not there yet and was added.
  */
 static bool
-alert_fanout_add(struct alert_engine *e, struct alert_src *s, uint64_t h)
+alert_set_add(
+    struct alert_engine *e, struct alert_set *set, uint64_t h, unsigned cap)
 {
-	unsigned cap = alert_fanout_threshold(&e->cfg);
-	uint64_t *ns;
+	uint64_t *nh;
 
-	for (size_t i = 0; i < s->nserials; i++) {
-		if (s->serials[i] == h)
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->h[i] == h)
 			return false;
 	}
-	if (s->nserials >= cap)
+	if (set->n >= cap)
 		return false;
-	if (s->nserials == s->cap_serials) {
-		ns = alert_grow(s->serials, &s->cap_serials, sizeof(*ns),
-		    ALERT_SERIALS_INITIAL, cap);
-		if (ns == NULL) {
+	if (set->n == set->cap) {
+		nh = alert_grow(
+		    set->h, &set->cap, sizeof(*nh), ALERT_SETS_INITIAL, cap);
+		if (nh == NULL) {
 			e->alloc_failures++;
 			return false;
 		}
-		s->serials = ns;
+		set->h = nh;
 	}
-	s->serials[s->nserials++] = h;
+	set->h[set->n++] = h;
 	return true;
 }
 
-/* Early re-asks per certificate ID and the fanout of distinct serials. */
+/*
+ * Counts the request's distinct certificate IDs (<hashes>, <nh> of them)
+ * in <set> and raises <kind> when one was new and the count reached
+ * <threshold> (0: off).
+ */
+static void
+alert_count_ids(struct alert_engine *e, struct alert_src *s,
+    struct alert_set *set, const uint64_t *hashes, size_t nh,
+    unsigned threshold, enum alert_kind kind, const struct alert_observation *o,
+    struct alert_sink *k)
+{
+	const struct alert_config *c = &e->cfg;
+	bool added = false;
+	struct alert *a;
+
+	(void)s;
+	threshold = alert_set_threshold(threshold);
+	if (threshold == 0 || nh == 0)
+		return;
+	alert_set_roll(set, o->now_ms, (uint64_t)c->fanout_window * 1000);
+	for (size_t i = 0; i < nh; i++)
+		added |= alert_set_add(e, set, hashes[i], threshold);
+	if (added && set->n >= threshold &&
+	    (a = alert_emit(k, c, &set->until_ms, o->now_ms, kind, "source",
+	         NULL)) != NULL) {
+		a->observed = set->n;
+		a->threshold = threshold;
+		a->window_sec = c->fanout_window;
+	}
+}
+
+/*
+ * Early re-asks per certificate ID; the fanout of distinct certificate
+ * IDs (whole IDs: an attacker varies the issuer hashes as easily as the
+ * serial); and the IDs the CA called unknown or would not answer.
+ */
 static void
 alert_observe_certs(struct alert_engine *e, struct alert_src *s,
     const struct alert_observation *o, struct alert_sink *k)
 {
 	const struct alert_config *c = &e->cfg;
-	uint64_t hashes[OCSP_REQUEST_MAX_CERTS], h, window_ms;
-	unsigned threshold = alert_fanout_threshold(c);
-	bool added = false, dup;
-	struct alert *a;
+	uint64_t hashes[OCSP_REQUEST_MAX_CERTS], h;
 	size_t nh = 0;
+	bool dup;
 
-	window_ms = (uint64_t)c->fanout_window * 1000;
-	if (threshold != 0 &&
-	    (s->nserials == 0 ||
-	        alert_elapsed(o->now_ms, s->fanout_start_ms) >= window_ms)) {
-		s->nserials = 0;
-		s->fanout_start_ms = o->now_ms;
-	}
 	for (size_t i = 0; i < o->ncerts; i++) {
-		const struct ocsp_cert_id *id = &o->certs[i];
-
-		if (c->early_requery != 0) {
-			/* The same ID twice in one request is one ask. */
-			h = alert_cert_hash(id);
-			dup = false;
-			for (size_t j = 0; j < nh; j++)
-				dup = dup || hashes[j] == h;
-			if (!dup) {
-				if (nh < OCSP_REQUEST_MAX_CERTS)
-					hashes[nh++] = h;
-				alert_observe_cert(e, s, o, id, h, k);
-			}
-		}
-		if (threshold != 0 &&
-		    alert_fanout_add(e, s, alert_serial_hash(id)))
-			added = true;
+		/* The same ID twice in one request is one ask. */
+		h = alert_cert_hash(&o->certs[i]);
+		dup = false;
+		for (size_t j = 0; j < nh; j++)
+			dup = dup || hashes[j] == h;
+		if (dup || nh == OCSP_REQUEST_MAX_CERTS)
+			continue;
+		hashes[nh++] = h;
+		if (c->early_requery != 0)
+			alert_observe_cert(e, s, o, &o->certs[i], h, k);
 	}
-	if (added && s->nserials >= threshold &&
-	    (a = alert_emit(k, c, &s->fanout_until_ms, o->now_ms,
-	         ALERT_SERIAL_FANOUT, "source", NULL)) != NULL) {
-		a->observed = s->nserials;
-		a->threshold = threshold;
+	alert_count_ids(e, s, &s->fanout, hashes, nh, c->serial_fanout,
+	    ALERT_SERIAL_FANOUT, o, k);
+	if (o->answer_unknown)
+		alert_count_ids(e, s, &s->unknown, hashes, nh, c->unknown_certs,
+		    ALERT_UNKNOWN_CERTS, o, k);
+	if (o->answer_unauthorized)
+		alert_count_ids(e, s, &s->unauthorized, hashes, nh,
+		    c->unauthorized, ALERT_UNAUTHORIZED, o, k);
+}
+
+/* Requests flagged ua_mismatch, per source in a tumbling window. */
+static void
+alert_observe_ua(struct alert_engine *e, struct alert_src *s,
+    const struct alert_observation *o, struct alert_sink *k)
+{
+	const struct alert_config *c = &e->cfg;
+	struct alert *a;
+
+	if (c->ua_mismatch == 0 || !o->ua_mismatch)
+		return;
+	alert_set_roll(&s->ua, o->now_ms, (uint64_t)c->fanout_window * 1000);
+	s->ua.n++;
+	if (s->ua.n >= c->ua_mismatch &&
+	    (a = alert_emit(k, c, &s->ua.until_ms, o->now_ms, ALERT_UA_MISMATCH,
+	         "source", NULL)) != NULL) {
+		a->observed = s->ua.n;
+		a->threshold = c->ua_mismatch;
 		a->window_sec = c->fanout_window;
 	}
 }
@@ -802,7 +910,9 @@ alert_config_active(const struct alert_config *c)
 {
 	return c->rate_per_source != 0 || c->rate_per_pair != 0 ||
 	    c->novelty_window != 0 || c->early_requery != 0 ||
-	    c->serial_fanout != 0 || c->periodic_min != 0;
+	    c->serial_fanout != 0 || c->periodic_min != 0 ||
+	    c->unknown_certs != 0 || c->unauthorized != 0 ||
+	    c->ua_mismatch != 0;
 }
 
 static void
@@ -857,11 +967,17 @@ alert_engine_configure(struct alert_engine *e, const struct alert_config *c)
 	alert_config_set(e, c);
 	while (e->nsources > e->cfg.max_tracked_sources)
 		alert_evict_one(e);
-	/* A lower fanout threshold: keep no more serials than it needs. */
-	cap = alert_fanout_threshold(&e->cfg);
+	/* Lower thresholds: keep no more hashes than they need. */
 	for (struct alert_src *s = e->lru_head; s != NULL; s = s->lru_next) {
-		if (s->nserials > cap)
-			s->nserials = cap;
+		cap = alert_fanout_threshold(&e->cfg);
+		if (s->fanout.n > cap)
+			s->fanout.n = cap;
+		cap = alert_set_threshold(e->cfg.unknown_certs);
+		if (s->unknown.n > cap)
+			s->unknown.n = cap;
+		cap = alert_set_threshold(e->cfg.unauthorized);
+		if (s->unauthorized.n > cap)
+			s->unauthorized.n = cap;
 	}
 }
 
@@ -871,13 +987,21 @@ alert_observe(struct alert_engine *e, const struct alert_observation *o,
 {
 	const struct alert_config *c = &e->cfg;
 	struct alert_sink k = {out, out != NULL ? max : 0, 0};
+	struct alert_source key = o->source;
+	unsigned prefix = 0;
 	struct alert_src *s;
 	struct alert *a;
 	uint32_t count;
 
 	if (!alert_config_active(c))
 		return 0;
-	if ((s = alert_src_get(e, &o->source, o->now_ms)) == NULL) {
+	/* One IPv6 host may take any address of its block. */
+	if (key.family == AF_INET6 && c->ipv6_prefix != 0 &&
+	    c->ipv6_prefix < 128) {
+		prefix = c->ipv6_prefix;
+		cidr_group(AF_INET6, key.addr, prefix);
+	}
+	if ((s = alert_src_get(e, &key, o->now_ms)) == NULL) {
 		e->alloc_failures++;
 		return 0;
 	}
@@ -895,9 +1019,13 @@ alert_observe(struct alert_engine *e, const struct alert_observation *o,
 	if (c->rate_per_pair != 0 || c->novelty_window != 0 ||
 	    c->periodic_min != 0)
 		alert_observe_pair(e, s, o, &k);
-	if (o->certs != NULL && o->ncerts > 0 &&
-	    (c->early_requery != 0 || c->serial_fanout != 0))
+	if (o->certs != NULL && o->ncerts > 0)
 		alert_observe_certs(e, s, o, &k);
+	alert_observe_ua(e, s, o, &k);
+	for (size_t i = 0; i < k.n; i++) {
+		out[i].source = s->key;
+		out[i].source_prefix = prefix;
+	}
 	return k.n;
 }
 
@@ -974,11 +1102,25 @@ alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
 	json_object_begin(j, "ocspgate");
 	json_object_begin(j, "alert");
 	json_cstring(j, "scope", a->scope);
+	if (a->source.family == AF_INET6 && a->source_prefix > 0) {
+		char net[INET6_ADDRSTRLEN + 8];
+
+		if (inet_ntop(AF_INET6, a->source.addr, net, sizeof(net)) !=
+		    NULL) {
+			size_t l = strlen(net);
+
+			snprintf(
+			    net + l, sizeof(net) - l, "/%u", a->source_prefix);
+			json_cstring(j, "source_prefix", net);
+		}
+	}
 	json_uint(j, "observed", a->observed);
 	json_uint(j, "threshold", a->threshold);
 	json_uint(j, "window", a->window_sec);
 	if (a->kind == ALERT_PERIODIC) {
 		alert_json_fixed3(j, "mean_interval", a->mean_interval);
+		alert_json_fixed3(j, "median_interval", a->median_interval);
+		alert_json_fixed3(j, "jitter", a->jitter);
 		alert_json_fixed3(j, "cv", a->cv);
 		alert_json_fixed3(j, "score", a->score);
 		json_uint(j, "samples", a->samples);

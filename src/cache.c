@@ -582,28 +582,36 @@ ocsp_cache_parse_max_age(const char *s, size_t len, long *max_age)
 	return 0;
 }
 
+/* now + <sec> (clamped to 0..OCSP_CACHE_MAX_AGE_LIMIT_SEC), saturating. */
+static time_t
+cache_after(time_t now, long sec)
+{
+	if (sec < 0)
+		sec = 0;
+	if (sec > OCSP_CACHE_MAX_AGE_LIMIT_SEC)
+		sec = OCSP_CACHE_MAX_AGE_LIMIT_SEC;
+	if (now > CACHE_TIME_MAX - (time_t)sec)
+		return CACHE_TIME_MAX;
+	return now + (time_t)sec;
+}
+
 time_t
-ocsp_cache_expiry(
-    time_t now, time_t next_update, int have_max_age, long max_age)
+ocsp_cache_expiry(time_t now, time_t next_update, int have_max_age,
+    long max_age, long lifetime)
 {
 	time_t exp = next_update;
 
 	if (next_update == 0 && !have_max_age)
 		return 0;
 	if (have_max_age) {
-		time_t limit;
+		time_t limit = cache_after(now, max_age);
 
-		if (max_age < 0)
-			max_age = 0;
-		if (max_age > OCSP_CACHE_MAX_AGE_LIMIT_SEC)
-			max_age = OCSP_CACHE_MAX_AGE_LIMIT_SEC;
-		if (now > CACHE_TIME_MAX - (time_t)max_age)
-			limit = CACHE_TIME_MAX;
-		else
-			limit = now + (time_t)max_age;
 		if (next_update == 0 || limit < exp)
 			exp = limit;
 	}
+	/* However far its nextUpdate, no answer is kept longer. */
+	if (lifetime > 0 && cache_after(now, lifetime) < exp)
+		exp = cache_after(now, lifetime);
 	return exp <= now ? 0 : exp;
 }
 

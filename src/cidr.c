@@ -95,6 +95,20 @@ cidr_key(const struct sockaddr *sa, unsigned char addr[16])
 	return 0;
 }
 
+void
+cidr_group(int family, unsigned char addr[16], unsigned prefix6)
+{
+	unsigned full, rest;
+
+	if (family != AF_INET6 || prefix6 >= 128)
+		return;
+	full = prefix6 / 8;
+	rest = prefix6 % 8;
+	if (rest != 0)
+		addr[full++] &= (unsigned char)(0xffu << (8 - rest));
+	memset(addr + full, 0, 16 - full);
+}
+
 bool
 cidr_contains(const struct cidr *c, const struct sockaddr *sa)
 {

@@ -2072,7 +2072,11 @@ static const struct config_uint config_uints[] = {
     CONFIG_UINT("upstream_idle_max", upstream_idle_max, 0, 100000),
     CONFIG_UINT("upstream_idle_timeout", upstream_idle_timeout_sec, 1, 3600),
     CONFIG_SIZE("cache_size", cache_size, 0, 1LL << 34),
+    CONFIG_UINT("cache_max_age", cache_max_age_sec, 1, 365 * 86400),
     CONFIG_SIZE("event_queue_size", event_queue_bytes, 65536, 1LL << 30),
+    CONFIG_SIZE("event_log_max_line", event_log_max_line, 1024, 1LL << 24),
+    CONFIG_SIZE(
+        "event_syslog_max_message", event_syslog_max_message, 1024, 1LL << 24),
     CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
     CONFIG_UINT("alert_rate_per_source", alerts.rate_per_source, 0, 10000000),
     CONFIG_UINT("alert_rate_per_pair", alerts.rate_per_pair, 0, 10000000),
@@ -2083,7 +2087,11 @@ static const struct config_uint config_uints[] = {
     CONFIG_UINT("alert_fanout_window", alerts.fanout_window, 1, 86400),
     CONFIG_UINT("alert_periodic_min", alerts.periodic_min, 0, 16),
     CONFIG_UINT("alert_cooldown", alerts.cooldown, 0, 86400),
+    CONFIG_UINT("alert_unknown_certificates", alerts.unknown_certs, 0, 1024),
+    CONFIG_UINT("alert_unauthorized_answers", alerts.unauthorized, 0, 1024),
+    CONFIG_UINT("alert_ua_mismatch", alerts.ua_mismatch, 0, 1000000),
     CONFIG_UINT("max_tracked_sources", alerts.max_tracked_sources, 1, 10000000),
+    CONFIG_UINT("source_ipv6_prefix", source_ipv6_prefix, 32, 128),
 };
 
 /* Parses <s> if it is one of config_uints[]. Returns false if not. */
@@ -2203,13 +2211,18 @@ config_load_text(
 	c->upstream_timeout_sec = CONFIG_DEFAULT_UPSTREAM_TIMEOUT;
 	c->max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
 	c->max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS;
+	c->max_connections_per_source = CONFIG_DEFAULT_MAX_CONN_PER_SOURCE;
+	c->source_ipv6_prefix = CONFIG_DEFAULT_SOURCE_IPV6_PREFIX;
 	c->drain_timeout_sec = CONFIG_DEFAULT_DRAIN_TIMEOUT;
 	c->max_response_body = CONFIG_DEFAULT_MAX_RESPONSE_BODY;
 	c->max_crl_bytes = CONFIG_DEFAULT_MAX_CRL_BYTES;
 	c->upstream_idle_max = CONFIG_DEFAULT_UPSTREAM_IDLE_MAX;
 	c->upstream_idle_timeout_sec = CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT;
 	c->cache_size = CONFIG_DEFAULT_CACHE_SIZE;
+	c->cache_max_age_sec = CONFIG_DEFAULT_CACHE_MAX_AGE;
 	c->event_queue_bytes = CONFIG_DEFAULT_EVENT_QUEUE;
+	c->event_log_max_line = CONFIG_DEFAULT_EVENT_LOG_MAX_LINE;
+	c->event_syslog_max_message = CONFIG_DEFAULT_SYSLOG_MAX_MESSAGE;
 	c->metric_interval_sec = CONFIG_DEFAULT_METRIC_INTERVAL;
 	c->syslog_facility = CONFIG_DEFAULT_SYSLOG_FACILITY;
 	alert_config_defaults(&c->alerts);

@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,13 @@
 
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
+#include "ocspgate/event_trim.h"
+#include "ocspgate/json.h"
 #include "ocspgate/log.h"
 #include "ocspgate/syslog_format.h"
 
 #define EVENT_SYSLOG_MSG_MAX   65000 /* fits a UDP datagram */
+#define EVENT_SYSLOG_FRAME_MAX 16    /* octet count and its space */
 #define EVENT_SYSLOG_RETRY_MIN 1     /* seconds before reconnecting */
 #define EVENT_SYSLOG_RETRY_MAX 30
 
@@ -62,7 +66,9 @@ struct event_syslog {
 	struct evbuffer *queue;
 	size_t head_sent;
 	size_t max_queue;
-	char *scratch; /* one formatted message */
+	char *scratch;      /* one formatted message */
+	size_t max_message; /* bytes of a message, header included */
+	struct json *trim;  /* the event_log's: a line shortened to fit */
 	int facility;
 	char hostname[256];
 	long pid;
@@ -78,6 +84,8 @@ struct event_log {
 	struct event *write_ev; /* the file became writable again */
 	unsigned write_gen;     /* the sink fd write_ev watches */
 	bool scheduled;
+	size_t max_line; /* longer lines are shortened (event_trim()) */
+	struct json trim;
 	struct event_syslog *syslog;
 	struct event_output_stats syslog_stats;
 };
@@ -490,15 +498,47 @@ event_log_check(const struct config *cfg, char *err, size_t errlen)
 	return event_syslog_resolve(&y, err, errlen);
 }
 
+/*
+ * The longest line the file takes: event_log_max_line, and no more than
+ * half the queue, so that a line always fits once the queue drains.
+ */
+static size_t
+event_log_max_line(const struct config *cfg)
+{
+	size_t max = cfg->event_log_max_line;
+
+	return max < cfg->event_queue_bytes / 2 ? max
+	                                        : cfg->event_queue_bytes / 2;
+}
+
+/*
+ * The longest message the syslog target of <cfg> takes: its setting, no
+ * more than half the queue, and no more than a datagram carries over UDP
+ * or a Unix socket.
+ */
+static size_t
+event_syslog_max_message(const struct config *cfg, int socktype)
+{
+	size_t max = cfg->event_syslog_max_message;
+
+	if (max > cfg->event_queue_bytes / 2)
+		max = cfg->event_queue_bytes / 2;
+	if (socktype != SOCK_STREAM && max > EVENT_SYSLOG_MSG_MAX)
+		max = EVENT_SYSLOG_MSG_MAX;
+	return max;
+}
+
 static struct event_syslog *
 event_syslog_new(struct event_base *base, const struct config *cfg,
-    struct event_output_stats *stats, char *err, size_t errlen)
+    struct event_output_stats *stats, struct json *trim, char *err,
+    size_t errlen)
 {
 	struct event_syslog *y;
 
 	if ((y = calloc(1, sizeof(*y))) == NULL)
 		goto nomem;
 	y->stats = stats;
+	y->trim = trim;
 	y->fd = -1;
 	y->retry_sec = EVENT_SYSLOG_RETRY_MIN;
 	y->facility = cfg->syslog_facility;
@@ -509,7 +549,6 @@ event_syslog_new(struct event_base *base, const struct config *cfg,
 	y->hostname[sizeof(y->hostname) - 1] = '\0';
 	if ((y->spec = strdup(cfg->event_syslog)) == NULL ||
 	    (y->queue = evbuffer_new()) == NULL ||
-	    (y->scratch = malloc(EVENT_SYSLOG_MSG_MAX)) == NULL ||
 	    (y->retry = evtimer_new(base, event_syslog_on_retry, y)) == NULL)
 		goto nomem;
 	if (syslog_parse_target(y->spec, &y->target, err, errlen) == -1 ||
@@ -517,6 +556,10 @@ event_syslog_new(struct event_base *base, const struct config *cfg,
 		event_syslog_free(y);
 		return NULL;
 	}
+	y->max_message = event_syslog_max_message(cfg, y->socktype);
+	if ((y->scratch = malloc(y->max_message + EVENT_SYSLOG_FRAME_MAX)) ==
+	    NULL)
+		goto nomem;
 	event_syslog_connect(y);
 	return y;
 nomem:
@@ -525,18 +568,38 @@ nomem:
 	return NULL;
 }
 
+/*
+ * Queues one message for <line>. A line longer than a message can carry
+ * is shortened field by field to fit (event_trim()), so that the
+ * collector gets every event the file gets.
+ */
 static void
 event_syslog_write(struct event_syslog *y, int severity, const char *msgid,
     const char *line, size_t len)
 {
 	struct timespec ts;
+	size_t head, room;
 	uint32_t n;
 
 	event_count(&y->stats->lines, 1);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	n = (uint32_t)syslog_format(y->scratch, EVENT_SYSLOG_MSG_MAX,
-	    y->facility, severity, &ts, y->hostname, "ocspgate", y->pid, msgid,
-	    line, len, y->socktype == SOCK_STREAM);
+	/* The header alone, then what is left of the message for MSG. */
+	head = syslog_format(y->scratch, y->max_message, y->facility, severity,
+	    &ts, y->hostname, "ocspgate", y->pid, msgid, NULL, 0, false);
+	/* SP and MSG (the line less its '\n') follow: len bytes. */
+	room = head > 0 && y->max_message > head ? y->max_message - head : 0;
+	if (len > room) {
+		if (event_trim(line, len, room, y->trim) == -1) {
+			event_count(&y->stats->dropped, 1);
+			return;
+		}
+		line = y->trim->buf;
+		len = y->trim->len;
+	}
+	n = (uint32_t)syslog_format(y->scratch,
+	    y->max_message + EVENT_SYSLOG_FRAME_MAX, y->facility, severity, &ts,
+	    y->hostname, "ocspgate", y->pid, msgid, line, len,
+	    y->socktype == SOCK_STREAM);
 	if (n == 0 ||
 	    evbuffer_get_length(y->queue) + sizeof(n) + n > y->max_queue ||
 	    evbuffer_expand(y->queue, sizeof(n) + n) == -1) {
@@ -613,6 +676,8 @@ event_log_new(struct event_base *base, struct event_sink *sink,
 	l->base = base;
 	l->sink = event_sink_ref(sink);
 	l->max_pending = cfg->event_queue_bytes;
+	l->max_line = event_log_max_line(cfg);
+	json_init(&l->trim);
 	if ((l->pending = evbuffer_new()) == NULL)
 		goto nomem;
 	if ((l->flush_ev = event_new(base, -1, 0, event_log_on_flush, l)) ==
@@ -620,7 +685,7 @@ event_log_new(struct event_base *base, struct event_sink *sink,
 		goto nomem;
 	if (cfg->event_syslog != NULL &&
 	    (l->syslog = event_syslog_new(
-	         base, cfg, &l->syslog_stats, err, errlen)) == NULL) {
+	         base, cfg, &l->syslog_stats, &l->trim, err, errlen)) == NULL) {
 		event_log_free(l);
 		return NULL;
 	}
@@ -636,10 +701,22 @@ event_log_write(struct event_log *l, int severity, const char *msgid,
     const char *line, size_t len)
 {
 	struct event_sink *k = l->sink;
+	const char *fline = line;
+	size_t flen = len;
 
 	event_count(&k->stats.lines, 1);
-	if (evbuffer_get_length(l->pending) + len > l->max_pending ||
-	    evbuffer_add(l->pending, line, len) == -1) {
+	/* A line over the file's bound is shortened, not dropped. */
+	if (len > l->max_line) {
+		if (event_trim(line, len, l->max_line, &l->trim) == 0) {
+			fline = l->trim.buf;
+			flen = l->trim.len;
+		} else {
+			flen = SIZE_MAX;
+		}
+	}
+	if (flen == SIZE_MAX ||
+	    evbuffer_get_length(l->pending) + flen > l->max_pending ||
+	    evbuffer_add(l->pending, fline, flen) == -1) {
 		uint64_t n = atomic_fetch_add_explicit(
 		                 &k->stats.dropped, 1, memory_order_relaxed) +
 		    1;
@@ -657,41 +734,79 @@ event_log_write(struct event_log *l, int severity, const char *msgid,
 	}
 }
 
-int
-event_log_update(struct event_log *l, struct event_sink *sink,
+/* Everything a reload switches in a worker's writer, made in advance. */
+struct event_log_change {
+	struct event_sink *sink;     /* a reference */
+	bool new_syslog;             /* replace the syslog output by... */
+	struct event_syslog *syslog; /* ...this one (NULL: none) */
+	size_t max_queue;
+	size_t max_line;
+};
+
+struct event_log_change *
+event_log_prepare(struct event_log *l, struct event_sink *sink,
     const struct config *cfg, char *err, size_t errlen)
 {
 	struct event_syslog *y = l->syslog;
+	struct event_log_change *c;
 	bool same = (y == NULL && cfg->event_syslog == NULL) ||
 	    (y != NULL && cfg->event_syslog != NULL &&
 	        strcmp(y->spec, cfg->event_syslog) == 0 &&
-	        y->facility == cfg->syslog_facility);
+	        y->facility == cfg->syslog_facility &&
+	        y->max_message == event_syslog_max_message(cfg, y->socktype));
 
-	if (!same) {
-		if (cfg->event_syslog == NULL)
-			y = NULL;
-		else if ((y = event_syslog_new(l->base, cfg, &l->syslog_stats,
-		              err, errlen)) == NULL)
-			return -1;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		snprintf(err, errlen, "event_log: out of memory");
+		return NULL;
+	}
+	c->new_syslog = !same;
+	if (!same && cfg->event_syslog != NULL &&
+	    (c->syslog = event_syslog_new(l->base, cfg, &l->syslog_stats,
+	         &l->trim, err, errlen)) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->sink = event_sink_ref(sink);
+	c->max_queue = cfg->event_queue_bytes;
+	c->max_line = event_log_max_line(cfg);
+	return c;
+}
+
+void
+event_log_abort(struct event_log_change *c)
+{
+	if (c == NULL)
+		return;
+	event_syslog_free(c->syslog);
+	event_sink_unref(c->sink);
+	free(c);
+}
+
+void
+event_log_commit(struct event_log *l, struct event_log_change *c)
+{
+	if (c->new_syslog) {
 		if (l->syslog != NULL) {
 			event_syslog_send(l->syslog);
 			event_syslog_free(l->syslog);
 		}
-		l->syslog = y;
+		l->syslog = c->syslog;
+		c->syslog = NULL;
 	}
 	if (l->syslog != NULL)
-		l->syslog->max_queue = cfg->event_queue_bytes;
-	l->max_pending = cfg->event_queue_bytes;
-	if (sink != l->sink) {
+		l->syslog->max_queue = c->max_queue;
+	l->max_pending = c->max_queue;
+	l->max_line = c->max_line;
+	if (c->sink != l->sink) {
 		event_log_drain(l);
 		if (l->write_ev != NULL) {
 			event_free(l->write_ev);
 			l->write_ev = NULL;
 		}
 		event_sink_unref(l->sink);
-		l->sink = event_sink_ref(sink);
+		l->sink = event_sink_ref(c->sink);
 	}
-	return 0;
+	event_log_abort(c);
 }
 
 const struct event_output_stats *
@@ -724,5 +839,6 @@ event_log_free(struct event_log *l)
 	if (l->pending != NULL)
 		evbuffer_free(l->pending);
 	event_sink_unref(l->sink);
+	json_free(&l->trim);
 	free(l);
 }

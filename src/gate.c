@@ -62,44 +62,47 @@ gate_workers(const struct gate *g)
 /* Connections per source, over all workers */
 
 static struct gate_source **
-gate_source_find(struct gate *g, const struct sockaddr *sa, int *family,
-    unsigned char addr[16])
+gate_source_find(struct gate *g, const struct gate_source_key *k)
 {
 	struct gate_source **pp;
 	uint32_t h = 2166136261u; /* FNV-1a */
 
-	*family = cidr_key(sa, addr);
 	for (size_t i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
+		h = (h ^ k->addr[i]) * 16777619u;
 	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
 	while (*pp != NULL &&
-	    ((*pp)->family != *family || memcmp((*pp)->addr, addr, 16) != 0))
+	    ((*pp)->family != k->family ||
+	        memcmp((*pp)->addr, k->addr, 16) != 0))
 		pp = &(*pp)->next;
 	return pp;
 }
 
 bool
-gate_source_acquire(
-    struct gate *g, const struct config *cfg, const struct sockaddr *sa)
+gate_source_acquire(struct gate *g, const struct config *cfg,
+    const struct sockaddr *sa, struct gate_source_key *key)
 {
+	struct gate_source_key k;
 	struct gate_source **pp, *slot;
-	unsigned char addr[16];
 	bool ok = true;
-	int family;
 
-	if (cfg->max_connections_per_source == 0 || g->sources == NULL)
+	memset(key, 0, sizeof(*key));
+	if (g == NULL || g->sources == NULL)
 		return true;
+	if ((k.family = cidr_key(sa, k.addr)) == 0)
+		return true;
+	cidr_group(k.family, k.addr, cfg->source_ipv6_prefix);
 	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, sa, &family, addr);
+	pp = gate_source_find(g, &k);
 	if ((slot = *pp) == NULL) {
 		/* No memory to count with: do not refuse. */
 		if ((slot = calloc(1, sizeof(*slot))) == NULL)
 			goto out;
-		slot->family = family;
-		memcpy(slot->addr, addr, 16);
+		slot->family = k.family;
+		memcpy(slot->addr, k.addr, 16);
 		*pp = slot;
 	}
-	if (slot->count >= cfg->max_connections_per_source) {
+	if (cfg->max_connections_per_source != 0 &&
+	    slot->count >= cfg->max_connections_per_source) {
 		if (slot->count == 0) {
 			*pp = slot->next;
 			free(slot);
@@ -108,22 +111,21 @@ gate_source_acquire(
 		goto out;
 	}
 	slot->count++;
+	*key = k;
 out:
 	pthread_mutex_unlock(&g->sources_lock);
 	return ok;
 }
 
 void
-gate_source_release(struct gate *g, const struct sockaddr *sa)
+gate_source_release(struct gate *g, const struct gate_source_key *key)
 {
 	struct gate_source **pp, *slot;
-	unsigned char addr[16];
-	int family;
 
-	if (g->sources == NULL)
+	if (g == NULL || g->sources == NULL || key->family == 0)
 		return;
 	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, sa, &family, addr);
+	pp = gate_source_find(g, key);
 	if ((slot = *pp) != NULL && --slot->count == 0) {
 		*pp = slot->next;
 		free(slot);
@@ -139,6 +141,7 @@ static void
 gate_alert_config(const struct config *cfg, struct alert_config *a)
 {
 	*a = cfg->alerts;
+	a->ipv6_prefix = cfg->source_ipv6_prefix;
 	a->max_tracked_sources =
 	    (cfg->alerts.max_tracked_sources + GATE_ALERT_SHARDS - 1) /
 	    GATE_ALERT_SHARDS;
@@ -309,17 +312,17 @@ fail:
 	return NULL;
 }
 
-/* One descriptor per socket for a worker; NULL when out of them. */
+/* One descriptor per socket of <socks> for a worker; NULL when out of
+ * them. */
 static int *
-gate_dup_fds(const struct gate *g)
+gate_dup_socks(const struct gate_socket *socks, size_t n)
 {
-	int *fds = calloc(g->nsocks + 1, sizeof(*fds));
+	int *fds = calloc(n + 1, sizeof(*fds));
 
 	if (fds == NULL)
 		return NULL;
-	for (size_t i = 0; i < g->nsocks; i++) {
-		if ((fds[i] = fcntl(g->socks[i].fd, F_DUPFD_CLOEXEC, 0)) ==
-		    -1) {
+	for (size_t i = 0; i < n; i++) {
+		if ((fds[i] = fcntl(socks[i].fd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			while (i-- > 0)
 				close(fds[i]);
 			free(fds);
@@ -327,6 +330,49 @@ gate_dup_fds(const struct gate *g)
 		}
 	}
 	return fds;
+}
+
+static int *
+gate_dup_fds(const struct gate *g)
+{
+	return gate_dup_socks(g->socks, g->nsocks);
+}
+
+/*
+ * Undoes gate_bind(): the sockets <socks> took over from <old> go back
+ * to it, the ones bound for <socks> are closed, and <socks> is freed.
+ */
+static void
+gate_unbind(
+    struct gate_socket *socks, size_t n, struct gate_socket *old, size_t nold)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < nold && socks[i].fd != -1; k++) {
+			if (old[k].fd == -1 &&
+			    strcmp(old[k].text, socks[i].text) == 0 &&
+			    old[k].transparent == socks[i].transparent) {
+				old[k].fd = socks[i].fd;
+				socks[i].fd = -1;
+			}
+		}
+	}
+	gate_close_sockets(socks, n);
+}
+
+/* Closes and frees the descriptors of <n> workers that were not used. */
+static void
+gate_free_worker_fds(int **fds, size_t n, size_t nsocks)
+{
+	if (fds == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] == NULL)
+			continue;
+		for (size_t k = 0; k < nsocks; k++)
+			close(fds[i][k]);
+		free(fds[i]);
+	}
+	free(fds);
 }
 
 /* ------------------------------------------------------------------ */
@@ -407,19 +453,22 @@ gate_restore_admin(struct gate *g, struct evhttp *tried)
 }
 
 /*
- * Loads the config again. Everything that can fail is done first (the
- * config, the resolver, the syslog target's name, the event log file,
- * the admin endpoint, the sockets); only then does anything switch, the
- * workers last.
+ * Loads the config again, all or nothing. Everything that can fail is
+ * done first (the config, the resolver, the syslog target's name, the
+ * event log file and outputs, the admin endpoint, the sockets and every
+ * worker's descriptors of them); only then does anything switch, the
+ * workers last. A failure leaves the running configuration whole.
  */
 static int
 gate_reload(struct gate *g, char *err, size_t errlen)
 {
 	struct config *cfg;
 	struct event_sink *sink = NULL;
+	struct event_log_change *logc = NULL;
 	struct resolver *res;
 	struct gate_socket *socks;
 	struct evhttp *admin = NULL;
+	int **fds = NULL;
 	bool new_admin;
 	size_t nsocks;
 
@@ -448,16 +497,24 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if ((socks = gate_bind(cfg, g->socks, g->nsocks, err, errlen)) ==
-	    NULL) {
-		if (new_admin)
-			gate_restore_admin(g, admin);
-		goto fail;
-	}
-	/* From here on nothing fails but for lack of memory, logged. */
+	if ((socks = gate_bind(cfg, g->socks, g->nsocks, err, errlen)) == NULL)
+		goto fail_admin;
 	nsocks = cfg->nlisten;
-	if (event_log_update(g->log, sink, cfg, err, errlen) == -1)
-		log_warn("SIGHUP: %s; metric lines keep their outputs", err);
+	if ((logc = event_log_prepare(g->log, sink, cfg, err, errlen)) == NULL)
+		goto fail_socks;
+	if ((fds = calloc(g->nworkers + 1, sizeof(*fds))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail_socks;
+	}
+	for (size_t i = 0; i < g->nworkers; i++) {
+		if ((fds[i] = gate_dup_socks(socks, nsocks)) == NULL) {
+			snprintf(err, errlen,
+			    "out of descriptors for the workers' sockets");
+			goto fail_socks;
+		}
+	}
+	/* From here on nothing fails. */
+	event_log_commit(g->log, logc);
 	gate_close_sockets(g->socks, g->nsocks);
 	g->socks = socks;
 	g->nsocks = nsocks;
@@ -474,17 +531,18 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 	event_sink_unref(g->sink);
 	g->sink = sink;
 	for (size_t i = 0; i < g->nworkers; i++) {
-		int *fds = gate_dup_fds(g);
-
-		if (fds == NULL) {
-			log_warn("SIGHUP: worker %zu: out of descriptors; it "
-			         "keeps the old configuration",
-			    i);
-			continue;
-		}
-		worker_reload(g->workers[i], cfg, sink, fds);
+		worker_reload(g->workers[i], cfg, sink, fds[i]);
+		fds[i] = NULL;
 	}
+	free(fds);
 	return 0;
+fail_socks:
+	gate_free_worker_fds(fds, g->nworkers, nsocks);
+	event_log_abort(logc);
+	gate_unbind(socks, nsocks, g->socks, g->nsocks);
+fail_admin:
+	if (new_admin)
+		gate_restore_admin(g, admin);
 fail:
 	event_sink_unref(sink);
 	config_unref(cfg);

@@ -37,6 +37,9 @@ static const char *const metrics_alert_names[METRICS_ALERT_KINDS] = {
     [METRICS_ALERT_EARLY_REQUERY] = "early_requery",
     [METRICS_ALERT_SERIAL_FANOUT] = "serial_fanout",
     [METRICS_ALERT_PERIODIC] = "periodic",
+    [METRICS_ALERT_UNKNOWN_CERTS] = "unknown_certificates",
+    [METRICS_ALERT_UNAUTHORIZED] = "unauthorized_answers",
+    [METRICS_ALERT_UA_MISMATCH] = "ua_mismatch",
 };
 
 const char *

@@ -272,10 +272,38 @@ server_take_listener(struct server *srv, const struct listen_addr *la)
 	return NULL;
 }
 
+/*
+ * Gives back to <srv> the listeners that ls[0..n) took over from it, and
+ * frees the ones opened for the new config.
+ */
+static void
+server_untake_listeners(struct server *srv, struct listener **ls, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < srv->nlisteners; k++) {
+			if (srv->listeners[k] == NULL &&
+			    strcmp(srv->cfg->listen[k].text,
+			        listener_text(ls[i])) == 0) {
+				srv->listeners[k] = ls[i];
+				ls[i] = NULL;
+				break;
+			}
+		}
+		listener_free(ls[i]);
+	}
+	free(ls);
+}
+
+/*
+ * Everything that can fail comes first: the resolver, the event log's
+ * new outputs, the listeners. Only when all of them are ready does
+ * anything switch, so a failure leaves the worker exactly as it was.
+ */
 int
 server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
     const int *fds, char *err, size_t errlen)
 {
+	struct event_log_change *logc = NULL;
 	struct listener **ls = NULL;
 	struct resolver *res = NULL;
 	size_t n = 0;
@@ -284,7 +312,8 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		/* Always a new resolver: the hosts file may have changed. */
 		if ((res = resolver_new(srv->base, cfg, err, errlen)) == NULL)
 			goto fail;
-		if (event_log_update(srv->log, sink, cfg, err, errlen) == -1)
+		if ((logc = event_log_prepare(
+		         srv->log, sink, cfg, err, errlen)) == NULL)
 			goto fail;
 	}
 	if ((ls = calloc(cfg->nlisten, sizeof(*ls))) == NULL &&
@@ -303,11 +332,14 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		         err, errlen)) == NULL)
 			goto fail_listen;
 	}
+	/* From here on nothing fails. */
 	server_close_listeners(srv);
 	for (size_t i = 0; i < n; i++)
 		listener_rebind(ls[i], cfg, &cfg->listen[i]);
 	srv->listeners = ls;
 	srv->nlisteners = n;
+	if (logc != NULL)
+		event_log_commit(srv->log, logc);
 	if (res != NULL) {
 		resolver_unref(srv->resolver);
 		srv->resolver = res;
@@ -326,25 +358,16 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 fail:
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		close(fds[i]);
+	free(ls);
+	event_log_abort(logc);
 	resolver_unref(res);
 	return -1;
 fail_listen:
-	/* Give back the listeners taken over; close the ones opened. */
+	/* fds[n] went with the failed listener; the later ones are ours. */
 	for (size_t i = n + 1; i < cfg->nlisten; i++)
 		close(fds[i]);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < srv->nlisteners; k++) {
-			if (srv->listeners[k] == NULL &&
-			    strcmp(srv->cfg->listen[k].text,
-			        listener_text(ls[i])) == 0) {
-				srv->listeners[k] = ls[i];
-				ls[i] = NULL;
-				break;
-			}
-		}
-		listener_free(ls[i]);
-	}
-	free(ls);
+	server_untake_listeners(srv, ls, n);
+	event_log_abort(logc);
 	resolver_unref(res);
 	return -1;
 }

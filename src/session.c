@@ -121,6 +121,8 @@ session_observe(struct session *s, const struct session_request *rq,
 	memset(&o, 0, sizeof(o));
 	o.source.family =
 	    cidr_key((const struct sockaddr *)&s->source_addr, o.source.addr);
+	/* One IPv6 block is one source: group it before choosing a shard. */
+	cidr_group(o.source.family, o.source.addr, s->cfg->source_ipv6_prefix);
 	for (size_t i = 0; i < rq->req.host.len; i++)
 		dest[i] = (char)tolower((unsigned char)rq->req.host.p[i]);
 	o.dest = dest;
@@ -130,8 +132,14 @@ session_observe(struct session *s, const struct session_request *rq,
 		o.ncerts = rq->facts.ncerts;
 	}
 	if (rq->rfacts.parsed &&
-	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 		o.next_update = rq->rfacts.min_next_update;
+		for (size_t i = 0; i < rq->rfacts.ncerts; i++)
+			o.answer_unknown |=
+			    rq->rfacts.certs[i].status == OCSP_CERT_UNKNOWN;
+	}
+	o.answer_unauthorized = rq->rfacts.parsed &&
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = gate_alerts_observe(
@@ -368,9 +376,7 @@ session_close(struct session *s)
 		event_free(s->wait);
 	if (s->fd != -1)
 		evutil_closesocket(s->fd); /* it never sent a byte */
-	if (s->source_counted)
-		gate_source_release(
-		    s->srv->gate, (const struct sockaddr *)&s->source_addr);
+	gate_source_release(s->srv->gate, &s->source_key);
 	metrics_gauge_add(&s->srv->metrics.connections_open, -1);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
@@ -777,12 +783,11 @@ static int
 session_count_source(struct session *s)
 {
 	if (!gate_source_acquire(s->srv->gate, s->cfg,
-	        (const struct sockaddr *)&s->source_addr)) {
+	        (const struct sockaddr *)&s->source_addr, &s->source_key)) {
 		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
 		    "max_connections_per_source reached");
 		return -1;
 	}
-	s->source_counted = true;
 	return 0;
 }
 

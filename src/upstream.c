@@ -520,8 +520,8 @@ upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 		return;
 	t.this_update = upstream_parse_time(s->rq->rfacts.produced_at);
 	t.next_update = s->rq->rfacts.min_next_update;
-	if ((t.expires = ocsp_cache_expiry(
-	         now, t.next_update, have == 1, max_age)) == 0)
+	if ((t.expires = ocsp_cache_expiry(now, t.next_update, have == 1,
+	         max_age, (long)s->cfg->cache_max_age_sec)) == 0)
 		return;
 	if ((value = malloc(sizeof(s->rq->rfacts) + len)) == NULL)
 		return;

@@ -1,10 +1,17 @@
 /*
  * Behaviour alerts: each finished request (source -> responder host,
- * OCSP certificate IDs, nextUpdate of the answer) updates per-source
- * state, and patterns that tell a beacon from real revocation checking
- * raise alerts: request rate, a destination new to the source, re-asking
- * about a certificate long before its answer is due for refresh, many
- * distinct serials, and requests at a regular interval.
+ * OCSP certificate IDs, nextUpdate and status of the answer, request
+ * flags) updates per-source state, and patterns that tell a beacon from
+ * real revocation checking raise alerts: request rate, a destination new
+ * to the source, re-asking about a certificate long before its answer is
+ * due for refresh, many distinct certificate IDs, requests at a regular
+ * interval (jitter tolerated, re-checks at the answers' expiry not),
+ * many certificates the CA calls unknown or answers unauthorized, and
+ * requests whose User-Agent lies about the client.
+ *
+ * Sources are keyed on what an attacker cannot vary cheaply: an IPv4
+ * address, or an IPv6 address's first ipv6_prefix bits (a host may take
+ * any address of its /64).
  *
  * Pure: no I/O, no clock (times are passed in), no globals, no locking.
  * An engine is used by one thread at a time; the caller may run several
@@ -15,8 +22,9 @@
  * (least recently seen evicted first), and per source at most
  *   ALERT_MAX_PAIRS_PER_SOURCE destinations  x ~250 bytes (~16 KiB),
  *   ALERT_MAX_CERTS_PER_SOURCE certificate IDs x ~48 bytes (~12 KiB),
- *   min(serial_fanout, ALERT_FANOUT_MAX) serial hashes x 8 bytes (8 KiB),
- * plus ~300 bytes fixed: about 36 KiB in the worst case. The per-source
+ *   min(serial_fanout, ALERT_FANOUT_MAX) certificate-ID hashes x 8 bytes
+ *   (8 KiB), and as many for unknown_certs and unauthorized (8 KiB each),
+ * plus ~400 bytes fixed: about 52 KiB in the worst case. The per-source
  * arrays grow on demand, so a source that asks one responder about a
  * few certificates costs well under 1 KiB. Destinations, certificate IDs
  * and serials are kept as 64-bit hashes, never as text.
@@ -24,6 +32,7 @@
 #ifndef OCSPGATE_ALERT_H
 #define OCSPGATE_ALERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -43,7 +52,7 @@
  * OCSP_REQUEST_MAX_CERTS certificate IDs: a good size for alert_observe()'s
  * output array.
  */
-#define ALERT_MAX_PER_OBSERVATION (5 + OCSP_REQUEST_MAX_CERTS)
+#define ALERT_MAX_PER_OBSERVATION (8 + OCSP_REQUEST_MAX_CERTS)
 
 /*
  * Thresholds; 0 disables that alert. Times are seconds, counts are
@@ -56,20 +65,29 @@ struct alert_config {
 	unsigned novelty_window;   /* destination unseen this long is new */
 	unsigned novelty_learning; /* quiet period for a new source; 0 none */
 	unsigned early_requery;    /* consecutive early re-asks, one cert */
-	unsigned serial_fanout;    /* distinct serials in fanout_window */
+	unsigned serial_fanout;    /* distinct cert IDs in fanout_window */
 	unsigned fanout_window;    /* tumbling window; 0 means 600 */
 	unsigned periodic_min;     /* intervals needed, capped at 16 */
 	unsigned cooldown;         /* one alert per kind and key; 0 none */
 	unsigned max_tracked_sources; /* LRU bound; 0 means 10000 */
-	double periodic_jitter;       /* max stddev/mean of the intervals */
+	double periodic_jitter; /* tolerated jitter, a fraction of the period */
+	unsigned unknown_certs; /* distinct cert IDs answered "unknown" in
+	                           fanout_window; capped at ALERT_FANOUT_MAX */
+	unsigned unauthorized;  /* the same for "unauthorized" answers */
+	unsigned ua_mismatch;   /* requests flagged ua_mismatch, same window */
+	unsigned ipv6_prefix;   /* IPv6 sources per /N; 0 or 128: each */
 };
 
 /* Fills <c> with the defaults (rate 600/300, novelty 7 days with one
- * hour of learning, early_requery 3, fanout 200 per 600 s, periodic 8
- * intervals at cv <= 0.2, cooldown 600 s, 10000 sources). */
+ * hour of learning, early_requery 3, fanout 200 per 600 s, periodic 12
+ * intervals within +-30 % jitter, cooldown 600 s, 10000 sources,
+ * unknown_certs 10, unauthorized 10, ua_mismatch 5, IPv6 per /64). */
 void alert_config_defaults(struct alert_config *c);
 
-/* A client address. AF_INET uses addr[0..3]; other bytes are ignored. */
+/* A client address. AF_INET uses addr[0..3]; other bytes are ignored.
+ * The engine groups an AF_INET6 address per ipv6_prefix itself; a
+ * caller that shards over engines groups it first (cidr_group()), so
+ * that one block lands in one engine. */
 struct alert_source {
 	int family; /* AF_INET or AF_INET6 */
 	unsigned char addr[16];
@@ -89,10 +107,15 @@ struct alert_observation {
 	size_t dest_len;
 	const struct ocsp_cert_id *certs; /* NULL/0 if not OCSP */
 	size_t ncerts;
-	time_t next_update; /* earliest nextUpdate of a good answer, wall
-	                       clock; 0 if none or unknown */
-	uint64_t now_ms;    /* monotonic milliseconds: windows, intervals */
-	time_t now;         /* wall clock seconds, compared w/ next_update */
+	time_t next_update;  /* earliest nextUpdate of a good answer, wall
+	                        clock; 0 if none or unknown */
+	uint64_t now_ms;     /* monotonic milliseconds: windows, intervals */
+	time_t now;          /* wall clock seconds, compared w/ next_update */
+	bool answer_unknown; /* a successful answer called a certificate of
+	                        the request "unknown" */
+	bool answer_unauthorized; /* the answer's status was unauthorized */
+	bool ua_mismatch; /* the request's User-Agent claims a client its
+	                     header fingerprint is not */
 };
 
 enum alert_kind {
@@ -101,18 +124,23 @@ enum alert_kind {
 	ALERT_EARLY_REQUERY,
 	ALERT_SERIAL_FANOUT,
 	ALERT_PERIODIC,
+	ALERT_UNKNOWN_CERTS,
+	ALERT_UNAUTHORIZED,
+	ALERT_UA_MISMATCH,
 	ALERT_KIND_COUNT
 };
 
 /* "rate_anomaly", "new_destination", "early_requery", "serial_fanout",
- * "periodic"; NULL for an out-of-range value. */
+ * "periodic", "unknown_certificates", "unauthorized_answers",
+ * "ua_mismatch"; NULL for an out-of-range value. */
 const char *alert_kind_name(enum alert_kind k);
 
 /*
  * One alert. <scope> says what its key is: "source" (rate_anomaly per
- * source, serial_fanout), "pair" (rate_anomaly per pair,
- * new_destination, periodic) or "certificate" (early_requery: source and
- * cert ID). <dest> is "" for scope "source".
+ * source, serial_fanout, unknown_certificates, unauthorized_answers,
+ * ua_mismatch), "pair" (rate_anomaly per pair, new_destination,
+ * periodic) or "certificate" (early_requery: source and cert ID). <dest>
+ * is "" for scope "source".
  *
  *   kind             observed              threshold       window_sec
  *   rate_anomaly     requests in 60 s      rate_per_*      60
@@ -120,20 +148,30 @@ const char *alert_kind_name(enum alert_kind k);
  *                    0 if never seen
  *   early_requery    early re-asks         early_requery   answer's
  *                                                          validity
- *   serial_fanout    distinct serials      serial_fanout   fanout_window
+ *   serial_fanout    distinct cert IDs     serial_fanout   fanout_window
  *   periodic         intervals (samples)   periodic_min    their sum
+ *   unknown_certificates  distinct cert    unknown_certs   fanout_window
+ *                    IDs answered unknown
+ *   unauthorized_answers  distinct cert    unauthorized    fanout_window
+ *                    IDs answered so
+ *   ua_mismatch      flagged requests      ua_mismatch     fanout_window
  */
 struct alert {
 	enum alert_kind kind;
-	const char *scope;         /* static string */
-	char dest[ALERT_DEST_MAX]; /* NUL-terminated, truncated if longer */
+	const char *scope;          /* static string */
+	char dest[ALERT_DEST_MAX];  /* NUL-terminated, truncated if longer */
+	struct alert_source source; /* the key: an IPv6 block's first bits */
+	unsigned source_prefix;     /* its length; 0 for a whole address */
 	uint64_t observed;
 	uint64_t threshold;
 	unsigned window_sec;
-	double mean_interval; /* periodic: seconds */
-	double cv;            /* periodic: stddev / mean */
-	double score;         /* periodic: 1 - cv, within 0..1 */
-	unsigned samples;     /* periodic: intervals used */
+	double mean_interval;   /* periodic: seconds */
+	double median_interval; /* periodic: seconds */
+	double jitter;          /* periodic: the middle intervals' spread
+	                           around the median, as a fraction of it */
+	double cv;              /* periodic: stddev / mean, all intervals */
+	double score;           /* periodic: 1 - jitter, within 0..1 */
+	unsigned samples;       /* periodic: intervals used */
 	unsigned char serial[OCSP_SERIAL_MAX_BYTES]; /* early_requery */
 	size_t serial_len;
 	long next_update_in; /* early_requery: seconds left */
@@ -178,7 +216,8 @@ void alert_engine_stats(const struct alert_engine *e, struct alert_stats *st);
  * @timestamp from <ts> (wall clock), event.kind "alert", event.reason the
  * kind's name, source.ip <source_ip>, source.domain <source_domain> unless
  * NULL, destination.domain (or .ip for an address literal) when a->dest
- * is set, and ocspgate.alert.* with the figures. On return j->failed
+ * is set, and ocspgate.alert.* with the figures (and source_prefix,
+ * "2001:db8:1:2::/64", when the key is an IPv6 block). On return j->failed
  * tells whether the line is usable.
  */
 void alert_format(struct json *j, const struct alert *a,

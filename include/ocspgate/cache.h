@@ -12,7 +12,9 @@
  *   (RFC 5019 clients send no nonce; the caller should not store
  *   responses to nonced requests at all).
  * - A response is served no later than its nextUpdate, nor past the
- *   upstream's Cache-Control max-age (s-maxage for us, a shared cache);
+ *   upstream's Cache-Control max-age (s-maxage for us, a shared cache),
+ *   nor longer than the configured lifetime (cache_max_age) after it was
+ *   stored, whatever its nextUpdate;
  *   no-store, no-cache and private mean "do not store". A response with
  *   neither nextUpdate nor max-age is not cached (section 6.2: clients
  *   MUST NOT cache responses without nextUpdate).
@@ -130,13 +132,15 @@ int ocsp_cache_parse_max_age(
 
 /*
  * The time from which a response fetched at <now> must no longer be
- * served: the earlier of <next_update> (0 = none) and now + max_age (when
+ * served: the earliest of <next_update> (0 = none), now + max_age (when
  * <have_max_age>; negative counts as 0, larger than the limit is
+ * clamped) and now + <lifetime> (the longest any answer is kept,
+ * whatever it says; 0 = no such bound, larger than the limit is
  * clamped). Returns 0, meaning "do not cache", when there is neither a
  * nextUpdate nor a max-age, or when the result is not after <now>.
  */
-time_t ocsp_cache_expiry(
-    time_t now, time_t next_update, int have_max_age, long max_age);
+time_t ocsp_cache_expiry(time_t now, time_t next_update, int have_max_age,
+    long max_age, long lifetime);
 
 /*
  * Writes into <buf> the head of a 200 response serving <e> at <now>, per

@@ -29,6 +29,15 @@ int cidr_parse(const char *text, struct cidr *c, char *err, size_t errlen);
 int cidr_key(const struct sockaddr *sa, unsigned char addr[16]);
 
 /*
+ * Turns <addr>, as cidr_key() wrote it for <family>, into the key of its
+ * source block: an AF_INET6 address keeps its first <prefix6> bits
+ * (0..128; the rest are zeroed), any other stays whole. One IPv6 host
+ * usually holds a whole /64 and may take any address in it, so limits
+ * and alerts that count per address would count it as many sources.
+ */
+void cidr_group(int family, unsigned char addr[16], unsigned prefix6);
+
+/*
  * True when <sa> (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts
  * as IPv4) lies in <c>.
  */

@@ -26,6 +26,8 @@
 #define CONFIG_DEFAULT_UPSTREAM_TIMEOUT      10
 #define CONFIG_DEFAULT_MAX_NONCE_BYTES       32
 #define CONFIG_DEFAULT_MAX_CONNECTIONS       10000
+#define CONFIG_DEFAULT_MAX_CONN_PER_SOURCE   256
+#define CONFIG_DEFAULT_SOURCE_IPV6_PREFIX    64
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT         10
 #define CONFIG_DEFAULT_MAX_RESPONSE_BODY     65536
 #define CONFIG_DEFAULT_MAX_CRL_BYTES         (20 * 1024 * 1024)
@@ -33,8 +35,11 @@
 #define CONFIG_DEFAULT_UPSTREAM_IDLE_MAX     256 /* per worker */
 #define CONFIG_DEFAULT_UPSTREAM_IDLE_TIMEOUT 10
 #define CONFIG_DEFAULT_CACHE_SIZE            (32 * 1024 * 1024)
+#define CONFIG_DEFAULT_CACHE_MAX_AGE         (3 * 24 * 3600)
 #define CONFIG_DEFAULT_METRIC_INTERVAL       60
 #define CONFIG_DEFAULT_EVENT_QUEUE           (4 * 1024 * 1024)
+#define CONFIG_DEFAULT_EVENT_LOG_MAX_LINE    65536
+#define CONFIG_DEFAULT_SYSLOG_MAX_MESSAGE    65000
 #define CONFIG_WORKERS_MAX                   64
 #define CONFIG_DEFAULT_SYSLOG_FACILITY       3 /* daemon */
 
@@ -114,6 +119,7 @@ struct config {
 	bool reverse_dns;
 	unsigned max_connections;            /* open client connections */
 	unsigned max_connections_per_source; /* 0: no limit */
+	unsigned source_ipv6_prefix;         /* IPv6 sources grouped per /N */
 	unsigned drain_timeout_sec; /* SIGTERM: how long to wait for requests */
 	char *user;                 /* drop to it once listening; NULL: stay */
 	char *group;
@@ -132,12 +138,15 @@ struct config {
 	unsigned workers;           /* threads; 0: one per CPU */
 	unsigned upstream_idle_max; /* idle upstream connections kept */
 	unsigned upstream_idle_timeout_sec;
-	size_t cache_size;   /* RFC 5019 cache bytes, all workers; 0: off */
-	char *event_syslog;  /* "udp://host:port", ...; NULL: none */
-	int syslog_facility; /* RFC 5424 facility number */
-	size_t event_queue_bytes;     /* per output and worker */
-	unsigned metric_interval_sec; /* periodic metric events; 0: none */
-	char *admin_listen;           /* "127.0.0.1:9180"; NULL: none */
+	size_t cache_size; /* RFC 5019 cache bytes, all workers; 0: off */
+	unsigned cache_max_age_sec; /* no answer kept longer */
+	char *event_syslog;         /* "udp://host:port", ...; NULL: none */
+	int syslog_facility;        /* RFC 5424 facility number */
+	size_t event_queue_bytes;   /* per output and worker */
+	size_t event_log_max_line;  /* longer event lines are shortened */
+	size_t event_syslog_max_message; /* the same, per syslog message */
+	unsigned metric_interval_sec;    /* periodic metric events; 0: none */
+	char *admin_listen;              /* "127.0.0.1:9180"; NULL: none */
 	struct sockaddr_storage admin_addr;
 	socklen_t admin_addr_len;
 	struct alert_config alerts; /* thresholds, 0 turns one off */

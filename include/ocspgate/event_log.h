@@ -70,12 +70,21 @@ void event_log_write(struct event_log *l, int severity, const char *msgid,
 int event_log_check(const struct config *cfg, char *err, size_t errlen);
 
 /*
- * After a reload: writes to <sink> from now on, and to the syslog target
- * of <cfg> (the connection kept when it is unchanged). Returns 0, or -1
- * with a message, keeping the outputs as they were.
+ * A reload in two steps, so that it switches all or nothing. First
+ * event_log_prepare() makes what writing to <sink> and to the syslog
+ * target of <cfg> needs (a new syslog output only when the target or
+ * facility changed; the connection is kept otherwise) without touching
+ * <l>: it returns the change, or NULL with a message. Then either
+ * event_log_commit() switches <l> to it (this cannot fail) or
+ * event_log_abort() drops it; both free the change. A change is for the
+ * <l> it was prepared on, and only one may be pending at a time.
  */
-int event_log_update(struct event_log *l, struct event_sink *sink,
-    const struct config *cfg, char *err, size_t errlen);
+struct event_log_change;
+struct event_log_change *event_log_prepare(struct event_log *l,
+    struct event_sink *sink, const struct config *cfg, char *err,
+    size_t errlen);
+void event_log_commit(struct event_log *l, struct event_log_change *c);
+void event_log_abort(struct event_log_change *c); /* takes NULL */
 
 /* The syslog output's counters (zero while there is none). */
 const struct event_output_stats *event_log_syslog_stats(

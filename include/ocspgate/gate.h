@@ -79,15 +79,27 @@ void gate_free(struct gate *g);
 /* How many workers share the load. */
 size_t gate_workers(const struct gate *g);
 
+/* What a connection was counted under: its source block. */
+struct gate_source_key {
+	int family; /* 0: not counted */
+	unsigned char addr[16];
+};
+
 /*
- * Counts one more connection from <sa> (any worker). Returns false,
- * counting nothing, when max_connections_per_source of <cfg> would be
- * passed.
+ * Counts one more connection from <sa> (any worker) under its source
+ * block (an IPv6 address grouped per source_ipv6_prefix of <cfg>), and
+ * writes that block into <key> for gate_source_release(). Connections
+ * are counted whatever the limit, so that a reload that sets or lowers
+ * max_connections_per_source finds the true counts. Returns false,
+ * counting nothing (key->family 0), when max_connections_per_source of
+ * <cfg> (0: none) would be passed. Out of memory, the connection is let
+ * in uncounted.
  */
-bool gate_source_acquire(
-    struct gate *g, const struct config *cfg, const struct sockaddr *sa);
-/* Counts a connection from <sa> gone (one acquired earlier). */
-void gate_source_release(struct gate *g, const struct sockaddr *sa);
+bool gate_source_acquire(struct gate *g, const struct config *cfg,
+    const struct sockaddr *sa, struct gate_source_key *key);
+/* Counts a connection gone, with the key its acquire wrote (a key of
+ * family 0 counts nothing). */
+void gate_source_release(struct gate *g, const struct gate_source_key *key);
 
 /*
  * Records one finished request with the alert state of its source and

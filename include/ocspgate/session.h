@@ -17,6 +17,7 @@
 
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
+#include "ocspgate/gate.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
@@ -101,13 +102,13 @@ struct session {
 	uint16_t source_port;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
-	bool await_proxy;                /* a PROXY header comes first */
-	bool must_log;                   /* refused before a request line */
-	bool source_counted;             /* in max_connections_per_source */
-	bool orig_known;                 /* orig_dst is set */
-	union session_addr listen_bound; /* the listener's address */
-	union session_addr orig_dst;     /* intercepted: where it went */
-	bool host_mismatch;              /* orig_dst not an address of Host */
+	bool await_proxy;                  /* a PROXY header comes first */
+	bool must_log;                     /* refused before a request line */
+	struct gate_source_key source_key; /* counted under; family 0: not */
+	bool orig_known;                   /* orig_dst is set */
+	union session_addr listen_bound;   /* the listener's address */
+	union session_addr orig_dst;       /* intercepted: where it went */
+	bool host_mismatch;                /* orig_dst not an address of Host */
 
 	/*
 	 * The current request: its state and buffers, one pooled block

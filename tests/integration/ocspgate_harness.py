@@ -1560,7 +1560,8 @@ def _empty_strings(v, where=""):
 
 
 ALERT_REASONS = {"rate_anomaly", "new_destination", "early_requery",
-                 "serial_fanout", "periodic"}
+                 "serial_fanout", "periodic", "unknown_certificates",
+                 "unauthorized_answers", "ua_mismatch"}
 
 
 def assert_side_line_shape(tc, ev):

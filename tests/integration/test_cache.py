@@ -107,6 +107,35 @@ class CacheTests(ProxyTestCase):
                           for e in proxy.wait_events(3)],
                          ["miss", "hit", "miss"])
 
+    def test_cache_max_age_bounds_a_far_next_update(self):
+        """An answer whose nextUpdate is a month away is kept at most
+        cache_max_age: three days by default (what the cache tells
+        downstream caches, too), and with cache_max_age = 2 it is asked
+        for again after two seconds."""
+        self.body = self.fx.make(self.fx.req_good, options=["-ndays", "30"])
+        proxy = self.proxy()
+        self.ask(proxy)
+        hit = self.ask(proxy)
+        self.assertEqual(self.up.request_count(), 1)
+        max_age = int(hit.header("cache-control").split("=")[1].split(",")[0])
+        self.assertLessEqual(max_age, 3 * 86400)
+        self.assertGreater(max_age, 3 * 86400 - 60)
+        proxy.stop()
+
+        proxy = self.proxy(cache_max_age=2)
+        self.ask(proxy)
+        hit = self.ask(proxy)
+        self.assertEqual(self.up.request_count(), 2)
+        max_age = int(hit.header("cache-control").split("=")[1].split(",")[0])
+        self.assertLessEqual(max_age, 2)
+        time.sleep(2.2)
+        self.ask(proxy)
+        self.assertEqual(self.up.request_count(), 3)
+        # Both gates wrote to the same event log.
+        self.assertEqual([get(e, "ocspgate.cache")
+                          for e in proxy.wait_events(5)],
+                         ["miss", "hit", "miss", "hit", "miss"])
+
     def test_not_cached(self):
         """No-store answers, non-successful answers and answers to
         requests with a nonce all go upstream every time."""

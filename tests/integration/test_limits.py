@@ -18,13 +18,14 @@ import json
 import os
 import resource
 import selectors
+import signal
 import socket
 import threading
 import time
 import unittest
 
 from ocspgate_harness import (
-    Client, assert_refusal, get, get_cryptoapi, http_request,
+    Client, assert_refusal, config_text, get, get_cryptoapi, http_request,
     ocsp_post, ocsp_request_der, parse_response, scaled)
 from test_faults import (
     GateTestCase, check_event, data_kib, fd_count, head, pattern_digest,
@@ -130,8 +131,10 @@ class SlowlorisTests(LimitTestCase):
         answered promptly meanwhile; every slow one is closed by its
         client_timeout; only those with a request line leave an event."""
         raise_nofile(self, 4 * self.N)
+        # One test client stands for many hosts: no per-source limit.
         proxy = self.start_proxy(responders=[self.resp_spec()],
-                                 client_timeout=self.TIMEOUT)
+                                 client_timeout=self.TIMEOUT,
+                                 max_connections_per_source=0)
         url = self.url()
         # A first request, so that the figures below do not include the
         # first upstream exchange's set-up.
@@ -346,8 +349,10 @@ class ManyConnectionsTests(LimitTestCase):
         rec = self.upstream()
         spec = "ocsp.ca.test:%d" % rec.port
         # At most two idle upstream connections stay open for reuse.
+        # One test client stands for many hosts: no per-source limit.
         proxy = self.start_proxy(responders=[spec], client_timeout=300,
-                                 upstream_idle_max=2)
+                                 upstream_idle_max=2,
+                                 max_connections_per_source=0)
         allowed = ocsp_post("http://%s/" % spec, self.der)
         blocked = http_request("GET", "http://other.test/")
         # warm up: both kinds once
@@ -576,6 +581,114 @@ class ConnectionLimitTests(LimitTestCase):
             c.send(pp("192.0.2.8", 40003) + self.blocked())
             self.assertEqual(c.read_response().status, 403)
         self.expect_count(proxy, 4)
+
+
+    def reload(self, proxy, cfg, **changes):
+        """Writes cfg with <changes> and reloads; waits for the result."""
+        cfg.update(changes)
+        proxy.conf_path.write_text(config_text(cfg))
+        n = len(proxy.err.lines)
+        proxy.signal(signal.SIGHUP)
+        self.assertTrue(proxy.err.wait_for(
+            lambda l: any("reloaded" in x for x in l[n:]), 5),
+            proxy.err.text())
+
+    def close_and_settle(self, proxy, socks):
+        pid = proxy.proc.pid
+        before = fd_count(pid)
+        for s in socks:
+            s.close()
+        self.assertLessEqual(
+            wait_fd_count(pid, lambda n: n <= before - len(socks), 5),
+            before - len(socks))
+
+    def test_default_limit(self):
+        """Without the setting a source may hold 256 connections: one
+        host cannot take every slot of max_connections."""
+        proxy = self.start_proxy(responders=["ocsp.ca.test"],
+                                 client_timeout=60)
+        held = [connect_nb(proxy.port, ip="127.0.0.9") for _ in range(256)]
+        self.addCleanup(lambda: [s.close() for s in held])
+        self.refused(proxy, "127.0.0.9", proxy.port, send=False)
+        self.served("127.0.0.10", proxy.port)
+        refused = [e for e in proxy.wait_events(2)
+                   if get(e, "event.reason") == "connection_limit"]
+        self.assertEqual([get(e, "source.ip") for e in refused],
+                         ["127.0.0.9"])
+
+    def test_counts_stay_true_across_reloads(self):
+        """Connections are counted whatever the limit, under the key they
+        were accepted with: a reload that sets, lifts or lowers the limit
+        sees the connections that are open, and closing them gives back
+        exactly what they took."""
+        cfg = self.base_config(responders=["ocsp.ca.test"],
+                               max_connections_per_source=0,
+                               client_timeout=60)
+        proxy = self.start_proxy(cfg)
+        seven = [self.served("127.0.0.7", proxy.port) for _ in range(3)]
+        # Set to 2 with 3 open: a fourth is refused.
+        self.reload(proxy, cfg, max_connections_per_source=2)
+        self.refused(proxy, "127.0.0.7", proxy.port)
+        # Two close: one more fits, then the limit again.
+        self.close_and_settle(proxy, seven[:2])
+        seven = seven[2:] + [self.served("127.0.0.7", proxy.port)]
+        self.refused(proxy, "127.0.0.7", proxy.port)
+        # Lifted: two more (four open), then lowered to 3: refused.
+        self.reload(proxy, cfg, max_connections_per_source=0)
+        seven += [self.served("127.0.0.7", proxy.port) for _ in range(2)]
+        self.reload(proxy, cfg, max_connections_per_source=3)
+        self.refused(proxy, "127.0.0.7", proxy.port)
+        # All closed: the count is back at zero, three fit again.
+        self.close_and_settle(proxy, seven)
+        seven = [self.served("127.0.0.7", proxy.port) for _ in range(3)]
+        self.refused(proxy, "127.0.0.7", proxy.port)
+        evs = self.expect_count(proxy, 13)
+        self.assertEqual(collections.Counter(
+            get(e, "event.reason") for e in evs),
+            {"unknown_responder": 9, "connection_limit": 4})
+
+    def test_ipv6_sources_grouped_per_64(self):
+        """Addresses of one IPv6 /64 are one source for the limit (a host
+        can take any address of its /64); another /64 is another source;
+        source_ipv6_prefix = 128 counts each address."""
+        listen = ({"address": "127.0.0.1:0", "proxy_protocol": True,
+                   "proxy_protocol_from": ["127.0.0.1/32"]},)
+        cfg = self.base_config(listen=listen, responders=["ocsp.ca.test"],
+                               max_connections_per_source=2,
+                               client_timeout=60)
+        proxy = self.start_proxy(cfg)
+        sport = iter(range(41000, 42000))
+
+        def connect(src):
+            c = Client(proxy.port)
+            self.addCleanup(c.close)
+            port = next(sport)
+            try:
+                c.send(b"PROXY TCP6 %s ::1 %d %d\r\n" % (
+                    src.encode(), port, proxy.port) + self.blocked())
+            except OSError:
+                pass
+            return c, port
+
+        def served(src):
+            c, _ = connect(src)
+            self.assertEqual(c.read_response().status, 403)
+            return c
+
+        def refused(src):
+            c, port = connect(src)
+            self.assertTrue(c.wait_closed(2), "%s left open" % src)
+            self.assertEqual(bytes(c.buf), b"")
+            ev = proxy.wait_event(lambda e: get(e, "source.port") == port)
+            self.assertEqual(get(ev, "event.reason"), "connection_limit")
+            self.assertEqual(get(ev, "source.ip"), src)
+
+        held = [served("2001:db8:1:2::7"), served("2001:db8:1:2:aaaa::8")]
+        refused("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        held.append(served("2001:db8:1:3::7"))
+        self.reload(proxy, cfg, source_ipv6_prefix=128)
+        held.append(served("2001:db8:1:2::9"))
+        self.expect_count(proxy, 5)
 
 
 # --------------------------------------------------------------------------

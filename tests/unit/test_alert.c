@@ -5,6 +5,7 @@
  * random and burst series, LRU bounds, reconfiguration, the JSON line,
  * and a stress run over many sources.
  */
+#include <arpa/inet.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,15 +123,22 @@ test_names_and_defaults(void)
 	CHECK(
 	    strcmp(alert_kind_name(ALERT_SERIAL_FANOUT), "serial_fanout") == 0);
 	CHECK(strcmp(alert_kind_name(ALERT_PERIODIC), "periodic") == 0);
+	CHECK(strcmp(alert_kind_name(ALERT_UNKNOWN_CERTS),
+	          "unknown_certificates") == 0);
+	CHECK(strcmp(alert_kind_name(ALERT_UNAUTHORIZED),
+	          "unauthorized_answers") == 0);
+	CHECK(strcmp(alert_kind_name(ALERT_UA_MISMATCH), "ua_mismatch") == 0);
 	CHECK(alert_kind_name(ALERT_KIND_COUNT) == NULL);
 
 	alert_config_defaults(&c);
 	CHECK(c.rate_per_source == 600 && c.rate_per_pair == 300);
 	CHECK(c.novelty_window == 604800 && c.novelty_learning == 3600);
 	CHECK(c.early_requery == 3 && c.serial_fanout == 200);
-	CHECK(c.fanout_window == 600 && c.periodic_min == 8);
-	CHECK(c.periodic_jitter == 0.2 && c.cooldown == 600);
+	CHECK(c.fanout_window == 600 && c.periodic_min == 12);
+	CHECK(c.periodic_jitter == 0.3 && c.cooldown == 600);
 	CHECK(c.max_tracked_sources == 10000);
+	CHECK(c.unknown_certs == 10 && c.unauthorized == 10);
+	CHECK(c.ua_mismatch == 5 && c.ipv6_prefix == 64);
 }
 
 static void
@@ -485,16 +493,12 @@ test_serial_fanout(void)
 		o.ncerts = 1;
 		CHECK(observe(e, &o) == 0);
 	}
-	/* The same serial under another hash algorithm is the same. */
+	/*
+	 * The fifth distinct certificate ID fires, though its serial was
+	 * seen: an attacker varies the issuer hashes as easily.
+	 */
 	ids[0] = cert(0);
-	ids[0].hash = OCSP_HASH_SHA256;
-	ids[0].hash_len = 32;
-	o = obs(1, "ocsp.example", 9000);
-	o.certs = ids;
-	o.ncerts = 1;
-	CHECK(observe(e, &o) == 0);
-	/* The fifth distinct one fires. */
-	ids[0] = cert(4);
+	ids[0].name_hash[0] ^= 0xff;
 	o = obs(1, "ocsp.example", 10000);
 	o.certs = ids;
 	o.ncerts = 1;
@@ -595,8 +599,13 @@ test_periodic(void)
 	    "mean %f", a != NULL ? a->mean_interval : 0);
 	CHECKF(a != NULL && a->cv < 0.05, "cv %f", a != NULL ? a->cv : 0);
 	CHECK(a != NULL && a->score > 0.95 && a->score <= 1);
-	CHECK(
-	    a != NULL && a->score + a->cv > 0.999 && a->score + a->cv < 1.001);
+	CHECK(a != NULL && a->score + a->jitter > 0.999 &&
+	    a->score + a->jitter < 1.001);
+	CHECKF(a != NULL && a->jitter < 0.06, "jitter %f",
+	    a != NULL ? a->jitter : 0);
+	CHECKF(
+	    a != NULL && a->median_interval > 28.5 && a->median_interval < 31.5,
+	    "median %f", a != NULL ? a->median_interval : 0);
 	CHECK(a != NULL && a->window_sec >= 228 && a->window_sec <= 252);
 	alert_engine_free(e);
 
@@ -763,8 +772,10 @@ test_format(void)
 	a.threshold = 8;
 	a.window_sec = 240;
 	a.mean_interval = 30.0125;
+	a.median_interval = 30.001;
+	a.jitter = 0.0512;
 	a.cv = 0.0291;
-	a.score = 0.9709;
+	a.score = 0.9488;
 	a.samples = 8;
 	s = format_ok(&j, &a, "host1.corp");
 	CHECKF(strncmp(
@@ -782,8 +793,9 @@ test_format(void)
 	CHECKF(strstr(s,
 	           "\"ocspgate\":{\"alert\":{\"scope\":\"pair\","
 	           "\"observed\":8,\"threshold\":8,\"window\":240,"
-	           "\"mean_interval\":30.013,\"cv\":0.029,"
-	           "\"score\":0.971,\"samples\":8}}}\n") != NULL,
+	           "\"mean_interval\":30.013,\"median_interval\":30.001,"
+	           "\"jitter\":0.051,\"cv\":0.029,"
+	           "\"score\":0.949,\"samples\":8}}}\n") != NULL,
 	    "%s", s);
 
 	memset(&a, 0, sizeof(a));
@@ -894,6 +906,358 @@ test_stress(void)
 	alert_engine_free(e);
 }
 
+/* An observation from IPv6 address <a> (text). */
+static struct alert_observation
+obs6(const char *a, const char *dest, uint64_t now_ms)
+{
+	struct alert_observation o = obs(0, dest, now_ms);
+
+	o.source.family = AF_INET6;
+	memset(o.source.addr, 0, sizeof(o.source.addr));
+	CHECK(inet_pton(AF_INET6, a, o.source.addr) == 1);
+	return o;
+}
+
+/* IPv6 sources are one source per /64 (ipv6_prefix). */
+static void
+test_ipv6_grouping(void)
+{
+	static const char *const same64[] = {"2001:db8:1:2::7",
+	    "2001:db8:1:2::8", "2001:db8:1:2:aaaa:bbbb:cccc:dddd",
+	    "2001:db8:1:2:ffff:ffff:ffff:ffff"};
+	struct alert_config c = cfg_off();
+	struct alert_engine *e;
+	struct alert_observation o;
+	struct alert_stats st;
+	const struct alert *a;
+	struct json j;
+	size_t n;
+
+	c.rate_per_source = 4;
+	c.cooldown = 0;
+	c.ipv6_prefix = 64;
+	e = alert_engine_new(&c);
+	/* Four addresses of one /64: the fourth request fires. */
+	for (size_t i = 0; i < 3; i++) {
+		o = obs6(same64[i], "x", i);
+		CHECK(observe(e, &o) == 0);
+	}
+	/* Another /64 and an IPv4 source are others. */
+	o = obs6("2001:db8:1:3::7", "x", 4);
+	CHECK(observe(e, &o) == 0);
+	o = obs(0x0a000001, "x", 5);
+	CHECK(observe(e, &o) == 0);
+	o = obs6(same64[3], "x", 6);
+	n = observe(e, &o);
+	a = find_kind(n, ALERT_RATE_ANOMALY);
+	CHECK(n == 1 && a != NULL && a->observed == 4);
+	CHECK(a != NULL && a->source.family == AF_INET6 &&
+	    a->source_prefix == 64);
+	alert_engine_stats(e, &st);
+	CHECK(st.sources == 3);
+	json_init(&j);
+	if (a != NULL) {
+		struct timespec ts = {T0_WALL, 0};
+
+		alert_format(
+		    &j, a, &ts, "2001:db8:1:2:ffff:ffff:ffff:ffff", NULL);
+		CHECKF(strstr(j.buf,
+		           "\"source_prefix\":\"2001:db8:1:2::/64\"") != NULL,
+		    "%s", j.buf);
+		CHECK(strstr(j.buf,
+		          "\"source\":{\"ip\":\"2001:db8:1:2:ffff:ffff:ffff:"
+		          "ffff\"}") != NULL);
+	}
+	alert_engine_free(e);
+
+	/* ipv6_prefix 128 (or 0): each address is its own source. */
+	c.ipv6_prefix = 128;
+	e = alert_engine_new(&c);
+	for (size_t i = 0; i < 4; i++) {
+		o = obs6(same64[i], "x", i);
+		CHECK(observe(e, &o) == 0);
+	}
+	alert_engine_free(e);
+	/* An IPv4 alert has no prefix. */
+	c.ipv6_prefix = 64;
+	e = alert_engine_new(&c);
+	for (size_t i = 0; i < 4; i++) {
+		o = obs(0x0a000001, "x", i);
+		n = observe(e, &o);
+	}
+	a = find_kind(n, ALERT_RATE_ANOMALY);
+	CHECK(a != NULL && a->source_prefix == 0);
+	if (a != NULL) {
+		struct timespec ts = {T0_WALL, 0};
+
+		alert_format(&j, a, &ts, "10.0.0.1", NULL);
+		CHECK(strstr(j.buf, "source_prefix") == NULL);
+	}
+	json_free(&j);
+	alert_engine_free(e);
+}
+
+/*
+ * Runs <n> requests of one pair at the times <gen> makes (ms after the
+ * last), with good answers valid <validity> seconds (0: none), and
+ * returns the 1-based request of the first periodic alert, or 0.
+ */
+static size_t
+periodic_run(const struct alert_config *c, uint32_t seed, size_t n,
+    uint64_t (*gen)(uint32_t *), unsigned validity)
+{
+	struct alert_engine *e = alert_engine_new(c);
+	struct alert_observation o;
+	uint64_t t = 1000;
+	size_t at = 0;
+
+	for (size_t i = 0; i < n && at == 0; i++) {
+		o = obs(9, "ocsp.example", t);
+		if (validity != 0)
+			o.next_update = o.now + validity;
+		if (observe_kind(e, &o, ALERT_PERIODIC) > 0)
+			at = i + 1;
+		t += gen(&seed);
+	}
+	alert_engine_free(e);
+	return at;
+}
+
+/* 60 s +-30 %, uniform. */
+static uint64_t
+gen_beacon30(uint32_t *s)
+{
+	return 42000 + lcg(s) % 36001;
+}
+
+/* The same, missing one beat in ten (the interval doubles). */
+static uint64_t
+gen_beacon30_missed(uint32_t *s)
+{
+	uint64_t v = gen_beacon30(s);
+
+	return lcg(s) % 10 == 0 ? 2 * v : v;
+}
+
+/* Cobalt-Strike-like: 60 s less up to 30 %. */
+static uint64_t
+gen_sleep_minus30(uint32_t *s)
+{
+	return 42000 + lcg(s) % 18001;
+}
+
+/* Random arrivals, mean 60 s: a chance of 1 in 600 per 100 ms tick. */
+static uint64_t
+gen_poisson60(uint32_t *s)
+{
+	uint64_t t = 0;
+
+	do
+		t += 100;
+	while (lcg(s) % 600 != 0);
+	return t;
+}
+
+/* A client re-asking at its answers' expiry: 7 days, a few minutes late. */
+static uint64_t
+gen_expiry(uint32_t *s)
+{
+	return 7ULL * 86400 * 1000 + lcg(s) % 300000;
+}
+
+/* The same with 4-hour answers (short-lived responders). */
+static uint64_t
+gen_expiry_4h(uint32_t *s)
+{
+	return 4ULL * 3600 * 1000 + lcg(s) % 60000;
+}
+
+static void
+test_periodic_jitter(void)
+{
+	struct alert_config c = cfg_off();
+	unsigned late = 0, missed = 0, fired;
+	size_t at;
+
+	alert_config_defaults(&c);
+	c.rate_per_source = c.rate_per_pair = 0;
+	c.novelty_window = 0;
+	c.early_requery = 0;
+	c.serial_fanout = 0;
+
+	/* A beacon of 60 s +-30 % is found by its 13th request (12
+	 * intervals) in every one of 50 runs, and a few late ones. */
+	for (uint32_t seed = 1; seed <= 50; seed++) {
+		at = periodic_run(&c, seed, 40, gen_beacon30, 0);
+		CHECKF(at >= 13 && at <= 40, "seed %u: at %zu", seed, at);
+		late += at > 13;
+	}
+	CHECKF(late <= 5, "%u of 50 found late", late);
+	/* Answers valid a week do not make a 60 s beacon a cache. */
+	CHECK(periodic_run(&c, 7, 40, gen_beacon30, 7 * 86400) != 0);
+	/* Missed beats and one-sided sleeps too. */
+	for (uint32_t seed = 1; seed <= 50; seed++) {
+		at = periodic_run(&c, seed, 60, gen_beacon30_missed, 0);
+		missed += at != 0;
+		CHECKF(periodic_run(&c, seed, 40, gen_sleep_minus30, 0) == 13,
+		    "seed %u", seed);
+	}
+	CHECKF(missed >= 48, "missed beats: %u of 50 found", missed);
+	/* Random arrivals: 50 runs of 400 requests, never. */
+	fired = 0;
+	for (uint32_t seed = 1; seed <= 50; seed++)
+		fired += periodic_run(&c, seed, 400, gen_poisson60, 0) != 0;
+	CHECKF(fired == 0, "%u of 50 random series fired", fired);
+	/* Re-asking as answers expire is what caching clients do: never,
+	 * however regular. */
+	for (uint32_t seed = 1; seed <= 10; seed++) {
+		CHECK(periodic_run(&c, seed, 30, gen_expiry, 7 * 86400) == 0);
+		CHECK(periodic_run(&c, seed, 30, gen_expiry_4h, 4 * 3600) == 0);
+		/* Prefetching at half the validity is still a cache. */
+		CHECK(periodic_run(&c, seed, 30, gen_expiry_4h, 8 * 3600) == 0);
+	}
+	/* Without answers to go by, a weekly rhythm is periodic. */
+	CHECK(periodic_run(&c, 3, 30, gen_expiry, 0) == 13);
+	/* A tighter tolerance misses the jittered beacon. */
+	c.periodic_jitter = 0.05;
+	CHECK(periodic_run(&c, 1, 40, gen_beacon30, 0) == 0);
+}
+
+/* Requests for certificate IDs the answers call unknown / unauthorized. */
+static void
+test_answer_status(void)
+{
+	struct alert_config c = cfg_off();
+	struct alert_engine *e;
+	struct alert_observation o;
+	struct ocsp_cert_id id;
+	const struct alert *a;
+	size_t n;
+
+	c.unknown_certs = 4;
+	c.unauthorized = 3;
+	c.cooldown = 600;
+	e = alert_engine_new(&c);
+	/* Three distinct unknown, each twice, and good answers between. */
+	for (unsigned i = 0; i < 6; i++) {
+		id = cert(i % 3);
+		o = obs(1, "ocsp.example", i * 1000);
+		o.certs = &id;
+		o.ncerts = 1;
+		o.answer_unknown = true;
+		CHECK(observe(e, &o) == 0);
+		id = cert(100 + i);
+		o.answer_unknown = false;
+		CHECK(observe(e, &o) == 0);
+	}
+	/* The fourth distinct fires, scope source. */
+	id = cert(3);
+	o = obs(1, "ocsp.example", 7000);
+	o.certs = &id;
+	o.ncerts = 1;
+	o.answer_unknown = true;
+	n = observe(e, &o);
+	a = find_kind(n, ALERT_UNKNOWN_CERTS);
+	CHECK(n == 1 && a != NULL);
+	CHECK(a != NULL && a->observed == 4 && a->threshold == 4);
+	CHECK(a != NULL && strcmp(a->scope, "source") == 0 &&
+	    a->window_sec == 600);
+	/* Cooldown: a fifth does not fire again. */
+	id = cert(4);
+	o.now_ms = 8000;
+	CHECK(observe_kind(e, &o, ALERT_UNKNOWN_CERTS) == 0);
+
+	/* Unauthorized answers, counted apart; another source apart. */
+	for (unsigned i = 0; i < 2; i++) {
+		id = cert(200 + i);
+		o = obs(1, "ocsp.example", 9000 + i);
+		o.certs = &id;
+		o.ncerts = 1;
+		o.answer_unauthorized = true;
+		CHECK(observe(e, &o) == 0);
+		o.source.addr[3] = 2;
+		CHECK(observe(e, &o) == 0);
+	}
+	id = cert(202);
+	o = obs(1, "ocsp.example", 9100);
+	o.certs = &id;
+	o.ncerts = 1;
+	o.answer_unauthorized = true;
+	n = observe(e, &o);
+	a = find_kind(n, ALERT_UNAUTHORIZED);
+	CHECK(n == 1 && a != NULL && a->observed == 3);
+	alert_engine_free(e);
+
+	/* The window tumbles: three now, one after 600 s, no alert. */
+	c.cooldown = 0;
+	e = alert_engine_new(&c);
+	for (unsigned i = 0; i < 4; i++) {
+		id = cert(i);
+		o = obs(1, "ocsp.example", i < 3 ? i : 600000);
+		o.certs = &id;
+		o.ncerts = 1;
+		o.answer_unknown = true;
+		CHECK(observe(e, &o) == 0);
+	}
+	alert_engine_free(e);
+	/* Off (0): never. */
+	c.unknown_certs = 0;
+	e = alert_engine_new(&c);
+	for (unsigned i = 0; i < 20; i++) {
+		id = cert(i);
+		o = obs(1, "ocsp.example", i);
+		o.certs = &id;
+		o.ncerts = 1;
+		o.answer_unknown = true;
+		CHECK(observe_kind(e, &o, ALERT_UNKNOWN_CERTS) == 0);
+	}
+	alert_engine_free(e);
+}
+
+/* Requests flagged ua_mismatch, per source. */
+static void
+test_ua_mismatch(void)
+{
+	struct alert_config c = cfg_off();
+	struct alert_engine *e;
+	struct alert_observation o;
+	const struct alert *a;
+	size_t n;
+
+	c.ua_mismatch = 3;
+	c.cooldown = 600;
+	e = alert_engine_new(&c);
+	for (unsigned i = 0; i < 2; i++) {
+		o = obs(1, "ocsp.example", i * 1000);
+		o.ua_mismatch = true;
+		CHECK(observe(e, &o) == 0);
+		o.ua_mismatch = false; /* genuine ones between */
+		CHECK(observe(e, &o) == 0);
+		o = obs(2, "ocsp.example", i * 1000);
+		o.ua_mismatch = true;
+		CHECK(observe(e, &o) == 0);
+	}
+	o = obs(1, "other.example", 5000);
+	o.ua_mismatch = true;
+	n = observe(e, &o);
+	a = find_kind(n, ALERT_UA_MISMATCH);
+	CHECK(n == 1 && a != NULL && a->observed == 3 && a->threshold == 3);
+	CHECK(
+	    a != NULL && strcmp(a->scope, "source") == 0 && a->dest[0] == '\0');
+	o.now_ms = 6000;
+	CHECK(observe_kind(e, &o, ALERT_UA_MISMATCH) == 0); /* cooldown */
+	alert_engine_free(e);
+
+	/* Two now and one after the window: none. */
+	e = alert_engine_new(&c);
+	for (unsigned i = 0; i < 3; i++) {
+		o = obs(1, "ocsp.example", i < 2 ? i : 600000);
+		o.ua_mismatch = true;
+		CHECK(observe(e, &o) == 0);
+	}
+	alert_engine_free(e);
+}
+
 int
 main(void)
 {
@@ -905,6 +1269,10 @@ main(void)
 	test_early_requery();
 	test_serial_fanout();
 	test_periodic();
+	test_periodic_jitter();
+	test_ipv6_grouping();
+	test_answer_status();
+	test_ua_mismatch();
 	test_lru();
 	test_format();
 	test_stress();

@@ -418,30 +418,47 @@ struct expiry_case {
 	int have_max_age;
 	long max_age;
 	time_t want;
+	long lifetime; /* cache_max_age; 0 when left out */
 };
 
 static const struct expiry_case expiry_cases[] = {
     /* Neither nextUpdate nor max-age: not cached. */
-    {NOW, 0, 0, 0, 0},
+    {NOW, 0, 0, 0, 0, 0},
     /* nextUpdate only. */
-    {NOW, NOW + 3600, 0, 0, NOW + 3600},
-    {NOW, NOW + 1, 0, 0, NOW + 1},
-    {NOW, NOW, 0, 0, 0},
-    {NOW, NOW - 1, 0, 0, 0},
+    {NOW, NOW + 3600, 0, 0, NOW + 3600, 0},
+    {NOW, NOW + 1, 0, 0, NOW + 1, 0},
+    {NOW, NOW, 0, 0, 0, 0},
+    {NOW, NOW - 1, 0, 0, 0, 0},
     /* max-age only. */
-    {NOW, 0, 1, 60, NOW + 60},
-    {NOW, 0, 1, 0, 0},
-    {NOW, 0, 1, -5, 0},
+    {NOW, 0, 1, 60, NOW + 60, 0},
+    {NOW, 0, 1, 0, 0, 0},
+    {NOW, 0, 1, -5, 0, 0},
     {NOW, 0, 1, 10L * OCSP_CACHE_MAX_AGE_LIMIT_SEC,
-        NOW + OCSP_CACHE_MAX_AGE_LIMIT_SEC},
+        NOW + OCSP_CACHE_MAX_AGE_LIMIT_SEC, 0},
     /* Both: the earlier wins. */
-    {NOW, NOW + 3600, 1, 60, NOW + 60},
-    {NOW, NOW + 30, 1, 60, NOW + 30},
-    {NOW, NOW + 60, 1, 60, NOW + 60},
-    {NOW, NOW + 3600, 1, 0, 0},
-    {NOW, NOW - 10, 1, 60, 0},
+    {NOW, NOW + 3600, 1, 60, NOW + 60, 0},
+    {NOW, NOW + 30, 1, 60, NOW + 30, 0},
+    {NOW, NOW + 60, 1, 60, NOW + 60, 0},
+    {NOW, NOW + 3600, 1, 0, 0, 0},
+    {NOW, NOW - 10, 1, 60, 0, 0},
     /* max_age is ignored without have_max_age. */
-    {NOW, NOW + 3600, 0, 60, NOW + 3600},
+    {NOW, NOW + 3600, 0, 60, NOW + 3600, 0},
+    /* cache_max_age bounds whatever the answer says. */
+    {NOW, NOW + 10L * 86400, 0, 0, NOW + 3L * 86400, 3L * 86400},
+    {NOW, NOW + 100L * 365 * 86400, 0, 0, NOW + 3L * 86400, 3L * 86400},
+    {NOW, 0, 1, 30L * 86400, NOW + 3L * 86400, 3L * 86400},
+    {NOW, NOW + 10L * 86400, 1, 7L * 86400, NOW + 3L * 86400, 3L * 86400},
+    {NOW, NOW + 3600, 0, 0, NOW + 3600, 3L * 86400},
+    {NOW, NOW + 3600, 1, 60, NOW + 60, 3L * 86400},
+    {NOW, NOW + 7200, 0, 0, NOW + 3600, 3600},
+    {NOW, NOW + 3600, 0, 0, NOW + 3600, 3600},
+    /* It never makes an uncacheable answer cacheable. */
+    {NOW, 0, 0, 0, 0, 3L * 86400},
+    {NOW, NOW - 1, 0, 0, 0, 3L * 86400},
+    /* Beyond the limit it is clamped like max-age. */
+    {NOW, NOW + 2 * OCSP_CACHE_MAX_AGE_LIMIT_SEC, 0, 0,
+        NOW + OCSP_CACHE_MAX_AGE_LIMIT_SEC,
+        100L * OCSP_CACHE_MAX_AGE_LIMIT_SEC},
 };
 
 static void
@@ -450,8 +467,8 @@ test_expiry(void)
 	for (size_t i = 0; i < sizeof(expiry_cases) / sizeof(expiry_cases[0]);
 	     i++) {
 		const struct expiry_case *tc = &expiry_cases[i];
-		time_t got = ocsp_cache_expiry(
-		    tc->now, tc->next_update, tc->have_max_age, tc->max_age);
+		time_t got = ocsp_cache_expiry(tc->now, tc->next_update,
+		    tc->have_max_age, tc->max_age, tc->lifetime);
 
 		CHECKF(got == tc->want, "case %zu: got %lld, want %lld", i,
 		    (long long)got, (long long)tc->want);

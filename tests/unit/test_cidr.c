@@ -31,6 +31,23 @@ static const struct {
     {"/8", 0, 0},
 };
 
+/* cidr_group(): the key of an address's source block, as text. */
+static const struct {
+	const char *addr;
+	unsigned prefix6;
+	const char *key;
+} group_cases[] = {
+    {"2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::"},
+    {"2001:db8:1:2:ffff:ffff:ffff:ffff", 64, "2001:db8:1:2::"},
+    {"2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6"},
+    {"2001:db8:1:2:3:4:5:6", 48, "2001:db8:1::"},
+    {"2001:db8:1:ff:3:4:5:6", 60, "2001:db8:1:f0::"},
+    {"2001:db8:1:2:3:4:5:6", 0, "::"},
+    {"::ffff:192.0.2.7", 64, "192.0.2.7"}, /* mapped: IPv4, whole */
+    {"192.0.2.7", 64, "192.0.2.7"},
+    {"192.0.2.7", 0, "192.0.2.7"},
+};
+
 static struct sockaddr_storage
 addr(const char *text)
 {
@@ -103,6 +120,18 @@ main(void)
 		CHECKF(cidr_contains(&c, (struct sockaddr *)&ss) ==
 		        (contain_cases[i].in != 0),
 		    "%s in %s", contain_cases[i].addr, contain_cases[i].block);
+	}
+	for (size_t i = 0; i < sizeof(group_cases) / sizeof(group_cases[0]);
+	     i++) {
+		struct sockaddr_storage ss = addr(group_cases[i].addr);
+		unsigned char a[16];
+		char text[64];
+		int family = cidr_key((struct sockaddr *)&ss, a);
+
+		cidr_group(family, a, group_cases[i].prefix6);
+		inet_ntop(family, a, text, sizeof(text));
+		CHECKF(strcmp(text, group_cases[i].key) == 0, "%s /%u: %s",
+		    group_cases[i].addr, group_cases[i].prefix6, text);
 	}
 	cidr_parse("10.0.0.0/8", &list[0], err, sizeof(err));
 	cidr_parse("::1", &list[1], err, sizeof(err));

@@ -294,6 +294,37 @@ test_defaults(void)
 	CHECK(c->client_timeout_sec == CONFIG_DEFAULT_CLIENT_TIMEOUT);
 	CHECK(c->upstream_timeout_sec == CONFIG_DEFAULT_UPSTREAM_TIMEOUT);
 	CHECK(c->max_nonce_bytes == CONFIG_DEFAULT_MAX_NONCE_BYTES);
+	/* One source may not hold every slot; IPv6 counts per /64. */
+	CHECK(c->max_connections_per_source == 256);
+	CHECK(c->max_connections_per_source < c->max_connections / 10);
+	CHECK(c->source_ipv6_prefix == 64);
+	CHECK(c->cache_max_age_sec == 3 * 24 * 3600);
+	CHECK(c->event_log_max_line == 65536);
+	CHECK(c->event_syslog_max_message == 65000);
+	CHECK(c->alerts.unknown_certs == 10 && c->alerts.unauthorized == 10 &&
+	    c->alerts.ua_mismatch == 5 && c->alerts.periodic_min == 12);
+	config_unref(c);
+
+	c = config_load(write_conf("listen = [ \"127.0.0.1:3128\" ];\n"
+	                           "max_connections_per_source = 0;\n"
+	                           "source_ipv6_prefix = 56;\n"
+	                           "cache_max_age = 3600;\n"
+	                           "event_log_max_line = 8192;\n"
+	                           "event_syslog_max_message = 2048;\n"
+	                           "alert_unknown_certificates = 7;\n"
+	                           "alert_unauthorized_answers = 0;\n"
+	                           "alert_ua_mismatch = 9;\n"),
+	    err, sizeof(err));
+	CHECKF(c != NULL, "%s", err);
+	if (c != NULL) {
+		CHECK(c->max_connections_per_source == 0 &&
+		    c->source_ipv6_prefix == 56);
+		CHECK(c->cache_max_age_sec == 3600);
+		CHECK(c->event_log_max_line == 8192 &&
+		    c->event_syslog_max_message == 2048);
+		CHECK(c->alerts.unknown_certs == 7 &&
+		    c->alerts.unauthorized == 0 && c->alerts.ua_mismatch == 9);
+	}
 	config_unref(c);
 
 	/* A list form, an empty responders list, hosts_file disabled. */
