@@ -20,6 +20,7 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_PROXY_PROTOCOL] = "proxy_protocol_invalid",
     [REASON_CONNECTION_LIMIT] = "connection_limit",
     [REASON_FORWARDING_LOOP] = "forwarding_loop",
+    [REASON_EXCESS_HEADERS] = "excess_headers",
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
@@ -43,5 +44,5 @@ reason_is_allow(enum reason r)
 bool
 reason_is_block(enum reason r)
 {
-	return r >= REASON_HTTP_MALFORMED && r <= REASON_FORWARDING_LOOP;
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_EXCESS_HEADERS;
 }

@@ -21,6 +21,7 @@
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
+#include "ocspgate/http_filter.h"
 #include "ocspgate/http_reply.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/proxy_protocol.h"
@@ -233,6 +234,7 @@ session_log(struct session *s)
 		e.ctl_format = fetch_ctl_format_name(s->ctl);
 	if (s->cache_result != SESSION_CACHE_NONE)
 		e.cache = session_cache_names[s->cache_result];
+	e.request = &rq->req;
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log,
@@ -532,6 +534,16 @@ session_dispatch(struct session *s)
 	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
 	policy_decide(s->cfg, &s->rq->req, s->body, s->cfg->max_request_body,
 	    &s->rq->facts, &s->rq->verdict, &s->srv->memos);
+	/*
+	 * The dropped fields never reach the upstream, but a request that
+	 * carries kilobytes of them is not a certificate-status client's.
+	 */
+	if (reason_is_allow(s->rq->verdict.reason) &&
+	    http_filter_over_budget(&s->rq->req)) {
+		s->rq->verdict.reason = REASON_EXCESS_HEADERS;
+		s->rq->verdict.detail =
+		    "header fields not forwarded over their byte budget";
+	}
 	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
 		return;
 	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {

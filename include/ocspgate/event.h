@@ -53,6 +53,8 @@ struct event_record {
 	const struct fetch_cert_facts *cert; /* an issuer certificate */
 	const char *ctl_format;              /* a trust list: its format */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
+	/* Its head's filter facts (ocspgate.request), NULL before them. */
+	const struct http_request *request;
 };
 
 /*
