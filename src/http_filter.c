@@ -620,3 +620,9 @@ http_filter_over_budget(const struct http_request *r)
 {
 	return (r->filter.flags & (1u << HTTP_FLAG_EXCESS_HEADERS)) != 0;
 }
+
+bool
+http_filter_ua_mismatch(const struct http_request *r)
+{
+	return (r->filter.flags & (1u << HTTP_FLAG_UA_MISMATCH)) != 0;
+}

@@ -35,6 +35,13 @@ void http_filter_apply(struct http_request *r);
 /* True when the dropped fields of <r> are over HTTP_FILTER_BUDGET_BYTES. */
 bool http_filter_over_budget(const struct http_request *r);
 
+/*
+ * True when <r>'s User-Agent claims Windows CryptoAPI but its field
+ * names do not fit CryptoAPI's shape (flag HTTP_FLAG_UA_MISMATCH): what
+ * per-source alerts count.
+ */
+bool http_filter_ua_mismatch(const struct http_request *r);
+
 /* The event-log name of flag bit <bit>, or NULL past the last. */
 const char *http_filter_flag_name(unsigned bit);
 
