@@ -422,6 +422,7 @@ test_ua_mismatch(void)
 		flagged = (r.filter.flags & FLAG(HTTP_FLAG_UA_MISMATCH)) != 0;
 		CHECKF(
 		    flagged == uas[i].mismatch, "%s: %d", uas[i].name, flagged);
+		CHECK(http_filter_ua_mismatch(&r) == flagged);
 	}
 }
 
