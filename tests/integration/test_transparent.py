@@ -18,6 +18,7 @@ import unittest
 from pathlib import Path
 
 import netns
+from dnsfake import TYPE_A, TYPE_AAAA, AddressDNS
 from netns import Decoy, PortResponder, Topology
 from ocspgate_harness import (
     REPO, Client, Env, FakeDNS, Proxy, assert_event_shape, assert_refusal,
@@ -377,6 +378,27 @@ class RedirectTests(TransparentTestCase):
                             destination__ip=DCY4)
         self.assertEqual(get(ev, "ocspgate.request.flags"), ["no_host"])
         self.assert_decoy_untouched()
+
+    def test_http10_without_host_found_by_dns(self):
+        """The same, with the responder's name only in DNS: ocspgate asks
+        A and AAAA itself and matches the original destination against
+        the answers."""
+        with self.topo.inside("gw"):
+            dns = AddressDNS({NAME: [SRV4, SRV6]}, ttl=300)
+        self.addCleanup(dns.stop)
+        gate = self.start_gate(LISTEN_REDIRECT, hosts_file="",
+                               resolvers=[dns.address])
+        for _ in range(2):
+            r = self.hostless_post(SRV4)
+            self.assertEqual(r.status, 200, r.text())
+        evs = self.events(gate, 2)
+        for ev in evs:
+            self.assertEqual(get(ev, "event.reason"), "ocsp_request")
+            self.assertEqual(get(ev, "ocspgate.request.flags"),
+                             ["no_host", "host_by_address"])
+            self.assertEqual(get(ev, "destination.domain"), NAME)
+        self.assertGreaterEqual(dns.asked(NAME, TYPE_A), 1)
+        self.assertGreaterEqual(dns.asked(NAME, TYPE_AAAA), 1)
 
     def test_single_host_output_no_loop(self):
         """A program on the router itself: the output chain sends it to
