@@ -137,7 +137,8 @@ http_filter_etags(struct http_span v)
 
 /*
  * type "/" subtype of a media type; *out gets it without parameters,
- * which no certificate-status request needs.
+ * which no certificate-status request needs (whatever they hold: the
+ * policy reads the type alone, and they are never forwarded).
  */
 static bool
 http_filter_media(struct http_span v, struct http_span *out)
@@ -157,8 +158,7 @@ http_filter_media(struct http_span v, struct http_span *out)
 	out->len = i;
 	while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
 		i++;
-	return i == v.len ||
-	    (v.p[i] == ';' && http_filter_chars(v, "/;= \t\""));
+	return i == v.len || v.p[i] == ';';
 }
 
 static const char *const http_filter_months[12] = {"Jan", "Feb", "Mar", "Apr",
@@ -345,6 +345,10 @@ http_filter_fits(
 	h->out = v;
 	if (f->shape == SHAPE_ANY)
 		return true;
+	/* Only the media type goes upstream: its size is what is bounded. */
+	if (f->shape == SHAPE_MEDIA)
+		return http_filter_media(v, &h->out) &&
+		    h->out.len <= f->max_bytes;
 	if (v.len == 0 || v.len > f->max_bytes)
 		return false;
 	switch (f->shape) {
@@ -603,6 +607,9 @@ http_filter_apply(struct http_request *r)
 		/* Named in Connection: hop-by-hop, not forwarded. */
 		if (h->hop_by_hop)
 			continue;
+		/* Media type parameters are left behind: they weigh too. */
+		if (f->shape == SHAPE_MEDIA)
+			fl->dropped_bytes += h->value.len - h->out.len;
 		h->forward = true;
 		h->field = (uint8_t)row;
 	}

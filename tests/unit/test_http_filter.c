@@ -260,6 +260,11 @@ static const struct drop_case {
         13 + 5, "If-None-Match", FLAG(HTTP_FLAG_HEADER_BOUNDS)},
     {"Content-Type without a subtype", "Content-Type: application\r\n", 1,
         12 + 11, "Content-Type", FLAG(HTTP_FLAG_HEADER_BOUNDS)},
+    {"Content-Type with long parameters: the type goes, they weigh",
+        "Content-Type: application/ocsp-request; a=b,c; "
+        "x=0123456789012345678901234567890123456789012345678901234567890\r\n"
+        "Cookie: c\r\n",
+        1, 6 + 1 + 72, "Cookie", 0},
     {"Via with a comment", "Via: 1.1 proxy (squid/5.7)\r\n", 1, 3 + 21, "Via",
         FLAG(HTTP_FLAG_HEADER_BOUNDS)},
     {"an empty Accept", "Accept:\r\n", 1, 6, "Accept",
