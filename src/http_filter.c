@@ -5,11 +5,10 @@
  * client's header-name fingerprint and the CryptoAPI shape check.
  * Pure: no I/O, no libevent, no globals.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#include <openssl/evp.h>
 
 #include "ocspgate/http_filter.h"
 
@@ -39,27 +38,28 @@ enum http_filter_shape {
  */
 static const struct http_filter_field {
 	const char *name;
+	size_t name_len;
 	size_t max_bytes;
 	enum http_filter_shape shape;
 	bool consumed;
 } http_filter_fields[] = {
-    {"User-Agent", 256, SHAPE_TEXT, false},
-    {"Accept", 256, SHAPE_ACCEPT, false},
-    {"Accept-Language", 128, SHAPE_LANGUAGE, false},
-    {"Accept-Encoding", 64, SHAPE_CODINGS, false},
-    {"Cache-Control", 64, SHAPE_CACHE, false},
-    {"Pragma", 32, SHAPE_TOKENS, false},
-    {"If-Modified-Since", 64, SHAPE_DATE, false},
-    {"If-None-Match", 128, SHAPE_ETAGS, false},
-    {"Content-Type", 64, SHAPE_MEDIA, false},
-    {"Via", 128, SHAPE_VIA, false},
-    {"Host", 0, SHAPE_ANY, true},
-    {"Content-Length", 20, SHAPE_DIGITS, true},
-    {"Transfer-Encoding", 0, SHAPE_ANY, true},
-    {"Expect", 0, SHAPE_ANY, true},
-    {"Connection", 64, SHAPE_TOKENS, true},
-    {"Proxy-Connection", 32, SHAPE_TOKENS, true},
-    {"Keep-Alive", 64, SHAPE_CACHE, true},
+    {"User-Agent", 10, 256, SHAPE_TEXT, false},
+    {"Accept", 6, 256, SHAPE_ACCEPT, false},
+    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, false},
+    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, false},
+    {"Cache-Control", 13, 64, SHAPE_CACHE, false},
+    {"Pragma", 6, 32, SHAPE_TOKENS, false},
+    {"If-Modified-Since", 17, 64, SHAPE_DATE, false},
+    {"If-None-Match", 13, 128, SHAPE_ETAGS, false},
+    {"Content-Type", 12, 64, SHAPE_MEDIA, false},
+    {"Via", 3, 128, SHAPE_VIA, false},
+    {"Host", 4, 0, SHAPE_ANY, true},
+    {"Content-Length", 14, 20, SHAPE_DIGITS, true},
+    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true},
+    {"Expect", 6, 0, SHAPE_ANY, true},
+    {"Connection", 10, 64, SHAPE_TOKENS, true},
+    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true},
+    {"Keep-Alive", 10, 64, SHAPE_CACHE, true},
 };
 #define HTTP_FILTER_NFIELDS                                                    \
 	(sizeof(http_filter_fields) / sizeof(http_filter_fields[0]))
@@ -82,19 +82,69 @@ http_filter_flag_name(unsigned bit)
 static bool
 http_filter_tchar(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c));
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
-/* True when every byte of <v> is a tchar or one of <extra>. */
+/* The separators a shape may allow besides tchar, as bits. */
+#define SEP_SLASH 0x01u /* '/' */
+#define SEP_COMMA 0x02u /* ',' */
+#define SEP_SEMI  0x04u /* ';' */
+#define SEP_EQ    0x08u /* '=' */
+#define SEP_SPACE 0x10u /* ' ' and HTAB */
+#define SEP_COLON 0x20u /* ':' */
+
+static unsigned
+http_filter_sep(unsigned char c)
+{
+	switch (c) {
+	case '/':
+		return SEP_SLASH;
+	case ',':
+		return SEP_COMMA;
+	case ';':
+		return SEP_SEMI;
+	case '=':
+		return SEP_EQ;
+	case ' ':
+	case '\t':
+		return SEP_SPACE;
+	case ':':
+		return SEP_COLON;
+	default:
+		return 0;
+	}
+}
+
+/* True when every byte of <v> is a tchar or a separator in <seps>. */
 static bool
-http_filter_chars(struct http_span v, const char *extra)
+http_filter_chars(struct http_span v, unsigned seps)
 {
 	for (size_t i = 0; i < v.len; i++) {
 		unsigned char c = (unsigned char)v.p[i];
 
-		if (!http_filter_tchar(c) && (c == '\0' || !strchr(extra, c)))
+		if (!http_filter_tchar(c) && (http_filter_sep(c) & seps) == 0)
 			return false;
 	}
 	return true;
@@ -361,14 +411,15 @@ http_filter_fits(
 		}
 		return true;
 	case SHAPE_ACCEPT:
-		return http_filter_chars(v, "/,;= \t");
+		return http_filter_chars(
+		    v, SEP_SLASH | SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
 	case SHAPE_LANGUAGE:
-		return http_filter_chars(v, ",;= \t");
 	case SHAPE_CODINGS:
 	case SHAPE_CACHE:
-		return http_filter_chars(v, ",;= \t");
+		return http_filter_chars(
+		    v, SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
 	case SHAPE_TOKENS:
-		return http_filter_chars(v, ", \t");
+		return http_filter_chars(v, SEP_COMMA | SEP_SPACE);
 	case SHAPE_DATE:
 		if (http_filter_parse_date(v.p, v.len, &t) == -1 ||
 		    http_filter_format_date(t, ims) == -1)
@@ -381,7 +432,8 @@ http_filter_fits(
 	case SHAPE_MEDIA:
 		return http_filter_media(v, &h->out);
 	case SHAPE_VIA:
-		return http_filter_chars(v, "/:, \t");
+		return http_filter_chars(
+		    v, SEP_SLASH | SEP_COLON | SEP_COMMA | SEP_SPACE);
 	case SHAPE_DIGITS:
 		for (size_t i = 0; i < v.len; i++) {
 			if (v.p[i] < '0' || v.p[i] > '9')
@@ -400,13 +452,22 @@ http_filter_field_of(const char *name, size_t len, size_t *row)
 	for (size_t k = 0; k < HTTP_FILTER_NFIELDS; k++) {
 		const char *n = http_filter_fields[k].name;
 
-		if (strlen(n) == len && strncasecmp(name, n, len) == 0) {
+		if (http_filter_fields[k].name_len == len &&
+		    strncasecmp(name, n, len) == 0) {
 			if (row != NULL)
 				*row = k;
 			return &http_filter_fields[k];
 		}
 	}
 	return NULL;
+}
+
+const char *
+http_filter_field_name(const struct http_header *h)
+{
+	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
+		return NULL;
+	return http_filter_fields[h->field].name;
 }
 
 const char *
@@ -451,32 +512,178 @@ http_filter_drop(struct http_request *r, size_t i)
  * first 12 hex digits of the SHA-256 of the field names as sent, in
  * order, joined by ','. Defined in docs/event-log.md.
  */
+/*
+ * SHA-256 (FIPS 180-4), small and local: OpenSSL 3's one-shot SHA256()
+ * and EVP both fetch the algorithm on every call, which costs more than
+ * hashing a head's few hundred bytes of names.
+ */
+struct http_filter_sha256 {
+	uint32_t h[8];
+	unsigned char block[64];
+	size_t used;
+	uint64_t bytes;
+};
+
+static const uint32_t http_filter_sha256_k[64] = {0x428a2f98, 0x71374491,
+    0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+    0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d,
+    0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb,
+    0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+    0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+    0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb,
+    0xbef9a3f7, 0xc67178f2};
+
+static uint32_t
+http_filter_ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void
+http_filter_sha256_block(struct http_filter_sha256 *c)
+{
+	uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)c->block[4 * i] << 24 |
+		    (uint32_t)c->block[4 * i + 1] << 16 |
+		    (uint32_t)c->block[4 * i + 2] << 8 | c->block[4 * i + 3];
+	for (int i = 16; i < 64; i++)
+		w[i] = w[i - 16] +
+		    (http_filter_ror(w[i - 15], 7) ^
+		        http_filter_ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
+		    w[i - 7] +
+		    (http_filter_ror(w[i - 2], 17) ^
+		        http_filter_ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
+	a = c->h[0];
+	b = c->h[1];
+	cc = c->h[2];
+	d = c->h[3];
+	e = c->h[4];
+	f = c->h[5];
+	g = c->h[6];
+	h = c->h[7];
+	for (int i = 0; i < 64; i++) {
+		t1 = h +
+		    (http_filter_ror(e, 6) ^ http_filter_ror(e, 11) ^
+		        http_filter_ror(e, 25)) +
+		    ((e & f) ^ (~e & g)) + http_filter_sha256_k[i] + w[i];
+		t2 = (http_filter_ror(a, 2) ^ http_filter_ror(a, 13) ^
+		         http_filter_ror(a, 22)) +
+		    ((a & b) ^ (a & cc) ^ (b & cc));
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = cc;
+		cc = b;
+		b = a;
+		a = t1 + t2;
+	}
+	c->h[0] += a;
+	c->h[1] += b;
+	c->h[2] += cc;
+	c->h[3] += d;
+	c->h[4] += e;
+	c->h[5] += f;
+	c->h[6] += g;
+	c->h[7] += h;
+}
+
+static void
+http_filter_sha256_init(struct http_filter_sha256 *c)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+	memcpy(c->h, iv, sizeof(iv));
+	c->used = 0;
+	c->bytes = 0;
+}
+
+static void
+http_filter_sha256_update(
+    struct http_filter_sha256 *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	c->bytes += len;
+	while (len > 0) {
+		size_t n = sizeof(c->block) - c->used;
+
+		if (n > len)
+			n = len;
+		memcpy(c->block + c->used, p, n);
+		c->used += n;
+		p += n;
+		len -= n;
+		if (c->used == sizeof(c->block)) {
+			http_filter_sha256_block(c);
+			c->used = 0;
+		}
+	}
+}
+
+static void
+http_filter_sha256_final(struct http_filter_sha256 *c, unsigned char md[32])
+{
+	uint64_t bits = c->bytes * 8;
+
+	c->block[c->used++] = 0x80;
+	if (c->used > 56) {
+		memset(c->block + c->used, 0, sizeof(c->block) - c->used);
+		http_filter_sha256_block(c);
+		c->used = 0;
+	}
+	memset(c->block + c->used, 0, 56 - c->used);
+	for (int i = 0; i < 8; i++)
+		c->block[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	http_filter_sha256_block(c);
+	for (int i = 0; i < 8; i++) {
+		md[4 * i] = (unsigned char)(c->h[i] >> 24);
+		md[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+		md[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+		md[4 * i + 3] = (unsigned char)c->h[i];
+	}
+}
+
+/* SHA-256 of the field names of <r> joined by ','. */
+static void
+http_filter_names_digest(const struct http_request *r, unsigned char md[32])
+{
+	struct http_filter_sha256 c;
+
+	http_filter_sha256_init(&c);
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_span *name = &r->hs.h[i].name;
+
+		if (i > 0)
+			http_filter_sha256_update(&c, ",", 1);
+		if (name->len > 0)
+			http_filter_sha256_update(&c, name->p, name->len);
+	}
+	http_filter_sha256_final(&c, md);
+}
+
+/*
+ * The fingerprint: two letters of the method, the HTTP version's two
+ * digits, the number of fields (two digits, 99 at most), '_', and the
+ * first 12 hex digits of the SHA-256 of the field names as sent, in
+ * order, joined by ','. Defined in docs/event-log.md.
+ */
 static void
 http_filter_fingerprint(struct http_request *r)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
 	char *fp = r->filter.fingerprint;
 	size_t n = r->hs.n > 99 ? 99 : r->hs.n;
-	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 
-	for (size_t i = 0; ok && i < r->hs.n; i++) {
-		const struct http_span *name = &r->hs.h[i].name;
-
-		if (i > 0)
-			ok = EVP_DigestUpdate(ctx, ",", 1);
-		if (ok && name->len > 0)
-			ok = EVP_DigestUpdate(ctx, name->p, name->len);
-	}
-	if (ok)
-		ok = EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 6;
-	EVP_MD_CTX_free(ctx);
-	if (!ok) {
-		fp[0] = '\0';
-		return;
-	}
+	http_filter_names_digest(r, md);
 	for (int k = 0; k < 2; k++) {
 		char c = r->method.len > (size_t)k ? r->method.p[k] : '0';
 

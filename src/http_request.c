@@ -875,9 +875,7 @@ http_request_build_upstream(const struct http_request *r, const char *via,
 		const char *name;
 
 		/* Only what the filter let through, spelled canonically. */
-		if (!h->forward || h->hop_by_hop ||
-		    (name = http_filter_forwarded_name(
-		         h->name.p, h->name.len)) == NULL)
+		if (h->hop_by_hop || (name = http_filter_field_name(h)) == NULL)
 			continue;
 		rc |= http_put_str(out, cap, &off, name);
 		rc |= http_put_str(out, cap, &off, ": ");

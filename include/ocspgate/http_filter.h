@@ -45,6 +45,9 @@ bool http_filter_ua_mismatch(const struct http_request *r);
 /* The event-log name of flag bit <bit>, or NULL past the last. */
 const char *http_filter_flag_name(unsigned bit);
 
+/* The canonical name <h> goes upstream under, or NULL if it does not. */
+const char *http_filter_field_name(const struct http_header *h);
+
 /*
  * The canonical (RFC 9110) spelling of the field name <name>, if the
  * filter forwards such fields, else NULL.

@@ -515,9 +515,45 @@ test_rewrites(void)
 	CHECK(http_filter_flag_name(HTTP_FLAG_COUNT) == NULL);
 }
 
+/* The fingerprint's SHA-256 across block boundaries (joined names of 55,
+ * 56, 64, 119, 120 and 205 bytes; expected values from Python hashlib). */
+static void
+test_fingerprint_lengths(void)
+{
+	static const struct {
+		size_t len;
+		const char *fp;
+	} cases[] = {
+	    {50, "ge1102_f902edf79f9f"},
+	    {51, "ge1102_408815ea3d2d"},
+	    {59, "ge1102_a07cba7c78e7"},
+	    {114, "ge1102_e433af5d05db"},
+	    {115, "ge1102_5d60a4eb52a2"},
+	    {200, "ge1102_ead4a0bcae02"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char in[512], name[256];
+		struct http_request r;
+
+		memset(name, 'n', cases[i].len);
+		name[0] = 'X';
+		name[cases[i].len] = '\0';
+		snprintf(in, sizeof(in),
+		    "GET http://ocsp.ca.test/x HTTP/1.1\r\nHost: "
+		    "ocsp.ca.test\r\n"
+		    "%s: 1\r\n\r\n",
+		    name);
+		CHECK(t_parse(&r, in));
+		CHECKF(strcmp(r.filter.fingerprint, cases[i].fp) == 0,
+		    "%zu: %s", cases[i].len, r.filter.fingerprint);
+	}
+}
+
 int
 main(void)
 {
+	test_fingerprint_lengths();
 	test_clients();
 	test_drops();
 	test_budget();
