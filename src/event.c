@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ocspgate/event.h"
+#include "ocspgate/http_filter.h"
 #include "ocspgate/policy.h"
 
 static void
@@ -176,6 +177,54 @@ event_cert(struct json *j, const struct fetch_cert_facts *f)
 	json_object_end(j);
 }
 
+/* A field name for the event: lowercase, at most 64 bytes. */
+static void
+event_field_name(struct json *j, struct http_span name)
+{
+	char buf[64];
+	size_t n = name.len < sizeof(buf) ? name.len : sizeof(buf);
+
+	for (size_t i = 0; i < n; i++) {
+		char c = name.p[i];
+
+		buf[i] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	json_string(j, NULL, buf, n);
+}
+
+/*
+ * ocspgate.request: the head's fingerprint, flags and the fields that
+ * were not forwarded (names, count, bytes).
+ */
+static void
+event_request(struct json *j, const struct http_request *r)
+{
+	const struct http_filter *f = &r->filter;
+
+	json_object_begin(j, "request");
+	if (f->fingerprint[0] != '\0')
+		json_cstring(j, "fingerprint", f->fingerprint);
+	if (f->flags != 0) {
+		json_array_begin(j, "flags");
+		for (unsigned b = 0; b < HTTP_FLAG_COUNT; b++) {
+			if (f->flags & (1u << b))
+				json_cstring(j, NULL, http_filter_flag_name(b));
+		}
+		json_array_end(j);
+	}
+	if (f->ndropped > 0) {
+		json_object_begin(j, "dropped_headers");
+		json_array_begin(j, "names");
+		for (size_t i = 0; i < f->nnames; i++)
+			event_field_name(j, r->hs.h[f->names[i]].name);
+		json_array_end(j);
+		json_uint(j, "count", f->ndropped);
+		json_uint(j, "bytes", f->dropped_bytes);
+		json_object_end(j);
+	}
+	json_object_end(j);
+}
+
 void
 event_format(struct json *j, const struct event_record *e)
 {
@@ -226,6 +275,8 @@ event_format(struct json *j, const struct event_record *e)
 	}
 	if (e->host_mismatch)
 		json_bool(j, "host_mismatch", true);
+	if (e->request != NULL && e->request->headers_done)
+		event_request(j, e->request);
 	if (e->asset != NULL) {
 		json_object_begin(j, "asset");
 		if (e->asset->host[0] != '\0')

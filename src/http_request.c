@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
 /* Headers never forwarded, besides those named in Connection. */
@@ -614,6 +615,7 @@ http_request_on_headers_complete(llhttp_t *p)
 		        sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
 			r->hs.h[i].hop_by_hop = true;
 	}
+	http_filter_apply(r);
 	return 0;
 }
 
@@ -749,6 +751,9 @@ http_request_intercept(struct http_request *r, uint16_t orig_port)
 
 	if (r->form != HTTP_TARGET_ORIGIN)
 		return 0;
+	/* Older OpenSSL clients: the target is where the client went. */
+	if (r->host_hdr == -1 && r->http_minor == 0)
+		return 1;
 	if (r->host_hdr == -1)
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "intercepted request without Host");
@@ -761,6 +766,17 @@ http_request_intercept(struct http_request *r, uint16_t orig_port)
 	r->port = orig_port;
 	r->intercepted = true;
 	return 0;
+}
+
+void
+http_request_intercept_by_address(
+    struct http_request *r, const char *host, uint16_t orig_port)
+{
+	r->host.p = host;
+	r->host.len = strlen(host);
+	r->port = orig_port;
+	r->intercepted = true;
+	r->filter.flags |= 1u << HTTP_FLAG_HOST_BY_ADDRESS;
 }
 
 bool
@@ -856,12 +872,14 @@ http_request_build_upstream(const struct http_request *r, const char *via,
 	rc |= http_put_str(out, cap, &off, "\r\n");
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
+		const char *name;
 
-		if (h->hop_by_hop)
+		/* Only what the filter let through, spelled canonically. */
+		if (h->hop_by_hop || (name = http_filter_field_name(h)) == NULL)
 			continue;
-		rc |= http_put(out, cap, &off, h->name.p, h->name.len);
+		rc |= http_put_str(out, cap, &off, name);
 		rc |= http_put_str(out, cap, &off, ": ");
-		rc |= http_put(out, cap, &off, h->value.p, h->value.len);
+		rc |= http_put(out, cap, &off, h->out.p, h->out.len);
 		rc |= http_put_str(out, cap, &off, "\r\n");
 	}
 	if (r->body_len > 0 || r->llhttp_method == HTTP_POST ||

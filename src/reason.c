@@ -21,6 +21,7 @@ static const char *const reason_names[REASON_MAX] = {
     [REASON_CONNECTION_LIMIT] = "connection_limit",
     [REASON_FORWARDING_LOOP] = "forwarding_loop",
     [REASON_PATH_SHAPE] = "path_shape",
+    [REASON_EXCESS_HEADERS] = "excess_headers",
     [REASON_UPSTREAM_UNREACHABLE] = "upstream_unreachable",
     [REASON_UPSTREAM_TIMEOUT] = "upstream_timeout",
     [REASON_RESPONSE_MALFORMED] = "response_malformed",
@@ -44,5 +45,5 @@ reason_is_allow(enum reason r)
 bool
 reason_is_block(enum reason r)
 {
-	return r >= REASON_HTTP_MALFORMED && r <= REASON_PATH_SHAPE;
+	return r >= REASON_HTTP_MALFORMED && r <= REASON_EXCESS_HEADERS;
 }

@@ -19,6 +19,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "ocspgate/addrmap.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
@@ -236,6 +237,10 @@ server_init(struct server *srv, struct gate *gate, struct event_base *base,
 		return -1;
 	if ((srv->resolver = resolver_new(base, cfg, err, errlen)) == NULL)
 		return -1;
+	if ((srv->addrmap = addrmap_new(base, srv->resolver, cfg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	server_cache_size(srv, cfg);
 	server_init_memos(srv);
 	if ((srv->scratch = evbuffer_new()) == NULL) {
@@ -306,12 +311,17 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 	struct event_log_change *logc = NULL;
 	struct listener **ls = NULL;
 	struct resolver *res = NULL;
+	struct addrmap *map = NULL;
 	size_t n = 0;
 
 	if (srv->cfg != cfg) {
 		/* Always a new resolver: the hosts file may have changed. */
 		if ((res = resolver_new(srv->base, cfg, err, errlen)) == NULL)
 			goto fail;
+		if ((map = addrmap_new(srv->base, res, cfg)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
 		if ((logc = event_log_prepare(
 		         srv->log, sink, cfg, err, errlen)) == NULL)
 			goto fail;
@@ -344,6 +354,13 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		resolver_unref(srv->resolver);
 		srv->resolver = res;
 	}
+	if (map != NULL) {
+		struct addrmap *old = srv->addrmap;
+
+		/* Its waiters look again, in the new map. */
+		srv->addrmap = map;
+		addrmap_free(old);
+	}
 	if (srv->cfg != cfg) {
 		config_ref(cfg);
 		config_unref(srv->cfg);
@@ -360,6 +377,7 @@ fail:
 		close(fds[i]);
 	free(ls);
 	event_log_abort(logc);
+	addrmap_free(map);
 	resolver_unref(res);
 	return -1;
 fail_listen:
@@ -368,6 +386,7 @@ fail_listen:
 		close(fds[i]);
 	server_untake_listeners(srv, ls, n);
 	event_log_abort(logc);
+	addrmap_free(map);
 	resolver_unref(res);
 	return -1;
 }
@@ -426,6 +445,8 @@ server_free(struct server *srv)
 	memo_free(srv->memos.get_paths);
 	memo_free(srv->memo_response);
 	/* Cancelled lookups finish in one more pass of the loop. */
+	addrmap_free(srv->addrmap);
+	srv->addrmap = NULL;
 	rdns_cancel(srv->rdns);
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);

@@ -21,6 +21,7 @@
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
+#include "ocspgate/http_filter.h"
 #include "ocspgate/http_reply.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/proxy_protocol.h"
@@ -140,6 +141,8 @@ session_observe(struct session *s, const struct session_request *rq,
 	}
 	o.answer_unauthorized = rq->rfacts.parsed &&
 	    rq->rfacts.status == OCSP_RESPONSE_STATUS_UNAUTHORIZED;
+	o.ua_mismatch =
+	    rq->req.headers_done && http_filter_ua_mismatch(&rq->req);
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = gate_alerts_observe(
@@ -247,6 +250,7 @@ session_log(struct session *s)
 		    rq->req.path.p, rq->verdict.get_prefix_len};
 	if (s->cache_result != SESSION_CACHE_NONE)
 		e.cache = session_cache_names[s->cache_result];
+	e.request = &rq->req;
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log,
@@ -272,6 +276,7 @@ session_request_clear(struct session_request *rq)
 	memset(&rq->cert, 0, sizeof(rq->cert));
 	rq->dest_name[0] = '\0';
 	rq->dest_ip[0] = '\0';
+	rq->addr_host[0] = '\0';
 }
 
 /*
@@ -367,6 +372,7 @@ session_close(struct session *s)
 {
 	if (session_loggable(s))
 		session_log(s);
+	addrmap_unwait(&s->addr_wait);
 	upstream_release(s);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -488,6 +494,90 @@ session_forwardable(const struct session *s)
 	    s->rq->verdict.reason != REASON_BODY_TOO_LARGE;
 }
 
+static void session_decide(struct session *s);
+
+/*
+ * The target of a Host-less HTTP/1.0 request, by where it was going:
+ * the listed host whose addresses hold the original destination, else
+ * that address itself (which the policy then judges like any target).
+ */
+static void
+session_target_by_address(struct session *s, const char *name)
+{
+	struct session_request *rq = s->rq;
+	uint16_t port = session_port(&s->orig_dst);
+
+	if (name != NULL) {
+		snprintf(rq->addr_host, sizeof(rq->addr_host), "%s", name);
+		http_request_intercept_by_address(
+		    &rq->req, rq->addr_host, port);
+		return;
+	}
+	session_format_addr(
+	    &s->orig_dst, rq->addr_host, sizeof(rq->addr_host), &port);
+	http_request_intercept_by_address(&rq->req, rq->addr_host, port);
+	rq->req.filter.flags &= ~(1u << HTTP_FLAG_HOST_BY_ADDRESS);
+}
+
+/*
+ * Looks the original destination up in the worker's address map.
+ * Returns 0 when the target is set, 1 while waiting for lookups in
+ * flight (at most upstream_timeout; the session's timer ends the wait).
+ */
+static int
+session_find_by_address(struct session *s)
+{
+	const char *name = NULL;
+
+	switch (addrmap_lookup(s->srv->addrmap, &s->orig_dst.sa,
+	    session_port(&s->orig_dst), time(NULL), &name)) {
+	case ADDRMAP_FOUND:
+		session_target_by_address(s, name);
+		break;
+	case ADDRMAP_MISSING:
+		session_target_by_address(s, NULL);
+		break;
+	case ADDRMAP_PENDING:
+		if (!s->addr_waiting) {
+			session_arm_timer(s, s->cfg->upstream_timeout_sec);
+			s->addr_waiting = true;
+			/* Bytes that come meanwhile wait in the input. */
+			s->state = SESSION_UPSTREAM;
+		}
+		addrmap_wait(s->srv->addrmap, &s->addr_wait);
+		return 1;
+	}
+	if (s->addr_waiting) {
+		s->addr_waiting = false;
+		addrmap_unwait(&s->addr_wait);
+		evtimer_del(s->timer);
+		s->state = SESSION_READING;
+	}
+	return 0;
+}
+
+/* The address map finished a lookup: look again. */
+static void
+session_on_addrmap(void *arg)
+{
+	struct session *s = arg;
+
+	if (session_find_by_address(s) == 0)
+		session_decide(s);
+}
+
+/* The wait for the address map ran out: the address is the target. */
+static void
+session_addrmap_timeout(struct session *s)
+{
+	s->addr_waiting = false;
+	addrmap_unwait(&s->addr_wait);
+	s->state = SESSION_READING;
+	session_target_by_address(s, NULL);
+	s->rq->verdict.detail = "no listed host's address known in time";
+	session_decide(s);
+}
+
 /* A complete request: decide, then answer or forward. */
 /*
  * An origin-form request is only valid on a connection the kernel
@@ -515,12 +605,12 @@ session_intercept(struct session *s)
 		memcpy(&s->orig_dst, &dst, sizeof(s->orig_dst));
 		s->orig_known = true;
 	}
-	if (http_request_intercept(&s->rq->req, session_port(&s->orig_dst)) ==
-	    -1) {
+	rc = http_request_intercept(&s->rq->req, session_port(&s->orig_dst));
+	if (rc == -1) {
 		session_refuse_malformed(s);
 		return -1;
 	}
-	return 0;
+	return rc == 1 ? session_find_by_address(s) : 0;
 }
 
 static void
@@ -532,8 +622,15 @@ session_dispatch(struct session *s)
 	 * would cost two epoll_ctl calls.
 	 */
 	evtimer_del(s->timer);
-	if (session_intercept(s) == -1)
-		return;
+	if (session_intercept(s) != 0)
+		return; /* refused, or waiting for the address map */
+	session_decide(s);
+}
+
+/* The intercepted request's target is known: decide on it. */
+static void
+session_decide(struct session *s)
+{
 	if (http_request_has_via(&s->rq->req, s->srv->via)) {
 		/* Our own request came back: forwarding it again would loop. */
 		s->rq->verdict.reason = REASON_FORWARDING_LOOP;
@@ -544,6 +641,16 @@ session_dispatch(struct session *s)
 	memset(&s->rq->facts, 0, sizeof(s->rq->facts));
 	policy_decide(s->cfg, &s->rq->req, s->body, s->cfg->max_request_body,
 	    &s->rq->facts, &s->rq->verdict, &s->srv->memos);
+	/*
+	 * The dropped fields never reach the upstream, but a request that
+	 * carries kilobytes of them is not a certificate-status client's.
+	 */
+	if (reason_is_allow(s->rq->verdict.reason) &&
+	    http_filter_over_budget(&s->rq->req)) {
+		s->rq->verdict.reason = REASON_EXCESS_HEADERS;
+		s->rq->verdict.detail =
+		    "header fields not forwarded over their byte budget";
+	}
 	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
 		return;
 	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {
@@ -718,6 +825,10 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (s->addr_waiting) {
+		session_addrmap_timeout(s);
+		return;
+	}
 	if (s->state == SESSION_UPSTREAM) {
 		upstream_on_timeout(s);
 		return;
@@ -895,6 +1006,8 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->fd = fd;
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
+	s->addr_wait.cb = session_on_addrmap;
+	s->addr_wait.arg = s;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	metrics_gauge_add(&srv->metrics.connections_open, 1);
 	metrics_add(&srv->metrics.connections_total, 1);

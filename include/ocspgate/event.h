@@ -55,6 +55,8 @@ struct event_record {
 	const unsigned char *ctl_thumbprint; /* a root by thumbprint: 20 */
 	struct http_span get_prefix; /* a GET's path before its request */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
+	/* Its head's filter facts (ocspgate.request), NULL before them. */
+	const struct http_request *request;
 };
 
 /*

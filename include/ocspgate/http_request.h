@@ -27,6 +27,11 @@ struct http_header {
 	struct http_span name;
 	struct http_span value;
 	bool hop_by_hop; /* not forwarded upstream */
+	/* Set by the request filter (http_filter.c) for requests only. */
+	bool forward;         /* goes upstream, as <out> */
+	bool dropped;         /* not forwarded: named, counted in the budget */
+	uint8_t field;        /* the filter's table row of a forwarded field */
+	struct http_span out; /* the value sent upstream */
 };
 
 enum http_headers_state {
@@ -61,6 +66,34 @@ void http_headers_mark_hop_by_hop(struct http_headers *hs);
 /* First value of field <name> (case-insensitive), or NULL. */
 const struct http_span *http_headers_get(
     const struct http_headers *hs, const char *name);
+
+/*
+ * What the request filter (http_filter.c) made of a request's header
+ * fields: which were dropped, the client's fingerprint, its flags.
+ */
+#define HTTP_FILTER_NAMES_MAX 16 /* dropped names kept for the event */
+#define HTTP_FINGERPRINT_LEN  19 /* "po1106_" and 12 hex digits */
+#define HTTP_DATE_LEN         29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+
+/* Observations on a request's head, bits of http_filter.flags. */
+enum http_request_flag {
+	HTTP_FLAG_UA_MISMATCH = 0, /* claims CryptoAPI, is not shaped so */
+	HTTP_FLAG_EXCESS_HEADERS,  /* dropped fields over the budget */
+	HTTP_FLAG_HEADER_BOUNDS,   /* a known field dropped: size or shape */
+	HTTP_FLAG_NO_HOST,         /* HTTP/1.0 without Host */
+	HTTP_FLAG_HOST_BY_ADDRESS, /* target found by its address */
+	HTTP_FLAG_COUNT
+};
+
+struct http_filter {
+	unsigned flags;       /* 1 << enum http_request_flag */
+	size_t ndropped;      /* fields dropped */
+	size_t dropped_bytes; /* their names and values */
+	size_t nnames;        /* distinct dropped names kept, in order */
+	uint8_t names[HTTP_FILTER_NAMES_MAX]; /* indexes into hs.h */
+	char fingerprint[HTTP_FINGERPRINT_LEN + 1];
+	char ims[HTTP_DATE_LEN + 1]; /* If-Modified-Since, re-formatted */
+};
 
 enum http_target_form {
 	HTTP_TARGET_NONE = 0,
@@ -110,6 +143,9 @@ struct http_request {
 	size_t body_cap;
 	bool body_overflow; /* more than body_cap bytes announced or sent */
 
+	/* The header filter's result, once the head is complete. */
+	struct http_filter filter;
+
 	/* Why parsing failed. */
 	enum reason reason;
 	const char *detail;
@@ -144,8 +180,10 @@ enum http_parse http_request_parse(
 /*
  * For a complete origin-form request on a connection the kernel
  * redirected: takes the target's host from the Host header and its port
- * from the original destination <orig_port>. Returns 0, or -1 with
- * r->reason/r->detail set when the request has no usable Host.
+ * from the original destination <orig_port>. Returns 0; 1 for an
+ * HTTP/1.0 request without Host, whose target the caller must find by
+ * the original destination's address (http_request_intercept_by_address);
+ * or -1 with r->reason/r->detail set when the request has no usable Host.
  */
 int http_request_intercept(struct http_request *r, uint16_t orig_port);
 
@@ -154,9 +192,20 @@ const struct http_span *http_request_header(
     const struct http_request *r, const char *name);
 
 /*
+ * For an origin-form HTTP/1.0 request without Host on a connection the
+ * kernel redirected: takes <host> (which must outlive <r>), found by the
+ * original destination's address, as the target, at <orig_port>, and
+ * flags the request HTTP_FLAG_HOST_BY_ADDRESS.
+ */
+void http_request_intercept_by_address(
+    struct http_request *r, const char *host, uint16_t orig_port);
+
+/*
  * Writes the request head to send upstream into <out> (at most <cap>
  * bytes): origin-form target, HTTP version as the client's, a Host built
- * from the target, hop-by-hop headers removed, Content-Length for the
+ * from the target, then only the fields the request filter forwards
+ * (http_filter.c), in the client's order, under their canonical names
+ * and with their checked values; Content-Length for the
  * body when there is one, "Via: 1.1 <via>" unless <via> is NULL,
  * and "Connection: close" unless <keep_alive> (HTTP/1.1 requests only:
  * the connection may then serve another request).

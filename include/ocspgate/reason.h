@@ -28,6 +28,7 @@ enum reason {
 	REASON_CONNECTION_LIMIT,     /* max_connections_per_source */
 	REASON_FORWARDING_LOOP,      /* our own Via came back */
 	REASON_PATH_SHAPE,           /* a path no real AIA/CDP URL has */
+	REASON_EXCESS_HEADERS,       /* dropped fields over their budget */
 	REASON_UPSTREAM_UNREACHABLE, /* failures after the decision */
 	REASON_UPSTREAM_TIMEOUT,
 	REASON_RESPONSE_MALFORMED,

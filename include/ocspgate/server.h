@@ -76,6 +76,7 @@ struct server {
 	struct event *drain_timer;
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
+	struct addrmap *addrmap; /* listed hosts' addresses (Host-less) */
 	struct server_buf *pool; /* free request buffers */
 	size_t npool;
 	size_t pool_bytes;

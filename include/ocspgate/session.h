@@ -15,6 +15,7 @@
 
 #include <event2/util.h>
 
+#include "ocspgate/addrmap.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
 #include "ocspgate/gate.h"
@@ -67,6 +68,7 @@ struct session_request {
 	struct fetch_crl_facts crl;
 	struct fetch_cert_facts cert;
 	char dest_name[256]; /* NUL-terminated target host */
+	char addr_host[256]; /* a Host-less request's target, by address */
 	char dest_ip[INET6_ADDRSTRLEN];
 };
 
@@ -109,6 +111,8 @@ struct session {
 	union session_addr listen_bound;   /* the listener's address */
 	union session_addr orig_dst;       /* intercepted: where it went */
 	bool host_mismatch;                /* orig_dst not an address of Host */
+	bool addr_waiting;                 /* for the address map's lookups */
+	struct addrmap_waiter addr_wait;
 
 	/*
 	 * The current request: its state and buffers, one pooled block

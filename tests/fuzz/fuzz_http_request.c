@@ -7,8 +7,9 @@
  * http_request_build_upstream(). Aborts when an invariant breaks: the
  * consumed count stays within the input, and the upstream head parses
  * again as one complete origin-form request with the same method, path
- * and body, one Host, no Transfer-Encoding, and "Connection: close"
- * unless it was built to be kept alive.
+ * and body, one Host, no Transfer-Encoding, only fields the request
+ * filter forwards (each of which it accepts again), and "Connection:
+ * close" unless it was built to be kept alive.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "ocspgate/config.h"
+#include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/memo.h"
 #include "ocspgate/policy.h"
@@ -151,6 +153,17 @@ fuzz_check_upstream(const struct http_request *r, size_t input_len)
 		const struct http_span *name = &again.hs.h[i].name;
 
 		if (http_span_eq(name, "transfer-encoding"))
+			abort();
+		/*
+		 * Only what the filter forwards, and all of it acceptable to
+		 * the filter again (a client's Via next to ours aside).
+		 */
+		if (!http_span_eq(name, "host") &&
+		    !http_span_eq(name, "content-length") &&
+		    !http_span_eq(name, "connection") &&
+		    http_filter_forwarded_name(name->p, name->len) == NULL)
+			abort();
+		if (again.hs.h[i].dropped && !http_span_eq(name, "via"))
 			abort();
 		hosts += http_span_eq(name, "host");
 		lengths += http_span_eq(name, "content-length");

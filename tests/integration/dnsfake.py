@@ -189,3 +189,45 @@ class PtrDNS:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+TYPE_A = 1
+TYPE_AAAA = 28
+
+
+class AddressDNS(PtrDNS):
+    """UDP DNS server on 127.0.0.1:<port> answering A and AAAA queries.
+
+    names: {host name: [addresses]} (IPv4 for A, IPv6 for AAAA, each
+    with <ttl>); NXDOMAIN for other names, NODATA for a name without an
+    address of the asked family. queries as in PtrDNS."""
+
+    def __init__(self, names=None, ttl=600, mode="answer"):
+        self.names = {k.lower(): list(v) for k, v in (names or {}).items()}
+        super().__init__(ttl=ttl, mode=mode)
+
+    def _answer(self, msg):
+        try:
+            _, qflags, name, qtype, qclass, end = parse_question(msg)
+        except ValueError:
+            return None, None
+        name = name.lower()
+        with self.cond:
+            self.queries.append((name, qtype))
+            self.cond.notify_all()
+        if self.mode == "drop":
+            return None, name
+        addrs = self.names.get(name)
+        if addrs is None or qclass != CLASS_IN:
+            return build_reply(msg, qflags, end, RCODE_NXDOMAIN), name
+        version = {TYPE_A: 4, TYPE_AAAA: 6}.get(qtype)
+        answers = [(qtype, self.ttl, ipaddress.ip_address(a).packed)
+                   for a in addrs
+                   if ipaddress.ip_address(a).version == version]
+        return build_reply(msg, qflags, end, 0, answers), name
+
+    def asked(self, name, qtype):
+        """How many queries asked <qtype> of <name>."""
+        with self.cond:
+            return sum(1 for q in self.queries
+                       if q == (name.lower(), qtype))

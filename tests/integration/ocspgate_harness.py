@@ -39,7 +39,8 @@ HOSTS_NAMES = ["ocsp.ca.test", "ocsp2.ca.test", "other.test",
 REASONS_BLOCK = {"unknown_responder", "not_ocsp", "ocsp_malformed",
                  "unknown_issuer", "method_not_allowed", "http_malformed",
                  "body_too_large", "host_mismatch", "proxy_protocol_invalid",
-                 "connection_limit", "forwarding_loop", "path_shape"}
+                 "connection_limit", "forwarding_loop", "path_shape",
+                 "excess_headers"}
 REASONS_FAIL = {"upstream_unreachable", "upstream_timeout",
                 "response_malformed", "response_unverified"}
 REASONS_ALLOW = {"ocsp_request", "crl_request", "ca_issuer_request",

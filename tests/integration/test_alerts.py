@@ -63,6 +63,45 @@ class AlertTests(ProxyTestCase):
         self.assertEqual(get(got[0], "ocspgate.alert.observed"), 5)
         self.assertEqual(get(got[0], "ocspgate.alert.scope"), "source")
 
+    def test_ua_mismatch_per_source(self):
+        """Requests claiming to be CryptoAPI in another client's field
+        order (ocspgate.request.flags ua_mismatch) raise ua_mismatch
+        once alert_ua_mismatch of them came from one source; the same
+        number from the real CryptoAPI order raise nothing."""
+        rec = self.upstream()
+        spec = "ocsp.ca.test:%d" % rec.port
+        proxy = self.start_proxy(
+            responders=[spec], **dict(QUIET, alert_ua_mismatch=3))
+        der = ocsp_request_der([self.pki.cert_id("good")])
+        # CryptoAPI's order (Host last), then the same fields in curl's.
+        genuine = [("Cache-Control", "no-cache"),
+                   ("Connection", "Keep-Alive"), ("Accept", "*/*"),
+                   ("Content-Type", "application/ocsp-request"),
+                   ("User-Agent", "Microsoft-CryptoAPI/10.0"),
+                   ("Content-Length", str(len(der))), ("Host", spec)]
+        forged = [genuine[6], genuine[4], genuine[2], genuine[3],
+                  genuine[5]]
+        for headers in (genuine, forged):
+            for _ in range(3):
+                with Client(proxy.port) as c:
+                    c.send(http_request("POST", "http://%s/" % spec,
+                                        headers=headers, body=der,
+                                        host=False))
+                    c.read_response()
+            if headers is genuine:
+                evs = proxy.wait_events(3)
+                for ev in evs:
+                    self.assertNotIn("ua_mismatch", get(
+                        ev, "ocspgate.request.flags") or [], ev)
+                self.assertEqual(self.alerts(proxy), [])
+        evs = proxy.wait_events(6)
+        for ev in evs[3:]:
+            self.assertIn("ua_mismatch",
+                          get(ev, "ocspgate.request.flags") or [], ev)
+        got = self.wait_alerts(proxy, "ua_mismatch")
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(get(got[0], "ocspgate.alert.observed"), 3)
+
     def test_ipv6_sources_are_one_per_64(self):
         """Requests from four addresses of one /64 (PROXY TCP6 headers)
         are one source: alert_rate_per_source = 4 fires on the fourth,

@@ -18,6 +18,7 @@ import unittest
 from pathlib import Path
 
 import netns
+from dnsfake import TYPE_A, TYPE_AAAA, AddressDNS
 from netns import Decoy, PortResponder, Topology
 from ocspgate_harness import (
     REPO, Client, Env, FakeDNS, Proxy, assert_event_shape, assert_refusal,
@@ -335,6 +336,69 @@ class RedirectTests(TransparentTestCase):
         self.assertIn("get_percent_encoded", get(ev, "ocsp.request.flags"))
         self.assert_intercepted(ev, SRV4, CLI4)
         self.assert_served_by_responder(ev)
+
+    def hostless_post(self, ip):
+        """An HTTP/1.0 POST without Host, as OpenSSL 1.0's `openssl ocsp`
+        sends it, from cli to <ip>:80."""
+        der = openssl_reqout(self.pki, tmpdir=self.tmp)
+        return self.raw("cli", ip, 80,
+                        b"POST / HTTP/1.0\r\n"
+                        b"Content-Type: application/ocsp-request\r\n"
+                        b"Content-Length: %d\r\n\r\n" % len(der) + der)
+
+    def test_http10_without_host_found_by_address(self):
+        """The original destination is an address of the listed
+        responder (by ocspgate's own resolver, here its hosts file): the
+        request goes to that responder."""
+        gate = self.start_gate(LISTEN_REDIRECT)
+        r = self.hostless_post(SRV4)
+        self.assertEqual(r.status, 200, r.text())
+        rc, text = ocsp_response_text(r.body, self.tmp, self.pki)
+        self.assertEqual(rc, 0, text)
+        self.assertIn("Cert Status: good", text)
+        ev = self.one_event(gate, event__action="allow",
+                            event__reason="ocsp_request",
+                            ocspgate__responder=NAME)
+        self.assert_intercepted(ev, SRV4, CLI4)
+        self.assertEqual(get(ev, "ocspgate.request.flags"),
+                         ["no_host", "host_by_address"])
+        self.assertEqual(get(ev, "ocspgate.request.fingerprint"),
+                         "po1002_df6d530e90c3")
+        self.assert_served_by_responder(ev)
+        self.assert_decoy_untouched()
+
+    def test_http10_without_host_elsewhere_is_refused(self):
+        """An address no listed host resolves to stays the target: the
+        policy refuses it, and nothing connects to it."""
+        gate = self.start_gate(LISTEN_REDIRECT)
+        r = self.hostless_post(DCY4)
+        self.assertEqual(r.status, 403, r.text())
+        ev = self.one_event(gate, event__action="block",
+                            event__reason="unknown_responder",
+                            destination__ip=DCY4)
+        self.assertEqual(get(ev, "ocspgate.request.flags"), ["no_host"])
+        self.assert_decoy_untouched()
+
+    def test_http10_without_host_found_by_dns(self):
+        """The same, with the responder's name only in DNS: ocspgate asks
+        A and AAAA itself and matches the original destination against
+        the answers."""
+        with self.topo.inside("gw"):
+            dns = AddressDNS({NAME: [SRV4, SRV6]}, ttl=300)
+        self.addCleanup(dns.stop)
+        gate = self.start_gate(LISTEN_REDIRECT, hosts_file="",
+                               resolvers=[dns.address])
+        for _ in range(2):
+            r = self.hostless_post(SRV4)
+            self.assertEqual(r.status, 200, r.text())
+        evs = self.events(gate, 2)
+        for ev in evs:
+            self.assertEqual(get(ev, "event.reason"), "ocsp_request")
+            self.assertEqual(get(ev, "ocspgate.request.flags"),
+                             ["no_host", "host_by_address"])
+            self.assertEqual(get(ev, "destination.domain"), NAME)
+        self.assertGreaterEqual(dns.asked(NAME, TYPE_A), 1)
+        self.assertGreaterEqual(dns.asked(NAME, TYPE_AAAA), 1)
 
     def test_single_host_output_no_loop(self):
         """A program on the router itself: the output chain sends it to

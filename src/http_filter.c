@@ -1,0 +1,842 @@
+/*
+ * The request header filter: a request is rebuilt, not relayed. Only the
+ * fields a certificate-status client needs go upstream, each within a
+ * size and a shape; the rest is dropped, named and weighed. Also the
+ * client's header-name fingerprint and the CryptoAPI shape check.
+ * Pure: no I/O, no libevent, no globals.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ocspgate/http_filter.h"
+
+/* How a field's value must look to be forwarded. */
+enum http_filter_shape {
+	SHAPE_TEXT = 0, /* printable ASCII and spaces: User-Agent */
+	SHAPE_ACCEPT,   /* media ranges with parameters */
+	SHAPE_LANGUAGE, /* language ranges with q-values */
+	SHAPE_CODINGS,  /* content codings with q-values */
+	SHAPE_CACHE,    /* cache directives, token or token = token */
+	SHAPE_TOKENS,   /* a list of tokens */
+	SHAPE_DATE,     /* an HTTP-date, forwarded re-formatted */
+	SHAPE_ETAGS,    /* "*" or a list of entity-tags */
+	SHAPE_MEDIA,    /* type/subtype, forwarded without parameters */
+	SHAPE_VIA,      /* protocol and host pairs, no comments */
+	SHAPE_DIGITS,   /* a decimal number */
+	SHAPE_ANY       /* checked by the parser already */
+};
+
+/*
+ * The fields the filter knows. Forwarded ones go upstream under <name>;
+ * consumed ones (framing and connection) are acted on by ocspgate and
+ * never forwarded. Either kind over <max_bytes> or out of shape is
+ * dropped. The list is what the clients of docs/event-log.md send
+ * (CryptoAPI, NSS/Firefox, Java, OpenSSL, Go, curl), less Cookie,
+ * Authorization and their kin, which an OCSP or CRL fetch never needs.
+ */
+static const struct http_filter_field {
+	const char *name;
+	size_t name_len;
+	size_t max_bytes;
+	enum http_filter_shape shape;
+	bool consumed;
+} http_filter_fields[] = {
+    {"User-Agent", 10, 256, SHAPE_TEXT, false},
+    {"Accept", 6, 256, SHAPE_ACCEPT, false},
+    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, false},
+    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, false},
+    {"Cache-Control", 13, 64, SHAPE_CACHE, false},
+    {"Pragma", 6, 32, SHAPE_TOKENS, false},
+    {"If-Modified-Since", 17, 64, SHAPE_DATE, false},
+    {"If-None-Match", 13, 128, SHAPE_ETAGS, false},
+    {"Content-Type", 12, 64, SHAPE_MEDIA, false},
+    {"Via", 3, 128, SHAPE_VIA, false},
+    {"Host", 4, 0, SHAPE_ANY, true},
+    {"Content-Length", 14, 20, SHAPE_DIGITS, true},
+    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true},
+    {"Expect", 6, 0, SHAPE_ANY, true},
+    {"Connection", 10, 64, SHAPE_TOKENS, true},
+    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true},
+    {"Keep-Alive", 10, 64, SHAPE_CACHE, true},
+};
+#define HTTP_FILTER_NFIELDS                                                    \
+	(sizeof(http_filter_fields) / sizeof(http_filter_fields[0]))
+
+static const char *const http_filter_flag_names[HTTP_FLAG_COUNT] = {
+    [HTTP_FLAG_UA_MISMATCH] = "ua_mismatch",
+    [HTTP_FLAG_EXCESS_HEADERS] = "excess_headers",
+    [HTTP_FLAG_HEADER_BOUNDS] = "header_out_of_bounds",
+    [HTTP_FLAG_NO_HOST] = "no_host",
+    [HTTP_FLAG_HOST_BY_ADDRESS] = "host_by_address",
+};
+
+const char *
+http_filter_flag_name(unsigned bit)
+{
+	return bit < HTTP_FLAG_COUNT ? http_filter_flag_names[bit] : NULL;
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static bool
+http_filter_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The separators a shape may allow besides tchar, as bits. */
+#define SEP_SLASH 0x01u /* '/' */
+#define SEP_COMMA 0x02u /* ',' */
+#define SEP_SEMI  0x04u /* ';' */
+#define SEP_EQ    0x08u /* '=' */
+#define SEP_SPACE 0x10u /* ' ' and HTAB */
+#define SEP_COLON 0x20u /* ':' */
+
+static unsigned
+http_filter_sep(unsigned char c)
+{
+	switch (c) {
+	case '/':
+		return SEP_SLASH;
+	case ',':
+		return SEP_COMMA;
+	case ';':
+		return SEP_SEMI;
+	case '=':
+		return SEP_EQ;
+	case ' ':
+	case '\t':
+		return SEP_SPACE;
+	case ':':
+		return SEP_COLON;
+	default:
+		return 0;
+	}
+}
+
+/* True when every byte of <v> is a tchar or a separator in <seps>. */
+static bool
+http_filter_chars(struct http_span v, unsigned seps)
+{
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char c = (unsigned char)v.p[i];
+
+		if (!http_filter_tchar(c) && (http_filter_sep(c) & seps) == 0)
+			return false;
+	}
+	return true;
+}
+
+/* "*" or 1#entity-tag (RFC 9110 8.8.3), OWS around the commas. */
+static bool
+http_filter_etags(struct http_span v)
+{
+	size_t i = 0;
+
+	if (v.len == 1 && v.p[0] == '*')
+		return true;
+	for (;;) {
+		if (v.len - i >= 2 && v.p[i] == 'W' && v.p[i + 1] == '/')
+			i += 2;
+		if (i >= v.len || v.p[i] != '"')
+			return false;
+		for (i++; i < v.len && v.p[i] != '"'; i++) {
+			unsigned char c = (unsigned char)v.p[i];
+
+			/* etagc, without obs-text */
+			if (c < 0x21 || c > 0x7e)
+				return false;
+		}
+		if (i >= v.len)
+			return false;
+		i++;
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+			i++;
+		if (i == v.len)
+			return true;
+		if (v.p[i] != ',')
+			return false;
+		i++;
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+			i++;
+	}
+}
+
+/*
+ * type "/" subtype of a media type; *out gets it without parameters,
+ * which no certificate-status request needs (whatever they hold: the
+ * policy reads the type alone, and they are never forwarded).
+ */
+static bool
+http_filter_media(struct http_span v, struct http_span *out)
+{
+	size_t i = 0, slash = 0;
+
+	while (i < v.len && http_filter_tchar((unsigned char)v.p[i]))
+		i++;
+	if (i == 0 || i == v.len || v.p[i] != '/')
+		return false;
+	slash = i++;
+	while (i < v.len && http_filter_tchar((unsigned char)v.p[i]))
+		i++;
+	if (i == slash + 1)
+		return false;
+	out->p = v.p;
+	out->len = i;
+	while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+		i++;
+	return i == v.len || v.p[i] == ';';
+}
+
+static const char *const http_filter_months[12] = {"Jan", "Feb", "Mar", "Apr",
+    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const http_filter_wdays[7] = {
+    "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"}; /* 1970-01-01: Thu */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
+static int64_t
+http_filter_days(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly <n> digits at p[*i]; -1 when they are not there. */
+static int
+http_filter_num(const char *p, size_t len, size_t *i, size_t n)
+{
+	int v = 0;
+
+	if (len - *i < n)
+		return -1;
+	for (size_t k = 0; k < n; k++, (*i)++) {
+		if (p[*i] < '0' || p[*i] > '9')
+			return -1;
+		v = v * 10 + (p[*i] - '0');
+	}
+	return v;
+}
+
+static bool
+http_filter_lit(const char *p, size_t len, size_t *i, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (len - *i < n || memcmp(p + *i, lit, n) != 0)
+		return false;
+	*i += n;
+	return true;
+}
+
+static int
+http_filter_month(const char *p, size_t len, size_t *i)
+{
+	for (int m = 0; m < 12; m++) {
+		if (http_filter_lit(p, len, i, http_filter_months[m]))
+			return m + 1;
+	}
+	return -1;
+}
+
+/* "HH:MM:SS" into seconds of the day, or -1. */
+static int
+http_filter_clock(const char *p, size_t len, size_t *i)
+{
+	int h, m, s;
+
+	if ((h = http_filter_num(p, len, i, 2)) < 0 ||
+	    !http_filter_lit(p, len, i, ":") ||
+	    (m = http_filter_num(p, len, i, 2)) < 0 ||
+	    !http_filter_lit(p, len, i, ":") ||
+	    (s = http_filter_num(p, len, i, 2)) < 0)
+		return -1;
+	if (h > 23 || m > 59 || s > 60)
+		return -1;
+	return h * 3600 + m * 60 + s;
+}
+
+int
+http_filter_parse_date(const char *p, size_t len, int64_t *t)
+{
+	static const char *const long_days[7] = {"Monday", "Tuesday",
+	    "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+	size_t i = 0;
+	int day = -1, mon = -1, year = -1, secs = -1;
+	static const unsigned mdays[12] = {
+	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (len >= 5 && p[3] == ',') {
+		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+		i = 4;
+		if (!http_filter_lit(p, len, &i, " ") ||
+		    (day = http_filter_num(p, len, &i, 2)) < 0 ||
+		    !http_filter_lit(p, len, &i, " ") ||
+		    (mon = http_filter_month(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, " ") ||
+		    (year = http_filter_num(p, len, &i, 4)) < 0 ||
+		    !http_filter_lit(p, len, &i, " ") ||
+		    (secs = http_filter_clock(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, " GMT"))
+			return -1;
+	} else if (len >= 4 && p[3] == ' ') {
+		/* asctime: "Sun Nov  6 08:49:37 1994" */
+		i = 4;
+		if ((mon = http_filter_month(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, " "))
+			return -1;
+		if (i < len && p[i] == ' ') {
+			i++;
+			day = http_filter_num(p, len, &i, 1);
+		} else {
+			day = http_filter_num(p, len, &i, 2);
+		}
+		if (day < 0 || !http_filter_lit(p, len, &i, " ") ||
+		    (secs = http_filter_clock(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, " ") ||
+		    (year = http_filter_num(p, len, &i, 4)) < 0)
+			return -1;
+	} else {
+		/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+		int yy;
+
+		for (int k = 0; k < 7 && i == 0; k++) {
+			if (http_filter_lit(p, len, &i, long_days[k]))
+				break;
+		}
+		if (i == 0 || !http_filter_lit(p, len, &i, ", ") ||
+		    (day = http_filter_num(p, len, &i, 2)) < 0 ||
+		    !http_filter_lit(p, len, &i, "-") ||
+		    (mon = http_filter_month(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, "-") ||
+		    (yy = http_filter_num(p, len, &i, 2)) < 0 ||
+		    !http_filter_lit(p, len, &i, " ") ||
+		    (secs = http_filter_clock(p, len, &i)) < 0 ||
+		    !http_filter_lit(p, len, &i, " GMT"))
+			return -1;
+		/* RFC 9110 5.6.7 leaves the century to the recipient. */
+		year = yy < 70 ? 2000 + yy : 1900 + yy;
+	}
+	if (i != len || day < 1 || (unsigned)day > mdays[mon - 1] ||
+	    year < 1970)
+		return -1;
+	*t =
+	    http_filter_days(year, (unsigned)mon, (unsigned)day) * 86400 + secs;
+	return 0;
+}
+
+int
+http_filter_format_date(int64_t t, char out[HTTP_DATE_LEN + 1])
+{
+	int64_t days, z, era;
+	unsigned doe, yoe, doy, mp, d, m, secs;
+	int64_t y;
+
+	if (t < 0 || t >= 253402300800) /* 10000-01-01 */
+		return -1;
+	days = t / 86400;
+	secs = (unsigned)(t % 86400);
+	z = days + 719468;
+	era = z / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y += m <= 2;
+	snprintf(out, HTTP_DATE_LEN + 1, "%s, %02u %s %04u %02u:%02u:%02u GMT",
+	    http_filter_wdays[days % 7], d, http_filter_months[m - 1],
+	    (unsigned)y, secs / 3600, secs / 60 % 60, secs % 60);
+	return 0;
+}
+
+/*
+ * Whether <h>'s value fits <f>; sets h->out to what is forwarded. For
+ * If-Modified-Since the re-formatted date goes to <ims>.
+ */
+static bool
+http_filter_fits(
+    const struct http_filter_field *f, struct http_header *h, char *ims)
+{
+	struct http_span v = h->value;
+	int64_t t;
+
+	h->out = v;
+	if (f->shape == SHAPE_ANY)
+		return true;
+	/* Only the media type goes upstream: its size is what is bounded. */
+	if (f->shape == SHAPE_MEDIA)
+		return http_filter_media(v, &h->out) &&
+		    h->out.len <= f->max_bytes;
+	if (v.len == 0 || v.len > f->max_bytes)
+		return false;
+	switch (f->shape) {
+	case SHAPE_TEXT:
+		for (size_t i = 0; i < v.len; i++) {
+			unsigned char c = (unsigned char)v.p[i];
+
+			if ((c < 0x20 || c > 0x7e) && c != '\t')
+				return false;
+		}
+		return true;
+	case SHAPE_ACCEPT:
+		return http_filter_chars(
+		    v, SEP_SLASH | SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
+	case SHAPE_LANGUAGE:
+	case SHAPE_CODINGS:
+	case SHAPE_CACHE:
+		return http_filter_chars(
+		    v, SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
+	case SHAPE_TOKENS:
+		return http_filter_chars(v, SEP_COMMA | SEP_SPACE);
+	case SHAPE_DATE:
+		if (http_filter_parse_date(v.p, v.len, &t) == -1 ||
+		    http_filter_format_date(t, ims) == -1)
+			return false;
+		h->out.p = ims;
+		h->out.len = HTTP_DATE_LEN;
+		return true;
+	case SHAPE_ETAGS:
+		return http_filter_etags(v);
+	case SHAPE_MEDIA:
+		return http_filter_media(v, &h->out);
+	case SHAPE_VIA:
+		return http_filter_chars(
+		    v, SEP_SLASH | SEP_COLON | SEP_COMMA | SEP_SPACE);
+	case SHAPE_DIGITS:
+		for (size_t i = 0; i < v.len; i++) {
+			if (v.p[i] < '0' || v.p[i] > '9')
+				return false;
+		}
+		return true;
+	case SHAPE_ANY:
+		break;
+	}
+	return true;
+}
+
+static const struct http_filter_field *
+http_filter_field_of(const char *name, size_t len, size_t *row)
+{
+	for (size_t k = 0; k < HTTP_FILTER_NFIELDS; k++) {
+		const char *n = http_filter_fields[k].name;
+
+		if (http_filter_fields[k].name_len == len &&
+		    strncasecmp(name, n, len) == 0) {
+			if (row != NULL)
+				*row = k;
+			return &http_filter_fields[k];
+		}
+	}
+	return NULL;
+}
+
+const char *
+http_filter_field_name(const struct http_header *h)
+{
+	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
+		return NULL;
+	return http_filter_fields[h->field].name;
+}
+
+const char *
+http_filter_forwarded_name(const char *name, size_t len)
+{
+	const struct http_filter_field *f =
+	    http_filter_field_of(name, len, NULL);
+
+	return f != NULL && !f->consumed ? f->name : NULL;
+}
+
+/* Field names compare without regard to case. */
+static bool
+http_filter_same_name(const struct http_span *a, const struct http_span *b)
+{
+	return a->len == b->len && strncasecmp(a->p, b->p, a->len) == 0;
+}
+
+/* Counts h as dropped and keeps its name (once) for the event. */
+static void
+http_filter_drop(struct http_request *r, size_t i)
+{
+	struct http_filter *fl = &r->filter;
+	struct http_header *h = &r->hs.h[i];
+
+	h->forward = false;
+	h->dropped = true;
+	fl->ndropped++;
+	fl->dropped_bytes += h->name.len + h->value.len;
+	for (size_t k = 0; k < fl->nnames; k++) {
+		if (http_filter_same_name(
+		        &r->hs.h[fl->names[k]].name, &h->name))
+			return;
+	}
+	if (fl->nnames < HTTP_FILTER_NAMES_MAX)
+		fl->names[fl->nnames++] = (uint8_t)i;
+}
+
+/*
+ * The fingerprint: two letters of the method, the HTTP version's two
+ * digits, the number of fields (two digits, 99 at most), '_', and the
+ * first 12 hex digits of the SHA-256 of the field names as sent, in
+ * order, joined by ','. Defined in docs/event-log.md.
+ */
+/*
+ * SHA-256 (FIPS 180-4), small and local: OpenSSL 3's one-shot SHA256()
+ * and EVP both fetch the algorithm on every call, which costs more than
+ * hashing a head's few hundred bytes of names.
+ */
+struct http_filter_sha256 {
+	uint32_t h[8];
+	unsigned char block[64];
+	size_t used;
+	uint64_t bytes;
+};
+
+static const uint32_t http_filter_sha256_k[64] = {0x428a2f98, 0x71374491,
+    0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
+    0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d,
+    0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb,
+    0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
+    0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
+    0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb,
+    0xbef9a3f7, 0xc67178f2};
+
+static uint32_t
+http_filter_ror(uint32_t x, unsigned n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+static void
+http_filter_sha256_block(struct http_filter_sha256 *c)
+{
+	uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)c->block[4 * i] << 24 |
+		    (uint32_t)c->block[4 * i + 1] << 16 |
+		    (uint32_t)c->block[4 * i + 2] << 8 | c->block[4 * i + 3];
+	for (int i = 16; i < 64; i++)
+		w[i] = w[i - 16] +
+		    (http_filter_ror(w[i - 15], 7) ^
+		        http_filter_ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
+		    w[i - 7] +
+		    (http_filter_ror(w[i - 2], 17) ^
+		        http_filter_ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
+	a = c->h[0];
+	b = c->h[1];
+	cc = c->h[2];
+	d = c->h[3];
+	e = c->h[4];
+	f = c->h[5];
+	g = c->h[6];
+	h = c->h[7];
+	for (int i = 0; i < 64; i++) {
+		t1 = h +
+		    (http_filter_ror(e, 6) ^ http_filter_ror(e, 11) ^
+		        http_filter_ror(e, 25)) +
+		    ((e & f) ^ (~e & g)) + http_filter_sha256_k[i] + w[i];
+		t2 = (http_filter_ror(a, 2) ^ http_filter_ror(a, 13) ^
+		         http_filter_ror(a, 22)) +
+		    ((a & b) ^ (a & cc) ^ (b & cc));
+		h = g;
+		g = f;
+		f = e;
+		e = d + t1;
+		d = cc;
+		cc = b;
+		b = a;
+		a = t1 + t2;
+	}
+	c->h[0] += a;
+	c->h[1] += b;
+	c->h[2] += cc;
+	c->h[3] += d;
+	c->h[4] += e;
+	c->h[5] += f;
+	c->h[6] += g;
+	c->h[7] += h;
+}
+
+static void
+http_filter_sha256_init(struct http_filter_sha256 *c)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+	memcpy(c->h, iv, sizeof(iv));
+	c->used = 0;
+	c->bytes = 0;
+}
+
+static void
+http_filter_sha256_update(
+    struct http_filter_sha256 *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	c->bytes += len;
+	while (len > 0) {
+		size_t n = sizeof(c->block) - c->used;
+
+		if (n > len)
+			n = len;
+		memcpy(c->block + c->used, p, n);
+		c->used += n;
+		p += n;
+		len -= n;
+		if (c->used == sizeof(c->block)) {
+			http_filter_sha256_block(c);
+			c->used = 0;
+		}
+	}
+}
+
+static void
+http_filter_sha256_final(struct http_filter_sha256 *c, unsigned char md[32])
+{
+	uint64_t bits = c->bytes * 8;
+
+	c->block[c->used++] = 0x80;
+	if (c->used > 56) {
+		memset(c->block + c->used, 0, sizeof(c->block) - c->used);
+		http_filter_sha256_block(c);
+		c->used = 0;
+	}
+	memset(c->block + c->used, 0, 56 - c->used);
+	for (int i = 0; i < 8; i++)
+		c->block[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
+	http_filter_sha256_block(c);
+	for (int i = 0; i < 8; i++) {
+		md[4 * i] = (unsigned char)(c->h[i] >> 24);
+		md[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
+		md[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
+		md[4 * i + 3] = (unsigned char)c->h[i];
+	}
+}
+
+/* SHA-256 of the field names of <r> joined by ','. */
+static void
+http_filter_names_digest(const struct http_request *r, unsigned char md[32])
+{
+	struct http_filter_sha256 c;
+
+	http_filter_sha256_init(&c);
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_span *name = &r->hs.h[i].name;
+
+		if (i > 0)
+			http_filter_sha256_update(&c, ",", 1);
+		if (name->len > 0)
+			http_filter_sha256_update(&c, name->p, name->len);
+	}
+	http_filter_sha256_final(&c, md);
+}
+
+/*
+ * The fingerprint: two letters of the method, the HTTP version's two
+ * digits, the number of fields (two digits, 99 at most), '_', and the
+ * first 12 hex digits of the SHA-256 of the field names as sent, in
+ * order, joined by ','. Defined in docs/event-log.md.
+ */
+static void
+http_filter_fingerprint(struct http_request *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	char *fp = r->filter.fingerprint;
+	size_t n = r->hs.n > 99 ? 99 : r->hs.n;
+
+	http_filter_names_digest(r, md);
+	for (int k = 0; k < 2; k++) {
+		char c = r->method.len > (size_t)k ? r->method.p[k] : '0';
+
+		fp[k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	fp[2] = '1';
+	fp[3] = (char)('0' + (r->http_minor > 9 ? 9 : r->http_minor));
+	fp[4] = (char)('0' + n / 10);
+	fp[5] = (char)('0' + n % 10);
+	fp[6] = '_';
+	for (int k = 0; k < 6; k++) {
+		fp[7 + 2 * k] = hex[md[k] >> 4];
+		fp[8 + 2 * k] = hex[md[k] & 15];
+	}
+	fp[HTTP_FINGERPRINT_LEN] = '\0';
+}
+
+/*
+ * CryptoAPI's field order: cryptnet.dll adds its fields (Cache-Control,
+ * Pragma, Accept, the validators, Content-Type) and WinHTTP puts
+ * Connection after the first, then User-Agent, Content-Length and Host
+ * last. A request fits when its names, spelled so, appear in this order,
+ * each at most once, with User-Agent and Host among them.
+ */
+static const char *const http_filter_cryptoapi_order[] = {
+    "Cache-Control",
+    "Connection",
+    "Proxy-Connection",
+    "Pragma",
+    "Accept",
+    "If-Modified-Since",
+    "If-None-Match",
+    "Content-Type",
+    "User-Agent",
+    "Content-Length",
+    "Host",
+    "Content-Length",
+};
+#define HTTP_FILTER_NCRYPTOAPI                                                 \
+	(sizeof(http_filter_cryptoapi_order) /                                 \
+	    sizeof(http_filter_cryptoapi_order[0]))
+
+static bool
+http_filter_span_is(const struct http_span *s, const char *str)
+{
+	size_t n = strlen(str);
+
+	return s->len == n && memcmp(s->p, str, n) == 0;
+}
+
+bool
+http_filter_is_cryptoapi(const struct http_request *r)
+{
+	size_t pos = 0;
+	bool ua = false, host = false;
+
+	if (r->http_minor != 1)
+		return false;
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_span *name = &r->hs.h[i].name;
+		size_t k;
+
+		for (size_t j = 0; j < i; j++) {
+			if (http_filter_same_name(&r->hs.h[j].name, name))
+				return false; /* twice */
+		}
+		for (k = pos; k < HTTP_FILTER_NCRYPTOAPI; k++) {
+			if (http_filter_span_is(
+			        name, http_filter_cryptoapi_order[k]))
+				break;
+		}
+		if (k == HTTP_FILTER_NCRYPTOAPI)
+			return false;
+		pos = k + 1;
+		ua |= http_filter_span_is(name, "User-Agent");
+		host |= http_filter_span_is(name, "Host");
+	}
+	return ua && host;
+}
+
+/* True when the User-Agent claims to be Windows CryptoAPI. */
+static bool
+http_filter_claims_cryptoapi(const struct http_request *r)
+{
+	static const char claim[] = "Microsoft-CryptoAPI/";
+	const struct http_span *ua;
+
+	if (r->ua_hdr < 0)
+		return false;
+	ua = &r->hs.h[r->ua_hdr].value;
+	return ua->len >= sizeof(claim) - 1 &&
+	    memcmp(ua->p, claim, sizeof(claim) - 1) == 0;
+}
+
+void
+http_filter_apply(struct http_request *r)
+{
+	struct http_filter *fl = &r->filter;
+	bool seen[HTTP_FILTER_NFIELDS] = {false};
+
+	memset(fl, 0, sizeof(*fl));
+	for (size_t i = 0; i < r->hs.n; i++) {
+		struct http_header *h = &r->hs.h[i];
+		const struct http_filter_field *f;
+		size_t row = 0;
+
+		h->forward = false;
+		h->dropped = false;
+		h->out = h->value;
+		f = http_filter_field_of(h->name.p, h->name.len, &row);
+		if (f == NULL) {
+			http_filter_drop(r, i);
+			continue;
+		}
+		if (!http_filter_fits(f, h, fl->ims)) {
+			fl->flags |= 1u << HTTP_FLAG_HEADER_BOUNDS;
+			http_filter_drop(r, i);
+			continue;
+		}
+		if (f->consumed)
+			continue;
+		/* A second copy adds nothing a client needs. */
+		if (seen[row]) {
+			http_filter_drop(r, i);
+			continue;
+		}
+		seen[row] = true;
+		/* Named in Connection: hop-by-hop, not forwarded. */
+		if (h->hop_by_hop)
+			continue;
+		/* Media type parameters are left behind: they weigh too. */
+		if (f->shape == SHAPE_MEDIA)
+			fl->dropped_bytes += h->value.len - h->out.len;
+		h->forward = true;
+		h->field = (uint8_t)row;
+	}
+	if (r->host_hdr < 0)
+		fl->flags |= 1u << HTTP_FLAG_NO_HOST;
+	if (fl->dropped_bytes > HTTP_FILTER_BUDGET_BYTES)
+		fl->flags |= 1u << HTTP_FLAG_EXCESS_HEADERS;
+	if (http_filter_claims_cryptoapi(r) && !http_filter_is_cryptoapi(r))
+		fl->flags |= 1u << HTTP_FLAG_UA_MISMATCH;
+	http_filter_fingerprint(r);
+}
+
+bool
+http_filter_over_budget(const struct http_request *r)
+{
+	return (r->filter.flags & (1u << HTTP_FLAG_EXCESS_HEADERS)) != 0;
+}
+
+bool
+http_filter_ua_mismatch(const struct http_request *r)
+{
+	return (r->filter.flags & (1u << HTTP_FLAG_UA_MISMATCH)) != 0;
+}

@@ -1,0 +1,273 @@
+"""Requests are rebuilt, not relayed: what real clients send reaches the
+upstream as the contract says (only the allowed fields, under their
+canonical names, in the client's order), and everything else is dropped,
+named in the event and, past the budget, refused in enforce mode.
+
+Each client's request is the byte sequence its source writes (see the
+table of known fingerprints in docs/event-log.md for the sources), sent
+raw through ocspgate to a recording upstream on loopback; OpenSSL and curl
+are run for real.
+"""
+
+import unittest
+from pathlib import Path
+
+from ocspgate_harness import (
+    Client, ProxyTestCase, assert_refusal, get, get_cryptoapi, ocsp_post,
+    ocsp_request_der, openssl_ocsp_client)
+
+FORWARDED = {"host", "user-agent", "accept", "accept-language",
+             "accept-encoding", "cache-control", "pragma",
+             "if-modified-since", "if-none-match", "content-type",
+             "content-length", "via", "connection"}
+
+
+def raw_request(method, target, fields, body=b"", version="HTTP/1.1"):
+    """Request bytes with exactly <fields> (name, value) in this order."""
+    head = "%s %s %s\r\n" % (method, target, version)
+    head += "".join("%s: %s\r\n" % (k, v) for k, v in fields)
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+class HeaderTests(ProxyTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.rec = self.upstream()
+        self.spec = "ocsp.ca.test:%d" % self.rec.port
+        self.der = ocsp_request_der([self.pki.cert_id("good")])
+
+    def send(self, proxy, data):
+        with Client(proxy.port) as c:
+            c.send(data)
+            return c.read_response()
+
+    def forwarded(self, n=1):
+        """The n-th request the upstream received: (names, headers)."""
+        self.assertGreaterEqual(len(self.rec.requests), n)
+        req = self.rec.requests[n - 1]
+        return [k for k, _ in req.headers], req
+
+    def assert_only_allowed(self, names):
+        for k in names:
+            self.assertIn(k.lower(), FORWARDED, names)
+
+    # -- real clients ------------------------------------------------------
+
+    def check_client(self, data, want_fields, fingerprint=None,
+                     reason="ocsp_request"):
+        """Sends <data>; the upstream must get exactly <want_fields>
+        ((name, value) after Host, Via and Connection are set aside)."""
+        proxy = self.start_proxy(responders=[self.spec])
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200, r.raw[:300])
+        names, req = self.forwarded()
+        self.assert_only_allowed(names)
+        got = [(k, v) for k, v in req.headers
+               if k not in ("Host", "Via", "Connection")]
+        self.assertEqual(got, want_fields)
+        self.assertEqual(req.header("host"), self.spec.split(":")[0] +
+                         ":%d" % self.rec.port)
+        ev = self.expect_event(proxy, event__reason=reason)
+        self.assertIsNone(get(ev, "ocspgate.request.dropped_headers"))
+        self.assertNotIn("ua_mismatch",
+                         get(ev, "ocspgate.request.flags") or [])
+        if fingerprint:
+            self.assertEqual(get(ev, "ocspgate.request.fingerprint"),
+                             fingerprint)
+        return ev
+
+    def test_cryptoapi_get(self):
+        url = "http://%s/%s" % (self.spec, get_cryptoapi(self.der))
+        data = raw_request("GET", url, [
+            ("Cache-Control", "max-age = 86400"),
+            ("Connection", "Keep-Alive"),
+            ("Accept", "*/*"),
+            ("If-Modified-Since", "Sat, 01 Jul 2023 00:00:00 GMT"),
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"),
+            ("Host", "ocsp.ca.test")])
+        self.check_client(data, [
+            ("Cache-Control", "max-age = 86400"), ("Accept", "*/*"),
+            ("If-Modified-Since", "Sat, 01 Jul 2023 00:00:00 GMT"),
+            ("User-Agent", "Microsoft-CryptoAPI/10.0")],
+            "ge1106_1307977dc9e5")
+
+    def test_cryptoapi_post(self):
+        data = raw_request("POST", "http://%s/" % self.spec, [
+            ("Cache-Control", "no-cache"), ("Connection", "Keep-Alive"),
+            ("Pragma", "no-cache"),
+            ("Content-Type", "application/ocsp-request"),
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"),
+            ("Content-Length", str(len(self.der))),
+            ("Host", "ocsp.ca.test")], self.der)
+        self.check_client(data, [
+            ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
+            ("Content-Type", "application/ocsp-request"),
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"),
+            ("Content-Length", str(len(self.der)))],
+            "po1107_517823f2c371")
+
+    def test_firefox_post(self):
+        ua = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) "
+              "Gecko/20100101 Firefox/128.0")
+        data = raw_request("POST", "http://%s/" % self.spec, [
+            ("Host", "ocsp.ca.test"), ("User-Agent", ua), ("Accept", "*/*"),
+            ("Accept-Language", "en-US,en;q=0.5"),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Content-Type", "application/ocsp-request"),
+            ("Content-Length", str(len(self.der))),
+            ("Connection", "keep-alive"), ("Pragma", "no-cache"),
+            ("Cache-Control", "no-cache")], self.der)
+        self.check_client(data, [
+            ("User-Agent", ua), ("Accept", "*/*"),
+            ("Accept-Language", "en-US,en;q=0.5"),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Content-Type", "application/ocsp-request"),
+            ("Pragma", "no-cache"), ("Cache-Control", "no-cache"),
+            ("Content-Length", str(len(self.der)))],
+            "po1110_286c8a40b4b6")
+
+    def test_java_post(self):
+        accept = "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"
+        data = raw_request("POST", "http://%s/" % self.spec, [
+            ("Content-type", "application/ocsp-request"),
+            ("User-Agent", "Java/17.0.9"), ("Host", "ocsp.ca.test"),
+            ("Accept", accept), ("Connection", "keep-alive"),
+            ("Content-Length", str(len(self.der)))], self.der)
+        self.check_client(data, [
+            ("Content-Type", "application/ocsp-request"),
+            ("User-Agent", "Java/17.0.9"), ("Accept", accept),
+            ("Content-Length", str(len(self.der)))],
+            "po1106_36ae3789aad2")
+
+    def test_http10_without_host(self):
+        """OpenSSL 1.0's client: HTTP/1.0, no Host, explicit proxy."""
+        data = raw_request("POST", "http://%s/" % self.spec, [
+            ("Content-Type", "application/ocsp-request"),
+            ("Content-Length", str(len(self.der)))], self.der,
+            version="HTTP/1.0")
+        ev = self.check_client(data, [
+            ("Content-Type", "application/ocsp-request"),
+            ("Content-Length", str(len(self.der)))],
+            "po1002_df6d530e90c3")
+        self.assertEqual(get(ev, "ocspgate.request.flags"), ["no_host"])
+        self.assertEqual(self.rec.requests[0].version, "HTTP/1.0")
+
+    def test_openssl_client(self):
+        """The real `openssl ocsp` (3.x here) through the proxy."""
+        proxy = self.start_proxy(responders=[self.spec])
+        openssl_ocsp_client(self.pki, proxy.port, "http://%s/" % self.spec,
+                            ["good"], tmpdir=self.tmp)
+        names, req = self.forwarded()
+        self.assertEqual(names, ["Host", "Content-Type", "Content-Length",
+                                 "Via", "Connection"])
+        ev = self.expect_event(proxy)
+        self.assertEqual(get(ev, "ocspgate.request.fingerprint"),
+                         "po1003_51b2f3543123")
+
+    def test_conditional_crl_get(self):
+        """A CRL fetch with both validators, as Java's URICertStore and a
+        cache revalidating send it: both reach the upstream, the date
+        re-written as an IMF-fixdate."""
+        crl = (Path(__file__).parent.parent / "data" / "fetch" /
+               "crl.der").read_bytes()
+        rec = self.upstream(body=crl, content_type="application/pkix-crl")
+        spec = "ocsp2.ca.test:%d" % rec.port
+        proxy = self.start_proxy(crl_hosts=[spec])
+        data = raw_request("GET", "http://%s/ca.crl" % spec, [
+            ("User-Agent", "Java/17.0.9"), ("Host", "ocsp2.ca.test"),
+            ("Accept", "*/*"), ("Connection", "keep-alive"),
+            ("If-Modified-Since", "Monday, 02-Jan-23 10:00:00 GMT"),
+            ("If-None-Match", '"5f7a3c-1a2b"')])
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200, r.raw[:300])
+        req = rec.requests[0]
+        self.assertEqual(req.header("if-modified-since"),
+                         "Mon, 02 Jan 2023 10:00:00 GMT")
+        self.assertEqual(req.header("if-none-match"), '"5f7a3c-1a2b"')
+        self.expect_event(proxy, event__reason="crl_request")
+
+    # -- what is dropped ---------------------------------------------------
+
+    def big_fields(self):
+        """~15 KB of X- and Cookie fields."""
+        fields = []
+        for i in range(30):
+            name = "Cookie" if i % 3 == 0 else "X-Exfil-%d" % i
+            fields.append((name, chr(ord("A") + i % 26) * 500))
+        return fields
+
+    def test_15k_of_fields_refused_in_enforce_mode(self):
+        proxy = self.start_proxy(responders=[self.spec],
+                                 max_header_bytes=32768)
+        data = ocsp_post("http://%s/" % self.spec, self.der,
+                         headers=self.big_fields())
+        r = self.send(proxy, data)
+        assert_refusal(self, r, 403, "excess_headers")
+        self.assertEqual(self.rec.requests, [])
+        ev = self.expect_event(proxy, event__action="block",
+                               event__reason="excess_headers",
+                               ocspgate__enforced=True)
+        dropped = get(ev, "ocspgate.request.dropped_headers")
+        self.assertEqual(dropped["count"], 30)
+        self.assertEqual(dropped["bytes"],
+                         sum(len(k) + len(v) for k, v in self.big_fields()))
+        self.assertEqual(dropped["names"][:3],
+                         ["cookie", "x-exfil-1", "x-exfil-2"])
+        self.assertEqual(len(dropped["names"]), 16)
+        self.assertIn("excess_headers", get(ev, "ocspgate.request.flags"))
+
+    def test_15k_of_fields_stripped_in_monitor_mode(self):
+        proxy = self.start_proxy(responders=[self.spec], mode="monitor",
+                                 max_header_bytes=32768)
+        data = ocsp_post("http://%s/" % self.spec, self.der,
+                         headers=self.big_fields())
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200)
+        names, req = self.forwarded()
+        self.assert_only_allowed(names)
+        self.assertNotIn(b"AAAAAAAAAA", bytes(self.rec.conns[0]))
+        self.assertEqual(req.body, self.der)
+        self.expect_event(proxy, event__action="block",
+                          event__reason="excess_headers",
+                          ocspgate__enforced=False)
+
+    def test_small_drops_pass_and_are_named(self):
+        proxy = self.start_proxy(responders=[self.spec])
+        data = ocsp_post("http://%s/" % self.spec, self.der, headers=[
+            ("X-Forwarded-For", "10.1.2.3"), ("Sec-GPC", "1"),
+            ("Cookie", "lb=abc"), ("User-Agent", "x" * 300)])
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200)
+        names, req = self.forwarded()
+        self.assert_only_allowed(names)
+        self.assertIsNone(req.header("user-agent"))
+        ev = self.expect_event(proxy, event__reason="ocsp_request")
+        self.assertEqual(get(ev, "ocspgate.request.dropped_headers.names"),
+                         ["x-forwarded-for", "sec-gpc", "cookie",
+                          "user-agent"])
+        self.assertEqual(get(ev, "ocspgate.request.flags"),
+                         ["header_out_of_bounds"])
+
+    def test_ua_mismatch_flagged_not_refused(self):
+        proxy = self.start_proxy(responders=[self.spec])
+        data = ocsp_post("http://%s/" % self.spec, self.der, headers=[
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"), ("Accept", "*/*")])
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200)
+        ev = self.expect_event(proxy, event__reason="ocsp_request")
+        self.assertEqual(get(ev, "ocspgate.request.flags"), ["ua_mismatch"])
+
+    def test_fingerprint_on_blocks_too(self):
+        proxy = self.start_proxy(responders=[self.spec])
+        r = self.send(proxy, raw_request(
+            "GET", "http://elsewhere.test/x", [("Host", "elsewhere.test"),
+                                              ("User-Agent", "t")]))
+        assert_refusal(self, r, 403, "unknown_responder")
+        ev = self.expect_event(proxy, event__reason="unknown_responder")
+        self.assertRegex(get(ev, "ocspgate.request.fingerprint"),
+                         r"^ge1102_[0-9a-f]{12}$")
+
+
+if __name__ == "__main__":
+    unittest.main()
