@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/ocsp_request.h"
@@ -18,6 +19,9 @@ struct verdict {
 	const struct responder *responder; /* matched, or NULL */
 	const char *detail;                /* static text, or NULL */
 	bool ocsp_parsed;                  /* facts hold what the DER said */
+	/* unknown_responder: the class of request it is well formed as
+	 * (for CANDIDATE_OCSP the facts hold its DER's) */
+	enum candidate_class candidate;
 };
 
 /*
