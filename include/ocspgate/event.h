@@ -53,6 +53,12 @@ struct event_record {
 	const struct fetch_cert_facts *cert; /* an issuer certificate */
 	const char *ctl_format;              /* a trust list: its format */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
+	/* unknown_responder: the class it is a well-formed request of */
+	const char *candidate;
+	const char *candidate_answer; /* "valid", or the answer's failure */
+	bool candidate_checked;       /* its signature was checked ... */
+	bool candidate_verified;      /* ... and verifies */
+	const char *candidate_detail; /* why it does not */
 };
 
 /*
