@@ -87,6 +87,12 @@ suggest_cli_feed(struct suggest *sg, gzFile gz, const char **why)
 		*why = suggest_cli_gzerror(gz);
 		goto done;
 	}
+	/* A gzip stream cut short reads as a clean end, but for this. */
+	(void)gzerror(gz, &n);
+	if (n == Z_BUF_ERROR) {
+		*why = "gzip stream cut short";
+		goto done;
+	}
 	if ((len > 0 || skipping) &&
 	    suggest_add_line(sg, skipping ? "" : line, skipping ? 0 : len) ==
 	        -2)
