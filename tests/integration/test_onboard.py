@@ -23,8 +23,9 @@ import urllib.parse
 from pathlib import Path
 
 from ocspgate_harness import (
-    ProxyTestCase, b64, binary, clean_env, config_text, get,
-    openssl_ocsp_client, openssl_reqout, scaled, write_hosts_file)
+    ProxyTestCase, b64, binary, clean_env, config_text, curl_get,
+    free_port, get, openssl_ocsp_client, openssl_reqout, scaled,
+    write_hosts_file)
 from pki_fetch import FetchPKI, Nginx
 
 HOSTS = ["ocsp.listed.test", "ocsp.new.test", "crl.new.test",
@@ -339,6 +340,51 @@ class TrustStoreTest(ProxyTestCase):
                       out)
         self.assertIn("#   not suggested: signature not verified in 1 of 1 "
                       "answers: signer not trusted\n", out)
+
+
+class UnansweredTest(ProxyTestCase):
+    """A candidate nobody answers for: in monitor mode its event says
+    so, in enforce mode it is refused with its class named, and -S lists
+    it apart with the reason."""
+
+    RESPONDERS = 0
+
+    def test_unreachable_then_refused(self):
+        write_hosts_file(self.tmp / "hosts", ["crl.down.test"])
+        url = "http://crl.down.test:%d/pki/down.crl" % free_port()
+        logs = []
+        for mode, status in (("monitor", 502), ("enforce", 403)):
+            log = self.tmp / ("events-%s.jsonl" % mode)
+            logs.append(str(log))
+            proxy = self.start_proxy(
+                mode=mode, event_log=str(log),
+                hosts_file=str(self.tmp / "hosts"),
+                responders=["ocsp.ca.test"])
+            got, _ = curl_get(proxy.port, url, self.tmp)
+            self.assertEqual(got, status)
+            ev = proxy.wait_events(1)[0]
+            og = ev["ocspgate"]
+            self.assertEqual(get(ev, "event.reason"), "unknown_responder")
+            self.assertEqual(og.get("candidate"), "crl", json.dumps(ev))
+            self.assertNotIn("candidate_verified", og)
+            if mode == "monitor":
+                self.assertEqual(og.get("candidate_answer"),
+                                 "upstream_unreachable", json.dumps(ev))
+                self.assertEqual(og.get("detail"), "Connection refused")
+            else:
+                self.assertNotIn("candidate_answer", og)
+                self.assertTrue(og["enforced"])
+            proxy.stop()
+        code, out, err = run_ocspgate(
+            ["-S", "-c", str(proxy.conf_path), *logs])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(snippet_lists(out), {}, out)
+        self.assertIn('# crl_hosts: "crl.down.test:%s"\n'
+                      % url.split(":")[2].split("/")[0], out)
+        self.assertIn("#   answers: 0 valid, 1 unreachable, 1 refused "
+                      "(enforce); paths under /pki\n"
+                      "#   not suggested: no answer to judge, the last try: "
+                      "upstream_unreachable: Connection refused\n", out)
 
 
 class SuggestCliTest(unittest.TestCase):

@@ -34,6 +34,7 @@ static unsigned char t_req[512];
 static size_t t_req_len;
 static char t_b64[1024];     /* standard base64 of t_req */
 static char t_b64_url[1024]; /* URL-safe, unpadded */
+static char t_b64_esc[2048]; /* '+', '/', '=' percent-encoded (CryptoAPI) */
 static X509_STORE *t_store;
 static STACK_OF(X509) * t_cas;
 
@@ -123,9 +124,9 @@ make_response(X509 *leaf, X509 *issuer, X509 *signer, EVP_PKEY *key,
 {
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	/* The ID names <issuer> by its own subject and key. */
-	OCSP_CERTID *id = OCSP_cert_id_new(EVP_sha1(),
-	    X509_get_subject_name(issuer), X509_get0_pubkey_bitstr(issuer),
-	    X509_get0_serialNumber(leaf));
+	OCSP_CERTID *id =
+	    OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
+	        X509_get0_pubkey_bitstr(issuer), X509_get0_serialNumber(leaf));
 	ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
 	OCSP_RESPONSE *resp;
 	unsigned char *der = NULL;
@@ -216,6 +217,19 @@ setup(void)
 		else if (*p == '=')
 			*p = '\0';
 	}
+	for (size_t i = 0, o = 0; t_b64[i] != '\0'; i++) {
+		const char *esc = t_b64[i] == '+' ? "%2B"
+		    : t_b64[i] == '/'             ? "%2F"
+		    : t_b64[i] == '='             ? "%3D"
+		                                  : NULL;
+
+		if (esc != NULL) {
+			memcpy(t_b64_esc + o, esc, 3);
+			o += 3;
+		} else {
+			t_b64_esc[o++] = t_b64[i];
+		}
+	}
 	if ((t_store = X509_STORE_new()) == NULL ||
 	    X509_STORE_add_cert(t_store, t_ca) != 1 ||
 	    (t_cas = sk_X509_new_null()) == NULL || X509_up_ref(t_ca) != 1 ||
@@ -269,7 +283,10 @@ enum t_body { B_NONE = 0, B_GOOD, B_BAD, B_TEXT };
 
 #define OCSP_CT "application/ocsp-request"
 
-/* "%s" in a path stands for the request's base64, "%u" URL-safe. */
+/*
+ * "%s" in a path stands for the request's base64, "%u" URL-safe, "%c"
+ * percent-encoded as CryptoAPI sends it.
+ */
 static const struct cls_case {
 	const char *name;
 	const char *method;
@@ -306,6 +323,9 @@ static const struct cls_case {
     /* OCSP GETs, with and without an AIA path before the base64. */
     {"get", "GET", "/%s", false, NULL, B_NONE, CANDIDATE_OCSP},
     {"get url-safe", "GET", "/%u", false, NULL, B_NONE, CANDIDATE_OCSP},
+    {"get cryptoapi", "GET", "/%c", false, NULL, B_NONE, CANDIDATE_OCSP},
+    {"get cryptoapi prefix", "GET", "/ocsp/%c", false, NULL, B_NONE,
+        CANDIDATE_OCSP},
     {"get prefix", "GET", "/gts1c3/%s", false, NULL, B_NONE, CANDIDATE_OCSP},
     {"get prefix 3", "GET", "/a/b-c/d.e/%s", false, NULL, B_NONE,
         CANDIDATE_OCSP},
@@ -382,6 +402,8 @@ case_path(const struct cls_case *c, char *out, size_t cap)
 			sub = t_b64;
 		else if (p[0] == '%' && p[1] == 'u')
 			sub = t_b64_url;
+		else if (p[0] == '%' && p[1] == 'c')
+			sub = t_b64_esc;
 		if (sub != NULL) {
 			o += (size_t)snprintf(out + o, cap - o, "%s", sub);
 			p++;
