@@ -38,7 +38,7 @@ static char t_b64_esc[2048]; /* '+', '/', '=' percent-encoded (CryptoAPI) */
 static X509_STORE *t_store;
 static STACK_OF(X509) * t_cas;
 
-static void
+static void __attribute__((noreturn))
 fail(const char *what)
 {
 	(void)fprintf(stderr, "setup: %s failed\n", what);
@@ -128,7 +128,7 @@ make_response(X509 *leaf, X509 *issuer, X509 *signer, EVP_PKEY *key,
 	    OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(issuer),
 	        X509_get0_pubkey_bitstr(issuer), X509_get0_serialNumber(leaf));
 	ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
-	OCSP_RESPONSE *resp;
+	OCSP_RESPONSE *resp = NULL;
 	unsigned char *der = NULL;
 	int n;
 
