@@ -38,7 +38,9 @@ static char t_b64_esc[2048]; /* '+', '/', '=' percent-encoded (CryptoAPI) */
 static X509_STORE *t_store;
 static STACK_OF(X509) * t_cas;
 
-static void __attribute__((noreturn))
+static void fail(const char *what) __attribute__((noreturn));
+
+static void
 fail(const char *what)
 {
 	(void)fprintf(stderr, "setup: %s failed\n", what);
