@@ -620,6 +620,8 @@ config_free(struct config *c)
 	inventory_unref(c->inventory);
 	sk_X509_pop_free(c->ca_certs, X509_free);
 	free(c->ca_file);
+	X509_STORE_free(c->candidate_store);
+	sk_X509_pop_free(c->candidate_cas, X509_free);
 	free(c->user);
 	free(c->group);
 	for (size_t i = 0; i < c->nnotes; i++)
@@ -1689,6 +1691,87 @@ config_build_stores(struct config_ctx *ctx)
 }
 
 /*
+ * Reads every PEM certificate of <path> into *out (created). Returns 0,
+ * or -1 with a short text in *why (the file is unreadable, holds no
+ * certificate or a bad one).
+ */
+static int
+config_read_cas(const char *path, STACK_OF(X509) * *out, const char **why)
+{
+	FILE *f = NULL;
+	X509 *x;
+	int fd;
+
+	if ((fd = config_open_regular(path, CONFIG_MAX_CA_FILE_BYTES)) == -1 ||
+	    (f = fdopen(fd, "r")) == NULL) {
+		*why = config_strerror(errno);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if ((*out = sk_X509_new_null()) == NULL) {
+		fclose(f);
+		*why = "out of memory";
+		return -1;
+	}
+	ERR_set_mark();
+	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(*out, x) == 0) {
+			X509_free(x);
+			break;
+		}
+	}
+	ERR_pop_to_mark();
+	fclose(f);
+	if (sk_X509_num(*out) > 0)
+		return 0;
+	*why = "no certificate";
+	return -1;
+}
+
+/*
+ * In monitor mode a request to an unlisted host that is a well-formed
+ * status request (a candidate) is forwarded, and its answer's signature
+ * is checked against ca_file, or the system bundle when ca_file is not
+ * set. Without a readable bundle candidates are reported unverified:
+ * that is noted, not an error.
+ */
+static void
+config_build_candidate_trust(struct config_ctx *ctx)
+{
+	struct config *c = ctx->c;
+	const char *path = c->ca_file, *why = NULL;
+	STACK_OF(X509) *cas = NULL;
+
+	if (c->mode != MODE_MONITOR || ctx->nerrors > 0)
+		return;
+	if (c->ca_certs != NULL) {
+		cas = X509_chain_up_ref(c->ca_certs);
+	} else {
+		path = CONFIG_DEFAULT_CA_FILE;
+		if (config_read_cas(path, &cas, &why) == -1) {
+			sk_X509_pop_free(cas, X509_free);
+			config_note(ctx,
+			    "candidates: no trust store (%s: %s); their "
+			    "answers are not verified",
+			    path, why);
+			return;
+		}
+	}
+	if (cas == NULL || (c->candidate_store = X509_STORE_new()) == NULL) {
+		sk_X509_pop_free(cas, X509_free);
+		config_error(ctx, NULL, "out of memory");
+		return;
+	}
+	for (int i = 0; i < sk_X509_num(cas); i++)
+		X509_STORE_add_cert(c->candidate_store, sk_X509_value(cas, i));
+	c->candidate_cas = cas;
+	config_note(ctx,
+	    "candidates: answers checked against %d certificates of %s",
+	    sk_X509_num(cas), path);
+}
+
+/*
  * pki_certs: certificates of the enterprise PKI, whose AIA and CDP
  * extensions name the endpoints Windows will fetch. Each http:// URL
  * becomes an entry of the matching class; an OCSP responder learned
@@ -2269,6 +2352,7 @@ config_load_text(
 	if (!have_listen)
 		config_error(&ctx, NULL, "no listen address");
 	config_build_stores(&ctx);
+	config_build_candidate_trust(&ctx);
 done:
 	config_destroy(&lc);
 	free(ctx.dir);

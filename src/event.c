@@ -252,6 +252,18 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "detail", e->detail);
 	if (e->cache != NULL)
 		json_cstring(j, "cache", e->cache);
+	if (e->candidate != NULL) {
+		json_cstring(j, "candidate", e->candidate);
+		if (e->candidate_answer != NULL)
+			json_cstring(
+			    j, "candidate_answer", e->candidate_answer);
+		if (e->candidate_checked)
+			json_bool(
+			    j, "candidate_verified", e->candidate_verified);
+		if (e->candidate_detail != NULL)
+			json_cstring(
+			    j, "candidate_detail", e->candidate_detail);
+	}
 	if (e->ctl_format != NULL || e->ctl_thumbprint != NULL) {
 		json_object_begin(j, "ctl");
 		if (e->ctl_format != NULL)

@@ -12,6 +12,7 @@
 #include "ocspgate/gate.h"
 #include "ocspgate/log.h"
 #include "ocspgate/privileges.h"
+#include "ocspgate/suggest_cli.h"
 
 #define MAIN_CONFIG_ERR_MAX 8192
 
@@ -20,9 +21,12 @@ main_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ocspgate [-t] [-c config]\n"
+	    "       ocspgate -S [-c config] EVENTS...\n"
 	    "       ocspgate -V | -h\n"
 	    "  -c PATH  configuration file (default %s)\n"
 	    "  -t       check the configuration and exit\n"
+	    "  -S       suggest hosts to list from event logs (plain or gzip;\n"
+	    "           - for stdin) and exit\n"
 	    "  -V       print the version and exit\n"
 	    "  -h       print this help and exit\n",
 	    CONFIG_DEFAULT_PATH);
@@ -70,20 +74,23 @@ int
 main(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH;
-	bool test_only = false;
+	bool test_only = false, suggest = false;
 	struct config *cfg;
 	struct gate g;
 	int rc;
 	char err[MAIN_CONFIG_ERR_MAX];
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:tVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:tSVh")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 't':
 			test_only = true;
+			break;
+		case 'S':
+			suggest = true;
 			break;
 		case 'V':
 			printf("ocspgate %s\n", OCSPGATE_VERSION);
@@ -96,7 +103,9 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc) {
+	if (suggest && !test_only && optind < argc)
+		return suggest_cli_run(path, argc - optind, argv + optind);
+	if (optind != argc || suggest) {
 		main_usage(stderr);
 		return 1;
 	}

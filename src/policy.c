@@ -285,6 +285,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			return;
 		policy_block(v, REASON_UNKNOWN_RESPONDER,
 		    "no responder matches the host, port and path");
+		v->candidate = candidate_of_request(
+		    req, cfg->max_nonce_bytes, der, der_cap, facts);
 		return;
 	}
 	v->responder = r;

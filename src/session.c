@@ -128,7 +128,8 @@ session_observe(struct session *s, const struct session_request *rq,
 		dest[i] = (char)tolower((unsigned char)rq->req.host.p[i]);
 	o.dest = dest;
 	o.dest_len = rq->req.host.len;
-	if (rq->verdict.ocsp_parsed) {
+	if (rq->verdict.ocsp_parsed ||
+	    rq->verdict.candidate == CANDIDATE_OCSP) {
 		o.certs = rq->facts.certs;
 		o.ncerts = rq->facts.ncerts;
 	}
@@ -156,6 +157,29 @@ session_observe(struct session *s, const struct session_request *rq,
 			event_log_write(s->srv->log, EVENT_SEV_NOTICE, "alert",
 			    j->buf, j->len);
 	}
+}
+
+/*
+ * A candidate: its class, its request's OCSP facts and, once monitor
+ * mode forwarded it, what its answer showed.
+ */
+static void
+session_log_candidate(const struct session *s, const struct session_request *rq,
+    struct event_record *e)
+{
+	e->candidate = candidate_class_name(rq->verdict.candidate);
+	if (rq->verdict.candidate == CANDIDATE_OCSP)
+		e->ocsp = &rq->facts;
+	if (!s->forwarded)
+		return;
+	if (s->failure != REASON_NONE)
+		e->candidate_answer = reason_name(s->failure);
+	else if (rq->cand.valid)
+		e->candidate_answer = "valid";
+	e->candidate_checked = rq->cand.checked;
+	e->candidate_verified = rq->cand.verified;
+	if (rq->cand.checked && !rq->cand.verified)
+		e->candidate_detail = rq->cand.detail;
 }
 
 /*
@@ -251,6 +275,8 @@ session_log(struct session *s)
 	if (s->cache_result != SESSION_CACHE_NONE)
 		e.cache = session_cache_names[s->cache_result];
 	e.request = &rq->req;
+	if (rq->verdict.candidate != CANDIDATE_NONE)
+		session_log_candidate(s, rq, &e);
 	event_format(j, &e);
 	if (!j->failed)
 		event_log_write(s->srv->log,
@@ -274,6 +300,7 @@ session_request_clear(struct session_request *rq)
 	memset(&rq->rfacts, 0, sizeof(rq->rfacts));
 	memset(&rq->crl, 0, sizeof(rq->crl));
 	memset(&rq->cert, 0, sizeof(rq->cert));
+	memset(&rq->cand, 0, sizeof(rq->cand));
 	rq->dest_name[0] = '\0';
 	rq->dest_ip[0] = '\0';
 	rq->addr_host[0] = '\0';

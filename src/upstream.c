@@ -299,13 +299,26 @@ upstream_connect_next(struct session *s, int last_error)
 }
 
 /*
- * Answers to allowed OCSP requests are inspected: they need a capture
- * buffer of max_response_body and an evbuffer to hold them meanwhile.
+ * The class an answer is judged as: the allowed request's, or for a
+ * candidate that monitor mode forwarded, the class it is a request of
+ * (REASON_NONE: not judged).
+ */
+static enum reason
+upstream_answer_class(const struct session *s)
+{
+	if (reason_is_allow(s->rq->verdict.reason))
+		return s->rq->verdict.reason;
+	return candidate_reason(s->rq->verdict.candidate);
+}
+
+/*
+ * Answers to allowed requests and candidates are inspected: they need a
+ * capture buffer and an evbuffer to hold them meanwhile.
  */
 static int
 upstream_prepare_inspection(struct session *s)
 {
-	s->inspect = reason_is_allow(s->rq->verdict.reason);
+	s->inspect = upstream_answer_class(s) != REASON_NONE;
 	if (!s->inspect)
 		return 0;
 	/*
@@ -313,7 +326,7 @@ upstream_prepare_inspection(struct session *s)
 	 * OCSP answers up to max_response_body, CRLs and the like, which
 	 * may be megabytes, up to max_crl_bytes.
 	 */
-	s->inspect_limit = s->rq->verdict.reason == REASON_OCSP_REQUEST
+	s->inspect_limit = upstream_answer_class(s) == REASON_OCSP_REQUEST
 	    ? s->cfg->max_response_body
 	    : s->cfg->max_crl_bytes;
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
@@ -674,7 +687,7 @@ upstream_check_ocsp_head(struct session *s)
 	static const char want[] = "application/ocsp-response";
 	const struct http_span *ct =
 	    http_headers_get(&s->rq->resp.hs, "content-type");
-	bool ocsp = s->rq->verdict.reason == REASON_OCSP_REQUEST;
+	bool ocsp = upstream_answer_class(s) == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
 	if (s->rq->resp.status == 304) {
@@ -844,7 +857,7 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 		            s->inspect_limit * 2 + 65536)) {
 			if (upstream_inspection_failed(s,
 			        REASON_RESPONSE_MALFORMED,
-			        s->rq->verdict.reason == REASON_OCSP_REQUEST
+			        upstream_answer_class(s) == REASON_OCSP_REQUEST
 			            ? "body over max_response_body"
 			            : "body over max_crl_bytes") == -1)
 				return -1;
@@ -887,6 +900,39 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 }
 
 /*
+ * A candidate's answer passed inspection: what its signature says of
+ * the host (see candidate.h). A trust list's is not checked.
+ */
+static void
+upstream_candidate_evidence(
+    struct session *s, const unsigned char *body, size_t len)
+{
+	struct session_candidate *c = &s->rq->cand;
+	const struct config *cfg = s->cfg;
+
+	c->valid = true;
+	switch (s->rq->verdict.candidate) {
+	case CANDIDATE_OCSP:
+		if (s->rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+			return; /* nothing signed */
+		c->verified = candidate_verify_ocsp(body, len,
+		    cfg->candidate_store, cfg->candidate_cas, &c->detail);
+		break;
+	case CANDIDATE_CRL:
+		c->verified = candidate_verify_crl(
+		    body, len, cfg->candidate_cas, &c->detail);
+		break;
+	case CANDIDATE_CA_ISSUER:
+		c->verified = candidate_verify_cert(
+		    body, len, cfg->candidate_cas, &c->detail);
+		break;
+	default:
+		return;
+	}
+	c->checked = true;
+}
+
+/*
  * The whole answer to an allowed OCSP request is held: inspect it (and
  * verify its signature when configured) before a byte reaches the
  * client. Returns -1 after failing the exchange.
@@ -901,7 +947,7 @@ upstream_inspect(struct session *s)
 	char file[64];
 	enum reason why;
 
-	switch (s->rq->verdict.reason) {
+	switch (upstream_answer_class(s)) {
 	case REASON_CRL_REQUEST:
 		why = fetch_inspect_crl(body, len, &s->rq->crl, &detail);
 		s->crl_valid = why == REASON_NONE;
@@ -946,6 +992,9 @@ upstream_inspect(struct session *s)
 	}
 	if (why != REASON_NONE)
 		return upstream_inspection_failed(s, why, detail);
+	if (s->rq->verdict.candidate != CANDIDATE_NONE &&
+	    !reason_is_allow(s->rq->verdict.reason))
+		upstream_candidate_evidence(s, body, len);
 	if (s->cache_result == SESSION_CACHE_MISS)
 		upstream_cache_store(s, body, len);
 	s->inspect = false;

@@ -42,6 +42,7 @@
 #define CONFIG_DEFAULT_SYSLOG_MAX_MESSAGE    65000
 #define CONFIG_WORKERS_MAX                   64
 #define CONFIG_DEFAULT_SYSLOG_FACILITY       3 /* daemon */
+#define CONFIG_DEFAULT_CA_FILE               "/etc/ssl/certs/ca-certificates.crt"
 
 enum mode { MODE_ENFORCE = 0, MODE_MONITOR };
 
@@ -127,6 +128,13 @@ struct config {
 	bool verify_responses;
 	char *ca_file;
 	STACK_OF(X509) * ca_certs; /* from ca_file */
+	/*
+	 * Monitor mode: the trust store candidates' answers are checked
+	 * against, ca_file or else CONFIG_DEFAULT_CA_FILE; NULL when there
+	 * is none (enforce mode, or no readable bundle).
+	 */
+	X509_STORE *candidate_store;
+	STACK_OF(X509) * candidate_cas; /* the same certificates */
 	/* Hosts (same syntax as responders) of the other fetch classes. */
 	struct responder *crl_hosts;
 	size_t ncrl_hosts;

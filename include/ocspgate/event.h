@@ -57,6 +57,12 @@ struct event_record {
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
 	/* Its head's filter facts (ocspgate.request), NULL before them. */
 	const struct http_request *request;
+	/* unknown_responder: the class it is a well-formed request of */
+	const char *candidate;
+	const char *candidate_answer; /* "valid", or the answer's failure */
+	bool candidate_checked;       /* its signature was checked ... */
+	bool candidate_verified;      /* ... and verifies */
+	const char *candidate_detail; /* why it does not */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/ocsp_request.h"
@@ -24,6 +25,9 @@ struct verdict {
 	size_t get_prefix_len;
 	bool ctl_root; /* a root certificate fetched by its thumbprint */
 	unsigned char thumbprint[PATH_SHAPE_THUMBPRINT_LEN]; /* SHA-1 */
+	/* unknown_responder: the class of request it is well formed as
+	 * (for CANDIDATE_OCSP the facts hold its DER's) */
+	enum candidate_class candidate;
 };
 
 /*

@@ -58,6 +58,14 @@ enum session_cache {
 	SESSION_CACHE_BYPASS /* nonce, intercepted, or no cache */
 };
 
+/* What a candidate's answer showed (see candidate.h). */
+struct session_candidate {
+	bool valid;         /* it passed inspection */
+	bool checked;       /* its signature was checked ... */
+	bool verified;      /* ... and verifies */
+	const char *detail; /* static text: why it does not */
+};
+
 /* What one request needs while it lasts (see struct session). */
 struct session_request {
 	struct http_request req;
@@ -67,6 +75,7 @@ struct session_request {
 	struct ocsp_response_facts rfacts;
 	struct fetch_crl_facts crl;
 	struct fetch_cert_facts cert;
+	struct session_candidate cand;
 	char dest_name[256]; /* NUL-terminated target host */
 	char addr_host[256]; /* a Host-less request's target, by address */
 	char dest_ip[INET6_ADDRSTRLEN];
