@@ -20,7 +20,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Build tools and libraries, then the real peers the tests talk to.
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 	libssl-dev libconfig-dev node-llhttp
-TEST_PACKAGES  := openssl curl python3 ca-certificates haproxy nftables \
+TEST_PACKAGES  := openssl curl python3 python3-yaml ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
 	iptables iproute2
 CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
