@@ -80,6 +80,9 @@ def base_tarball():
             if mirror:
                 cmd.append(mirror)
             run(cmd, timeout=900)
+            # What apt would clean: the packages debootstrap downloaded.
+            for deb in (work / "root/var/cache/apt/archives").glob("*.deb"):
+                deb.unlink()
             run(["tar", "-C", work / "root", "-cf", work / "base.tar", "."],
                 timeout=300)
             os.replace(work / "base.tar", tar)
