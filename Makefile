@@ -29,7 +29,7 @@ BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 TEST_PACKAGES  := openssl curl python3 python3-yaml ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
 	iptables iproute2 \
-	debootstrap dpkg-dev systemd podman runc
+	debootstrap dpkg-dev systemd podman runc git
 CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)

@@ -2,7 +2,7 @@
 checks that pySigma's validators run, with the standard library and
 PyYAML only (pySigma itself is not packaged for Debian).
 
-    python3 sigma_check.py RULE.yml...     # prints issues, exit 1 if any
+    python3 sigma_check.py RULE.yml...     # prints findings, exit 1 if any
 
 Sources; every check below names the one it follows:
 
@@ -306,7 +306,7 @@ def detection_fields(detection):
     return {f for _, f, _, _ in detection_items(detection) if f}
 
 
-def _string_issues(where, s):
+def _string_findings(where, s):
     """[core] values.py checks of one string value."""
     out = []
     if any(ord(c) < 32 for c in s):
@@ -321,7 +321,7 @@ def _string_issues(where, s):
     return out
 
 
-def _wildcard_issue(where, mods, values):
+def _wildcard_finding(where, mods, values):
     """[core] WildcardsInsteadOfModifiersValidator."""
     strs = [v for v in values if isinstance(v, str) and len(v) > 1]
     if not strs or len(strs) != len(values):
@@ -342,7 +342,7 @@ def _wildcard_issue(where, mods, values):
     return []
 
 
-def _detection_issues(rule):
+def _detection_findings(rule):
     det = rule.get("detection")
     if not isinstance(det, dict):
         return ["detection: missing or not a map (schema)"]
@@ -386,9 +386,9 @@ def _detection_issues(rule):
             if isinstance(v, (dict, list)):
                 out.append("%s: nested value %r" % (where, v))
             elif isinstance(v, str):
-                out.extend(_string_issues(where, v))
+                out.extend(_string_findings(where, v))
         if "re" not in mods:
-            out.extend(_wildcard_issue(where, mods, values))
+            out.extend(_wildcard_finding(where, mods, values))
     conds = det.get("condition")
     if isinstance(conds, str):
         conds = [conds]
@@ -448,7 +448,7 @@ def _list_of_str(rule, key, out, min_len=1):
     return v
 
 
-def _tag_issues(tags):
+def _tag_findings(tags):
     out = []
     tactics, techniques = set(), []
     for t in tags:
@@ -498,7 +498,7 @@ def _tag_issues(tags):
 
 
 def check_text(filename, text, today=None):
-    """Every issue of one rule file, as strings ([] when clean)."""
+    """Every finding on one rule file, as strings ([] when clean)."""
     today = today or datetime.date.today()
     out = []
     # [spec] Yaml File: file name, UTF-8, LF. (Its style advice, four
@@ -631,7 +631,7 @@ def check_text(filename, text, today=None):
                 out.append("logsource.%s: %r not lowercase [a-z0-9_.-] "
                            "(spec LogSource)" % (k, v))
 
-    out.extend(_detection_issues(rule))
+    out.extend(_detection_findings(rule))
 
     _list_of_str(rule, "fields", out)
     for fp in _list_of_str(rule, "falsepositives", out, min_len=2):
@@ -653,7 +653,7 @@ def check_text(filename, text, today=None):
                    % (level, sorted(LEVELS)))
 
     tags = _list_of_str(rule, "tags", out)
-    out.extend(_tag_issues(tags))
+    out.extend(_tag_findings(tags))
     _list_of_str(rule, "scope", out, min_len=2)
     return out
 
@@ -675,20 +675,20 @@ def check_collection(rules):
 
 
 def main(paths):
-    issues, parsed = [], []
+    findings, parsed = [], []
     for p in paths:
         with open(p, encoding="utf-8") as f:
             text = f.read()
         name = p.rsplit("/", 1)[-1]
-        issues += ["%s: %s" % (p, i) for i in check_text(name, text)]
+        findings += ["%s: %s" % (p, i) for i in check_text(name, text)]
         try:
             parsed.append((name, load(text) or {}))
         except yaml.YAMLError:
             pass
-    issues += check_collection(parsed)
-    for i in issues:
+    findings += check_collection(parsed)
+    for i in findings:
         print(i)
-    return 1 if issues else 0
+    return 1 if findings else 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 them, and as a SOC's backends match them.
 
 - sigma_check.py (the Sigma specification and pySigma's validators,
-  sources cited there) finds no issue in any rule, and finds each defect
+  sources cited there) finds nothing wrong in any rule, and finds each defect
   it is meant to find in a rule made bad on purpose.
 - Real events from the binary (real `openssl ocsp` client and responder,
   raw requests) are matched by the rules with ES|QL's semantics, where a
@@ -72,7 +72,7 @@ falsepositives:
 level: high
 """
 
-# (what is wrong, text to replace in GOOD, replacement, issue expected)
+# (what is wrong, text to replace in GOOD, replacement, finding expected)
 DEFECTS = [
     ("tactic with underscores", "attack.command-and-control",
      "attack.command_and_control", "(attack_tag)"),
@@ -188,7 +188,7 @@ class CheckerTests(unittest.TestCase):
 
     TODAY = datetime.date(2026, 12, 7)
 
-    def test_the_good_rule_has_no_issue(self):
+    def test_the_good_rule_has_no_finding(self):
         self.assertEqual(sigma_check.check_text(
             "ocspgate_example_rule.yml", GOOD, self.TODAY), [])
 
@@ -198,11 +198,11 @@ class CheckerTests(unittest.TestCase):
         for what, old, new, expected in DEFECTS:
             with self.subTest(what):
                 self.assertIn(old, GOOD)
-                issues = sigma_check.check_text(
+                findings = sigma_check.check_text(
                     "ocspgate_example_rule.yml", GOOD.replace(old, new, 1),
                     self.TODAY)
-                self.assertTrue(any(expected in i for i in issues),
-                                "%r not in %s" % (expected, issues))
+                self.assertTrue(any(expected in i for i in findings),
+                                "%r not in %s" % (expected, findings))
 
     def test_file_names(self):
         for name in ("Example.yml", "a.yml", "rule-1.yml",
@@ -213,16 +213,16 @@ class CheckerTests(unittest.TestCase):
                                                            self.TODAY)))
 
     def test_future_date(self):
-        issues = sigma_check.check_text(
+        findings = sigma_check.check_text(
             "ocspgate_example_rule.yml", GOOD, datetime.date(2026, 11, 1))
-        self.assertTrue(any("in the future" in i for i in issues), issues)
+        self.assertTrue(any("in the future" in i for i in findings), findings)
 
     def test_collection_ids_and_titles(self):
         rule = yaml.safe_load(GOOD)
-        issues = sigma_check.check_collection(
+        findings = sigma_check.check_collection(
             [("a.yml", rule), ("b.yml", dict(rule))])
-        self.assertTrue(any("identifier_collision" in i for i in issues))
-        self.assertTrue(any("duplicate_title" in i for i in issues))
+        self.assertTrue(any("identifier_collision" in i for i in findings))
+        self.assertTrue(any("duplicate_title" in i for i in findings))
 
     def test_condition_grammar(self):
         """[spec] Condition: operators, brackets, 1/all of, precedence."""
@@ -243,7 +243,7 @@ class CheckerTests(unittest.TestCase):
 class RuleTests(unittest.TestCase):
 
     def test_every_rule_passes_the_checker(self):
-        """No issue in any rule, alone or together (ids, titles)."""
+        """Nothing wrong in any rule, alone or together (ids, titles)."""
         files = rule_files()
         self.assertGreaterEqual(len(files), 14)
         parsed = []
