@@ -6,10 +6,16 @@
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make soak       the soak test for SOAK_SECONDS
 #   make format     clang-format the sources
+#   make package    a Debian package (.deb) in $(BUILD_PACKAGE)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_PACKAGE ?= build-package
+# The tests' debootstrap base and package build, shared by the plain
+# and the sanitizer runs of one `make test` (see tests/integration/
+# debian_base.py).
+export OCSPGATE_TEST_CACHE ?= $(CURDIR)/build-cache
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 SOAK_SECONDS ?= 600
@@ -20,15 +26,16 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 # Build tools and libraries, then the real peers the tests talk to.
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 	libssl-dev libconfig-dev node-llhttp zlib1g-dev
-TEST_PACKAGES  := openssl curl python3 ca-certificates haproxy nftables \
+TEST_PACKAGES  := openssl curl python3 python3-yaml ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
-	iptables iproute2
+	iptables iproute2 \
+	debootstrap dpkg-dev systemd podman runc git
 CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
 .PHONY: all deps deps-test build run check test test-asan fuzz-build \
-	fuzz fuzz-smoke soak format check-format clean
+	fuzz fuzz-smoke soak format check-format clean package
 
 all: build
 
@@ -113,6 +120,14 @@ soak: build deps-test
 
 test: check test-asan fuzz-smoke
 
+# As a packager builds it: configured for /usr, without the tests.
+package: deps
+	$(call apt_install,dpkg-dev)
+	cmake -S . -B $(BUILD_PACKAGE) -DCMAKE_BUILD_TYPE=Release \
+	    -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF
+	cmake --build $(BUILD_PACKAGE) -j$(JOBS) --target ocspgate
+	cd $(BUILD_PACKAGE) && cpack -G DEB
+
 format:
 	clang-format -i src/*.c include/ocspgate/*.h tests/unit/*.c \
 	    tests/unit/*.h tests/fuzz/*.c
@@ -122,4 +137,5 @@ check-format:
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_PACKAGE) \
+	    $(OCSPGATE_TEST_CACHE)

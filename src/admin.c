@@ -63,10 +63,47 @@ admin_outputs(struct gate *g, struct metrics_event_output *out)
 	return ++n;
 }
 
-static void
+/*
+ * The responder and fetch-host names of <cfg>, as written, in a new
+ * array (NULL when there are none or memory ran out: the series then
+ * appear with their first request). The caller frees the array only.
+ */
+static const char **
+admin_responder_names(const struct config *cfg, size_t *n)
+{
+	const struct {
+		const struct responder *list;
+		size_t n;
+	} lists[] = {
+	    {cfg->responders, cfg->nresponders},
+	    {cfg->crl_hosts, cfg->ncrl_hosts},
+	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts},
+	    {cfg->ctl_hosts, cfg->nctl_hosts},
+	};
+	const char **names;
+	size_t total = 0, i, k;
+
+	*n = 0;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		total += lists[i].n;
+	if (total == 0 || (names = calloc(total, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (k = 0; k < lists[i].n; k++)
+			names[(*n)++] = lists[i].list[k].spec;
+	return names;
+}
+
+/*
+ * Fills <p> from the gate. Returns the new array that
+ * <p>->responder_names points to, for the caller to free (may be NULL).
+ */
+static const char **
 admin_process(struct gate *g, struct metrics_process *p,
     struct metrics_event_output *outputs)
 {
+	const char **names;
+
 	memset(p, 0, sizeof(*p));
 	p->version = OCSPGATE_VERSION;
 	p->start_time_sec = g->start_time;
@@ -90,25 +127,46 @@ admin_process(struct gate *g, struct metrics_process *p,
 	p->cache_max_bytes = g->cfg->cache_size;
 	gate_alert_stats(
 	    g, &p->alert_sources_tracked, &p->alert_source_evictions);
+	names = admin_responder_names(g->cfg, &p->nresponder_names);
+	p->responder_names = names;
+	return names;
 }
 
+/*
+ * Sends one complete answer of the endpoint's own: <type>, Cache-Control
+ * no-store and, when not NULL, an Allow header. Every answer, errors
+ * included, goes through here: evhttp_send_error() would drop these
+ * headers and answer text/html.
+ */
 static void
 admin_reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, const char *body, size_t len)
+    const char *type, const char *allow, const char *body, size_t len)
 {
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evbuffer_new();
 
 	if (out == NULL) {
+		/* Out of memory: libevent's own 500 is all that can go. */
 		evhttp_send_error(req, 500, NULL);
 		return;
 	}
 	evbuffer_add(out, body, len);
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), "Content-Type", type);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Cache-Control", "no-store");
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (allow != NULL)
+		evhttp_add_header(h, "Allow", allow);
 	evhttp_send_reply(req, code, reason, out);
 	evbuffer_free(out);
+}
+
+#define ADMIN_TEXT "text/plain"
+
+/* A plain-text answer whose body is the line <text>. */
+static void
+admin_reply_text(struct evhttp_request *req, int code, const char *reason,
+    const char *allow, const char *text)
+{
+	admin_reply(req, code, reason, ADMIN_TEXT, allow, text, strlen(text));
 }
 
 static bool
@@ -118,10 +176,17 @@ admin_is_get(struct evhttp_request *req)
 
 	if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD)
 		return true;
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-	evhttp_send_error(req, 405, NULL);
+	admin_reply_text(req, 405, "Method Not Allowed", "GET, HEAD",
+	    "method not allowed\n");
 	return false;
+}
+
+/* Every path but /metrics and /healthz, whatever the method. */
+static void
+admin_on_other(struct evhttp_request *req, void *arg)
+{
+	(void)arg;
+	admin_reply_text(req, 404, "Not Found", NULL, "not found\n");
 }
 
 static void
@@ -131,19 +196,24 @@ admin_on_metrics(struct evhttp_request *req, void *arg)
 	struct metrics_process p;
 	struct metrics_event_output outputs[ADMIN_OUTPUTS];
 	struct metrics *ms[CONFIG_WORKERS_MAX];
+	const char **names;
+	int rc;
 
 	if (!admin_is_get(req))
 		return;
-	admin_process(g, &p, outputs);
+	names = admin_process(g, &p, outputs);
 	for (size_t i = 0; i < g->nworkers; i++)
 		ms[i] = &worker_server(g->workers[i])->metrics;
 	json_reset(&g->json);
-	if (metrics_render(&g->json, ms, g->nworkers, &p) == -1) {
-		evhttp_send_error(req, 500, NULL);
+	rc = metrics_render(&g->json, ms, g->nworkers, &p);
+	free(names);
+	if (rc == -1) {
+		admin_reply_text(
+		    req, 500, "Internal Server Error", NULL, "out of memory\n");
 		return;
 	}
 	admin_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-	    g->json.buf, g->json.len);
+	    NULL, g->json.buf, g->json.len);
 }
 
 static void
@@ -154,10 +224,10 @@ admin_on_healthz(struct evhttp_request *req, void *arg)
 	if (!admin_is_get(req))
 		return;
 	if (g->stopping)
-		admin_reply(req, 503, "Service Unavailable", "text/plain",
-		    "stopping\n", 9);
+		admin_reply_text(
+		    req, 503, "Service Unavailable", NULL, "stopping\n");
 	else
-		admin_reply(req, 200, "OK", "text/plain", "ok\n", 3);
+		admin_reply_text(req, 200, "OK", NULL, "ok\n");
 }
 
 struct evhttp *
@@ -180,6 +250,7 @@ admin_open(struct gate *g, const struct config *cfg, char *err, size_t errlen)
 	evhttp_set_max_body_size(http, 0);
 	evhttp_set_cb(http, "/metrics", admin_on_metrics, g);
 	evhttp_set_cb(http, "/healthz", admin_on_healthz, g);
+	evhttp_set_gencb(http, admin_on_other, g);
 	fd = socket(cfg->admin_addr.ss_family,
 	    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1 ||
@@ -232,7 +303,8 @@ admin_metric_event(struct gate *g)
 	int64_t open = 0;
 	struct timespec ts;
 
-	admin_process(g, &p, outputs);
+	free(admin_process(g, &p, outputs));
+	p.responder_names = NULL;
 	for (size_t i = 0; i < g->nworkers; i++) {
 		struct metrics *m = &worker_server(g->workers[i])->metrics;
 

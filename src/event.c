@@ -104,6 +104,53 @@ event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 	json_object_end(j);
 }
 
+/*
+ * ocspgate.flags: one boolean per flag of ocsp.request.flags, so that a
+ * query on one flag reads a single-valued field (ES|QL, for one, reads
+ * a multi-valued field in a comparison as null).
+ */
+static void
+event_flag_fields(struct json *j, unsigned flags)
+{
+	json_object_begin(j, "flags");
+	for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
+		if (flags & (1u << b))
+			json_bool(j, ocsp_flag_name(b), true);
+	}
+	json_object_end(j);
+}
+
+/* Severity of a certificate status: revoked, then unknown, then good. */
+static int
+event_status_rank(enum ocsp_cert_status s)
+{
+	switch (s) {
+	case OCSP_CERT_REVOKED:
+		return 2;
+	case OCSP_CERT_UNKNOWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The most severe status among the answer's certificates, the one
+ * value of ocspgate.cert_status (the statuses themselves are an array).
+ */
+static enum ocsp_cert_status
+event_worst_status(const struct ocsp_response_facts *f)
+{
+	enum ocsp_cert_status worst = f->certs[0].status;
+
+	for (size_t i = 1; i < f->ncerts; i++) {
+		if (event_status_rank(f->certs[i].status) >
+		    event_status_rank(worst))
+			worst = f->certs[i].status;
+	}
+	return worst;
+}
+
 static void
 event_time(struct json *j, const char *key, const char *t)
 {
@@ -300,6 +347,12 @@ event_format(struct json *j, const struct event_record *e)
 		}
 		json_object_end(j);
 	}
+	if (e->ocsp != NULL && e->ocsp->flags != 0)
+		event_flag_fields(j, e->ocsp->flags);
+	if (e->ocsp_response != NULL && e->ocsp_response->ncerts > 0)
+		json_cstring(j, "cert_status",
+		    ocsp_cert_status_name(
+		        event_worst_status(e->ocsp_response)));
 	json_object_end(j);
 
 	json_object_begin(j, "source");

@@ -173,27 +173,30 @@ metrics_named_cmp(const void *a, const void *b)
 }
 
 /*
- * Collects the named slots of all workers into a new array sorted by
- * name, with each name once and its counts added up. Returns the array
- * (NULL when empty) and its length in *n; *failed is set when memory
- * ran out.
+ * Collects the named slots of all workers and the <nknown> names in
+ * <known> (at zero) into a new array sorted by name, with each name once
+ * and its counts added up. Returns the array (NULL when empty) and its
+ * length in *n; *failed is set when memory ran out.
  */
 static struct metrics_named *
-metrics_collect_responders(
-    struct metrics *const *workers, size_t nworkers, size_t *n, bool *failed)
+metrics_collect_responders(struct metrics *const *workers, size_t nworkers,
+    const char *const *known, size_t nknown, size_t *n, bool *failed)
 {
 	struct metrics_named *v;
-	size_t w, i, a, len = 0, out;
+	size_t w, i, a, len = 0, out, cap;
 
 	*n = 0;
 	*failed = false;
-	if (nworkers == 0)
-		return NULL;
-	if (nworkers > SIZE_MAX / sizeof(*v) / METRICS_RESPONDER_OTHER) {
+	if (nknown > SIZE_MAX / sizeof(*v) ||
+	    nworkers >
+	        (SIZE_MAX / sizeof(*v) - nknown) / METRICS_RESPONDER_OTHER) {
 		*failed = true;
 		return NULL;
 	}
-	v = malloc(nworkers * METRICS_RESPONDER_OTHER * sizeof(*v));
+	cap = nworkers * METRICS_RESPONDER_OTHER + nknown;
+	if (cap == 0)
+		return NULL;
+	v = malloc(cap * sizeof(*v));
 	if (v == NULL) {
 		*failed = true;
 		return NULL;
@@ -212,6 +215,15 @@ metrics_collect_responders(
 				v[len].requests[a] =
 				    metrics_get(&m->responders[i].requests[a]);
 		}
+	}
+	/* Names a worker has not met yet still get their series at 0. */
+	for (i = 0; i < nknown; i++) {
+		if (known[i] == NULL || known[i][0] == '\0')
+			continue;
+		v[len].name = known[i];
+		for (a = 0; a < METRICS_ACTIONS; a++)
+			v[len].requests[a] = 0;
+		len++;
 	}
 	if (len == 0) {
 		free(v);
@@ -349,9 +361,26 @@ metrics_single_i64(struct json *out, const char *name, const char *type,
 	metrics_sample_i64(out, name, v);
 }
 
+/*
+ * True when a request can end with <action> and <reason>, so that its
+ * series is written from the start, at zero: an allowed request ends
+ * with an allow reason or a failure, a refused one with a block reason
+ * or a failure. Reasons added to the enum are covered by the same rule.
+ */
+static bool
+metrics_request_expected(size_t action, enum reason r)
+{
+	bool failure =
+	    r != REASON_NONE && !reason_is_allow(r) && !reason_is_block(r);
+
+	if (action == METRICS_ALLOW)
+		return reason_is_allow(r) || failure;
+	return reason_is_block(r) || failure;
+}
+
 static void
 metrics_render_requests(struct json *out, const struct metrics_sum *s,
-    const struct metrics_named *named, size_t nnamed)
+    const struct metrics_named *named, size_t nnamed, size_t nknown)
 {
 	static const char responders[] = "ocspgate_responder_requests_total";
 	uint64_t other[METRICS_ACTIONS];
@@ -361,7 +390,8 @@ metrics_render_requests(struct json *out, const struct metrics_sum *s,
 	    "Requests finished, by event-log action and reason.");
 	for (a = 0; a < METRICS_ACTIONS; a++) {
 		for (r = 0; r < REASON_MAX; r++) {
-			if (s->requests[a][r] == 0)
+			if (s->requests[a][r] == 0 &&
+			    !metrics_request_expected(a, (enum reason)r))
 				continue;
 			metrics_sample_u64(out, "ocspgate_requests_total",
 			    "action", metrics_action_names[a], "reason",
@@ -388,8 +418,12 @@ metrics_render_requests(struct json *out, const struct metrics_sum *s,
 			    named[i].name, "action", metrics_action_names[a],
 			    v);
 		}
+		if (is_other)
+			nknown = 0; /* "other" is written */
 	}
-	if (other[METRICS_ALLOW] != 0 || other[METRICS_BLOCK] != 0) {
+	/* More names than a worker's slots: the overflow is expected. */
+	if (other[METRICS_ALLOW] != 0 || other[METRICS_BLOCK] != 0 ||
+	    nknown > METRICS_RESPONDER_OTHER) {
 		for (a = 0; a < METRICS_ACTIONS; a++)
 			metrics_sample_u64(out, responders, "responder",
 			    "other", "action", metrics_action_names[a],
@@ -550,12 +584,13 @@ metrics_render(struct json *out, struct metrics *const *workers,
 	memset(&s, 0, sizeof(s));
 	for (w = 0; w < nworkers; w++)
 		metrics_sum_worker(&s, workers[w]);
-	named = metrics_collect_responders(workers, nworkers, &nnamed, &failed);
+	named = metrics_collect_responders(workers, nworkers,
+	    p->responder_names, p->nresponder_names, &nnamed, &failed);
 	if (failed) {
 		out->failed = true;
 		return -1;
 	}
-	metrics_render_requests(out, &s, named, nnamed);
+	metrics_render_requests(out, &s, named, nnamed, p->nresponder_names);
 	free(named);
 	metrics_render_latency(out, &s);
 	metrics_render_traffic(out, &s);

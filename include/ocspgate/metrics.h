@@ -176,16 +176,28 @@ struct metrics_process {
 	uint64_t cache_evictions;
 	uint64_t alert_sources_tracked;
 	uint64_t alert_source_evictions;
+	/*
+	 * The responder names known up front (the configured responders
+	 * and fetch hosts, as written): their series are written at zero
+	 * before their first request. NULL and empty names are skipped.
+	 */
+	const char *const *responder_names;
+	size_t nresponder_names;
 };
 
 /*
  * Appends the Prometheus text exposition (format 0.0.4) of <p> and of
  * the sum of <nworkers> worker structs to <out>, which the caller owns
  * and resets; the text uses json_raw() only, no JSON. Every family gets
- * HELP and TYPE lines; ocspgate_requests_total has a series only for
- * non-zero counts, each responder seen gets both actions, and the other
- * labelled families list every label value. Reads the workers while
- * they run. Returns 0, or -1 when memory ran out (out->failed is set).
+ * HELP and TYPE lines, and every series that can grow is there from the
+ * start, at zero, so that a rate sees its first increment:
+ * ocspgate_requests_total has each action with each reason it can end
+ * with (allow: allow reasons and failures; block: block reasons and
+ * failures; any other pair once non-zero), each responder named in <p>
+ * or seen by a worker gets both actions ("other" once non-zero or when
+ * more names are known than a worker has slots), and the other labelled
+ * families list every label value. Reads the workers while they run.
+ * Returns 0, or -1 when memory ran out (out->failed is set).
  */
 int metrics_render(struct json *out, struct metrics *const *workers,
     size_t nworkers, const struct metrics_process *p);

@@ -1623,6 +1623,15 @@ def assert_event_shape(tc, ev):
         tc.assertTrue(flags, "flags present but empty: " + dump)
         tc.assertLessEqual(set(flags), KNOWN_FLAGS, dump)
         tc.assertEqual(len(flags), len(set(flags)), dump)
+    # the same flags as single-valued booleans, and the most severe
+    # certificate status as one keyword (queries that read arrays badly)
+    tc.assertEqual(get(ev, "ocspgate.flags"),
+                   {f: True for f in flags} if flags else None, dump)
+    statuses = [c.get("status") for c in
+                get(ev, "ocsp.response.certs") or []]
+    worst = next((s for s in ("revoked", "unknown", "good")
+                  if s in statuses), None)
+    tc.assertEqual(get(ev, "ocspgate.cert_status"), worst, dump)
     certs = get(ev, "ocsp.request.certs")
     if certs is not None:
         for c in certs:

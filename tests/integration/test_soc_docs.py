@@ -113,13 +113,17 @@ def detection_block(lines):
 def detection_fields_from_lines(lines):
     """Field names in a detection block, without a YAML parser.
 
-    Search identifiers sit at two spaces; their fields one level deeper,
-    as `field:` or `- field:` (a list of maps).
+    Search identifiers sit at the block's first indentation; their fields
+    one level deeper, as `field:` or `- field:` (a list of maps).
     """
     fields = set()
-    for line in detection_block(lines):
+    block = [l for l in detection_block(lines) if l.strip()]
+    if not block:
+        return fields
+    top = min(len(l) - len(l.lstrip(" ")) for l in block)
+    for line in block:
         m = re.match(r"^(\s+)(?:-\s+)?([A-Za-z_@][\w.@]*)(\|[\w|]+)?:", line)
-        if m and len(m.group(1)) >= 4:
+        if m and len(m.group(1)) > top:
             fields.add(m.group(2))
     return fields
 
@@ -200,10 +204,11 @@ class SigmaRuleTests(unittest.TestCase):
                             any(re.match(r"^%s:" % key, l) for l in lines),
                             "no %s line" % key)
                     self.assertTrue(
-                        any(re.match(r"^  condition:\s*\S", l)
+                        any(re.match(r"^\s+condition:\s*\S", l)
                             for l in detection_block(lines)),
                         "no condition in detection")
-                    self.assertIn("  product: ocspgate", lines)
+                    self.assertTrue(any(re.match(r"^\s+product: ocspgate$",
+                                                 l) for l in lines))
                     level = [l.split(":", 1)[1].strip() for l in lines
                              if l.startswith("level:")][0]
                     self.assertIn(level, LEVELS)

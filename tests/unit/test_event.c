@@ -459,6 +459,7 @@ test_allow(void)
 	    {"ocspgate.enforced", "true"},
 	    {"ocspgate.interception", "\"explicit\""},
 	    {"ocspgate.responder", "\"ocsp.example.test\""},
+	    {"ocspgate.flags.nonce", "true"},
 	    {"source.ip", "\"10.0.0.5\""},
 	    {"source.port", "50123"},
 	    {"destination.domain", "\"ocsp.example.test\""},
@@ -581,7 +582,8 @@ test_monitor_ip_literal(void)
 	};
 	static const char *const absent[] = {"destination.domain",
 	    "http.request.body", "http.response", "ocsp.request.flags",
-	    "ocsp.request.certs", "user_agent", NULL};
+	    "ocsp.request.certs", "user_agent", "ocspgate.flags",
+	    "ocspgate.cert_status", NULL};
 
 	memset(&f, 0, sizeof(f));
 	memset(&e, 0, sizeof(e));
@@ -755,6 +757,16 @@ test_flags_and_certs(void)
 	(void)snprintf(
 	    path, sizeof(path), "ocsp.request.flags[%u]", OCSP_FLAG_COUNT);
 	CHECK(jv_get(&v, path) == NULL);
+	/* The same flags as one boolean field each, for single-valued
+	 * queries. */
+	for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
+		(void)snprintf(
+		    path, sizeof(path), "ocspgate.flags.%s", names[b]);
+		x = jv_get(&v, path);
+		CHECKF(x != NULL && x->leaf && x->len == 4 &&
+		        memcmp(x->v, "true", 4) == 0,
+		    "%s", path);
+	}
 	x = jv_get(&v, "ocsp.request.certs[0].hash_algorithm");
 	CHECK(x != NULL && x->len == 8 && memcmp(x->v, "\"sha256\"", 8) == 0);
 	x = jv_get(&v, "ocsp.request.certs[1].hash_algorithm");
@@ -771,6 +783,71 @@ test_flags_and_certs(void)
 	CHECK(x != NULL && x->len == 130 && memcmp(x->v, "\"cdcd", 5) == 0);
 	CHECK(jv_get(&v, "ocsp.request.certs[2]") == NULL);
 	json_free(&j);
+}
+
+/*
+ * ocspgate.cert_status: the most severe status of the answer's
+ * certificates (revoked, then unknown, then good), absent without any.
+ */
+static void
+test_cert_status(void)
+{
+	static const struct {
+		size_t n;
+		enum ocsp_cert_status st[3];
+		const char *want; /* NULL: absent */
+	} rows[] = {
+	    {0, {OCSP_CERT_GOOD}, NULL},
+	    {1, {OCSP_CERT_GOOD}, "\"good\""},
+	    {1, {OCSP_CERT_REVOKED}, "\"revoked\""},
+	    {1, {OCSP_CERT_UNKNOWN}, "\"unknown\""},
+	    {2, {OCSP_CERT_GOOD, OCSP_CERT_UNKNOWN}, "\"unknown\""},
+	    {2, {OCSP_CERT_UNKNOWN, OCSP_CERT_GOOD}, "\"unknown\""},
+	    {3, {OCSP_CERT_GOOD, OCSP_CERT_REVOKED, OCSP_CERT_UNKNOWN},
+	        "\"revoked\""},
+	    {3, {OCSP_CERT_UNKNOWN, OCSP_CERT_GOOD, OCSP_CERT_REVOKED},
+	        "\"revoked\""},
+	};
+	static struct ocsp_response_facts f; /* large: kept off the stack */
+	struct event_record e;
+	struct json j;
+	struct jv v;
+	const struct jv_entry *x;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&f, 0, sizeof(f));
+		f.parsed = f.basic = true;
+		f.ncerts = rows[i].n;
+		for (size_t c = 0; c < rows[i].n; c++) {
+			f.certs[c].serial_len = 1;
+			f.certs[c].serial[0] = (unsigned char)(c + 1);
+			f.certs[c].status = rows[i].st[c];
+		}
+		memset(&e, 0, sizeof(e));
+		e.reason = REASON_OCSP_REQUEST;
+		e.allow = e.enforced = true;
+		e.interception = "explicit";
+		e.source_ip = "10.0.0.1";
+		e.ocsp_response = &f;
+		json_init(&j);
+		event_format(&j, &e);
+		if (!jv_parse_line(&v, j.buf, j.len)) {
+			CHECKF(false, "row %zu: invalid JSON (%s)", i, v.error);
+			json_free(&j);
+			continue;
+		}
+		x = jv_get(&v, "ocspgate.cert_status");
+		if (rows[i].want == NULL)
+			CHECKF(x == NULL, "row %zu: cert_status present", i);
+		else
+			CHECKF(x != NULL && x->leaf &&
+			        x->len == strlen(rows[i].want) &&
+			        memcmp(x->v, rows[i].want, x->len) == 0,
+			    "row %zu: cert_status %.*s, want %s", i,
+			    x != NULL ? (int)x->len : 6,
+			    x != NULL ? x->v : "absent", rows[i].want);
+		json_free(&j);
+	}
 }
 
 /* Hostile bytes from the wire still give one valid JSON line. */
@@ -977,6 +1054,7 @@ main(void)
 	test_monitor_ip_literal();
 	test_destination();
 	test_flags_and_certs();
+	test_cert_status();
 	test_hostile();
 	test_zero_source_port();
 	test_interception();

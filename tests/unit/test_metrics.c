@@ -416,12 +416,11 @@ test_families(void)
 		CHECKF(f != NULL && strcmp(f->type, want[i].type) == 0,
 		    "family %s", want[i].name);
 	}
-	/* Zero requests: no series; fixed label sets: all there. */
+	/* No responder known nor seen: no responder series. */
 	for (i = 0; i < parsed.nsamples; i++)
 		CHECK(strcmp(parsed.samples[i].name,
-		          "ocspgate_requests_total") != 0 &&
-		    strcmp(parsed.samples[i].name,
-		        "ocspgate_responder_requests_total") != 0);
+		          "ocspgate_responder_requests_total") != 0);
+	/* Fixed label sets: all there, at zero. */
 	VALUE(&parsed, "ocspgate_upstream_latency_seconds_bucket", "le=+Inf",
 	    "0");
 	VALUE(&parsed, "ocspgate_upstream_latency_seconds_sum", "", "0.000000");
@@ -432,6 +431,110 @@ test_families(void)
 	VALUE(&parsed, "ocspgate_last_reload_success", "", "0");
 	VALUE(&parsed, "ocspgate_build_info", "version=0.1.0", "1");
 	VALUE(&parsed, "ocspgate_connections_open", "", "0");
+}
+
+/* Every (action, reason) a request can end with is there at zero. */
+static void
+test_zero_series(void)
+{
+	static const struct {
+		const char *labels;
+		const char *want; /* NULL: no such series */
+	} rows[] = {
+	    {L2("action=allow", "reason=ocsp_request"), "0"},
+	    {L2("action=allow", "reason=crl_request"), "0"},
+	    {L2("action=allow", "reason=ca_issuer_request"), "0"},
+	    {L2("action=allow", "reason=ctl_request"), "0"},
+	    {L2("action=allow", "reason=upstream_unreachable"), "0"},
+	    {L2("action=allow", "reason=upstream_timeout"), "0"},
+	    {L2("action=allow", "reason=response_malformed"), "0"},
+	    {L2("action=allow", "reason=response_unverified"), "0"},
+	    {L2("action=block", "reason=http_malformed"), "0"},
+	    {L2("action=block", "reason=method_not_allowed"), "0"},
+	    {L2("action=block", "reason=body_too_large"), "0"},
+	    {L2("action=block", "reason=unknown_responder"), "0"},
+	    {L2("action=block", "reason=not_ocsp"), "0"},
+	    {L2("action=block", "reason=ocsp_malformed"), "0"},
+	    {L2("action=block", "reason=unknown_issuer"), "0"},
+	    {L2("action=block", "reason=host_mismatch"), "0"},
+	    {L2("action=block", "reason=proxy_protocol_invalid"), "0"},
+	    {L2("action=block", "reason=connection_limit"), "0"},
+	    {L2("action=block", "reason=forwarding_loop"), "0"},
+	    {L2("action=block", "reason=upstream_unreachable"), "0"},
+	    {L2("action=block", "reason=response_unverified"), "0"},
+	    /* Pairs no request ends with. */
+	    {L2("action=allow", "reason=none"), NULL},
+	    {L2("action=block", "reason=none"), NULL},
+	    {L2("action=allow", "reason=unknown_responder"), NULL},
+	    {L2("action=allow", "reason=http_malformed"), NULL},
+	    {L2("action=block", "reason=ocsp_request"), NULL},
+	    {L2("action=block", "reason=ctl_request"), NULL},
+	};
+	static const char *const names[] = {
+	    "a.example/ocsp", NULL, "", "crl.example", "a.example/ocsp"};
+	struct metrics_process proc = empty_process;
+	struct metrics *m = new_metrics();
+	size_t i, n = 0, s, nblock = 0;
+
+	for (i = 0; i < REASON_MAX; i++)
+		nblock += reason_is_block((enum reason)i);
+	if (render(NULL, 0, &empty_process)) {
+		for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			VALUE(&parsed, "ocspgate_requests_total",
+			    rows[i].labels, rows[i].want);
+		for (i = 0; i < parsed.nsamples; i++)
+			n += strcmp(parsed.samples[i].name,
+			         "ocspgate_requests_total") == 0;
+		/* 4 allow + the block reasons, 4 failures with each action. */
+		CHECK(nblock >= 11);
+		CHECK(n == 4 + nblock + 2 * 4);
+	}
+
+	/* Known names get both actions at zero, each name once, merged
+	 * with what a worker counted; NULL and empty names are skipped. */
+	proc.responder_names = names;
+	proc.nresponder_names = sizeof(names) / sizeof(names[0]);
+	s = metrics_responder_slot(m, "a.example/ocsp");
+	metrics_count_responder(m, s, false);
+	if (render(&m, 1, &proc)) {
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=a.example/ocsp", "action=allow"), "0");
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=a.example/ocsp", "action=block"), "1");
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=crl.example", "action=allow"), "0");
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=crl.example", "action=block"), "0");
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=other", "action=allow"), NULL);
+		VALUE(&parsed, "ocspgate_responder_requests_total",
+		    L2("responder=", "action=allow"), NULL);
+		for (i = 0, n = 0; i < parsed.nsamples; i++)
+			n += strcmp(parsed.samples[i].name,
+			         "ocspgate_responder_requests_total") == 0;
+		CHECK(n == 4);
+	}
+
+	/* More names than a worker has slots: "other" is expected too. */
+	{
+		static char many[METRICS_RESPONDER_OTHER + 1][24];
+		static const char *many_names[METRICS_RESPONDER_OTHER + 1];
+
+		for (i = 0; i <= METRICS_RESPONDER_OTHER; i++) {
+			(void)snprintf(
+			    many[i], sizeof(many[i]), "r%03zu.example", i);
+			many_names[i] = many[i];
+		}
+		proc.responder_names = many_names;
+		proc.nresponder_names = METRICS_RESPONDER_OTHER + 1;
+		if (render(NULL, 0, &proc)) {
+			VALUE(&parsed, "ocspgate_responder_requests_total",
+			    L2("responder=other", "action=allow"), "0");
+			VALUE(&parsed, "ocspgate_responder_requests_total",
+			    L2("responder=r127.example", "action=block"), "0");
+		}
+	}
+	free(m);
 }
 
 static void
@@ -502,7 +605,7 @@ test_sum_workers(void)
 	VALUE(&parsed, "ocspgate_requests_total",
 	    L2("action=block", "reason=upstream_timeout"), "1");
 	VALUE(&parsed, "ocspgate_requests_total",
-	    L2("action=allow", "reason=crl_request"), NULL);
+	    L2("action=allow", "reason=crl_request"), "0");
 	VALUE(&parsed, "ocspgate_requests_total",
 	    L2("action=block", "reason=ocsp_request"), NULL);
 
@@ -820,6 +923,7 @@ main(void)
 {
 	test_parser();
 	test_families();
+	test_zero_series();
 	test_sum_workers();
 	test_histogram();
 	test_escaping();
