@@ -391,6 +391,62 @@ policy_judge_ocsp(const struct config *cfg, const struct responder *r,
 	return true;
 }
 
+/*
+ * The class <req>, to a host no entry matches, is a candidate of: the
+ * first class, in the order OCSP, CRL, issuer certificate, trust list
+ * (the order policy_decide() tries the lists in), that would allow it
+ * were the request's own host and port listed in that class alone,
+ * without a path and without issuers. The judgments are those of listed
+ * entries (policy_judge_ocsp(), policy_judge_fetch()), against a
+ * synthetic entry, with the same memo use. For a candidate, <v> takes
+ * what its judgment found (ocsp_parsed and get_prefix_len, or a root's
+ * thumbprint) and, for CANDIDATE_OCSP, <facts> the request's facts; its
+ * reason, detail and responder are left alone. Otherwise <facts> is
+ * zeroed. Returns the class, or CANDIDATE_NONE.
+ */
+static enum candidate_class
+policy_candidate(const struct config *cfg, const struct http_request *req,
+    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
+    struct verdict *v, const struct policy_memo *memo)
+{
+	struct responder self;
+	struct verdict j;
+
+	/*
+	 * The entry stands for the request's own host and port, so it
+	 * matches by construction and no judgment reads its host: only its
+	 * path (none) and issuers (none) weigh.
+	 */
+	memset(&self, 0, sizeof(self));
+	self.port = req->port;
+	memset(&j, 0, sizeof(j));
+	memset(facts, 0, sizeof(*facts));
+	(void)policy_judge_ocsp(cfg, &self, req, der, der_cap, facts, &j, memo);
+	if (j.reason == REASON_OCSP_REQUEST) {
+		v->ocsp_parsed = j.ocsp_parsed;
+		v->get_prefix_len = j.get_prefix_len;
+		return CANDIDATE_OCSP;
+	}
+	memset(facts, 0, sizeof(*facts));
+	if (!policy_is_fetch(req))
+		return CANDIDATE_NONE;
+	for (size_t i = 0;
+	     i < sizeof(policy_fetch_order) / sizeof(policy_fetch_order[0]);
+	     i++) {
+		enum candidate_class c = policy_fetch_order[i];
+
+		memset(&j, 0, sizeof(j));
+		if (policy_judge_fetch(candidate_reason(c), &self, req, &j) ==
+		    NULL) {
+			v->ctl_root = j.ctl_root;
+			memcpy(
+			    v->thumbprint, j.thumbprint, sizeof(v->thumbprint));
+			return c;
+		}
+	}
+	return CANDIDATE_NONE;
+}
+
 void
 policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
@@ -420,8 +476,8 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			return;
 		policy_block(v, REASON_UNKNOWN_RESPONDER,
 		    "no responder matches the host, port and path");
-		v->candidate = candidate_of_request(
-		    req, cfg->max_nonce_bytes, der, der_cap, facts);
+		v->candidate =
+		    policy_candidate(cfg, req, der, der_cap, facts, v, memo);
 		return;
 	}
 	v->responder = r;
