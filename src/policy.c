@@ -1,6 +1,8 @@
 /*
- * Policy: which requests may pass. Pure: turns a parsed request and the
- * config into a verdict; no I/O, no logging, no globals.
+ * Policy: which requests may pass and, for one to a host no entry
+ * matches, which class it would pass as were its host listed (a
+ * candidate), by the same judgments. Pure: turns a parsed request and
+ * the config into a verdict; no I/O, no logging, no globals.
  */
 #include <string.h>
 #include <strings.h>
