@@ -35,7 +35,7 @@ struct suggest_event {
 	char source_ip[64];              /* source.ip */
 	char host[SUGGEST_HOST_MAX + 1]; /* destination.domain, else .ip */
 	bool host_too_long;
-	unsigned port;                     /* destination.port; 0 when absent */
+	unsigned port; /* destination.port; 0 when absent */
 	char path[PATH_SHAPE_FETCH_MAX + 1]; /* url.path, truncated */
 };
 
