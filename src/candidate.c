@@ -1,13 +1,13 @@
 /*
- * Candidates: which class of certificate-status request a request to an
- * unlisted host is, if any, and whether its answer's signature verifies
- * against the trust store. Pure: no I/O, no logging, no globals;
- * OpenSSL's error queue is left as it was found.
+ * Candidates: the names of their classes, and whether a candidate's
+ * answer's signature verifies against the trust store. Which class a
+ * request is a candidate of is policy.c's judgment, not this file's.
+ * Pure: no I/O, no logging, no globals; OpenSSL's error queue is left as
+ * it was found.
  */
 #include <ctype.h>
 #include <limits.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
@@ -17,7 +17,6 @@
 #include <openssl/x509v3.h>
 
 #include "ocspgate/candidate.h"
-#include "ocspgate/fetch.h"
 #include "ocspgate/ocsp_response.h"
 
 #define CANDIDATE_PEM_BEGIN "-----BEGIN "
@@ -37,10 +36,6 @@ static const enum reason candidate_reasons[CANDIDATE_MAX] = {
     [CANDIDATE_CA_ISSUER] = REASON_CA_ISSUER_REQUEST,
     [CANDIDATE_CTL] = REASON_CTL_REQUEST,
 };
-
-/* The endings of an issuer certificate's file (AIA caIssuers). */
-static const char *const candidate_cert_suffixes[] = {
-    ".crt", ".cer", ".der", ".p7c", ".p7b"};
 
 const char *
 candidate_class_name(enum candidate_class c)
@@ -67,255 +62,6 @@ candidate_reason(enum candidate_class c)
 	if ((unsigned)c >= CANDIDATE_MAX)
 		return REASON_NONE;
 	return candidate_reasons[c];
-}
-
-/* The characters of an AIA path segment: RFC 3986 unreserved. */
-static bool
-candidate_aia_char(unsigned char c)
-{
-	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-
-/*
- * The characters a CDP or AIA file path holds (AD CS writes "CA(1)+.crl"
- * for a delta CRL of a renewed key, and spaces as %20); not '?', '#',
- * '&', ';', quotes or anything outside printable ASCII.
- */
-static bool
-candidate_cdp_char(unsigned char c)
-{
-	return candidate_aia_char(c) || c == '%' || c == '+' || c == '(' ||
-	    c == ')' || c == '!' || c == ',' || c == '=' || c == '@';
-}
-
-static bool
-candidate_hex(unsigned char c)
-{
-	return isxdigit(c) != 0;
-}
-
-/*
- * True when <path> is a file path of a CDP or AIA URL: '/' and at most
- * CANDIDATE_PATH_SEGMENTS non-empty segments of the CDP alphabet (well-
- * formed percent escapes, no "." or ".."), CANDIDATE_PATH_MAX bytes in
- * all. Sets *last and *last_len to its last segment.
- */
-static bool
-candidate_fetch_path(
-    const char *path, size_t len, const char **last, size_t *last_len)
-{
-	size_t seg = 1, nseg = 0;
-
-	if (path == NULL || len < 2 || len > CANDIDATE_PATH_MAX ||
-	    path[0] != '/')
-		return false;
-	for (size_t i = 1; i <= len; i++) {
-		unsigned char c = i < len ? (unsigned char)path[i] : '/';
-
-		if (c == '/') {
-			size_t n = i - seg;
-
-			if (n == 0 || ++nseg > CANDIDATE_PATH_SEGMENTS ||
-			    (n == 1 && path[seg] == '.') ||
-			    (n == 2 && path[seg] == '.' &&
-			        path[seg + 1] == '.'))
-				return false;
-			*last = path + seg;
-			*last_len = n;
-			seg = i + 1;
-			continue;
-		}
-		if (!candidate_cdp_char(c))
-			return false;
-		if (c == '%' &&
-		    (i + 2 >= len ||
-		        !candidate_hex((unsigned char)path[i + 1]) ||
-		        !candidate_hex((unsigned char)path[i + 2])))
-			return false;
-	}
-	return true;
-}
-
-/* True when <s> (<len> bytes) ends with <suffix>, any case. */
-static bool
-candidate_ends_with(const char *s, size_t len, const char *suffix)
-{
-	size_t n = strlen(suffix);
-
-	/* Something must come before the ending: ".crl" names no file. */
-	return len > n && strncasecmp(s + len - n, suffix, n) == 0;
-}
-
-/*
- * True for the path a browser POSTs an OCSP request to: the AIA URL's
- * path, "/" or a few short segments ("/gsrsaovsslca2018", "/ocsp/").
- */
-static bool
-candidate_post_path(const char *path, size_t len)
-{
-	size_t seg = 1;
-
-	if (path == NULL || len == 0 || len > CANDIDATE_POST_PATH_MAX ||
-	    path[0] != '/')
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		unsigned char c = (unsigned char)path[i];
-
-		if (c == '/') {
-			if (i == seg || (i - seg == 1 && path[seg] == '.') ||
-			    (i - seg == 2 && path[seg] == '.' &&
-			        path[seg + 1] == '.'))
-				return false;
-			seg = i + 1;
-		} else if (!candidate_aia_char(c)) {
-			return false;
-		}
-	}
-	/* The last segment (may be empty: "/", "/ocsp/"). */
-	return !((len - seg == 1 && path[seg] == '.') ||
-	    (len - seg == 2 && path[seg] == '.' && path[seg + 1] == '.'));
-}
-
-/* True for "application/ocsp-request", parameters aside. */
-static bool
-candidate_ocsp_type(const char *ct, size_t len)
-{
-	static const char want[] = "application/ocsp-request";
-	size_t n = sizeof(want) - 1;
-
-	if (ct == NULL || len < n || strncasecmp(ct, want, n) != 0)
-		return false;
-	for (size_t i = n; i < len; i++) {
-		if (ct[i] == ';')
-			return true;
-		if (ct[i] != ' ' && ct[i] != '\t')
-			return false;
-	}
-	return true;
-}
-
-/*
- * Decodes <path> (from the '/' before the base64) and inspects the DER.
- * Returns true with <facts> filled, else false with <facts> zeroed.
- */
-static bool
-candidate_get_der(const char *path, size_t len, size_t max_nonce_bytes,
-    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts)
-{
-	size_t der_len = 0;
-
-	memset(facts, 0, sizeof(*facts));
-	if (ocsp_request_decode_get(
-	        path, len, der, der_cap, &der_len, &facts->flags) == 0 &&
-	    ocsp_request_inspect(der, der_len, max_nonce_bytes, facts) ==
-	        REASON_NONE)
-		return true;
-	memset(facts, 0, sizeof(*facts));
-	return false;
-}
-
-/*
- * An OCSP GET: the whole path as base64 first, then after each of at
- * most CANDIDATE_PREFIX_SEGMENTS leading segments of the AIA alphabet
- * (RFC 6960 A.1 appends the request to the AIA URL, which may carry a
- * path). Base64 holds '/', so the first split that yields a well-formed
- * request wins.
- */
-static bool
-candidate_ocsp_get(const char *path, size_t len, size_t max_nonce_bytes,
-    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts)
-{
-	size_t off = 0;
-
-	for (unsigned segs = 0;; segs++) {
-		size_t end = off + 1;
-
-		if (candidate_get_der(path + off, len - off, max_nonce_bytes,
-		        der, der_cap, facts))
-			return true;
-		if (segs == CANDIDATE_PREFIX_SEGMENTS)
-			return false;
-		while (end < len && path[end] != '/') {
-			if (!candidate_aia_char((unsigned char)path[end]))
-				return false;
-			end++;
-		}
-		if (end == len || end == off + 1 || end > CANDIDATE_PREFIX_MAX)
-			return false;
-		off = end;
-	}
-}
-
-/* An OCSP POST: the OCSP type, a short AIA path, a well-formed body. */
-static bool
-candidate_ocsp_post(const struct candidate_input *in, size_t max_nonce_bytes,
-    struct ocsp_request_facts *facts)
-{
-	if (in->has_query || in->body_len == 0 ||
-	    !candidate_post_path(in->path, in->path_len) ||
-	    !candidate_ocsp_type(in->content_type, in->content_type_len))
-		return false;
-	memset(facts, 0, sizeof(*facts));
-	if (ocsp_request_inspect(
-	        in->body, in->body_len, max_nonce_bytes, facts) == REASON_NONE)
-		return true;
-	memset(facts, 0, sizeof(*facts));
-	return false;
-}
-
-enum candidate_class
-candidate_classify(const struct candidate_input *in, size_t max_nonce_bytes,
-    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts)
-{
-	const char *last = NULL;
-	size_t last_len = 0;
-	char file[64];
-
-	if (in->post)
-		return candidate_ocsp_post(in, max_nonce_bytes, facts)
-		    ? CANDIDATE_OCSP
-		    : CANDIDATE_NONE;
-	if (!in->get || in->has_query || in->body_len > 0)
-		return CANDIDATE_NONE;
-	if (candidate_fetch_path(in->path, in->path_len, &last, &last_len)) {
-		if (fetch_ctl_file(in->path, in->path_len, file, sizeof(file)))
-			return CANDIDATE_CTL;
-		if (candidate_ends_with(last, last_len, ".crl"))
-			return CANDIDATE_CRL;
-		for (size_t i = 0; i < sizeof(candidate_cert_suffixes) /
-		         sizeof(candidate_cert_suffixes[0]);
-		     i++) {
-			if (candidate_ends_with(
-			        last, last_len, candidate_cert_suffixes[i]))
-				return CANDIDATE_CA_ISSUER;
-		}
-	}
-	if (candidate_ocsp_get(
-	        in->path, in->path_len, max_nonce_bytes, der, der_cap, facts))
-		return CANDIDATE_OCSP;
-	return CANDIDATE_NONE;
-}
-
-enum candidate_class
-candidate_of_request(const struct http_request *req, size_t max_nonce_bytes,
-    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts)
-{
-	struct candidate_input in;
-	const struct http_span *ct = http_request_header(req, "content-type");
-
-	memset(&in, 0, sizeof(in));
-	in.get = req->llhttp_method == HTTP_GET;
-	in.post = req->llhttp_method == HTTP_POST;
-	in.path = req->path.p;
-	in.path_len = req->path.len;
-	in.has_query = req->query.p != NULL;
-	if (ct != NULL) {
-		in.content_type = ct->p;
-		in.content_type_len = ct->len;
-	}
-	in.body = req->body;
-	in.body_len = req->body_len;
-	return candidate_classify(&in, max_nonce_bytes, der, der_cap, facts);
 }
 
 /* Evidence from the answer. */

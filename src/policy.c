@@ -1,6 +1,8 @@
 /*
- * Policy: which requests may pass. Pure: turns a parsed request and the
- * config into a verdict; no I/O, no logging, no globals.
+ * Policy: which requests may pass and, for one to a host no entry
+ * matches, which class it would pass as were its host listed (a
+ * candidate), by the same judgments. Pure: turns a parsed request and
+ * the config into a verdict; no I/O, no logging, no globals.
  */
 #include <string.h>
 #include <strings.h>
@@ -66,6 +68,40 @@ policy_match_responder(const struct config *cfg, const char *host,
 }
 
 /*
+ * The fetch classes, in the order a host several lists name is judged:
+ * CRL, issuer certificate, trust list.
+ */
+static const enum candidate_class policy_fetch_order[] = {
+    CANDIDATE_CRL, CANDIDATE_CA_ISSUER, CANDIDATE_CTL};
+
+/* The entries of fetch class <c> in <cfg>, their count in *n. */
+static const struct responder *
+policy_fetch_list(const struct config *cfg, enum candidate_class c, size_t *n)
+{
+	switch (c) {
+	case CANDIDATE_CRL:
+		*n = cfg->ncrl_hosts;
+		return cfg->crl_hosts;
+	case CANDIDATE_CA_ISSUER:
+		*n = cfg->nca_issuer_hosts;
+		return cfg->ca_issuer_hosts;
+	case CANDIDATE_CTL:
+		*n = cfg->nctl_hosts;
+		return cfg->ctl_hosts;
+	default:
+		*n = 0;
+		return NULL;
+	}
+}
+
+/* True for what may be a fetch at all: a GET without a body. */
+static bool
+policy_is_fetch(const struct http_request *req)
+{
+	return req->llhttp_method == HTTP_GET && req->body_len == 0;
+}
+
+/*
  * Checks <req>'s path (and query) against what fetches of class <why>
  * look like on entry <r>. Returns NULL, or why not; fills <ctl> for a
  * trust list.
@@ -86,6 +122,31 @@ policy_fetch_shape(enum reason why, const struct responder *r,
 }
 
 /*
+ * The judgment of <req>, a GET without a body (policy_is_fetch()), as a
+ * fetch of class <why> (REASON_CRL_REQUEST, REASON_CA_ISSUER_REQUEST or
+ * REASON_CTL_REQUEST) from entry <r>, whether listed or synthetic. On
+ * success sets v->reason to <why> and, for a root fetched by its
+ * thumbprint, v->ctl_root and v->thumbprint, leaves the rest of <v>
+ * alone and returns NULL; otherwise returns why not, <v> untouched.
+ */
+static const char *
+policy_judge_fetch(enum reason why, const struct responder *r,
+    const struct http_request *req, struct verdict *v)
+{
+	struct path_shape_ctl ctl;
+	const char *no;
+
+	if ((no = policy_fetch_shape(why, r, req, &ctl)) != NULL)
+		return no;
+	v->reason = why;
+	if (why == REASON_CTL_REQUEST && ctl.root) {
+		v->ctl_root = true;
+		memcpy(v->thumbprint, ctl.thumbprint, sizeof(v->thumbprint));
+	}
+	return NULL;
+}
+
+/*
  * A GET without a body to a host of crl_hosts, ca_issuer_hosts or
  * ctl_hosts, its path (and, for trust lists, its cache-buster query) of
  * the class's shape: allowed now, judged by what comes back. A host
@@ -96,45 +157,35 @@ static bool
 policy_fetch_class(
     const struct config *cfg, const struct http_request *req, struct verdict *v)
 {
-	const struct {
-		const struct responder *list;
-		size_t n;
-		enum reason reason;
-	} classes[] = {
-	    {cfg->crl_hosts, cfg->ncrl_hosts, REASON_CRL_REQUEST},
-	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts,
-	        REASON_CA_ISSUER_REQUEST},
-	    {cfg->ctl_hosts, cfg->nctl_hosts, REASON_CTL_REQUEST},
-	};
 	const struct responder *refused = NULL;
 	const char *why, *refusal = NULL;
-	struct path_shape_ctl ctl;
+	struct verdict f;
 
-	if (req->llhttp_method != HTTP_GET || req->body_len > 0)
+	if (!policy_is_fetch(req))
 		return false;
-	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
-		const struct responder *r = policy_match_list(classes[i].list,
-		    classes[i].n, req->host.p, req->host.len, req->port,
-		    req->path.p, req->path.len);
+	for (size_t i = 0;
+	     i < sizeof(policy_fetch_order) / sizeof(policy_fetch_order[0]);
+	     i++) {
+		enum candidate_class c = policy_fetch_order[i];
+		size_t n;
+		const struct responder *list = policy_fetch_list(cfg, c, &n);
+		const struct responder *r =
+		    policy_match_list(list, n, req->host.p, req->host.len,
+		        req->port, req->path.p, req->path.len);
 
 		if (r == NULL)
 			continue;
-		if ((why = policy_fetch_shape(
-		         classes[i].reason, r, req, &ctl)) != NULL) {
+		memset(&f, 0, sizeof(f));
+		if ((why = policy_judge_fetch(
+		         candidate_reason(c), r, req, &f)) != NULL) {
 			if (refused == NULL) {
 				refused = r;
 				refusal = why;
 			}
 			continue;
 		}
-		memset(v, 0, sizeof(*v));
-		v->reason = classes[i].reason;
-		v->responder = r;
-		if (classes[i].reason == REASON_CTL_REQUEST && ctl.root) {
-			v->ctl_root = true;
-			memcpy(v->thumbprint, ctl.thumbprint,
-			    sizeof(v->thumbprint));
-		}
+		f.responder = r;
+		*v = f;
 		return true;
 	}
 	if (refused == NULL)
@@ -252,16 +303,158 @@ policy_split_get(const char *path, size_t len, unsigned char *der, size_t cap,
 	return rc;
 }
 
+/*
+ * The judgment of <req> (a GET or a POST) as an OCSP request to entry
+ * <r>, whether listed or synthetic: the path shape after r's path, the
+ * OCSP shape, the DER rules and, when <r> names issuers, the issuer pin
+ * (checks 2 to 4 of the contract). Sets v->reason (REASON_OCSP_REQUEST,
+ * or why not), v->detail, v->ocsp_parsed and v->get_prefix_len, and
+ * leaves the rest of <v> alone. <facts> is filled as far as inspection
+ * got (a GET's repairs OR-ed into facts->flags); <der> (<der_cap> bytes)
+ * holds a GET's decoded request. With <memo> (may be NULL) a path or DER
+ * already seen is not decoded or inspected again.
+ * Returns false when <req> is a GET whose path holds no OCSP request
+ * (not_ocsp, or path_shape for a prefix of no AIA shape): a host may also
+ * serve fetches, which the caller may try next. True otherwise.
+ */
+static bool
+policy_judge_ocsp(const struct config *cfg, const struct responder *r,
+    const struct http_request *req, unsigned char *der, size_t der_cap,
+    struct ocsp_request_facts *facts, struct verdict *v,
+    const struct policy_memo *memo)
+{
+	const unsigned char *body;
+	size_t body_len, prefix_len = 0;
+	enum reason why;
+	int rc;
+
+	if (req->llhttp_method == HTTP_POST) {
+		/* The AIA URL's path, as browsers POST to it: nothing more. */
+		if (req->query.p != NULL) {
+			policy_block(v, REASON_PATH_SHAPE, "query string");
+			return true;
+		}
+		if (req->path.len > r->path_len &&
+		    !path_shape_ocsp_post(req->path.p + r->path_len,
+		        req->path.len - r->path_len)) {
+			policy_block(
+			    v, REASON_PATH_SHAPE, "POST path not of AIA shape");
+			return true;
+		}
+		if (!policy_is_ocsp_type(
+		        http_request_header(req, "content-type"))) {
+			policy_block(v, REASON_NOT_OCSP,
+			    "POST without Content-Type "
+			    "application/ocsp-request");
+			return true;
+		}
+		body = req->body;
+		body_len = req->body_len;
+	} else {
+		if (req->body_len > 0) {
+			policy_block(v, REASON_NOT_OCSP, "GET with a body");
+			return true;
+		}
+		if (req->query.p != NULL) {
+			policy_block(v, REASON_NOT_OCSP, "query string");
+			return true;
+		}
+		rc = policy_split_get(req->path.p + r->path_len,
+		    req->path.len - r->path_len, der, der_cap, &body_len,
+		    &facts->flags, &prefix_len, memo);
+		if (rc != 0) {
+			facts->flags = 0;
+			if (rc == -2)
+				policy_block(v, REASON_PATH_SHAPE,
+				    "GET prefix not of AIA shape");
+			else
+				policy_block(v, REASON_NOT_OCSP,
+				    "path is not a base64 OCSP request");
+			return false;
+		}
+		v->get_prefix_len = r->path_len + prefix_len;
+		body = der;
+	}
+	v->ocsp_parsed = true;
+	why = policy_inspect(
+	    cfg, body, body_len, facts, memo != NULL ? memo->requests : NULL);
+	if (why != REASON_NONE) {
+		policy_block(v, why, facts->detail);
+		return true;
+	}
+	if (r->nissuers > 0 &&
+	    !ocsp_request_issuers_match(facts, r->issuers, r->nissuers)) {
+		policy_block(v, REASON_UNKNOWN_ISSUER,
+		    "certificate ID names no configured issuer");
+		return true;
+	}
+	v->reason = REASON_OCSP_REQUEST;
+	v->detail = NULL;
+	return true;
+}
+
+/*
+ * The class <req>, to a host no entry matches, is a candidate of: the
+ * first class, in the order OCSP, CRL, issuer certificate, trust list
+ * (the order policy_decide() tries the lists in), that would allow it
+ * were the request's own host and port listed in that class alone,
+ * without a path and without issuers. The judgments are those of listed
+ * entries (policy_judge_ocsp(), policy_judge_fetch()), against a
+ * synthetic entry, with the same memo use. For a candidate, <v> takes
+ * what its judgment found (ocsp_parsed and get_prefix_len, or a root's
+ * thumbprint) and, for CANDIDATE_OCSP, <facts> the request's facts; its
+ * reason, detail and responder are left alone. Otherwise <facts> is
+ * zeroed. Returns the class, or CANDIDATE_NONE.
+ */
+static enum candidate_class
+policy_candidate(const struct config *cfg, const struct http_request *req,
+    unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
+    struct verdict *v, const struct policy_memo *memo)
+{
+	struct responder self;
+	struct verdict j;
+
+	/*
+	 * The entry stands for the request's own host and port, so it
+	 * matches by construction and no judgment reads its host: only its
+	 * path (none) and issuers (none) weigh.
+	 */
+	memset(&self, 0, sizeof(self));
+	self.port = req->port;
+	memset(&j, 0, sizeof(j));
+	memset(facts, 0, sizeof(*facts));
+	(void)policy_judge_ocsp(cfg, &self, req, der, der_cap, facts, &j, memo);
+	if (j.reason == REASON_OCSP_REQUEST) {
+		v->ocsp_parsed = j.ocsp_parsed;
+		v->get_prefix_len = j.get_prefix_len;
+		return CANDIDATE_OCSP;
+	}
+	memset(facts, 0, sizeof(*facts));
+	if (!policy_is_fetch(req))
+		return CANDIDATE_NONE;
+	for (size_t i = 0;
+	     i < sizeof(policy_fetch_order) / sizeof(policy_fetch_order[0]);
+	     i++) {
+		enum candidate_class c = policy_fetch_order[i];
+
+		memset(&j, 0, sizeof(j));
+		if (policy_judge_fetch(candidate_reason(c), &self, req, &j) ==
+		    NULL) {
+			v->ctl_root = j.ctl_root;
+			memcpy(
+			    v->thumbprint, j.thumbprint, sizeof(v->thumbprint));
+			return c;
+		}
+	}
+	return CANDIDATE_NONE;
+}
+
 void
 policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,
     struct verdict *v, const struct policy_memo *memo)
 {
 	const struct responder *r;
-	const unsigned char *body;
-	size_t body_len, prefix_len = 0;
-	enum reason why;
-	int rc;
 
 	memset(v, 0, sizeof(*v));
 	if (req->form == HTTP_TARGET_ORIGIN && !req->intercepted) {
@@ -285,73 +478,12 @@ policy_decide(const struct config *cfg, const struct http_request *req,
 			return;
 		policy_block(v, REASON_UNKNOWN_RESPONDER,
 		    "no responder matches the host, port and path");
-		v->candidate = candidate_of_request(
-		    req, cfg->max_nonce_bytes, der, der_cap, facts);
+		v->candidate =
+		    policy_candidate(cfg, req, der, der_cap, facts, v, memo);
 		return;
 	}
 	v->responder = r;
-	if (req->llhttp_method == HTTP_POST) {
-		/* The AIA URL's path, as browsers POST to it: nothing more. */
-		if (req->query.p != NULL) {
-			policy_block(v, REASON_PATH_SHAPE, "query string");
-			return;
-		}
-		if (req->path.len > r->path_len &&
-		    !path_shape_ocsp_post(req->path.p + r->path_len,
-		        req->path.len - r->path_len)) {
-			policy_block(
-			    v, REASON_PATH_SHAPE, "POST path not of AIA shape");
-			return;
-		}
-		if (!policy_is_ocsp_type(
-		        http_request_header(req, "content-type"))) {
-			policy_block(v, REASON_NOT_OCSP,
-			    "POST without Content-Type "
-			    "application/ocsp-request");
-			return;
-		}
-		body = req->body;
-		body_len = req->body_len;
-	} else {
-		if (req->body_len > 0) {
-			policy_block(v, REASON_NOT_OCSP, "GET with a body");
-			return;
-		}
-		if (req->query.p != NULL) {
-			policy_block(v, REASON_NOT_OCSP, "query string");
-			return;
-		}
-		rc = policy_split_get(req->path.p + r->path_len,
-		    req->path.len - r->path_len, der, der_cap, &body_len,
-		    &facts->flags, &prefix_len, memo);
-		if (rc != 0) {
-			/* A responder host may serve CRLs and certs too. */
-			facts->flags = 0;
-			if (policy_fetch_class(cfg, req, v))
-				return;
-			if (rc == -2)
-				policy_block(v, REASON_PATH_SHAPE,
-				    "GET prefix not of AIA shape");
-			else
-				policy_block(v, REASON_NOT_OCSP,
-				    "path is not a base64 OCSP request");
-			return;
-		}
-		v->get_prefix_len = r->path_len + prefix_len;
-		body = der;
-	}
-	v->ocsp_parsed = true;
-	why = policy_inspect(
-	    cfg, body, body_len, facts, memo != NULL ? memo->requests : NULL);
-	if (why != REASON_NONE) {
-		policy_block(v, why, facts->detail);
-		return;
-	}
-	if (r->nissuers > 0 &&
-	    !ocsp_request_issuers_match(facts, r->issuers, r->nissuers)) {
-		policy_block(v, REASON_UNKNOWN_ISSUER,
-		    "certificate ID names no configured issuer");
-		return;
-	}
-	v->reason = REASON_OCSP_REQUEST;
+	/* A responder host may serve CRLs and certs too. */
+	if (!policy_judge_ocsp(cfg, r, req, der, der_cap, facts, v, memo))
+		(void)policy_fetch_class(cfg, req, v);
 }

@@ -37,8 +37,8 @@ struct suggest_host {
 	char last[SUGGEST_TIME_MAX];
 	char failure[SUGGEST_TEXT_MAX]; /* the last failed answer's why */
 	char transport_why[SUGGEST_TEXT_MAX];
-	char unverified[SUGGEST_TEXT_MAX]; /* the last unverified one's why */
-	char dir[CANDIDATE_PATH_MAX + 1];  /* common directory of the paths */
+	char unverified[SUGGEST_TEXT_MAX];  /* the last unverified one's why */
+	char dir[PATH_SHAPE_FETCH_MAX + 1]; /* common directory of the paths */
 	bool dir_set;
 	uint64_t *sources; /* open addressing: hashes of source.ip, 0 free */
 	size_t nsources;

@@ -3,8 +3,11 @@
  * well-formed certificate-status request of one class (OCSP, CRL, issuer
  * certificate, trust list), and the evidence its answer gives that the
  * host is what it seems (a signature that verifies against the trust
- * store). Pure: bytes and certificates in, a class or a verdict out; no
- * I/O, no globals.
+ * store). Which class a request is a candidate of is policy.c's to say
+ * (policy_decide(): the class that would allow it were its host listed
+ * there), so that one set of rules decides both; this module names the
+ * classes and checks the evidence. Pure: certificates and bytes in, a
+ * verdict out; no I/O, no globals.
  */
 #ifndef OCSPGATE_CANDIDATE_H
 #define OCSPGATE_CANDIDATE_H
@@ -14,15 +17,7 @@
 
 #include <openssl/x509.h>
 
-#include "ocspgate/http_request.h"
-#include "ocspgate/ocsp_request.h"
 #include "ocspgate/reason.h"
-
-#define CANDIDATE_PATH_MAX        256 /* CRL, issuer, trust-list paths */
-#define CANDIDATE_PATH_SEGMENTS   8
-#define CANDIDATE_POST_PATH_MAX   64 /* an AIA path a browser POSTs to */
-#define CANDIDATE_PREFIX_MAX      64 /* a GET's path before the base64 */
-#define CANDIDATE_PREFIX_SEGMENTS 3
 
 enum candidate_class {
 	CANDIDATE_NONE = 0,
@@ -45,51 +40,6 @@ enum candidate_class candidate_class_from_name(const char *name, size_t len);
  * judged; REASON_NONE for CANDIDATE_NONE.
  */
 enum reason candidate_reason(enum candidate_class c);
-
-/* A request, as far as classifying it needs. */
-struct candidate_input {
-	bool get;  /* a GET */
-	bool post; /* a POST; neither: never a candidate */
-	const char *path;
-	size_t path_len;
-	bool has_query;
-	const char *content_type; /* NULL when absent */
-	size_t content_type_len;
-	const unsigned char *body;
-	size_t body_len;
-};
-
-/*
- * Decides whether <in> is a well-formed request of one class, as a
- * listed host of that class would see it:
- * - OCSP: a POST of Content-Type application/ocsp-request to a short
- *   AIA-shaped path, or a GET whose path is [prefix]/<base64 DER> with a
- *   prefix of at most CANDIDATE_PREFIX_SEGMENTS short AIA-shaped
- *   segments; either way the DER passes ocsp_request_inspect() with
- *   <max_nonce_bytes>;
- * - trust list: a GET of a file fetch_ctl_file() names;
- * - CRL: a GET of a path ending in ".crl";
- * - issuer certificate: a GET of a path ending in ".crt", ".cer",
- *   ".der", ".p7c" or ".p7b";
- * fetch-class paths are at most CANDIDATE_PATH_MAX bytes of a CDP/AIA
- * alphabet, no query and no body.
- * <der> (<der_cap> bytes) is scratch for a GET's decoded DER; it may be
- * the buffer <in->body> points to only when the request has no body.
- * <facts> must be zeroed by the caller; for CANDIDATE_OCSP it holds the
- * request's facts (as ocsp_request_inspect() leaves them, with the GET
- * flags), otherwise it is left zeroed.
- * Returns the class, or CANDIDATE_NONE.
- */
-enum candidate_class candidate_classify(const struct candidate_input *in,
-    size_t max_nonce_bytes, unsigned char *der, size_t der_cap,
-    struct ocsp_request_facts *facts);
-
-/*
- * candidate_classify() on a complete, parsed request <req>.
- */
-enum candidate_class candidate_of_request(const struct http_request *req,
-    size_t max_nonce_bytes, unsigned char *der, size_t der_cap,
-    struct ocsp_request_facts *facts);
 
 /*
  * The evidence an answer gives, once its inspection (ocsp_response.c,

@@ -25,8 +25,9 @@ struct verdict {
 	size_t get_prefix_len;
 	bool ctl_root; /* a root certificate fetched by its thumbprint */
 	unsigned char thumbprint[PATH_SHAPE_THUMBPRINT_LEN]; /* SHA-1 */
-	/* unknown_responder: the class of request it is well formed as
-	 * (for CANDIDATE_OCSP the facts hold its DER's) */
+	/* unknown_responder: the class it would be allowed as were its
+	 * host listed in that class without a path, if any (for
+	 * CANDIDATE_OCSP the facts hold its DER's) */
 	enum candidate_class candidate;
 };
 
@@ -75,9 +76,18 @@ struct policy_memo {
  * Decides on a complete, well-formed request <req>, running the checks in
  * the contract's order (method, responder, path shape, OCSP shape, DER
  * rules, issuers). <der> (of <der_cap> bytes) is scratch space for a decoded
- * GET request. <facts> is filled as far as inspection got. With <memo> (may be
- * NULL), an OCSP request already decoded or inspected is not decoded or
- * inspected again.
+ * GET request; it may be the buffer req->body points to, since only a GET
+ * without a body is decoded. <facts> (zeroed by the caller) is filled as
+ * far as inspection got. With <memo> (may be NULL), an OCSP request already
+ * decoded or inspected is not decoded or inspected again.
+ * A request no entry matches (unknown_responder) is judged once more, as
+ * the entries of each class would judge it were its own host and port
+ * listed in that class without a path or issuers: the first class, of
+ * OCSP, CRL, issuer certificate and trust list, that would allow it is
+ * v->candidate. A candidate's verdict keeps what that judgment found
+ * (ocsp_parsed, get_prefix_len, a root's thumbprint) and, for
+ * CANDIDATE_OCSP, <facts> its request's; v->responder stays NULL. Any
+ * other unknown_responder leaves <facts> zeroed.
  */
 void policy_decide(const struct config *cfg, const struct http_request *req,
     unsigned char *der, size_t der_cap, struct ocsp_request_facts *facts,

@@ -14,6 +14,7 @@
 
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
+#include "ocspgate/path_shape.h"
 
 #define SUGGEST_MAX_HOSTS   4096 /* distinct (class, host, port) kept */
 #define SUGGEST_MAX_SOURCES 1024 /* distinct sources counted per host */
@@ -34,8 +35,8 @@ struct suggest_event {
 	char source_ip[64];              /* source.ip */
 	char host[SUGGEST_HOST_MAX + 1]; /* destination.domain, else .ip */
 	bool host_too_long;
-	unsigned port;                     /* destination.port; 0 when absent */
-	char path[CANDIDATE_PATH_MAX + 1]; /* url.path, truncated */
+	unsigned port; /* destination.port; 0 when absent */
+	char path[PATH_SHAPE_FETCH_MAX + 1]; /* url.path, truncated */
 };
 
 /*

@@ -84,6 +84,8 @@ fuzz_check_memo(const struct config *cfg, const struct http_request *r,
 		if (v.reason != vwant->reason ||
 		    v.responder != vwant->responder ||
 		    v.ocsp_parsed != vwant->ocsp_parsed ||
+		    v.candidate != vwant->candidate ||
+		    v.get_prefix_len != vwant->get_prefix_len ||
 		    f.flags != want->flags || f.ncerts != want->ncerts ||
 		    f.has_nonce != want->has_nonce ||
 		    f.nonce_len != want->nonce_len ||

@@ -23,9 +23,9 @@ import urllib.parse
 from pathlib import Path
 
 from ocspgate_harness import (
-    ProxyTestCase, b64, binary, clean_env, config_text, curl_get,
-    free_port, get, openssl_ocsp_client, openssl_reqout, scaled,
-    write_hosts_file)
+    Client, ProxyTestCase, b64, binary, clean_env, config_text, curl_get,
+    free_port, get, get_cryptoapi, openssl_ocsp_client, openssl_reqout,
+    scaled, write_hosts_file)
 from pki_fetch import FetchPKI, Nginx
 
 HOSTS = ["ocsp.listed.test", "ocsp.new.test", "crl.new.test",
@@ -385,6 +385,57 @@ class UnansweredTest(ProxyTestCase):
                       "(enforce); paths under /pki\n"
                       "#   not suggested: no answer to judge, the last try: "
                       "upstream_unreachable: Connection refused\n", out)
+
+
+class CandidateShapeTest(ProxyTestCase):
+    """Candidates are the requests a listed host of their class would
+    get allowed, by the listed hosts' rules: shapes where an older, looser
+    copy of the rules disagreed, sent to a gate in enforce mode that
+    refuses them all (nothing is forwarded)."""
+
+    RESPONDERS = 0
+    WU = "/msdownload/update/v3/static/trustedr/en/"
+
+    def test_shapes(self):
+        der = openssl_reqout(self.pki, tmpdir=self.tmp)
+        ocsp_ct = "Content-Type: application/ocsp-request\r\n"
+        cases = [
+            # (method, path, extra head, body, candidate, get_prefix)
+            ("GET", "/a/b/c/d/" + get_cryptoapi(der), "", b"", "ocsp",
+             "/a/b/c/d"),
+            ("GET", "/a/b/c/d/e/" + get_cryptoapi(der), "", b"", None,
+             None),
+            ("POST", "/a/b/c/d/e", ocsp_ct, der, None, None),
+            ("POST", "/gsrsaovsslca2018", ocsp_ct, der, "ocsp", None),
+            ("GET", "/", "", b"", "crl", None),
+            ("GET", "/Repository/AUTHCL-G3/getLastCRL", "", b"", "crl",
+             None),
+            ("GET", "/a!b.crl", "", b"", None, None),
+            ("GET", "/chain.p7b", "", b"", None, None),
+            ("GET", self.WU + "authrootstl.cab?bd0fc98c3f88ee1d", "", b"",
+             "ctl", None),
+            ("GET", "/x/disallowedcertseq.txt", "", b"", None, None),
+        ]
+        proxy = self.start_proxy(responders=["ocsp.ca.test"])
+        for method, path, extra, body, _, _ in cases:
+            head = ("%s http://rule.test%s HTTP/1.1\r\nHost: rule.test\r\n"
+                    "%sContent-Length: %d\r\nConnection: close\r\n\r\n"
+                    % (method, path, extra, len(body)))
+            with Client(proxy.port) as c:
+                c.send(head.encode() + body)
+                self.assertEqual(c.read_response().status, 403, path)
+        evs = proxy.wait_events(len(cases))
+        self.assertEqual(len(evs), len(cases))
+        for ev, (method, path, _, _, cand, prefix) in zip(evs, cases):
+            dump = json.dumps(ev)
+            self.assertEqual(get(ev, "event.reason"), "unknown_responder",
+                             dump)
+            self.assertEqual(get(ev, "http.request.method"), method, dump)
+            self.assertEqual(ev["ocspgate"].get("candidate"), cand,
+                             "%s %s: %s" % (method, path, dump))
+            self.assertEqual(ev["ocspgate"].get("get_prefix"), prefix, dump)
+            self.assertEqual(get(ev, "ocsp.request") is not None,
+                             cand == "ocsp", dump)
 
 
 class SuggestCliTest(unittest.TestCase):

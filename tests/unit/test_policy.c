@@ -1,8 +1,10 @@
 /*
  * Unit tests for policy.c: responder matching (exact, wildcard, port,
- * path prefix at a segment boundary, case, trailing dot, IP literals) and
+ * path prefix at a segment boundary, case, trailing dot, IP literals),
  * policy_decide()'s check order on parsed requests carrying OCSP requests
- * made at test time with OpenSSL (throwaway CAs generated in memory).
+ * made at test time with OpenSSL (throwaway CAs generated in memory), and
+ * candidates: the class a request to an unlisted host would be allowed
+ * as, checked against the same request with its host listed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 
 #include "check.h"
 #include "ocspgate/config.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/policy.h"
 
 #define T_BODY_CAP 16384
@@ -49,6 +52,11 @@ static const char *const t_ctl_specs[] = {
 static struct responder t_crl[T_NCRL], t_ca[T_NCA], t_ctl[T_NCTL];
 static struct config t_cfg;
 static struct ocsp_issuer t_issuer1;
+
+/* cand.test, listed in one class at a time (test_candidates()), and an
+ * issuer no test request names, to pin it to. */
+static struct responder t_cand_entry;
+static struct ocsp_issuer t_issuer_none;
 
 /* Two CAs, a leaf of each. */
 static EVP_PKEY *t_ca1_key, *t_ca2_key, *t_leaf_key;
@@ -158,6 +166,11 @@ setup(void)
 		if (config_parse_responder(spec, r, err, sizeof(err)) == -1)
 			fail("config_parse_responder (fetch)");
 	}
+	memset(&t_cand_entry, 0, sizeof(t_cand_entry));
+	if (config_parse_responder(
+	        "cand.test", &t_cand_entry, err, sizeof(err)) == -1)
+		fail("config_parse_responder (cand.test)");
+	memset(&t_issuer_none, 0x5a, sizeof(t_issuer_none));
 	t_responders[3].issuers = &t_issuer1;
 	t_responders[3].nissuers = 1;
 	memset(&t_cfg, 0, sizeof(t_cfg));
@@ -190,6 +203,9 @@ teardown(void)
 		free(r->host);
 		free(r->path);
 	}
+	free(t_cand_entry.spec);
+	free(t_cand_entry.host);
+	free(t_cand_entry.path);
 	X509_free(t_ca1);
 	X509_free(t_ca2);
 	X509_free(t_leaf1);
@@ -378,7 +394,8 @@ struct pol_case {
 	const char *name;
 	/* Request line and headers, without Content-Length and the empty
 	 * line. "@G", "@O", "@M" and "@U" expand to the GET forms of the
-	 * good, other-issuer, malformed and url-safe good requests. */
+	 * good, other-issuer, malformed and url-safe good requests, "@S" to
+	 * the good one's plain base64 ('+', '/' and '=' as they are). */
 	const char *head;
 	enum t_body body;
 	enum reason want;
@@ -387,7 +404,8 @@ struct pol_case {
 	size_t prefix; /* verdict.get_prefix_len */
 };
 
-#define CT "Content-Type: application/ocsp-request\r\n"
+#define CT        "Content-Type: application/ocsp-request\r\n"
+#define CT_PARAMS "Content-Type: application/ocsp-request; charset=x\r\n"
 
 static const struct pol_case pol_cases[] = {
     /* Allowed. */
@@ -666,10 +684,13 @@ static const struct pol_case pol_cases[] = {
         B_NONE, REASON_METHOD_NOT_ALLOWED, -1, false, 0},
     {"OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
         REASON_METHOD_NOT_ALLOWED, -1, false, 0},
-    /* unknown_responder, before any look at the request. */
+    /*
+     * unknown_responder, with the class the request would be allowed as
+     * were its host listed there (the candidate).
+     */
     {"unknown host",
         "POST http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n" CT, B_GOOD,
-        REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"unknown host, not OCSP either",
         "GET http://evil.test/hello HTTP/1.1\r\n"
         "Host: evil.test\r\n",
@@ -677,26 +698,39 @@ static const struct pol_case pol_cases[] = {
     {"known host, other port",
         "POST http://ocsp.test:8080/ HTTP/1.1\r\n"
         "Host: ocsp.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"subdomain of an exact host",
         "POST http://a.ocsp.test/ HTTP/1.1\r\n"
         "Host: a.ocsp.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"wildcard's own domain",
         "POST http://wild.test:8080/ocsp HTTP/1.1\r\n"
         "Host: wild.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"wildcard, default port",
         "POST http://a.wild.test/ocsp HTTP/1.1\r\n"
         "Host: a.wild.test\r\n" CT,
-        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        B_GOOD, REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"prefix without segment boundary",
         "POST http://pki.test/ocspx HTTP/1.1\r\nHost: pki.test\r\n" CT, B_GOOD,
-        REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        REASON_UNKNOWN_RESPONDER, -1, true, 0},
     {"outside the prefix",
         "GET http://pki.test/@G HTTP/1.1\r\n"
         "Host: pki.test\r\n",
-        B_NONE, REASON_UNKNOWN_RESPONDER, -1, false, 0},
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, true, 0},
+    {"outside the prefix, under an AIA path",
+        "GET http://pki.test/gts1c3/@G HTTP/1.1\r\n"
+        "Host: pki.test\r\n",
+        B_NONE, REASON_UNKNOWN_RESPONDER, -1, true, 7},
+    {"unknown host, a CRL",
+        "GET http://evil.test/ca.crl HTTP/1.1\r\nHost: evil.test\r\n", B_NONE,
+        REASON_UNKNOWN_RESPONDER, -1, false, 0},
+    {"unknown host, OCSP about another CA's certificate",
+        "GET http://evil.test/@O HTTP/1.1\r\nHost: evil.test\r\n", B_NONE,
+        REASON_UNKNOWN_RESPONDER, -1, true, 0},
+    {"unknown host, a malformed OCSP request",
+        "GET http://evil.test/@M HTTP/1.1\r\nHost: evil.test\r\n", B_NONE,
+        REASON_UNKNOWN_RESPONDER, -1, false, 0},
     /* not_ocsp. */
     {"POST without Content-Type",
         "POST http://ocsp.test/ HTTP/1.1\r\n"
@@ -727,6 +761,9 @@ static const struct pol_case pol_cases[] = {
         "GET http://ocsp.test/index.html HTTP/1.1\r\n"
         "Host: ocsp.test\r\n",
         B_NONE, REASON_NOT_OCSP, 0, false, 0},
+    {"GET of a CRL from a responder only: no candidate",
+        "GET http://ocsp.test/ca.crl HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
+        REASON_NOT_OCSP, 0, false, 0},
     {"GET /", "GET http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n", B_NONE,
         REASON_NOT_OCSP, 0, false, 0},
     {"GET of the prefix alone",
@@ -773,11 +810,45 @@ static const struct pol_case pol_cases[] = {
         B_NONE, REASON_UNKNOWN_ISSUER, 3, true, 0},
 };
 
-/* Builds the request text of <c> into <out>; returns its length. */
-static size_t
-build_request(const struct pol_case *c, char *out, size_t cap)
+/*
+ * The candidates of pol_cases (verdict.candidate), by case name: the
+ * class an unknown_responder would be allowed as were its host listed
+ * there. Every other case has none.
+ */
+static const struct {
+	const char *name;
+	enum candidate_class cand;
+} pol_candidates[] = {
+    {"unknown host", CANDIDATE_OCSP},
+    {"known host, other port", CANDIDATE_OCSP},
+    {"subdomain of an exact host", CANDIDATE_OCSP},
+    {"wildcard's own domain", CANDIDATE_OCSP},
+    {"wildcard, default port", CANDIDATE_OCSP},
+    {"prefix without segment boundary", CANDIDATE_OCSP},
+    {"outside the prefix", CANDIDATE_OCSP},
+    {"outside the prefix, under an AIA path", CANDIDATE_OCSP},
+    {"unknown host, a CRL", CANDIDATE_CRL},
+    {"unknown host, OCSP about another CA's certificate", CANDIDATE_OCSP},
+};
+
+static enum candidate_class
+pol_candidate(const char *name)
 {
-	char good[1024], other[1024], bad[64], url[1024];
+	for (size_t i = 0;
+	     i < sizeof(pol_candidates) / sizeof(pol_candidates[0]); i++)
+		if (strcmp(pol_candidates[i].name, name) == 0)
+			return pol_candidates[i].cand;
+	return CANDIDATE_NONE;
+}
+
+/*
+ * Builds the request text of <head> (see struct pol_case) and <body_kind>
+ * into <out>; returns its length.
+ */
+static size_t
+build_request(const char *head, enum t_body body_kind, char *out, size_t cap)
+{
+	char good[1024], other[1024], bad[64], url[1024], plain[1024];
 	const unsigned char *body = NULL;
 	size_t o = 0, body_len = 0;
 	unsigned url_flags;
@@ -786,7 +857,10 @@ build_request(const struct pol_case *c, char *out, size_t cap)
 	b64_percent(t_other, t_other_len, other, sizeof(other));
 	b64_percent(t_bad, sizeof(t_bad), bad, sizeof(bad));
 	b64_url(t_good, t_good_len, url, sizeof(url), &url_flags);
-	for (const char *p = c->head; *p != '\0'; p++) {
+	if (EVP_EncodeBlock((unsigned char *)plain, t_good, (int)t_good_len) <=
+	    0)
+		fail("EVP_EncodeBlock");
+	for (const char *p = head; *p != '\0'; p++) {
 		const char *sub = NULL;
 
 		if (p[0] == '@' && p[1] == 'G')
@@ -797,6 +871,8 @@ build_request(const struct pol_case *c, char *out, size_t cap)
 			sub = bad;
 		else if (p[0] == '@' && p[1] == 'U')
 			sub = url;
+		else if (p[0] == '@' && p[1] == 'S')
+			sub = plain;
 		if (o + 1100 >= cap)
 			fail("build_request");
 		if (sub != NULL) {
@@ -806,7 +882,7 @@ build_request(const struct pol_case *c, char *out, size_t cap)
 			out[o++] = *p;
 		}
 	}
-	switch (c->body) {
+	switch (body_kind) {
 	case B_GOOD:
 		body = t_good;
 		body_len = t_good_len;
@@ -827,7 +903,7 @@ build_request(const struct pol_case *c, char *out, size_t cap)
 	case B_NONE:
 		break;
 	}
-	if (c->body != B_NONE)
+	if (body_kind != B_NONE)
 		o += (size_t)snprintf(
 		    out + o, cap - o, "Content-Length: %zu\r\n", body_len);
 	o += (size_t)snprintf(out + o, cap - o, "\r\n");
@@ -846,7 +922,9 @@ test_decide(void)
 
 	for (size_t i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
 		const struct pol_case *c = &pol_cases[i];
-		size_t len = build_request(c, text, sizeof(text)), consumed;
+		size_t len =
+		           build_request(c->head, c->body, text, sizeof(text)),
+		       consumed;
 		struct ocsp_request_facts facts;
 		struct http_request req;
 		struct verdict v;
@@ -878,6 +956,11 @@ test_decide(void)
 		    v.get_prefix_len);
 		CHECKF(v.ocsp_parsed == c->parsed, "%s: ocsp_parsed %d",
 		    c->name, v.ocsp_parsed);
+		CHECKF(v.candidate == pol_candidate(c->name),
+		    "%s: candidate %s", c->name,
+		    v.candidate != CANDIDATE_NONE
+		        ? candidate_class_name(v.candidate)
+		        : "none");
 		if (reason_is_allow(c->want))
 			CHECKF(v.detail == NULL, "%s: detail %s", c->name,
 			    v.detail);
@@ -908,7 +991,7 @@ test_facts(void)
 	size_t len, consumed;
 
 	b64_url(t_good, t_good_len, url, sizeof(url), &url_flags);
-	len = build_request(&get, text, sizeof(text));
+	len = build_request(get.head, get.body, text, sizeof(text));
 	http_request_init(&req, body, sizeof(body));
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
@@ -928,7 +1011,7 @@ test_facts(void)
 	    memcmp(facts.certs[0].key_hash, t_issuer1.key_hash[OCSP_HASH_SHA1],
 	        20) == 0);
 
-	len = build_request(&post, text, sizeof(text));
+	len = build_request(post.head, post.body, text, sizeof(text));
 	http_request_init(&req, body, sizeof(body));
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
@@ -939,13 +1022,335 @@ test_facts(void)
 	    facts.der_len == t_good_len && !facts.has_nonce);
 
 	/* A DER scratch too small for the GET blob: not decodable. */
-	len = build_request(&get, text, sizeof(text));
+	len = build_request(get.head, get.body, text, sizeof(text));
 	http_request_init(&req, body, sizeof(body));
 	CHECK(
 	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
 	memset(&facts, 0, sizeof(facts));
 	policy_decide(&t_cfg, &req, der, 8, &facts, &v, NULL);
 	CHECK(v.reason == REASON_NOT_OCSP && !v.ocsp_parsed);
+}
+
+/*
+ * Candidates: requests to cand.test, a host no list names, with the class
+ * they would be allowed as were cand.test listed in that class without a
+ * path. The paths are real AIA, CDP and Windows Update shapes and their
+ * near misses.
+ */
+#define CAND_GET(path)                                                         \
+	"GET http://cand.test" path " HTTP/1.1\r\nHost: cand.test\r\n"
+#define CAND_POST(path)                                                        \
+	"POST http://cand.test" path " HTTP/1.1\r\nHost: cand.test\r\n"
+#define WU_DIR "/msdownload/update/v3/static/trustedr/en/"
+
+struct cand_case {
+	const char *name;
+	const char *head; /* as in struct pol_case */
+	enum t_body body;
+	enum candidate_class want;
+	size_t prefix; /* verdict.get_prefix_len of an OCSP GET */
+};
+
+static const struct cand_case cand_cases[] = {
+    /* OCSP POSTs: the type, a path of AIA shape, the DER rules. */
+    {"post root", CAND_POST("/") CT, B_GOOD, CANDIDATE_OCSP, 0},
+    {"post aia path", CAND_POST("/gsrsaovsslca2018") CT, B_GOOD, CANDIDATE_OCSP,
+        0},
+    {"post ocsp dir", CAND_POST("/ocsp/") CT, B_GOOD, CANDIDATE_OCSP, 0},
+    {"post type params", CAND_POST("/") CT_PARAMS, B_GOOD, CANDIDATE_OCSP, 0},
+    {"post type case",
+        CAND_POST("/") "Content-Type: Application/OCSP-Request\r\n", B_GOOD,
+        CANDIDATE_OCSP, 0},
+    /* Four segments of 1..48 characters, 96 bytes in all. */
+    {"post 4 segments, 71 bytes",
+        CAND_POST("/aaaaaaaaaaaaaaaa/bbbbbbbbbbbbbbbb/cccccccccccccccc/"
+                  "dddddddddddddddd") CT,
+        B_GOOD, CANDIDATE_OCSP, 0},
+    {"post 5 segments", CAND_POST("/a/b/c/d/e") CT, B_GOOD, CANDIDATE_NONE, 0},
+    {"post bad der", CAND_POST("/") CT, B_BAD, CANDIDATE_NONE, 0},
+    {"post text", CAND_POST("/") CT, B_TEXT, CANDIDATE_NONE, 0},
+    {"post empty", CAND_POST("/") CT, B_EMPTY, CANDIDATE_NONE, 0},
+    {"post no body", CAND_POST("/") CT, B_NONE, CANDIDATE_NONE, 0},
+    {"post no type", CAND_POST("/"), B_GOOD, CANDIDATE_NONE, 0},
+    {"post other type",
+        CAND_POST("/") "Content-Type: application/octet-stream\r\n", B_GOOD,
+        CANDIDATE_NONE, 0},
+    {"post type suffix",
+        CAND_POST("/") "Content-Type: application/ocsp-requestx\r\n", B_GOOD,
+        CANDIDATE_NONE, 0},
+    {"post query", CAND_POST("/?x") CT, B_GOOD, CANDIDATE_NONE, 0},
+    {"post long segment",
+        CAND_POST(
+            "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaaa") CT,
+        B_GOOD, CANDIDATE_NONE, 0},
+    {"post odd path", CAND_POST("/a%20b") CT, B_GOOD, CANDIDATE_NONE, 0},
+    {"post tilde", CAND_POST("/a~b") CT, B_GOOD, CANDIDATE_NONE, 0},
+    {"post double slash", CAND_POST("//") CT, B_GOOD, CANDIDATE_NONE, 0},
+    /* OCSP GETs, with and without the AIA URL's path before. */
+    {"get", CAND_GET("/@S"), B_NONE, CANDIDATE_OCSP, 0},
+    {"get url-safe", CAND_GET("/@U"), B_NONE, CANDIDATE_OCSP, 0},
+    {"get cryptoapi", CAND_GET("/@G"), B_NONE, CANDIDATE_OCSP, 0},
+    {"get cryptoapi prefix", CAND_GET("/ocsp/@G"), B_NONE, CANDIDATE_OCSP, 5},
+    {"get prefix", CAND_GET("/gts1c3/@S"), B_NONE, CANDIDATE_OCSP, 7},
+    {"get prefix 3", CAND_GET("/a/b-c/d.e/@S"), B_NONE, CANDIDATE_OCSP, 10},
+    {"get prefix 4", CAND_GET("/a/b/c/d/@S"), B_NONE, CANDIDATE_OCSP, 8},
+    {"get prefix 5", CAND_GET("/a/b/c/d/e/@S"), B_NONE, CANDIDATE_NONE, 0},
+    {"get prefix odd", CAND_GET("/a+b/@S"), B_NONE, CANDIDATE_NONE, 0},
+    {"get prefix empty", CAND_GET("/a//b/@S"), B_NONE, CANDIDATE_NONE, 0},
+    /* The decoder's doubled '/' repair. */
+    {"get prefix double slash", CAND_GET("/gts1c3//@S"), B_NONE, CANDIDATE_OCSP,
+        7},
+    {"get prefix long",
+        CAND_GET(
+            "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+            "aaaa/@S"),
+        B_NONE, CANDIDATE_NONE, 0},
+    {"get query", CAND_GET("/@S?x=1"), B_NONE, CANDIDATE_NONE, 0},
+    {"get body", CAND_GET("/@S"), B_GOOD, CANDIDATE_NONE, 0},
+    {"get malformed der", CAND_GET("/@M"), B_NONE, CANDIDATE_NONE, 0},
+    {"get not base64", CAND_GET("/hello"), B_NONE, CANDIDATE_NONE, 0},
+    {"get suffix", CAND_GET("/@S/x"), B_NONE, CANDIDATE_NONE, 0},
+    /* A host's root: Let's Encrypt's root CDP, "http://x1.c.lencr.org/". */
+    {"get root", CAND_GET("/"), B_NONE, CANDIDATE_CRL, 0},
+    /* CRLs (CDP). */
+    {"crl", CAND_GET("/DigiCertGlobalRootCA.crl"), B_NONE, CANDIDATE_CRL, 0},
+    {"crl dir", CAND_GET("/pki/crl/products/MicRooCerAut_2010-06-23.crl"),
+        B_NONE, CANDIDATE_CRL, 0},
+    {"crl adcs delta", CAND_GET("/CertEnroll/Corp%20CA(1)+.crl"), B_NONE,
+        CANDIDATE_CRL, 0},
+    {"crl actalis", CAND_GET("/Repository/AUTHCL-G3/getLastCRL"), B_NONE,
+        CANDIDATE_CRL, 0},
+    {"crl case", CAND_GET("/X.CRL"), B_NONE, CANDIDATE_CRL, 0},
+    {"crl bare", CAND_GET("/.crl"), B_NONE, CANDIDATE_CRL, 0},
+    {"crl query", CAND_GET("/x.crl?1"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl body", CAND_GET("/x.crl"), B_TEXT, CANDIDATE_NONE, 0},
+    {"crl post", CAND_POST("/x.crl"), B_TEXT, CANDIDATE_NONE, 0},
+    {"crl dir only", CAND_GET("/x.crl/"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl bad escape", CAND_GET("/a%2x.crl"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl short escape", CAND_GET("/a.crl%2"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl escaped slash", CAND_GET("/a%2Fb.crl"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl two needless escapes", CAND_GET("/a%41%42.crl"), B_NONE,
+        CANDIDATE_CRL, 0},
+    {"crl three needless escapes", CAND_GET("/a%41%42%43.crl"), B_NONE,
+        CANDIDATE_NONE, 0},
+    {"crl bang", CAND_GET("/a!b.crl"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl parenthesis in a directory", CAND_GET("/a(1)/x.crl"), B_NONE,
+        CANDIDATE_NONE, 0},
+    {"crl semicolon", CAND_GET("/a;b.crl"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl deep", CAND_GET("/1/2/3/4/5/6/7/8/x.crl"), B_NONE, CANDIDATE_NONE, 0},
+    {"crl 8 segments", CAND_GET("/1/2/3/4/5/6/7/x.crl"), B_NONE, CANDIDATE_CRL,
+        0},
+    /* Issuer certificates (AIA caIssuers). */
+    {"cert crt", CAND_GET("/gts1c3.crt"), B_NONE, CANDIDATE_CA_ISSUER, 0},
+    {"cert cer", CAND_GET("/aia/root.cer"), B_NONE, CANDIDATE_CA_ISSUER, 0},
+    {"cert der", CAND_GET("/repo/certs/gtsr1.der"), B_NONE, CANDIDATE_CA_ISSUER,
+        0},
+    {"cert p7c", CAND_GET("/chain.p7c"), B_NONE, CANDIDATE_CA_ISSUER, 0},
+    {"cert p7b", CAND_GET("/chain.P7B"), B_NONE, CANDIDATE_NONE, 0},
+    {"cert swisssign key id",
+        CAND_GET("/cgi-bin/authority/download/"
+                 "425419CD83663AE8815437BBEEF09B15E3723E39"),
+        B_NONE, CANDIDATE_CA_ISSUER, 0},
+    {"cert pem", CAND_GET("/x.pem"), B_NONE, CANDIDATE_NONE, 0},
+    /* Trust lists: Windows Update's directory, as a ctl_hosts entry
+     * without a path takes. */
+    {"ctl cab", CAND_GET(WU_DIR "authrootstl.cab"), B_NONE, CANDIDATE_CTL, 0},
+    {"ctl cab cache-buster",
+        CAND_GET(WU_DIR "authrootstl.cab?bd0fc98c3f88ee1d"), B_NONE,
+        CANDIDATE_CTL, 0},
+    {"ctl seq", CAND_GET(WU_DIR "disallowedcertseq.txt"), B_NONE, CANDIDATE_CTL,
+        0},
+    /* A root by thumbprint is an issuer-certificate path too, the class
+     * tried first. */
+    {"ctl root by thumbprint",
+        CAND_GET(WU_DIR "CABD2A79A1076A31F21D253635CB039D4329A5E8.crt"), B_NONE,
+        CANDIDATE_CA_ISSUER, 0},
+    {"ctl seq elsewhere", CAND_GET("/x/disallowedcertseq.txt"), B_NONE,
+        CANDIDATE_NONE, 0},
+    {"ctl query elsewhere", CAND_GET("/x/authrootstl.cab?bd0fc98c3f88ee1d"),
+        B_NONE, CANDIDATE_NONE, 0},
+    {"ctl query on the sequence",
+        CAND_GET(WU_DIR "authrootseq.txt?bd0fc98c3f88ee1d"), B_NONE,
+        CANDIDATE_NONE, 0},
+    {"ctl other file", CAND_GET(WU_DIR "evil.cab"), B_NONE, CANDIDATE_NONE, 0},
+    {"html", CAND_GET("/index.html"), B_NONE, CANDIDATE_NONE, 0},
+    {"put", "PUT http://cand.test/x.crl HTTP/1.1\r\nHost: cand.test\r\n",
+        B_NONE, CANDIDATE_NONE, 0},
+};
+
+/*
+ * <req> decided against the config listing cand.test in class <c> alone
+ * (CANDIDATE_NONE: no list) or, with <pinned>, as a responder pinned to
+ * an issuer no test request names. Returns the verdict's reason.
+ */
+static enum reason
+cand_decide(const struct http_request *req, enum candidate_class c, bool pinned,
+    struct ocsp_request_facts *facts, struct verdict *v,
+    const struct policy_memo *memo)
+{
+	static unsigned char der[T_BODY_CAP];
+	struct config cfg;
+	struct responder pin = t_cand_entry;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.max_request_body = T_BODY_CAP;
+	cfg.max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES;
+	if (pinned) {
+		pin.issuers = &t_issuer_none;
+		pin.nissuers = 1;
+		cfg.responders = &pin;
+		cfg.nresponders = 1;
+	} else if (c == CANDIDATE_OCSP) {
+		cfg.responders = &t_cand_entry;
+		cfg.nresponders = 1;
+	} else if (c == CANDIDATE_CRL) {
+		cfg.crl_hosts = &t_cand_entry;
+		cfg.ncrl_hosts = 1;
+	} else if (c == CANDIDATE_CA_ISSUER) {
+		cfg.ca_issuer_hosts = &t_cand_entry;
+		cfg.nca_issuer_hosts = 1;
+	} else if (c == CANDIDATE_CTL) {
+		cfg.ctl_hosts = &t_cand_entry;
+		cfg.nctl_hosts = 1;
+	}
+	memset(facts, 0, sizeof(*facts));
+	policy_decide(&cfg, req, der, sizeof(der), facts, v, memo);
+	return v->reason;
+}
+
+static const char *
+cand_name(enum candidate_class c)
+{
+	return c != CANDIDATE_NONE ? candidate_class_name(c) : "none";
+}
+
+static void
+test_candidates(void)
+{
+	static unsigned char body[T_BODY_CAP];
+	static char text[8192];
+	struct policy_memo memo = {
+	    memo_new(16, 4096, sizeof(struct policy_memo_value), 7),
+	    memo_new(16, 4096, sizeof(struct policy_get_value), 8)};
+
+	if (memo.requests == NULL || memo.get_paths == NULL)
+		fail("memo_new");
+	for (size_t i = 0; i < sizeof(cand_cases) / sizeof(cand_cases[0]);
+	     i++) {
+		const struct cand_case *c = &cand_cases[i];
+		size_t len =
+		           build_request(c->head, c->body, text, sizeof(text)),
+		       consumed;
+		enum candidate_class first = CANDIDATE_NONE;
+		struct ocsp_request_facts facts, f2;
+		struct http_request req;
+		struct verdict v, v2;
+
+		http_request_init(&req, body, sizeof(body));
+		if (http_request_parse(&req, text, len, &consumed) !=
+		    HTTP_PARSE_DONE) {
+			CHECKF(false, "%s: request does not parse (%s)",
+			    c->name, req.detail != NULL ? req.detail : "-");
+			continue;
+		}
+		/* No list: unknown_responder and the class, if any. */
+		(void)cand_decide(
+		    &req, CANDIDATE_NONE, false, &facts, &v, NULL);
+		CHECKF(v.candidate == c->want, "%s: %s, want %s", c->name,
+		    cand_name(v.candidate), cand_name(c->want));
+		CHECKF(v.reason ==
+		            (strncmp(c->head, "PUT", 3) == 0
+		                    ? REASON_METHOD_NOT_ALLOWED
+		                    : REASON_UNKNOWN_RESPONDER) &&
+		        v.responder == NULL && v.detail != NULL,
+		    "%s: %s", c->name, reason_name(v.reason));
+		CHECKF(v.get_prefix_len == c->prefix &&
+		        v.ocsp_parsed == (c->want == CANDIDATE_OCSP),
+		    "%s: prefix %zu, parsed %d", c->name, v.get_prefix_len,
+		    v.ocsp_parsed);
+		if (c->want == CANDIDATE_OCSP)
+			/* The facts of the request, as for a listed host. */
+			CHECKF(facts.ncerts == 1 &&
+			        facts.der_len == t_good_len &&
+			        facts.certs[0].serial_len ==
+			            sizeof(t_good_serial) &&
+			        memcmp(facts.certs[0].serial, t_good_serial,
+			            sizeof(t_good_serial)) == 0,
+			    "%s: facts", c->name);
+		else
+			CHECKF(facts.ncerts == 0 && facts.flags == 0 &&
+			        facts.der_len == 0 && facts.detail == NULL,
+			    "%s: facts left set", c->name);
+		/* The same through the memos, when they miss and hit. */
+		for (int round = 0; round < 2; round++) {
+			(void)cand_decide(
+			    &req, CANDIDATE_NONE, false, &f2, &v2, &memo);
+			CHECKF(v2.candidate == v.candidate &&
+			        v2.get_prefix_len == v.get_prefix_len &&
+			        f2.flags == facts.flags &&
+			        f2.ncerts == facts.ncerts &&
+			        f2.der_len == facts.der_len,
+			    "%s: memo round %d", c->name, round);
+		}
+		/*
+		 * The rule itself: the candidate is the first class, in
+		 * policy_decide()'s order, that allows the request once
+		 * cand.test is listed there; a responder entry's issuer pin
+		 * is all that may refuse an OCSP candidate then.
+		 */
+		for (unsigned k = CANDIDATE_OCSP; k < CANDIDATE_MAX; k++) {
+			enum candidate_class cls = (enum candidate_class)k;
+			bool allowed = cand_decide(&req, cls, false, &f2, &v2,
+			                   NULL) == candidate_reason(cls);
+
+			if (allowed && first == CANDIDATE_NONE)
+				first = cls;
+			if (cls == c->want)
+				CHECKF(allowed, "%s: listed as %s: %s", c->name,
+				    cand_name(cls), reason_name(v2.reason));
+		}
+		CHECKF(first == c->want, "%s: first class allowing it %s",
+		    c->name, cand_name(first));
+		CHECKF(
+		    (cand_decide(&req, CANDIDATE_OCSP, true, &f2, &v2, NULL) ==
+		        REASON_UNKNOWN_ISSUER) == (c->want == CANDIDATE_OCSP),
+		    "%s: pinned: %s", c->name, reason_name(v2.reason));
+	}
+	memo_free(memo.requests);
+	memo_free(memo.get_paths);
+}
+
+/* A candidate GET keeps its repairs; a scratch too small decodes nothing. */
+static void
+test_candidate_get(void)
+{
+	static unsigned char body[T_BODY_CAP], der[T_BODY_CAP];
+	static char text[8192];
+	const struct config none = {.max_request_body = T_BODY_CAP,
+	    .max_nonce_bytes = CONFIG_DEFAULT_MAX_NONCE_BYTES};
+	struct ocsp_request_facts facts;
+	struct http_request req;
+	struct verdict v;
+	unsigned url_flags;
+	char url[1024];
+	size_t len, consumed;
+
+	b64_url(t_good, t_good_len, url, sizeof(url), &url_flags);
+	len = build_request(CAND_GET("/ocsp/@U"), B_NONE, text, sizeof(text));
+	http_request_init(&req, body, sizeof(body));
+	CHECK(
+	    http_request_parse(&req, text, len, &consumed) == HTTP_PARSE_DONE);
+	memset(&facts, 0, sizeof(facts));
+	policy_decide(&none, &req, der, sizeof(der), &facts, &v, NULL);
+	CHECK(v.candidate == CANDIDATE_OCSP && v.get_prefix_len == 5);
+	CHECKF(facts.flags == url_flags, "flags %#x, want %#x", facts.flags,
+	    url_flags);
+	memset(&facts, 0, sizeof(facts));
+	policy_decide(&none, &req, der, 8, &facts, &v, NULL);
+	CHECK(v.reason == REASON_UNKNOWN_RESPONDER &&
+	    v.candidate == CANDIDATE_NONE && !v.ocsp_parsed &&
+	    facts.flags == 0 && facts.ncerts == 0);
 }
 
 int
@@ -956,6 +1361,8 @@ main(void)
 	test_match_responder();
 	test_decide();
 	test_facts();
+	test_candidates();
+	test_candidate_get();
 	teardown();
 	return check_done();
 }
