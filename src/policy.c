@@ -356,8 +356,9 @@ policy_judge_ocsp(const struct config *cfg, const struct responder *r,
 			return true;
 		}
 		if (req->query.p != NULL) {
+			/* A fetch's (a trust list's cache-buster), perhaps. */
 			policy_block(v, REASON_NOT_OCSP, "query string");
-			return true;
+			return false;
 		}
 		rc = policy_split_get(req->path.p + r->path_len,
 		    req->path.len - r->path_len, der, der_cap, &body_len,
@@ -398,13 +399,14 @@ policy_judge_ocsp(const struct config *cfg, const struct responder *r,
  * first class, in the order OCSP, CRL, issuer certificate, trust list
  * (the order policy_decide() tries the lists in), that would allow it
  * were the request's own host and port listed in that class alone,
- * without a path and without issuers. The judgments are those of listed
- * entries (policy_judge_ocsp(), policy_judge_fetch()), against a
- * synthetic entry, with the same memo use. For a candidate, <v> takes
- * what its judgment found (ocsp_parsed and get_prefix_len, or a root's
- * thumbprint) and, for CANDIDATE_OCSP, <facts> the request's facts; its
- * reason, detail and responder are left alone. Otherwise <facts> is
- * zeroed. Returns the class, or CANDIDATE_NONE.
+ * without a path and without issuers; a GET of "/" is no candidate. The
+ * judgments are those of listed entries (policy_judge_ocsp(),
+ * policy_judge_fetch()), against a synthetic entry, with the same memo
+ * use. For a candidate, <v> takes what its judgment found (ocsp_parsed
+ * and get_prefix_len, or a root's thumbprint) and, for CANDIDATE_OCSP,
+ * <facts> the request's facts; its reason, detail and responder are left
+ * alone. Otherwise <facts> is zeroed. Returns the class, or
+ * CANDIDATE_NONE.
  */
 static enum candidate_class
 policy_candidate(const struct config *cfg, const struct http_request *req,
@@ -430,7 +432,12 @@ policy_candidate(const struct config *cfg, const struct http_request *req,
 		return CANDIDATE_OCSP;
 	}
 	memset(facts, 0, sizeof(*facts));
-	if (!policy_is_fetch(req))
+	/*
+	 * A site's root is a CRL or a certificate only at the few CAs that
+	 * publish one there, which are listed by name: as a candidate it
+	 * would make every front page one.
+	 */
+	if (!policy_is_fetch(req) || req->path.len == 1)
 		return CANDIDATE_NONE;
 	for (size_t i = 0;
 	     i < sizeof(policy_fetch_order) / sizeof(policy_fetch_order[0]);

@@ -407,7 +407,7 @@ class CandidateShapeTest(ProxyTestCase):
              None),
             ("POST", "/a/b/c/d/e", ocsp_ct, der, None, None),
             ("POST", "/gsrsaovsslca2018", ocsp_ct, der, "ocsp", None),
-            ("GET", "/", "", b"", "crl", None),
+            ("GET", "/", "", b"", None, None),  # a front page, no CRL
             ("GET", "/Repository/AUTHCL-G3/getLastCRL", "", b"", "crl",
              None),
             ("GET", "/a!b.crl", "", b"", None, None),
