@@ -222,6 +222,12 @@ event_format(struct json *j, const struct event_record *e)
 	}
 	if (e->host_mismatch)
 		json_bool(j, "host_mismatch", true);
+	if (e->answer_dropped_fields > 0) {
+		json_object_begin(j, "answer");
+		json_uint(j, "dropped_fields", e->answer_dropped_fields);
+		json_uint(j, "dropped_bytes", e->answer_dropped_bytes);
+		json_object_end(j);
+	}
 	if (e->asset != NULL) {
 		json_object_begin(j, "asset");
 		if (e->asset->host[0] != '\0')
@@ -276,6 +282,8 @@ event_format(struct json *j, const struct event_record *e)
 			json_object_begin(j, "body");
 			json_uint(j, "bytes", e->response_body_bytes);
 			json_object_end(j);
+			if (e->response_bytes > 0)
+				json_uint(j, "bytes", e->response_bytes);
 			json_object_end(j);
 		}
 		json_object_end(j);

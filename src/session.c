@@ -221,6 +221,9 @@ session_log(struct session *s)
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
 	    ? rq->resp.body_bytes
 	    : s->response_body_bytes;
+	e.response_bytes = s->response_bytes;
+	e.answer_dropped_fields = s->dropped.fields;
+	e.answer_dropped_bytes = s->dropped.bytes;
 	if (rq->verdict.ocsp_parsed)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
@@ -336,6 +339,11 @@ session_end_request(struct session *s)
 	s->response_started = false;
 	s->status = 0;
 	s->response_body_bytes = 0;
+	s->response_bytes = 0;
+	s->raw_bytes = 0;
+	s->relay_copy = false;
+	s->framing = HTTP_FRAMING_NONE;
+	memset(&s->dropped, 0, sizeof(s->dropped));
 	s->host_mismatch = false;
 	s->inspect = false;
 	if (s->hold != NULL)
@@ -429,6 +437,7 @@ session_reply(struct session *s, int status, enum reason why,
 
 		bufferevent_write(s->client, buf, (size_t)n);
 		s->status = status;
+		s->response_bytes = (uint64_t)n;
 		s->response_body_bytes =
 		    body != NULL ? (uint64_t)(buf + n - body - 4) : 0;
 	}

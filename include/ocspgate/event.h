@@ -47,6 +47,10 @@ struct event_record {
 	bool has_request_body;
 	int status; /* sent to the client, 0 if none */
 	uint64_t response_body_bytes;
+	uint64_t response_bytes; /* head, framing and body sent; 0: unknown */
+	/* Upstream head fields left out or rewritten (ocspgate.answer). */
+	unsigned answer_dropped_fields;
+	uint64_t answer_dropped_bytes;
 	const struct ocsp_request_facts *ocsp; /* NULL when none parsed */
 	const struct ocsp_response_facts *ocsp_response; /* NULL: none */
 	const struct fetch_crl_facts *crl;   /* a CRL fetched, or NULL */

@@ -150,6 +150,13 @@ struct session {
 	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
+	/* How the answer reaches the client (upstream.c). */
+	bool relay_copy; /* relayed payload goes through the parser's sink,
+	                    de-chunked, not moved as it came */
+	enum http_response_framing framing; /* of a relayed body */
+	uint64_t raw_bytes;      /* bytes of a held answer, framing included */
+	uint64_t response_bytes; /* sent to the client: head, framing, body */
+	struct http_response_dropped dropped; /* of the upstream's head */
 };
 
 /*

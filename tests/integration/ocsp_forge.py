@@ -218,10 +218,12 @@ def start_responder(directory, index, ca, signer, key, multi=2):
 
 def http_answer(body, status=200, reason="OK",
                 content_type="application/ocsp-response", framing="length",
-                headers=(), chunk=None):
+                headers=(), chunk=None, chunk_ext=b"", trailers=()):
     """The raw bytes of one HTTP/1.1 answer. framing: 'length',
-    'chunked' (chunks of <chunk> bytes, default two halves) or 'close'
-    (no length: the connection's end ends it)."""
+    'chunked' (chunks of <chunk> bytes, default two halves; each size
+    line followed by <chunk_ext>, e.g. b';x=1'; then <trailers>, (name,
+    value) pairs) or 'close' (no length: the connection's end ends
+    it)."""
     head = [b"HTTP/1.1 %d %s" % (status, reason.encode())]
     if content_type is not None:
         head.append(b"Content-Type: " + content_type.encode())
@@ -233,10 +235,14 @@ def http_answer(body, status=200, reason="OK",
     elif framing == "chunked":
         head.append(b"Transfer-Encoding: chunked")
         size = chunk or max(1, (len(body) + 1) // 2)
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]),
-                                              body[i:i + size])
+        payload = b"".join(b"%x%s\r\n%s\r\n" % (len(body[i:i + size]),
+                                                  chunk_ext,
+                                                  body[i:i + size])
                            for i in range(0, len(body), size))
-        payload += b"0\r\n\r\n"
+        payload += b"0%s\r\n" % chunk_ext
+        payload += b"".join(k.encode() + b": " + v.encode() + b"\r\n"
+                            for k, v in trailers)
+        payload += b"\r\n"
     elif framing == "close":
         head.append(b"Connection: close")
         payload = body
@@ -337,3 +343,81 @@ class CannedUpstream(ThreadedServer):
         with self.lock:
             return list(self.requests)
 
+
+
+# --------------------------------------------------------------------------
+# The head ocspgate writes for an answer
+
+# The fields an answer reaches the client with (RFC 5019 6.2's and the
+# framing), and the media types it keeps (without parameters).
+ANSWER_FIELDS = {"content-type", "cache-control", "expires", "last-modified",
+                 "etag", "date", "content-length", "transfer-encoding",
+                 "connection"}
+ANSWER_TYPES = {
+    "application/ocsp-response", "application/pkix-crl",
+    "application/x-pkcs7-crl", "application/pkix-cert",
+    "application/x-x509-ca-cert", "application/x-x509-user-cert",
+    "application/pkcs7-mime", "application/x-pkcs7-mime",
+    "application/x-pkcs7-certificates", "application/pkcs7-signature",
+    "application/pem-certificate-chain", "application/x-pem-file",
+    "application/vnd.ms-cab-compressed", "application/vnd.ms-pki.stl",
+    "application/vnd.ms-pki.certstore", "application/octet-stream",
+    "text/plain", "text/html"}
+# RFC 9110 15's phrases for the codes the tests send.
+ANSWER_PHRASES = {200: "OK", 203: "Non-Authoritative Information",
+                  204: "No Content", 301: "Moved Permanently",
+                  302: "Found", 304: "Not Modified", 404: "Not Found",
+                  500: "Internal Server Error", 502: "Bad Gateway",
+                  503: "Service Unavailable"}
+
+
+def rebuilt_content_type(content_type):
+    """The Content-Type an answer with <content_type> reaches the client
+    with: its media type in lower case when ocspgate knows it, else
+    none."""
+    if content_type is None:
+        return None
+    t = content_type.split(";")[0].strip().lower()
+    return t if t in ANSWER_TYPES else None
+
+
+def chunk_lines(raw):
+    """The chunk-size lines of the first chunked body in <raw> (bytes
+    after the head), as the client read them."""
+    head_end = raw.index(b"\r\n\r\n") + 4
+    pos, lines = head_end, []
+    for _ in range(100000):
+        end = raw.index(b"\r\n", pos)
+        line = raw[pos:end]
+        lines.append(line)
+        size = int(line.split(b";")[0], 16)
+        pos = end + 2 + size + 2
+        if size == 0:
+            break
+    return lines
+
+
+def assert_rebuilt(test, r, raw, dump, content_type=None, body=None):
+    """<r> (one parsed answer, <raw> its bytes) has a head of ocspgate's
+    writing: the status's own phrase, only ANSWER_FIELDS, each once, the
+    Content-Type <content_type> becomes, a Content-Length equal to the
+    body (or ocspgate's chunks without extensions or trailers)."""
+    test.assertEqual(r.reason, ANSWER_PHRASES.get(r.status, r.reason), dump)
+    names = [k.lower() for k, _ in r.headers]
+    for k in names:
+        test.assertIn(k, ANSWER_FIELDS, dump)
+        test.assertEqual(names.count(k), 1, dump)
+    test.assertEqual(r.header("content-type"),
+                     rebuilt_content_type(content_type)
+                     if r.status != 304 else None, dump)
+    if body is not None:
+        test.assertEqual(r.body, body, dump)
+    if r.chunked:
+        test.assertIsNone(r.header("content-length"), dump)
+        lines = chunk_lines(raw)
+        for line in lines:
+            test.assertRegex(line, rb"^[0-9a-f]+$", dump)
+        test.assertTrue(raw.endswith(b"\r\n0\r\n\r\n")
+                        or raw.endswith(b"0\r\n\r\n"), dump)
+    elif r.status not in (204, 304):
+        test.assertEqual(r.header("content-length"), str(len(r.body)), dump)
