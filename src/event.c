@@ -222,6 +222,8 @@ event_format(struct json *j, const struct event_record *e)
 	}
 	if (e->host_mismatch)
 		json_bool(j, "host_mismatch", true);
+	if (e->unknown_extensions > 0)
+		json_uint(j, "unknown_extensions", e->unknown_extensions);
 	if (e->answer_dropped_fields > 0) {
 		json_object_begin(j, "answer");
 		json_uint(j, "dropped_fields", e->answer_dropped_fields);

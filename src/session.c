@@ -224,6 +224,7 @@ session_log(struct session *s)
 	e.response_bytes = s->response_bytes;
 	e.answer_dropped_fields = s->dropped.fields;
 	e.answer_dropped_bytes = s->dropped.bytes;
+	e.unknown_extensions = rq->rfacts.unknown_extensions;
 	if (rq->verdict.ocsp_parsed)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)

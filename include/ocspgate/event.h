@@ -48,6 +48,8 @@ struct event_record {
 	int status; /* sent to the client, 0 if none */
 	uint64_t response_body_bytes;
 	uint64_t response_bytes; /* head, framing and body sent; 0: unknown */
+	/* Unknown extensions in the answer's certificates and CRLs. */
+	unsigned unknown_extensions;
 	/* Upstream head fields left out or rewritten (ocspgate.answer). */
 	unsigned answer_dropped_fields;
 	uint64_t answer_dropped_bytes;

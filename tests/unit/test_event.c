@@ -983,6 +983,7 @@ test_answer_fields(void)
 	e.response_bytes = 1612;
 	e.answer_dropped_fields = 3;
 	e.answer_dropped_bytes = 61440;
+	e.unknown_extensions = 2;
 	json_init(&j);
 	event_format(&j, &e);
 	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
@@ -991,13 +992,16 @@ test_answer_fields(void)
 	CHECK(jv_is(&v, "http.response.bytes", "1612"));
 	CHECK(jv_is(&v, "ocspgate.answer.dropped_fields", "3"));
 	CHECK(jv_is(&v, "ocspgate.answer.dropped_bytes", "61440"));
+	CHECK(jv_is(&v, "ocspgate.unknown_extensions", "2"));
 
 	e.response_bytes = 0;
 	e.answer_dropped_fields = 0;
+	e.unknown_extensions = 0;
 	event_format(&j, &e);
 	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
 	CHECK(jv_get(&v, "http.response.bytes") == NULL);
 	CHECK(jv_get(&v, "ocspgate.answer") == NULL);
+	CHECK(jv_get(&v, "ocspgate.unknown_extensions") == NULL);
 	json_free(&j);
 }
 
