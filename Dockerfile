@@ -14,7 +14,7 @@ FROM debian:12-slim
 RUN apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends libevent-2.1-7 libevent-extra-2.1-7 \
-        libssl3 libconfig9 curl && \
+        libssl3 libconfig9 zlib1g curl && \
     rm -rf /var/lib/apt/lists/* && \
     useradd --system --no-create-home --shell /usr/sbin/nologin ocspgate
 COPY --from=build /src/build/ocspgate /usr/sbin/ocspgate

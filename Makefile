@@ -19,7 +19,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
 # Build tools and libraries, then the real peers the tests talk to.
 BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
-	libssl-dev libconfig-dev node-llhttp
+	libssl-dev libconfig-dev node-llhttp zlib1g-dev
 TEST_PACKAGES  := openssl curl python3 ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
 	iptables iproute2

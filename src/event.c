@@ -206,8 +206,12 @@ event_format(struct json *j, const struct event_record *e)
 	if (e->ctl_format != NULL) {
 		json_object_begin(j, "ctl");
 		json_cstring(j, "format", e->ctl_format);
+		if (e->ctl_entries > 0)
+			json_uint(j, "entries", e->ctl_entries);
 		json_object_end(j);
 	}
+	if (e->signature != NULL)
+		json_cstring(j, "signature", e->signature);
 	if (e->cert != NULL) {
 		json_object_begin(j, "ca_issuer");
 		json_uint(j, "certificates", e->cert->count);

@@ -675,13 +675,13 @@ static const struct {
 	int nid;
 	int max;
 } ocsp_response_single_exts[] = {
-    {NID_id_pkix_OCSP_CrlID, 512},
+    {NID_id_pkix_OCSP_CrlID, 256},
     {NID_id_pkix_OCSP_archiveCutoff, 21},
     {NID_crl_reason, 3},
     {NID_invalidity_date, 21},
-    {NID_certificate_issuer, 512},
+    {NID_certificate_issuer, 256},
     {NID_hold_instruction_code, 16},
-    {NID_ct_cert_scts, 2048},
+    {NID_ct_cert_scts, 1024},
 };
 
 #define OCSP_RESPONSE_SCT_MAX     5   /* SCTs in one list */

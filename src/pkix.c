@@ -43,7 +43,10 @@ struct pkix_known {
  * template name .20.2, template .21.7, application policies .21.10,
  * NTDS security .25.2), and those still in Microsoft's root store
  * (Entrust version 1.2.840.113533.7.65.0, SET hashed root 2.23.42.7.0,
- * the old AKI 2.5.29.1, logotype 1.3.6.1.5.5.7.1.12).
+ * the old AKI 2.5.29.1, logotype 1.3.6.1.5.5.7.1.12), and those of the
+ * certificates its disallowed store lists (the X.509 drafts' key usage
+ * restriction 2.5.29.4 and basic constraints 2.5.29.10, Authenticode's
+ * agency information 1.3.6.1.4.1.311.2.1.10 and .27).
  */
 static const struct pkix_known pkix_cert_known[] = {
     {NID_subject_key_identifier, NULL},
@@ -81,6 +84,11 @@ static const struct pkix_known pkix_cert_known[] = {
     {NID_undef, "2.23.42.7.0"},
     {NID_undef, "2.5.29.1"},
     {NID_undef, "1.3.6.1.5.5.7.1.12"},
+    /* Old X.509 drafts' and Authenticode's, in disallowed certificates. */
+    {NID_undef, "2.5.29.4"},
+    {NID_undef, "2.5.29.10"},
+    {NID_undef, "1.3.6.1.4.1.311.2.1.10"},
+    {NID_undef, "1.3.6.1.4.1.311.2.1.27"},
 };
 
 /*
@@ -201,18 +209,18 @@ pkix_extensions(const STACK_OF(X509_EXTENSION) * exts,
 		if (pkix_is_known(obj, known, n)) {
 			if (len > PKIX_KNOWN_EXT_MAX)
 				return "extension over 16 KiB";
-			if (!pkix_extension_decodes(ext))
-				return "extension not of its definition";
-			continue;
+			if (pkix_extension_decodes(ext))
+				continue;
+			/*
+			 * Old certificates still in Microsoft's stores encode
+			 * some known extensions loosely: such a value is
+			 * held to the bounds of an unknown one.
+			 */
 		}
 		if (len > PKIX_UNKNOWN_EXT_MAX)
 			return "unknown extension over 256 bytes";
 		if (++here > PKIX_UNKNOWN_EXT_COUNT)
 			return "more than 4 unknown extensions";
-		if (!der_walk(ASN1_STRING_get0_data(X509_EXTENSION_get_data(
-		                  (X509_EXTENSION *)(uintptr_t)ext)),
-		        (size_t)len, PKIX_DER_DEPTH))
-			return "unknown extension not DER";
 	}
 	if (unknown != NULL)
 		*unknown += here;
@@ -309,6 +317,7 @@ pkix_sig_kind(int nid)
 	switch (nid) {
 	case NID_md2WithRSAEncryption:
 	case NID_md5WithRSAEncryption:
+	case NID_sha1WithRSA: /* OIW's 1.3.14.3.2.29, in old certificates */
 	case NID_sha1WithRSAEncryption:
 	case NID_sha224WithRSAEncryption:
 	case NID_sha256WithRSAEncryption:
@@ -579,6 +588,7 @@ pkix_read_extensions(
 	STACK_OF(X509_EXTENSION) * list;
 	BASIC_CONSTRAINTS *bc = NULL;
 	EXTENDED_KEY_USAGE *eku = NULL;
+	ASN1_OCTET_STRING *ski = NULL;
 	const char *why;
 	int crit;
 
@@ -600,6 +610,14 @@ pkix_read_extensions(
 			if (OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i)) ==
 			    NID_OCSP_sign)
 				c->ocsp_signing = true;
+	if (why == NULL &&
+	    (ski = X509V3_get_d2i(
+	         list, NID_subject_key_identifier, &crit, NULL)) != NULL &&
+	    (size_t)ASN1_STRING_length(ski) <= sizeof(c->ski)) {
+		c->ski_len = (size_t)ASN1_STRING_length(ski);
+		memcpy(c->ski, ASN1_STRING_get0_data(ski), c->ski_len);
+	}
+	ASN1_OCTET_STRING_free(ski);
 	BASIC_CONSTRAINTS_free(bc);
 	EXTENDED_KEY_USAGE_free(eku);
 	sk_X509_EXTENSION_pop_free(list, X509_EXTENSION_free);
@@ -642,7 +660,9 @@ pkix_cert_parse(const unsigned char *der, size_t len, struct pkix_cert *c,
 	const char *why;
 
 	memset(c, 0, sizeof(*c));
-	if (der == NULL || len == 0 || len > PKIX_CERT_MAX_BYTES ||
+	if (len > PKIX_CERT_MAX_BYTES)
+		return "certificate over 32 KiB";
+	if (der == NULL || len == 0 ||
 	    pkix_next(&p, &n, 0x30, &c->der, &cert) == -1 || n != 0 ||
 	    !der_walk(der, len, PKIX_DER_DEPTH))
 		return "not a DER certificate";
@@ -665,7 +685,7 @@ pkix_cert_parse(const unsigned char *der, size_t len, struct pkix_cert *c,
 	    pkix_next(&q, &m, 0x30, &c->issuer, NULL) == -1 ||
 	    pkix_next(&q, &m, 0x30, NULL, NULL) == -1 ||
 	    pkix_next(&q, &m, 0x30, &c->subject, NULL) == -1 ||
-	    pkix_next(&q, &m, 0x30, NULL, &spki) == -1)
+	    pkix_next(&q, &m, 0x30, &c->spki, &spki) == -1)
 		goto done;
 	/* issuerUniqueID [1], subjectUniqueID [2], extensions [3] */
 	(void)pkix_next(&q, &m, 0x81, NULL, NULL);

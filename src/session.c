@@ -229,12 +229,24 @@ session_log(struct session *s)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
 		e.ocsp_response = &rq->rfacts;
-	if (s->crl_valid)
+	if (s->crl_valid) {
 		e.crl = &rq->crl;
-	if (s->cert_valid)
+		e.signature = rq->crl.verified ? "verified" : "unverified";
+		e.unknown_extensions += rq->crl.unknown_extensions;
+	}
+	if (s->cert_valid) {
 		e.cert = &rq->cert;
-	if (s->ctl_valid)
-		e.ctl_format = fetch_ctl_format_name(s->ctl);
+		e.unknown_extensions += rq->cert.unknown_extensions;
+	}
+	if (s->ctl_valid) {
+		e.ctl_format = fetch_ctl_format_name(s->ctl.format);
+		e.ctl_entries = s->ctl.entries;
+		if (s->ctl.format != FETCH_CTL_TEXT &&
+		    s->ctl.format != FETCH_CTL_STORE)
+			e.signature =
+			    s->ctl.verified ? "verified" : "unverified";
+		e.unknown_extensions += s->ctl.unknown_extensions;
+	}
 	if (s->cache_result != SESSION_CACHE_NONE)
 		e.cache = session_cache_names[s->cache_result];
 	event_format(j, &e);

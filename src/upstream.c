@@ -1081,7 +1081,8 @@ upstream_inspect(struct session *s)
 		return upstream_release_held(s);
 	switch (s->rq->verdict.reason) {
 	case REASON_CRL_REQUEST:
-		why = fetch_inspect_crl(body, len, &s->rq->crl, &detail);
+		why = fetch_inspect_crl(
+		    body, len, s->cfg->known_cas, &s->rq->crl, &detail);
 		s->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
@@ -1095,7 +1096,10 @@ upstream_inspect(struct session *s)
 			detail = "not a trust-list file";
 			break;
 		}
-		why = fetch_inspect_ctl(body, len, file, &s->ctl, &detail);
+		/* Windows Update's cabinets unpack to under 3 times their size.
+		 */
+		why = fetch_inspect_ctl(body, len, file, s->cfg->known_store,
+		    s->inspect_limit * SESSION_CAB_RATIO, &s->ctl, &detail);
 		s->ctl_valid = why == REASON_NONE;
 		break;
 	default:

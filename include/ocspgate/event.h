@@ -58,7 +58,10 @@ struct event_record {
 	const struct fetch_crl_facts *crl;   /* a CRL fetched, or NULL */
 	const struct fetch_cert_facts *cert; /* an issuer certificate */
 	const char *ctl_format;              /* a trust list: its format */
-	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
+	size_t ctl_entries;                  /* and its entries */
+	const char *signature; /* a CRL or trust list: "verified", else
+	                          "unverified" (ocspgate.signature) */
+	const char *cache;     /* RFC 5019 cache: "hit", "miss", "bypass" */
 };
 
 /*

@@ -26,9 +26,9 @@
  * Microsoft's CA and template extensions, and a few older ones the root
  * programs still carry) of at most PKIX_KNOWN_EXT_MAX bytes that decodes
  * by its definition to exactly its bytes when OpenSSL knows it, else is
- * whole DER; an unknown one of at most PKIX_UNKNOWN_EXT_MAX bytes of
- * whole DER, at most PKIX_UNKNOWN_EXT_COUNT of them, counted in
- * *unknown (which is added to, not reset).
+ * whole DER; an unknown one, or a known one that does not decode so, of
+ * at most PKIX_UNKNOWN_EXT_MAX bytes, at most PKIX_UNKNOWN_EXT_COUNT of
+ * them, counted in *unknown (which is added to, not reset).
  * Returns NULL, or a short static text of the rule broken.
  */
 const char *pkix_cert_extensions(const X509 *x, unsigned *unknown);
@@ -74,7 +74,10 @@ struct pkix_cert {
 	struct pkix_span issuer; /* Name TLVs */
 	struct pkix_span subject;
 	struct pkix_span key_bits; /* subjectPublicKey's value, its key */
+	struct pkix_span spki;     /* SubjectPublicKeyInfo TLV */
 	struct pkix_key key;
+	unsigned char ski[64]; /* subjectKeyIdentifier, if any */
+	size_t ski_len;
 	bool ca;           /* basicConstraints cA */
 	bool ocsp_signing; /* extendedKeyUsage holds id-kp-OCSPSigning */
 };

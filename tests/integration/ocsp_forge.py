@@ -17,8 +17,8 @@ import types
 from pathlib import Path
 
 from ocspgate_harness import (
-    OID_NONCE, Responder, ThreadedServer, der_oid, der_read, parse_request,
-    run, scaled)
+    OID_NONCE, Responder, ThreadedServer, der, der_children, der_oid,
+    der_read, der_seq, parse_request, run, scaled)
 
 STATUS_NAMES = {0: "successful", 1: "malformedRequest", 2: "internalError",
                 3: "tryLater", 5: "sigRequired", 6: "unauthorized"}
@@ -421,3 +421,54 @@ def assert_rebuilt(test, r, raw, dump, content_type=None, body=None):
                         or raw.endswith(b"0\r\n\r\n"), dump)
     elif r.status not in (204, 304):
         test.assertEqual(r.header("content-length"), str(len(r.body)), dump)
+
+
+# --------------------------------------------------------------------------
+# Answers with more in them than the status: the carriers of a channel
+
+def extension(oid, value):
+    """One Extension: extnID, extnValue <value> (DER bytes)."""
+    return der_seq(der_oid(oid), der(0x04, value))
+
+
+def forge_basic(data, response_ext=None, single_ext=None, certs=None,
+                signature=None):
+    """A successful OCSPResponse <data> rebuilt with an extra
+    responseExtension <response_ext>, an extra singleExtension
+    <single_ext> on its first SingleResponse (each an Extension's DER),
+    its certs field's content replaced by <certs> (DER bytes), or its
+    signature's value replaced by <signature> (bytes, no unused-bits
+    octet). The signature no longer matches: these are answers to be
+    refused for their shape, whatever their signer."""
+    _, content, _ = der_read(data)
+    status, rbytes = der_children(content)[:2]
+    rb = der_children(der_children(rbytes[1])[0][1])
+    _, basic, _ = der_read(rb[1][1])
+    tbs, alg, sig, *rest = der_children(basic)
+    fields = der_children(tbs[1])
+    i = 1 if fields[0][0] == 0xa0 else 0
+    rid, produced, singles = fields[i], fields[i + 1], fields[i + 2]
+    exts = fields[i + 3:]
+    single_list = [raw for _, _, raw in der_children(singles[1])]
+    if single_ext is not None:
+        parts = der_children(der_read(single_list[0])[1])
+        old = [raw for tag, _, raw in parts if tag != 0xa1]
+        ext_list = [raw for tag, c, _ in parts if tag == 0xa1
+                    for _, _, raw in der_children(der_children(c)[0][1])]
+        single_list[0] = der_seq(*old, der(0xa1, der_seq(
+            *ext_list, single_ext)))
+    tbs_parts = [f[2] for f in fields[:i]] + [rid[2], produced[2],
+                                              der_seq(*single_list)]
+    ext_list = [raw for e in exts if e[0] == 0xa1
+                for _, _, raw in der_children(der_children(e[1])[0][1])]
+    if response_ext is not None:
+        ext_list.append(response_ext)
+    if ext_list:
+        tbs_parts.append(der(0xa1, der_seq(*ext_list)))
+    new_sig = sig[2] if signature is None else der(0x03, b"\x00" + signature)
+    new_rest = [r[2] for r in rest]
+    if certs is not None:
+        new_rest = [der(0xa0, der_seq(certs))]
+    new_basic = der_seq(der_seq(*tbs_parts), alg[2], new_sig, *new_rest)
+    return der_seq(status[2], der(0xa0, der_seq(
+        rb[0][2], der(0x04, new_basic))))
