@@ -432,9 +432,13 @@ http_response_directives_read(const struct http_span *v,
     bool seen[HTTP_RESPONSE_NDIRECTIVES],
     uint64_t values[HTTP_RESPONSE_NDIRECTIVES])
 {
-	const char *p = v->p, *end = v->p + v->len;
+	const char *p, *end;
 	bool other = false;
 
+	if (v->len == 0)
+		return true; /* an empty field: nothing of it goes out */
+	p = v->p;
+	end = v->p + v->len;
 	while (p < end) {
 		const char *name, *arg = NULL;
 		size_t nlen, alen = 0;
