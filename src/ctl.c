@@ -412,7 +412,8 @@ ctl_unsigned_attrs(const PKCS7_SIGNER_INFO *si, unsigned *unknown)
 		goto done;
 	for (int i = 0; i < sk_X509_num(sd->cert); i++)
 		if ((why = pkix_cert_extensions(
-		         sk_X509_value(sd->cert, i), unknown)) != NULL)
+		         sk_X509_value(sd->cert, i), unknown)) != NULL ||
+		    (why = pkix_cert_key(sk_X509_value(sd->cert, i))) != NULL)
 			goto done;
 	why = "nested signature not of its shape";
 	nsi = sk_PKCS7_SIGNER_INFO_value(sd->signer_info, 0);
@@ -563,7 +564,8 @@ ctl_pkcs7(const unsigned char *der, size_t len, X509_STORE *known,
 	}
 	for (int i = 0; i < sk_X509_num(sd->cert); i++)
 		if ((why = pkix_cert_extensions(sk_X509_value(sd->cert, i),
-		         &f->unknown_extensions)) != NULL)
+		         &f->unknown_extensions)) != NULL ||
+		    (why = pkix_cert_key(sk_X509_value(sd->cert, i))) != NULL)
 			goto done;
 	list = sd->contents->d.other->value.sequence;
 	if ((why = ctl_list(ASN1_STRING_get0_data(list),

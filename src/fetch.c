@@ -427,7 +427,8 @@ fetch_cert_check(const X509 *x, struct fetch_cert_facts *f)
 	struct pkix_key key;
 	const char *why;
 
-	if ((why = pkix_cert_extensions(x, &f->unknown_extensions)) != NULL)
+	if ((why = pkix_cert_extensions(x, &f->unknown_extensions)) != NULL ||
+	    (why = pkix_cert_key(x)) != NULL)
 		return why;
 	X509_get0_signature(&sig, &alg, x);
 	pkix_key_of(x, &key);

@@ -26,6 +26,11 @@
 #define PKIX_RSA_MIN        128  /* octets: 1024-bit keys, as old roots use */
 #define PKIX_RSA_MAX        1024 /* octets: 8192-bit keys */
 #define PKIX_EC_INT_MAX     66   /* octets of r or s: P-521 */
+#define PKIX_RSA_EXP_MAX    8    /* octets of a public exponent (65537: 3) */
+#define PKIX_KEY_ALG_MAX    96   /* a key's AlgorithmIdentifier, but DSA's */
+#define PKIX_DSA_ALG_MAX    1024 /* DSA's p, q and g: 3072-bit p */
+#define PKIX_ED25519_KEY    32
+#define PKIX_ED448_KEY      57
 #define PKIX_ED25519_SIG    64
 #define PKIX_ED448_SIG      114
 
@@ -523,36 +528,68 @@ pkix_read_key(struct pkix_span spki, struct pkix_cert *c)
 	size_t n = spki.len, m;
 	struct pkix_span alg, oid, bits, modulus;
 
-	if (pkix_next(&p, &n, 0x30, NULL, &alg) == -1 ||
+	struct pkix_span alg_tlv;
+	const unsigned char *a;
+	X509_ALGOR *algor;
+
+	if (pkix_next(&p, &n, 0x30, &alg_tlv, &alg) == -1 ||
 	    pkix_next(&p, &n, 0x03, NULL, &bits) == -1 || n != 0 ||
 	    bits.len < 2 || bits.p[0] != 0)
 		return "certificate key not of its shape";
+	/* The algorithm as OpenSSL reads it (the key itself it reads lazily).
+	 */
+	a = alg_tlv.p;
+	if ((algor = d2i_X509_ALGOR(NULL, &a, (long)alg_tlv.len)) == NULL ||
+	    a != alg_tlv.p + alg_tlv.len) {
+		X509_ALGOR_free(algor);
+		return "certificate key algorithm not DER";
+	}
+	X509_ALGOR_free(algor);
 	c->key_bits.p = bits.p + 1;
 	c->key_bits.len = bits.len - 1;
 	q = alg.p;
 	m = alg.len;
 	if (pkix_next(&q, &m, 0x06, NULL, &oid) == -1)
 		return "certificate key not of its shape";
+	/*
+	 * Each key no larger than its algorithm makes it (a key is the
+	 * certificate's to choose, bit for bit): RSA a modulus up to 8192
+	 * bits and a small exponent, EC a point on its curve, EdDSA its
+	 * fixed size (RFC 8410: no parameters), DSA an INTEGER; a key of an
+	 * algorithm not known here at most 1 KiB.
+	 */
+	if (pkix_oid_is(oid.p, oid.len, pkix_oid_dsa, sizeof(pkix_oid_dsa))
+	        ? alg_tlv.len > PKIX_DSA_ALG_MAX
+	        : alg_tlv.len > PKIX_KEY_ALG_MAX)
+		return "certificate key parameters too long";
 	if (pkix_oid_is(oid.p, oid.len, pkix_oid_rsa, sizeof(pkix_oid_rsa)) ||
 	    pkix_oid_is(
 	        oid.p, oid.len, pkix_oid_rsa_pss, sizeof(pkix_oid_rsa_pss))) {
-		/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, ... } */
+		/* RSAPublicKey ::= SEQUENCE { modulus, publicExponent } */
 		const unsigned char *k = c->key_bits.p;
-		size_t kn = c->key_bits.len;
+		size_t kn = c->key_bits.len, ma, eb;
 		struct pkix_span seq;
 
-		if (pkix_next(&k, &kn, 0x30, NULL, &seq) == -1 || kn != 0)
+		if (pkix_next(&k, &kn, 0x30, NULL, &seq) == -1 || kn != 0 ||
+		    (ma = pkix_sig_integer(seq.p, seq.len, PKIX_RSA_MAX + 1)) ==
+		        0 ||
+		    (eb = pkix_sig_integer(
+		         seq.p + ma, seq.len - ma, PKIX_RSA_EXP_MAX)) == 0 ||
+		    ma + eb != seq.len)
 			return "RSA key not of its shape";
 		k = seq.p;
 		kn = seq.len;
-		if (pkix_next(&k, &kn, 0x02, NULL, &modulus) == -1 ||
-		    modulus.len == 0)
-			return "RSA key not of its shape";
+		(void)pkix_next(&k, &kn, 0x02, NULL, &modulus);
 		c->key.type = PKIX_KEY_RSA;
 		c->key.bytes = modulus.len - (modulus.p[0] == 0 ? 1 : 0);
+		if (c->key.bytes > PKIX_RSA_MAX)
+			return "RSA key over 8192 bits";
 	} else if (pkix_oid_is(
 	               oid.p, oid.len, pkix_oid_ec, sizeof(pkix_oid_ec))) {
 		struct pkix_span curve;
+		size_t order = PKIX_EC_INT_MAX;
+		const unsigned char *pt = c->key_bits.p;
+		size_t len = c->key_bits.len;
 
 		c->key.type = PKIX_KEY_EC;
 		if (pkix_next(&q, &m, 0x06, NULL, &curve) == 0)
@@ -562,15 +599,35 @@ pkix_read_key(struct pkix_span spki, struct pkix_cert *c)
 				if (pkix_oid_is(curve.p, curve.len,
 				        pkix_curves[i].oid, pkix_curves[i].len))
 					c->key.bytes = pkix_curves[i].order;
+		if (c->key.bytes > 0)
+			order = c->key.bytes;
+		/* SEC 1 2.3.3: 04 X Y, or 02/03 X; exact on a known curve. */
+		if (!((pt[0] == 0x04 &&
+		          (c->key.bytes > 0
+		                  ? len == 1 + 2 * order
+		                  : len <= 1 + 2 * order && len % 2 == 1)) ||
+		        ((pt[0] == 0x02 || pt[0] == 0x03) &&
+		            (c->key.bytes > 0 ? len == 1 + order
+		                              : len <= 1 + order))))
+			return "EC key not a point of its curve";
 	} else if (pkix_oid_is(
 	               oid.p, oid.len, pkix_oid_dsa, sizeof(pkix_oid_dsa))) {
 		c->key.type = PKIX_KEY_DSA;
+		if (pkix_sig_integer(c->key_bits.p, c->key_bits.len,
+		        PKIX_RSA_MAX + 1) != c->key_bits.len)
+			return "DSA key not of its shape";
 	} else if (pkix_oid_is(oid.p, oid.len, pkix_oid_ed25519,
 	               sizeof(pkix_oid_ed25519))) {
 		c->key.type = PKIX_KEY_ED25519;
+		if (m != 0 || c->key_bits.len != PKIX_ED25519_KEY)
+			return "Ed25519 key not of its shape";
 	} else if (pkix_oid_is(oid.p, oid.len, pkix_oid_ed448,
 	               sizeof(pkix_oid_ed448))) {
 		c->key.type = PKIX_KEY_ED448;
+		if (m != 0 || c->key_bits.len != PKIX_ED448_KEY)
+			return "Ed448 key not of its shape";
+	} else if (c->key_bits.len > PKIX_RSA_MAX) {
+		return "certificate key of an unknown algorithm over 1 KiB";
 	}
 	return NULL;
 }
@@ -651,12 +708,78 @@ pkix_cert_signature(struct pkix_span tbs_alg, struct pkix_span alg,
 }
 
 const char *
+pkix_cert_key(const X509 *x)
+{
+	X509_PUBKEY *pub = X509_get_X509_PUBKEY(x);
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	struct pkix_span spki;
+	struct pkix_cert c;
+	const char *why = "certificate key not of its shape";
+	int n;
+	size_t left;
+
+	if (pub == NULL || (n = i2d_X509_PUBKEY(pub, &der)) <= 0)
+		return why;
+	p = der;
+	left = (size_t)n;
+	memset(&c, 0, sizeof(c));
+	if (pkix_next(&p, &left, 0x30, NULL, &spki) == 0 && left == 0)
+		why = pkix_read_key(spki, &c);
+	OPENSSL_free(der);
+	return why;
+}
+
+/* A DER INTEGER's content <v>: at least one octet, minimal. */
+static bool
+pkix_integer_ok(struct pkix_span v)
+{
+	return v.len > 0 &&
+	    !(v.len > 1 &&
+	        ((v.p[0] == 0 && v.p[1] < 0x80) ||
+	            (v.p[0] == 0xff && v.p[1] >= 0x80)));
+}
+
+/* True when the Name TLV <n> is one OpenSSL decodes, to its end. */
+static bool
+pkix_name_ok(struct pkix_span n)
+{
+	const unsigned char *p = n.p;
+	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)n.len);
+	bool ok = name != NULL && p == n.p + n.len;
+
+	X509_NAME_free(name);
+	return ok;
+}
+
+/* Validity's content <v>: two times (UTCTime or GeneralizedTime). */
+static bool
+pkix_validity_ok(struct pkix_span v)
+{
+	const unsigned char *p = v.p;
+	long n = (long)v.len;
+
+	for (int i = 0; i < 2; i++) {
+		const unsigned char *start = p;
+		ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, n);
+		bool ok = t != NULL && ASN1_TIME_check(t) == 1;
+
+		ASN1_TIME_free(t);
+		if (!ok)
+			return false;
+		n -= (long)(p - start);
+	}
+	return n == 0;
+}
+
+const char *
 pkix_cert_parse(const unsigned char *der, size_t len, struct pkix_cert *c,
     unsigned *unknown)
 {
 	const unsigned char *p = der, *q;
 	size_t n = len, m;
 	struct pkix_span cert, tbs, tbs_alg, alg, sig, spki, span, exts;
+	struct pkix_span validity;
 	const char *why;
 
 	memset(c, 0, sizeof(*c));
@@ -677,19 +800,28 @@ pkix_cert_parse(const unsigned char *der, size_t len, struct pkix_cert *c,
 	/* [0] version, serial, signature, issuer, validity, subject, key */
 	q = tbs.p;
 	m = tbs.len;
-	if (pkix_next(&q, &m, 0xa0, NULL, NULL) == -1 &&
-	    (m == 0 || q[0] == 0xa0))
-		goto done;
-	if (pkix_next(&q, &m, 0x02, NULL, NULL) == -1 ||
+	if (m > 0 && q[0] == 0xa0) {
+		/* v2 or v3; DER leaves v1, the default, out. */
+		if (pkix_next(&q, &m, 0xa0, NULL, &span) == -1 ||
+		    span.len != 3 || span.p[0] != 0x02 || span.p[1] != 1 ||
+		    (span.p[2] != 1 && span.p[2] != 2))
+			goto done;
+	}
+	if (pkix_next(&q, &m, 0x02, NULL, &span) == -1 ||
+	    !pkix_integer_ok(span) ||
 	    pkix_next(&q, &m, 0x30, &tbs_alg, NULL) == -1 ||
 	    pkix_next(&q, &m, 0x30, &c->issuer, NULL) == -1 ||
-	    pkix_next(&q, &m, 0x30, NULL, NULL) == -1 ||
+	    pkix_next(&q, &m, 0x30, NULL, &validity) == -1 ||
 	    pkix_next(&q, &m, 0x30, &c->subject, NULL) == -1 ||
-	    pkix_next(&q, &m, 0x30, &c->spki, &spki) == -1)
+	    pkix_next(&q, &m, 0x30, &c->spki, &spki) == -1 ||
+	    !pkix_name_ok(c->issuer) || !pkix_name_ok(c->subject) ||
+	    !pkix_validity_ok(validity))
 		goto done;
-	/* issuerUniqueID [1], subjectUniqueID [2], extensions [3] */
-	(void)pkix_next(&q, &m, 0x81, NULL, NULL);
-	(void)pkix_next(&q, &m, 0x82, NULL, NULL);
+	/* issuerUniqueID [1], subjectUniqueID [2]: BIT STRINGs. */
+	for (unsigned tag = 0x81; tag <= 0x82; tag++)
+		if (pkix_next(&q, &m, tag, NULL, &span) == 0 &&
+		    (span.len == 0 || span.p[0] > 7))
+			goto done;
 	memset(&exts, 0, sizeof(exts));
 	if (m > 0 && pkix_next(&q, &m, 0xa3, NULL, &span) == 0) {
 		const unsigned char *e = span.p;

@@ -101,10 +101,21 @@ const char *pkix_signature_fits(const X509_ALGOR *alg,
 void pkix_key_of(const X509 *x, struct pkix_key *key);
 
 /*
+ * Checks the key of decoded certificate <x> as pkix_cert_parse() does:
+ * no larger than its algorithm makes it (RSA up to 8192 bits with an
+ * exponent of at most 8 octets, an EC point of its curve, EdDSA's fixed
+ * sizes, a key of another algorithm at most 1 KiB). Returns NULL, or a
+ * short static text of the rule broken.
+ */
+const char *pkix_cert_key(const X509 *x);
+
+/*
  * Reads <der> (<len> bytes) as one certificate of at most
  * PKIX_CERT_MAX_BYTES in DER (every length minimal, nothing after it)
  * into <c>, by hand: its names, key, basic constraints and extended key
- * usage; its extensions checked as pkix_cert_extensions() does (unknown
+ * usage. The version is absent (v1) or 1 or 2, the serial a minimal
+ * INTEGER, names and times ones OpenSSL decodes, unique identifiers
+ * BIT STRINGs, the key as pkix_cert_key() says; its extensions checked as pkix_cert_extensions() does (unknown
  * ones counted in *unknown); its signature's shape (against its own key
  * when it is self-issued). Returns NULL, or a short static text.
  */
