@@ -1542,7 +1542,7 @@ raw_ext(int nid, const char *oid, const void *v, size_t n)
 	return ext;
 }
 
-/* A certificate signed by <issuer_key>, with one extension <ext>. */
+/* A certificate signed by <issuer_key>, with one extension <ext> (freed). */
 static X509 *
 cert_with_ext(const struct pki *p, X509_EXTENSION *ext)
 {
@@ -1552,6 +1552,7 @@ cert_with_ext(const struct pki *p, X509_EXTENSION *ext)
 	if (X509_add_ext(x, ext, -1) != 1 ||
 	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0)
 		abort();
+	X509_EXTENSION_free(ext);
 	return x;
 }
 
