@@ -115,9 +115,10 @@ const char *pkix_cert_key(const X509 *x);
  * into <c>, by hand: its names, key, basic constraints and extended key
  * usage. The version is absent (v1) or 1 or 2, the serial a minimal
  * INTEGER, names and times ones OpenSSL decodes, unique identifiers
- * BIT STRINGs, the key as pkix_cert_key() says; its extensions checked as pkix_cert_extensions() does (unknown
- * ones counted in *unknown); its signature's shape (against its own key
- * when it is self-issued). Returns NULL, or a short static text.
+ * BIT STRINGs, the key as pkix_cert_key() says; its extensions checked as
+ * pkix_cert_extensions() does (unknown ones counted in *unknown); its
+ * signature's shape (against its own key when it is self-issued).
+ * Returns NULL, or a short static text.
  */
 const char *pkix_cert_parse(const unsigned char *der, size_t len,
     struct pkix_cert *c, unsigned *unknown);
