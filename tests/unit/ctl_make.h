@@ -5,7 +5,7 @@
  * content, its content octets digested), a cabinet holding it ([MS-CAB],
  * stored or MSZIP), and a serialized certificate store (the layout
  * Wine's crypt32 serialize.c writes and Windows' own files have).
- * Every helper aborts on an internal failure: it is test set-up.
+ * Every builder aborts on an internal failure: it is test set-up.
  */
 #ifndef OCSPGATE_TEST_CTL_MAKE_H
 #define OCSPGATE_TEST_CTL_MAKE_H
