@@ -38,7 +38,7 @@ FROM ${RUNTIME_BASE}
 RUN apt-get update -qq && \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends libevent-core-2.1-7 libevent-extra-2.1-7 \
-        libssl3 libconfig9 ca-certificates curl && \
+        libssl3 libconfig9 zlib1g ca-certificates curl && \
     rm -rf /var/lib/apt/lists/* && \
     useradd --system --user-group --home-dir /nonexistent \
         --no-create-home --shell /usr/sbin/nologin ocspgate

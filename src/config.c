@@ -619,6 +619,9 @@ config_free(struct config *c)
 	free(c->listen);
 	inventory_unref(c->inventory);
 	sk_X509_pop_free(c->ca_certs, X509_free);
+	sk_X509_pop_free(c->pki_cas, X509_free);
+	sk_X509_pop_free(c->known_cas, X509_free);
+	X509_STORE_free(c->known_store);
 	free(c->ca_file);
 	X509_STORE_free(c->candidate_store);
 	sk_X509_pop_free(c->candidate_cas, X509_free);
@@ -1954,6 +1957,72 @@ config_learn_from(struct config_ctx *ctx, const config_setting_t *s,
 	CRL_DIST_POINTS_free(cdp);
 }
 
+/*
+ * Keeps <x> (a reference) in <*list> when it is a CA: its CRLs and trust
+ * lists can then be checked against it.
+ */
+static void
+config_keep_ca(struct config_ctx *ctx, const config_setting_t *s,
+    STACK_OF(X509) * *list, X509 *x)
+{
+	if (X509_check_ca(x) == 0)
+		return;
+	if ((*list == NULL && (*list = sk_X509_new_null()) == NULL) ||
+	    X509_up_ref(x) != 1) {
+		config_oom(ctx, s);
+		return;
+	}
+	if (sk_X509_push(*list, x) == 0) {
+		X509_free(x);
+		config_oom(ctx, s);
+	}
+}
+
+/*
+ * known_cas and known_store: ca_file, the CAs of pki_certs and every
+ * responder's issuers, each once.
+ */
+static void
+config_collect_known_cas(struct config_ctx *ctx)
+{
+	struct config *c = ctx->c;
+	STACK_OF(X509) * from[3] = {c->ca_certs, c->pki_cas, NULL};
+
+	if (ctx->nerrors > 0)
+		return;
+	for (size_t i = 0; i <= c->nresponders; i++) {
+		from[2] =
+		    i < c->nresponders ? c->responders[i].issuer_certs : NULL;
+		for (size_t k = 0; k < 3; k++) {
+			for (int j = 0; j < sk_X509_num(from[k]); j++) {
+				X509 *x = sk_X509_value(from[k], j);
+				bool seen = false;
+
+				for (int m = 0;
+				     !seen && m < sk_X509_num(c->known_cas);
+				     m++)
+					seen = X509_cmp(x,
+					           sk_X509_value(
+					               c->known_cas, m)) == 0;
+				if (!seen)
+					config_keep_ca(
+					    ctx, NULL, &c->known_cas, x);
+			}
+		}
+		/* ca_file and pki_certs once, with the first responder. */
+		from[0] = from[1] = NULL;
+	}
+	if (sk_X509_num(c->known_cas) == 0)
+		return;
+	if ((c->known_store = X509_STORE_new()) == NULL) {
+		config_oom(ctx, NULL);
+		return;
+	}
+	for (int j = 0; j < sk_X509_num(c->known_cas); j++)
+		X509_STORE_add_cert(
+		    c->known_store, sk_X509_value(c->known_cas, j));
+}
+
 /* Reads every certificate of <path> into <*certs>. Returns -1 (reported). */
 static int
 config_pki_read(struct config_ctx *ctx, const config_setting_t *s,
@@ -2049,6 +2118,8 @@ config_parse_pki_certs(struct config_ctx *ctx, const config_setting_t *s)
 	}
 	for (size_t k = 0; k < n; k++)
 		config_learn_from(ctx, s, certs, n, k);
+	for (size_t k = 0; k < n; k++)
+		config_keep_ca(ctx, s, &ctx->c->pki_cas, certs[k].x);
 	for (size_t k = 0; k < n; k++)
 		X509_free(certs[k].x);
 	free(certs);
@@ -2353,6 +2424,7 @@ config_load_text(
 		config_error(&ctx, NULL, "no listen address");
 	config_build_stores(&ctx);
 	config_build_candidate_trust(&ctx);
+	config_collect_known_cas(&ctx);
 done:
 	config_destroy(&lc);
 	free(ctx.dir);

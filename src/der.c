@@ -34,3 +34,22 @@ der_header(
 	*clen = len;
 	return 0;
 }
+
+bool
+der_walk(const unsigned char *p, size_t n, int depth)
+{
+	unsigned tag;
+	size_t hlen, clen;
+
+	if (depth == 0)
+		return false;
+	while (n > 0) {
+		if (der_header(p, n, &tag, &hlen, &clen) == -1)
+			return false;
+		if ((tag & 0x20) && !der_walk(p + hlen, clen, depth - 1))
+			return false;
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	return true;
+}

@@ -315,10 +315,14 @@ event_format(struct json *j, const struct event_record *e)
 		json_object_begin(j, "ctl");
 		if (e->ctl_format != NULL)
 			json_cstring(j, "format", e->ctl_format);
+		if (e->ctl_entries > 0)
+			json_uint(j, "entries", e->ctl_entries);
 		if (e->ctl_thumbprint != NULL)
 			json_hex(j, "thumbprint", e->ctl_thumbprint, 20);
 		json_object_end(j);
 	}
+	if (e->signature != NULL)
+		json_cstring(j, "signature", e->signature);
 	event_span(j, "get_prefix", e->get_prefix);
 	if (e->cert != NULL) {
 		json_object_begin(j, "ca_issuer");
@@ -336,6 +340,14 @@ event_format(struct json *j, const struct event_record *e)
 		json_bool(j, "host_mismatch", true);
 	if (e->request != NULL && e->request->headers_done)
 		event_request(j, e->request);
+	if (e->unknown_extensions > 0)
+		json_uint(j, "unknown_extensions", e->unknown_extensions);
+	if (e->answer_dropped_fields > 0) {
+		json_object_begin(j, "answer");
+		json_uint(j, "dropped_fields", e->answer_dropped_fields);
+		json_uint(j, "dropped_bytes", e->answer_dropped_bytes);
+		json_object_end(j);
+	}
 	if (e->asset != NULL) {
 		json_object_begin(j, "asset");
 		if (e->asset->host[0] != '\0')
@@ -396,6 +408,8 @@ event_format(struct json *j, const struct event_record *e)
 			json_object_begin(j, "body");
 			json_uint(j, "bytes", e->response_body_bytes);
 			json_object_end(j);
+			if (e->response_bytes > 0)
+				json_uint(j, "bytes", e->response_bytes);
 			json_object_end(j);
 		}
 		json_object_end(j);

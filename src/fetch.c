@@ -2,9 +2,10 @@
  * The other answers Windows chain building fetches on port 80: CRLs,
  * issuer certificates (one certificate or a certs-only PKCS#7) and trust
  * lists from Windows Update. Each body must parse as what its class
- * promises; no signature is checked, as no trust is decided here.
- * Pure: no I/O, no logging, no clock, no globals. OpenSSL's error queue
- * is left as it was found.
+ * promises and carry nothing else: known extensions (pkix.c), trust
+ * lists read whole (ctl.c), a CRL's signature verified when its issuer
+ * is known. Pure: no I/O, no logging, no clock, no globals. OpenSSL's
+ * error queue is left as it was found.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -22,7 +23,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ocspgate/ctl.h"
 #include "ocspgate/fetch.h"
+#include "ocspgate/pkix.h"
 
 /* Cabinet header (CFHEADER): fields up to setID and iCabinet. */
 #define FETCH_CAB_HEADER_LEN  36
@@ -78,6 +81,8 @@ fetch_ctl_format_name(enum fetch_ctl_format f)
 		return "pkcs7";
 	case FETCH_CTL_TEXT:
 		return "text";
+	case FETCH_CTL_STORE:
+		return "store";
 	}
 	return "unknown";
 }
@@ -287,12 +292,46 @@ fetch_magnitude(
 }
 
 /*
+ * The signature of <crl>: when a CA of <known> has the CRL's issuer as
+ * its subject, it must verify with the key of one of them (whatever key
+ * its authorityKeyIdentifier names: a CRL is not let off for naming a
+ * key nobody knows; a CA that renewed its key needs its new certificate
+ * known), and f->verified is set; else it must have the shape its
+ * algorithm gives. Returns NULL, or why.
+ */
+static const char *
+fetch_crl_signature(
+    X509_CRL *crl, const STACK_OF(X509) * known, struct fetch_crl_facts *f)
+{
+	const X509_ALGOR *alg;
+	const ASN1_BIT_STRING *sig;
+	bool candidate = false;
+
+	for (int i = 0; i < sk_X509_num(known) && !f->verified; i++) {
+		X509 *ca = sk_X509_value(known, i);
+
+		if (X509_NAME_cmp(X509_get_subject_name(ca),
+		        X509_CRL_get_issuer(crl)) != 0)
+			continue;
+		candidate = true;
+		f->verified = X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+	}
+	if (candidate && !f->verified)
+		return "CRL signature does not verify with its issuer's key";
+	if (f->verified)
+		return NULL;
+	X509_CRL_get0_signature(crl, &sig, &alg);
+	return pkix_signature_fits(alg, sig, NULL);
+}
+
+/*
  * Inspects <der> (<len> bytes), which must be one canonical DER
  * X509_CRL, and records its facts in <f>. Returns NULL, or the detail of
  * the rule broken.
  */
 static const char *
-fetch_crl_der(const unsigned char *der, size_t len, struct fetch_crl_facts *f)
+fetch_crl_der(const unsigned char *der, size_t len,
+    const STACK_OF(X509) * known, struct fetch_crl_facts *f)
 {
 	X509_CRL *crl = NULL;
 	ASN1_INTEGER *number = NULL;
@@ -336,6 +375,9 @@ fetch_crl_der(const unsigned char *der, size_t len, struct fetch_crl_facts *f)
 	}
 	revoked = X509_CRL_get_REVOKED(crl);
 	f->entries = revoked != NULL ? (size_t)sk_X509_REVOKED_num(revoked) : 0;
+	if ((why = pkix_crl_extensions(crl, &f->unknown_extensions)) != NULL)
+		goto done;
+	why = fetch_crl_signature(crl, known, f);
 done:
 	ASN1_INTEGER_free(number);
 	OPENSSL_free(enc);
@@ -350,7 +392,8 @@ done:
  */
 enum reason
 fetch_inspect_crl(const unsigned char *body, size_t len,
-    struct fetch_crl_facts *f, const char **detail)
+    const STACK_OF(X509) * known, struct fetch_crl_facts *f,
+    const char **detail)
 {
 	unsigned char *der = NULL;
 	const char *why;
@@ -361,19 +404,44 @@ fetch_inspect_crl(const unsigned char *body, size_t len,
 	if (body == NULL || len == 0) {
 		why = fetch_crl_words.not_what;
 	} else if (body[0] == FETCH_DER_SEQUENCE) {
-		why = fetch_crl_der(body, len, f);
+		why = fetch_crl_der(body, len, known, f);
 	} else {
 		f->pem = true;
 		why = fetch_pem_decode(body, len, FETCH_PEM_LABEL_CRL,
 		    &fetch_crl_words, &der, &der_len);
 		if (why == NULL)
-			why = fetch_crl_der(der, (size_t)der_len, f);
+			why = fetch_crl_der(der, (size_t)der_len, known, f);
 	}
 	OPENSSL_free(der);
 	ERR_pop_to_mark();
 	if (detail != NULL)
 		*detail = why;
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+}
+
+/*
+ * What one certificate of an answer may carry: known extensions, a
+ * signature of its algorithm's shape (for its own key when self-issued).
+ * Returns NULL, or why.
+ */
+static const char *
+fetch_cert_check(const X509 *x, struct fetch_cert_facts *f)
+{
+	const X509_ALGOR *alg;
+	const ASN1_BIT_STRING *sig;
+	struct pkix_key key;
+	const char *why;
+
+	if ((why = pkix_cert_extensions(x, &f->unknown_extensions)) != NULL ||
+	    (why = pkix_cert_key(x)) != NULL)
+		return why;
+	X509_get0_signature(&sig, &alg, x);
+	pkix_key_of(x, &key);
+	return pkix_signature_fits(alg, sig,
+	    X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) ==
+	            0
+	        ? &key
+	        : NULL);
 }
 
 /* Records the facts of <x>, the first certificate of an answer. */
@@ -410,7 +478,8 @@ fetch_cert_x509(const unsigned char *der, size_t len,
 	n = i2d_X509(x, &enc);
 	if ((why = fetch_der_exact(der, len, (size_t)(p - der), enc, n,
 	         fetch_cert_words.trailing)) == NULL &&
-	    (why = fetch_cert_facts(x, f)) == NULL)
+	    (why = fetch_cert_facts(x, f)) == NULL &&
+	    (why = fetch_cert_check(x, f)) == NULL)
 		f->count = 1;
 	OPENSSL_free(enc);
 	X509_free(x);
@@ -486,8 +555,13 @@ fetch_cert_pkcs7(
 		why = "PKCS#7 without certificates";
 		goto done;
 	}
-	if ((why = fetch_cert_facts(sk_X509_value(sd->cert, 0), f)) == NULL)
-		f->count = (size_t)n;
+	if ((why = fetch_cert_facts(sk_X509_value(sd->cert, 0), f)) != NULL)
+		goto done;
+	for (int i = 0; i < n; i++)
+		if ((why = fetch_cert_check(sk_X509_value(sd->cert, i), f)) !=
+		    NULL)
+			goto done;
+	f->count = (size_t)n;
 done:
 	PKCS7_free(p7);
 	return why;
@@ -558,25 +632,6 @@ fetch_inspect_cert(const unsigned char *body, size_t len,
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
 }
 
-/* Checks a cabinet: "MSCF", reserved1 zero, cbCabinet equal to <len>. */
-static const char *
-fetch_ctl_cab(const unsigned char *body, size_t len)
-{
-	static const unsigned char head[] = {'M', 'S', 'C', 'F', 0, 0, 0, 0};
-	const unsigned char *s;
-	uint32_t size;
-
-	if (body == NULL || len < FETCH_CAB_HEADER_LEN ||
-	    memcmp(body, head, sizeof(head)) != 0)
-		return "not a cabinet file";
-	s = body + FETCH_CAB_SIZE_OFFSET;
-	size = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
-	    (uint32_t)s[3] << 24;
-	if (size != len)
-		return "cabinet size does not match the body";
-	return NULL;
-}
-
 /* Checks a sequence-number text: short, printable ASCII and line breaks. */
 static const char *
 fetch_ctl_text(const unsigned char *body, size_t len)
@@ -593,42 +648,72 @@ fetch_ctl_text(const unsigned char *body, size_t len)
 }
 
 /*
- * The format comes from <file>'s extension, whatever its case; *format
- * is set as soon as the extension is known, even when the body is then
- * refused, and left alone for any other name.
+ * The name of the trust list a cabinet named <file> holds: "xstl.cab"
+ * holds "x.stl" ([MS-CAESO]'s authrootstl.cab holds authroot.stl).
+ * Writes it into <out> (<cap> bytes). Returns false for another name.
+ */
+static bool
+fetch_cab_inner(const char *file, char *out, size_t cap)
+{
+	size_t n = strlen(file);
+
+	if (n < sizeof("xstl.cab") - 1 ||
+	    !fetch_equal_nocase(file + n - 7, 7, "stl.cab") || n - 3 >= cap)
+		return false;
+	memcpy(out, file, n - 7);
+	memcpy(out + n - 7, ".stl", 5);
+	return true;
+}
+
+/*
+ * The format comes from <file>'s extension, whatever its case, and for
+ * .sst from the body's first bytes (a serialized store opens with
+ * "\0\0\0\0CERT", a PKCS#7 with a SEQUENCE); f->format is set as soon
+ * as it is known, even when the body is then refused.
  */
 enum reason
 fetch_inspect_ctl(const unsigned char *body, size_t len, const char *file,
-    enum fetch_ctl_format *format, const char **detail)
+    X509_STORE *known, size_t max, struct fetch_ctl_facts *f,
+    const char **detail)
 {
-	PKCS7 *p7 = NULL;
+	struct ctl_facts cf;
+	char inner[CTL_CAB_FILE_MAX + 8];
 	const char *why, *dot;
-	int fmt = -1;
 
+	memset(f, 0, sizeof(*f));
+	memset(&cf, 0, sizeof(cf));
 	ERR_set_mark();
 	why = "not a trust-list file name";
 	dot = file != NULL ? strrchr(file, '.') : NULL;
 	if (dot == NULL) {
 		/* No extension, no format. */
 	} else if (fetch_equal_nocase(dot, strlen(dot), ".cab")) {
-		fmt = FETCH_CTL_CAB;
-		why = fetch_ctl_cab(body, len);
+		f->format = FETCH_CTL_CAB;
+		f->format_known = true;
+		why = !fetch_cab_inner(file, inner, sizeof(inner))
+		    ? "not a trust-list cabinet name"
+		    : ctl_cab(body, len, inner, max, known, &cf);
+	} else if (fetch_equal_nocase(dot, strlen(dot), ".sst") &&
+	    ctl_is_store(body, len)) {
+		f->format = FETCH_CTL_STORE;
+		f->format_known = true;
+		why = ctl_store(body, len, &cf);
 	} else if (fetch_equal_nocase(dot, strlen(dot), ".sst") ||
 	    fetch_equal_nocase(dot, strlen(dot), ".stl")) {
-		fmt = FETCH_CTL_PKCS7;
-		/* Microsoft's encoder is trusted with DER details here. */
-		why = body == NULL ? fetch_not_pkcs7
-		                   : fetch_pkcs7_signed(body, len, false, &p7);
+		f->format = FETCH_CTL_PKCS7;
+		f->format_known = true;
+		why = ctl_pkcs7(body, len, known, &cf);
 	} else if (fetch_equal_nocase(dot, strlen(dot), ".txt")) {
-		fmt = FETCH_CTL_TEXT;
+		f->format = FETCH_CTL_TEXT;
+		f->format_known = true;
 		why = body == NULL && len != 0
 		    ? "trust list text with binary bytes"
 		    : fetch_ctl_text(body, len);
 	}
-	PKCS7_free(p7);
 	ERR_pop_to_mark();
-	if (format != NULL && fmt != -1)
-		*format = (enum fetch_ctl_format)fmt;
+	f->entries = cf.entries;
+	f->verified = cf.verified;
+	f->unknown_extensions = cf.unknown_extensions;
 	if (detail != NULL)
 		*detail = why;
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;

@@ -1,11 +1,16 @@
 /*
- * Upstream responses: llhttp in strict mode splits the head, which is
- * rewritten for the client, from the body, which is relayed as it came.
- * Pure: no I/O, no libevent, no globals.
+ * Upstream responses: llhttp in strict mode splits the head from the
+ * body. The client never sees the upstream's head: it gets one ocspgate
+ * writes, from a short allowlist of fields whose values are parsed and
+ * written again in one canonical form, so that no byte of the upstream's
+ * choosing beyond those values reaches it.
+ * Pure: no I/O, no libevent, no clock, no globals.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ocspgate/http_response.h"
 
@@ -99,6 +104,9 @@ http_response_on_headers_complete(llhttp_t *p)
 	}
 	r->status = status;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
+	/* llhttp counts content_length down as the body arrives. */
+	r->has_length = !r->chunked && (p->flags & F_CONTENT_LENGTH) != 0;
+	r->content_length = r->has_length ? p->content_length : 0;
 	http_headers_mark_hop_by_hop(&r->hs);
 	/* RFC 9112 6.3: these never have a body, whatever the headers say. */
 	if (r->head_request || status == 204 || status == 304)
@@ -205,38 +213,755 @@ http_response_close_delimited(const struct http_response *r)
 	    llhttp_message_needs_eof(&r->parser);
 }
 
-int
-http_response_build_client(const struct http_response *r, bool http10_client,
-    bool keep_alive, char *out, size_t cap)
+/* The reason phrases ocspgate writes (RFC 9110 15), by status code. */
+static const struct {
+	int code;
+	const char *phrase;
+} http_response_phrases[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {203, "Non-Authoritative Information"},
+    {204, "No Content"},
+    {205, "Reset Content"},
+    {206, "Partial Content"},
+    {300, "Multiple Choices"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {407, "Proxy Authentication Required"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {416, "Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {421, "Misdirected Request"},
+    {422, "Unprocessable Content"},
+    {426, "Upgrade Required"},
+    {428, "Precondition Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {451, "Unavailable For Legal Reasons"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+    {511, "Network Authentication Required"},
+};
+
+/*
+ * The media types certificate-status answers come with (RFC 6960 A.2,
+ * RFC 5280 4.2.1.13 and 4.2.2.1, RFC 8555 9.1, and what CDNs and Windows
+ * Update serve for .cab, .stl, .sst), plus the generic ones a portal or
+ * an error page uses. Lower case, no parameters.
+ */
+static const char *const http_response_types[] = {
+    "application/ocsp-response",
+    "application/pkix-crl",
+    "application/x-pkcs7-crl",
+    "application/pkix-cert",
+    "application/x-x509-ca-cert",
+    "application/x-x509-user-cert",
+    "application/pkcs7-mime",
+    "application/x-pkcs7-mime",
+    "application/x-pkcs7-certificates",
+    "application/pkcs7-signature",
+    "application/pem-certificate-chain",
+    "application/x-pem-file",
+    "application/vnd.ms-cab-compressed",
+    "application/vnd.ms-pki.stl",
+    "application/vnd.ms-pki.certstore",
+    "application/octet-stream",
+    "text/plain",
+    "text/html",
+};
+
+/*
+ * Cache-Control directives (RFC 9111 5.2.2, RFC 8246, RFC 5861) in the
+ * order they are written back; <numeric> ones take delta-seconds.
+ */
+static const struct {
+	const char *name;
+	bool numeric;
+} http_response_directives[] = {
+    {"max-age", true},
+    {"s-maxage", true},
+    {"public", false},
+    {"private", false},
+    {"no-cache", false},
+    {"no-store", false},
+    {"no-transform", false},
+    {"must-revalidate", false},
+    {"proxy-revalidate", false},
+    {"must-understand", false},
+    {"immutable", false},
+    {"stale-while-revalidate", true},
+    {"stale-if-error", true},
+};
+
+#define HTTP_RESPONSE_NDIRECTIVES                                              \
+	(sizeof(http_response_directives) / sizeof(http_response_directives[0]))
+#define HTTP_RESPONSE_DELTA_MAX  2147483648ULL /* RFC 9111 1.2.2 */
+#define HTTP_RESPONSE_DATE_LEN   29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_RESPONSE_VALUE_MAX  256
+#define HTTP_RESPONSE_EPOCH_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
+#define HTTP_RESPONSE_YEAR_MIN   1970
+#define HTTP_RESPONSE_YEAR_MAX   9999
+
+static const char *const http_response_months[] = {"Jan", "Feb", "Mar", "Apr",
+    "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const http_response_wdays[] = {
+    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+
+/* ocspgate's phrase for <code>, or NULL when it knows none. */
+static const char *
+http_response_phrase(int code)
 {
+	for (size_t i = 0; i <
+	     sizeof(http_response_phrases) / sizeof(http_response_phrases[0]);
+	     i++)
+		if (http_response_phrases[i].code == code)
+			return http_response_phrases[i].phrase;
+	return NULL;
+}
+
+/* ASCII lower case, whatever the locale. */
+static char
+http_response_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* True when the <n> bytes at <p> are <lower> but for case. */
+static bool
+http_response_eq(const char *p, size_t n, const char *lower)
+{
+	if (n != strlen(lower))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (http_response_lower(p[i]) != lower[i])
+			return false;
+	return true;
+}
+
+static bool
+http_response_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* RFC 9110 5.6.2 tchar. */
+static bool
+http_response_is_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    http_response_is_digit(c) ||
+	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * The media type of a Content-Type value, when it is one of
+ * http_response_types: "type/subtype" (any case), then only parameters
+ * ("; name=value"), which are not kept. Returns the known type, or NULL.
+ */
+static const char *
+http_response_media_type(const struct http_span *v)
+{
+	size_t n = 0;
+
+	while (
+	    n < v->len && v->p[n] != ';' && v->p[n] != ' ' && v->p[n] != '\t')
+		n++;
+	for (size_t i = 0;
+	     i < sizeof(http_response_types) / sizeof(http_response_types[0]);
+	     i++)
+		if (http_response_eq(v->p, n, http_response_types[i]))
+			return http_response_types[i];
+	return NULL;
+}
+
+/*
+ * Parses the digits at <p> (<n> bytes, maybe in quotes) as delta-seconds,
+ * capped at 2^31 as RFC 9111 1.2.2 asks. Returns 0, or -1.
+ */
+static int
+http_response_delta(const char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p++;
+		n -= 2;
+	}
+	if (n == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!http_response_is_digit(p[i]))
+			return -1;
+		if (v < HTTP_RESPONSE_DELTA_MAX)
+			v = v * 10 + (uint64_t)(p[i] - '0');
+	}
+	*out = v < HTTP_RESPONSE_DELTA_MAX ? v : HTTP_RESPONSE_DELTA_MAX;
+	return 0;
+}
+
+/*
+ * Reads the known directives of one Cache-Control value into <seen> and
+ * <values> (the first occurrence of each wins). Returns true when the
+ * value held anything else (an unknown directive, a bad value, an
+ * argument dropped).
+ */
+static bool
+http_response_directives_read(const struct http_span *v,
+    bool seen[HTTP_RESPONSE_NDIRECTIVES],
+    uint64_t values[HTTP_RESPONSE_NDIRECTIVES])
+{
+	const char *p, *end;
+	bool other = false;
+
+	if (v->len == 0)
+		return true; /* an empty field: nothing of it goes out */
+	p = v->p;
+	end = v->p + v->len;
+	while (p < end) {
+		const char *name, *arg = NULL;
+		size_t nlen, alen = 0;
+		size_t k;
+
+		while (p < end && (*p == ',' || *p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			break;
+		name = p;
+		while (p < end && http_response_is_tchar(*p))
+			p++;
+		nlen = (size_t)(p - name);
+		if (p < end && *p == '=') {
+			bool quoted;
+
+			arg = ++p;
+			quoted = p < end && *p == '"';
+			if (quoted) {
+				p++;
+				while (p < end && *p != '"')
+					p++;
+				if (p < end)
+					p++;
+			} else {
+				while (p < end && *p != ',')
+					p++;
+			}
+			alen = (size_t)(p - arg);
+		}
+		/* Anything else before the next comma makes it unknown. */
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < end && *p != ',') {
+			other = true;
+			while (p < end && *p != ',')
+				p++;
+			continue;
+		}
+		for (k = 0; k < HTTP_RESPONSE_NDIRECTIVES; k++)
+			if (http_response_eq(
+			        name, nlen, http_response_directives[k].name))
+				break;
+		if (k == HTTP_RESPONSE_NDIRECTIVES || nlen == 0) {
+			other = true;
+			continue;
+		}
+		if (http_response_directives[k].numeric) {
+			uint64_t d;
+
+			if (arg == NULL ||
+			    http_response_delta(arg, alen, &d) == -1) {
+				other = true;
+				continue;
+			}
+			if (!seen[k])
+				values[k] = d;
+		} else if (arg != NULL) {
+			/* private="f", no-cache="f": the whole answer, then. */
+			other = true;
+		}
+		if (seen[k])
+			other = true;
+		seen[k] = true;
+	}
+	return other;
+}
+
+/*
+ * Writes the directives of <seen> as one Cache-Control value into <out>.
+ * Returns its length (0: none).
+ */
+static size_t
+http_response_directives_write(const bool seen[HTTP_RESPONSE_NDIRECTIVES],
+    const uint64_t values[HTTP_RESPONSE_NDIRECTIVES], char *out, size_t cap)
+{
+	size_t off = 0;
+
+	for (size_t k = 0; k < HTTP_RESPONSE_NDIRECTIVES; k++) {
+		if (!seen[k])
+			continue;
+		if (off > 0)
+			http_put_str(out, cap, &off, ", ");
+		http_put_str(out, cap, &off, http_response_directives[k].name);
+		if (http_response_directives[k].numeric) {
+			http_put_str(out, cap, &off, "=");
+			http_put_uint(out, cap, &off, values[k]);
+		}
+	}
+	return off;
+}
+
+/* Reads <n> (1..4) digits at <p> into *v. Returns 0, or -1. */
+static int
+http_response_digits(const char *p, size_t n, int *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!http_response_is_digit(p[i]))
+			return -1;
+		*v = *v * 10 + (p[i] - '0');
+	}
+	return 0;
+}
+
+/* The month of a three-letter name (0..11), or -1. */
+static int
+http_response_month(const char *p)
+{
+	for (int m = 0; m < 12; m++)
+		if (memcmp(p, http_response_months[m], 3) == 0)
+			return m;
+	return -1;
+}
+
+/* Reads "HH:MM:SS" at <p> into <tm>. Returns 0, or -1. */
+static int
+http_response_clock(const char *p, struct tm *tm)
+{
+	if (p[2] != ':' || p[5] != ':' ||
+	    http_response_digits(p, 2, &tm->tm_hour) == -1 ||
+	    http_response_digits(p + 3, 2, &tm->tm_min) == -1 ||
+	    http_response_digits(p + 6, 2, &tm->tm_sec) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Parses an HTTP-date (RFC 9110 5.6.7): IMF-fixdate, or the obsolete
+ * RFC 850 and asctime forms recipients must accept. The weekday is
+ * not trusted (it is written again from the date). Returns 0 with *out
+ * set, or -1.
+ */
+static int
+http_response_date(const struct http_span *v, time_t *out)
+{
+	const char *p = v->p;
+	size_t n = v->len, i;
+	struct tm tm;
+	int day, year;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (n == 29 && p[3] == ',' && p[4] == ' ' && p[7] == ' ' &&
+	    p[11] == ' ' && p[16] == ' ' && p[25] == ' ' &&
+	    memcmp(p + 26, "GMT", 3) == 0) {
+		/* Sun, 06 Nov 1994 08:49:37 GMT */
+		if (http_response_digits(p + 5, 2, &day) == -1 ||
+		    (tm.tm_mon = http_response_month(p + 8)) == -1 ||
+		    http_response_digits(p + 12, 4, &year) == -1 ||
+		    http_response_clock(p + 17, &tm) == -1)
+			return -1;
+	} else if (n == 24 && p[3] == ' ' && p[7] == ' ' && p[10] == ' ' &&
+	    p[19] == ' ') {
+		/* Sun Nov  6 08:49:37 1994 */
+		if ((tm.tm_mon = http_response_month(p + 4)) == -1 ||
+		    http_response_digits(p + 9, 1, &day) == -1 ||
+		    (p[8] != ' ' &&
+		        (http_response_digits(p + 8, 2, &day) == -1)) ||
+		    http_response_clock(p + 11, &tm) == -1 ||
+		    http_response_digits(p + 20, 4, &year) == -1)
+			return -1;
+	} else {
+		/* Sunday, 06-Nov-94 08:49:37 GMT */
+		for (i = 0; i < n && p[i] != ','; i++)
+			continue;
+		if (i < 6 || i > 9 || n != i + 24 || p[i + 1] != ' ' ||
+		    p[i + 4] != '-' || p[i + 8] != '-' || p[i + 11] != ' ' ||
+		    p[i + 20] != ' ' || memcmp(p + i + 21, "GMT", 3) != 0 ||
+		    http_response_digits(p + i + 2, 2, &day) == -1 ||
+		    (tm.tm_mon = http_response_month(p + i + 5)) == -1 ||
+		    http_response_digits(p + i + 9, 2, &year) == -1 ||
+		    http_response_clock(p + i + 12, &tm) == -1)
+			return -1;
+		/* Without a clock: 70..99 are the 1900s, the rest later. */
+		year += year >= 70 ? 1900 : 2000;
+	}
+	if (year < HTTP_RESPONSE_YEAR_MIN || year > HTTP_RESPONSE_YEAR_MAX ||
+	    day < 1 || day > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	if (tm.tm_sec == 60)
+		tm.tm_sec = 59; /* a leap second, as the second before */
+	tm.tm_mday = day;
+	tm.tm_year = year - 1900;
+	t = timegm(&tm);
+	/* timegm() normalizes: 31 Feb comes back as another day. */
+	if (t == (time_t)-1 || tm.tm_mday != day)
+		return -1;
+	*out = t;
+	return 0;
+}
+
+/* Writes <v> (>= 0) as exactly <n> decimal digits at <out>. */
+static void
+http_response_put_digits(char *out, int v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * Writes <t> (years 1970..9999, as http_response_date() gives) as
+ * IMF-fixdate into <out> (HTTP_RESPONSE_DATE_LEN + 1 bytes).
+ */
+static void
+http_response_date_write(time_t t, char *out)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	memcpy(
+	    out, "Sun, 06 Nov 1994 08:49:37 GMT", HTTP_RESPONSE_DATE_LEN + 1);
+	memcpy(out, http_response_wdays[tm.tm_wday], 3);
+	http_response_put_digits(out + 5, tm.tm_mday, 2);
+	memcpy(out + 8, http_response_months[tm.tm_mon], 3);
+	http_response_put_digits(out + 12, tm.tm_year + 1900, 4);
+	http_response_put_digits(out + 17, tm.tm_hour, 2);
+	http_response_put_digits(out + 20, tm.tm_min, 2);
+	http_response_put_digits(out + 23, tm.tm_sec, 2);
+}
+
+/*
+ * True when <v> is one entity-tag (RFC 9110 8.8.3): an optional "W/",
+ * then at most HTTP_RESPONSE_ETAG_MAX visible ASCII characters other
+ * than '"' and '\' in double quotes. obs-text is not taken.
+ */
+static bool
+http_response_etag_ok(const struct http_span *v)
+{
+	const char *p = v->p;
+	size_t n = v->len;
+
+	if (n >= 2 && p[0] == 'W' && p[1] == '/') {
+		p += 2;
+		n -= 2;
+	}
+	if (n < 2 || n - 2 > HTTP_RESPONSE_ETAG_MAX || p[0] != '"' ||
+	    p[n - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e || p[i] == '"' || p[i] == '\\')
+			return false;
+	return true;
+}
+
+/*
+ * True when the opaque tag of entity-tag <tag> (already found well
+ * formed) is listed in If-None-Match value <list>, or <list> is "*"
+ * (the weak comparison of RFC 9110 8.8.3.2).
+ */
+static bool
+http_response_etag_listed(const struct http_span *tag, struct http_span list)
+{
+	struct http_span want = *tag;
+
+	if (want.len >= 2 && want.p[0] == 'W' && want.p[1] == '/') {
+		want.p += 2;
+		want.len -= 2;
+	}
+	list = http_span_trim(list);
+	if (list.len == 1 && list.p[0] == '*')
+		return true;
+	while (list.len > 0) {
+		const char *q;
+		size_t n;
+
+		if (list.len >= 2 && list.p[0] == 'W' && list.p[1] == '/') {
+			list.p += 2;
+			list.len -= 2;
+		}
+		if (list.len == 0 || list.p[0] != '"')
+			return false;
+		q = memchr(list.p + 1, '"', list.len - 1);
+		if (q == NULL)
+			return false;
+		n = (size_t)(q - list.p) + 1;
+		if (n == want.len && memcmp(list.p, want.p, n) == 0)
+			return true;
+		list.p += n;
+		list.len -= n;
+		while (list.len > 0 &&
+		    (list.p[0] == ',' || list.p[0] == ' ' ||
+		        list.p[0] == '\t')) {
+			list.p++;
+			list.len--;
+		}
+	}
+	return false;
+}
+
+const char *
+http_response_check(
+    const struct http_response *r, const struct http_response_expect *x)
+{
+	const struct http_span *etag;
+
+	if (r->status != 304)
+		return NULL;
+	if (!x->get)
+		return "304 Not Modified to a request that was not a GET";
+	if (!x->conditional)
+		return "304 Not Modified to a request that was not conditional";
+	etag = http_headers_get(&r->hs, "etag");
+	if (etag != NULL && x->if_none_match.p != NULL &&
+	    (!http_response_etag_ok(etag) ||
+	        !http_response_etag_listed(etag, x->if_none_match)))
+		return "304 Not Modified with an entity-tag the request did "
+		       "not "
+		       "name";
+	return NULL;
+}
+
+enum http_response_framing
+http_response_relay_framing(
+    const struct http_response *r, bool http10_client, uint64_t *length)
+{
+	*length = 0;
+	if (r->head_request || r->status == 204 || r->status == 304)
+		return HTTP_FRAMING_NONE;
+	if (r->has_length) {
+		*length = r->content_length;
+		return HTTP_FRAMING_LENGTH;
+	}
+	return http10_client ? HTTP_FRAMING_CLOSE : HTTP_FRAMING_CHUNKED;
+}
+
+/* Counts header field <h> as left out or rewritten. */
+static void
+http_response_drop(struct http_response_dropped *d, const struct http_header *h)
+{
+	d->fields++;
+	d->bytes += h->name.len + h->value.len;
+}
+
+/* True when <h> is one of the fields the framing of the answer replaces. */
+static bool
+http_response_framing_field(const struct http_header *h)
+{
+	return http_span_eq(&h->name, "content-length") ||
+	    http_span_eq(&h->name, "transfer-encoding") ||
+	    http_span_eq(&h->name, "connection") ||
+	    http_span_eq(&h->name, "keep-alive");
+}
+
+/* Appends "Name: value\r\n". */
+static int
+http_response_put_field(char *out, size_t cap, size_t *off, const char *name,
+    const char *value, size_t len)
+{
+	int rc = 0;
+
+	rc |= http_put_str(out, cap, off, name);
+	rc |= http_put_str(out, cap, off, ": ");
+	rc |= http_put(out, cap, off, value, len);
+	rc |= http_put_str(out, cap, off, "\r\n");
+	return rc;
+}
+
+/*
+ * The allowlisted fields of <r>, each checked and written in its
+ * canonical form; *d counts the rest.
+ */
+static int
+http_response_put_fields(const struct http_response *r,
+    struct http_response_dropped *d, char *out, size_t cap, size_t *off)
+{
+	bool seen[HTTP_RESPONSE_NDIRECTIVES] = {false};
+	uint64_t values[HTTP_RESPONSE_NDIRECTIVES] = {0};
+	char cc[HTTP_RESPONSE_VALUE_MAX];
+	const char *ctype = NULL;
+	const struct http_span *etag = NULL;
+	bool have_date = false, have_expires = false, have_lm = false;
+	bool have_cc = false;
+	char date[HTTP_RESPONSE_DATE_LEN + 1];
+	char expires[HTTP_RESPONSE_DATE_LEN + 1];
+	char lm[HTTP_RESPONSE_DATE_LEN + 1];
+	size_t cclen;
+	int rc = 0;
+
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+		const struct http_span *v = &h->value;
+		time_t t;
+
+		if (http_response_framing_field(h))
+			continue;
+		if (http_span_eq(&h->name, "content-type") && ctype == NULL &&
+		    r->status != 304 &&
+		    (ctype = http_response_media_type(v)) != NULL) {
+			if (v->len != strlen(ctype) ||
+			    memcmp(v->p, ctype, v->len) != 0)
+				http_response_drop(d, h);
+		} else if (http_span_eq(&h->name, "cache-control")) {
+			if (http_response_directives_read(v, seen, values))
+				http_response_drop(d, h);
+			have_cc = true;
+		} else if (http_span_eq(&h->name, "etag") && etag == NULL &&
+		    http_response_etag_ok(v)) {
+			etag = v;
+		} else if (http_span_eq(&h->name, "date") && !have_date &&
+		    http_response_date(v, &t) == 0) {
+			have_date = true;
+			http_response_date_write(t, date);
+			if (v->len != HTTP_RESPONSE_DATE_LEN ||
+			    memcmp(v->p, date, v->len) != 0)
+				http_response_drop(d, h);
+		} else if (http_span_eq(&h->name, "last-modified") &&
+		    !have_lm && http_response_date(v, &t) == 0) {
+			have_lm = true;
+			http_response_date_write(t, lm);
+			if (v->len != HTTP_RESPONSE_DATE_LEN ||
+			    memcmp(v->p, lm, v->len) != 0)
+				http_response_drop(d, h);
+		} else if (http_span_eq(&h->name, "expires") && !have_expires) {
+			/* RFC 9111 5.3: an invalid date means "expired". */
+			have_expires = true;
+			if (http_response_date(v, &t) == 0)
+				http_response_date_write(t, expires);
+			else
+				memcpy(expires, HTTP_RESPONSE_EPOCH_DATE,
+				    sizeof(HTTP_RESPONSE_EPOCH_DATE));
+			if (v->len != HTTP_RESPONSE_DATE_LEN ||
+			    memcmp(v->p, expires, v->len) != 0)
+				http_response_drop(d, h);
+		} else {
+			http_response_drop(d, h);
+		}
+	}
+	if (ctype != NULL)
+		rc |= http_response_put_field(
+		    out, cap, off, "Content-Type", ctype, strlen(ctype));
+	if (have_cc &&
+	    (cclen = http_response_directives_write(
+	         seen, values, cc, sizeof(cc))) > 0)
+		rc |= http_response_put_field(
+		    out, cap, off, "Cache-Control", cc, cclen);
+	if (have_date)
+		rc |= http_response_put_field(
+		    out, cap, off, "Date", date, HTTP_RESPONSE_DATE_LEN);
+	if (have_lm)
+		rc |= http_response_put_field(
+		    out, cap, off, "Last-Modified", lm, HTTP_RESPONSE_DATE_LEN);
+	if (have_expires)
+		rc |= http_response_put_field(
+		    out, cap, off, "Expires", expires, HTTP_RESPONSE_DATE_LEN);
+	if (etag != NULL)
+		rc |= http_response_put_field(
+		    out, cap, off, "ETag", etag->p, etag->len);
+	return rc;
+}
+
+int
+http_response_client_status(const struct http_response *r)
+{
+	int code = r->status;
+
+	if (http_response_phrase(code) != NULL)
+		return code;
+	code = code / 100 * 100;
+	return http_response_phrase(code) != NULL ? code : 500;
+}
+
+int
+http_response_build_client(const struct http_response *r,
+    const struct http_response_frame *f, struct http_response_dropped *d,
+    char *out, size_t cap)
+{
+	struct http_response_dropped ignored;
+	int code = http_response_client_status(r);
+	const char *phrase = http_response_phrase(code);
+	bool keep = f->keep_alive && f->framing != HTTP_FRAMING_CLOSE;
 	size_t off = 0;
 	int rc = 0;
 
+	if (d == NULL)
+		d = &ignored;
+	memset(d, 0, sizeof(*d));
+	if (f->framing == HTTP_FRAMING_CHUNKED && f->http10_client)
+		return -1; /* HTTP/1.0 has no chunked coding */
+	if (r->reason_phrase.len != strlen(phrase) ||
+	    memcmp(r->reason_phrase.p, phrase, r->reason_phrase.len) != 0 ||
+	    code != r->status) {
+		d->fields++;
+		d->bytes += r->reason_phrase.len;
+	}
 	rc |= http_put_str(
-	    out, cap, &off, http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
-	rc |= http_put_uint(out, cap, &off, (uint64_t)r->status);
+	    out, cap, &off, f->http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
+	rc |= http_put_uint(out, cap, &off, (uint64_t)code);
 	rc |= http_put_str(out, cap, &off, " ");
-	if (r->reason_phrase.p != NULL)
-		rc |= http_put(
-		    out, cap, &off, r->reason_phrase.p, r->reason_phrase.len);
+	rc |= http_put_str(out, cap, &off, phrase);
 	rc |= http_put_str(out, cap, &off, "\r\n");
-	for (size_t i = 0; i < r->hs.n; i++) {
-		const struct http_header *h = &r->hs.h[i];
-
-		/* The body is relayed with its framing, so its coding stays. */
-		if (h->hop_by_hop &&
-		    !(r->chunked &&
-		        http_span_eq(&h->name, "transfer-encoding")))
-			continue;
-		rc |= http_put(out, cap, &off, h->name.p, h->name.len);
-		rc |= http_put_str(out, cap, &off, ": ");
-		rc |= http_put(out, cap, &off, h->value.p, h->value.len);
+	rc |= http_response_put_fields(r, d, out, cap, &off);
+	switch (f->framing) {
+	case HTTP_FRAMING_LENGTH:
+		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= http_put_uint(out, cap, &off, f->length);
 		rc |= http_put_str(out, cap, &off, "\r\n");
+		break;
+	case HTTP_FRAMING_CHUNKED:
+		rc |= http_put_str(
+		    out, cap, &off, "Transfer-Encoding: chunked\r\n");
+		break;
+	case HTTP_FRAMING_NONE:
+	case HTTP_FRAMING_CLOSE:
+		break;
 	}
 	rc |= http_put_str(out, cap, &off,
-	    keep_alive ? "Connection: keep-alive\r\n\r\n"
-	               : "Connection: close\r\n\r\n");
+	    keep ? "Connection: keep-alive\r\n\r\n"
+	         : "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;
+}
+
+int
+http_response_chunk_line(size_t len, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%zx\r\n", len);
+
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	return n;
 }

@@ -13,13 +13,16 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/ct.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "ocspgate/der.h"
 #include "ocspgate/ocsp_response.h"
+#include "ocspgate/pkix.h"
 
 /* DER identifier octets this file looks at. */
 #define DER_OCTET_STRING     0x04
@@ -32,10 +35,14 @@
 
 /* A KeyHash is the SHA-1 hash of the responder's key (RFC 6960 4.2.1). */
 #define OCSP_RESPONSE_KEY_HASH_LEN 20
+#define OCSP_RESPONSE_GENTIME_MAX  19   /* "YYYYMMDDHHMMSS.fffZ" */
+#define OCSP_RESPONSE_NAME_DER_MAX 1024 /* a responderID byName */
 
 /* id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1), content octets. */
 static const unsigned char oid_basic[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01};
+
+static const char *ocsp_response_check_single_exts(OCSP_SINGLERESP *one);
 
 /* RFC 6960 4.2.1; 4 is not used. */
 static const char *const ocsp_response_status_names[] = {
@@ -135,34 +142,6 @@ ocsp_response_tlv(
 }
 
 /*
- * Checks that <p> (<n> bytes) is a series of whole DER TLVs, and so,
- * down to <depth> levels, is the content of every constructed one.
- * Certificates in a response are checked this way rather than decoded:
- * decoding one (its public key above all) costs far more than the rest
- * of the inspection, and what matters here is that no byte lies outside
- * a well-formed structure.
- */
-static bool
-ocsp_response_der_walk(const unsigned char *p, size_t n, int depth)
-{
-	unsigned tag;
-	size_t hlen, clen;
-
-	if (depth == 0)
-		return false;
-	while (n > 0) {
-		if (der_header(p, n, &tag, &hlen, &clen) == -1)
-			return false;
-		if ((tag & 0x20) &&
-		    !ocsp_response_der_walk(p + hlen, clen, depth - 1))
-			return false;
-		p += hlen + clen;
-		n -= hlen + clen;
-	}
-	return true;
-}
-
-/*
  * Reads the OCSPResponse wrapper of <der> (<len> bytes) by hand, DER
  * only: SEQUENCE { responseStatus ENUMERATED, [0] EXPLICIT SEQUENCE {
  * responseType OID, response OCTET STRING } OPTIONAL }, each part ending
@@ -243,13 +222,16 @@ ocsp_response_read_wrapper(const unsigned char *der, size_t len, int *status,
  * tbsResponseData, signatureAlgorithm, signature BIT STRING, [0]
  * EXPLICIT SEQUENCE OF Certificate OPTIONAL }. Writes into <out> (of
  * <len> bytes) the same response without its certificates, for OpenSSL
- * to decode without parsing them, and sets *out_len. The certificates
- * must be whole DER structures. Returns NULL, "" when the encoding is
- * readable but not DER, or the detail of the rule broken.
+ * to decode it without them, and sets *out_len; *certs and *certs_len
+ * get the content of the SEQUENCE OF Certificate (NULL, 0 when there is
+ * none), each certificate to be decoded on its own. Returns NULL, ""
+ * when the encoding is readable but not DER, or the detail of the rule
+ * broken.
  */
 static const char *
-ocsp_response_strip_certs(
-    const unsigned char *body, size_t len, unsigned char *out, size_t *out_len)
+ocsp_response_strip_certs(const unsigned char *body, size_t len,
+    unsigned char *out, size_t *out_len, const unsigned char **certs,
+    size_t *certs_len)
 {
 	const char *bad = "not a DER BasicOCSPResponse";
 	const unsigned char *p, *fields;
@@ -257,6 +239,8 @@ ocsp_response_strip_certs(
 	size_t hlen, clen, n, flen;
 	int rc;
 
+	*certs = NULL;
+	*certs_len = 0;
 	if ((rc = ocsp_response_tlv(body, len, &tag, &hlen, &clen)) != 0)
 		return rc == -2 ? "" : bad;
 	if (tag != DER_SEQUENCE)
@@ -287,8 +271,10 @@ ocsp_response_strip_certs(
 			return rc == -2 ? "" : bad;
 		if (tag != DER_SEQUENCE || hlen + clen != n)
 			return bad;
-		if (!ocsp_response_der_walk(p + hlen, clen, 16))
+		if (!der_walk(p + hlen, clen, 16))
 			return "certificates not DER";
+		*certs = p + hlen;
+		*certs_len = clen;
 	}
 	/* SEQUENCE header of the shorter whole, then the three fields. */
 	if (flen < 0x80) {
@@ -355,8 +341,13 @@ ocsp_response_format_time(const ASN1_GENERALIZEDTIME *t,
 	struct tm tm;
 	int n;
 
-	/* ASN1_TIME_to_tm() reads the clock when given NULL. */
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+	/*
+	 * ASN1_TIME_to_tm() reads the clock when given NULL. Fractions of
+	 * a second are DER's to allow but nobody's to need beyond
+	 * milliseconds: "YYYYMMDDHHMMSS.fffZ" at most.
+	 */
+	if (t == NULL || ASN1_STRING_length(t) > OCSP_RESPONSE_GENTIME_MAX ||
+	    ASN1_TIME_to_tm(t, &tm) != 1)
 		return -1;
 	n = snprintf(out, OCSP_RESPONSE_TIME_LEN,
 	    "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -399,7 +390,12 @@ ocsp_response_read_responder(
 	 * A memory BIO is the only way to OpenSSL's RFC 2253 printer. The
 	 * name is for people; should printing fail, it stays empty.
 	 */
-	if (name == NULL || (mem = BIO_new(BIO_s_mem())) == NULL)
+	if (name == NULL)
+		return NULL;
+	/* A name is what the responder's certificate says, not a payload. */
+	if (i2d_X509_NAME(name, NULL) > OCSP_RESPONSE_NAME_DER_MAX)
+		return "responder name over 1 KiB";
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
 		return NULL;
 	if (X509_NAME_print_ex(mem, name, 0, XN_FLAG_RFC2253) >= 0 &&
 	    (n = BIO_get_mem_data(mem, &text)) > 0) {
@@ -589,45 +585,376 @@ ocsp_response_read_single(OCSP_SINGLERESP *one,
 	    ocsp_response_format_time(
 	        next_upd, out->next_update, next_update) == -1)
 		return "nextUpdate not a valid time";
-	return NULL;
+	return ocsp_response_check_single_exts(one);
 }
 
 /*
- * Checks the nonce extension of <bs>, if any: an OCTET STRING in
- * extnValue (RFC 8954), as requests carry it, equal to the request's
- * when <req> has one. Returns NULL, or the detail of the rule broken.
+ * Checks the nonce extension <ext> of a response: an OCTET STRING in
+ * extnValue (RFC 8954), as requests carry it, and only in answer to a
+ * request that carried one, whose nonce it must equal (when <req> is
+ * NULL, only its form is checked). Returns NULL, or the detail.
  */
 static const char *
-ocsp_response_check_nonce(OCSP_BASICRESP *bs,
+ocsp_response_check_nonce(X509_EXTENSION *ext,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
 {
-	X509_EXTENSION *ext;
 	ASN1_OCTET_STRING *v;
 	const unsigned char *p;
 	unsigned tag;
 	size_t n, hlen, clen;
-	int i;
 
-	if ((i = OCSP_BASICRESP_get_ext_by_NID(
-	         bs, NID_id_pkix_OCSP_Nonce, -1)) < 0)
-		return NULL;
 	f->has_nonce = true;
-	if (OCSP_BASICRESP_get_ext_by_NID(bs, NID_id_pkix_OCSP_Nonce, i) >= 0)
-		return "duplicate nonce";
-	if ((ext = OCSP_BASICRESP_get_ext(bs, i)) == NULL ||
-	    (v = X509_EXTENSION_get_data(ext)) == NULL ||
+	if ((v = X509_EXTENSION_get_data(ext)) == NULL ||
 	    (p = ASN1_STRING_get0_data(v)) == NULL)
 		return "nonce not a DER OCTET STRING";
 	n = (size_t)ASN1_STRING_length(v);
 	if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
 	    tag != DER_OCTET_STRING || hlen + clen != n)
 		return "nonce not a DER OCTET STRING";
-	if (req == NULL || !req->has_nonce)
+	if (req == NULL)
 		return NULL;
+	/* Unasked, a nonce is bytes of the responder's choosing. */
+	if (!req->has_nonce)
+		return "nonce the request did not carry";
 	if (clen != req->nonce_len || clen > sizeof(req->nonce) ||
 	    memcmp(p + hlen, req->nonce, clen) != 0)
 		return "nonce differs from the request's";
 	return NULL;
+}
+
+/*
+ * The responseExtensions of <bs>: RFC 6960 4.4 defines two a response
+ * carries, the nonce (4.4.1) and the extended revoked definition
+ * (4.4.8, NULL); each at most once. Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_check_extensions(OCSP_BASICRESP *bs,
+    const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
+{
+	static const unsigned char null[] = {0x05, 0x00};
+	int n = OCSP_BASICRESP_get_ext_count(bs);
+	bool nonce = false, extended = false;
+
+	for (int i = 0; i < n; i++) {
+		X509_EXTENSION *ext = OCSP_BASICRESP_get_ext(bs, i);
+		const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+		const char *why;
+
+		switch (OBJ_obj2nid(X509_EXTENSION_get_object(ext))) {
+		case NID_id_pkix_OCSP_Nonce:
+			if (nonce)
+				return "duplicate nonce";
+			nonce = true;
+			if ((why = ocsp_response_check_nonce(ext, req, f)) !=
+			    NULL)
+				return why;
+			break;
+		case NID_id_pkix_OCSP_extendedStatus:
+			if (extended)
+				return "response extension repeated";
+			extended = true;
+			if (ASN1_STRING_length(v) != (int)sizeof(null) ||
+			    memcmp(ASN1_STRING_get0_data(v), null,
+			        sizeof(null)) != 0)
+				return "extended revoked definition not NULL";
+			break;
+		default:
+			return "unknown response extension";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The singleExtensions RFC 6960 4.4 defines (CRL references 4.4.2,
+ * archive cutoff 4.4.4, and as 4.4.5 says every CRL entry extension of
+ * RFC 5280 5.3) and the CT SCT list of RFC 6962 3.3, with the most
+ * bytes each needs.
+ */
+static const struct {
+	int nid;
+	int max;
+} ocsp_response_single_exts[] = {
+    {NID_id_pkix_OCSP_CrlID, 256},
+    {NID_id_pkix_OCSP_archiveCutoff, 21},
+    {NID_crl_reason, 3},
+    {NID_invalidity_date, 21},
+    {NID_certificate_issuer, 256},
+    {NID_hold_instruction_code, 16},
+    {NID_ct_cert_scts, 1024},
+};
+
+#define OCSP_RESPONSE_SCT_MAX     5   /* SCTs in one list */
+#define OCSP_RESPONSE_SCT_SIG_MAX 256 /* an RSA-2048 log's signature */
+
+/*
+ * An SCT list (RFC 6962 3.3) of a few version 1 SCTs, each with a log
+ * ID, no extensions and a signature of a log's algorithm (ECDSA P-256
+ * or RSA with SHA-256). Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_check_scts(X509_EXTENSION *ext)
+{
+	const ASN1_OCTET_STRING *v = X509_EXTENSION_get_data(ext);
+	const unsigned char *p = ASN1_STRING_get0_data(v);
+	STACK_OF(SCT) * list;
+	const char *why = NULL;
+	int n;
+
+	if ((list = d2i_SCT_LIST(NULL, &p, ASN1_STRING_length(v))) == NULL)
+		return "SCT list not of its definition";
+	n = sk_SCT_num(list);
+	if (n <= 0 || n > OCSP_RESPONSE_SCT_MAX)
+		why = "SCT list of more than 5";
+	for (int i = 0; why == NULL && i < n; i++) {
+		SCT *sct = sk_SCT_value(list, i);
+		unsigned char *data;
+		int nid = SCT_get_signature_nid(sct);
+
+		if (SCT_get_version(sct) != SCT_VERSION_V1 ||
+		    SCT_get0_log_id(sct, &data) != CT_V1_HASHLEN ||
+		    SCT_get0_extensions(sct, &data) != 0 ||
+		    (nid != NID_ecdsa_with_SHA256 &&
+		        nid != NID_sha256WithRSAEncryption) ||
+		    SCT_get0_signature(sct, &data) > OCSP_RESPONSE_SCT_SIG_MAX)
+			why = "SCT not a version 1 SCT of a log";
+	}
+	SCT_LIST_free(list);
+	return why;
+}
+
+/*
+ * The singleExtensions of <one>: known, each at most once, within its
+ * size, of its definition. Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_check_single_exts(OCSP_SINGLERESP *one)
+{
+	const size_t nknown = sizeof(ocsp_response_single_exts) /
+	    sizeof(ocsp_response_single_exts[0]);
+	int n = OCSP_SINGLERESP_get_ext_count(one);
+	bool seen[sizeof(ocsp_response_single_exts) /
+	    sizeof(ocsp_response_single_exts[0])] = {false};
+
+	for (int i = 0; i < n; i++) {
+		X509_EXTENSION *ext = OCSP_SINGLERESP_get_ext(one, i);
+		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		size_t k;
+
+		for (k = 0; k < nknown; k++)
+			if (ocsp_response_single_exts[k].nid == nid)
+				break;
+		if (k == nknown)
+			return "unknown single extension";
+		if (seen[k])
+			return "single extension repeated";
+		seen[k] = true;
+		if (ASN1_STRING_length(X509_EXTENSION_get_data(ext)) >
+		    ocsp_response_single_exts[k].max)
+			return "single extension too long";
+		if (!pkix_extension_decodes(ext))
+			return "single extension not of its definition";
+		if (nid == NID_ct_cert_scts) {
+			const char *why = ocsp_response_check_scts(ext);
+
+			if (why != NULL)
+				return why;
+		}
+	}
+	return NULL;
+}
+
+/* The certificates of a response, read by pkix_cert_parse(). */
+struct ocsp_response_certs {
+	struct pkix_cert c[OCSP_RESPONSE_MAX_SIGNER_CERTS];
+	size_t n;
+};
+
+/*
+ * Reads the certificates of the response (<der>, <len> bytes of DER
+ * certificates one after the other) into <out>: at most
+ * OCSP_RESPONSE_MAX_SIGNER_CERTS, each a DER X.509 certificate with only
+ * known extensions (unknown ones bounded and counted in
+ * f->unknown_extensions). Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_read_certs(const unsigned char *der, size_t len,
+    struct ocsp_response_certs *out, struct ocsp_response_facts *f)
+{
+	out->n = 0;
+	while (len > 0) {
+		unsigned tag;
+		size_t hlen, clen;
+		const char *why;
+
+		if (der_header(der, len, &tag, &hlen, &clen) == -1 ||
+		    tag != DER_SEQUENCE)
+			return "certs holds something not a certificate";
+		if (out->n == OCSP_RESPONSE_MAX_SIGNER_CERTS)
+			return "more than 4 certificates";
+		if ((why = pkix_cert_parse(der, hlen + clen, &out->c[out->n],
+		         &f->unknown_extensions)) != NULL)
+			return why;
+		out->n++;
+		der += hlen + clen;
+		len -= hlen + clen;
+	}
+	return NULL;
+}
+
+/* True when the two DER names are the same name. */
+static bool
+ocsp_response_same_name(struct pkix_span a, const X509_NAME *b)
+{
+	const unsigned char *p = a.p;
+	unsigned char *enc = NULL;
+	X509_NAME *x;
+	int n;
+	bool same;
+
+	/* Real responders copy the subject's bytes: compare those first. */
+	if ((n = i2d_X509_NAME(b, &enc)) > 0 && (size_t)n == a.len &&
+	    memcmp(enc, a.p, a.len) == 0) {
+		OPENSSL_free(enc);
+		return true;
+	}
+	OPENSSL_free(enc);
+	if ((x = d2i_X509_NAME(NULL, &p, (long)a.len)) == NULL)
+		return false;
+	same = X509_NAME_cmp(x, b) == 0;
+	X509_NAME_free(x);
+	return same;
+}
+
+/* True when <c>'s key is the one whose SHA-1 is <hash>. */
+static bool
+ocsp_response_key_is(const struct pkix_cert *c, const ASN1_OCTET_STRING *hash)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	return EVP_Digest(c->key_bits.p, c->key_bits.len, md, &mdlen,
+	           EVP_sha1(), NULL) == 1 &&
+	    mdlen == (unsigned)ASN1_STRING_length(hash) &&
+	    memcmp(md, ASN1_STRING_get0_data(hash), mdlen) == 0;
+}
+
+/* True when <c> is the issuer certificate ID <cid> names. */
+static bool
+ocsp_response_is_named_issuer(const struct pkix_cert *c, OCSP_CERTID *cid)
+{
+	ASN1_OCTET_STRING *nh, *kh;
+	ASN1_OBJECT *alg;
+	unsigned char name[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE];
+	const EVP_MD *md;
+	unsigned len;
+
+	if (OCSP_id_get0_info(&nh, &alg, &kh, NULL, cid) != 1 ||
+	    (md = EVP_get_digestbyobj(alg)) == NULL ||
+	    pkix_issuer_hashes(c, md, name, key, &len) == -1)
+		return false;
+	return (unsigned)ASN1_STRING_length(nh) == len &&
+	    (unsigned)ASN1_STRING_length(kh) == len &&
+	    memcmp(ASN1_STRING_get0_data(nh), name, len) == 0 &&
+	    memcmp(ASN1_STRING_get0_data(kh), key, len) == 0;
+}
+
+/* True when <c>'s issuer name is the one certificate ID <cid> names. */
+static bool
+ocsp_response_issued_by_named(const struct pkix_cert *c, OCSP_CERTID *cid)
+{
+	ASN1_OCTET_STRING *nh;
+	ASN1_OBJECT *alg;
+	unsigned char md_out[EVP_MAX_MD_SIZE];
+	const EVP_MD *md;
+	unsigned len = 0;
+
+	return OCSP_id_get0_info(&nh, &alg, NULL, NULL, cid) == 1 &&
+	    (md = EVP_get_digestbyobj(alg)) != NULL &&
+	    EVP_Digest(c->issuer.p, c->issuer.len, md_out, &len, md, NULL) ==
+	    1 &&
+	    (unsigned)ASN1_STRING_length(nh) == len &&
+	    memcmp(ASN1_STRING_get0_data(nh), md_out, len) == 0;
+}
+
+/*
+ * Who signed <bs>, judged from the response alone (RFC 6960 4.2.2.2):
+ * when its certificates are there the signer must be among them (the
+ * responderID names it), and for every SingleResponse that is not
+ * "unknown" either be the issuer its certificate ID names, and a CA, or
+ * carry id-kp-OCSPSigning and be issued by that issuer (by name); any
+ * other certificate must be the issuer of one in the list, and a CA. The
+ * signature must fit its algorithm, and the signer's key when it is known.
+ * Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_check_signer(
+    OCSP_BASICRESP *bs, const struct ocsp_response_certs *certs)
+{
+	const ASN1_OCTET_STRING *key = NULL;
+	const X509_NAME *name = NULL;
+	const struct pkix_cert *signer = NULL;
+	const X509_ALGOR *alg = OCSP_resp_get0_tbs_sigalg(bs);
+	const ASN1_BIT_STRING *sig = OCSP_resp_get0_signature(bs);
+	size_t n = certs->n;
+
+	if (OCSP_resp_get0_id(bs, &key, &name) != 1)
+		return "not a DER BasicOCSPResponse";
+	for (size_t i = 0; signer == NULL && i < n; i++) {
+		const struct pkix_cert *c = &certs->c[i];
+
+		if ((name != NULL &&
+		        ocsp_response_same_name(c->subject, name)) ||
+		    (key != NULL && ocsp_response_key_is(c, key)))
+			signer = c;
+	}
+	if (n > 0 && signer == NULL)
+		return "signer not among the certificates";
+	for (size_t i = 0; i < n; i++) {
+		const struct pkix_cert *c = &certs->c[i];
+		bool issues = false;
+
+		if (c == signer)
+			continue;
+		for (size_t k = 0; k < n && !issues; k++)
+			issues = k != i &&
+			    certs->c[k].issuer.len == c->subject.len &&
+			    memcmp(certs->c[k].issuer.p, c->subject.p,
+			        c->subject.len) == 0;
+		if (!issues)
+			return "a certificate that is not on the signer's path";
+		if (!c->ca)
+			return "an issuer certificate that is not a CA";
+	}
+	if (signer == NULL)
+		return pkix_signature_fits(alg, sig, NULL);
+	for (int i = 0; i < OCSP_resp_count(bs); i++) {
+		OCSP_SINGLERESP *one = OCSP_resp_get0(bs, i);
+		OCSP_CERTID *cid =
+		    (OCSP_CERTID *)(uintptr_t)OCSP_SINGLERESP_get0_id(one);
+
+		/*
+		 * RFC 6960 2.2: "unknown" is also what a responder says of a
+		 * certificate whose issuer it does not serve, signed with its
+		 * own key, which no such issuer authorized.
+		 */
+		if (OCSP_single_get0_status(one, NULL, NULL, NULL, NULL) ==
+		    V_OCSP_CERTSTATUS_UNKNOWN)
+			continue;
+		if (ocsp_response_is_named_issuer(signer, cid)) {
+			if (!signer->ca)
+				return "signer is the named issuer but not a "
+				       "CA";
+			continue;
+		}
+		if (!signer->ocsp_signing)
+			return "signer neither the named issuer nor its OCSP "
+			       "responder";
+		if (!ocsp_response_issued_by_named(signer, cid))
+			return "responder certificate not issued by the named "
+			       "issuer";
+	}
+	return pkix_signature_fits(alg, sig, &signer->key);
 }
 
 /*
@@ -641,10 +968,11 @@ ocsp_response_inspect_basic(const unsigned char *type, size_t type_len,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
 {
 	OCSP_BASICRESP *bs = NULL;
+	struct ocsp_response_certs certs;
 	unsigned char *enc = NULL, *lean = NULL;
-	const unsigned char *p;
+	const unsigned char *p, *cert_der;
 	const char *why;
-	size_t lean_len = 0;
+	size_t lean_len = 0, cert_len;
 	time_t next;
 	int n, i;
 
@@ -655,8 +983,8 @@ ocsp_response_inspect_basic(const unsigned char *type, size_t type_len,
 		why = "out of memory";
 		goto done;
 	}
-	if ((why = ocsp_response_strip_certs(
-	         body, body_len, lean, &lean_len)) != NULL) {
+	if ((why = ocsp_response_strip_certs(body, body_len, lean, &lean_len,
+	         &cert_der, &cert_len)) != NULL) {
 		if (why[0] == '\0')
 			why = "BasicOCSPResponse not canonical DER";
 		goto done;
@@ -703,7 +1031,12 @@ ocsp_response_inspect_basic(const unsigned char *type, size_t type_len,
 		    (f->min_next_update == 0 || next < f->min_next_update))
 			f->min_next_update = next;
 	}
-	why = ocsp_response_check_nonce(bs, req, f);
+	if ((why = ocsp_response_check_extensions(bs, req, f)) != NULL)
+		goto done;
+	if ((why = ocsp_response_read_certs(cert_der, cert_len, &certs, f)) !=
+	    NULL)
+		goto done;
+	why = ocsp_response_check_signer(bs, &certs);
 done:
 	OPENSSL_free(lean);
 	OPENSSL_free(enc);
@@ -780,6 +1113,51 @@ ocsp_response_verify_error(unsigned long e)
 }
 
 /*
+ * What OCSP_basic_verify() leaves out of RFC 6960 4.2.2.2: it takes a
+ * signer that is the issuer a certificate ID names without asking
+ * whether that issuer is a CA, so any certificate chaining to the trust
+ * store (a TLS server's, say) could vouch for made-up certificates of
+ * its own. The signer has verified; when it is the named issuer of any
+ * SingleResponse, it must be a CA. (A delegated signer's issuer was a
+ * CA in its chain's verification.) Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_verify_issuer(OCSP_BASICRESP *bs, STACK_OF(X509) * certs)
+{
+	X509 *signer = NULL;
+	const ASN1_BIT_STRING *bits;
+	unsigned char *der = NULL;
+	struct pkix_cert c;
+	const char *why = NULL;
+	int n;
+
+	if (OCSP_resp_get0_signer(bs, &signer, certs) != 1 || signer == NULL)
+		return "signer certificate not found";
+	/* Its name and key, as pkix_issuer_hashes() reads them. */
+	memset(&c, 0, sizeof(c));
+	if ((n = i2d_X509_NAME(X509_get_subject_name(signer), &der)) <= 0 ||
+	    (bits = X509_get0_pubkey_bitstr(signer)) == NULL) {
+		why = "signer certificate not readable";
+	} else {
+		c.subject.p = der;
+		c.subject.len = (size_t)n;
+		c.key_bits.p = ASN1_STRING_get0_data(bits);
+		c.key_bits.len = (size_t)ASN1_STRING_length(bits);
+	}
+	for (int i = 0; why == NULL && i < OCSP_resp_count(bs); i++) {
+		OCSP_CERTID *cid =
+		    (OCSP_CERTID *)(uintptr_t)OCSP_SINGLERESP_get0_id(
+		        OCSP_resp_get0(bs, i));
+
+		if (ocsp_response_is_named_issuer(&c, cid) &&
+		    (X509_get_extension_flags(signer) & EXFLAG_CA) == 0)
+			why = "signer is the named issuer but not a CA";
+	}
+	OPENSSL_free(der);
+	return why;
+}
+
+/*
  * Only the signature and the signer's authority are checked here (flags
  * 0: the signer's chain, its OCSPSigning purpose or its being the
  * certificates' issuer); ocsp_response_inspect() has done the rest.
@@ -806,6 +1184,8 @@ ocsp_response_verify(const unsigned char *der, size_t len, X509_STORE *store,
 	}
 	if (OCSP_basic_verify(bs, certs, store, 0) != 1)
 		why = ocsp_response_verify_error(ERR_peek_last_error());
+	else
+		why = ocsp_response_verify_issuer(bs, certs);
 done:
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);

@@ -256,16 +256,32 @@ session_log(struct session *s)
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
 	    ? rq->resp.body_bytes
 	    : s->response_body_bytes;
+	e.response_bytes = s->response_bytes;
+	e.answer_dropped_fields = s->dropped.fields;
+	e.answer_dropped_bytes = s->dropped.bytes;
+	e.unknown_extensions = rq->rfacts.unknown_extensions;
 	if (rq->verdict.ocsp_parsed)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
 		e.ocsp_response = &rq->rfacts;
-	if (s->crl_valid)
+	if (s->crl_valid) {
 		e.crl = &rq->crl;
-	if (s->cert_valid)
+		e.signature = rq->crl.verified ? "verified" : "unverified";
+		e.unknown_extensions += rq->crl.unknown_extensions;
+	}
+	if (s->cert_valid) {
 		e.cert = &rq->cert;
-	if (s->ctl_valid)
-		e.ctl_format = fetch_ctl_format_name(s->ctl);
+		e.unknown_extensions += rq->cert.unknown_extensions;
+	}
+	if (s->ctl_valid) {
+		e.ctl_format = fetch_ctl_format_name(s->ctl.format);
+		e.ctl_entries = s->ctl.entries;
+		if (s->ctl.format != FETCH_CTL_TEXT &&
+		    s->ctl.format != FETCH_CTL_STORE)
+			e.signature =
+			    s->ctl.verified ? "verified" : "unverified";
+		e.unknown_extensions += s->ctl.unknown_extensions;
+	}
 	if (rq->verdict.ctl_root)
 		e.ctl_thumbprint = rq->verdict.thumbprint;
 	if (rq->verdict.get_prefix_len > 0 &&
@@ -382,6 +398,11 @@ session_end_request(struct session *s)
 	s->response_started = false;
 	s->status = 0;
 	s->response_body_bytes = 0;
+	s->response_bytes = 0;
+	s->raw_bytes = 0;
+	s->relay_copy = false;
+	s->framing = HTTP_FRAMING_NONE;
+	memset(&s->dropped, 0, sizeof(s->dropped));
 	s->host_mismatch = false;
 	s->inspect = false;
 	if (s->hold != NULL)
@@ -474,6 +495,7 @@ session_reply(struct session *s, int status, enum reason why,
 
 		bufferevent_write(s->client, buf, (size_t)n);
 		s->status = status;
+		s->response_bytes = (uint64_t)n;
 		s->response_body_bytes =
 		    body != NULL ? (uint64_t)(buf + n - body - 4) : 0;
 	}

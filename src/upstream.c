@@ -1,8 +1,9 @@
 /*
  * The upstream side of a session: resolve the target with evdns (the
  * hosts file first), connect with upstream_timeout covering lookup,
- * connect and first byte, send the request in origin-form, and relay the
- * answer: the head rewritten, the body moved between evbuffers as is.
+ * connect and first byte, send the request in origin-form, and answer
+ * the client: a head ocspgate writes, and the body held until judged
+ * (allowed requests) or relayed with a framing of ocspgate's own.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -195,39 +196,7 @@ upstream_socket(const struct session *s, int family)
 	return fd;
 }
 
-/*
- * The answer parser's sink: appends payload to the session's capture,
- * which the session alone owns (taken from and given back to the
- * worker's pool), growing it by doubling up to inspect_limit. Returns 0,
- * or -1 over the limit or out of memory.
- */
-static int
-upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
-{
-	struct session *s = ctx;
-	size_t need = s->capture_len + len, cap = s->capture_cap;
-	unsigned char *grown;
-
-	if (len > s->inspect_limit || need > s->inspect_limit)
-		return -1;
-	if (need > cap) {
-		if (cap < SESSION_CAPTURE_START)
-			cap = SESSION_CAPTURE_START;
-		while (cap < need)
-			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
-			                                 : cap * 2;
-		if ((grown = server_buf_get(s->srv, cap)) == NULL)
-			return -1;
-		if (s->capture_len > 0)
-			memcpy(grown, s->capture, s->capture_len);
-		server_buf_put(s->srv, s->capture, s->capture_cap);
-		s->capture = grown;
-		s->capture_cap = cap;
-	}
-	memcpy(s->capture + s->capture_len, p, len);
-	s->capture_len = need;
-	return 0;
-}
+static int upstream_capture_put(void *ctx, const unsigned char *p, size_t len);
 
 /* A fresh answer parser, copying the payload when it is inspected. */
 static void
@@ -587,6 +556,7 @@ upstream_cache_answer(struct session *s)
 	s->status = 200;
 	s->response_started = true;
 	s->response_body_bytes = body.body_len;
+	s->response_bytes = n + body.body_len;
 	session_answer_done(s, keep);
 	return true;
 }
@@ -645,61 +615,258 @@ upstream_start(struct session *s)
 	upstream_resolve(s);
 }
 
-/* Reads the upstream's status line and headers; sends the new head. */
-/* Stops copying the payload (relaying goes on uninspected). */
+/*
+ * Writes the head ocspgate builds from the upstream's into <out> with
+ * framing <f>, counting it in response_bytes. Returns 0, or -1 (out of
+ * memory; the caller fails the exchange).
+ */
 static int
-upstream_stop_capture(struct session *s)
+upstream_put_head(struct session *s, struct evbuffer *out,
+    const struct http_response_frame *f)
 {
-	s->rq->resp.sink.put = NULL;
+	struct evbuffer_iovec v;
+	int n;
+
+	if (evbuffer_reserve_space(out, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
+		return -1;
+	n = http_response_build_client(&s->rq->resp, f, &s->dropped, v.iov_base,
+	    v.iov_len < HTTP_RESPONSE_HEAD_MAX ? v.iov_len
+	                                       : HTTP_RESPONSE_HEAD_MAX);
+	if (n < 0)
+		return -1;
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(out, &v, 1) == -1)
+		return -1;
+	s->response_bytes += (uint64_t)n;
+	s->status = http_response_client_status(&s->rq->resp);
+	return 0;
+}
+
+/*
+ * The relay sink: payload runs (chunk framing of the upstream's removed)
+ * go to the client, in chunks of ocspgate's own when it frames the body
+ * so. Returns 0, or -1 out of memory.
+ */
+static int
+upstream_relay_put(void *ctx, const unsigned char *p, size_t len)
+{
+	struct session *s = ctx;
+	struct evbuffer *out = bufferevent_get_output(s->client);
+	char line[24];
+	int n = 0;
+
+	if (len == 0)
+		return 0;
+	if (s->framing == HTTP_FRAMING_CHUNKED &&
+	    ((n = http_response_chunk_line(len, line, sizeof(line))) < 0 ||
+	        evbuffer_add(out, line, (size_t)n) == -1))
+		return -1;
+	if (evbuffer_add(out, p, len) == -1)
+		return -1;
+	if (s->framing == HTTP_FRAMING_CHUNKED &&
+	    evbuffer_add(out, HTTP_RESPONSE_CHUNK_END,
+	        sizeof(HTTP_RESPONSE_CHUNK_END) - 1) == -1)
+		return -1;
+	s->response_bytes += (uint64_t)n + len +
+	    (s->framing == HTTP_FRAMING_CHUNKED
+	            ? sizeof(HTTP_RESPONSE_CHUNK_END) - 1
+	            : 0);
+	return 0;
+}
+
+/*
+ * Starts relaying the answer as it comes (monitor mode: a block it
+ * forwarded, or an answer whose inspection failed): the rebuilt head
+ * with a framing of ocspgate's own (the upstream's Content-Length when it
+ * gave one, else chunks, or the close for an HTTP/1.0 client), then
+ * <held> bytes of payload already read. A body ocspgate chunks, a chunked
+ * upstream body, and any body once bytes of it were held, go through
+ * the parser's sink; any other (its framing is the upstream's length or
+ * close) is moved as it comes. May run inside the parser's sink: it
+ * fails nothing itself. Returns 0, or -1 (out of memory).
+ */
+static int
+upstream_relay_begin(
+    struct session *s, const unsigned char *held, size_t held_len)
+{
+	struct http_response *resp = &s->rq->resp;
+	struct http_response_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.http10_client = s->rq->req.http_minor == 0;
+	f.framing =
+	    http_response_relay_framing(resp, f.http10_client, &f.length);
+	f.keep_alive = s->rq->req.keep_alive && !s->srv->draining &&
+	    f.framing != HTTP_FRAMING_CLOSE &&
+	    !http_response_close_delimited(resp);
+	s->client_keep = f.keep_alive;
+	s->framing = f.framing;
+	s->inspect = false;
+	if (upstream_put_head(s, bufferevent_get_output(s->client), &f) == -1)
+		return -1;
+	s->response_started = true;
+	s->relay_copy =
+	    resp->chunked || held_len > 0 || f.framing == HTTP_FRAMING_CHUNKED;
+	resp->sink.put = s->relay_copy ? upstream_relay_put : NULL;
+	resp->sink.ctx = s;
+	if (held_len > 0 && upstream_relay_put(s, held, held_len) == -1)
+		return -1;
 	s->capture_len = 0;
+	return 0;
+}
+
+/* upstream_relay_begin(), failing the exchange when it fails. */
+static int
+upstream_start_relay(
+    struct session *s, const unsigned char *held, size_t held_len)
+{
+	if (upstream_relay_begin(s, held, held_len) == 0)
+		return 0;
+	session_fail(s, REASON_RESPONSE_MALFORMED, "cannot relay the answer");
+	return -1;
+}
+
+/*
+ * Releases a held answer that was judged: the rebuilt head with the
+ * payload's length, then the payload. Returns -1 after failing the
+ * exchange.
+ */
+static int
+upstream_release_held(struct session *s)
+{
+	struct http_response_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.http10_client = s->rq->req.http_minor == 0;
+	f.framing =
+	    s->rq->resp.status == 304 ? HTTP_FRAMING_NONE : HTTP_FRAMING_LENGTH;
+	f.length = s->capture_len;
+	/* ocspgate frames the body: the upstream's framing does not matter. */
+	f.keep_alive = s->rq->req.keep_alive && !s->srv->draining;
+	s->client_keep = f.keep_alive;
+	s->inspect = false;
+	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+	if (upstream_put_head(s, s->hold, &f) == -1 ||
+	    (f.framing == HTTP_FRAMING_LENGTH && s->capture_len > 0 &&
+	        evbuffer_add(s->hold, s->capture, s->capture_len) == -1)) {
+		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return -1;
+	}
+	s->response_bytes +=
+	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
+	s->response_body_bytes =
+	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
+	session_send(s->client, s->hold);
+	s->response_started = true;
 	return 0;
 }
 
 /*
  * A response inspection failed: in enforce mode the client gets 502 and
- * nothing of the answer; in monitor mode the answer is relayed as it is
- * and the event carries the reason. Returns -1 after failing the
- * exchange, 0 when relaying goes on.
+ * nothing of the answer; in monitor mode the event carries the reason
+ * and the answer goes on to the client, rebuilt like any other: as held
+ * once complete (<whole>), else relayed as it comes from here on.
+ * Returns -1 after failing the exchange, 0 when it goes on.
  */
 static int
 upstream_inspection_failed(
-    struct session *s, enum reason why, const char *detail)
+    struct session *s, enum reason why, const char *detail, bool whole)
 {
 	if (s->cfg->mode == MODE_ENFORCE) {
 		s->inspect = false;
-		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		session_fail(s, why, detail);
 		return -1;
 	}
 	s->failure = why;
 	s->failure_detail = detail;
-	s->inspect = false;
-	upstream_stop_capture(s);
-	evbuffer_add_buffer(bufferevent_get_output(s->client), s->hold);
-	s->response_started = true;
+	if (whole)
+		return upstream_release_held(s);
+	return upstream_start_relay(s, s->capture, s->capture_len);
+}
+
+/*
+ * The answer parser's sink while an answer is held: appends payload to
+ * the session's capture, which the session alone owns (taken from and
+ * given back to the worker's pool), growing it by doubling up to
+ * inspect_limit. Over the limit, enforce mode refuses the rest (the
+ * parser flags the overflow); monitor mode relays what it held and this
+ * run, and the rest as it comes. Returns 0, or -1.
+ */
+static int
+upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
+{
+	struct session *s = ctx;
+	size_t need = s->capture_len + len, cap = s->capture_cap;
+	unsigned char *grown;
+
+	if (len > s->inspect_limit || need > s->inspect_limit) {
+		if (s->cfg->mode == MODE_ENFORCE || !s->inspect)
+			return -1;
+		s->failure = REASON_RESPONSE_MALFORMED;
+		s->failure_detail = s->rq->verdict.reason == REASON_OCSP_REQUEST
+		    ? "body over max_response_body"
+		    : "body over max_crl_bytes";
+		/* Inside the parser: a failure is acted on once it returns. */
+		if (upstream_relay_begin(s, s->capture, s->capture_len) == -1)
+			return -1;
+		return upstream_relay_put(s, p, len);
+	}
+	if (need > cap) {
+		if (cap < SESSION_CAPTURE_START)
+			cap = SESSION_CAPTURE_START;
+		while (cap < need)
+			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
+			                                 : cap * 2;
+		if ((grown = server_buf_get(s->srv, cap)) == NULL)
+			return -1;
+		if (s->capture_len > 0)
+			memcpy(grown, s->capture, s->capture_len);
+		server_buf_put(s->srv, s->capture, s->capture_cap);
+		s->capture = grown;
+		s->capture_cap = cap;
+	}
+	memcpy(s->capture + s->capture_len, p, len);
+	s->capture_len = need;
 	return 0;
 }
 
-/* The head of an answer to an OCSP request: 200, the OCSP type, a size. */
+/* What the request asked, for judging the answer's head. */
+static void
+upstream_expect(const struct session *s, struct http_response_expect *x)
+{
+	const struct http_request *req = &s->rq->req;
+	const struct http_span *inm =
+	    http_headers_get(&req->hs, "if-none-match");
+
+	memset(x, 0, sizeof(*x));
+	x->get = req->llhttp_method == HTTP_GET;
+	x->conditional = inm != NULL ||
+	    http_headers_get(&req->hs, "if-modified-since") != NULL;
+	if (inm != NULL)
+		x->if_none_match = *inm;
+}
+
+/*
+ * The head of an answer to an allowed request: 200 (or a 304 that
+ * http_response_check() accepted), within its class's size, and for OCSP
+ * the OCSP type. Returns -1 after failing the exchange.
+ */
 static int
-upstream_check_ocsp_head(struct session *s)
+upstream_check_allowed_head(struct session *s)
 {
 	static const char want[] = "application/ocsp-response";
+	const struct http_response *resp = &s->rq->resp;
 	const struct http_span *ct =
-	    http_headers_get(&s->rq->resp.hs, "content-type");
+	    http_headers_get(&resp->hs, "content-type");
 	bool ocsp = upstream_answer_class(s) == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
-	if (s->rq->resp.status == 304) {
-		/* Not Modified: a cache revalidating, no body to judge. */
-		s->inspect = false;
-		upstream_stop_capture(s);
-		return 0;
-	}
-	if (s->rq->resp.status != 200)
+	if (resp->status == 304)
+		return 0; /* Not Modified: no body to judge */
+	if (resp->status != 200)
 		why = "status is not 200";
-	else if ((s->rq->resp.parser.flags & F_CONTENT_LENGTH) &&
-	    s->rq->resp.parser.content_length > s->inspect_limit)
+	else if (resp->has_length && resp->content_length > s->inspect_limit)
 		why = ocsp ? "body over max_response_body"
 		           : "body over max_crl_bytes";
 	else if (!ocsp)
@@ -711,11 +878,8 @@ upstream_check_ocsp_head(struct session *s)
 		why = "Content-Type is not application/ocsp-response";
 	if (why == NULL)
 		return 0;
-	/* Nothing is held yet: in monitor mode the head goes out as is. */
-	return s->cfg->mode == MODE_ENFORCE
-	    ? upstream_inspection_failed(s, REASON_RESPONSE_MALFORMED, why)
-	    : (s->failure = REASON_RESPONSE_MALFORMED, s->failure_detail = why,
-	          s->inspect = false, upstream_stop_capture(s), 0);
+	return upstream_inspection_failed(
+	    s, REASON_RESPONSE_MALFORMED, why, false);
 }
 
 /*
@@ -747,13 +911,16 @@ upstream_grow_head(struct session *s)
 	return 0;
 }
 
+/*
+ * Reads the upstream's status line and headers and judges them against
+ * the request. A held answer's head is written once the answer has been
+ * judged; a relayed one's at once. Returns -1 after failing the exchange.
+ */
 static int
 upstream_read_head(struct session *s, struct evbuffer *in)
 {
-	struct evbuffer *out = bufferevent_get_output(s->client);
-	struct evbuffer_iovec v;
-	bool keep;
-	int n;
+	struct http_response_expect x;
+	const char *why;
 
 	if (s->rhead == NULL) {
 		if ((s->rhead = server_buf_get(
@@ -787,6 +954,7 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 		rc = http_response_parse(
 		    &s->rq->resp, s->rhead + s->rhead_len, len, &consumed);
 		s->rhead_len += consumed;
+		s->raw_bytes += consumed;
 		evbuffer_drain(in, consumed);
 		if (rc == HTTP_PARSE_ERROR) {
 			session_fail(
@@ -794,49 +962,42 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 			return -1;
 		}
 	}
-	if (s->rq->resp.chunked && s->rq->req.http_minor == 0) {
-		/* Asked as HTTP/1.0, which has no chunked coding. */
-		session_fail(s, REASON_RESPONSE_MALFORMED,
-		    "chunked reply to an HTTP/1.0 request");
-		return -1;
+	s->status = http_response_client_status(&s->rq->resp);
+	upstream_expect(s, &x);
+	if ((why = http_response_check(&s->rq->resp, &x)) != NULL) {
+		if (s->inspect) {
+			if (upstream_inspection_failed(
+			        s, REASON_RESPONSE_MALFORMED, why, false) == -1)
+				return -1;
+		} else {
+			/* A block monitor mode forwarded keeps its reason. */
+			s->failure = REASON_RESPONSE_MALFORMED;
+			s->failure_detail = why;
+		}
 	}
-	if (s->inspect && upstream_check_ocsp_head(s) == -1)
+	if (s->inspect && upstream_check_allowed_head(s) == -1)
 		return -1;
-	/* An inspected answer waits in <hold> until it has been judged. */
-	if (s->inspect)
-		out = s->hold;
-	keep = s->rq->req.keep_alive &&
-	    !http_response_close_delimited(&s->rq->resp) && !s->srv->draining;
-	s->client_keep = keep;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)s->rhead_len + 128, &v, 1) <
-	    1)
-		goto fail;
-	n = http_response_build_client(&s->rq->resp, s->rq->req.http_minor == 0,
-	    keep, v.iov_base, v.iov_len);
-	if (n < 0)
-		goto fail;
-	v.iov_len = (size_t)n;
-	if (evbuffer_commit_space(out, &v, 1) == -1)
-		goto fail;
-	s->response_started = !s->inspect;
-	s->status = s->rq->resp.status;
-	return 0;
-fail:
-	session_fail(s, REASON_RESPONSE_MALFORMED, "cannot build head");
-	return -1;
+	/* An inspected answer waits in the capture until it is judged. */
+	if (s->inspect || s->response_started)
+		return 0;
+	return upstream_start_relay(s, NULL, 0);
 }
 
-/* Moves body bytes to the client as far as the message goes. */
+/*
+ * Moves body bytes on as far as the message goes: a held answer's
+ * payload into the capture (the raw bytes are dropped), a relayed one's
+ * to the client, moved as it came or through the sink.
+ */
 static int
 upstream_relay_body(struct session *s, struct evbuffer *in)
 {
-	struct evbuffer *out =
-	    s->inspect ? s->hold : bufferevent_get_output(s->client);
+	struct evbuffer *out = bufferevent_get_output(s->client);
 
 	while (s->rq->resp.state == HTTP_RESPONSE_BODY) {
 		struct evbuffer_iovec v = {.iov_base = "", .iov_len = 0};
 		size_t consumed;
 		enum http_parse rc;
+		bool held = s->inspect;
 
 		/* An empty kick lets llhttp end a message with no body. */
 		if (evbuffer_get_length(in) > 0 &&
@@ -849,19 +1010,33 @@ upstream_relay_body(struct session *s, struct evbuffer *in)
 			    s, REASON_RESPONSE_MALFORMED, s->rq->resp.detail);
 			return -1;
 		}
-		if (consumed > 0)
+		if (s->rq->resp.capture_overflow && !s->inspect) {
+			/* The relay sink ran out of memory. */
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    "cannot relay the answer");
+			return -1;
+		}
+		if (consumed > 0 && (held || s->relay_copy)) {
+			evbuffer_drain(in, consumed);
+		} else if (consumed > 0) {
 			evbuffer_remove_buffer(in, out, consumed);
+			s->response_bytes += consumed;
+		}
+		s->raw_bytes += consumed;
+		/*
+		 * Over the limit, or many more raw bytes than payload (tiny
+		 * chunks, long chunk extensions): judged malformed.
+		 */
 		if (s->inspect &&
 		    (s->rq->resp.capture_overflow ||
-		        evbuffer_get_length(s->hold) >
-		            s->inspect_limit * 2 + 65536)) {
+		        s->raw_bytes > s->inspect_limit * 2 + 65536)) {
 			if (upstream_inspection_failed(s,
 			        REASON_RESPONSE_MALFORMED,
 			        upstream_answer_class(s) == REASON_OCSP_REQUEST
 			            ? "body over max_response_body"
-			            : "body over max_crl_bytes") == -1)
+			            : "body over max_crl_bytes",
+			        false) == -1)
 				return -1;
-			out = bufferevent_get_output(s->client);
 		}
 		if (rc == HTTP_PARSE_MORE && evbuffer_get_length(in) == 0)
 			break;
@@ -933,9 +1108,10 @@ upstream_candidate_evidence(
 }
 
 /*
- * The whole answer to an allowed OCSP request is held: inspect it (and
- * verify its signature when configured) before a byte reaches the
- * client. Returns -1 after failing the exchange.
+ * The whole answer to an allowed request is held: inspect it (and verify
+ * its signature when configured) before a byte reaches the client, then
+ * release it rebuilt. A 304 has no body to judge. Returns -1 after
+ * failing the exchange.
  */
 static int
 upstream_inspect(struct session *s)
@@ -947,9 +1123,12 @@ upstream_inspect(struct session *s)
 	char file[64];
 	enum reason why;
 
+	if (s->rq->resp.status == 304)
+		return upstream_release_held(s);
 	switch (upstream_answer_class(s)) {
 	case REASON_CRL_REQUEST:
-		why = fetch_inspect_crl(body, len, &s->rq->crl, &detail);
+		why = fetch_inspect_crl(
+		    body, len, s->cfg->known_cas, &s->rq->crl, &detail);
 		s->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
@@ -977,7 +1156,10 @@ upstream_inspect(struct session *s)
 			detail = "not a trust-list file";
 			break;
 		}
-		why = fetch_inspect_ctl(body, len, file, &s->ctl, &detail);
+		/* Windows Update's cabinets unpack to under 3 times their size.
+		 */
+		why = fetch_inspect_ctl(body, len, file, s->cfg->known_store,
+		    s->inspect_limit * SESSION_CAB_RATIO, &s->ctl, &detail);
 		s->ctl_valid = why == REASON_NONE;
 		break;
 	default:
@@ -991,27 +1173,39 @@ upstream_inspect(struct session *s)
 		break;
 	}
 	if (why != REASON_NONE)
-		return upstream_inspection_failed(s, why, detail);
+		return upstream_inspection_failed(s, why, detail, true);
 	if (s->rq->verdict.candidate != CANDIDATE_NONE &&
 	    !reason_is_allow(s->rq->verdict.reason))
 		upstream_candidate_evidence(s, body, len);
 	if (s->cache_result == SESSION_CACHE_MISS)
 		upstream_cache_store(s, body, len);
-	s->inspect = false;
-	session_send(s->client, s->hold);
-	s->response_started = true;
-	return 0;
+	return upstream_release_held(s);
 }
 
+/* The upstream's answer is complete: judge it if held, end the body. */
 static void
 upstream_finish(struct session *s)
 {
 	uint64_t ns = session_now_ns() - s->upstream_start_ns;
 
 	metrics_observe_upstream(&s->srv->metrics, ns);
-	if (s->inspect && upstream_inspect(s) == -1)
-		return;
-	s->response_body_bytes = s->rq->resp.body_bytes;
+	if (s->inspect) {
+		if (upstream_inspect(s) == -1)
+			return;
+	} else {
+		if (s->framing == HTTP_FRAMING_CHUNKED &&
+		    evbuffer_add(bufferevent_get_output(s->client),
+		        HTTP_RESPONSE_LAST_CHUNK,
+		        sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1) == -1) {
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    "cannot relay the answer");
+			return;
+		}
+		if (s->framing == HTTP_FRAMING_CHUNKED)
+			s->response_bytes +=
+			    sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1;
+		s->response_body_bytes = s->rq->resp.body_bytes;
+	}
 	upstream_park(s);
 	upstream_release(s);
 	session_answer_done(s, s->client_keep);

@@ -160,6 +160,15 @@ struct config {
 	struct alert_config alerts; /* thresholds, 0 turns one off */
 	char **notes; /* what loading learned (pki_certs), for -t */
 	size_t nnotes;
+	/*
+	 * The CAs whose CRL and trust-list signatures can be checked:
+	 * ca_file, the CA certificates of pki_certs, every issuers file.
+	 * known_cas lists them (for a CRL's issuer, found by name),
+	 * known_store holds them (for a chain); both NULL when none.
+	 */
+	STACK_OF(X509) * pki_cas;
+	STACK_OF(X509) * known_cas;
+	X509_STORE *known_store;
 };
 
 /*

@@ -5,6 +5,7 @@
 #ifndef OCSPGATE_DER_H
 #define OCSPGATE_DER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -15,5 +16,12 @@
  */
 int der_header(const unsigned char *p, size_t n, unsigned *tag, size_t *hlen,
     size_t *clen);
+
+/*
+ * True when <p> (<n> bytes) is a series of whole DER TLVs, and so, down
+ * to <depth> levels, is the content of every constructed one (every
+ * length minimal, nothing outside a TLV).
+ */
+bool der_walk(const unsigned char *p, size_t n, int depth);
 
 #endif

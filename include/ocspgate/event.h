@@ -47,6 +47,12 @@ struct event_record {
 	bool has_request_body;
 	int status; /* sent to the client, 0 if none */
 	uint64_t response_body_bytes;
+	uint64_t response_bytes; /* head, framing and body sent; 0: unknown */
+	/* Unknown extensions in the answer's certificates and CRLs. */
+	unsigned unknown_extensions;
+	/* Upstream head fields left out or rewritten (ocspgate.answer). */
+	unsigned answer_dropped_fields;
+	uint64_t answer_dropped_bytes;
 	const struct ocsp_request_facts *ocsp; /* NULL when none parsed */
 	const struct ocsp_response_facts *ocsp_response; /* NULL: none */
 	const struct fetch_crl_facts *crl;   /* a CRL fetched, or NULL */
@@ -54,6 +60,9 @@ struct event_record {
 	const char *ctl_format;              /* a trust list: its format */
 	const unsigned char *ctl_thumbprint; /* a root by thumbprint: 20 */
 	struct http_span get_prefix; /* a GET's path before its request */
+	size_t ctl_entries;                  /* and its entries */
+	const char *signature; /* a CRL or trust list: "verified", else
+	                          "unverified" (ocspgate.signature) */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
 	/* Its head's filter facts (ocspgate.request), NULL before them. */
 	const struct http_request *request;

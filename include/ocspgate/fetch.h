@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "ocspgate/reason.h"
 
 #define FETCH_NAME_MAX   256 /* RFC 2253 text of a name, truncated */
@@ -25,6 +27,8 @@ struct fetch_crl_facts {
 	char next_update[FETCH_TIME_LEN]; /* "" when absent */
 	size_t entries;                   /* revoked certificates */
 	bool pem;
+	bool verified; /* its signature verified with a known issuer's key */
+	unsigned unknown_extensions; /* bounded, counted */
 };
 
 /* What an issuer-certificate answer held (its first certificate). */
@@ -36,16 +40,27 @@ struct fetch_cert_facts {
 	size_t count; /* certificates in the answer (PKCS#7: >= 1) */
 	bool pkcs7;
 	bool pem;
+	unsigned unknown_extensions; /* bounded, counted */
 };
 
 /* How a trust list was packaged. */
 enum fetch_ctl_format {
 	FETCH_CTL_CAB = 0, /* Microsoft cabinet ("MSCF") */
 	FETCH_CTL_PKCS7,   /* .sst / .stl: PKCS#7 SignedData */
-	FETCH_CTL_TEXT     /* .txt: short printable text */
+	FETCH_CTL_TEXT,    /* .txt: short printable text */
+	FETCH_CTL_STORE    /* .sst: serialized certificate store */
 };
 
-/* "cab", "pkcs7", "text". */
+/* What a trust-list answer was. */
+struct fetch_ctl_facts {
+	enum fetch_ctl_format format;
+	bool format_known; /* the file name gave a format */
+	size_t entries;    /* trusted subjects, or a store's certificates */
+	bool verified;     /* signed by a chain to a known CA */
+	unsigned unknown_extensions;
+};
+
+/* "cab", "pkcs7", "text", "store". */
 const char *fetch_ctl_format_name(enum fetch_ctl_format f);
 
 /*
@@ -53,21 +68,30 @@ const char *fetch_ctl_format_name(enum fetch_ctl_format f);
  * or REASON_RESPONSE_MALFORMED with *detail set to a short static text.
  *
  * fetch_inspect_crl: one DER X509_CRL of exactly <len> bytes, or one PEM
- * "X509 CRL" block (nothing but whitespace around it).
+ * "X509 CRL" block (nothing but whitespace around it); its extensions
+ * and its entries' as pkix_crl_extensions() allows; its signature
+ * verified when a CA of <known> (may be NULL) has its issuer's name:
+ * refused when it verifies with none of them, f->verified when it
+ * does; else of the shape its algorithm gives.
  * fetch_inspect_cert: one DER or PEM certificate, or a DER/PEM PKCS#7
  * SignedData holding certificates only (no signers, no content), the
- * form of .p7c files.
- * fetch_inspect_ctl: for <file> "x.cab" the cabinet signature and a
- * plausible header (cbCabinet equal to <len>); for "x.sst"/"x.stl" a DER
- * PKCS#7 SignedData of exactly <len> bytes; for "x.txt" printable ASCII
- * (and CR, LF, tab) only, at most 64 KiB.
+ * form of .p7c files; each certificate's extensions as
+ * pkix_cert_extensions() allows.
+ * fetch_inspect_ctl: for <file> "xstl.cab" a cabinet holding only
+ * "x.stl" (ctl_cab(), at most <max> bytes unpacked); for "x.stl" and a
+ * PKCS#7 "x.sst" a signed certificate trust list (ctl_pkcs7(), verified
+ * against <known>, may be NULL); for a serialized "x.sst" a store of
+ * certificates (ctl_store()); for "x.txt" printable ASCII (and CR, LF,
+ * tab) only, at most 64 KiB.
  */
 enum reason fetch_inspect_crl(const unsigned char *body, size_t len,
-    struct fetch_crl_facts *f, const char **detail);
+    const STACK_OF(X509) * known, struct fetch_crl_facts *f,
+    const char **detail);
 enum reason fetch_inspect_cert(const unsigned char *body, size_t len,
     struct fetch_cert_facts *f, const char **detail);
 enum reason fetch_inspect_ctl(const unsigned char *body, size_t len,
-    const char *file, enum fetch_ctl_format *format, const char **detail);
+    const char *file, X509_STORE *known, size_t max, struct fetch_ctl_facts *f,
+    const char **detail);
 
 /*
  * True when the last segment of <path> (<len> bytes, no query) names a

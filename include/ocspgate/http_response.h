@@ -1,7 +1,8 @@
 /*
- * Upstream responses: llhttp splits head from body so that the head can
- * be rewritten for the client while body bytes are moved, not copied.
- * Pure: no I/O, no libevent, no globals.
+ * Upstream responses: llhttp splits head from body; the head the client
+ * gets is ocspgate's own, rebuilt from an allowlist of fields of checked
+ * shape, with a framing of ocspgate's choosing.
+ * Pure: no I/O, no libevent, no clock, no globals.
  */
 #ifndef OCSPGATE_HTTP_RESPONSE_H
 #define OCSPGATE_HTTP_RESPONSE_H
@@ -41,6 +42,8 @@ struct http_response {
 	struct http_span reason_phrase;
 	struct http_headers hs;
 	bool chunked;
+	bool has_length;         /* Content-Length given (and not chunked) */
+	uint64_t content_length; /* its value */
 	bool keep_alive;
 	uint64_t body_bytes; /* payload bytes, without chunk framing */
 	struct http_response_sink sink; /* put == NULL: payload not kept */
@@ -70,15 +73,86 @@ enum http_parse http_response_parse(
  */
 enum http_parse http_response_eof(struct http_response *r);
 
+/* What the request asked, against which its answer's head is judged. */
+struct http_response_expect {
+	bool get;         /* the request was a GET */
+	bool conditional; /* it carried If-Modified-Since or If-None-Match */
+	/* Its If-None-Match value, or {NULL, 0}: a 304's ETag must be in it. */
+	struct http_span if_none_match;
+};
+
 /*
- * Writes the head for the client into <out> (at most <cap> bytes): status
- * line as HTTP/1.1 (or 1.0 for an HTTP/1.0 client), end-to-end headers,
- * Transfer-Encoding kept when the body is relayed chunked, and
- * "Connection: keep-alive" or "close" per <keep_alive>.
+ * Judges a parsed head (state BODY or DONE) against <x>: a 304 answers
+ * only a conditional GET, and carries an ETag the request named when it
+ * named any. Returns NULL, or a short static text of the rule broken.
+ */
+const char *http_response_check(
+    const struct http_response *r, const struct http_response_expect *x);
+
+/* How the body follows the head ocspgate writes. */
+enum http_response_framing {
+	HTTP_FRAMING_NONE = 0, /* no body: HEAD, 204, 304 */
+	HTTP_FRAMING_LENGTH,   /* Content-Length: length */
+	HTTP_FRAMING_CHUNKED,  /* ocspgate's own chunks, no extensions */
+	HTTP_FRAMING_CLOSE     /* the body ends when the connection closes */
+};
+
+struct http_response_frame {
+	bool http10_client;
+	bool keep_alive; /* ignored (close) with HTTP_FRAMING_CLOSE */
+	enum http_response_framing framing;
+	uint64_t length; /* for HTTP_FRAMING_LENGTH */
+};
+
+/* What the rebuilt head left out of the upstream's. */
+struct http_response_dropped {
+	unsigned fields; /* fields not passed on, or passed on rewritten */
+	uint64_t bytes;  /* their name and value bytes as received */
+};
+
+/*
+ * The framing for relaying <r>'s body as it comes: none when no body
+ * follows, the upstream's Content-Length when it gave one, else
+ * ocspgate's own chunks for an HTTP/1.1 client and the connection's
+ * close for an HTTP/1.0 one. *length gets the Content-Length.
+ */
+enum http_response_framing http_response_relay_framing(
+    const struct http_response *r, bool http10_client, uint64_t *length);
+
+/*
+ * Writes the head for the client into <out> (at most <cap> bytes):
+ * "HTTP/1.x CODE PHRASE" with ocspgate's phrase for the code (an unknown
+ * code becomes its class's x00), then of the upstream's fields only
+ * Content-Type (a known media type, written in lower case without
+ * parameters), Cache-Control (known directives, numeric values), Expires,
+ * Last-Modified, Date (HTTP-dates, written as IMF-fixdate) and ETag (an
+ * entity-tag of at most HTTP_RESPONSE_ETAG_MAX visible ASCII characters),
+ * each once; a 304 gets no Content-Type. Then the framing of <f> and
+ * "Connection: keep-alive" or "close". What was left out or rewritten
+ * is counted in <d> (may be NULL).
  * Returns the length, or -1 if <cap> is too small.
  */
 int http_response_build_client(const struct http_response *r,
-    bool http10_client, bool keep_alive, char *out, size_t cap);
+    const struct http_response_frame *f, struct http_response_dropped *d,
+    char *out, size_t cap);
+
+/*
+ * The status code the head for the client carries: <r>'s when ocspgate
+ * knows it, else its class's x00 (500 when even that is unknown).
+ */
+int http_response_client_status(const struct http_response *r);
+
+/*
+ * Writes the line that opens a chunk of <len> (> 0) bytes, "HEX\r\n",
+ * into <out> of <cap> bytes. Returns its length, or -1 if <cap> is too
+ * small. The chunk ends with "\r\n"; the body with "0\r\n\r\n".
+ */
+int http_response_chunk_line(size_t len, char *out, size_t cap);
+
+#define HTTP_RESPONSE_ETAG_MAX   64   /* characters between the quotes */
+#define HTTP_RESPONSE_HEAD_MAX   1024 /* a rebuilt head is never longer */
+#define HTTP_RESPONSE_CHUNK_END  "\r\n"
+#define HTTP_RESPONSE_LAST_CHUNK "0\r\n\r\n"
 
 /* True when the body ends only when the upstream closes. */
 bool http_response_close_delimited(const struct http_response *r);

@@ -15,9 +15,10 @@
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/reason.h"
 
-#define OCSP_RESPONSE_MAX_CERTS OCSP_REQUEST_MAX_CERTS
-#define OCSP_RESPONSE_TIME_LEN  21 /* "2026-11-26T19:00:00Z" + NUL */
-#define OCSP_RESPONDER_NAME_MAX 256
+#define OCSP_RESPONSE_MAX_CERTS        OCSP_REQUEST_MAX_CERTS
+#define OCSP_RESPONSE_MAX_SIGNER_CERTS 4  /* the signer and its issuers */
+#define OCSP_RESPONSE_TIME_LEN         21 /* "2026-11-26T19:00:00Z" + NUL */
+#define OCSP_RESPONDER_NAME_MAX        256
 
 enum ocsp_cert_status {
 	OCSP_CERT_GOOD = 0,
@@ -51,8 +52,9 @@ struct ocsp_response_facts {
 	size_t ncerts;
 	struct ocsp_single_facts certs[OCSP_RESPONSE_MAX_CERTS];
 	bool has_nonce;
-	time_t min_next_update; /* earliest nextUpdate, 0 if none */
-	const char *detail;     /* static text on why it was refused */
+	unsigned unknown_extensions; /* in its certificates, bounded */
+	time_t min_next_update;      /* earliest nextUpdate, 0 if none */
+	const char *detail;          /* static text on why it was refused */
 };
 
 /*

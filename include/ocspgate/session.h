@@ -28,6 +28,7 @@
 #define SESSION_RESPONSE_HEAD_MAX   65536 /* upstream status line + headers */
 #define SESSION_RESPONSE_HEAD_START 4096  /* most heads fit; then MAX */
 #define SESSION_CAPTURE_START       4096  /* an OCSP answer, grown if need be */
+#define SESSION_CAB_RATIO           4     /* a cabinet unpacks to at most */
 /* The request block: head buffer, then body (and GET DER scratch). */
 #define SESSION_REQBUF_SIZE(cfg)                                               \
 	((cfg)->max_header_bytes +                                             \
@@ -152,10 +153,10 @@ struct session {
 	unsigned char *capture; /* its payload, for inspection; ours alone */
 	size_t capture_len;
 	size_t capture_cap;
-	size_t inspect_limit;      /* payload bytes this class may have */
-	bool crl_valid;            /* rq->crl holds what a CRL fetch returned */
-	bool cert_valid;           /* rq->cert: what an issuer fetch returned */
-	enum fetch_ctl_format ctl; /* how a trust list was packaged */
+	size_t inspect_limit; /* payload bytes this class may have */
+	bool crl_valid;       /* rq->crl holds what a CRL fetch returned */
+	bool cert_valid;      /* rq->cert: what an issuer fetch returned */
+	struct fetch_ctl_facts ctl; /* what a trust list was */
 	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */
 	bool upstream_reused;  /* on an idle connection from the pool */
@@ -164,6 +165,13 @@ struct session {
 	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
+	/* How the answer reaches the client (upstream.c). */
+	bool relay_copy; /* relayed payload goes through the parser's sink,
+	                    de-chunked, not moved as it came */
+	enum http_response_framing framing; /* of a relayed body */
+	uint64_t raw_bytes;      /* bytes of a held answer, framing included */
+	uint64_t response_bytes; /* sent to the client: head, framing, body */
+	struct http_response_dropped dropped; /* of the upstream's head */
 };
 
 /*

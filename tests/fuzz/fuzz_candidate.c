@@ -9,7 +9,8 @@
  * cand.test in one class at a time, and cand.test as a responder pinned
  * to an issuer. Aborts when the rule breaks: the candidate is exactly the
  * first class, in the order OCSP, CRL, issuer certificate, trust list,
- * that allows the request once cand.test is listed there, and a pinned
+ * that allows the request once cand.test is listed there (but a GET of
+ * "/", a site's front page, is none), and a pinned
  * entry refuses an OCSP candidate for its issuer at most; or when an
  * OCSP candidate lacks its facts, any other request leaves facts set,
  * the memos change an answer, an evidence check gives a detail other
@@ -215,6 +216,10 @@ fuzz_candidate_check(const struct http_request *req)
 		        w.get_prefix_len != v.get_prefix_len))
 			abort();
 	}
+	/* A site's root is the one exception: listed, never a candidate. */
+	if (req->path.len == 1 && v.candidate == CANDIDATE_NONE &&
+	    req->llhttp_method == HTTP_GET)
+		first = CANDIDATE_NONE;
 	if (first != v.candidate)
 		abort();
 	/* A pinned entry refuses an OCSP candidate for its issuer only. */

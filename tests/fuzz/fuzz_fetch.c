@@ -5,7 +5,11 @@
  * Aborts when an invariant breaks: a refusal says why and an acceptance
  * does not; accepted facts are NUL-terminated strings of the right
  * shape; an accepted DER body re-encodes to the same bytes; an accepted
- * cabinet or text obeys its rules; OpenSSL's error queue is left empty.
+ * cabinet holds one trust-list file and ends with its blocks, an
+ * accepted .sst is a serialized store ending in its trailer or a PKCS#7
+ * that OpenSSL reads as a certificate trust list, an accepted text obeys
+ * its rules, nothing unverified claims to be; OpenSSL's error queue is
+ * left empty.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -132,7 +136,7 @@ fuzz_fetch_crl(const uint8_t *data, size_t size)
 	const char *detail = "unset";
 	enum reason r;
 
-	r = fetch_inspect_crl(data, size, &f, &detail);
+	r = fetch_inspect_crl(data, size, NULL, &f, &detail);
 	fuzz_fetch_queue();
 	if ((r == REASON_NONE) != (detail == NULL) ||
 	    (r != REASON_NONE && r != REASON_RESPONSE_MALFORMED))
@@ -144,6 +148,9 @@ fuzz_fetch_crl(const uint8_t *data, size_t size)
 	fuzz_fetch_time(f.next_update, true);
 	if (f.number_len > FETCH_SERIAL_MAX ||
 	    (f.number_len > 1 && f.number[0] == 0))
+		abort();
+	/* With no known CA, nothing is verified. */
+	if (f.verified)
 		abort();
 	if (!f.pem)
 		fuzz_fetch_reencode_crl(data, size);
@@ -177,30 +184,55 @@ fuzz_fetch_cert(const uint8_t *data, size_t size)
 		fuzz_fetch_reencode_x509(data, size);
 }
 
+/* Aborts unless <data> is a PKCS#7 whose content is a CTL, by OpenSSL. */
+static void
+fuzz_fetch_is_ctl(const uint8_t *data, size_t size)
+{
+	const unsigned char *p = data;
+	PKCS7 *p7;
+	char text[32];
+
+	ERR_set_mark();
+	if ((p7 = d2i_PKCS7(NULL, &p, (long)size)) == NULL ||
+	    (size_t)(p - data) != size || !PKCS7_type_is_signed(p7) ||
+	    p7->d.sign->contents == NULL ||
+	    OBJ_obj2txt(text, sizeof(text), p7->d.sign->contents->type, 1) <=
+	        0 ||
+	    strcmp(text, "1.3.6.1.4.1.311.10.1") != 0)
+		abort();
+	PKCS7_free(p7);
+	ERR_pop_to_mark();
+}
+
 static void
 fuzz_fetch_ctl(const uint8_t *data, size_t size, const char *file,
     enum fetch_ctl_format want)
 {
-	/* Another format, so that the one set shows. */
-	enum fetch_ctl_format fmt =
-	    want == FETCH_CTL_CAB ? FETCH_CTL_TEXT : FETCH_CTL_CAB;
+	struct fetch_ctl_facts f;
 	const char *detail = "unset";
 	enum reason r;
 	size_t i;
 
-	r = fetch_inspect_ctl(data, size, file, &fmt, &detail);
+	r = fetch_inspect_ctl(data, size, file, NULL, 1 << 20, &f, &detail);
 	fuzz_fetch_queue();
 	if ((r == REASON_NONE) != (detail == NULL) ||
-	    (r != REASON_NONE && r != REASON_RESPONSE_MALFORMED) || fmt != want)
+	    (r != REASON_NONE && r != REASON_RESPONSE_MALFORMED) ||
+	    !f.format_known ||
+	    (f.format != want &&
+	        !(want == FETCH_CTL_PKCS7 && f.format == FETCH_CTL_STORE)))
 		abort();
 	if (r != REASON_NONE)
 		return;
-	switch (fmt) {
+	if (f.verified)
+		abort(); /* no known CA was given */
+	switch (f.format) {
 	case FETCH_CTL_CAB:
 		if (size < 36 || memcmp(data, "MSCF\0\0\0\0", 8) != 0 ||
 		    ((size_t)data[8] | (size_t)data[9] << 8 |
 		        (size_t)data[10] << 16 | (size_t)data[11] << 24) !=
-		        size)
+		        size ||
+		    data[26] != 1 || data[27] != 0 || data[28] != 1 ||
+		    data[29] != 0)
 			abort();
 		break;
 	case FETCH_CTL_TEXT:
@@ -213,6 +245,14 @@ fuzz_fetch_ctl(const uint8_t *data, size_t size, const char *file,
 				abort();
 		break;
 	case FETCH_CTL_PKCS7:
+		fuzz_fetch_is_ctl(data, size);
+		break;
+	case FETCH_CTL_STORE:
+		if (size < 20 || memcmp(data, "\0\0\0\0CERT", 8) != 0 ||
+		    memcmp(data + size - 12, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) !=
+		        0 ||
+		    f.entries == 0)
+			abort();
 		break;
 	}
 }

@@ -4,8 +4,11 @@
  * as asked with a nonce and once without. Aborts when an invariant
  * breaks: an accepted response re-encodes to the same DER, records at
  * most eight certificates, each one the request asked for; a refused one
- * says why; OpenSSL's error queue is left empty. Accepted successful
- * responses are then verified against the CA that signed the corpus.
+ * says why; OpenSSL's error queue is left empty; an accepted one has
+ * nothing to spare (no more than four certificates, all whole X.509
+ * for OpenSSL's decoder too, the signer among them; only the response
+ * extensions RFC 6960 defines). Accepted successful responses are then
+ * verified against the CA that signed the corpus.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -527,6 +530,46 @@ fuzz_ocsp_response_single(
 		abort();
 }
 
+/*
+ * Aborts unless accepted successful response <data> holds nothing to
+ * spare, as OpenSSL's own decoders see it: at most four certificates,
+ * each a certificate X.509 decoding takes whole, one of them the signer
+ * when there are any; no response extension but the nonce (only when
+ * the request had one) and the extended revoked definition; no more
+ * unknown certificate extensions than four per certificate.
+ */
+static void
+fuzz_ocsp_response_nothing_spare(const uint8_t *data, size_t size,
+    const struct ocsp_request_facts *req, const struct ocsp_response_facts *f)
+{
+	const unsigned char *p = data;
+	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)size);
+	OCSP_BASICRESP *bs =
+	    resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+	const STACK_OF(X509) * certs;
+	X509 *signer = NULL;
+	int n;
+
+	if (bs == NULL)
+		abort();
+	certs = OCSP_resp_get0_certs(bs);
+	n = sk_X509_num(certs);
+	if (n > OCSP_RESPONSE_MAX_SIGNER_CERTS ||
+	    f->unknown_extensions > 4u * (unsigned)n ||
+	    (n > 0 && OCSP_resp_get0_signer(bs, &signer, NULL) != 1))
+		abort();
+	for (int i = 0; i < OCSP_BASICRESP_get_ext_count(bs); i++) {
+		int nid = OBJ_obj2nid(
+		    X509_EXTENSION_get_object(OCSP_BASICRESP_get_ext(bs, i)));
+
+		if (nid != NID_id_pkix_OCSP_extendedStatus &&
+		    !(nid == NID_id_pkix_OCSP_Nonce && req->has_nonce))
+			abort();
+	}
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+}
+
 static enum reason
 fuzz_ocsp_response_one(
     const uint8_t *data, size_t size, const struct ocsp_request_facts *req)
@@ -562,6 +605,7 @@ fuzz_ocsp_response_one(
 
 	if (!f.basic)
 		return r;
+	fuzz_ocsp_response_nothing_spare(data, size, req, &f);
 	fx = fuzz_ocsp_response_fixture();
 	r = ocsp_response_verify(data, size, fx->store, NULL, &detail);
 	if ((r == REASON_NONE) != (detail == NULL) ||
@@ -579,8 +623,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fx = fuzz_ocsp_response_fixture();
 	with = fuzz_ocsp_response_one(data, size, &fx->with_nonce);
 	without = fuzz_ocsp_response_one(data, size, &fx->without_nonce);
-	/* A request without a nonce never makes an answer worse. */
-	if (with == REASON_NONE && without != REASON_NONE)
+	/*
+	 * An answer good for a request without a nonce carries none, and
+	 * is as good for a request with one (nonces compared only when both
+	 * carry one); an answer with a nonce fails a request without.
+	 */
+	if (without == REASON_NONE && with != REASON_NONE)
 		abort();
 	/* Inspection leaves OpenSSL's error queue as it found it. */
 	if (ERR_peek_error() != 0)

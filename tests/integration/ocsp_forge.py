@@ -17,8 +17,8 @@ import types
 from pathlib import Path
 
 from ocspgate_harness import (
-    OID_NONCE, Responder, ThreadedServer, der_oid, der_read, parse_request,
-    run, scaled)
+    OID_NONCE, Responder, ThreadedServer, der, der_children, der_oid,
+    der_read, der_seq, parse_request, run, scaled)
 
 STATUS_NAMES = {0: "successful", 1: "malformedRequest", 2: "internalError",
                 3: "tryLater", 5: "sigRequired", 6: "unauthorized"}
@@ -218,10 +218,12 @@ def start_responder(directory, index, ca, signer, key, multi=2):
 
 def http_answer(body, status=200, reason="OK",
                 content_type="application/ocsp-response", framing="length",
-                headers=(), chunk=None):
+                headers=(), chunk=None, chunk_ext=b"", trailers=()):
     """The raw bytes of one HTTP/1.1 answer. framing: 'length',
-    'chunked' (chunks of <chunk> bytes, default two halves) or 'close'
-    (no length: the connection's end ends it)."""
+    'chunked' (chunks of <chunk> bytes, default two halves; each size
+    line followed by <chunk_ext>, e.g. b';x=1'; then <trailers>, (name,
+    value) pairs) or 'close' (no length: the connection's end ends
+    it)."""
     head = [b"HTTP/1.1 %d %s" % (status, reason.encode())]
     if content_type is not None:
         head.append(b"Content-Type: " + content_type.encode())
@@ -233,10 +235,14 @@ def http_answer(body, status=200, reason="OK",
     elif framing == "chunked":
         head.append(b"Transfer-Encoding: chunked")
         size = chunk or max(1, (len(body) + 1) // 2)
-        payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + size]),
-                                              body[i:i + size])
+        payload = b"".join(b"%x%s\r\n%s\r\n" % (len(body[i:i + size]),
+                                                  chunk_ext,
+                                                  body[i:i + size])
                            for i in range(0, len(body), size))
-        payload += b"0\r\n\r\n"
+        payload += b"0%s\r\n" % chunk_ext
+        payload += b"".join(k.encode() + b": " + v.encode() + b"\r\n"
+                            for k, v in trailers)
+        payload += b"\r\n"
     elif framing == "close":
         head.append(b"Connection: close")
         payload = body
@@ -337,3 +343,132 @@ class CannedUpstream(ThreadedServer):
         with self.lock:
             return list(self.requests)
 
+
+
+# --------------------------------------------------------------------------
+# The head ocspgate writes for an answer
+
+# The fields an answer reaches the client with (RFC 5019 6.2's and the
+# framing), and the media types it keeps (without parameters).
+ANSWER_FIELDS = {"content-type", "cache-control", "expires", "last-modified",
+                 "etag", "date", "content-length", "transfer-encoding",
+                 "connection"}
+ANSWER_TYPES = {
+    "application/ocsp-response", "application/pkix-crl",
+    "application/x-pkcs7-crl", "application/pkix-cert",
+    "application/x-x509-ca-cert", "application/x-x509-user-cert",
+    "application/pkcs7-mime", "application/x-pkcs7-mime",
+    "application/x-pkcs7-certificates", "application/pkcs7-signature",
+    "application/pem-certificate-chain", "application/x-pem-file",
+    "application/vnd.ms-cab-compressed", "application/vnd.ms-pki.stl",
+    "application/vnd.ms-pki.certstore", "application/octet-stream",
+    "text/plain", "text/html"}
+# RFC 9110 15's phrases for the codes the tests send.
+ANSWER_PHRASES = {200: "OK", 203: "Non-Authoritative Information",
+                  204: "No Content", 301: "Moved Permanently",
+                  302: "Found", 304: "Not Modified", 404: "Not Found",
+                  500: "Internal Server Error", 502: "Bad Gateway",
+                  503: "Service Unavailable"}
+
+
+def rebuilt_content_type(content_type):
+    """The Content-Type an answer with <content_type> reaches the client
+    with: its media type in lower case when ocspgate knows it, else
+    none."""
+    if content_type is None:
+        return None
+    t = content_type.split(";")[0].strip().lower()
+    return t if t in ANSWER_TYPES else None
+
+
+def chunk_lines(raw):
+    """The chunk-size lines of the first chunked body in <raw> (bytes
+    after the head), as the client read them."""
+    head_end = raw.index(b"\r\n\r\n") + 4
+    pos, lines = head_end, []
+    for _ in range(100000):
+        end = raw.index(b"\r\n", pos)
+        line = raw[pos:end]
+        lines.append(line)
+        size = int(line.split(b";")[0], 16)
+        pos = end + 2 + size + 2
+        if size == 0:
+            break
+    return lines
+
+
+def assert_rebuilt(test, r, raw, dump, content_type=None, body=None):
+    """<r> (one parsed answer, <raw> its bytes) has a head of ocspgate's
+    writing: the status's own phrase, only ANSWER_FIELDS, each once, the
+    Content-Type <content_type> becomes, a Content-Length equal to the
+    body (or ocspgate's chunks without extensions or trailers)."""
+    test.assertEqual(r.reason, ANSWER_PHRASES.get(r.status, r.reason), dump)
+    names = [k.lower() for k, _ in r.headers]
+    for k in names:
+        test.assertIn(k, ANSWER_FIELDS, dump)
+        test.assertEqual(names.count(k), 1, dump)
+    test.assertEqual(r.header("content-type"),
+                     rebuilt_content_type(content_type)
+                     if r.status != 304 else None, dump)
+    if body is not None:
+        test.assertEqual(r.body, body, dump)
+    if r.chunked:
+        test.assertIsNone(r.header("content-length"), dump)
+        lines = chunk_lines(raw)
+        for line in lines:
+            test.assertRegex(line, rb"^[0-9a-f]+$", dump)
+        test.assertTrue(raw.endswith(b"\r\n0\r\n\r\n")
+                        or raw.endswith(b"0\r\n\r\n"), dump)
+    elif r.status not in (204, 304):
+        test.assertEqual(r.header("content-length"), str(len(r.body)), dump)
+
+
+# --------------------------------------------------------------------------
+# Answers with more in them than the status: the carriers of a channel
+
+def extension(oid, value):
+    """One Extension: extnID, extnValue <value> (DER bytes)."""
+    return der_seq(der_oid(oid), der(0x04, value))
+
+
+def forge_basic(data, response_ext=None, single_ext=None, certs=None,
+                signature=None):
+    """A successful OCSPResponse <data> rebuilt with an extra
+    responseExtension <response_ext>, an extra singleExtension
+    <single_ext> on its first SingleResponse (each an Extension's DER),
+    its certs field's content replaced by <certs> (DER bytes), or its
+    signature's value replaced by <signature> (bytes, no unused-bits
+    octet). The signature no longer matches: these are answers to be
+    refused for their shape, whatever their signer."""
+    _, content, _ = der_read(data)
+    status, rbytes = der_children(content)[:2]
+    rb = der_children(der_children(rbytes[1])[0][1])
+    _, basic, _ = der_read(rb[1][1])
+    tbs, alg, sig, *rest = der_children(basic)
+    fields = der_children(tbs[1])
+    i = 1 if fields[0][0] == 0xa0 else 0
+    rid, produced, singles = fields[i], fields[i + 1], fields[i + 2]
+    exts = fields[i + 3:]
+    single_list = [raw for _, _, raw in der_children(singles[1])]
+    if single_ext is not None:
+        parts = der_children(der_read(single_list[0])[1])
+        old = [raw for tag, _, raw in parts if tag != 0xa1]
+        ext_list = [raw for tag, c, _ in parts if tag == 0xa1
+                    for _, _, raw in der_children(der_children(c)[0][1])]
+        single_list[0] = der_seq(*old, der(0xa1, der_seq(
+            *ext_list, single_ext)))
+    tbs_parts = [f[2] for f in fields[:i]] + [rid[2], produced[2],
+                                              der_seq(*single_list)]
+    ext_list = [raw for e in exts if e[0] == 0xa1
+                for _, _, raw in der_children(der_children(e[1])[0][1])]
+    if response_ext is not None:
+        ext_list.append(response_ext)
+    if ext_list:
+        tbs_parts.append(der(0xa1, der_seq(*ext_list)))
+    new_sig = sig[2] if signature is None else der(0x03, b"\x00" + signature)
+    new_rest = [r[2] for r in rest]
+    if certs is not None:
+        new_rest = [der(0xa0, der_seq(certs))]
+    new_basic = der_seq(der_seq(*tbs_parts), alg[2], new_sig, *new_rest)
+    return der_seq(status[2], der(0xa0, der_seq(
+        rb[0][2], der(0x04, new_basic))))

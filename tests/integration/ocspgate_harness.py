@@ -1207,6 +1207,14 @@ class ThreadedServer:
             t.join(2)
 
 
+def upstream_seq(response):
+    """The N of the RecordingUpstream answer a client got ("1", "2", ...),
+    from its ETag; None without one."""
+    etag = response.header("etag")
+    m = re.fullmatch(r'"upstream-seq-(\d+)"', etag or "")
+    return m.group(1) if m else None
+
+
 class RecordingUpstream(ThreadedServer):
     """A threaded TCP server on 127.0.0.1:0 recording every connection's
     bytes and answering each complete request.
@@ -1215,7 +1223,9 @@ class RecordingUpstream(ThreadedServer):
     'stall' (read, never answer), 'chunked', 'close_delimited',
     'garbage' (non-HTTP bytes then close), 'close' (close after reading
     a request, no reply), 'delay' (answer after <delay> seconds).
-    Each answer carries X-Upstream-Seq: N (the N-th request received).
+    Each answer carries X-Upstream-Seq: N (the N-th request received),
+    and the same N in its ETag ("upstream-seq-N"), a field ocspgate
+    passes on: upstream_seq() reads it from what the client got.
     """
 
     def __init__(self, mode="ok", body=OCSP_RESPONSE_TRY_LATER,
@@ -1237,7 +1247,8 @@ class RecordingUpstream(ThreadedServer):
         self._serve(conn, rec)
 
     def _reply(self, seq):
-        hdrs = [b"X-Upstream-Seq: %d" % seq] + [
+        hdrs = [b"X-Upstream-Seq: %d" % seq,
+                b'ETag: "upstream-seq-%d"' % seq] + [
             _b(k) + b": " + _b(v) for k, v in self.extra_headers]
         if self.content_type:
             hdrs.insert(0, b"Content-Type: " + _b(self.content_type))

@@ -13,13 +13,16 @@ caller's cleanup.
 """
 
 import base64
+import hashlib
 import struct
 import subprocess
 import time
+import zlib
 from pathlib import Path
 
 from ocspgate_harness import (
-    _die_with_parent, clean_env, der_children, der_oid, der_read, free_port,
+    _die_with_parent, clean_env, der, der_children, der_explicit, der_int,
+    der_null, der_octets, der_oid, der_read, der_seq, free_port,
     port_listening, run, scaled, stop_process)
 
 ROOT_DN = "CN=ocspgate fetch root CA,O=ocspgate fetch tests"
@@ -177,14 +180,31 @@ def _cab_checksum(data, seed=0):
     return csum ^ ul
 
 
-def cabinet(files, set_id=0x4f47, when=(2025, 1, 1, 12, 0, 0)):
-    """A cabinet holding <files> ((name, bytes) pairs), uncompressed, with
-    valid checksums and cbCabinet equal to its length."""
+def _mszip(data):
+    """MSZIP blocks ([MS-MCI] 2): each 32 KiB of <data> deflated on its
+    own, with the 32 KiB before it as the dictionary, after "CK"."""
+    out = []
+    for i in range(0, len(data), 32768):
+        z = zlib.compressobj(6, zlib.DEFLATED, -15,
+                             zdict=data[max(0, i - 32768):i] or None) \
+            if i else zlib.compressobj(6, zlib.DEFLATED, -15)
+        out.append((b"CK" + z.compress(data[i:i + 32768]) + z.flush(),
+                    len(data[i:i + 32768])))
+    return out
+
+
+def cabinet(files, set_id=0x4f47, when=(2025, 1, 1, 12, 0, 0),
+            mszip=False):
+    """A cabinet holding <files> ((name, bytes) pairs), stored or (mszip)
+    MSZIP-compressed as Windows Update's are, with valid checksums and
+    cbCabinet equal to its length."""
     year, month, day, hour, minute, sec = when
     dos_date = ((year - 1980) << 9) | (month << 5) | day
     dos_time = (hour << 11) | (minute << 5) | (sec // 2)
     data = b"".join(body for _, body in files)
-    blocks = [data[i:i + 32768] for i in range(0, len(data), 32768)] or [b""]
+    blocks = ([(data[i:i + 32768], len(data[i:i + 32768]))
+               for i in range(0, len(data), 32768)] or [(b"", 0)]) \
+        if not mszip else _mszip(data)
     header_len, folder_len = 36, 8
     file_entries = b""
     offset = 0
@@ -195,18 +215,94 @@ def cabinet(files, set_id=0x4f47, when=(2025, 1, 1, 12, 0, 0)):
         offset += len(body)
     data_start = header_len + folder_len + len(file_entries)
     cfdata = b""
-    for block in blocks:
-        sizes = struct.pack("<HH", len(block), len(block))
+    for block, unpacked in blocks:
+        sizes = struct.pack("<HH", len(block), unpacked)
         csum = _cab_checksum(sizes, _cab_checksum(block))
         cfdata += struct.pack("<I", csum) + sizes + block
     total = data_start + len(cfdata)
     header = b"MSCF" + struct.pack("<IIIIIBBHHHHH", 0, total, 0,
                                    header_len + folder_len, 0, 3, 1, 1,
                                    len(files), 0, set_id, 0)
-    folder = struct.pack("<IHH", data_start, len(blocks), 0)
+    folder = struct.pack("<IHH", data_start, len(blocks), 1 if mszip else 0)
     out = header + folder + file_entries + cfdata
     assert len(out) == total
     return out
+
+
+# --------------------------------------------------------------------------
+# Certificate trust lists ([MS-CAESO] 2.2.4) and serialized stores
+
+OID_CTL = "1.3.6.1.4.1.311.10.1"
+OID_ROOT_LIST = "1.3.6.1.4.1.311.10.3.9"
+OID_FRIENDLY_NAME = "1.3.6.1.4.1.311.10.11.11"
+
+
+def ctl_list(thumbprints, name_len=24, attr_oid=OID_FRIENDLY_NAME,
+             extra=b""):
+    """The DER of a CertificateTrustList of SHA-1 <thumbprints>, laid
+    out as Microsoft's authroot.stl is (subject usage, sequence number,
+    thisUpdate, SHA-1 subject algorithm, each subject with a friendly
+    name attribute of <name_len> bytes); <extra> appended inside."""
+    subjects = b"".join(der_seq(der_octets(t), der(0x31, der_seq(
+        der_oid(attr_oid), der(0x31, der_octets(
+            "Root {}".format(i).encode("utf-16-le").ljust(
+                name_len, b"\0")[:name_len])))))
+        for i, t in enumerate(thumbprints))
+    return der_seq(der_seq(der_oid(OID_ROOT_LIST)), der_int(0x01d6cf3f),
+                   der(0x17, b"250616175611Z"),
+                   der_seq(der_oid("1.3.14.3.2.26"), der_null()),
+                   der_seq(subjects), extra)
+
+
+def ctl_signed(list_der, signer_der, chain_ders, key_path, tmpdir):
+    """<list_der> signed as Microsoft signs its trust lists: PKCS#7
+    SignedData whose content is the list itself, with signed attributes
+    contentType and messageDigest (SHA-256 of the list's content octets,
+    PKCS#7 1.5 9.3), signed by the EC key at <key_path> (`openssl dgst`)
+    whose certificate is <signer_der>."""
+    _, content, _ = der_read(list_der)
+    attrs = sorted([
+        der_seq(der_oid("1.2.840.113549.1.9.3"),
+                der(0x31, der_oid(OID_CTL))),
+        der_seq(der_oid("1.2.840.113549.1.9.4"),
+                der(0x31, der_octets(hashlib.sha256(content).digest())))])
+    signed_attrs = der(0x31, b"".join(attrs))
+    tbs = Path(tmpdir) / "ctl-attrs.der"
+    tbs.write_bytes(signed_attrs)
+    sig = run(["openssl", "dgst", "-sha256", "-sign", str(key_path),
+               str(tbs)], timeout=10).stdout
+    tbsc = der_children(der_children(der_read(signer_der)[1])[0][1])
+    i = 1 if tbsc[0][0] == 0xa0 else 0
+    issuer_and_serial = der_seq(tbsc[i + 2][2], tbsc[i][2])
+    signer_info = der_seq(
+        der_int(1), issuer_and_serial,
+        der_seq(der_oid("2.16.840.1.101.3.4.2.1"), der_null()),
+        der(0xa0, b"".join(attrs)),
+        der_seq(der_oid("1.2.840.10045.4.3.2")), der_octets(sig))
+    signed_data = der_seq(
+        der_int(1), der(0x31, der_seq(der_oid("2.16.840.1.101.3.4.2.1"),
+                                      der_null())),
+        der_seq(der_oid(OID_CTL), der_explicit(0, list_der)),
+        der(0xa0, signer_der + b"".join(chain_ders)),
+        der(0x31, signer_info))
+    return der_seq(der_oid("1.2.840.113549.1.7.2"),
+                   der_explicit(0, signed_data))
+
+
+def serialized_store(cert_ders, extra=b""):
+    """A serialized certificate store as Windows tools write it: the
+    header, for each certificate its SHA-1 hash property and itself,
+    <extra> elements, then the twelve-byte end."""
+    def element(prop, data):
+        return struct.pack("<III", prop, 1, len(data)) + data
+    body = b"".join(element(3, hashlib.sha1(c).digest()) + element(32, c)
+                    for c in cert_ders)
+    return b"\0\0\0\0CERT" + body + extra + b"\0" * 12
+
+
+def store_element(prop, data):
+    """One element of a serialized store."""
+    return struct.pack("<III", prop, 1, len(data)) + data
 
 
 # --------------------------------------------------------------------------
@@ -287,17 +383,76 @@ class FetchPKI:
                   "sub.key", "-outform", "DER", "-out", "signed.p7.der")
         self.signed_p7_der = (d / "signed.p7.der").read_bytes()
 
-        # Trust-list files.
-        self.stl = self.signed_p7_der
-        self.authroot_cab = cabinet([("authroot.stl", self.stl)])
+        # Trust-list files: a list of the root and the issuing CA,
+        # signed by the issuing CA, alone, in cabinets (MSZIP as
+        # Windows Update's, and stored), and a serialized store.
+        self.ctl_thumbprints = [hashlib.sha1(self.root_der).digest(),
+                                hashlib.sha1(self.sub_der).digest()]
+        self.stl = ctl_signed(ctl_list(self.ctl_thumbprints), self.sub_der,
+                              [self.root_der], d / "sub.key", d)
+        self.authroot_cab = cabinet([("authroot.stl", self.stl)],
+                                    mszip=True)
         self.disallowed_cab = cabinet([("disallowedcert.stl", self.stl)],
                                       set_id=0x5051)
+        self.roots_sst = serialized_store([self.root_der, self.sub_der])
         self.seq_txt = b"01DB1B2B1A2E0C57\r\n"
 
         self.big_crl_der = self._bulk_crl("big", BIG_CRL_ENTRIES,
                                           BIG_CRL_NUMBER, 0x10000000)
         # Between 4 KiB and 64 KiB.
         self.mid_crl_der = self._bulk_crl("mid", 200, 0x2, 0x20000000)
+
+    def crl_with_extension(self, size, name):
+        """A CRL of the root (`openssl ca -gencrl`) carrying a private
+        extension of <size> bytes of filler. Returns its DER."""
+        d = self.dir
+        cnf = d / (name + ".cnf")
+        cnf.write_text(_CA_CNF.format(db="index.txt",
+                                      crlnumber="crlnumber").replace(
+            "authorityKeyIdentifier = keyid:always",
+            "authorityKeyIdentifier = keyid:always\n"
+            "1.3.6.1.4.1.99999.1 = DER:" + _filler_der(size)))
+        self._ssl("ca", "-config", cnf, "-gencrl", "-crldays", "7",
+                  "-out", name + ".crl.pem")
+        self._ssl("crl", "-in", name + ".crl.pem", "-outform", "DER",
+                  "-out", name + ".crl.der")
+        return (d / (name + ".crl.der")).read_bytes()
+
+    def cert_with_extension(self, size, name):
+        """A certificate of the issuing CA, issued by the root, carrying
+        a private extension of <size> bytes of filler. Returns its DER."""
+        d = self.dir
+        ext = d / (name + ".ext")
+        ext.write_text("[x]\nbasicConstraints = critical,CA:TRUE\n"
+                       "1.3.6.1.4.1.99999.2 = DER:" + _filler_der(size) +
+                       "\n")
+        self._ssl("x509", "-req", "-in", "sub.csr", "-CA", "root.pem",
+                  "-CAkey", "root.key", "-set_serial", "0x77",
+                  "-days", "30", "-extfile", ext, "-extensions", "x",
+                  "-outform", "DER", "-out", name + ".der")
+        return (d / (name + ".der")).read_bytes()
+
+    def impostor_crl(self):
+        """A CRL naming the root as its issuer, signed by another key (a
+        root of the same name made for it). Returns its DER."""
+        d = self.dir / "impostor"
+        (d / "newcerts").mkdir(parents=True, exist_ok=True)
+        (d / "index.txt").write_text("")
+        (d / "index.txt.attr").write_text("unique_subject = no\n")
+        (d / "crlnumber").write_text("2000\n")
+        (d / "ca.cnf").write_text(_CA_CNF.format(db="index.txt",
+                                                 crlnumber="crlnumber"))
+        self._ssl("req", "-x509", "-new", "-config", d / "ca.cnf",
+                  "-extensions", "v3_root", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                  d / "root.key", "-out", d / "root.pem", "-days", "30",
+                  "-subj", "/O=ocspgate fetch tests/CN=ocspgate fetch root CA")
+        run(["openssl", "ca", "-config", "ca.cnf", "-gencrl",
+             "-crldays", "7", "-out", "impostor.crl.pem"], cwd=d,
+            timeout=20)
+        run(["openssl", "crl", "-in", "impostor.crl.pem", "-outform",
+             "DER", "-out", "impostor.crl.der"], cwd=d, timeout=20)
+        return (d / "impostor.crl.der").read_bytes()
 
     def _ec(self, name):
         return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -325,6 +480,13 @@ class FetchPKI:
         self._ssl("crl", "-in", name + ".crl.pem", "-outform", "DER",
                   "-out", name + ".crl.der")
         return (d / (name + ".crl.der")).read_bytes()
+
+
+def _filler_der(size):
+    """The hex of an OCTET STRING of <size> bytes of filler, for an
+    extension's value in an openssl config ("DER:...")."""
+    body = bytes([0x41 + i % 26 for i in range(size)])
+    return der_octets(body).hex()
 
 
 # --------------------------------------------------------------------------

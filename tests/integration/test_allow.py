@@ -12,7 +12,8 @@ from ocspgate_harness import (
     ProxyTestCase, assert_refusal, b64, curl_get, der, der_extension,
     der_oid, der_seq, get, get_cryptoapi, get_plain, get_space_as_plus,
     get_unpadded, get_url_safe_unpadded, ocsp_post, ocsp_request_der,
-    ocsp_response_text, openssl_ocsp_client, parse_ocsp_request)
+    ocsp_response_text, openssl_ocsp_client, parse_ocsp_request,
+    upstream_seq)
 
 
 def decode_get_target(target, prefix=""):
@@ -435,7 +436,7 @@ class AllowTests(ProxyTestCase):
         _, t2 = ocsp_response_text(rs[2].body, self.tmp)
         self.assertIn("Cert Status: good", t0)
         self.assertIn("Cert Status: revoked", t2)
-        self.assertEqual(rs[3].header("x-upstream-seq"), "1")
+        self.assertEqual(upstream_seq(rs[3]), "1")
         evs = self.proxy.wait_events(4)
         self.assertEqual([get(e, "event.reason") for e in evs],
                          ["ocsp_request", "unknown_responder",

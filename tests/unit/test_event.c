@@ -1044,6 +1044,46 @@ test_mode_names(void)
 	CHECK(strcmp(mode_name(MODE_MONITOR), "monitor") == 0);
 }
 
+/* http.response.bytes and ocspgate.answer: there when set, else left out. */
+static void
+test_answer_fields(void)
+{
+	struct event_record e;
+	struct json j;
+	struct jv v;
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_OCSP_REQUEST;
+	e.allow = true;
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.5";
+	e.status = 200;
+	e.response_body_bytes = 1500;
+	e.response_bytes = 1612;
+	e.answer_dropped_fields = 3;
+	e.answer_dropped_bytes = 61440;
+	e.unknown_extensions = 2;
+	json_init(&j);
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "http.response.status_code", "200"));
+	CHECK(jv_is(&v, "http.response.body.bytes", "1500"));
+	CHECK(jv_is(&v, "http.response.bytes", "1612"));
+	CHECK(jv_is(&v, "ocspgate.answer.dropped_fields", "3"));
+	CHECK(jv_is(&v, "ocspgate.answer.dropped_bytes", "61440"));
+	CHECK(jv_is(&v, "ocspgate.unknown_extensions", "2"));
+
+	e.response_bytes = 0;
+	e.answer_dropped_fields = 0;
+	e.unknown_extensions = 0;
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_get(&v, "http.response.bytes") == NULL);
+	CHECK(jv_get(&v, "ocspgate.answer") == NULL);
+	CHECK(jv_get(&v, "ocspgate.unknown_extensions") == NULL);
+	json_free(&j);
+}
+
 int
 main(void)
 {
@@ -1059,5 +1099,6 @@ main(void)
 	test_zero_source_port();
 	test_interception();
 	test_reuse();
+	test_answer_fields();
 	return check_done();
 }

@@ -22,6 +22,7 @@
 #include "ocspgate/fetch.h"
 
 #include "check.h"
+#include "ctl_make.h"
 
 #define CA_NAME   "CN=ocspgate test CA,O=ocspgate"
 #define LEAF_NAME "CN=leaf,O=ocspgate"
@@ -422,7 +423,7 @@ crl(const struct buf *b, struct fetch_crl_facts *f, const char **detail)
 
 	*detail = "unset";
 	queue_mark();
-	r = fetch_inspect_crl(b->d, b->n, f, detail);
+	r = fetch_inspect_crl(b->d, b->n, NULL, f, detail);
 	CHECK(queue_as_found());
 	CHECK((r == REASON_NONE) == (*detail == NULL));
 	return r;
@@ -442,14 +443,14 @@ cert(const struct buf *b, struct fetch_cert_facts *f, const char **detail)
 }
 
 static enum reason
-ctl(const struct buf *b, const char *file, enum fetch_ctl_format *fmt,
+ctl(const struct buf *b, const char *file, struct fetch_ctl_facts *cf,
     const char **detail)
 {
 	enum reason r;
 
 	*detail = "unset";
 	queue_mark();
-	r = fetch_inspect_ctl(b->d, b->n, file, fmt, detail);
+	r = fetch_inspect_ctl(b->d, b->n, file, NULL, 1 << 24, cf, detail);
 	CHECK(queue_as_found());
 	CHECK((r == REASON_NONE) == (*detail == NULL));
 	return r;
@@ -483,9 +484,9 @@ cert_refused(struct buf b, const char *want, int line)
 static void
 ctl_refused(struct buf b, const char *file, const char *want, int line)
 {
-	enum fetch_ctl_format fmt = FETCH_CTL_TEXT;
+	struct fetch_ctl_facts cf;
 	const char *d;
-	enum reason r = ctl(&b, file, &fmt, &d);
+	enum reason r = ctl(&b, file, &cf, &d);
 
 	CHECKF(r == REASON_RESPONSE_MALFORMED && same(d, want),
 	    "line %d: %s: got %s, want %s", line, file != NULL ? file : "NULL",
@@ -497,12 +498,13 @@ static void
 ctl_accepted(
     struct buf b, const char *file, enum fetch_ctl_format want, int line)
 {
-	enum fetch_ctl_format fmt = (enum fetch_ctl_format)99;
+	struct fetch_ctl_facts cf;
 	const char *d;
-	enum reason r = ctl(&b, file, &fmt, &d);
+	enum reason r = ctl(&b, file, &cf, &d);
 
-	CHECKF(r == REASON_NONE && fmt == want, "line %d: %s: got %s", line,
-	    file, d != NULL ? d : "accepted, other format");
+	CHECKF(r == REASON_NONE && cf.format_known && cf.format == want,
+	    "line %d: %s: got %s", line, file,
+	    d != NULL ? d : "accepted, other format");
 	buf_free(&b);
 }
 
@@ -601,12 +603,13 @@ test_crl_refused(const struct pki *p)
 		struct fetch_crl_facts f;
 		const char *d = NULL;
 
-		CHECK(fetch_inspect_crl(NULL, 0, &f, &d) ==
+		CHECK(fetch_inspect_crl(NULL, 0, NULL, &f, &d) ==
 		        REASON_RESPONSE_MALFORMED &&
 		    same(d, NOT_CRL));
 		/* <detail> may be NULL. */
-		CHECK(fetch_inspect_crl(der.d, der.n, &f, NULL) == REASON_NONE);
-		CHECK(fetch_inspect_crl(der.d, 1, &f, NULL) ==
+		CHECK(fetch_inspect_crl(der.d, der.n, NULL, &f, NULL) ==
+		    REASON_NONE);
+		CHECK(fetch_inspect_crl(der.d, 1, NULL, &f, NULL) ==
 		    REASON_RESPONSE_MALFORMED);
 	}
 	crl_refused(buf_of(der.d, der.n - 1), NOT_CRL, __LINE__);
@@ -964,112 +967,79 @@ test_cert_fixtures(void)
 	cert_refused(b, P7_SIGNERS, __LINE__);
 }
 
-/* A cabinet of <len> bytes (>= 36) whose header says <cb>. */
+/* A buf from a builder's buffer (taken over). */
 static struct buf
-make_cab(size_t len, unsigned long cb)
+buf_mk(struct mk m)
 {
-	struct buf b;
+	struct buf b = {m.d, m.n};
 
-	if ((b.d = calloc(1, len > 0 ? len : 1)) == NULL)
-		abort();
-	b.n = len;
-	if (len >= 4)
-		memcpy(b.d, "MSCF", 4);
-	if (len >= 12) {
-		b.d[8] = (unsigned char)cb;
-		b.d[9] = (unsigned char)(cb >> 8);
-		b.d[10] = (unsigned char)(cb >> 16);
-		b.d[11] = (unsigned char)(cb >> 24);
-	}
-	if (len >= 26) {
-		b.d[16] = 0x2c; /* coffFiles */
-		b.d[24] = 3;    /* versionMinor */
-		b.d[25] = 1;    /* versionMajor */
-	}
 	return b;
 }
 
+/*
+ * Trust lists through fetch_inspect_ctl(): the file name picks the
+ * reading (test_ctl.c tests each reading itself).
+ */
 static void
-test_ctl_cab(void)
+test_ctl_files(const struct pki *p)
 {
-	struct buf b;
+	struct mk list = mk_ctl_list(&(struct mk_ctl){.entries = 5});
+	struct mk stl =
+	    mk_ctl_signed(&list, p->leaf, p->leaf_key, p->ca, false);
+	struct mk cab = mk_cab("authroot.stl", &stl, true, 0);
+	struct mk store = {0};
+	struct fetch_ctl_facts cf;
+	const char *d;
 
+	mk_store_begin(&store);
+	mk_store_cert(&store, p->ca);
+	mk_store_end(&store);
 	ctl_accepted(
-	    make_cab(36, 36), "authrootstl.cab", FETCH_CTL_CAB, __LINE__);
-	ctl_accepted(make_cab(100000, 100000), "disallowedcertstl.cab",
-	    FETCH_CTL_CAB, __LINE__);
+	    buf_of(cab.d, cab.n), "authrootstl.cab", FETCH_CTL_CAB, __LINE__);
 	ctl_accepted(
-	    make_cab(36, 36), "AUTHROOTSTL.CAB", FETCH_CTL_CAB, __LINE__);
-	ctl_accepted(make_cab(36, 36), "x.CaB", FETCH_CTL_CAB, __LINE__);
-	ctl_refused(make_cab(100, 99), "authrootstl.cab", CAB_SIZE, __LINE__);
-	ctl_refused(make_cab(100, 101), "authrootstl.cab", CAB_SIZE, __LINE__);
-	ctl_refused(make_cab(100, 100 + 0x1000000UL), "authrootstl.cab",
-	    CAB_SIZE, __LINE__);
-	ctl_refused(make_cab(35, 35), "authrootstl.cab", NOT_CAB, __LINE__);
-	ctl_refused(make_cab(0, 0), "authrootstl.cab", NOT_CAB, __LINE__);
-	b = make_cab(36, 36);
-	b.d[3] = 'E';
-	ctl_refused(b, "authrootstl.cab", NOT_CAB, __LINE__);
-	b = make_cab(36, 36);
-	b.d[5] = 1; /* reserved1 */
-	ctl_refused(b, "authrootstl.cab", NOT_CAB, __LINE__);
-	ctl_refused(buf_str("<!DOCTYPE html><html><head></head><body></body>"),
-	    "authrootstl.cab", NOT_CAB, __LINE__);
+	    buf_of(cab.d, cab.n), "AUTHROOTSTL.CAB", FETCH_CTL_CAB, __LINE__);
+	ctl_refused(buf_of(cab.d, cab.n), "disallowedcertstl.cab",
+	    "cabinet file not the trust list its name implies", __LINE__);
+	ctl_refused(buf_of(cab.d, cab.n), "x.cab",
+	    "not a trust-list cabinet name", __LINE__);
+	ctl_accepted(
+	    buf_of(stl.d, stl.n), "authroot.stl", FETCH_CTL_PKCS7, __LINE__);
+	ctl_accepted(
+	    buf_of(stl.d, stl.n), "PinRules.STL", FETCH_CTL_PKCS7, __LINE__);
+	ctl_accepted(
+	    buf_of(stl.d, stl.n), "roots.sst", FETCH_CTL_PKCS7, __LINE__);
+	ctl_accepted(
+	    buf_of(store.d, store.n), "roots.sst", FETCH_CTL_STORE, __LINE__);
+	ctl_refused(buf_of(store.d, store.n), "authroot.stl",
+	    "not a DER PKCS#7", __LINE__);
+	ctl_refused(buf_cat(&(struct buf){stl.d, stl.n}, "\0", 1),
+	    "authroot.stl", "not a DER PKCS#7", __LINE__);
+	ctl_refused(buf_str("<html></html>"), "authroot.stl",
+	    "not a DER PKCS#7", __LINE__);
+	ctl_refused(
+	    buf_str("<html></html>"), "authrootstl.cab", NOT_CAB, __LINE__);
+	/* The facts: entries, format, nothing verified without a store. */
+	CHECK(ctl(&(struct buf){cab.d, cab.n}, "authrootstl.cab", &cf, &d) ==
+	        REASON_NONE &&
+	    cf.entries == 5 && !cf.verified);
+	/* A PKCS#7 of certificates only is no trust list. */
 	{
-		enum fetch_ctl_format fmt = FETCH_CTL_TEXT;
-		const char *d = NULL;
+		STACK_OF(X509) *certs = sk_X509_new_null();
+		PKCS7 *p7;
 
-		CHECK(fetch_inspect_ctl(NULL, 0, "authrootstl.cab", &fmt, &d) ==
-		        REASON_RESPONSE_MALFORMED &&
-		    same(d, NOT_CAB) && fmt == FETCH_CTL_CAB);
+		if (certs == NULL || sk_X509_push(certs, p->ca) <= 0)
+			abort();
+		p7 = make_certs_only(certs);
+		ctl_refused(p7_der(p7), "updroots.sst",
+		    "PKCS#7 content not a certificate trust list", __LINE__);
+		PKCS7_free(p7);
+		sk_X509_free(certs);
 	}
-}
-
-static void
-test_ctl_pkcs7(const struct pki *p)
-{
-	STACK_OF(X509) *certs = sk_X509_new_null();
-	PKCS7 *p7;
-	struct buf der, b;
-
-	if (certs == NULL || sk_X509_push(certs, p->ca) <= 0)
-		abort();
-	p7 = make_signed(p->ca, p->ca_key, certs, true);
-	der = p7_der(p7);
-	ctl_accepted(
-	    buf_of(der.d, der.n), "authroot.stl", FETCH_CTL_PKCS7, __LINE__);
-	ctl_accepted(
-	    buf_of(der.d, der.n), "PinRules.STL", FETCH_CTL_PKCS7, __LINE__);
-	ctl_accepted(
-	    buf_of(der.d, der.n), "roots.sst", FETCH_CTL_PKCS7, __LINE__);
-	ctl_refused(
-	    buf_cat(&der, "\0", 1), "authroot.stl", P7_TRAILING, __LINE__);
-	ctl_refused(
-	    buf_of(der.d, der.n - 1), "authroot.stl", NOT_PKCS7, __LINE__);
-	/* A DER file, not PEM. */
-	ctl_refused(p7_pem(p7), "updroots.sst", NOT_PKCS7, __LINE__);
-	ctl_refused(
-	    buf_str("<html></html>"), "authroot.stl", NOT_PKCS7, __LINE__);
-	ctl_refused(buf_of("", 0), "authroot.stl", NOT_PKCS7, __LINE__);
-	buf_free(&der);
-	PKCS7_free(p7);
-
-	p7 = make_certs_only(certs);
-	ctl_accepted(p7_der(p7), "updroots.sst", FETCH_CTL_PKCS7, __LINE__);
-	PKCS7_free(p7);
-
-	if ((p7 = PKCS7_new()) == NULL ||
-	    PKCS7_set_type(p7, NID_pkcs7_data) != 1 ||
-	    ASN1_OCTET_STRING_set(p7->d.data, (const unsigned char *)"x", 1) !=
-	        1)
-		abort();
-	ctl_refused(p7_der(p7), "disallowedcert.stl", P7_NOT_SIGNED, __LINE__);
-	PKCS7_free(p7);
-
-	b = fixture("signed.p7");
-	CHECK(b.n > 0);
-	ctl_accepted(b, "authroot.stl", FETCH_CTL_PKCS7, __LINE__);
-	sk_X509_free(certs);
+	buf_free(&(struct buf){list.d, list.n});
+	buf_free(&(struct buf){stl.d, stl.n});
+	buf_free(&(struct buf){cab.d, cab.n});
+	buf_free(&(struct buf){store.d, store.n});
+	(void)buf_mk;
 }
 
 static void
@@ -1109,27 +1079,33 @@ test_ctl_names(void)
 {
 	static const char *const bad[] = {"authrootstl.exe", "authrootstl",
 	    "cab", "x.cab.exe", "x.", "", "x.p7c", "x.crt", "x.cabx"};
-	struct buf b = make_cab(36, 36);
+	struct buf b = buf_str("1D9A8B2F4C6E0A13\r\n");
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		enum fetch_ctl_format fmt = FETCH_CTL_PKCS7;
+		struct fetch_ctl_facts cf;
 		const char *d = NULL;
 
 		queue_mark();
-		CHECKF(fetch_inspect_ctl(b.d, b.n, bad[i], &fmt, &d) ==
-		            REASON_RESPONSE_MALFORMED &&
-		        same(d, NOT_CTL) && fmt == FETCH_CTL_PKCS7,
+		CHECKF(fetch_inspect_ctl(b.d, b.n, bad[i], NULL, 1 << 24, &cf,
+		           &d) == REASON_RESPONSE_MALFORMED &&
+		        same(d, NOT_CTL) && !cf.format_known,
 		    "%s", bad[i]);
 		CHECK(queue_as_found());
 	}
 	ctl_refused(buf_of(b.d, b.n), NULL, NOT_CTL, __LINE__);
-	/* <format> and <detail> may be NULL. */
-	CHECK(fetch_inspect_ctl(b.d, b.n, "a.cab", NULL, NULL) == REASON_NONE);
+	/* <detail> may be NULL. */
+	{
+		struct fetch_ctl_facts cf;
+
+		CHECK(fetch_inspect_ctl(b.d, b.n, "a.txt", NULL, 1 << 24, &cf,
+		          NULL) == REASON_NONE);
+	}
 	buf_free(&b);
 
 	CHECK(same(fetch_ctl_format_name(FETCH_CTL_CAB), "cab"));
 	CHECK(same(fetch_ctl_format_name(FETCH_CTL_PKCS7), "pkcs7"));
 	CHECK(same(fetch_ctl_format_name(FETCH_CTL_TEXT), "text"));
+	CHECK(same(fetch_ctl_format_name(FETCH_CTL_STORE), "store"));
 	CHECK(same(fetch_ctl_format_name((enum fetch_ctl_format)7), "unknown"));
 }
 
@@ -1240,6 +1216,141 @@ test_thumbprint(const struct pki *p)
 	buf_free(&pem);
 }
 
+/* An extension <oid> of <n> bytes of filler in an OCTET STRING. */
+static X509_EXTENSION *
+filler_ext(const char *oid, size_t n)
+{
+	unsigned char *v = malloc(n + 8);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+	X509_EXTENSION *ext;
+	size_t hl = n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5;
+
+	if (v == NULL || os == NULL || obj == NULL)
+		abort();
+	/* The value itself an OCTET STRING: whole DER. */
+	v[0] = 0x04;
+	if (hl == 2) {
+		v[1] = (unsigned char)n;
+	} else {
+		v[1] = (unsigned char)(0x80 | (hl - 2));
+		for (size_t i = 0; i < hl - 2; i++)
+			v[2 + i] = (unsigned char)(n >> (8 * (hl - 3 - i)));
+	}
+	memset(v + hl, 'p', n);
+	if (ASN1_OCTET_STRING_set(os, v, (int)(n + hl)) != 1 ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) == NULL)
+		abort();
+	ASN1_OCTET_STRING_free(os);
+	ASN1_OBJECT_free(obj);
+	free(v);
+	return ext;
+}
+
+/*
+ * CRL extensions and signatures: a small private extension is counted,
+ * a 160 KiB one refused; a CRL whose issuer is known verifies or is
+ * refused, one whose issuer is not is unverified.
+ */
+static void
+test_crl_rules(const struct pki *p)
+{
+	STACK_OF(X509) *known = sk_X509_new_null(), *other = sk_X509_new_null();
+	EVP_PKEY *k2 = make_key();
+	X509 *ca2 = make_cert("ocspgate test CA", "02", k2, NULL, k2);
+	X509_EXTENSION *small = filler_ext("1.3.6.1.4.1.99999.5", 100);
+	X509_EXTENSION *big = filler_ext("1.3.6.1.4.1.99999.6", 160 * 1024);
+	X509_CRL *c;
+	struct fetch_crl_facts f;
+	struct buf b;
+	const char *d;
+
+	if (known == NULL || other == NULL || sk_X509_push(known, p->ca) <= 0 ||
+	    sk_X509_push(other, p->leaf) <= 0)
+		abort();
+	c = make_crl(p->ca, p->ca_key, 3, "10", true, small);
+	b = crl_der(c);
+	CHECK(fetch_inspect_crl(b.d, b.n, NULL, &f, &d) == REASON_NONE &&
+	    f.unknown_extensions == 1 && !f.verified);
+	CHECK(fetch_inspect_crl(b.d, b.n, known, &f, &d) == REASON_NONE &&
+	    f.verified);
+	CHECK(fetch_inspect_crl(b.d, b.n, other, &f, &d) == REASON_NONE &&
+	    !f.verified);
+	buf_free(&b);
+	X509_CRL_free(c);
+
+	/* The issuer's name known, the signature another key's. */
+	c = make_crl(p->ca, k2, 3, "10", true, NULL);
+	b = crl_der(c);
+	sk_X509_zero(other);
+	if (sk_X509_push(other, p->ca) <= 0)
+		abort();
+	CHECK(fetch_inspect_crl(b.d, b.n, other, &f, &d) ==
+	        REASON_RESPONSE_MALFORMED &&
+	    same(d, "CRL signature does not verify with its issuer's key"));
+	/* Two CAs of that name, one of them the signer: verified. */
+	if (sk_X509_push(other, ca2) <= 0)
+		abort();
+	CHECK(fetch_inspect_crl(b.d, b.n, other, &f, &d) == REASON_NONE &&
+	    f.verified);
+	buf_free(&b);
+	X509_CRL_free(c);
+
+	c = make_crl(p->ca, p->ca_key, 3, "10", true, big);
+	crl_refused(crl_der(c), "unknown extension over 256 bytes", __LINE__);
+	X509_CRL_free(c);
+
+	/* A junk signature of no algorithm's length. */
+	c = make_crl(p->ca, p->ca_key, 1, "10", true, NULL);
+	b = crl_der(c);
+	{
+		/* The ECDSA signature ends the CRL: cut its pair short. */
+		struct buf cut = buf_of(b.d, b.n);
+
+		cut.d[b.n - 1] ^= 0xff;
+		CHECK(fetch_inspect_crl(cut.d, cut.n, known, &f, &d) ==
+		        REASON_RESPONSE_MALFORMED &&
+		    same(d,
+		        "CRL signature does not verify with its issuer's key"));
+		buf_free(&cut);
+	}
+	buf_free(&b);
+	X509_CRL_free(c);
+	X509_EXTENSION_free(small);
+	X509_EXTENSION_free(big);
+	sk_X509_free(known);
+	sk_X509_free(other);
+	X509_free(ca2);
+	EVP_PKEY_free(k2);
+}
+
+/* Certificates with a private extension: 100 bytes counted, 160 KiB not. */
+static void
+test_cert_rules(const struct pki *p)
+{
+	X509 *x = make_cert("ext", "0A", p->leaf_key, p->ca, p->ca_key);
+	X509_EXTENSION *small = filler_ext("1.3.6.1.4.1.99999.5", 100);
+	X509_EXTENSION *big = filler_ext("1.3.6.1.4.1.99999.6", 160 * 1024);
+	struct fetch_cert_facts f;
+	struct buf b;
+	const char *d;
+
+	if (X509_add_ext(x, small, -1) != 1 ||
+	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0)
+		abort();
+	b = cert_der(x);
+	CHECK(fetch_inspect_cert(b.d, b.n, &f, &d) == REASON_NONE &&
+	    f.unknown_extensions == 1);
+	buf_free(&b);
+	if (X509_add_ext(x, big, -1) != 1 ||
+	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0)
+		abort();
+	cert_refused(cert_der(x), "unknown extension over 256 bytes", __LINE__);
+	X509_EXTENSION_free(small);
+	X509_EXTENSION_free(big);
+	X509_free(x);
+}
+
 int
 main(void)
 {
@@ -1253,12 +1364,13 @@ main(void)
 	test_crl_accepted(&p);
 	test_crl_refused(&p);
 	test_crl_fixture();
+	test_crl_rules(&p);
+	test_cert_rules(&p);
 	test_cert_accepted(&p);
 	test_cert_serials(&p);
 	test_cert_refused(&p);
 	test_cert_fixtures();
-	test_ctl_cab();
-	test_ctl_pkcs7(&p);
+	test_ctl_files(&p);
 	test_ctl_text();
 	test_ctl_names();
 	test_ctl_file();

@@ -487,53 +487,169 @@ struct client_case {
 	const char *in; /* a whole head */
 	size_t in_len;
 	bool head_request;
-	bool http10_client;
-	bool keep_alive;
-	const char *out;
+	struct http_response_frame frame;
+	const char *out; /* NULL: the build must fail */
 	size_t out_len;
+	unsigned dropped_fields;
+	uint64_t dropped_bytes;
 };
 
+#define KEEP                                                                   \
+	{                                                                      \
+		false, true, HTTP_FRAMING_LENGTH, 5                            \
+	}
+#define KEEP0                                                                  \
+	{                                                                      \
+		false, true, HTTP_FRAMING_LENGTH, 0                            \
+	}
+#define NOBODY                                                                 \
+	{                                                                      \
+		false, true, HTTP_FRAMING_NONE, 0                              \
+	}
+#define CHUNKS                                                                 \
+	{                                                                      \
+		false, true, HTTP_FRAMING_CHUNKED, 0                           \
+	}
+#define CLOSE                                                                  \
+	{                                                                      \
+		false, true, HTTP_FRAMING_CLOSE, 0                             \
+	}
+#define KA    "Connection: keep-alive\r\n\r\n"
+#define CL5   "Content-Length: 5\r\n"
+#define CL0   "Content-Length: 0\r\n"
+#define DATE  "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+#define EPOCH "Thu, 01 Jan 1970 00:00:00 GMT"
+
 static const struct client_case client_cases[] = {
-    {"end-to-end headers kept, hop-by-hop removed",
-        S(R200 OCT "Content-Length: 5\r\nConnection: keep-alive, X-Drop\r\n"
-                   "Keep-Alive: timeout=5\r\nX-Drop: 1\r\nDate: today\r\n"
-                   "Proxy-Connection: x\r\nTrailer: X-T\r\nTE: trailers\r\n"
-                   "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\n\r\n"),
-        false, false, true,
-        S(R200 OCT "Content-Length: 5\r\nDate: today\r\n"
-                   "Connection: keep-alive\r\n\r\n")},
-    {"Connection: close for the client", S(R200 "Content-Length: 0\r\n\r\n"),
-        false, false, false,
-        S(R200 "Content-Length: 0\r\nConnection: close\r\n\r\n")},
-    {"chunked keeps Transfer-Encoding",
-        S(R200 "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"), false, false,
-        true,
-        S(R200 "Transfer-Encoding: chunked\r\nX-A: 1\r\n"
-               "Connection: keep-alive\r\n\r\n")},
-    {"chunked after another coding keeps both",
-        S(R200 "Transfer-Encoding: gzip, chunked\r\n\r\n"), false, false, true,
-        S(R200 "Transfer-Encoding: gzip, chunked\r\n"
-               "Connection: keep-alive\r\n\r\n")},
-    {"HTTP/1.0 client", S(R200 "Content-Length: 3\r\n\r\n"), false, true, false,
-        S("HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n")},
+    {"only the allowlisted fields pass",
+        S(R200 OCT CL5 "Connection: keep-alive, X-Drop\r\n"
+                       "Keep-Alive: timeout=5\r\nX-Drop: 1\r\n" DATE
+                       "Server: nginx\r\nSet-Cookie: a=b\r\nTrailer: X-T\r\n"
+                       "Proxy-Authenticate: Basic\r\nUpgrade: h2c\r\n\r\n"),
+        false, KEEP, S(R200 OCT DATE CL5 KA), 6,
+        sizeof("X-Drop1Servernginx"
+               "Set-Cookiea=bTrailerX-TProxy-AuthenticateBasicUpgradeh2c") -
+            1},
+    {"Connection: close for the client", S(R200 CL0 "\r\n"), false,
+        {false, false, HTTP_FRAMING_LENGTH, 0},
+        S(R200 CL0 "Connection: close\r\n\r\n"), 0, 0},
+    {"the upstream's chunking is not the client's",
+        S(R200 "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n"), false,
+        {false, true, HTTP_FRAMING_LENGTH, 12},
+        S(R200 "Content-Length: 12\r\n" KA), 1, 4},
+    {"ocspgate's own chunks",
+        S(R200 "Transfer-Encoding: gzip, chunked\r\n\r\n"), false, CHUNKS,
+        S(R200 "Transfer-Encoding: chunked\r\n" KA), 0, 0},
+    {"close-delimited: always Connection: close",
+        S(R200 "Connection: close\r\n\r\n"), false, CLOSE,
+        S(R200 "Connection: close\r\n\r\n"), 0, 0},
+    {"no chunks for an HTTP/1.0 client", S(R200 CL0 "\r\n"), false,
+        {true, false, HTTP_FRAMING_CHUNKED, 0}, NULL, 0, 0, 0},
+    {"HTTP/1.0 client", S(R200 "Content-Length: 3\r\n\r\n"), false,
+        {true, false, HTTP_FRAMING_LENGTH, 3},
+        S("HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"),
+        0, 0},
     {"HTTP/1.0 upstream, HTTP/1.1 client",
-        S("HTTP/1.0 404 Not Found\r\nContent-Length: 3\r\n\r\n"), false, false,
-        true,
-        S("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n"
-          "Connection: keep-alive\r\n\r\n")},
-    {"interim answer's headers dropped",
-        S("HTTP/1.1 100 Continue\r\nX-I: 1\r\n\r\n" R200 "X-F: 2\r\n"
-          "Content-Length: 0\r\n\r\n"),
-        false, false, true,
-        S(R200
-            "X-F: 2\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")},
-    {"empty reason phrase", S("HTTP/1.1 204 \r\n\r\n"), false, false, true,
-        S("HTTP/1.1 204 \r\nConnection: keep-alive\r\n\r\n")},
-    {"values trimmed", S(R200 "X-A:  a b \t\r\nContent-Length: 0\r\n\r\n"),
-        false, false, false,
-        S(R200 "X-A: a b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")},
-    {"HEAD answer", S(R200 "Content-Length: 77\r\n\r\n"), true, false, true,
-        S(R200 "Content-Length: 77\r\nConnection: keep-alive\r\n\r\n")},
+        S("HTTP/1.0 404 Not Found\r\nContent-Length: 3\r\n\r\n"), false,
+        {false, true, HTTP_FRAMING_LENGTH, 3},
+        S("HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n" KA), 0, 0},
+    {"interim answer's fields dropped",
+        S("HTTP/1.1 100 Continue\r\nX-I: 1\r\n\r\n" R200 "X-F: 2\r\n" CL0
+          "\r\n"),
+        false, KEEP0, S(R200 CL0 KA), 1, 4},
+    {"reason phrase is ocspgate's",
+        S("HTTP/1.1 200 Totally Fine Thanks\r\n\r\n"), false, KEEP0,
+        S(R200 CL0 KA), 1, sizeof("Totally Fine Thanks") - 1},
+    {"empty reason phrase", S("HTTP/1.1 204 \r\n\r\n"), false, NOBODY,
+        S("HTTP/1.1 204 No Content\r\n" KA), 1, 0},
+    {"unknown code: its class's x00", S("HTTP/1.1 299 Whatever\r\n\r\n"), false,
+        KEEP0, S(R200 CL0 KA), 1, 8},
+    {"unknown 5xx", S("HTTP/1.1 599 X\r\n\r\n"), false, KEEP0,
+        S("HTTP/1.1 500 Internal Server Error\r\n" CL0 KA), 1, 1},
+    {"Content-Type parameters dropped, case folded",
+        S(R200 "Content-Type: Application/PKIX-CRL; charset=x; q=1\r\n\r\n"),
+        false, KEEP0, S(R200 "Content-Type: application/pkix-crl\r\n" CL0 KA),
+        1, sizeof("Content-TypeApplication/PKIX-CRL; charset=x; q=1") - 1},
+    {"unknown Content-Type dropped",
+        S(R200 "Content-Type: application/x-exfil\r\n\r\n"), false, KEEP0,
+        S(R200 CL0 KA), 1, sizeof("Content-Typeapplication/x-exfil") - 1},
+    {"second Content-Type dropped",
+        S(R200 OCT "Content-Type: text/plain\r\n\r\n"), false, KEEP0,
+        S(R200 OCT CL0 KA), 1, sizeof("Content-Typetext/plain") - 1},
+    {"RFC 5019 Cache-Control kept in canonical form",
+        S(R200 "Cache-Control: max-age=600, public, no-transform, "
+               "must-revalidate\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Cache-Control: max-age=600, public, no-transform, "
+               "must-revalidate\r\n" CL0 KA),
+        0, 0},
+    {"Cache-Control reordered, spaced, quoted, capped, unknowns dropped",
+        S(R200 "Cache-Control: PUBLIC,max-age=\"60\" ,  x-data=aGVsbG8, "
+               "s-maxage=99999999999999999999\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Cache-Control: max-age=60, s-maxage=2147483648, public\r\n" CL0
+                KA),
+        1,
+        sizeof("Cache-ControlPUBLIC,max-age=\"60\" ,  x-data=aGVsbG8, "
+               "s-maxage=99999999999999999999") -
+            1},
+    {"Cache-Control fields merged; field-name arguments dropped",
+        S(R200 "Cache-Control: max-age=5\r\nCache-Control: no-cache=\"Set-"
+               "Cookie\", private\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Cache-Control: max-age=5, private, no-cache\r\n" CL0 KA), 1,
+        sizeof("Cache-Controlno-cache=\"Set-Cookie\", private") - 1},
+    {"Cache-Control with nothing known: no field",
+        S(R200 "Cache-Control: x=1, y\r\n\r\n"), false, KEEP0, S(R200 CL0 KA),
+        1, sizeof("Cache-Controlx=1, y") - 1},
+    {"an empty Cache-Control: dropped, counted",
+        S(R200 "Cache-Control:\r\nCache-Control: public\r\n\r\n"), false, KEEP0,
+        S(R200 "Cache-Control: public\r\n" CL0 KA), 1,
+        sizeof("Cache-Control") - 1},
+    {"Cache-Control: a value that is not a number",
+        S(R200 "Cache-Control: max-age=1e9, max-age=-1, public\r\n\r\n"), false,
+        KEEP0, S(R200 "Cache-Control: public\r\n" CL0 KA), 1,
+        sizeof("Cache-Controlmax-age=1e9, max-age=-1, public") - 1},
+    {"obsolete date forms written as IMF-fixdate",
+        S(R200 "Date: Sunday, 06-Nov-94 08:49:37 GMT\r\n"
+               "Last-Modified: Sun Nov  6 08:49:37 1994\r\n"
+               "Expires: Wed, 29 Feb 2028 23:59:60 GMT\r\n\r\n"),
+        false, KEEP0,
+        S(R200 DATE "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+                    "Expires: Tue, 29 Feb 2028 23:59:59 GMT\r\n" CL0 KA),
+        3,
+        sizeof("DateSunday, 06-Nov-94 08:49:37 GMT"
+               "Last-ModifiedSun Nov  6 08:49:37 1994"
+               "ExpiresWed, 29 Feb 2028 23:59:60 GMT") -
+            1},
+    {"bad dates: Date and Last-Modified dropped, Expires in the past",
+        S(R200 "Date: Sun, 31 Feb 2026 08:49:37 GMT\r\n"
+               "Last-Modified: yesterday\r\nExpires: 0\r\n\r\n"),
+        false, KEEP0, S(R200 "Expires: " EPOCH "\r\n" CL0 KA), 3,
+        sizeof("DateSun, 31 Feb 2026 08:49:37 GMT"
+               "Last-Modifiedyesterday"
+               "Expires0") -
+            1},
+    {"a date in the data alphabet",
+        S(R200 "Date: Sun, 06 Nov 1994 08:49:37 GMTX\r\n\r\n"), false, KEEP0,
+        S(R200 CL0 KA), 1, sizeof("DateSun, 06 Nov 1994 08:49:37 GMTX") - 1},
+    {"entity-tags: strong, weak", S(R200 "ETag: W/\"5f7d-1a2b\"\r\n\r\n"),
+        false, KEEP0, S(R200 "ETag: W/\"5f7d-1a2b\"\r\n" CL0 KA), 0, 0},
+    {"entity-tag over 64 characters dropped",
+        S(R200 "ETag: \"0123456789012345678901234567890123456789012345678901"
+               "2345678901234\"\r\n\r\n"),
+        false, KEEP0, S(R200 CL0 KA), 1, 4 + 67},
+    {"entity-tag with a space or no quotes dropped",
+        S(R200 "ETag: \"a b\"\r\nETag: abc\r\n\r\n"), false, KEEP0,
+        S(R200 CL0 KA), 2, 4 + 5 + 4 + 3},
+    {"304: validators and freshness only",
+        S("HTTP/1.1 304 Not Modified\r\n" OCT DATE "ETag: \"x\"\r\n"
+          "X-A: 1\r\n\r\n"),
+        false, NOBODY,
+        S("HTTP/1.1 304 Not Modified\r\n" DATE "ETag: \"x\"\r\n" KA), 2,
+        sizeof("Content-Typeapplication/ocsp-responseX-A1") - 1},
+    {"HEAD answer", S(R200 "Content-Length: 77\r\n\r\n"), true, NOBODY,
+        S(R200 KA), 0, 0},
 };
 
 static void
@@ -543,9 +659,10 @@ test_build_client(void)
 	     i++) {
 		const struct client_case *c = &client_cases[i];
 		char *in = dup_bytes(c->in, c->in_len);
+		struct http_response_dropped d;
 		struct http_response r;
 		size_t consumed;
-		char out[1024];
+		char out[HTTP_RESPONSE_HEAD_MAX];
 		int n;
 
 		http_response_init(&r, c->head_request);
@@ -557,22 +674,139 @@ test_build_client(void)
 			continue;
 		}
 		n = http_response_build_client(
-		    &r, c->http10_client, c->keep_alive, out, sizeof(out));
+		    &r, &c->frame, &d, out, sizeof(out));
+		if (c->out == NULL) {
+			CHECKF(n == -1, "%s: built %d", c->name, n);
+			free(in);
+			continue;
+		}
 		CHECKF(n >= 0 && (size_t)n == c->out_len &&
 		        memcmp(out, c->out, c->out_len) == 0,
 		    "%s: got '%.*s'", c->name, n > 0 ? n : 0, out);
+		CHECKF(d.fields == c->dropped_fields &&
+		        d.bytes == c->dropped_bytes,
+		    "%s: dropped %u fields, %llu bytes", c->name, d.fields,
+		    (unsigned long long)d.bytes);
 		for (size_t cap = 0; n > 0 && cap < (size_t)n; cap++) {
 			char *small = malloc(cap > 0 ? cap : 1);
 
 			if (small == NULL)
 				abort();
-			CHECKF(http_response_build_client(&r, c->http10_client,
-			           c->keep_alive, small, cap) == -1,
+			CHECKF(http_response_build_client(
+			           &r, &c->frame, NULL, small, cap) == -1,
 			    "%s: cap %zu", c->name, cap);
 			free(small);
 		}
 		free(in);
 	}
+}
+
+struct check_case {
+	const char *name;
+	const char *in;
+	size_t in_len;
+	bool get;
+	bool conditional;
+	const char *if_none_match;
+	bool ok;
+};
+
+#define R304 "HTTP/1.1 304 Not Modified\r\n"
+
+static const struct check_case check_cases[] = {
+    {"200 to anything", S(R200 "\r\n"), false, false, NULL, true},
+    {"304 to a conditional GET", S(R304 "\r\n"), true, true, NULL, true},
+    {"304 to an unconditional GET", S(R304 "\r\n"), true, false, NULL, false},
+    {"304 to a POST", S(R304 "\r\n"), false, true, NULL, false},
+    {"304 with the entity-tag asked for", S(R304 "ETag: \"v2\"\r\n\r\n"), true,
+        true, "\"v1\", W/\"v2\"", true},
+    {"304 with a weak form of it", S(R304 "ETag: W/\"v1\"\r\n\r\n"), true, true,
+        "\"v1\"", true},
+    {"304 to If-None-Match: *", S(R304 "ETag: \"any\"\r\n\r\n"), true, true,
+        "*", true},
+    {"304 with another entity-tag", S(R304 "ETag: \"data\"\r\n\r\n"), true,
+        true, "\"v1\"", false},
+    {"304 with a malformed entity-tag", S(R304 "ETag: v1\r\n\r\n"), true, true,
+        "\"v1\"", false},
+    {"304 to If-Modified-Since, any entity-tag", S(R304 "ETag: \"x\"\r\n\r\n"),
+        true, true, NULL, true},
+};
+
+static void
+test_check(void)
+{
+	for (size_t i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]);
+	     i++) {
+		const struct check_case *c = &check_cases[i];
+		char *in = dup_bytes(c->in, c->in_len);
+		struct http_response_expect x;
+		struct http_response r;
+		size_t consumed;
+		const char *why;
+
+		memset(&x, 0, sizeof(x));
+		x.get = c->get;
+		x.conditional = c->conditional;
+		if (c->if_none_match != NULL) {
+			x.if_none_match.p = c->if_none_match;
+			x.if_none_match.len = strlen(c->if_none_match);
+		}
+		http_response_init(&r, false);
+		CHECK(http_response_parse(&r, in, c->in_len, &consumed) ==
+		    HTTP_PARSE_DONE);
+		why = http_response_check(&r, &x);
+		CHECKF((why == NULL) == c->ok, "%s: %s", c->name,
+		    why != NULL ? why : "accepted");
+		free(in);
+	}
+}
+
+static void
+test_framing(void)
+{
+	static const struct {
+		const char *in;
+		size_t in_len;
+		bool head;
+		bool http10;
+		enum http_response_framing want;
+		uint64_t length;
+	} t[] = {
+	    {S(R200 CL5 "\r\n"), false, false, HTTP_FRAMING_LENGTH, 5},
+	    {S(R200 CL5 "\r\n"), false, true, HTTP_FRAMING_LENGTH, 5},
+	    {S(R200 "Transfer-Encoding: chunked\r\n\r\n"), false, false,
+	        HTTP_FRAMING_CHUNKED, 0},
+	    {S(R200 "Transfer-Encoding: chunked\r\n\r\n"), false, true,
+	        HTTP_FRAMING_CLOSE, 0},
+	    {S(R200 "Connection: close\r\n\r\n"), false, false,
+	        HTTP_FRAMING_CHUNKED, 0},
+	    {S(R200 CL5 "\r\n"), true, false, HTTP_FRAMING_NONE, 0},
+	    {S("HTTP/1.1 204 No Content\r\n\r\n"), false, false,
+	        HTTP_FRAMING_NONE, 0},
+	    {S(R304 "\r\n"), false, false, HTTP_FRAMING_NONE, 0},
+	};
+	char line[16];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char *in = dup_bytes(t[i].in, t[i].in_len);
+		struct http_response r;
+		size_t consumed;
+		uint64_t len = 99;
+
+		http_response_init(&r, t[i].head);
+		CHECK(http_response_parse(&r, in, t[i].in_len, &consumed) ==
+		    HTTP_PARSE_DONE);
+		CHECKF(http_response_relay_framing(&r, t[i].http10, &len) ==
+		            t[i].want &&
+		        len == t[i].length,
+		    "framing case %zu", i);
+		free(in);
+	}
+	CHECK(http_response_chunk_line(1, line, sizeof(line)) == 3 &&
+	    memcmp(line, "1\r\n", 3) == 0);
+	CHECK(http_response_chunk_line(0x1a2b, line, sizeof(line)) == 6 &&
+	    memcmp(line, "1a2b\r\n", 6) == 0);
+	CHECK(http_response_chunk_line(0x1a2b, line, 6) == -1);
 }
 
 int
@@ -581,5 +815,7 @@ main(void)
 	test_cases();
 	test_eof();
 	test_build_client();
+	test_check();
+	test_framing();
 	return check_done();
 }

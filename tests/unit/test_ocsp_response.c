@@ -20,9 +20,9 @@
 
 #include "check.h"
 
-/* A DER buffer; the tests never need more. */
+/* A DER buffer; the tests never need more (160 KiB extensions). */
 struct dbuf {
-	unsigned char d[16384];
+	unsigned char d[200 * 1024];
 	size_t n;
 };
 
@@ -553,6 +553,8 @@ static const struct t_resp t_resps[] = {
     {.name = "nonce absent from the request",
         .singles = {GOOD("1001")},
         .nonce = TN_RANDOM,
+        .want = MALFORMED,
+        .detail = "nonce the request did not carry",
         .want_ncerts = 1,
         .want_nonce = true},
     {.name = "nonce raw in extnValue",
@@ -1154,7 +1156,8 @@ hand_build(struct dbuf *out, X509 *ca, const struct t_hand *t)
 	b.n = 0;
 	tlv(&b, 0x06, ecdsa_sha256, sizeof(ecdsa_sha256));
 	tlv(&a, 0x30, b.d, b.n);
-	tlv(&a, 0x03, "\x00\x30\x00", 3);
+	/* A signature of ECDSA's shape: SEQUENCE { INTEGER 1, INTEGER 1 }. */
+	tlv(&a, 0x03, "\x00\x30\x06\x02\x01\x01\x02\x01\x01", 9);
 	tlv(&basic, 0x30, a.d, a.n);
 	wrap(out, 0, oid_basic, sizeof(oid_basic), &basic);
 }
@@ -1521,6 +1524,226 @@ test_cert_to_id(const struct pki *p)
 	ASN1_GENERALIZEDTIME_free(t);
 }
 
+/* Adds extension <nid> with DER value <v> (<n> bytes) to <list>. */
+static X509_EXTENSION *
+raw_ext(int nid, const char *oid, const void *v, size_t n)
+{
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	ASN1_OBJECT *obj = oid != NULL ? OBJ_txt2obj(oid, 1) : OBJ_nid2obj(nid);
+	X509_EXTENSION *ext;
+
+	if (os == NULL || obj == NULL ||
+	    ASN1_OCTET_STRING_set(os, v, (int)n) != 1 ||
+	    (ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, os)) == NULL)
+		abort();
+	ASN1_OCTET_STRING_free(os);
+	if (oid != NULL)
+		ASN1_OBJECT_free(obj);
+	return ext;
+}
+
+/* A certificate signed by <issuer_key>, with one extension <ext> (freed). */
+static X509 *
+cert_with_ext(const struct pki *p, X509_EXTENSION *ext)
+{
+	X509 *x = make_cert("ocspgate extra cert", "0300", p->plain_key, p->ca,
+	    p->ca_key, false, NULL);
+
+	if (X509_add_ext(x, ext, -1) != 1 ||
+	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0)
+		abort();
+	X509_EXTENSION_free(ext);
+	return x;
+}
+
+/*
+ * A good answer about 1001 signed by <signer> with <key> (byName, its
+ * certificate included), with response extension <rext> and single
+ * extension <sext> (each may be NULL) and <extra> certificates added.
+ */
+static void
+build_with(const struct pki *p, X509 *signer, EVP_PKEY *key,
+    X509_EXTENSION *rext, X509_EXTENSION *sext, X509 *const *extra,
+    size_t nextra, struct dbuf *out)
+{
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	ASN1_GENERALIZEDTIME *t = gtime(THIS_UPDATE);
+	OCSP_CERTID *id = make_id(EVP_sha1(), p->ca, "1001");
+	OCSP_SINGLERESP *one;
+
+	if (bs == NULL ||
+	    (one = OCSP_basic_add1_status(
+	         bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, t, NULL)) == NULL ||
+	    (sext != NULL && OCSP_SINGLERESP_add_ext(one, sext, -1) != 1) ||
+	    (rext != NULL && OCSP_BASICRESP_add_ext(bs, rext, -1) != 1))
+		abort();
+	for (size_t i = 0; i < nextra; i++)
+		if (OCSP_basic_add1_cert(bs, extra[i]) != 1)
+			abort();
+	if (OCSP_basic_sign(bs, signer, key, EVP_sha256(), NULL, 0) != 1)
+		abort();
+	finish(bs, out);
+	OCSP_CERTID_free(id);
+	ASN1_GENERALIZEDTIME_free(t);
+	X509_EXTENSION_free(rext);
+	X509_EXTENSION_free(sext);
+}
+
+/*
+ * Extensions of RFC 6960 4.4 pass, anything else is refused; so are
+ * certs that are not certificates, too many, or with a large private
+ * extension.
+ */
+static void
+test_extensions_and_certs(const struct pki *p)
+{
+	static const char *const one[] = {"1001", NULL};
+	static const unsigned char null[] = {0x05, 0x00};
+	static const unsigned char gt[] = {0x18, 0x0f, '2', '0', '2', '5', '0',
+	    '1', '0', '1', '0', '0', '0', '0', '0', '0', 'Z'};
+	static const unsigned char reason[] = {0x0a, 0x01, 0x01};
+	static const unsigned char crlid[] = {
+	    0x30, 0x05, 0xa1, 0x03, 0x02, 0x01, 0x07};
+	unsigned char big[1024], *huge = malloc(160 * 1024);
+	struct ocsp_request_facts rf;
+	struct ocsp_response_facts f;
+	struct dbuf der;
+	X509 *extra[5];
+
+	if (huge == NULL)
+		abort();
+	OCSP_REQUEST_free(make_req(p->ca, EVP_sha1(), one, 0, &rf));
+	/* extnValue of 0x04 <len> <bytes>: an OCTET STRING of filler. */
+	big[0] = 0x04;
+	big[1] = 0x82;
+	big[2] = (sizeof(big) - 4) >> 8;
+	big[3] = (sizeof(big) - 4) & 0xff;
+	memset(big + 4, 'x', sizeof(big) - 4);
+
+	build_with(p, p->signer, p->signer_key,
+	    raw_ext(NID_id_pkix_OCSP_extendedStatus, NULL, null, sizeof(null)),
+	    raw_ext(NID_id_pkix_OCSP_archiveCutoff, NULL, gt, sizeof(gt)), NULL,
+	    0, &der);
+	expect("extended revoke, archive cutoff", der.d, der.n, &rf,
+	    REASON_NONE, NULL, &f);
+	build_with(p, p->signer, p->signer_key, NULL,
+	    raw_ext(NID_crl_reason, NULL, reason, sizeof(reason)), NULL, 0,
+	    &der);
+	expect("reasonCode single extension", der.d, der.n, &rf, REASON_NONE,
+	    NULL, &f);
+	build_with(p, p->signer, p->signer_key, NULL,
+	    raw_ext(NID_id_pkix_OCSP_CrlID, NULL, crlid, sizeof(crlid)), NULL,
+	    0, &der);
+	expect("CRL references", der.d, der.n, &rf, REASON_NONE, NULL, &f);
+
+	build_with(p, p->signer, p->signer_key,
+	    raw_ext(NID_undef, "1.3.6.1.4.1.99999.1", big, sizeof(big)), NULL,
+	    NULL, 0, &der);
+	expect("private response extension", der.d, der.n, &rf, MALFORMED,
+	    "unknown response extension", &f);
+	build_with(p, p->signer, p->signer_key,
+	    raw_ext(NID_id_pkix_OCSP_extendedStatus, NULL, big, sizeof(big)),
+	    NULL, NULL, 0, &der);
+	expect("extended revoke carrying bytes", der.d, der.n, &rf, MALFORMED,
+	    "extended revoked definition not NULL", &f);
+	build_with(p, p->signer, p->signer_key, NULL,
+	    raw_ext(NID_undef, "1.3.6.1.4.1.99999.2", big, sizeof(big)), NULL,
+	    0, &der);
+	expect("private single extension", der.d, der.n, &rf, MALFORMED,
+	    "unknown single extension", &f);
+	build_with(p, p->signer, p->signer_key, NULL,
+	    raw_ext(NID_invalidity_date, NULL, big, sizeof(big)), NULL, 0,
+	    &der);
+	expect("invalidity date of 1 KiB", der.d, der.n, &rf, MALFORMED,
+	    "single extension too long", &f);
+	build_with(p, p->signer, p->signer_key, NULL,
+	    raw_ext(NID_crl_reason, NULL, gt, sizeof(gt)), NULL, 0, &der);
+	expect("reasonCode that is a time", der.d, der.n, &rf, MALFORMED, NULL,
+	    &f);
+
+	/* A 160 KiB private extension in a certificate of the response. */
+	huge[0] = 0x04;
+	huge[1] = 0x83;
+	huge[2] = (unsigned char)((160 * 1024 - 5) >> 16);
+	huge[3] = (unsigned char)((160 * 1024 - 5) >> 8);
+	huge[4] = (unsigned char)(160 * 1024 - 5);
+	memset(huge + 5, 'y', 160 * 1024 - 5);
+	extra[0] = cert_with_ext(
+	    p, raw_ext(NID_undef, "1.3.6.1.4.1.99999.3", huge, 160 * 1024));
+	build_with(p, p->signer, p->signer_key, NULL, NULL, extra, 1, &der);
+	expect("certificate with 160 KiB extension", der.d, der.n, &rf,
+	    MALFORMED, NULL, &f);
+	X509_free(extra[0]);
+	extra[0] = cert_with_ext(
+	    p, raw_ext(NID_undef, "1.3.6.1.4.1.99999.3", "\x04\x02hi", 4));
+	build_with(p, p->signer, p->signer_key, NULL, NULL, extra, 1, &der);
+	expect("certificate off the signer's path", der.d, der.n, &rf,
+	    MALFORMED, "a certificate that is not on the signer's path", &f);
+	X509_free(extra[0]);
+	extra[0] = p->ca;
+	build_with(p, p->signer, p->signer_key, NULL, NULL, extra, 1, &der);
+	expect("signer and its CA", der.d, der.n, &rf, REASON_NONE, NULL, &f);
+	for (size_t i = 0; i < 4; i++)
+		extra[i] = p->ca;
+	build_with(p, p->signer, p->signer_key, NULL, NULL, extra, 4, &der);
+	expect("five certificates", der.d, der.n, &rf, MALFORMED,
+	    "more than 4 certificates", &f);
+	free(huge);
+}
+
+/*
+ * RFC 6960 4.2.2.2: the signer is the issuer a certificate ID names (a
+ * CA) or carries id-kp-OCSPSigning and was issued by it. The bypass a
+ * plain OCSP_basic_verify() lets through: a certificate ID naming a
+ * certificate that is not a CA (issued by the trusted CA, so it chains)
+ * as the issuer, answered by a response that certificate signed.
+ */
+static void
+test_signer_rules(const struct pki *p)
+{
+	static const char *const serial[] = {"77", NULL};
+	struct ocsp_request_facts rf;
+	struct ocsp_response_facts f;
+	struct dbuf der;
+	X509_STORE *store = X509_STORE_new();
+	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
+	ASN1_GENERALIZEDTIME *t = gtime(THIS_UPDATE);
+	OCSP_CERTID *id = make_id(EVP_sha1(), p->plain, "77");
+
+	if (store == NULL || bs == NULL ||
+	    X509_STORE_add_cert(store, p->ca) != 1 ||
+	    OCSP_basic_add1_status(
+	        bs, id, V_OCSP_CERTSTATUS_GOOD, 0, NULL, t, NULL) == NULL ||
+	    OCSP_basic_sign(
+	        bs, p->plain, p->plain_key, EVP_sha256(), NULL, 0) != 1)
+		abort();
+	finish(bs, &der);
+	OCSP_REQUEST_free(make_req(p->plain, EVP_sha1(), serial, 0, &rf));
+	expect("not a CA, named as issuer, signing", der.d, der.n, &rf,
+	    MALFORMED, "signer is the named issuer but not a CA", &f);
+	expect_verify("not a CA, named as issuer, signing", &der, store, NULL,
+	    REASON_RESPONSE_UNVERIFIED,
+	    "signer is the named issuer but not a CA");
+
+	build(p, &(struct t_resp){.singles = {GOOD("1001")}, .sign = TS_ROGUE},
+	    &der, &rf);
+	expect("self-signed look-alike", der.d, der.n, &rf, MALFORMED,
+	    "responder certificate not issued by the named issuer", &f);
+	build(p, &(struct t_resp){.singles = {GOOD("1001")}, .sign = TS_PLAIN},
+	    &der, &rf);
+	expect("signer without OCSPSigning", der.d, der.n, &rf, MALFORMED,
+	    "signer neither the named issuer nor its OCSP responder", &f);
+	build(p,
+	    &(struct t_resp){
+	        .singles = {GOOD("1001")}, .sign = TS_ROGUE_HIDDEN},
+	    &der, &rf);
+	expect("look-alike without certificates", der.d, der.n, &rf,
+	    REASON_NONE, NULL, &f);
+	OCSP_CERTID_free(id);
+	ASN1_GENERALIZEDTIME_free(t);
+	X509_STORE_free(store);
+}
+
 int
 main(void)
 {
@@ -1537,6 +1760,8 @@ main(void)
 	test_no_request(&p);
 	test_verify(&p);
 	test_cert_to_id(&p);
+	test_extensions_and_certs(&p);
+	test_signer_rules(&p);
 	pki_free(&p);
 	return check_done();
 }
