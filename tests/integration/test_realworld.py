@@ -351,7 +351,7 @@ class RealWorldReplay(unittest.TestCase):
 
     def start_proxy(self):
         dns = h.FakeDNS()
-        self.addCleanup(dns.stop)
+        self.addCleanup(dns.stop)  # stop() twice is harmless
         events = self.tmp / ("events-%d.jsonl" % time.monotonic_ns())
         text = shipped_config("127.0.0.1:0", events, self.hosts,
                               dns.address, "127.0.0.1:%d" % h.free_port())
@@ -422,10 +422,20 @@ class RealWorldReplay(unittest.TestCase):
         for shape in self.shapes:
             with self.subTest(shape=shape["id"]):
                 proxy, dns = self.start_proxy()
-                resp, ev, forwarded, answer = self.replay(proxy, shape, 1)
-                problems = self.check(shape, resp, ev, forwarded, answer)
-                if dns.names():
-                    problems.append("names went to DNS: %s" % dns.names())
+                try:
+                    resp, ev, forwarded, answer = self.replay(proxy, shape,
+                                                              1)
+                    problems = self.check(shape, resp, ev, forwarded,
+                                          answer)
+                    if dns.names():
+                        problems.append("names went to DNS: %s"
+                                        % dns.names())
+                finally:
+                    # One proxy at a time: stopped (clean exit, complete
+                    # events) before the next shape starts its own.
+                    h.finish_proxy(self, proxy,
+                                   lambda e: h.assert_event_shape(self, e))
+                    dns.stop()
                 self.results[shape["id"]] = "ok" if not problems else \
                     "FAIL: " + "; ".join(problems)
                 self.assertEqual(problems, [], shape.get("note", ""))
