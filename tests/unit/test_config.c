@@ -904,8 +904,8 @@ test_shipped_conf(void)
 
 		CHECK(r->port == 80 && r->path_len == 0 && r->nissuers == 0);
 		digicert |= strcmp(r->host, "ocsp.digicert.com") == 0;
-		amazon |=
-		    r->wildcard && strcmp(r->host, "amazontrust.com") == 0;
+		amazon |= !r->wildcard &&
+		    strcmp(r->host, "ocsp.r2m02.amazontrust.com") == 0;
 	}
 	CHECK(digicert && amazon);
 	CHECK(c->max_request_body == CONFIG_DEFAULT_MAX_REQUEST_BODY &&
