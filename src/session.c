@@ -404,6 +404,15 @@ session_answer_done(struct session *s, bool keep_alive)
 	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* Whether the request being answered is a HEAD (as far as it was read). */
+static bool
+session_is_head(const struct session *s)
+{
+	const struct http_span *m = s->rq != NULL ? &s->rq->req.method : NULL;
+
+	return m != NULL && m->len == 4 && memcmp(m->p, "HEAD", 4) == 0;
+}
+
 void
 session_reply(struct session *s, int status, enum reason why,
     const char *detail, bool close)
@@ -427,6 +436,13 @@ session_reply(struct session *s, int status, enum reason why,
 	if (n > 0) {
 		const char *body = strstr(buf, "\r\n\r\n");
 
+		/*
+		 * The answer to a HEAD has no body (RFC 9110 9.3.2): a client
+		 * or balancer keeping the connection would read one as the
+		 * start of the next answer.
+		 */
+		if (body != NULL && session_is_head(s))
+			n = (int)(body + 4 - buf);
 		bufferevent_write(s->client, buf, (size_t)n);
 		s->status = status;
 		s->response_body_bytes =
