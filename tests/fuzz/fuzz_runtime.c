@@ -128,7 +128,8 @@
 #define FZ_SETTLE_STEP_SEC 60
 #define FZ_RECORD_MAX      (8u << 20) /* bytes kept of one connection */
 #define FZ_START_MONO_SEC  1000000
-#define FZ_START_WALL_SEC  1780000000 /* 2026-05-28 */
+/* The day the recorded corpus was captured: its answers expire that day. */
+#define FZ_START_WALL_SEC 1796601600 /* 2026-12-07T00:00:00Z */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
