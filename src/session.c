@@ -587,6 +587,20 @@ session_read(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	enum http_parse rc = HTTP_PARSE_MORE;
 
+	if (s->state != SESSION_READING) {
+		/*
+		 * Bytes behind the request being answered wait in the input.
+		 * Once they reach its high watermark, libevent calls us again
+		 * after every loop pass for as long as reading is on, and
+		 * nothing takes them before the answer is out: a busy loop
+		 * for as long as the upstream takes. Reading stops until
+		 * then (session_on_write turns it back on).
+		 */
+		if (evbuffer_get_length(in) >=
+		    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK)
+			bufferevent_disable(s->client, EV_READ);
+		return;
+	}
 	if (s->await_proxy && session_read_proxy_header(s, in) != 1)
 		return;
 	while (s->state == SESSION_READING && evbuffer_get_length(in) > 0) {

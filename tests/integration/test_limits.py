@@ -729,6 +729,49 @@ class BodyAndHeadLimitTests(LimitTestCase):
 
 # --------------------------------------------------------------------------
 
+def cpu_seconds(pid):
+    """User and system CPU time process <pid> has used, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PipelineLimitTests(LimitTestCase):
+
+    def test_pipelined_bytes_past_the_input_bound_wait_idle(self):
+        """A request the upstream is slow to answer, followed by more
+        bytes than a connection's input holds (a request's worth plus
+        4 KiB): they wait, and ocspgate waits with them without using
+        the CPU. (It used to spin at 100% in libevent's loop until the
+        upstream answered or timed out: the read callback was called
+        again after every pass since the input stayed full.) This is a
+        bound on CPU time used while idle, not on elapsed time."""
+        rec = self.upstream(mode="stall")
+        spec = "ocsp.ca.test:%d" % rec.port
+        proxy = self.start_proxy(responders=[spec], upstream_timeout=6,
+                                 max_header_bytes=1024,
+                                 max_request_body=1024)
+        junk = b"x" * (1024 + 1024 + 4096 + 4096)
+        with Client(proxy.port, timeout=30) as c:
+            c.send(ocsp_post("http://%s/" % spec, self.der) + junk)
+            self.assertEqual(len(rec.wait_requests(1)), 1)
+            before = cpu_seconds(proxy.proc.pid)
+            time.sleep(2)
+            used = cpu_seconds(proxy.proc.pid) - before
+            print("FIGURE cpu while waiting for the upstream: %.2f s in "
+                  "2 s" % used)
+            self.assertLess(used, 0.25, "ocspgate used %.2f s of CPU in "
+                            "2 s while waiting" % used)
+            # Then the upstream times out, and the bytes behind are read
+            # as the next request.
+            assert_refusal(self, c.read_response(timeout=20), 504,
+                           "upstream_timeout")
+            assert_refusal(self, c.read_response(), 400, "http_malformed")
+            self.assertTrue(c.wait_closed(3))
+        self.expect_event(proxy, 1, event__reason="upstream_timeout")
+        self.expect_event(proxy, 2, event__reason="http_malformed")
+
+
 class BackPressureTests(LimitTestCase):
     SIZE = 64 << 20
 
