@@ -481,14 +481,26 @@ server_buf_put(struct server *srv, void *p, size_t size)
 	srv->pool_bytes += size;
 }
 
+static void
+server_plan_trim(struct server *srv)
+{
+	struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
+
+	srv->trim_sessions = srv->nsessions;
+	evtimer_add(srv->housekeeping, &tv);
+}
+
 /*
  * After a burst, give memory back: the allocator keeps freed pages of
- * thousands of closed connections otherwise.
+ * thousands of closed connections otherwise. Connections still closing
+ * meanwhile free more: then again once they stop, so that the last trim
+ * comes after the last close however long the closing took.
  */
 static void
 server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
+	bool falling = srv->nsessions < srv->trim_sessions;
 
 	(void)fd;
 	(void)what;
@@ -499,6 +511,8 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	}
 	malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
+	if (falling)
+		server_plan_trim(srv);
 }
 
 /* This worker's share of max_connections. */
@@ -515,13 +529,12 @@ server_connections_changed(struct server *srv)
 {
 	if (srv->nsessions > srv->peak_sessions)
 		srv->peak_sessions = srv->nsessions;
+	/* A fall of many connections, or the last one of a burst gone. */
 	if (srv->housekeeping != NULL &&
-	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS &&
-	    !evtimer_pending(srv->housekeeping, NULL)) {
-		struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
-
-		evtimer_add(srv->housekeeping, &tv);
-	}
+	    (srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS ||
+	        (srv->nsessions == 0 && srv->peak_sessions > 0)) &&
+	    !evtimer_pending(srv->housekeeping, NULL))
+		server_plan_trim(srv);
 	bool full = srv->nsessions >= server_max_connections(srv);
 
 	if (full == srv->accept_paused || srv->draining)

@@ -80,6 +80,7 @@ struct server {
 	size_t npool;
 	size_t pool_bytes;
 	unsigned peak_sessions; /* since the last trim */
+	unsigned trim_sessions; /* when the next trim was planned */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */

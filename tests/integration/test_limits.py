@@ -33,6 +33,17 @@ from test_faults import (
 MANY = int(os.environ.get("OCSPGATE_TEST_CONNECTIONS", "10000") or "10000")
 
 
+def wait_rss(pid, pred, timeout):
+    """Polls the RSS of <pid> until pred(rss_kib) or <timeout> (scaled)
+    seconds; returns the last reading."""
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        rss = rss_kib(pid)
+        if pred(rss) or time.monotonic() > deadline:
+            return rss
+        time.sleep(0.05)
+
+
 def raise_nofile(tc, need):
     """Raises this process's descriptor soft limit to the hard limit (and
     restores it after the test); skips when the hard limit < need."""
@@ -328,9 +339,10 @@ class ManyConnectionsTests(LimitTestCase):
         close_all(conns)
         wait_fd_count(pid, lambda n: n <= fds0 + 2 + 2, 30)
         closed_s = time.monotonic() - t1
-        time.sleep(0.5)
+        # Memory is given back a quarter second after the closes stop
+        # (server.c, housekeeping): wait for it, bounded.
+        rss_end = wait_rss(pid, lambda r: r < rss0 + 4 * 1024, 5)
         fds_end = fd_count(pid)
-        rss_end = rss_kib(pid)
         fig = dict(fds0=fds0, fds_peak=fds_peak, fds_end=fds_end, rss0=rss0,
                    rss_peak=rss_peak, rss_end=rss_end, opened_s=opened_s,
                    closed_s=closed_s, data0=data0, data_peak=data_peak,
