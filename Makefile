@@ -23,7 +23,10 @@ BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 TEST_PACKAGES  := openssl curl python3 ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
 	iptables iproute2
-CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
+# llvm-14 brings llvm-symbolizer: sanitizer reports with function names.
+CLANG_PACKAGES := clang libclang-rt-14-dev clang-format llvm-14
+ASAN_SYMBOLIZER_PATH ?= /usr/lib/llvm-14/bin/llvm-symbolizer
+export ASAN_SYMBOLIZER_PATH
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 
