@@ -372,7 +372,8 @@ server_drain(struct server *srv, unsigned timeout_sec)
 	/* Idle connections have nothing to finish. */
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (s->state == SESSION_READING && !s->in_request)
+		if ((s->state == SESSION_READING && !s->in_request) ||
+		    s->state == SESSION_LINGERING)
 			session_close(s);
 	}
 	if (srv->nsessions == 0) {

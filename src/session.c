@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -659,11 +660,50 @@ session_read(struct session *s)
 	}
 }
 
+/*
+ * The last answer is out and the connection is to close. Closing a
+ * socket with unread bytes in it makes the kernel send a reset, and a
+ * reset destroys what it overtakes: an answer still in our send queue
+ * (held back until the client acknowledges the one before), or one the
+ * client's stack had not handed to it yet. A client refused in the
+ * middle of what it sends (400, 413, 431) would see a reset instead of
+ * the refusal. So, as web servers do (a lingering close), the sending
+ * side is shut (the answer goes, then FIN) and what the client still
+ * sends is read and dropped until it closes, for SESSION_LINGER_SEC and
+ * SESSION_LINGER_BYTES at most. The request was logged already.
+ */
+static void
+session_linger(struct session *s)
+{
+	session_end_request(s);
+	session_put_buffers(s);
+	s->state = SESSION_LINGERING;
+	s->lingered = 0;
+	if (shutdown(bufferevent_getfd(s->client), SHUT_WR) == -1) {
+		session_close(s); /* the caller is a top-level callback */
+		return;
+	}
+	bufferevent_set_timeouts(s->client, NULL, NULL);
+	bufferevent_setwatermark(s->client, EV_READ, 0, 0);
+	bufferevent_enable(s->client, EV_READ);
+	session_arm_timer(s, SESSION_LINGER_SEC);
+}
+
 static void
 session_on_read(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	session_read(arg);
+	struct session *s = arg;
+
+	if (s->state == SESSION_LINGERING) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+
+		s->lingered += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (s->lingered > SESSION_LINGER_BYTES)
+			session_close(s);
+		return;
+	}
+	session_read(s);
 }
 
 static void
@@ -681,7 +721,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (s->close_after || s->srv->draining) {
-		session_close(s); /* logs the request */
+		session_linger(s); /* logs the request */
 		return;
 	}
 	session_end_request(s);
@@ -700,6 +740,10 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	if (s->state == SESSION_LINGERING) {
+		session_close(s); /* the client closed: all done */
+		return;
+	}
 	if (s->await_proxy && s->in_request) {
 		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
 		    "connection closed inside the PROXY header");

@@ -784,6 +784,33 @@ class PipelineLimitTests(LimitTestCase):
         self.expect_event(proxy, 2, event__reason="http_malformed")
 
 
+    def test_refusal_reaches_a_client_still_sending(self):
+        """A client refused in the middle of what it sends gets the
+        refusal, not a reset: after a 403 kept alive, bytes that are not
+        a request get 400, and the client reads it although it is still
+        sending (the gate shuts its side and drops what comes, a
+        lingering close, rather than closing on unread bytes)."""
+        proxy = self.start_proxy(responders=["ocsp.ca.test"])
+        junk = b"Q" * (1 << 20)
+        with Client(proxy.port, timeout=10) as c:
+            c.sock.setblocking(False)
+            data = http_request("GET", "http://other.test/") + junk
+            sent = 0
+            deadline = time.monotonic() + scaled(2)
+            while sent < len(data) and time.monotonic() < deadline:
+                try:
+                    sent += c.sock.send(data[sent:sent + 65536])
+                except BlockingIOError:
+                    time.sleep(0.01)
+                except (BrokenPipeError, ConnectionResetError):
+                    break  # the gate stopped listening: it answered
+            c.sock.settimeout(scaled(10))
+            assert_refusal(self, c.read_response(), 403, "unknown_responder")
+            assert_refusal(self, c.read_response(), 400, "http_malformed")
+        self.expect_event(proxy, 2, event__reason="http_malformed",
+                          http__response__status_code=400)
+
+
 class BackPressureTests(LimitTestCase):
     SIZE = 64 << 20
 
