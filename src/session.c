@@ -749,14 +749,15 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		    "connection closed inside the PROXY header");
 		return;
 	}
-	if ((s->state == SESSION_UPSTREAM && !s->response_started &&
-	        !(what & BEV_EVENT_WRITING)) ||
+	if ((s->state == SESSION_UPSTREAM && !(what & BEV_EVENT_WRITING) &&
+	        (!s->response_started || !(what & BEV_EVENT_ERROR))) ||
 	    (s->state == SESSION_REPLYING && (what & BEV_EVENT_EOF) &&
 	        !(what & BEV_EVENT_ERROR))) {
 		/*
 		 * A client that half-closes after its request still gets the
-		 * answer. One that is gone does not stop the exchange with the
-		 * upstream midway (some responders take a connection closed
+		 * answer, also one already being relayed. One that is gone
+		 * does not stop the exchange with the upstream midway before
+		 * the answer starts (some responders take a connection closed
 		 * early badly): writing the answer fails and closes then.
 		 */
 		s->close_after = true;
