@@ -2,7 +2,11 @@
 #   make run        build and run on conf/ocspgate.conf (127.0.0.1:3128)
 #   make test       build and run every test, then again under ASan+UBSan
 #   make check      the plain build's tests only
-#   make test-asan  the ASan+UBSan build's tests only
+#   make test-asan  the ASan+UBSan build's tests only (malloc'd and pooled
+#                   memory filled, freed memory too: uninitialised reads
+#                   show as garbage)
+#   make test-valgrind  integration tests of every request path with the
+#                   daemon under Valgrind memcheck
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make soak       the soak test for SOAK_SECONDS
 #   make format     clang-format the sources
@@ -10,6 +14,7 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_VALGRIND ?= build-valgrind
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 SOAK_SECONDS ?= 600
@@ -22,15 +27,21 @@ BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 	libssl-dev libconfig-dev node-llhttp
 TEST_PACKAGES  := openssl curl python3 ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
-	iptables iproute2
+	iptables iproute2 valgrind
 # llvm-14 brings llvm-symbolizer: sanitizer reports with function names.
 CLANG_PACKAGES := clang libclang-rt-14-dev clang-format llvm-14
 ASAN_SYMBOLIZER_PATH ?= /usr/lib/llvm-14/bin/llvm-symbolizer
 export ASAN_SYMBOLIZER_PATH
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+# ASan fills what malloc() returns (1 MiB of it, not the default 4 KiB)
+# and what free() gives back, so a read of memory never written yields
+# garbage, not the zeros of a fresh page; pooled buffers get the same
+# (server.c).
+ASAN_TEST_OPTIONS ?= detect_leaks=1:abort_on_error=1:malloc_fill_byte=190:max_malloc_fill_size=1048576:free_fill_byte=85:max_free_fill_size=1048576
 
-.PHONY: all deps deps-test build run check test test-asan fuzz-build \
+.PHONY: all deps deps-test build run check test test-asan test-valgrind \
+	fuzz-build \
 	fuzz fuzz-smoke soak format check-format clean
 
 all: build
@@ -74,9 +85,17 @@ test-asan: deps-test
 	    -DCMAKE_C_COMPILER=clang \
 	    -DOCSPGATE_SANITIZE=address,undefined
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OCSPGATE_TIME_SCALE=2 \
 	    ctest $(CTEST_FLAGS)
+
+# A release build whose integration tests of every request path also run
+# with the daemon under Valgrind memcheck (tests/CMakeLists.txt).
+test-valgrind: deps-test
+	cmake -S . -B $(BUILD_VALGRIND) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    -DOCSPGATE_VALGRIND=ON
+	cmake --build $(BUILD_VALGRIND) -j$(JOBS) --target ocspgate
+	cd $(BUILD_VALGRIND) && ctest $(CTEST_FLAGS) -L valgrind
 
 # libFuzzer builds of the fuzz targets, with ASan and UBSan.
 fuzz-build: deps-test
@@ -114,7 +133,7 @@ soak: build deps-test
 	cd tests/integration && OCSPGATE_BIN=$(CURDIR)/$(BUILD)/ocspgate \
 	    OCSPGATE_SOAK_SECONDS=$(SOAK_SECONDS) python3 -m unittest -v test_soak
 
-test: check test-asan fuzz-smoke
+test: check test-asan test-valgrind fuzz-smoke
 
 format:
 	clang-format -i src/*.c include/ocspgate/*.h tests/unit/*.c \
@@ -125,4 +144,4 @@ check-format:
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_VALGRIND)

@@ -19,6 +19,26 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+/* The memory checkers, told about the pool (server_buf_get()). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SERVER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
+#define SERVER_ASAN 1
+#endif
+#ifdef SERVER_ASAN
+#include <sanitizer/asan_interface.h>
+#define SERVER_FILL_BYTE 0xbe /* ASan's default malloc_fill_byte */
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SERVER_VALGRIND 1
+#endif
+#endif
+
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
@@ -441,6 +461,43 @@ server_responder_slot(struct server *srv, const struct responder *r)
 	return c->slot;
 }
 
+/*
+ * The memory checkers see malloc() and free(), not the pool: a buffer
+ * kept for reuse is told to them as gone (any use of it is reported) and
+ * a reused one as fresh, uninitialised memory (ASan fills it with the
+ * pattern malloc_fill_byte gives, Valgrind tracks it as undefined), so a
+ * request that reads what an earlier one left is caught either way.
+ * Nothing of this is compiled without ASan, nor executed outside
+ * Valgrind.
+ */
+
+static void
+server_buf_fresh(void *p, size_t size)
+{
+#ifdef SERVER_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	memset(p, SERVER_FILL_BYTE, size);
+#endif
+#ifdef SERVER_VALGRIND
+	VALGRIND_MAKE_MEM_UNDEFINED(p, size);
+#endif
+	(void)p;
+	(void)size;
+}
+
+static void
+server_buf_gone(void *p, size_t size)
+{
+#ifdef SERVER_ASAN
+	ASAN_POISON_MEMORY_REGION(p, size);
+#endif
+#ifdef SERVER_VALGRIND
+	VALGRIND_MAKE_MEM_NOACCESS(p, size);
+#endif
+	(void)p;
+	(void)size;
+}
+
 void *
 server_buf_get(struct server *srv, size_t size)
 {
@@ -450,6 +507,7 @@ server_buf_get(struct server *srv, size_t size)
 
 			srv->pool_bytes -= size;
 			srv->pool[i - 1] = srv->pool[--srv->npool];
+			server_buf_fresh(p, size);
 			return p;
 		}
 	}
@@ -476,6 +534,7 @@ server_buf_put(struct server *srv, void *p, size_t size)
 		free(p);
 		return;
 	}
+	server_buf_gone(p, size);
 	srv->pool[srv->npool].p = p;
 	srv->pool[srv->npool].size = size;
 	srv->npool++;
