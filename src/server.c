@@ -79,14 +79,41 @@ resolver_ref(struct resolver *r)
 	return r;
 }
 
+static void
+resolver_free(struct resolver *r)
+{
+	if (r->dns != NULL)
+		evdns_base_free(r->dns, 1);
+	if (r->free_ev != NULL)
+		event_free(r->free_ev);
+	free(r);
+}
+
+static void
+resolver_on_free(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	resolver_free(arg);
+}
+
 void
 resolver_unref(struct resolver *r)
 {
 	if (r == NULL || --r->refs > 0)
 		return;
-	if (r->dns != NULL)
-		evdns_base_free(r->dns, 1);
-	free(r);
+	/*
+	 * The last reference often goes inside one of the resolver's own
+	 * callbacks: a lookup's answer ends a session, or fills a reverse
+	 * DNS slot, after a reload brought a new resolver. evdns goes on
+	 * using its base once such a callback returns, so the base is freed
+	 * from the loop, after it (server_free() runs the loop once more).
+	 */
+	if (r->free_ev != NULL) {
+		event_active(r->free_ev, EV_TIMEOUT, 1);
+		return;
+	}
+	resolver_free(r);
 }
 
 struct resolver *
@@ -97,10 +124,13 @@ resolver_new(
 	char timeout[16];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->free_ev = event_new(base, -1, 0, resolver_on_free, r)) ==
+	        NULL ||
 	    (r->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE)) ==
 	        NULL) {
 		snprintf(err, errlen, "resolver: out of memory");
-		free(r);
+		if (r != NULL)
+			resolver_free(r);
 		return NULL;
 	}
 	r->refs = 1;
@@ -428,6 +458,8 @@ server_free(struct server *srv)
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
+	/* Resolvers whose last reference went are freed from the loop. */
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
