@@ -60,7 +60,9 @@
  *   script said were redirected, as the kernel's NAT would.
  *
  * Invariants, checked after every input (each failure aborts):
- * - The loop goes idle within FZ_MAX_PASSES passes (no busy loop).
+ * - Each run of the loop goes idle: within FZ_MAX_PASSES passes, and
+ *   never FZ_MAX_INNER_PASSES in a row with callbacks but no socket
+ *   ready (no busy loop).
  * - Once the upstreams are closed and the clock moves past every timeout,
  *   every session is gone and every client connection was closed by the
  *   gate (nothing hangs).
