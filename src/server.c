@@ -215,6 +215,7 @@ server_init_via(struct server *srv)
 }
 
 static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
+static unsigned server_max_connections(const struct server *srv);
 
 /*
  * A new, empty cache of this worker's part of cache_size (none when it
@@ -370,7 +371,15 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		upstream_idle_flush(srv);
 		server_cache_size(srv, cfg);
 	}
-	srv->accept_paused = false;
+	/*
+	 * A listener kept from before may have been paused at the old
+	 * max_connections: each one takes the state the new limit gives
+	 * (server_connections_changed() acts only on a change of state, and
+	 * would leave it paused for good under a higher limit).
+	 */
+	srv->accept_paused = srv->nsessions >= server_max_connections(srv);
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_pause(srv->listeners[i], srv->accept_paused);
 	server_connections_changed(srv);
 	return 0;
 fail:

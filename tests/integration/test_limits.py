@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -518,6 +519,28 @@ class ConnectionLimitTests(LimitTestCase):
         self.assertEqual(get(ev, "event.reason"), "connection_limit")
         self.assertEqual(get(ev, "event.action"), "block")
         return ev
+
+    def test_reload_raising_max_connections_resumes_accepting(self):
+        """At max_connections accepting pauses; a reload that raises the
+        limit resumes it at once. (The listener kept over the reload
+        stayed paused: a new connection waited until an old one
+        closed.)"""
+        proxy = self.start_proxy(responders=["ocsp.ca.test"],
+                                 max_connections=2)
+        for _ in range(2):
+            c = Client(proxy.port)
+            self.addCleanup(c.close)
+            c.send(self.blocked())
+            assert_refusal(self, c.read_response(), 403, "unknown_responder")
+        proxy.conf_path.write_text(proxy.conf_path.read_text().replace(
+            "max_connections = 2;", "max_connections = 100;"))
+        proxy.signal(signal.SIGHUP)
+        self.assertTrue(proxy.err.wait_for(lambda lines: any(
+            "reloaded" in l for l in lines), 5), proxy.err.text())
+        with Client(proxy.port) as c:
+            c.send(self.blocked())
+            assert_refusal(self, c.read_response(timeout=5), 403,
+                           "unknown_responder")
 
     def test_max_connections_per_source(self):
         proxy = self.start_proxy(responders=["ocsp.ca.test"],
