@@ -2,7 +2,11 @@
 #   make run        build and run on conf/ocspgate.conf (127.0.0.1:3128)
 #   make test       build and run every test, then again under ASan+UBSan
 #   make check      the plain build's tests only
-#   make test-asan  the ASan+UBSan build's tests only
+#   make test-asan  the ASan+UBSan build's tests only (malloc'd and pooled
+#                   memory filled, freed memory too: uninitialised reads
+#                   show as garbage)
+#   make test-valgrind  integration tests of every request path with the
+#                   daemon under Valgrind memcheck
 #   make fuzz       run every libFuzzer target for FUZZ_SECONDS each
 #   make soak       the soak test for SOAK_SECONDS
 #   make format     clang-format the sources
@@ -16,6 +20,7 @@ BUILD_PACKAGE ?= build-package
 # and the sanitizer runs of one `make test` (see tests/integration/
 # debian_base.py).
 export OCSPGATE_TEST_CACHE ?= $(CURDIR)/build-cache
+BUILD_VALGRIND ?= build-valgrind
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 5
 SOAK_SECONDS ?= 600
@@ -29,13 +34,21 @@ BUILD_PACKAGES := gcc libc6-dev make cmake pkg-config libevent-dev \
 TEST_PACKAGES  := openssl curl python3 python3-yaml ca-certificates haproxy nftables \
 	logrotate gzip nginx man-db groff-base \
 	iptables iproute2 \
-	debootstrap dpkg-dev systemd podman runc git
-CLANG_PACKAGES := clang libclang-rt-14-dev clang-format
+	debootstrap dpkg-dev systemd podman runc git valgrind
+# llvm-14 brings llvm-symbolizer: sanitizer reports with function names.
+CLANG_PACKAGES := clang libclang-rt-14-dev clang-format llvm-14
+ASAN_SYMBOLIZER_PATH ?= /usr/lib/llvm-14/bin/llvm-symbolizer
+export ASAN_SYMBOLIZER_PATH
 
 CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
+# ASan fills what malloc() returns (1 MiB of it, not the default 4 KiB)
+# and what free() gives back, so a read of memory never written yields
+# garbage, not the zeros of a fresh page; pooled buffers get the same
+# (server.c).
+ASAN_TEST_OPTIONS ?= detect_leaks=1:abort_on_error=1:malloc_fill_byte=190:max_malloc_fill_size=1048576:free_fill_byte=85:max_free_fill_size=1048576
 
-.PHONY: all deps deps-test build run check test test-asan fuzz-build \
-	fuzz fuzz-smoke soak format check-format clean package
+.PHONY: all deps deps-test build run check test test-asan test-valgrind \
+	fuzz-build fuzz fuzz-smoke soak format check-format clean package
 
 all: build
 
@@ -78,9 +91,17 @@ test-asan: deps-test
 	    -DCMAKE_C_COMPILER=clang \
 	    -DOCSPGATE_SANITIZE=address,undefined
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OCSPGATE_TIME_SCALE=2 \
 	    ctest $(CTEST_FLAGS)
+
+# A release build whose integration tests of every request path also run
+# with the daemon under Valgrind memcheck (tests/CMakeLists.txt).
+test-valgrind: deps-test
+	cmake -S . -B $(BUILD_VALGRIND) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    -DOCSPGATE_VALGRIND=ON
+	cmake --build $(BUILD_VALGRIND) -j$(JOBS) --target ocspgate
+	cd $(BUILD_VALGRIND) && ctest $(CTEST_FLAGS) -L valgrind
 
 # libFuzzer builds of the fuzz targets, with ASan and UBSan.
 fuzz-build: deps-test
@@ -118,7 +139,7 @@ soak: build deps-test
 	cd tests/integration && OCSPGATE_BIN=$(CURDIR)/$(BUILD)/ocspgate \
 	    OCSPGATE_SOAK_SECONDS=$(SOAK_SECONDS) python3 -m unittest -v test_soak
 
-test: check test-asan fuzz-smoke
+test: check test-asan test-valgrind fuzz-smoke
 
 # As a packager builds it: configured for /usr, without the tests.
 package: deps
@@ -137,5 +158,5 @@ check-format:
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_PACKAGE) \
-	    $(OCSPGATE_TEST_CACHE)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_VALGRIND) \
+	    $(BUILD_PACKAGE) $(OCSPGATE_TEST_CACHE)

@@ -55,7 +55,8 @@ struct gate_alerts {
 size_t
 gate_workers(const struct gate *g)
 {
-	return g->nworkers;
+	/* A gate without workers serves one server in the caller's thread. */
+	return g->nworkers > 0 ? g->nworkers : 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -607,20 +608,34 @@ gate_on_metric_timer(evutil_socket_t fd, short what, void *arg)
 /* ------------------------------------------------------------------ */
 
 int
+gate_init_shared(struct gate *g, struct config *cfg, char *err, size_t errlen)
+{
+	memset(g, 0, sizeof(*g));
+	g->done[0] = g->done[1] = -1;
+	g->cfg = config_ref(cfg);
+	g->start_time = time(NULL);
+	g->last_reload_ok = true;
+	json_init(&g->json);
+	pthread_mutex_init(&g->sources_lock, NULL);
+	if ((g->sources = calloc(GATE_SOURCE_BUCKETS, sizeof(*g->sources))) ==
+	        NULL ||
+	    (g->alerts = gate_alerts_new(cfg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
 gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
     size_t errlen)
 {
 	long ncpu;
 	size_t n;
 
-	memset(g, 0, sizeof(*g));
-	g->done[0] = g->done[1] = -1;
+	if (gate_init_shared(g, cfg, err, errlen) == -1)
+		return -1;
 	g->path = path;
-	g->cfg = config_ref(cfg);
-	g->start_time = time(NULL);
-	g->last_reload_ok = true;
-	json_init(&g->json);
-	pthread_mutex_init(&g->sources_lock, NULL);
 	if ((g->base = event_base_new()) == NULL) {
 		snprintf(err, errlen, "cannot create the event loop");
 		return -1;
@@ -632,12 +647,6 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 	if ((g->log = event_log_new(g->base, g->sink, cfg, err, errlen)) ==
 	    NULL)
 		return -1;
-	if ((g->sources = calloc(GATE_SOURCE_BUCKETS, sizeof(*g->sources))) ==
-	        NULL ||
-	    (g->alerts = gate_alerts_new(cfg)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if ((g->socks = gate_bind(cfg, NULL, 0, err, errlen)) == NULL)
 		return -1;
 	g->nsocks = cfg->nlisten;

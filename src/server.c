@@ -19,6 +19,26 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+/* The memory checkers, told about the pool (server_buf_get()). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SERVER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
+#define SERVER_ASAN 1
+#endif
+#ifdef SERVER_ASAN
+#include <sanitizer/asan_interface.h>
+#define SERVER_FILL_BYTE 0xbe /* ASan's default malloc_fill_byte */
+#endif
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define SERVER_VALGRIND 1
+#endif
+#endif
+
 #include "ocspgate/addrmap.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
@@ -60,14 +80,41 @@ resolver_ref(struct resolver *r)
 	return r;
 }
 
+static void
+resolver_free(struct resolver *r)
+{
+	if (r->dns != NULL)
+		evdns_base_free(r->dns, 1);
+	if (r->free_ev != NULL)
+		event_free(r->free_ev);
+	free(r);
+}
+
+static void
+resolver_on_free(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	resolver_free(arg);
+}
+
 void
 resolver_unref(struct resolver *r)
 {
 	if (r == NULL || --r->refs > 0)
 		return;
-	if (r->dns != NULL)
-		evdns_base_free(r->dns, 1);
-	free(r);
+	/*
+	 * The last reference often goes inside one of the resolver's own
+	 * callbacks: a lookup's answer ends a session, or fills a reverse
+	 * DNS slot, after a reload brought a new resolver. evdns goes on
+	 * using its base once such a callback returns, so the base is freed
+	 * from the loop, after it (server_free() runs the loop once more).
+	 */
+	if (r->free_ev != NULL) {
+		event_active(r->free_ev, EV_TIMEOUT, 1);
+		return;
+	}
+	resolver_free(r);
 }
 
 struct resolver *
@@ -78,10 +125,13 @@ resolver_new(
 	char timeout[16];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->free_ev = event_new(base, -1, 0, resolver_on_free, r)) ==
+	        NULL ||
 	    (r->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE)) ==
 	        NULL) {
 		snprintf(err, errlen, "resolver: out of memory");
-		free(r);
+		if (r != NULL)
+			resolver_free(r);
 		return NULL;
 	}
 	r->refs = 1;
@@ -166,6 +216,7 @@ server_init_via(struct server *srv)
 }
 
 static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
+static unsigned server_max_connections(const struct server *srv);
 
 /*
  * A new, empty cache of this worker's part of cache_size (none when it
@@ -369,7 +420,15 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		upstream_idle_flush(srv);
 		server_cache_size(srv, cfg);
 	}
-	srv->accept_paused = false;
+	/*
+	 * A listener kept from before may have been paused at the old
+	 * max_connections: each one takes the state the new limit gives
+	 * (server_connections_changed() acts only on a change of state, and
+	 * would leave it paused for good under a higher limit).
+	 */
+	srv->accept_paused = srv->nsessions >= server_max_connections(srv);
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_pause(srv->listeners[i], srv->accept_paused);
 	server_connections_changed(srv);
 	return 0;
 fail:
@@ -414,7 +473,8 @@ server_drain(struct server *srv, unsigned timeout_sec)
 	/* Idle connections have nothing to finish. */
 	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (s->state == SESSION_READING && !s->in_request)
+		if ((s->state == SESSION_READING && !s->in_request) ||
+		    s->state == SESSION_LINGERING)
 			session_close(s);
 	}
 	if (srv->nsessions == 0) {
@@ -451,6 +511,8 @@ server_free(struct server *srv)
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
+	/* Resolvers whose last reference went are freed from the loop. */
+	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
@@ -484,6 +546,43 @@ server_responder_slot(struct server *srv, const struct responder *r)
 	return c->slot;
 }
 
+/*
+ * The memory checkers see malloc() and free(), not the pool: a buffer
+ * kept for reuse is told to them as gone (any use of it is reported) and
+ * a reused one as fresh, uninitialised memory (ASan fills it with the
+ * pattern malloc_fill_byte gives, Valgrind tracks it as undefined), so a
+ * request that reads what an earlier one left is caught either way.
+ * Nothing of this is compiled without ASan, nor executed outside
+ * Valgrind.
+ */
+
+static void
+server_buf_fresh(void *p, size_t size)
+{
+#ifdef SERVER_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(p, size);
+	memset(p, SERVER_FILL_BYTE, size);
+#endif
+#ifdef SERVER_VALGRIND
+	VALGRIND_MAKE_MEM_UNDEFINED(p, size);
+#endif
+	(void)p;
+	(void)size;
+}
+
+static void
+server_buf_gone(void *p, size_t size)
+{
+#ifdef SERVER_ASAN
+	ASAN_POISON_MEMORY_REGION(p, size);
+#endif
+#ifdef SERVER_VALGRIND
+	VALGRIND_MAKE_MEM_NOACCESS(p, size);
+#endif
+	(void)p;
+	(void)size;
+}
+
 void *
 server_buf_get(struct server *srv, size_t size)
 {
@@ -493,6 +592,7 @@ server_buf_get(struct server *srv, size_t size)
 
 			srv->pool_bytes -= size;
 			srv->pool[i - 1] = srv->pool[--srv->npool];
+			server_buf_fresh(p, size);
 			return p;
 		}
 	}
@@ -519,20 +619,33 @@ server_buf_put(struct server *srv, void *p, size_t size)
 		free(p);
 		return;
 	}
+	server_buf_gone(p, size);
 	srv->pool[srv->npool].p = p;
 	srv->pool[srv->npool].size = size;
 	srv->npool++;
 	srv->pool_bytes += size;
 }
 
+static void
+server_plan_trim(struct server *srv)
+{
+	struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
+
+	srv->trim_sessions = srv->nsessions;
+	evtimer_add(srv->housekeeping, &tv);
+}
+
 /*
  * After a burst, give memory back: the allocator keeps freed pages of
- * thousands of closed connections otherwise.
+ * thousands of closed connections otherwise. Connections still closing
+ * meanwhile free more: then again once they stop, so that the last trim
+ * comes after the last close however long the closing took.
  */
 static void
 server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
+	bool falling = srv->nsessions < srv->trim_sessions;
 
 	(void)fd;
 	(void)what;
@@ -543,6 +656,8 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	}
 	malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
+	if (falling)
+		server_plan_trim(srv);
 }
 
 /* This worker's share of max_connections. */
@@ -559,13 +674,12 @@ server_connections_changed(struct server *srv)
 {
 	if (srv->nsessions > srv->peak_sessions)
 		srv->peak_sessions = srv->nsessions;
+	/* A fall of many connections, or the last one of a burst gone. */
 	if (srv->housekeeping != NULL &&
-	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS &&
-	    !evtimer_pending(srv->housekeeping, NULL)) {
-		struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
-
-		evtimer_add(srv->housekeeping, &tv);
-	}
+	    (srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS ||
+	        (srv->nsessions == 0 && srv->peak_sessions > 0)) &&
+	    !evtimer_pending(srv->housekeeping, NULL))
+		server_plan_trim(srv);
 	bool full = srv->nsessions >= server_max_connections(srv);
 
 	if (full == srv->accept_paused || srv->draining)

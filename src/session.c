@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -470,6 +471,15 @@ session_answer_done(struct session *s, bool keep_alive)
 	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+/* Whether the request being answered is a HEAD (as far as it was read). */
+static bool
+session_is_head(const struct session *s)
+{
+	const struct http_span *m = s->rq != NULL ? &s->rq->req.method : NULL;
+
+	return m != NULL && m->len == 4 && memcmp(m->p, "HEAD", 4) == 0;
+}
+
 void
 session_reply(struct session *s, int status, enum reason why,
     const char *detail, bool close)
@@ -493,6 +503,13 @@ session_reply(struct session *s, int status, enum reason why,
 	if (n > 0) {
 		const char *body = strstr(buf, "\r\n\r\n");
 
+		/*
+		 * The answer to a HEAD has no body (RFC 9110 9.3.2): a client
+		 * or balancer keeping the connection would read one as the
+		 * start of the next answer.
+		 */
+		if (body != NULL && session_is_head(s))
+			n = (int)(body + 4 - buf);
 		bufferevent_write(s->client, buf, (size_t)n);
 		s->status = status;
 		s->response_bytes = (uint64_t)n;
@@ -739,6 +756,20 @@ session_read(struct session *s)
 	struct evbuffer *in = bufferevent_get_input(s->client);
 	enum http_parse rc = HTTP_PARSE_MORE;
 
+	if (s->state != SESSION_READING) {
+		/*
+		 * Bytes behind the request being answered wait in the input.
+		 * Once they reach its high watermark, libevent calls us again
+		 * after every loop pass for as long as reading is on, and
+		 * nothing takes them before the answer is out: a busy loop
+		 * for as long as the upstream takes. Reading stops until
+		 * then (session_on_write turns it back on).
+		 */
+		if (evbuffer_get_length(in) >=
+		    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK)
+			bufferevent_disable(s->client, EV_READ);
+		return;
+	}
 	if (s->await_proxy && session_read_proxy_header(s, in) != 1)
 		return;
 	while (s->state == SESSION_READING && evbuffer_get_length(in) > 0) {
@@ -797,11 +828,50 @@ session_read(struct session *s)
 	}
 }
 
+/*
+ * The last answer is out and the connection is to close. Closing a
+ * socket with unread bytes in it makes the kernel send a reset, and a
+ * reset destroys what it overtakes: an answer still in our send queue
+ * (held back until the client acknowledges the one before), or one the
+ * client's stack had not handed to it yet. A client refused in the
+ * middle of what it sends (400, 413, 431) would see a reset instead of
+ * the refusal. So, as web servers do (a lingering close), the sending
+ * side is shut (the answer goes, then FIN) and what the client still
+ * sends is read and dropped until it closes, for SESSION_LINGER_SEC and
+ * SESSION_LINGER_BYTES at most. The request was logged already.
+ */
+static void
+session_linger(struct session *s)
+{
+	session_end_request(s);
+	session_put_buffers(s);
+	s->state = SESSION_LINGERING;
+	s->lingered = 0;
+	if (shutdown(bufferevent_getfd(s->client), SHUT_WR) == -1) {
+		session_close(s); /* the caller is a top-level callback */
+		return;
+	}
+	bufferevent_set_timeouts(s->client, NULL, NULL);
+	bufferevent_setwatermark(s->client, EV_READ, 0, 0);
+	bufferevent_enable(s->client, EV_READ);
+	session_arm_timer(s, SESSION_LINGER_SEC);
+}
+
 static void
 session_on_read(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	session_read(arg);
+	struct session *s = arg;
+
+	if (s->state == SESSION_LINGERING) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+
+		s->lingered += evbuffer_get_length(in);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		if (s->lingered > SESSION_LINGER_BYTES)
+			session_close(s);
+		return;
+	}
+	session_read(s);
 }
 
 static void
@@ -819,7 +889,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	if (s->close_after || s->srv->draining) {
-		session_close(s); /* logs the request */
+		session_linger(s); /* logs the request */
 		return;
 	}
 	session_end_request(s);
@@ -838,19 +908,24 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	if (s->state == SESSION_LINGERING) {
+		session_close(s); /* the client closed: all done */
+		return;
+	}
 	if (s->await_proxy && s->in_request) {
 		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
 		    "connection closed inside the PROXY header");
 		return;
 	}
-	if ((s->state == SESSION_UPSTREAM && !s->response_started &&
-	        !(what & BEV_EVENT_WRITING)) ||
+	if ((s->state == SESSION_UPSTREAM && !(what & BEV_EVENT_WRITING) &&
+	        (!s->response_started || !(what & BEV_EVENT_ERROR))) ||
 	    (s->state == SESSION_REPLYING && (what & BEV_EVENT_EOF) &&
 	        !(what & BEV_EVENT_ERROR))) {
 		/*
 		 * A client that half-closes after its request still gets the
-		 * answer. One that is gone does not stop the exchange with the
-		 * upstream midway (some responders take a connection closed
+		 * answer, also one already being relayed. One that is gone
+		 * does not stop the exchange with the upstream midway before
+		 * the answer starts (some responders take a connection closed
 		 * early badly): writing the answer fails and closes then.
 		 */
 		s->close_after = true;

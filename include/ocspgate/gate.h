@@ -71,6 +71,16 @@ struct gate {
 int gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
     size_t errlen);
 
+/*
+ * Only what workers share (per-source counts, alert state), from <cfg>
+ * (a reference is taken): no sockets, threads, loop or outputs, for a
+ * server run in the caller's thread (gate_workers() is then 1). gate_init()
+ * starts with it. Returns 0, or -1 with a message in <err> (gate_free()
+ * still needed).
+ */
+int gate_init_shared(
+    struct gate *g, struct config *cfg, char *err, size_t errlen);
+
 /* Runs the workers and the main loop until stopped. Returns 0. */
 int gate_run(struct gate *g);
 

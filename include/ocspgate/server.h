@@ -44,6 +44,7 @@ TAILQ_HEAD(upstream_idle_list, upstream_idle);
 struct resolver {
 	struct evdns_base *dns;
 	unsigned refs;
+	struct event *free_ev; /* frees it from the loop, after the last ref */
 };
 
 /*
@@ -53,7 +54,11 @@ struct resolver {
 struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
     char *err, size_t errlen);
 struct resolver *resolver_ref(struct resolver *r);
-void resolver_unref(struct resolver *r); /* takes NULL */
+/*
+ * Drops a reference (takes NULL). The last one frees the resolver on the
+ * next pass of its loop, never inside one of its own callbacks.
+ */
+void resolver_unref(struct resolver *r);
 
 #define SERVER_RSLOTS 64 /* responder -> metrics slot, direct-mapped */
 
@@ -81,6 +86,7 @@ struct server {
 	size_t npool;
 	size_t pool_bytes;
 	unsigned peak_sessions; /* since the last trim */
+	unsigned trim_sessions; /* when the next trim was planned */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */

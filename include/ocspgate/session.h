@@ -35,13 +35,16 @@
 	    ((cfg)->max_request_body > (cfg)->max_header_bytes                 \
 	            ? (cfg)->max_request_body                                  \
 	            : (cfg)->max_header_bytes))
-#define SESSION_OUTPUT_HIGH (256u << 10) /* stop reading upstream */
-#define SESSION_INPUT_SLACK 4096         /* input beyond one request */
+#define SESSION_OUTPUT_HIGH  (256u << 10) /* stop reading upstream */
+#define SESSION_INPUT_SLACK  4096         /* input beyond one request */
+#define SESSION_LINGER_SEC   2            /* reading after the last answer */
+#define SESSION_LINGER_BYTES (256u << 10) /* dropped, at most, meanwhile */
 
 enum session_state {
 	SESSION_READING = 0, /* waiting for or reading a request */
 	SESSION_UPSTREAM,    /* resolving, connecting, relaying */
-	SESSION_REPLYING     /* answer queued; next request once sent */
+	SESSION_REPLYING,    /* answer queued; next request once sent */
+	SESSION_LINGERING    /* last answer sent: reading until the close */
 };
 
 /* An IPv4 or IPv6 address and port, in no more room than it needs. */
@@ -172,6 +175,7 @@ struct session {
 	uint64_t raw_bytes;      /* bytes of a held answer, framing included */
 	uint64_t response_bytes; /* sent to the client: head, framing, body */
 	struct http_response_dropped dropped; /* of the upstream's head */
+	size_t lingered; /* bytes read and dropped while lingering */
 };
 
 /*

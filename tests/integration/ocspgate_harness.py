@@ -16,6 +16,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -70,6 +71,13 @@ def binary():
             "ocspgate binary not found or not executable: %s "
             "(set OCSPGATE_BIN)" % path)
     return path
+
+
+def wrapper():
+    """The command that runs each ocspgate daemon the tests start, from
+    $OCSPGATE_WRAPPER (e.g. "valgrind --error-exitcode=99"), split as a
+    shell would; [] when unset."""
+    return shlex.split(os.environ.get("OCSPGATE_WRAPPER", ""))
 
 
 def clean_env():
@@ -1405,7 +1413,7 @@ class Proxy:
         self.event_log = Path(ev) if ev and ev != "-" else None
         self.nlisten = nlisten if nlisten is not None else max(1, len(listen))
         self.proc = subprocess.Popen(
-            [binary(), *args, "-c", str(self.conf_path)],
+            [*wrapper(), binary(), *args, "-c", str(self.conf_path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True, env=clean_env(),
             cwd=str(self.tmpdir), preexec_fn=_die_with_parent)
@@ -1798,12 +1806,25 @@ class Env:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# What Valgrind's memcheck prints for an error (OCSPGATE_WRAPPER).
+MEMCHECK_ERROR_RE = re.compile(
+    r"^==\d+== (Invalid (read|write|free)|Conditional jump|Use of "
+    r"uninitialised|Syscall param|Mismatched free|Source and destination "
+    r"overlap|Argument .* of function)", re.M)
+
+
 def finish_proxy(tc, p, check_event):
     """Cleanup: unless the test stopped it itself, the proxy must still
     be running, exit 0 on SIGTERM, report no sanitizer error, and have
-    written a log of complete, well-formed events."""
+    written a log of complete, well-formed events. A memcheck error
+    (under OCSPGATE_WRAPPER) fails the test either way."""
     if p.stopped:
         p.kill()
+        p.err.join()
+        err = p.err.text()
+        if MEMCHECK_ERROR_RE.search(err):
+            raise AssertionError("memcheck report; stderr:\n"
+                                 + err[-6000:])
         return
     died = p.proc.poll()
     code, killed = p.stop()
@@ -1818,6 +1839,8 @@ def finish_proxy(tc, p, check_event):
     err = p.err.text()
     if re.search(r"(Sanitizer|runtime error:|LeakSanitizer)", err):
         problems.append("sanitizer report")
+    if MEMCHECK_ERROR_RE.search(err):
+        problems.append("memcheck report")
     if not problems:
         for ev in parse_event_lines(p.event_bytes(), strict_tail=True,
                                     kind=None):

@@ -311,6 +311,20 @@ class MethodTests(BlockTestCase):
                              "method_not_allowed", head_only=True)
         self.assertEqual(get(ev, "http.request.method"), "HEAD")
 
+    def test_head_refusal_has_no_body(self):
+        """The refusal of a HEAD ends with its head: on a kept
+        connection, the answer to the next request comes right after it
+        (a body would be read as the start of that answer)."""
+        with Client(self.proxy.port) as c:
+            c.send(http_request("HEAD", self.rec_url()) +
+                   http_request("GET", self.rec_url("other.test")))
+            first = c.read_response(head_only=True)
+            self.assertEqual(first.status, 403)
+            self.assertEqual(first.header("connection"), "keep-alive")
+            assert_refusal(self, c.read_response(), 403,
+                           "unknown_responder")
+        self.expect_event(self.proxy, 2, event__reason="unknown_responder")
+
     def test_connect(self):
         for n, target in enumerate(("ocsp.ca.test:%d" % self.rec.port,
                                     "ocsp.ca.test:443",

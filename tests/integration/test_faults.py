@@ -27,7 +27,7 @@ import unittest
 from ocspgate_harness import (
     Client, FakeDNS, ProxyTestCase, assert_event_shape, assert_refusal,
     binary, free_port, get, http_request, ocsp_post, ocsp_request_der,
-    parse_request, scaled)
+    parse_request, parse_response, scaled)
 
 
 # --------------------------------------------------------------------------
@@ -784,6 +784,47 @@ class FaultTests(GateTestCase):
                           event__reason="not_ocsp", ocspgate__enforced=False,
                           http__response__status_code=200)
         self.assert_body_bytes(evs, got, at_least=True)
+
+    def test_client_half_closes_mid_response(self):
+        """A client that shuts its sending side once the answer has
+        started still gets all of it (ocspgate dropped the rest of a
+        relayed answer, queued bytes included, and logged 'client closed
+        before the answer was sent')."""
+        up = self.scripted([
+            ("send", b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                     b"\r\nfirst part, "),
+            ("sleep", 1.0), ("send", b"second part"), ("close",)])
+        proxy, url = self.proxy_for(up.port, mode="monitor")
+
+        def exchange(i):
+            s = self.get_forwarded(proxy, url)
+            buf = bytearray()
+            deadline = time.monotonic() + scaled(5)
+            while b"first part, " not in buf and \
+                    time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            self.assertIn(b"first part, ", bytes(buf))
+            s.shutdown(socket.SHUT_WR)
+            while time.monotonic() < deadline + scaled(5):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            # The relayed body in ocspgate's own framing: all of it.
+            got = parse_response(bytes(buf), at_eof=True)
+            self.assertIsNotNone(got, bytes(buf))
+            self.assertEqual(got[0].body, b"first part, second part",
+                             bytes(buf))
+        evs = self.rounds(proxy, exchange, event__action="block",
+                          event__reason="not_ocsp", ocspgate__enforced=False,
+                          http__response__status_code=200)
+        for ev in evs:
+            self.assertNotEqual(get(ev, "ocspgate.detail"),
+                                "client closed before the answer was sent")
+            self.assertEqual(get(ev, "http.response.body.bytes"), 23)
 
     def test_client_closes_while_upstream_thinks(self):
         up = self.scripted([("stall",)])
