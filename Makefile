@@ -93,7 +93,7 @@ test-asan: deps-test
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=$(ASAN_TEST_OPTIONS) \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OCSPGATE_TIME_SCALE=2 \
-	    ctest $(CTEST_FLAGS)
+	    ctest $(CTEST_FLAGS) -LE image
 
 # A release build whose integration tests of every request path also run
 # with the daemon under Valgrind memcheck (tests/CMakeLists.txt).
