@@ -186,17 +186,18 @@ class OnboardTest(ProxyTestCase):
                 self.assertIs(og.get("candidate_verified"), True, dump)
                 self.assertNotIn("candidate_detail", og, dump)
         post = by[("ocsp.new.test", "POST")][0]
-        self.assertEqual(get(post, "ocsp.response.status"), "successful")
-        self.assertEqual(get(post, "ocsp.response.certs")[0]["status"],
-                         "good")
-        self.assertEqual(get(post, "ocsp.request.certs")[0]["serial"],
-                         "1a2b3c")
+        self.assertEqual(get(post, "ocspgate.ocsp.response.status"),
+                         "successful")
+        self.assertEqual(
+            get(post, "ocspgate.ocsp.response.certs")[0]["status"], "good")
+        self.assertEqual(get(post, "ocspgate.ocsp.request.certs")[0]["serial"],
+                         "1A2B3C")
         self.assertEqual(get(by[("ocsp.new.test", "GET")][0], "source.ip"),
                          "127.0.0.2")
         crl = by[("crl.new.test", "GET")][0]
-        self.assertEqual(get(crl, "crl.number"), "1000", dump)
+        self.assertEqual(get(crl, "ocspgate.crl.number"), "1000", dump)
         aia = by[("aia.new.test", "GET")][0]
-        self.assertEqual(get(aia, "x509.serial_number"), "c0ffee42", dump)
+        self.assertEqual(get(aia, "file.x509.serial_number"), "C0FFEE42", dump)
         # The portal page named .crl: a candidate whose answer failed.
         bad = by[("crl.bad.test", "GET")][0]["ocspgate"]
         self.assertEqual(bad.get("candidate"), "crl", dump)
@@ -434,7 +435,7 @@ class CandidateShapeTest(ProxyTestCase):
             self.assertEqual(ev["ocspgate"].get("candidate"), cand,
                              "%s %s: %s" % (method, path, dump))
             self.assertEqual(ev["ocspgate"].get("get_prefix"), prefix, dump)
-            self.assertEqual(get(ev, "ocsp.request") is not None,
+            self.assertEqual(get(ev, "ocspgate.ocsp.request") is not None,
                              cand == "ocsp", dump)
 
 
