@@ -293,6 +293,14 @@ admin_sum(struct gate *g, size_t offset)
 
 #define ADMIN_SUM(g, field) admin_sum(g, offsetof(struct metrics, field))
 
+/* A metric line: counters, an ECS "metric" that informs. */
+static const struct event_class admin_metric_class = {
+    .kind = "metric",
+    .category = {"network"},
+    .type = {"info"},
+    .action = "metric",
+};
+
 void
 admin_metric_event(struct gate *g)
 {
@@ -317,16 +325,7 @@ admin_metric_event(struct gate *g)
 		    &m->connections_open, memory_order_relaxed);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	json_reset(j);
-	json_object_begin(j, NULL);
-	event_timestamp(j, &ts);
-	json_object_begin(j, "event");
-	json_cstring(j, "kind", "metric");
-	json_array_begin(j, "category");
-	json_cstring(j, NULL, "network");
-	json_array_end(j);
-	json_cstring(j, "action", "metric");
-	json_object_end(j);
+	event_begin(j, &ts, &admin_metric_class, OCSPGATE_VERSION);
 	json_object_begin(j, "ocspgate");
 	json_object_begin(j, "metrics");
 	json_uint(j, "interval", g->cfg->metric_interval_sec);

@@ -1070,21 +1070,26 @@ alert_is_ip_literal(const char *s)
 
 void
 alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
-    const char *source_ip, const char *source_domain)
+    const char *source_ip, const char *source_domain, const char *version)
 {
-	json_reset(j);
-	json_object_begin(j, NULL);
-	event_timestamp(j, ts);
+	/*
+	 * An alert informs: ocspgate neither blocks nor lets through because
+	 * of it, so its type is "info", which ECS expects of both its
+	 * categories (its "indicator" is for the threat category only).
+	 */
+	static const struct event_class c = {
+	    .kind = "alert",
+	    .category = {"network", "intrusion_detection"},
+	    .type = {"info"},
+	    .action = "alert",
+	};
+	struct event_class k = c;
+	const char *ips[2], *hosts[2];
+	size_t nips = 0, nhosts = 0;
+	bool literal = a->dest[0] != '\0' && alert_is_ip_literal(a->dest);
 
-	json_object_begin(j, "event");
-	json_cstring(j, "kind", "alert");
-	json_array_begin(j, "category");
-	json_cstring(j, NULL, "network");
-	json_cstring(j, NULL, "intrusion_detection");
-	json_array_end(j);
-	json_cstring(j, "action", "alert");
-	json_cstring(j, "reason", alert_kind_name(a->kind));
-	json_object_end(j);
+	k.reason = alert_kind_name(a->kind);
+	event_begin(j, ts, &k, version);
 
 	json_object_begin(j, "source");
 	json_cstring(j, "ip", source_ip);
@@ -1094,8 +1099,7 @@ alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
 
 	if (a->dest[0] != '\0') {
 		json_object_begin(j, "destination");
-		json_cstring(
-		    j, alert_is_ip_literal(a->dest) ? "ip" : "domain", a->dest);
+		json_cstring(j, literal ? "ip" : "domain", a->dest);
 		json_object_end(j);
 	}
 
@@ -1131,6 +1135,14 @@ alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
 	}
 	json_object_end(j);
 	json_object_end(j);
+
+	event_related_add(ips, &nips, 2, source_ip);
+	if (literal)
+		event_related_add(ips, &nips, 2, a->dest);
+	event_related_add(hosts, &nhosts, 2, source_domain);
+	if (a->dest[0] != '\0' && !literal)
+		event_related_add(hosts, &nhosts, 2, a->dest);
+	event_related(j, ips, nips, hosts, nhosts);
 
 	json_object_end(j);
 	json_raw(j, "\n", 1);

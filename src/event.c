@@ -56,6 +56,83 @@ event_timestamp(struct json *j, const struct timespec *ts)
 	json_string(j, "@timestamp", buf, 24);
 }
 
+void
+event_begin(struct json *j, const struct timespec *ts,
+    const struct event_class *c, const char *version)
+{
+	json_reset(j);
+	json_object_begin(j, NULL);
+	event_timestamp(j, ts);
+
+	json_object_begin(j, "ecs");
+	json_cstring(j, "version", EVENT_ECS_VERSION);
+	json_object_end(j);
+
+	json_object_begin(j, "event");
+	json_cstring(j, "kind", c->kind);
+	json_array_begin(j, "category");
+	for (size_t i = 0; i < EVENT_MAX_CATEGORIES && c->category[i] != NULL;
+	     i++)
+		json_cstring(j, NULL, c->category[i]);
+	json_array_end(j);
+	json_array_begin(j, "type");
+	for (size_t i = 0; i < EVENT_MAX_TYPES && c->type[i] != NULL; i++)
+		json_cstring(j, NULL, c->type[i]);
+	json_array_end(j);
+	json_cstring(j, "action", c->action);
+	if (c->outcome != NULL)
+		json_cstring(j, "outcome", c->outcome);
+	if (c->reason != NULL)
+		json_cstring(j, "reason", c->reason);
+	if (c->has_duration)
+		json_uint(j, "duration", c->duration_ns);
+	json_cstring(j, "module", EVENT_MODULE);
+	json_cstring(j, "dataset", EVENT_DATASET);
+	json_object_end(j);
+
+	json_object_begin(j, "observer");
+	json_cstring(j, "vendor", EVENT_OBSERVER_VENDOR);
+	json_cstring(j, "product", EVENT_MODULE);
+	json_cstring(j, "type", EVENT_OBSERVER_TYPE);
+	if (version != NULL)
+		json_cstring(j, "version", version);
+	json_object_end(j);
+}
+
+void
+event_related_add(const char **ips, size_t *n, size_t cap, const char *ip)
+{
+	if (ip == NULL || ip[0] == '\0' || *n >= cap)
+		return;
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(ips[i], ip) == 0)
+			return;
+	}
+	ips[(*n)++] = ip;
+}
+
+void
+event_related(struct json *j, const char *const *ips, size_t nips,
+    const char *const *hosts, size_t nhosts)
+{
+	if (nips == 0 && nhosts == 0)
+		return;
+	json_object_begin(j, "related");
+	if (nips > 0) {
+		json_array_begin(j, "ip");
+		for (size_t i = 0; i < nips; i++)
+			json_cstring(j, NULL, ips[i]);
+		json_array_end(j);
+	}
+	if (nhosts > 0) {
+		json_array_begin(j, "hosts");
+		for (size_t i = 0; i < nhosts; i++)
+			json_cstring(j, NULL, hosts[i]);
+		json_array_end(j);
+	}
+	json_object_end(j);
+}
+
 /* True when <s> is an IPv4 or IPv6 address literal. */
 static bool
 event_is_ip_literal(struct http_span s)
@@ -105,9 +182,9 @@ event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 }
 
 /*
- * ocspgate.flags: one boolean per flag of ocsp.request.flags, so that a
- * query on one flag reads a single-valued field (ES|QL, for one, reads
- * a multi-valued field in a comparison as null).
+ * ocspgate.flags: one boolean per flag of ocspgate.ocsp.request.flags,
+ * so that a query on one flag reads a single-valued field (ES|QL, for
+ * one, reads a multi-valued field in a comparison as null).
  */
 static void
 event_flag_fields(struct json *j, unsigned flags)
@@ -158,7 +235,7 @@ event_time(struct json *j, const char *key, const char *t)
 		json_cstring(j, key, t);
 }
 
-/* What the responder said: ocsp.response. */
+/* What the responder said: ocspgate.ocsp.response. */
 static void
 event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
 {
@@ -194,7 +271,7 @@ event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
 	json_object_end(j);
 }
 
-/* A CRL fetched from a crl_hosts entry: crl.* */
+/* A CRL fetched from a crl_hosts entry: ocspgate.crl (ECS has no CRL). */
 static void
 event_crl(struct json *j, const struct fetch_crl_facts *f)
 {
@@ -209,10 +286,15 @@ event_crl(struct json *j, const struct fetch_crl_facts *f)
 	json_object_end(j);
 }
 
-/* An issuer certificate (AIA caIssuers): the ECS x509.* fields. */
+/*
+ * An issuer certificate (AIA caIssuers) or a root fetched by thumbprint:
+ * a file whose content is a certificate, so ECS's file.x509 ("when the
+ * certificate relates to a file, use the fields at file.x509").
+ */
 static void
 event_cert(struct json *j, const struct fetch_cert_facts *f)
 {
+	json_object_begin(j, "file");
 	json_object_begin(j, "x509");
 	json_object_begin(j, "subject");
 	json_cstring(j, "distinguished_name", f->subject);
@@ -221,6 +303,7 @@ event_cert(struct json *j, const struct fetch_cert_facts *f)
 	json_cstring(j, "distinguished_name", f->issuer);
 	json_object_end(j);
 	json_hex(j, "serial_number", f->serial, f->serial_len);
+	json_object_end(j);
 	json_object_end(j);
 }
 
@@ -272,22 +355,45 @@ event_request(struct json *j, const struct http_request *r)
 	json_object_end(j);
 }
 
+/*
+ * ECS categorization of a request event. event.type says what happened
+ * on the wire: "denied" when the request was refused (a block carried
+ * out), "allowed" when it went upstream (an allowed request, or a block
+ * monitor mode forwarded: event.action says the verdict); "connection"
+ * always, and "protocol" once the request had an HTTP method (ECS then
+ * wants network.protocol). event.outcome is the gate's: "success" when
+ * it did what it decided (forwarded and relayed, or refused), "failure"
+ * when the exchange failed (an upstream unreachable, an answer refused).
+ */
+static void
+event_classify(const struct event_record *e, struct event_class *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = "event";
+	c->category[0] = "network";
+	c->type[0] = !e->allow && e->enforced ? "denied" : "allowed";
+	c->type[1] = "connection";
+	if (e->method.len > 0)
+		c->type[2] = "protocol";
+	c->action = e->allow ? "allow" : "block";
+	c->outcome = e->failed ? "failure" : "success";
+	c->reason = reason_name(e->reason);
+	c->duration_ns = e->duration_ns;
+	c->has_duration = true;
+}
+
 void
 event_format(struct json *j, const struct event_record *e)
 {
-	json_reset(j);
-	json_object_begin(j, NULL);
-	event_timestamp(j, &e->start);
+	struct event_class c;
+	/* related.ip: source, destination, original destination. */
+	const char *ips[3], *hosts[2];
+	size_t nips = 0, nhosts = 0;
+	char dest[256];
+	bool literal = event_is_ip_literal(e->dest_host);
 
-	json_object_begin(j, "event");
-	json_cstring(j, "kind", "event");
-	json_array_begin(j, "category");
-	json_cstring(j, NULL, "network");
-	json_array_end(j);
-	json_cstring(j, "action", e->allow ? "allow" : "block");
-	json_cstring(j, "reason", reason_name(e->reason));
-	json_uint(j, "duration", e->duration_ns);
-	json_object_end(j);
+	event_classify(e, &c);
+	event_begin(j, &e->start, &c, e->version);
 
 	json_object_begin(j, "ocspgate");
 	json_cstring(j, "mode", mode_name(e->mode));
@@ -365,6 +471,16 @@ event_format(struct json *j, const struct event_record *e)
 		json_cstring(j, "cert_status",
 		    ocsp_cert_status_name(
 		        event_worst_status(e->ocsp_response)));
+	if (e->ocsp != NULL || e->ocsp_response != NULL) {
+		json_object_begin(j, "ocsp");
+		if (e->ocsp != NULL)
+			event_ocsp(j, e->ocsp);
+		if (e->ocsp_response != NULL)
+			event_ocsp_response(j, e->ocsp_response);
+		json_object_end(j);
+	}
+	if (e->crl != NULL)
+		event_crl(j, e->crl);
 	json_object_end(j);
 
 	json_object_begin(j, "source");
@@ -377,8 +493,6 @@ event_format(struct json *j, const struct event_record *e)
 
 	if (e->dest_host.len > 0 || e->dest_ip != NULL) {
 		json_object_begin(j, "destination");
-		bool literal = event_is_ip_literal(e->dest_host);
-
 		if (!literal)
 			event_span(j, "domain", e->dest_host);
 		if (e->dest_ip != NULL)
@@ -389,6 +503,12 @@ event_format(struct json *j, const struct event_record *e)
 			json_uint(j, "port", e->dest_port);
 		json_object_end(j);
 	}
+
+	json_object_begin(j, "network");
+	json_cstring(j, "transport", "tcp");
+	if (e->method.len > 0)
+		json_cstring(j, "protocol", "http");
+	json_object_end(j);
 
 	if (e->method.len > 0 || e->status != 0) {
 		json_object_begin(j, "http");
@@ -426,18 +546,34 @@ event_format(struct json *j, const struct event_record *e)
 		event_span(j, "original", e->user_agent);
 		json_object_end(j);
 	}
-	if (e->crl != NULL)
-		event_crl(j, e->crl);
 	if (e->cert != NULL)
 		event_cert(j, e->cert);
-	if (e->ocsp != NULL || e->ocsp_response != NULL) {
-		json_object_begin(j, "ocsp");
-		if (e->ocsp != NULL)
-			event_ocsp(j, e->ocsp);
-		if (e->ocsp_response != NULL)
-			event_ocsp_response(j, e->ocsp_response);
-		json_object_end(j);
+
+	/*
+	 * related: every address and name of the line, for pivoting. A
+	 * name from the wire goes in as written (escaped like any value),
+	 * at most 255 bytes, as a DNS name is.
+	 */
+	event_related_add(ips, &nips, 3, e->source_ip);
+	if (e->dest_ip != NULL) {
+		event_related_add(ips, &nips, 3, e->dest_ip);
+	} else if (literal) {
+		memcpy(dest, e->dest_host.p, e->dest_host.len);
+		dest[e->dest_host.len] = '\0';
+		event_related_add(ips, &nips, 3, dest);
 	}
+	event_related_add(ips, &nips, 3, e->orig_ip);
+	event_related_add(hosts, &nhosts, 2, e->source_domain);
+	if (!literal && e->dest_host.len > 0 &&
+	    e->dest_host.len < sizeof(dest)) {
+		memcpy(dest, e->dest_host.p, e->dest_host.len);
+		dest[e->dest_host.len] = '\0';
+		/* A NUL from the wire would end the copy: leave it out. */
+		if (strlen(dest) == e->dest_host.len)
+			event_related_add(hosts, &nhosts, 2, dest);
+	}
+	event_related(j, ips, nips, hosts, nhosts);
+
 	json_object_end(j);
 	json_raw(j, "\n", 1);
 }

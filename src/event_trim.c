@@ -20,8 +20,11 @@ static const char trim_object[] = "\"ocspgate\":{\"truncated\":true}";
 /* Paths never cut or removed (a container holding one is kept too). */
 static const char *const trim_protected[] = {
     "@timestamp",
+    "ecs.version",
     "event.kind",
     "event.category",
+    "event.type",
+    "event.outcome",
     "event.action",
     "event.reason",
     "source.ip",
@@ -32,6 +35,12 @@ static const char *const trim_protected[] = {
     "ocspgate.enforced",
     "ocspgate.truncated",
     "http.response.status_code",
+};
+
+/* Removed before anything is cut: members that only repeat others
+ * (related.* holds source's and destination's addresses and names). */
+static const char *const trim_redundant[] = {
+    "related",
 };
 
 /* Cut first, in this order: what other fields repeat or matter least. */
@@ -622,6 +631,25 @@ trim_cut_longest(struct trim *t, size_t max)
 	}
 }
 
+/*
+ * Removes node <i>, then each container it leaves empty: an array or
+ * object with nothing left in it says nothing, and ECS reads an empty
+ * array as no value. Protected containers and the root stay.
+ */
+static void
+trim_remove(struct trim *t, int i)
+{
+	t->nodes[i].removed = true;
+	for (int p = t->nodes[i].parent; p > 0 && trim_free(t, p);
+	     p = t->nodes[p].parent) {
+		for (int k = t->nodes[p].first; k != -1; k = t->nodes[k].next) {
+			if (!t->nodes[k].removed)
+				return;
+		}
+		t->nodes[p].removed = true;
+	}
+}
+
 /* The last element still written of array <a>, or -1. */
 static int
 trim_last_element(const struct trim *t, int a)
@@ -655,8 +683,24 @@ trim_drop_elements(struct trim *t, size_t max)
 		}
 		if (best == -1 || (e = trim_last_element(t, best)) == -1)
 			return;
-		t->nodes[e].removed = true;
+		trim_remove(t, e);
 		trim_total(t);
+	}
+}
+
+/* Removes the members that repeat others (trim_redundant[]). */
+static void
+trim_drop_redundant(struct trim *t, size_t max)
+{
+	for (size_t k = 0;
+	     k < sizeof(trim_redundant) / sizeof(trim_redundant[0]); k++) {
+		for (int i = 1; i < t->nnodes && t->total > max; i++) {
+			if (!trim_free(t, i) || trim_gone(t, i) ||
+			    !trim_path_is(t, i, trim_redundant[k]))
+				continue;
+			trim_remove(t, i);
+			trim_total(t);
+		}
 	}
 }
 
@@ -679,7 +723,7 @@ trim_drop_members(struct trim *t, size_t max)
 		}
 		if (best == -1)
 			return;
-		t->nodes[best].removed = true;
+		trim_remove(t, best);
 		trim_total(t);
 	}
 }
@@ -758,6 +802,7 @@ event_trim(const char *line, size_t len, size_t max, struct json *out)
 		goto done;
 	trim_protect(&t);
 	trim_total(&t);
+	trim_drop_redundant(&t, max);
 	for (size_t k = 0; k < sizeof(trim_first) / sizeof(trim_first[0]); k++)
 		trim_cut_class(&t, max, (unsigned)k + 1, false);
 	trim_cut_longest(&t, max);

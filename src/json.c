@@ -16,6 +16,9 @@
 static const char json_replacement[] = "\xef\xbf\xbd";
 
 static const char json_hexdigits[] = "0123456789abcdef";
+/* Hex values are uppercase, as ECS writes serial numbers and certificate
+ * hashes (x509.serial_number, tls.server.hash.*). */
+static const char json_hexupper[] = "0123456789ABCDEF";
 
 void
 json_init(struct json *j)
@@ -353,8 +356,8 @@ json_hex(struct json *j, const char *key, const unsigned char *p, size_t len)
 	out = j->buf + j->len;
 	*out++ = '"';
 	for (size_t i = 0; i < len; i++) {
-		*out++ = json_hexdigits[p[i] >> 4];
-		*out++ = json_hexdigits[p[i] & 0xf];
+		*out++ = json_hexupper[p[i] >> 4];
+		*out++ = json_hexupper[p[i] & 0xf];
 	}
 	*out++ = '"';
 	j->len += 2 * len + 2;

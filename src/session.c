@@ -152,8 +152,8 @@ session_observe(struct session *s, const struct session_request *rq,
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned)alerts[i].kind < METRICS_ALERT_KINDS)
 			metrics_add(&s->srv->metrics.alerts[alerts[i].kind], 1);
-		alert_format(
-		    j, &alerts[i], &e->start, e->source_ip, e->source_domain);
+		alert_format(j, &alerts[i], &e->start, e->source_ip,
+		    e->source_domain, e->version);
 		if (!j->failed)
 			event_log_write(s->srv->log, EVENT_SEV_NOTICE, "alert",
 			    j->buf, j->len);
@@ -210,6 +210,8 @@ session_log(struct session *s)
 	    ? s->failure
 	    : rq->verdict.reason;
 	e.enforced = allow || !s->forwarded;
+	e.failed = s->failure != REASON_NONE;
+	e.version = OCSPGATE_VERSION;
 	e.mode = s->cfg->mode;
 	e.interception = rq->req.intercepted ? "transparent" : "explicit";
 	if (rq->req.intercepted) {

@@ -1,6 +1,7 @@
 /*
- * One request's event-log line in ECS field names. Pure: a record in,
- * one JSON line out.
+ * One request's event-log line, an ECS 8.17.0 document (docs/ecs/), and
+ * the opening every line shares, alerts and metric lines too. Pure: a
+ * record in, one JSON line out.
  */
 #ifndef OCSPGATE_EVENT_H
 #define OCSPGATE_EVENT_H
@@ -17,6 +18,38 @@
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/ocsp_response.h"
 
+/*
+ * Every line (request event, alert, metric) is an ECS document: these are
+ * the ECS version its fields follow and the values that say where it
+ * comes from (event.module, event.dataset, observer.*).
+ */
+#define EVENT_ECS_VERSION     "8.17.0"
+#define EVENT_MODULE          "ocspgate"
+#define EVENT_DATASET         "ocspgate.events"
+#define EVENT_OBSERVER_VENDOR "ocspgate"
+#define EVENT_OBSERVER_TYPE   "proxy"
+
+/* ECS event.category and event.type values a line may carry at most. */
+#define EVENT_MAX_CATEGORIES 2
+#define EVENT_MAX_TYPES      3
+
+/*
+ * The categorization of one line (ECS's four categorization fields, plus
+ * event.action and event.reason). Arrays are NULL-padded; a NULL
+ * outcome or reason is left out, and so is the duration unless
+ * has_duration.
+ */
+struct event_class {
+	const char *kind; /* "event", "alert", "metric" */
+	const char *category[EVENT_MAX_CATEGORIES];
+	const char *type[EVENT_MAX_TYPES];
+	const char *action;
+	const char *outcome; /* "success", "failure", or NULL */
+	const char *reason;
+	uint64_t duration_ns;
+	bool has_duration;
+};
+
 /* What is known about one request when it ends. Unset fields are left
  * out of the line: NULL pointers, empty spans, zero ports and status. */
 struct event_record {
@@ -25,6 +58,7 @@ struct event_record {
 	enum reason reason;
 	bool allow;
 	bool enforced;
+	bool failed; /* the exchange met a failure (an upstream's, say) */
 	enum mode mode;
 	const char *interception; /* "explicit" or "transparent" */
 	const char *responder;    /* matched responder spec */
@@ -72,6 +106,7 @@ struct event_record {
 	bool candidate_checked;       /* its signature was checked ... */
 	bool candidate_verified;      /* ... and verifies */
 	const char *candidate_detail; /* why it does not */
+	const char *version;          /* observer.version, NULL: none */
 };
 
 /*
@@ -79,6 +114,30 @@ struct event_record {
  * line of the event log has it) into <j>.
  */
 void event_timestamp(struct json *j, const struct timespec *ts);
+
+/*
+ * Resets <j> and opens a line: "{", then @timestamp for <ts>,
+ * ecs.version, the event object of <c> (with event.module and
+ * event.dataset) and observer (vendor, product, type, and <version>
+ * unless NULL). The caller writes the line's other members, closes the
+ * object and adds the '\n'.
+ */
+void event_begin(struct json *j, const struct timespec *ts,
+    const struct event_class *c, const char *version);
+
+/*
+ * Adds <ip> to the related.ip array <ips> (<n> used of <cap>) unless it
+ * is NULL, empty or already there. The strings are not copied.
+ */
+void event_related_add(const char **ips, size_t *n, size_t cap, const char *ip);
+
+/*
+ * Writes the related object: "ip" from <ips> and "hosts" from <hosts>
+ * (<nips> and <nhosts> of them), each left out when empty, and the
+ * object too when both are.
+ */
+void event_related(struct json *j, const char *const *ips, size_t nips,
+    const char *const *hosts, size_t nhosts);
 
 /*
  * Writes <e> as one JSON object followed by '\n' into <j> (reset

@@ -40,7 +40,7 @@ void json_array_end(struct json *j);
 void json_string(struct json *j, const char *key, const char *s, size_t len);
 void json_cstring(struct json *j, const char *key, const char *s);
 void json_hex(struct json *j, const char *key, const unsigned char *p,
-    size_t len); /* lowercase hex string */
+    size_t len); /* uppercase hex string, as ECS writes serials */
 void json_uint(struct json *j, const char *key, uint64_t v);
 void json_int(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);

@@ -18,12 +18,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* True when <s> holds the lowercase hex of <p>. */
+/* True when <s> holds the uppercase hex of <p>. */
 static bool
 fuzz_json_is_hex_of(
     const unsigned char *s, size_t slen, const unsigned char *p, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
+	static const char digits[] = "0123456789ABCDEF";
 
 	if (slen != 2 * n)
 		return false;

@@ -64,7 +64,7 @@ def rfc3339(generalized_time):
 
 
 def _magnitude_hex(content):
-    return content.lstrip(b"\x00").hex() or "00"
+    return content.lstrip(b"\x00").hex().upper() or "00"
 
 
 def parse_ocsp_response(data):
@@ -107,8 +107,8 @@ def parse_ocsp_response(data):
         alg = _children_at(data, cid[0][1], cid[0][2])
         c = {"hash_algorithm": HASH_BY_OID.get(
                  data[alg[0][3]:alg[0][2]], "?"),
-             "issuer_name_hash": data[cid[1][1]:cid[1][2]].hex(),
-             "issuer_key_hash": data[cid[2][1]:cid[2][2]].hex(),
+             "issuer_name_hash": data[cid[1][1]:cid[1][2]].hex().upper(),
+             "issuer_key_hash": data[cid[2][1]:cid[2][2]].hex().upper(),
              "serial": _magnitude_hex(data[cid[3][1]:cid[3][2]]),
              "cert_id": data[parts[0][3]:parts[0][2]]}
         st = parts[1]

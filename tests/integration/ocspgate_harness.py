@@ -27,6 +27,8 @@ import time
 import unittest
 from pathlib import Path
 
+import ecs_check
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
@@ -435,11 +437,13 @@ class CertID:
         return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
     def event(self):
-        """The event-log form of this cert ID (ocsp.request.certs[i])."""
+        """The event-log form of this cert ID
+        (ocspgate.ocsp.request.certs[i]): hex in uppercase, as ECS writes
+        serial numbers and certificate hashes."""
         return {"hash_algorithm": self.hash_algorithm,
-                "issuer_name_hash": self.issuer_name_hash.hex(),
-                "issuer_key_hash": self.issuer_key_hash.hex(),
-                "serial": self.serial_magnitude().hex()}
+                "issuer_name_hash": self.issuer_name_hash.hex().upper(),
+                "issuer_key_hash": self.issuer_key_hash.hex().upper(),
+                "serial": self.serial_magnitude().hex().upper()}
 
     def der(self, alg_null_params=True, alg_oid=None):
         alg = der_oid(alg_oid or HASH_OIDS[self.hash_algorithm])
@@ -1515,10 +1519,31 @@ def _no_duplicate_keys(pairs):
     return dict(pairs)
 
 
+# Lines already checked against the shipped ECS definition (their
+# SHA-256), so that polling a growing log checks each line once.
+_ECS_CHECKED = set()
+
+
+def assert_ecs_line(line, ev, where="event line"):
+    """Fails unless the parsed line <ev> fits the shipped field definition
+    (docs/ecs/: the index template's mappings and ECS's rules, see
+    ecs_check.py): every field mapped, every value of its type."""
+    key = hashlib.sha256(line).digest()
+    if key in _ECS_CHECKED:
+        return
+    problems = ecs_check.check(ecs_check.schema(), ev)
+    if problems:
+        raise AssertionError("%s does not fit docs/ecs/ocspgate-template.json"
+                             " and ECS: %s\n%r" % (where, "; ".join(problems),
+                                                   line[:1500]))
+    _ECS_CHECKED.add(key)
+
+
 def parse_event_lines(data, strict_tail=False, kind="event"):
     """The lines of an event log, parsed; only those whose event.kind is
     <kind> ("event": one per request; "alert", "metric"), all when None.
-    Every line must parse, whatever its kind."""
+    Every line must parse, whatever its kind, and fit the shipped ECS
+    field definition (assert_ecs_line)."""
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when data ends with a newline
     if tail and strict_tail:
@@ -1535,6 +1560,7 @@ def parse_event_lines(data, strict_tail=False, kind="event"):
         if not isinstance(ev, dict):
             raise AssertionError("event line %d is not an object" % (i + 1))
         _check_strings(ev, "line %d" % (i + 1))
+        assert_ecs_line(line, ev, "event line %d" % (i + 1))
         if kind is None or get(ev, "event.kind") == kind:
             out.append(ev)
     return out
@@ -1584,13 +1610,36 @@ ALERT_REASONS = {"rate_anomaly", "new_destination", "early_requery",
                  "unauthorized_answers", "ua_mismatch"}
 
 
+ECS_VERSION = "8.17.0"
+
+
+def assert_ecs_origin(tc, ev, dump):
+    """What every line says of itself: the ECS version its fields follow,
+    where it comes from (event.module, event.dataset, observer.*)."""
+    tc.assertEqual(get(ev, "ecs.version"), ECS_VERSION, dump)
+    tc.assertEqual(get(ev, "event.module"), "ocspgate", dump)
+    tc.assertEqual(get(ev, "event.dataset"), "ocspgate.events", dump)
+    tc.assertEqual({k: v for k, v in ev["observer"].items()
+                    if k != "version"},
+                   {"vendor": "ocspgate", "product": "ocspgate",
+                    "type": "proxy"}, dump)
+    tc.assertRegex(get(ev, "observer.version"), r"^\d+\.\d+\.\d+$", dump)
+
+
 def assert_side_line_shape(tc, ev):
     """An alert or metric line: not about one request."""
     dump = json.dumps(ev)[:2000]
     tc.assertRegex(ev.get("@timestamp", ""), TIMESTAMP_RE, dump)
+    assert_ecs_origin(tc, ev, dump)
     kind = get(ev, "event.kind")
     tc.assertIn(kind, ("alert", "metric"), dump)
     tc.assertEqual(get(ev, "event.action"), kind, dump)
+    # Both inform: ECS's type "info", and no outcome.
+    tc.assertEqual(get(ev, "event.type"), ["info"], dump)
+    tc.assertIsNone(get(ev, "event.outcome"), dump)
+    tc.assertEqual(get(ev, "event.category"),
+                   ["network", "intrusion_detection"] if kind == "alert"
+                   else ["network"], dump)
     if kind == "alert":
         tc.assertIn(get(ev, "event.reason"), ALERT_REASONS, dump)
         ipaddress.ip_address(get(ev, "source.ip"))
@@ -1606,9 +1655,35 @@ def assert_event_shape(tc, ev):
     """What the contract says holds for every event."""
     dump = json.dumps(ev)[:2000]
     tc.assertRegex(ev.get("@timestamp", ""), TIMESTAMP_RE, dump)
+    assert_ecs_origin(tc, ev, dump)
     tc.assertEqual(get(ev, "event.kind"), "event", dump)
     tc.assertEqual(get(ev, "event.category"), ["network"], dump)
     tc.assertIn(get(ev, "event.action"), ("allow", "block"), dump)
+    # event.type: what happened on the wire (a refusal carried out is
+    # "denied", anything that went upstream "allowed"); "protocol" once
+    # there was an HTTP request; event.outcome "failure" only with a
+    # failure reason or detail.
+    denied = (get(ev, "event.action") == "block"
+              and get(ev, "ocspgate.enforced"))
+    http = get(ev, "http.request.method") is not None
+    tc.assertEqual(get(ev, "event.type"),
+                   ["denied" if denied else "allowed", "connection"]
+                   + (["protocol"] if http else []), dump)
+    tc.assertEqual(get(ev, "network.transport"), "tcp", dump)
+    tc.assertEqual(get(ev, "network.protocol"), "http" if http else None,
+                   dump)
+    tc.assertIn(get(ev, "event.outcome"), ("success", "failure"), dump)
+    if get(ev, "event.reason") in REASONS_FAIL:
+        tc.assertEqual(get(ev, "event.outcome"), "failure", dump)
+    elif get(ev, "event.action") == "allow":
+        tc.assertEqual(get(ev, "event.outcome"), "success", dump)
+    # related.ip repeats the addresses (the first thing a shortened line
+    # loses).
+    ips = [get(ev, "source.ip"), get(ev, "destination.ip"),
+           get(ev, "ocspgate.original_destination.ip")]
+    if not (get(ev, "ocspgate.truncated") and get(ev, "related") is None):
+        tc.assertEqual(get(ev, "related.ip"),
+                       list(dict.fromkeys(i for i in ips if i)), dump)
     tc.assertIn(get(ev, "event.reason"), REASONS_ALL, dump)
     d = get(ev, "event.duration")
     tc.assertIsInstance(d, int, dump)
@@ -1636,26 +1711,28 @@ def assert_event_shape(tc, ev):
     else:
         tc.assertIn(get(ev, "event.reason"), REASONS_BLOCK | REASONS_FAIL,
                     dump)
-    flags = get(ev, "ocsp.request.flags")
+    flags = get(ev, "ocspgate.ocsp.request.flags")
     if flags is not None:
         tc.assertIsInstance(flags, list, dump)
         tc.assertTrue(flags, "flags present but empty: " + dump)
         tc.assertLessEqual(set(flags), KNOWN_FLAGS, dump)
         tc.assertEqual(len(flags), len(set(flags)), dump)
     # the same flags as single-valued booleans, and the most severe
-    # certificate status as one keyword (queries that read arrays badly)
-    tc.assertEqual(get(ev, "ocspgate.flags"),
-                   {f: True for f in flags} if flags else None, dump)
-    statuses = [c.get("status") for c in
-                get(ev, "ocsp.response.certs") or []]
-    worst = next((s for s in ("revoked", "unknown", "good")
-                  if s in statuses), None)
-    tc.assertEqual(get(ev, "ocspgate.cert_status"), worst, dump)
-    certs = get(ev, "ocsp.request.certs")
+    # certificate status as one keyword (queries that read arrays badly);
+    # a shortened line may have lost the arrays they repeat
+    if not get(ev, "ocspgate.truncated"):
+        tc.assertEqual(get(ev, "ocspgate.flags"),
+                       {f: True for f in flags} if flags else None, dump)
+        statuses = [c.get("status") for c in
+                    get(ev, "ocspgate.ocsp.response.certs") or []]
+        worst = next((s for s in ("revoked", "unknown", "good")
+                      if s in statuses), None)
+        tc.assertEqual(get(ev, "ocspgate.cert_status"), worst, dump)
+    certs = get(ev, "ocspgate.ocsp.request.certs")
     if certs is not None:
         for c in certs:
             for k in ("issuer_name_hash", "issuer_key_hash", "serial"):
-                tc.assertRegex(c.get(k, ""), r"^[0-9a-f]+$", dump)
+                tc.assertRegex(c.get(k, ""), r"^[0-9A-F]+$", dump)
 
 
 # --------------------------------------------------------------------------

@@ -96,9 +96,9 @@ def pem_der(data):
 
 
 def magnitude_hex(content):
-    """Hex of an INTEGER's magnitude: no leading zero octets, lower case,
+    """Hex of an INTEGER's magnitude: no leading zero octets, upper case,
     '00' for zero (as the event log writes serials and numbers)."""
-    return content.lstrip(b"\x00").hex() or "00"
+    return content.lstrip(b"\x00").hex().upper() or "00"
 
 
 def asn1_time(tag, content):

@@ -147,7 +147,8 @@ class AlertTests(ProxyTestCase):
                 evs = proxy.wait_events(9)
                 self.assertEqual(
                     {c["status"] for e in evs
-                     for c in get(e, "ocsp.response.certs")}, {"unknown"})
+                     for c in get(e, "ocspgate.ocsp.response.certs")},
+                    {"unknown"})
                 self.assertEqual(self.alerts(proxy), [])
         got = self.wait_alerts(proxy, "unknown_certificates")
         self.assertEqual(len(got), 1, got)

@@ -77,7 +77,7 @@ class AllowTests(ProxyTestCase):
         return self.expect_event(proxy or self.proxy, n, **fields)
 
     def flags(self, ev):
-        return set(get(ev, "ocsp.request.flags", []))
+        return set(get(ev, "ocspgate.ocsp.request.flags", []))
 
     def find_request(self, cond, nonce=None):
         """A one-cert DER request whose base64 satisfies cond: the real
@@ -121,11 +121,11 @@ class AllowTests(ProxyTestCase):
             url__original=self.url(),
             url__path="/",
             ocspgate__responder=self.resp_spec(),
-            ocsp__request__nonce=True,
-            ocsp__request__flags=["nonce"])
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+            ocspgate__ocsp__request__nonce=True,
+            ocspgate__ocsp__request__flags=["nonce"])
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [self.pki.cert_id("good").event()])
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [c.event() for c in certs])
         self.assertEqual(get(ev, "http.request.body.bytes"), len(r.request))
         self.assertEqual(get(ev, "http.response.body.bytes"),
@@ -136,10 +136,10 @@ class AllowTests(ProxyTestCase):
     def test_post_no_nonce(self):
         r = self.client(no_nonce=True)
         self.assert_ok(r, {"good": "good"})
-        ev = self.allowed_event(ocsp__request__nonce=False)
-        self.assertNotIn("flags", get(ev, "ocsp.request"),
+        ev = self.allowed_event(ocspgate__ocsp__request__nonce=False)
+        self.assertNotIn("flags", get(ev, "ocspgate.ocsp.request"),
                          "flags only when non-empty")
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [self.pki.cert_id("good").event()])
 
     def test_hash_algorithms(self):
@@ -149,7 +149,8 @@ class AllowTests(ProxyTestCase):
                 self.assert_ok(r, {"good": "good"})
                 ev = self.allowed_event(n)
                 cid = self.pki.cert_id("good", alg)
-                self.assertEqual(get(ev, "ocsp.request.certs"), [cid.event()])
+                self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
+                                 [cid.event()])
                 self.assertEqual([c.event() for c in
                                   parse_ocsp_request(r.request)[0]],
                                  [cid.event()])
@@ -158,7 +159,7 @@ class AllowTests(ProxyTestCase):
         r = self.client(certs=("revoked",), no_nonce=True)
         self.assert_ok(r, {"revoked": "revoked"})
         ev = self.allowed_event()
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [self.pki.cert_id("revoked").event()])
 
     def test_multiple_certs_and_sign_octet_serial(self):
@@ -166,13 +167,13 @@ class AllowTests(ProxyTestCase):
         r = self.client(certs=names, digest="sha256")
         self.assert_ok(r, {"good": "good", "revoked": "revoked",
                            "good_hi": "good", "unknown": "unknown"})
-        ev = self.allowed_event(ocsp__request__nonce=True)
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        ev = self.allowed_event(ocspgate__ocsp__request__nonce=True)
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [self.pki.cert_id(n, "sha256").event()
                           for n in names])
         # 0xc0ffee01 is encoded with a sign octet; the log has the magnitude
-        self.assertEqual(get(ev, "ocsp.request.certs")[2]["serial"],
-                         "c0ffee01")
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs")[2]["serial"],
+                         "C0FFEE01")
         self.assertEqual(self.flags(ev), {"multiple_certs", "nonce"})
 
     def test_user_agent(self):
@@ -208,14 +209,14 @@ class AllowTests(ProxyTestCase):
         ev = self.allowed_event(1, http__request__method="GET",
                                 http__response__status_code=200,
                                 url__original=url)
-        self.assertEqual(get(ev, "ocsp.request.certs"), [cid.event()])
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"), [cid.event()])
         flags = self.flags(ev)
         self.assertTrue(flags_min <= flags <= flags_max,
                         "flags %s not within %s..%s for %s"
                         % (sorted(flags), sorted(flags_min),
                            sorted(flags_max), path))
         if not flags_max:
-            self.assertNotIn("flags", get(ev, "ocsp.request"))
+            self.assertNotIn("flags", get(ev, "ocspgate.ocsp.request"))
         if ua:
             self.assertEqual(get(ev, "user_agent.original"), ua)
         if upstream is not None:
@@ -297,7 +298,7 @@ class AllowTests(ProxyTestCase):
         self.assertIn("OCSP Response Status: successful", text)
         self.assertEqual(text.count("Cert Status:"), 3, text)
         ev = self.allowed_event(http__request__method="GET")
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [c.event() for c in cids])
         self.assertLessEqual({"get_over_255_bytes", "multiple_certs"},
                              self.flags(ev))
@@ -342,7 +343,7 @@ class AllowTests(ProxyTestCase):
                              % (self.rec.port, path), self.tmp)
         self.assertEqual(status, 200)
         ev = self.allowed_event(7, proxy=proxy, http__request__method="GET")
-        self.assertEqual(get(ev, "ocsp.request.certs"), [cid.event()])
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"), [cid.event()])
         reqs = self.rec.wait_requests(1)
         self.assertEqual(reqs[0].target, path)
 
@@ -510,8 +511,8 @@ class AllowTests(ProxyTestCase):
                 ev = self.allowed_event(n, proxy=proxy)
                 self.assertEqual(self.flags(ev), flags)
                 if not flags:
-                    self.assertNotIn("flags", get(ev, "ocsp.request"))
-                self.assertEqual(get(ev, "ocsp.request.certs"),
+                    self.assertNotIn("flags", get(ev, "ocspgate.ocsp.request"))
+                self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                                  [cid.event()])
                 self.assertEqual(self.rec.wait_requests(n)[-1].body,
                                  der_bytes)
@@ -523,7 +524,7 @@ class AllowTests(ProxyTestCase):
                                nonce=b"\x5a" * 64)
         r = self.post_raw(der, proxy=proxy)
         self.assertEqual(r.status, 200)
-        self.allowed_event(proxy=proxy, ocsp__request__nonce=True)
+        self.allowed_event(proxy=proxy, ocspgate__ocsp__request__nonce=True)
 
 
 if __name__ == "__main__":

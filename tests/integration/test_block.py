@@ -249,7 +249,7 @@ class UnknownIssuerTests(BlockTestCase):
     def test_other_ca(self):
         _, ev = self.refused(ocsp_post(self.issuer_url(), ocsp_request_der(
             [self.pki.cert_id("ca2_leaf")])), 403, "unknown_issuer")
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [self.pki.cert_id("ca2_leaf").event()])
         self.assertEqual(get(ev, "ocspgate.responder"),
                          "ocsp2.ca.test:%d" % self.rec2.port)

@@ -88,8 +88,9 @@ class CacheTests(ProxyTestCase):
         hit = evs[1]
         self.assertEqual(get(hit, "event.reason"), "ocsp_request")
         self.assertEqual(get(hit, "http.response.status_code"), 200)
-        self.assertEqual(get(hit, "ocsp.response.status"), "successful")
-        self.assertEqual(get(hit, "ocsp.response.certs")[0]["status"],
+        self.assertEqual(get(hit, "ocspgate.ocsp.response.status"),
+                         "successful")
+        self.assertEqual(get(hit, "ocspgate.ocsp.response.certs")[0]["status"],
                          "good")
 
     def test_max_age_expires(self):

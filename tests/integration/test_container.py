@@ -23,7 +23,7 @@ import debian_base
 from debian_base import run
 from ocspgate_harness import (
     ProxyTestCase, config_text, curl_get, free_port, get, http_get,
-    openssl_ocsp_client, scaled)
+    openssl_ocsp_client, parse_event_lines, scaled)
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 # On these machines the default limits exceed the hard ones.
@@ -179,8 +179,9 @@ class ContainerTests(ProxyTestCase):
         events = []
         deadline = time.monotonic() + scaled(10)
         while len(events) < 2 and time.monotonic() < deadline:
-            events = [json.loads(l) for l in self.logs(stderr=False)
-                      .splitlines() if l.startswith("{")]
+            events = parse_event_lines("".join(
+                l + "\n" for l in self.logs(stderr=False).splitlines()
+                if l.startswith("{")).encode())
             time.sleep(0.1)
         self.assertEqual(len(events), 2, self.logs())
         self.assertEqual((get(events[0], "event.action"),

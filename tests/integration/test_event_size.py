@@ -14,8 +14,8 @@ import socket
 import time
 
 from ocspgate_harness import (
-    Client, ProxyTestCase, free_port, get, http_request, metric_sample,
-    scaled, scrape_metrics)
+    Client, ProxyTestCase, assert_ecs_line, free_port, get, http_request,
+    metric_sample, scaled, scrape_metrics)
 
 SYSLOG_RE = re.compile(
     rb"^<(\d+)>1 \S+ \S+ ocspgate \d+ (event|alert|metric) - (\{.*\})$",
@@ -25,7 +25,9 @@ SYSLOG_RE = re.compile(
 def message_json(msg):
     m = SYSLOG_RE.match(msg)
     assert m, msg[:300]
-    return m.group(2).decode(), json.loads(m.group(3))
+    ev = json.loads(m.group(3))
+    assert_ecs_line(m.group(3), ev, "syslog message")
+    return m.group(2).decode(), ev
 
 
 class EventSizeTests(ProxyTestCase):

@@ -30,7 +30,9 @@ FETCH_HOSTS = ["crl.ca.test", "aia.ca.test", "ctldl.ca.test", "pki.ca.test",
                "east.cdp.test", "cdp.test", "other.ca.test"]
 CTL_DIR = "/msdownload/update/v3/static/trustedr/en/"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-FACT_KEYS = ("crl", "x509")
+# Where a fetch's facts go: a CRL's under ocspgate (ECS has no CRL field
+# set), a certificate's in ECS's file.x509.
+FACT_KEYS = ("ocspgate.crl", "file.x509")
 OCSPGATE_FACT_KEYS = ("ca_issuer", "ctl")
 
 HTML = (b"<!DOCTYPE html>\n<html><head><title>Captive portal</title></head>"
@@ -91,18 +93,18 @@ class Fixtures:
         assert crl["number"] == "1000" and crl["entries"] == 1, crl
         big = crl_facts(k.big_crl_der)
         assert big["entries"] == BIG_CRL_ENTRIES, big
-        self.big_crl_facts = {"issuer": ROOT_DN, "number": "0a11ce",
+        self.big_crl_facts = {"issuer": ROOT_DN, "number": "0A11CE",
                               "this_update": big["this_update"],
                               "next_update": big["next_update"],
                               "entries": BIG_CRL_ENTRIES, "format": "der"}
         self.sub_x509 = {"subject": {"distinguished_name": SUB_DN},
                          "issuer": {"distinguished_name": ROOT_DN},
-                         "serial_number": "c0ffee42"}
+                         "serial_number": "C0FFEE42"}
         self.root_x509 = {"subject": {"distinguished_name": ROOT_DN},
                           "issuer": {"distinguished_name": ROOT_DN},
-                          "serial_number": "5eed"}
-        assert cert_serial_hex(k.sub_der) == "c0ffee42"
-        assert cert_serial_hex(k.root_der) == "5eed"
+                          "serial_number": "5EED"}
+        assert cert_serial_hex(k.sub_der) == "C0FFEE42"
+        assert cert_serial_hex(k.root_der) == "5EED"
         self._check_names()
 
     def _check_names(self):
@@ -183,14 +185,16 @@ class FetchTestCase(ProxyTestCase):
             destination__ip="127.0.0.1")
         dump = json.dumps(ev)[:2000]
         self.assertNotIn("detail", ev["ocspgate"], dump)
-        self.assertNotIn("ocsp", ev, dump)
+        self.assertNotIn("ocsp", ev["ocspgate"], dump)
         self.assertNotIn("body", get(ev, "http.request"), dump)
-        want = {"crl_request": ("crl",), "ca_issuer_request": ("x509",),
+        want = {"crl_request": ("ocspgate.crl",),
+                "ca_issuer_request": ("file.x509",),
                 "ctl_request": ()}[reason]
         want_og = {"crl_request": (), "ca_issuer_request": ("ca_issuer",),
                    "ctl_request": ("ctl",)}[reason]
         for key in FACT_KEYS:
-            self.assertEqual(key in ev, key in want, "%s: %s" % (key, dump))
+            self.assertEqual(get(ev, key) is not None, key in want,
+                             "%s: %s" % (key, dump))
         for key in OCSPGATE_FACT_KEYS:
             self.assertEqual(key in ev["ocspgate"], key in want_og,
                              "ocspgate.%s: %s" % (key, dump))
@@ -199,16 +203,17 @@ class FetchTestCase(ProxyTestCase):
     def crl_event(self, proxy, spec, url, body, facts, fmt, **kw):
         ev = self.fetch_event(proxy, "crl_request", spec, url, body, **kw)
         want = dict(facts, format=fmt)
-        self.assertEqual(ev["crl"], want, json.dumps(ev)[:2000])
-        self.assertRegex(ev["crl"]["this_update"], TIME_RE)
-        self.assertRegex(ev["crl"]["next_update"], TIME_RE)
+        crl = get(ev, "ocspgate.crl")
+        self.assertEqual(crl, want, json.dumps(ev)[:2000])
+        self.assertRegex(crl["this_update"], TIME_RE)
+        self.assertRegex(crl["next_update"], TIME_RE)
         return ev
 
     def cert_event(self, proxy, spec, url, body, x509, count, fmt, **kw):
         ev = self.fetch_event(proxy, "ca_issuer_request", spec, url, body,
                               **kw)
         dump = json.dumps(ev)[:2000]
-        self.assertEqual(ev["x509"], x509, dump)
+        self.assertEqual(get(ev, "file.x509"), x509, dump)
         self.assertEqual(get(ev, "ocspgate.ca_issuer"),
                          {"certificates": count, "format": fmt}, dump)
         return ev
@@ -235,7 +240,7 @@ class FetchTestCase(ProxyTestCase):
                              http__response__status_code=403, **fields)
         self.assertIn(reason, REASONS_BLOCK)
         for key in FACT_KEYS:
-            self.assertNotIn(key, ev)
+            self.assertIsNone(get(ev, key))
         return ev
 
 
@@ -291,7 +296,7 @@ class ServedArtefactTests(FetchTestCase):
         ev = proxy.wait_events(2)[1]
         self.assertEqual(ev["event"]["reason"], "crl_request")
         self.assertEqual(ev["http"]["response"]["status_code"], 304)
-        self.assertNotIn("crl", ev)
+        self.assertIsNone(get(ev, "ocspgate.crl"))
 
     def test_issuer_certificates(self):
         """One certificate (DER, PEM) and certs-only PKCS#7 (DER, PEM):
@@ -530,7 +535,7 @@ class CannedTestCase(FetchTestCase):
             self.assertIn(case.detail, detail, dump)
         # Nothing read from a refused body is logged.
         for key in FACT_KEYS:
-            self.assertNotIn(key, ev, dump)
+            self.assertIsNone(get(ev, key), dump)
         for key in OCSPGATE_FACT_KEYS:
             self.assertNotIn(key, ev["ocspgate"], dump)
         return ev

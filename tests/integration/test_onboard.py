@@ -23,13 +23,62 @@ import urllib.parse
 from pathlib import Path
 
 from ocspgate_harness import (
-    Client, ProxyTestCase, b64, binary, clean_env, config_text, curl_get,
+    REPO, Client, ProxyTestCase, b64, binary, clean_env, config_text,
+    curl_get,
     free_port, get, get_cryptoapi, openssl_ocsp_client, openssl_reqout,
     scaled, write_hosts_file)
 from pki_fetch import FetchPKI, Nginx
 
 HOSTS = ["ocsp.listed.test", "ocsp.new.test", "crl.new.test",
          "aia.new.test", "web.new.test", "crl.bad.test"]
+# The log of OnboardTest's monitor-mode traffic (step 1) as ocspgate wrote
+# it before its lines followed ECS 8.17.0: no ecs.version, the OCSP, CRL
+# and certificate facts at the top level (ocsp, crl, x509), hex in
+# lowercase. Nothing else in it differs.
+BEFORE_ECS = REPO / "tests" / "data" / "events" / "monitor-before-ecs.jsonl"
+
+
+def before_ecs(ev):
+    """The line <ev> as ocspgate wrote it before its lines followed ECS:
+    what moved moved back, what was added gone, hex in lowercase."""
+    ev = json.loads(json.dumps(ev))
+    for k in ("ecs", "observer", "network", "related"):
+        ev.pop(k, None)
+    for k in ("type", "outcome", "module", "dataset"):
+        ev["event"].pop(k, None)
+    og = ev["ocspgate"]
+    moved = {"crl": og.pop("crl", None),
+             "x509": ev.pop("file", {}).get("x509"),
+             "ocsp": og.pop("ocsp", None)}
+    ev.update({k: v for k, v in moved.items() if v is not None})
+
+    def lower(v, key=""):
+        if isinstance(v, dict):
+            return {k: lower(x, k) for k, x in v.items()}
+        if isinstance(v, list):
+            return [lower(x, key) for x in v]
+        if key in ("serial", "serial_number", "number", "issuer_name_hash",
+                   "issuer_key_hash", "responder_key_hash", "thumbprint"):
+            return v.lower()
+        return v
+    for k in ("ocsp", "crl", "x509"):
+        if k in ev:
+            ev[k] = lower(ev[k])
+    if "ctl" in og:
+        og["ctl"] = lower(og["ctl"])
+    return ev
+
+
+def paths(ev, prefix=""):
+    """The dotted names of every scalar of <ev>."""
+    out = set()
+    for k, v in ev.items():
+        for x in (v if isinstance(v, list) else [v]):
+            if isinstance(x, dict):
+                out |= paths(x, prefix + k + ".")
+            else:
+                out.add(prefix + k)
+    return out
 HTML = b"<!DOCTYPE html>\n<html><body>captive portal</body></html>\n"
 
 
@@ -186,17 +235,18 @@ class OnboardTest(ProxyTestCase):
                 self.assertIs(og.get("candidate_verified"), True, dump)
                 self.assertNotIn("candidate_detail", og, dump)
         post = by[("ocsp.new.test", "POST")][0]
-        self.assertEqual(get(post, "ocsp.response.status"), "successful")
-        self.assertEqual(get(post, "ocsp.response.certs")[0]["status"],
-                         "good")
-        self.assertEqual(get(post, "ocsp.request.certs")[0]["serial"],
-                         "1a2b3c")
+        self.assertEqual(get(post, "ocspgate.ocsp.response.status"),
+                         "successful")
+        self.assertEqual(
+            get(post, "ocspgate.ocsp.response.certs")[0]["status"], "good")
+        self.assertEqual(get(post, "ocspgate.ocsp.request.certs")[0]["serial"],
+                         "1A2B3C")
         self.assertEqual(get(by[("ocsp.new.test", "GET")][0], "source.ip"),
                          "127.0.0.2")
         crl = by[("crl.new.test", "GET")][0]
-        self.assertEqual(get(crl, "crl.number"), "1000", dump)
+        self.assertEqual(get(crl, "ocspgate.crl.number"), "1000", dump)
         aia = by[("aia.new.test", "GET")][0]
-        self.assertEqual(get(aia, "x509.serial_number"), "c0ffee42", dump)
+        self.assertEqual(get(aia, "file.x509.serial_number"), "C0FFEE42", dump)
         # The portal page named .crl: a candidate whose answer failed.
         bad = by[("crl.bad.test", "GET")][0]["ocspgate"]
         self.assertEqual(bad.get("candidate"), "crl", dump)
@@ -224,6 +274,22 @@ class OnboardTest(ProxyTestCase):
         code, whole, _ = run_ocspgate(
             ["-S", "-c", str(proxy.conf_path), "-"], stdin=log)
         self.assertEqual((code, whole), (0, out))
+        # A log that spans the upgrade: its older half in the layout of
+        # before ECS 8.17.0 (the layout of the recorded log of this very
+        # traffic, field for field), the rest as written now. -S reads
+        # only fields that did not move, so it suggests the same.
+        evs_all = [json.loads(l) for l in lines]
+        old = [json.loads(l) for l in
+               BEFORE_ECS.read_text().splitlines()]
+        self.assertEqual([paths(before_ecs(e)) for e in evs_all],
+                         [paths(e) for e in old])
+        upgraded = self.tmp / "events.upgraded.jsonl"
+        upgraded.write_text("".join(json.dumps(before_ecs(e)) + "\n"
+                                    for e in evs_all[:4]) +
+                            "".join(l.decode() for l in lines[4:]))
+        code, across, err = run_ocspgate(
+            ["-S", "-c", str(proxy.conf_path), str(upgraded)])
+        self.assertEqual((code, err, across), (0, "", out))
         lists = snippet_lists(out)
         self.assertEqual(lists, {
             "responders": ["ocsp.new.test:%d" % rport],
@@ -434,7 +500,7 @@ class CandidateShapeTest(ProxyTestCase):
             self.assertEqual(ev["ocspgate"].get("candidate"), cand,
                              "%s %s: %s" % (method, path, dump))
             self.assertEqual(ev["ocspgate"].get("get_prefix"), prefix, dump)
-            self.assertEqual(get(ev, "ocsp.request") is not None,
+            self.assertEqual(get(ev, "ocspgate.ocsp.request") is not None,
                              cand == "ocsp", dump)
 
 
@@ -478,6 +544,23 @@ class SuggestCliTest(unittest.TestCase):
         self.assertEqual((code, out), (1, ""))
         self.assertEqual(err, "ocspgate: %s: gzip stream cut short\n"
                          % broken)
+
+    def test_log_written_before_ecs(self):
+        """A log as ocspgate wrote it before its lines followed ECS
+        8.17.0 (recorded, see BEFORE_ECS) gives its snippet: the hosts
+        of its candidates with their counts and answers."""
+        code, out, err = run_ocspgate(["-S", "-c", str(self.conf),
+                                       str(BEFORE_ECS)])
+        self.assertEqual((code, err), (0, ""), out)
+        self.assertIn("# ocspgate -S: 9 event lines read (0 unreadable)", out)
+        self.assertEqual(snippet_lists(out), {
+            "responders": ["ocsp.new.test:46295"],
+            "crl_hosts": ["crl.new.test:48413"],
+            "ca_issuer_hosts": ["aia.new.test:48413"],
+        }, out)
+        self.assertIn("\t#   answers: 3 valid; signature verified in 3 of 3"
+                      '\n\t"ocsp.new.test:46295"', out)
+        self.assertIn('# crl_hosts: "crl.bad.test:48413"\n', out)
 
     def test_lines_that_are_not_events(self):
         data = (b'not json\n{"event":{"kind":"metric"}}\n'

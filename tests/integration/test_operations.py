@@ -15,8 +15,8 @@ import threading
 import time
 
 from ocspgate_harness import (
-    Client, ProxyTestCase, config_text, free_port, get, http_get,
-    http_request, metric_sample, ocsp_post, ocsp_request_der,
+    Client, ProxyTestCase, assert_ecs_line, config_text, free_port, get,
+    http_get, http_request, metric_sample, ocsp_post, ocsp_request_der,
     parse_event_lines, scaled, scrape_metrics)
 
 SYSLOG_RE = re.compile(
@@ -58,7 +58,9 @@ class SyslogTests(OperationsTestCase):
         self.assertEqual(pri // 8, 16)  # local0
         self.assertEqual(pri % 8, severity)
         self.assertEqual(int(m.group(4)), self.proxy_pid)
-        return m.group(5).decode(), json.loads(m.group(6))
+        ev = json.loads(m.group(6))
+        assert_ecs_line(m.group(6), ev, "syslog message")
+        return m.group(5).decode(), ev
 
     def test_udp_every_event_arrives(self):
         """Every event reaches the receiver as one RFC 5424 datagram whose

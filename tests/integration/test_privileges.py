@@ -10,8 +10,8 @@ import time
 import unittest
 
 from ocspgate_harness import (
-    REPO, ProxyTestCase, binary, config_text, openssl_ocsp_client, run,
-    scaled)
+    REPO, ProxyTestCase, binary, config_text, openssl_ocsp_client,
+    parse_event_lines, run, scaled)
 
 CAP_NET_BIND_SERVICE = 1 << 10
 CAP_NET_ADMIN = 1 << 12
@@ -176,6 +176,6 @@ class PackagingTests(unittest.TestCase):
                 if data:
                     self.assertTrue(data.endswith(b"\n"), name)
                 lines += data.splitlines()
-        import json
-        events = [json.loads(l) for l in lines]
+        events = parse_event_lines(b"".join(l + b"\n" for l in lines),
+                                   kind=None)
         self.assertEqual(len(events), sent)

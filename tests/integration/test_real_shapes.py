@@ -65,7 +65,7 @@ class OcspShapeTests(ProxyTestCase):
                                        event__reason="ocsp_request",
                                        ocspgate__get_prefix=prefix.rstrip(
                                            "/"))
-                self.assertEqual(get(ev, "ocsp.request.certs"),
+                self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                                  [self.pki.cert_id("good").event()])
                 # The responder gets the path as the client sent it.
                 self.assertEqual(self.rec.wait_requests(n)[-1].target, path)
@@ -104,7 +104,7 @@ class OcspShapeTests(ProxyTestCase):
         r = self.send(ocsp_post(self.base + "/", body))
         self.assertEqual(r.status, 200)
         ev = self.expect_event(self.proxy, event__reason="ocsp_request")
-        self.assertEqual(set(get(ev, "ocsp.request.flags")),
+        self.assertEqual(set(get(ev, "ocspgate.ocsp.request.flags")),
                          {"explicit_default_version", "hash_params_absent"})
         self.assertEqual(self.rec.wait_requests(1)[0].body, body)
 
@@ -217,12 +217,12 @@ class TrustListShapeTests(test_fetch.CannedTestCase):
                 self.assertEqual(responses[0].status, 200)
                 self.assertEqual(responses[0].body, root)
                 self.next_event(proxy, event__reason="ctl_request",
-                                ocspgate__ctl__thumbprint=thumb.lower())
+                                ocspgate__ctl__thumbprint=thumb.upper())
             else:
                 self.assert_refused(case, raw, responses, b"")
                 ev = self.next_event(proxy, event__action="allow",
                                      event__reason="response_malformed",
-                                     ocspgate__ctl__thumbprint=thumb.lower())
+                                     ocspgate__ctl__thumbprint=thumb.upper())
                 self.assertIn("thumbprint", get(ev, "ocspgate.detail"))
 
 

@@ -413,7 +413,7 @@ class RealWorldReplay(unittest.TestCase):
                 if resp.header(name) is not None:
                     problems.append("client saw header %s" % name)
         for flag in e.get("flags", ()):
-            flags = h.get(ev, "ocsp.request.flags") or []
+            flags = h.get(ev, "ocspgate.ocsp.request.flags") or []
             if flag not in flags:
                 problems.append("flag %s missing from %s" % (flag, flags))
         return problems

@@ -1,9 +1,9 @@
 """Response inspection: the answer to an allowed OCSP request is held
 until judged. Good answers reach the client unchanged and leave an
-ocsp.response in the event; bad ones (not OCSP, cut short, about another
-certificate, another nonce, too large, signed by someone not trusted)
-become 502 in enforce mode, with not a byte of them sent, and are relayed
-but logged with the failure in monitor mode."""
+ocspgate.ocsp.response in the event; bad ones (not OCSP, cut short,
+about another certificate, another nonce, too large, signed by someone
+not trusted) become 502 in enforce mode, with not a byte of them sent,
+and are relayed but logged with the failure in monitor mode."""
 
 import dataclasses
 import hashlib
@@ -94,7 +94,7 @@ class Fixtures:
             load_cert(pki.leaves["good"]).subject_der: "CN=good.leaf.test",
         }
         self.ocsp_key_hash = hashlib.sha1(
-            load_cert(pki.ocsp).spki_bits).hexdigest()
+            load_cert(pki.ocsp).spki_bits).hexdigest().upper()
 
         good = pki.cert_id("good")
         self.req_good = ocsp_request_der([good])
@@ -186,14 +186,14 @@ class Fixtures:
         assert self.resp_flipped != self.resp_good
 
     def expected(self, der):
-        """The ocsp.response an event should carry for this DER."""
+        """The ocspgate.ocsp.response an event should carry for this DER."""
         r = parse_ocsp_response(der)
         out = {"status": r.status}
         if r.status != "successful":
             return out
         out["produced_at"] = r.produced_at
         if r.responder_key_hash is not None:
-            out["responder_key_hash"] = r.responder_key_hash.hex()
+            out["responder_key_hash"] = r.responder_key_hash.hex().upper()
         else:
             out["responder_name"] = self.names[r.responder_name_der]
         out["nonce"] = r.nonce is not None
@@ -324,7 +324,7 @@ class ResponseTestCase(ProxyTestCase):
                              http__response__status_code=case.status,
                              http__response__body__bytes=len(case.body))
         self.assertNotIn("detail", ev["ocspgate"], case.name)
-        self.assertEqual(get(ev, "ocsp.response"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.response"),
                          self.fx.expected(case.body),
                          "%s: %s" % (case.name, json.dumps(ev)[:2000]))
         return ev
@@ -339,7 +339,7 @@ class ResponseTestCase(ProxyTestCase):
         detail = get(ev, "ocspgate.detail")
         self.assertIsInstance(detail, str, case.name)
         self.assertTrue(detail.strip(), case.name)
-        self.assertEqual(get(ev, "ocsp.request.certs"),
+        self.assertEqual(get(ev, "ocspgate.ocsp.request.certs"),
                          [c.event() for c in
                           parse_ocsp_request(case.request)[0]], case.name)
         return ev
@@ -414,11 +414,11 @@ class RealResponderTests(ResponseTestCase):
                              http__response__status_code=200,
                              http__response__body__bytes=len(r.response))
         self.assertNotIn("detail", ev["ocspgate"])
-        resp = get(ev, "ocsp.response")
+        resp = get(ev, "ocspgate.ocsp.response")
         dump = json.dumps(ev)[:2000]
         self.assertEqual(resp, self.fx.expected(r.response), dump)
         # The response's cert IDs are the request's, one for one.
-        asked = get(ev, "ocsp.request.certs")
+        asked = get(ev, "ocspgate.ocsp.request.certs")
         self.assertEqual([c["serial"] for c in resp["certs"]],
                          [c["serial"] for c in asked], dump)
         self.assertRegex(resp["produced_at"], TIME_RE)
@@ -442,7 +442,7 @@ class RealResponderTests(ResponseTestCase):
         self.assertIs(resp["nonce"], True)
         self.assertEqual(len(resp["certs"]), 1)
         c = resp["certs"][0]
-        self.assertEqual(c["serial"], "1a2b3c")
+        self.assertEqual(c["serial"], "1A2B3C")
         self.assertEqual(c["status"], "good")
         self.assertNotIn("revocation_time", c)
         self.assertNotIn("revocation_reason", c)
@@ -455,7 +455,7 @@ class RealResponderTests(ResponseTestCase):
         _, resp = self.allowed(proxy, r)
         self.assertIs(resp["nonce"], False)
         c = resp["certs"][0]
-        self.assertEqual(c["serial"], "2b3c4d")
+        self.assertEqual(c["serial"], "2B3C4D")
         self.assertEqual(c["status"], "revoked")
         self.assertEqual(c["revocation_time"], self.fx.revoked_at)
         self.assertEqual(c["revocation_reason"], "keyCompromise")
@@ -470,8 +470,8 @@ class RealResponderTests(ResponseTestCase):
                                       "unknown": "unknown"})
         _, resp = self.allowed(proxy, r)
         self.assertEqual([(c["serial"], c["status"]) for c in resp["certs"]],
-                         [("1a2b3c", "good"), ("c0ffee01", "good"),
-                          ("2b3c4d", "revoked"), ("0bad", "unknown")])
+                         [("1A2B3C", "good"), ("C0FFEE01", "good"),
+                          ("2B3C4D", "revoked"), ("0BAD", "unknown")])
 
     def test_get_request(self):
         proxy = self.proxy(responders=[self.rspec])
@@ -482,8 +482,9 @@ class RealResponderTests(ResponseTestCase):
         ev = self.next_event(proxy, event__reason="ocsp_request",
                              http__request__method="GET",
                              http__response__body__bytes=len(body))
-        self.assertEqual(get(ev, "ocsp.response"), self.fx.expected(body))
-        self.assertEqual(get(ev, "ocsp.response.certs")[0]["status"],
+        self.assertEqual(get(ev, "ocspgate.ocsp.response"),
+                         self.fx.expected(body))
+        self.assertEqual(get(ev, "ocspgate.ocsp.response.certs")[0]["status"],
                          "revoked")
 
     def test_monitor_mode_logs_response(self):
@@ -548,21 +549,23 @@ class InspectionTests(ResponseTestCase):
         self.run_passing(proxy, cases)
         ev = proxy.events()
         byname = {c.name: e for c, e in zip(cases, ev)}
-        self.assertEqual(get(byname["by_key"], "ocsp.response"
+        self.assertEqual(get(byname["by_key"], "ocspgate.ocsp.response"
                              ".responder_key_hash"), fx.ocsp_key_hash)
-        self.assertEqual(get(byname["try_later"], "ocsp.response"),
+        self.assertEqual(get(byname["try_later"], "ocspgate.ocsp.response"),
                          {"status": "tryLater"})
-        self.assertEqual(get(byname["unauthorized"], "ocsp.response.status"),
-                         "unauthorized")
-        self.assertIs(get(byname["same_nonce"], "ocsp.response.nonce"), True)
+        self.assertEqual(get(byname["unauthorized"],
+                             "ocspgate.ocsp.response.status"), "unauthorized")
+        self.assertIs(get(byname["same_nonce"],
+                          "ocspgate.ocsp.response.nonce"), True)
         self.assertEqual([c.get("revocation_reason") for c in get(
-            byname["every_reason"], "ocsp.response.certs")],
+            byname["every_reason"], "ocspgate.ocsp.response.certs")],
             fx.RFC5280_REASONS)
-        c = get(byname["revoked_without_reason"], "ocsp.response.certs")[0]
+        c = get(byname["revoked_without_reason"],
+                "ocspgate.ocsp.response.certs")[0]
         self.assertEqual(c["revocation_time"], fx.revoked_at)
         self.assertNotIn("revocation_reason", c)
         self.assertIs(get(byname["no_nonce_in_answer"],
-                          "ocsp.response.nonce"), False)
+                          "ocspgate.ocsp.response.nonce"), False)
 
     def test_not_ocsp(self):
         req = self.fx.req_good
@@ -756,7 +759,7 @@ class InspectionTests(ResponseTestCase):
                              event__reason="unknown_issuer",
                              ocspgate__enforced=False,
                              http__response__status_code=200)
-        self.assertIsNone(get(ev, "ocsp.response"))
+        self.assertIsNone(get(ev, "ocspgate.ocsp.response"))
 
 
 class SizeLimitTests(ResponseTestCase):

@@ -21,8 +21,8 @@ import yaml
 
 import sigma_check
 from ocspgate_harness import (
-    Client, ProxyTestCase, der, http_request, ocsp_post, ocsp_request_der,
-    openssl_ocsp_client)
+    Client, ProxyTestCase, der, get, http_request, ocsp_post,
+    ocsp_request_der, openssl_ocsp_client)
 from test_soc_docs import contract_text
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -492,10 +492,10 @@ class RealEventTests(ProxyTestCase):
         rules = self.rules()
         events = self.collect()
         by_name = {name: ev for name, ev, _ in events}
-        self.assertEqual(len(by_name["revoked"]["ocsp"]["response"]["certs"]),
-                         2)
-        self.assertGreaterEqual(len(by_name["flags"]["ocsp"]["request"]
-                                    ["flags"]), 2)
+        self.assertEqual(len(get(by_name["revoked"],
+                                 "ocspgate.ocsp.response.certs")), 2)
+        self.assertGreaterEqual(len(get(by_name["flags"],
+                                        "ocspgate.ocsp.request.flags")), 2)
         for name, ev, expected in events:
             with self.subTest(event=name):
                 fired = {r for r, rule in rules.items()
@@ -503,8 +503,8 @@ class RealEventTests(ProxyTestCase):
                 self.assertEqual(fired, expected, json.dumps(ev)[:1500])
         # what the array fields gave: null, so the old selections missed
         for field, value, name in (
-                ("ocsp.response.certs.status", "revoked", "revoked"),
-                ("ocsp.request.flags", "requestor_name", "flags")):
+                ("ocspgate.ocsp.response.certs.status", "revoked", "revoked"),
+                ("ocspgate.ocsp.request.flags", "requestor_name", "flags")):
             self.assertIn(value, field_values(by_name[name], field))
             self.assertIsNone(esql_item(by_name[name], field, [], [value]))
 
@@ -512,10 +512,10 @@ class RealEventTests(ProxyTestCase):
         """A detection field is never at or below a field that is an
         array in a real event or in the contract's example event."""
         arrays = contract_array_paths()
-        self.assertIn("ocsp.response.certs", arrays)
+        self.assertIn("ocspgate.ocsp.response.certs", arrays)
         for _, ev, _ in self.collect():
             arrays |= array_paths(ev)
-        self.assertIn("ocsp.request.flags", arrays)
+        self.assertIn("ocspgate.ocsp.request.flags", arrays)
         for name, rule in self.rules().items():
             for field in sigma_check.detection_fields(rule["detection"]):
                 with self.subTest(rule=name, field=field):

@@ -75,7 +75,7 @@ def field_known(field, text, backticked, example_paths):
     """True when the contract defines the dotted field name.
 
     Accepted: the name itself in the contract's text, a path of the
-    example event, or a documented object (`ocsp.response`,
+    example event, or a documented object (`ocspgate.ocsp.response`,
     `ocspgate.asset`, ...) followed by members the contract names in
     backticks (`certs`, `status`, `role`).
     """

@@ -333,7 +333,8 @@ class RedirectTests(TransparentTestCase):
                             http__request__method="GET",
                             http__response__status_code=200,
                             url__original=path)
-        self.assertIn("get_percent_encoded", get(ev, "ocsp.request.flags"))
+        self.assertIn("get_percent_encoded",
+                      get(ev, "ocspgate.ocsp.request.flags"))
         self.assert_intercepted(ev, SRV4, CLI4)
         self.assert_served_by_responder(ev)
 

@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "ocspgate/alert.h"
+#include "ocspgate/event.h"
 #include "ocspgate/json.h"
 
 /* The strict JSON parser of the fuzz target. */
@@ -747,7 +748,7 @@ format_ok(struct json *j, const struct alert *a, const char *domain)
 {
 	struct timespec ts = {1700000000, 123456789};
 
-	alert_format(j, a, &ts, "192.0.2.7", domain);
+	alert_format(j, a, &ts, "192.0.2.7", domain, "9.8.7");
 	CHECK(!j->failed);
 	CHECK(j->len > 0 && j->buf[j->len - 1] == '\n');
 	CHECK(memchr(j->buf, '\n', j->len) == j->buf + j->len - 1);
@@ -758,6 +759,9 @@ format_ok(struct json *j, const struct alert *a, const char *domain)
 static void
 test_format(void)
 {
+	static const char head[] =
+	    "{\"@timestamp\":\"2023-11-14T22:13:20.123Z\","
+	    "\"ecs\":{\"version\":\"" EVENT_ECS_VERSION "\"},";
 	struct json j;
 	struct alert a;
 	const char *s;
@@ -778,13 +782,18 @@ test_format(void)
 	a.score = 0.9488;
 	a.samples = 8;
 	s = format_ok(&j, &a, "host1.corp");
-	CHECKF(strncmp(
-	           s, "{\"@timestamp\":\"2023-11-14T22:13:20.123Z\",", 41) == 0,
+	CHECKF(strncmp(s, head, sizeof(head) - 1) == 0, "%s", s);
+	CHECKF(strstr(s,
+	           "\"event\":{\"kind\":\"alert\",\"category\":["
+	           "\"network\",\"intrusion_detection\"],\"type\":"
+	           "[\"info\"],\"action\":\"alert\",\"reason\":"
+	           "\"periodic\",\"module\":\"ocspgate\",\"dataset\":"
+	           "\"ocspgate.events\"},\"observer\":{\"vendor\":"
+	           "\"ocspgate\",\"product\":\"ocspgate\",\"type\":"
+	           "\"proxy\",\"version\":\"9.8.7\"}") != NULL,
 	    "%s", s);
-	CHECK(strstr(s,
-	          "\"event\":{\"kind\":\"alert\",\"category\":["
-	          "\"network\",\"intrusion_detection\"],\"action\":"
-	          "\"alert\",\"reason\":\"periodic\"}") != NULL);
+	/* An alert has no outcome: ECS leaves it out for type info. */
+	CHECK(strstr(s, "outcome") == NULL);
 	CHECK(strstr(s,
 	          "\"source\":{\"ip\":\"192.0.2.7\",\"domain\":"
 	          "\"host1.corp\"}") != NULL);
@@ -795,7 +804,9 @@ test_format(void)
 	           "\"observed\":8,\"threshold\":8,\"window\":240,"
 	           "\"mean_interval\":30.013,\"median_interval\":30.001,"
 	           "\"jitter\":0.051,\"cv\":0.029,"
-	           "\"score\":0.949,\"samples\":8}}}\n") != NULL,
+	           "\"score\":0.949,\"samples\":8}},"
+	           "\"related\":{\"ip\":[\"192.0.2.7\"],\"hosts\":"
+	           "[\"host1.corp\",\"ocsp.example.com\"]}}\n") != NULL,
 	    "%s", s);
 
 	memset(&a, 0, sizeof(a));
@@ -812,8 +823,13 @@ test_format(void)
 	CHECK(strstr(s, "\"reason\":\"early_requery\"") != NULL);
 	CHECK(strstr(s, "\"source\":{\"ip\":\"192.0.2.7\"}") != NULL);
 	CHECK(strstr(s, "\"destination\":{\"ip\":\"192.0.2.80\"}") != NULL);
-	CHECK(strstr(s, "\"serial\":\"0a001234\",\"next_update_in\":7140") !=
+	CHECK(strstr(s, "\"serial\":\"0A001234\",\"next_update_in\":7140") !=
 	    NULL);
+	/* An address literal destination is a related IP, not a host. */
+	CHECKF(strstr(s,
+	           "\"related\":{\"ip\":[\"192.0.2.7\",\"192.0.2.80\"]}}\n") !=
+	        NULL,
+	    "%s", s);
 	CHECK(strstr(s, "mean_interval") == NULL);
 
 	/* A source-wide alert has no destination; hostile bytes escape. */
@@ -960,7 +976,7 @@ test_ipv6_grouping(void)
 		struct timespec ts = {T0_WALL, 0};
 
 		alert_format(
-		    &j, a, &ts, "2001:db8:1:2:ffff:ffff:ffff:ffff", NULL);
+		    &j, a, &ts, "2001:db8:1:2:ffff:ffff:ffff:ffff", NULL, NULL);
 		CHECKF(strstr(j.buf,
 		           "\"source_prefix\":\"2001:db8:1:2::/64\"") != NULL,
 		    "%s", j.buf);
@@ -990,7 +1006,7 @@ test_ipv6_grouping(void)
 	if (a != NULL) {
 		struct timespec ts = {T0_WALL, 0};
 
-		alert_format(&j, a, &ts, "10.0.0.1", NULL);
+		alert_format(&j, a, &ts, "10.0.0.1", NULL, NULL);
 		CHECK(strstr(j.buf, "source_prefix") == NULL);
 	}
 	json_free(&j);

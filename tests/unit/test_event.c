@@ -440,8 +440,19 @@ unhex(const char *s, unsigned char *out)
 	return n;
 }
 
-#define NH1 "abcdef0123456789abcdef0123456789abcdef01"
-#define KH1 "00ff10e0d0c0b0a090807060504030201000fedc"
+#define NH1 "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+#define KH1 "00FF10E0D0C0B0A090807060504030201000FEDC"
+
+/* The members every line has (event_begin()), observer.version aside. */
+/* clang-format off */
+#define COMMON_FIELDS                                                          \
+	{"ecs.version", "\"" EVENT_ECS_VERSION "\""},                          \
+	{"event.module", "\"ocspgate\""},                                      \
+	{"event.dataset", "\"ocspgate.events\""},                              \
+	{"observer.vendor", "\"ocspgate\""},                                   \
+	{"observer.product", "\"ocspgate\""},                                  \
+	{"observer.type", "\"proxy\""}
+/* clang-format on */
 
 static void
 test_allow(void)
@@ -450,8 +461,14 @@ test_allow(void)
 	struct event_record e;
 	static const struct field want[] = {
 	    {"@timestamp", "\"2026-11-26T19:00:00.123Z\""},
+	    COMMON_FIELDS,
+	    {"observer.version", "\"9.8.7\""},
 	    {"event.kind", "\"event\""},
 	    {"event.category[0]", "\"network\""},
+	    {"event.type[0]", "\"allowed\""},
+	    {"event.type[1]", "\"connection\""},
+	    {"event.type[2]", "\"protocol\""},
+	    {"event.outcome", "\"success\""},
 	    {"event.action", "\"allow\""},
 	    {"event.reason", "\"ocsp_request\""},
 	    {"event.duration", "1234567"},
@@ -465,6 +482,11 @@ test_allow(void)
 	    {"destination.domain", "\"ocsp.example.test\""},
 	    {"destination.ip", "\"127.0.0.1\""},
 	    {"destination.port", "80"},
+	    {"network.transport", "\"tcp\""},
+	    {"network.protocol", "\"http\""},
+	    {"related.ip[0]", "\"10.0.0.5\""},
+	    {"related.ip[1]", "\"127.0.0.1\""},
+	    {"related.hosts[0]", "\"ocsp.example.test\""},
 	    {"http.request.method", "\"POST\""},
 	    {"http.request.body.bytes", "83"},
 	    {"http.response.status_code", "200"},
@@ -472,12 +494,12 @@ test_allow(void)
 	    {"url.original", "\"http://ocsp.example.test/\""},
 	    {"url.path", "\"/\""},
 	    {"user_agent.original", "\"Microsoft-CryptoAPI/10.0\""},
-	    {"ocsp.request.nonce", "true"},
-	    {"ocsp.request.flags[0]", "\"nonce\""},
-	    {"ocsp.request.certs[0].hash_algorithm", "\"sha1\""},
-	    {"ocsp.request.certs[0].issuer_name_hash", "\"" NH1 "\""},
-	    {"ocsp.request.certs[0].issuer_key_hash", "\"" KH1 "\""},
-	    {"ocsp.request.certs[0].serial", "\"0a1b\""},
+	    {"ocspgate.ocsp.request.nonce", "true"},
+	    {"ocspgate.ocsp.request.flags[0]", "\"nonce\""},
+	    {"ocspgate.ocsp.request.certs[0].hash_algorithm", "\"sha1\""},
+	    {"ocspgate.ocsp.request.certs[0].issuer_name_hash", "\"" NH1 "\""},
+	    {"ocspgate.ocsp.request.certs[0].issuer_key_hash", "\"" KH1 "\""},
+	    {"ocspgate.ocsp.request.certs[0].serial", "\"0A1B\""},
 	};
 
 	memset(&f, 0, sizeof(f));
@@ -514,6 +536,7 @@ test_allow(void)
 	e.status = 200;
 	e.response_body_bytes = 1500;
 	e.ocsp = &f;
+	e.version = "9.8.7";
 	check_record("allow", &e, want, sizeof(want) / sizeof(want[0]), NULL);
 }
 
@@ -524,8 +547,12 @@ test_block_minimal(void)
 	struct event_record e;
 	static const struct field want[] = {
 	    {"@timestamp", "\"1970-01-01T00:00:00.000Z\""},
+	    COMMON_FIELDS,
 	    {"event.kind", "\"event\""},
 	    {"event.category[0]", "\"network\""},
+	    {"event.type[0]", "\"denied\""},
+	    {"event.type[1]", "\"connection\""},
+	    {"event.outcome", "\"success\""},
 	    {"event.action", "\"block\""},
 	    {"event.reason", "\"http_malformed\""},
 	    {"event.duration", "0"},
@@ -535,11 +562,14 @@ test_block_minimal(void)
 	    {"ocspgate.detail", "\"obs-fold header line\""},
 	    {"source.ip", "\"10.0.0.6\""},
 	    {"source.port", "40000"},
+	    {"network.transport", "\"tcp\""},
+	    {"related.ip[0]", "\"10.0.0.6\""},
 	    {"http.response.status_code", "400"},
 	    {"http.response.body.bytes", "0"},
 	};
 	static const char *const absent[] = {"destination", "url", "user_agent",
-	    "ocsp", "http.request", "ocspgate.responder", NULL};
+	    "ocspgate.ocsp", "http.request", "ocspgate.responder",
+	    "network.protocol", "observer.version", "related.hosts", NULL};
 
 	memset(&e, 0, sizeof(e));
 	e.reason = REASON_HTTP_MALFORMED;
@@ -561,8 +591,14 @@ test_monitor_ip_literal(void)
 	struct event_record e;
 	static const struct field want[] = {
 	    {"@timestamp", "\"2000-02-29T23:59:59.999Z\""},
+	    COMMON_FIELDS,
 	    {"event.kind", "\"event\""},
 	    {"event.category[0]", "\"network\""},
+	    /* A block monitor mode forwarded: allowed on the wire. */
+	    {"event.type[0]", "\"allowed\""},
+	    {"event.type[1]", "\"connection\""},
+	    {"event.type[2]", "\"protocol\""},
+	    {"event.outcome", "\"success\""},
 	    {"event.action", "\"block\""},
 	    {"event.reason", "\"ocsp_malformed\""},
 	    {"event.duration", "18446744073709551615"},
@@ -575,15 +611,19 @@ test_monitor_ip_literal(void)
 	    {"source.port", "1"},
 	    {"destination.ip", "\"192.0.2.1\""},
 	    {"destination.port", "8080"},
+	    {"network.transport", "\"tcp\""},
+	    {"network.protocol", "\"http\""},
+	    {"related.ip[0]", "\"::1\""},
+	    {"related.ip[1]", "\"192.0.2.1\""},
 	    {"http.request.method", "\"GET\""},
 	    {"url.original", "\"http://192.0.2.1:8080/MAMCAQU%3D\""},
 	    {"url.path", "\"/MAMCAQU%3D\""},
-	    {"ocsp.request.nonce", "false"},
+	    {"ocspgate.ocsp.request.nonce", "false"},
 	};
 	static const char *const absent[] = {"destination.domain",
-	    "http.request.body", "http.response", "ocsp.request.flags",
-	    "ocsp.request.certs", "user_agent", "ocspgate.flags",
-	    "ocspgate.cert_status", NULL};
+	    "http.request.body", "http.response", "ocspgate.ocsp.request.flags",
+	    "ocspgate.ocsp.request.certs", "user_agent", "ocspgate.flags",
+	    "ocspgate.cert_status", "related.hosts", "ocsp", NULL};
 
 	memset(&f, 0, sizeof(f));
 	memset(&e, 0, sizeof(e));
@@ -747,15 +787,16 @@ test_flags_and_certs(void)
 		return;
 	}
 	for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
-		(void)snprintf(path, sizeof(path), "ocsp.request.flags[%u]", b);
+		(void)snprintf(
+		    path, sizeof(path), "ocspgate.ocsp.request.flags[%u]", b);
 		(void)snprintf(raw, sizeof(raw), "\"%s\"", names[b]);
 		x = jv_get(&v, path);
 		CHECKF(x != NULL && x->len == strlen(raw) &&
 		        memcmp(x->v, raw, x->len) == 0,
 		    "flag %u", b);
 	}
-	(void)snprintf(
-	    path, sizeof(path), "ocsp.request.flags[%u]", OCSP_FLAG_COUNT);
+	(void)snprintf(path, sizeof(path), "ocspgate.ocsp.request.flags[%u]",
+	    OCSP_FLAG_COUNT);
 	CHECK(jv_get(&v, path) == NULL);
 	/* The same flags as one boolean field each, for single-valued
 	 * queries. */
@@ -767,21 +808,21 @@ test_flags_and_certs(void)
 		        memcmp(x->v, "true", 4) == 0,
 		    "%s", path);
 	}
-	x = jv_get(&v, "ocsp.request.certs[0].hash_algorithm");
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[0].hash_algorithm");
 	CHECK(x != NULL && x->len == 8 && memcmp(x->v, "\"sha256\"", 8) == 0);
-	x = jv_get(&v, "ocsp.request.certs[1].hash_algorithm");
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[1].hash_algorithm");
 	CHECK(x != NULL && x->len == 8 && memcmp(x->v, "\"sha512\"", 8) == 0);
-	x = jv_get(&v, "ocsp.request.certs[0].serial");
-	CHECK(x != NULL && x->len == 6 && memcmp(x->v, "\"00ff\"", 6) == 0);
-	x = jv_get(&v, "ocsp.request.certs[1].serial");
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[0].serial");
+	CHECK(x != NULL && x->len == 6 && memcmp(x->v, "\"00FF\"", 6) == 0);
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[1].serial");
 	CHECK(x != NULL && x->len == 42 &&
-	    memcmp(x->v, "\"0102030405060708090a0b0c0d0e0f1011121314\"", 42) ==
+	    memcmp(x->v, "\"0102030405060708090A0B0C0D0E0F1011121314\"", 42) ==
 	        0);
-	x = jv_get(&v, "ocsp.request.certs[0].issuer_key_hash");
-	CHECK(x != NULL && x->len == 66 && memcmp(x->v, "\"0f0f", 5) == 0);
-	x = jv_get(&v, "ocsp.request.certs[1].issuer_name_hash");
-	CHECK(x != NULL && x->len == 130 && memcmp(x->v, "\"cdcd", 5) == 0);
-	CHECK(jv_get(&v, "ocsp.request.certs[2]") == NULL);
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[0].issuer_key_hash");
+	CHECK(x != NULL && x->len == 66 && memcmp(x->v, "\"0F0F", 5) == 0);
+	x = jv_get(&v, "ocspgate.ocsp.request.certs[1].issuer_name_hash");
+	CHECK(x != NULL && x->len == 130 && memcmp(x->v, "\"CDCD", 5) == 0);
+	CHECK(jv_get(&v, "ocspgate.ocsp.request.certs[2]") == NULL);
 	json_free(&j);
 }
 
@@ -1084,6 +1125,199 @@ test_answer_fields(void)
 	json_free(&j);
 }
 
+/*
+ * ECS categorization: event.type says what happened on the wire,
+ * event.outcome whether the gate did what it decided.
+ */
+static void
+test_classification(void)
+{
+	static const struct {
+		const char *name;
+		bool allow, enforced, failed, http;
+		enum reason reason;
+		const char *type[3]; /* raw JSON, NULL: absent */
+		const char *outcome;
+	} rows[] = {
+	    {"allowed", true, true, false, true, REASON_OCSP_REQUEST,
+	        {"\"allowed\"", "\"connection\"", "\"protocol\""},
+	        "\"success\""},
+	    {"allowed, upstream down", true, true, true, true,
+	        REASON_UPSTREAM_UNREACHABLE,
+	        {"\"allowed\"", "\"connection\"", "\"protocol\""},
+	        "\"failure\""},
+	    {"refused", false, true, false, true, REASON_NOT_OCSP,
+	        {"\"denied\"", "\"connection\"", "\"protocol\""},
+	        "\"success\""},
+	    {"monitor forwarded", false, false, false, true, REASON_NOT_OCSP,
+	        {"\"allowed\"", "\"connection\"", "\"protocol\""},
+	        "\"success\""},
+	    {"monitor forwarded, answer refused", false, false, true, true,
+	        REASON_UNKNOWN_RESPONDER,
+	        {"\"allowed\"", "\"connection\"", "\"protocol\""},
+	        "\"failure\""},
+	    {"connection closed unheard", false, true, false, false,
+	        REASON_CONNECTION_LIMIT, {"\"denied\"", "\"connection\"", NULL},
+	        "\"success\""},
+	    {"refused before a verdict", false, true, true, false,
+	        REASON_UPSTREAM_UNREACHABLE,
+	        {"\"denied\"", "\"connection\"", NULL}, "\"failure\""},
+	};
+	struct event_record e;
+	struct json j;
+	struct jv v;
+	char path[32];
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		e.allow = rows[i].allow;
+		e.enforced = rows[i].enforced;
+		e.failed = rows[i].failed;
+		e.reason = rows[i].reason;
+		e.interception = "explicit";
+		e.source_ip = "10.0.0.1";
+		if (rows[i].http)
+			e.method = sp("POST");
+		event_format(&j, &e);
+		if (!jv_parse_line(&v, j.buf, j.len)) {
+			CHECKF(false, "%s: invalid JSON (%s)", rows[i].name,
+			    v.error);
+			continue;
+		}
+		for (size_t t = 0; t < 3; t++) {
+			(void)snprintf(
+			    path, sizeof(path), "event.type[%zu]", t);
+			CHECKF(rows[i].type[t] == NULL
+			        ? jv_get(&v, path) == NULL
+			        : jv_is(&v, path, rows[i].type[t]),
+			    "%s: %s", rows[i].name, path);
+		}
+		CHECKF(jv_get(&v, "event.type[3]") == NULL, "%s", rows[i].name);
+		CHECKF(jv_is(&v, "event.outcome", rows[i].outcome),
+		    "%s: outcome", rows[i].name);
+		CHECKF(jv_is(&v, "event.action",
+		           rows[i].allow ? "\"allow\"" : "\"block\""),
+		    "%s: action", rows[i].name);
+		/* ECS: network.protocol goes with the protocol type. */
+		CHECKF((jv_get(&v, "network.protocol") != NULL) == rows[i].http,
+		    "%s: network.protocol", rows[i].name);
+		CHECK(jv_is(&v, "network.transport", "\"tcp\""));
+	}
+	json_free(&j);
+}
+
+/*
+ * What a fetch brought back: an issuer certificate in ECS's file.x509
+ * (serial in uppercase hex), a CRL under ocspgate.crl; no top-level
+ * x509, crl or ocsp object.
+ */
+static void
+test_fetched_facts(void)
+{
+	struct fetch_cert_facts cert;
+	struct fetch_crl_facts crl;
+	static const unsigned char thumb[20] = {0xde, 0xad, 0xbe, 0xef};
+	struct event_record e;
+	struct json j;
+	struct jv v;
+
+	memset(&cert, 0, sizeof(cert));
+	(void)snprintf(cert.subject, sizeof(cert.subject), "CN=Sub CA");
+	(void)snprintf(cert.issuer, sizeof(cert.issuer), "CN=Root CA");
+	cert.serial_len = unhex("c0ffee42", cert.serial);
+	cert.count = 1;
+	memset(&crl, 0, sizeof(crl));
+	(void)snprintf(crl.issuer, sizeof(crl.issuer), "CN=Root CA");
+	crl.number_len = unhex("10ab", crl.number);
+	(void)snprintf(
+	    crl.this_update, sizeof(crl.this_update), "2026-11-26T19:00:00Z");
+	crl.entries = 3;
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_CA_ISSUER_REQUEST;
+	e.allow = e.enforced = true;
+	e.interception = "explicit";
+	e.source_ip = "10.0.0.1";
+	e.cert = &cert;
+	e.ctl_thumbprint = thumb;
+	json_init(&j);
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(
+	    jv_is(&v, "file.x509.subject.distinguished_name", "\"CN=Sub CA\""));
+	CHECK(
+	    jv_is(&v, "file.x509.issuer.distinguished_name", "\"CN=Root CA\""));
+	CHECK(jv_is(&v, "file.x509.serial_number", "\"C0FFEE42\""));
+	CHECK(jv_is(&v, "ocspgate.ca_issuer.certificates", "1"));
+	CHECK(jv_is(&v, "ocspgate.ca_issuer.format", "\"x509\""));
+	CHECK(jv_is(&v, "ocspgate.ctl.thumbprint",
+	    "\"DEADBEEF00000000000000000000000000000000\""));
+	CHECK(jv_get(&v, "x509") == NULL);
+
+	e.reason = REASON_CRL_REQUEST;
+	e.cert = NULL;
+	e.ctl_thumbprint = NULL;
+	e.crl = &crl;
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "ocspgate.crl.issuer", "\"CN=Root CA\""));
+	CHECK(jv_is(&v, "ocspgate.crl.number", "\"10AB\""));
+	CHECK(
+	    jv_is(&v, "ocspgate.crl.this_update", "\"2026-11-26T19:00:00Z\""));
+	CHECK(jv_get(&v, "ocspgate.crl.next_update") == NULL);
+	CHECK(jv_is(&v, "ocspgate.crl.entries", "3"));
+	CHECK(jv_is(&v, "ocspgate.crl.format", "\"der\""));
+	CHECK(jv_get(&v, "crl") == NULL && jv_get(&v, "file") == NULL);
+	json_free(&j);
+}
+
+/* related: each address and name once, source first. */
+static void
+test_related(void)
+{
+	static const char nul_host[] = "a\0b.test";
+	struct event_record e;
+	struct json j;
+	struct jv v;
+
+	memset(&e, 0, sizeof(e));
+	e.reason = REASON_OCSP_REQUEST;
+	e.allow = e.enforced = true;
+	e.interception = "transparent";
+	e.source_ip = "127.0.0.1";
+	e.source_domain = "client.corp";
+	e.dest_host = sp("ocsp.test");
+	e.dest_ip = "127.0.0.1"; /* the same address: once */
+	e.orig_ip = "192.0.2.66";
+	json_init(&j);
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "related.ip[0]", "\"127.0.0.1\""));
+	CHECK(jv_is(&v, "related.ip[1]", "\"192.0.2.66\""));
+	CHECK(jv_get(&v, "related.ip[2]") == NULL);
+	CHECK(jv_is(&v, "related.hosts[0]", "\"client.corp\""));
+	CHECK(jv_is(&v, "related.hosts[1]", "\"ocsp.test\""));
+
+	/* An IPv6 literal target is an address; a name with a NUL byte from
+	 * the wire is in destination.domain (escaped) but no related host. */
+	e.dest_ip = NULL;
+	e.orig_ip = NULL;
+	e.source_domain = NULL;
+	e.dest_host = sp("2001:db8::1");
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "related.ip[1]", "\"2001:db8::1\""));
+	CHECK(jv_get(&v, "related.hosts") == NULL);
+	e.dest_host.p = nul_host;
+	e.dest_host.len = sizeof(nul_host) - 1;
+	event_format(&j, &e);
+	CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s", v.error);
+	CHECK(jv_is(&v, "destination.domain", "\"a\\u0000b.test\""));
+	CHECK(jv_get(&v, "related.hosts") == NULL);
+	json_free(&j);
+}
+
 int
 main(void)
 {
@@ -1100,5 +1334,8 @@ main(void)
 	test_interception();
 	test_reuse();
 	test_answer_fields();
+	test_classification();
+	test_fetched_facts();
+	test_related();
 	return check_done();
 }

@@ -106,6 +106,18 @@ check_trimmed(const struct json *out, size_t max, const char *what)
 	    "%s: event.reason", what);
 	CHECKF(strstr(out->buf, "\"action\":\"block\"") != NULL,
 	    "%s: event.action", what);
+	/* ECS's required field and the categorization stay. */
+	CHECKF(strstr(out->buf,
+	           "\"ecs\":{\"version\":\"" EVENT_ECS_VERSION "\"}") != NULL,
+	    "%s: ecs.version", what);
+	CHECKF(strstr(out->buf,
+	           "\"type\":[\"denied\",\"connection\",\"protocol\"]") != NULL,
+	    "%s: event.type", what);
+	CHECKF(strstr(out->buf, "\"outcome\":\"success\"") != NULL,
+	    "%s: event.outcome", what);
+	/* Nothing left empty: an emptied array or object goes. */
+	CHECKF(strstr(out->buf, "[]") == NULL && strstr(out->buf, "{}") == NULL,
+	    "%s: an empty container: %.300s", what, out->buf);
 	CHECKF(strstr(out->buf, "\"ip\":\"192.0.2.7\",\"port\":40000") != NULL,
 	    "%s: source", what);
 	CHECKF(strstr(out->buf, "\"status_code\":403") != NULL,
@@ -140,6 +152,15 @@ test_order(void)
 	json_init(&line);
 	json_init(&out);
 	make_event(&line, path_len, ua_len, 0, "Mozilla/5.0 ");
+
+	/* Over by less than related.* weighs: it goes, nothing is cut. */
+	CHECK(strstr(line.buf,
+	          "\"related\":{\"ip\":[\"192.0.2.7\"],"
+	          "\"hosts\":[\"other.test\"]}") != NULL);
+	CHECK(event_trim(line.buf, line.len, line.len - 20, &out) == 0);
+	check_trimmed(&out, line.len - 20, "related only");
+	CHECK(strstr(out.buf, "\"related\"") == NULL);
+	CHECK(value_of(out.buf, "original", &n) != NULL && n == 17 + path_len);
 
 	/* A little over: only url.original is cut, and only that much. */
 	over = 100;
@@ -280,8 +301,13 @@ static const struct shape_case shape_cases[] = {
        "16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,"
        "38,39,40],\"n\":12345678901234567890}\n"),
         80,
-        S("{\"@timestamp\":\"t\",\"x\":[],\"ocspgate\":{\"truncated\":"
-          "true}}\n")},
+        S("{\"@timestamp\":\"t\",\"n\":12345678901234567890,\"ocspgate\":{"
+          "\"truncated\":true}}\n")},
+    /* An array or object left empty goes too, and the object holding
+     * it when it held nothing else. */
+    {S("{\"@timestamp\":\"t\",\"o\":{\"x\":[1,2,3,4,5,6,7,8,9,10]},"
+       "\"y\":[\"" D100 "\"]}\n"),
+        60, S("{\"@timestamp\":\"t\",\"ocspgate\":{\"truncated\":true}}\n")},
     /* Essentials alone are too long. */
     {S("{\"@timestamp\":\"" D100 "\"}\n"), 60, NULL, 0},
     /* Not an object line, or not JSON at all. */

@@ -217,7 +217,7 @@ test_nesting(void)
 	static const char want[] =
 	    "{\"event\":{\"action\":\"allow\",\"category\":[\"network\"]},"
 	    "\"empty\":{},\"list\":[],\"n\":[1,2,[true,false],{\"k\":\"v\"}],"
-	    "\"certs\":[{\"serial\":\"0a1b\"},{\"serial\":\"0a1b\"}]}\n";
+	    "\"certs\":[{\"serial\":\"0A1B\"},{\"serial\":\"0A1B\"}]}\n";
 	struct json j;
 
 	json_init(&j);
@@ -391,7 +391,7 @@ test_hex(void)
 
 	json_init(&j);
 	json_hex(&j, NULL, bytes, sizeof(bytes));
-	CHECKF(strcmp(j.buf, "\"00017f80abcdefff\"") == 0, "got %s", j.buf);
+	CHECKF(strcmp(j.buf, "\"00017F80ABCDEFFF\"") == 0, "got %s", j.buf);
 	json_reset(&j);
 	json_hex(&j, NULL, bytes, 0);
 	CHECK(strcmp(j.buf, "\"\"") == 0);
