@@ -155,6 +155,21 @@ int ocsp_request_split_get(const char *path, size_t path_len,
 enum reason ocsp_request_inspect_rules(const unsigned char *der, size_t len,
     const struct ocsp_request_rules *rules, struct ocsp_request_facts *f);
 
+/*
+ * ocsp_request_inspect_rules() in one pass over the bytes, without
+ * decoding or allocating: when the request is DER throughout and holds
+ * only the fields genuine clients send (no requestorName, no signature;
+ * an explicit version v1, absent hash parameters and an explicit
+ * critical FALSE are read as the full inspection reads them), returns 0
+ * with *verdict and <f> exactly as ocsp_request_inspect_rules() gives
+ * them. Otherwise returns -1 and leaves <f> untouched: the full
+ * inspection, which decodes with OpenSSL, decides (and
+ * ocsp_request_inspect_rules() hands it over by itself).
+ */
+int ocsp_request_inspect_fast(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f,
+    enum reason *verdict);
+
 /* As ocsp_request_inspect_rules() with every switch of the rules off. */
 enum reason ocsp_request_inspect(const unsigned char *der, size_t len,
     size_t max_nonce_bytes, struct ocsp_request_facts *f);
