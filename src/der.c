@@ -111,3 +111,21 @@ der_bit_string_ok(const unsigned char *p, size_t n)
 		return p[0] == 0;
 	return (p[n - 1] & ((1u << p[0]) - 1)) == 0;
 }
+
+bool
+der_extensions_ok(struct der_cursor exts)
+{
+	struct der_cursor e, oid, b;
+
+	while (exts.n > 0) {
+		if (der_next(&exts, 0x30, &e) == -1 ||
+		    der_next(&e, 0x06, &oid) == -1 || !der_oid_ok(oid.p, oid.n))
+			return false;
+		if (der_next(&e, 0x01, &b) == 0 &&
+		    (b.n != 1 || (b.p[0] != 0x00 && b.p[0] != 0xff)))
+			return false;
+		if (der_next(&e, 0x04, NULL) == -1 || e.n != 0)
+			return false;
+	}
+	return true;
+}

@@ -233,6 +233,24 @@ ocsp_hash_len(enum ocsp_hash h)
 	return ocsp_hashes[h].len;
 }
 
+int
+ocsp_hash_from_oid(const unsigned char *oid, size_t len)
+{
+	for (int h = 0; h < OCSP_HASH_MAX; h++)
+		if (len == ocsp_hashes[h].oid_len &&
+		    memcmp(oid, ocsp_hashes[h].oid, len) == 0)
+			return h;
+	return -1;
+}
+
+const EVP_MD *
+ocsp_hash_md(enum ocsp_hash h)
+{
+	if ((unsigned)h >= OCSP_HASH_MAX)
+		return NULL;
+	return ocsp_hashes[h].md();
+}
+
 const char *
 ocsp_flag_name(unsigned bit)
 {
@@ -701,30 +719,6 @@ static enum reason ocsp_request_inspect_decoded(const unsigned char *der,
 #define DER_CTX2    0xa2 /* [2] constructed: TBSRequest.requestExtensions */
 
 /*
- * True when <exts> (the content of a SEQUENCE OF Extension) is a series of
- * Extension { extnID, critical BOOLEAN (FALSE or TRUE as DER writes
- * them) OPTIONAL, extnValue OCTET STRING }, each in DER.
- */
-static bool
-ocsp_request_exts_der(struct der_cursor exts)
-{
-	struct der_cursor e, oid, b;
-
-	while (exts.n > 0) {
-		if (der_next(&exts, DER_SEQUENCE, &e) == -1 ||
-		    der_next(&e, DER_OID, &oid) == -1 ||
-		    !der_oid_ok(oid.p, oid.n))
-			return false;
-		if (der_next(&e, DER_BOOLEAN, &b) == 0 &&
-		    (b.n != 1 || (b.p[0] != 0x00 && b.p[0] != 0xff)))
-			return false;
-		if (der_next(&e, DER_OCTET_STRING, NULL) == -1 || e.n != 0)
-			return false;
-	}
-	return true;
-}
-
-/*
  * True when the optional [<tag>] EXPLICIT Extensions at <c> is absent or
  * DER; moves past it.
  */
@@ -737,7 +731,7 @@ ocsp_request_opt_exts_der(struct der_cursor *c, unsigned tag)
 		return true;
 	return der_next(c, tag, &x) == 0 &&
 	    der_next(&x, DER_SEQUENCE, &exts) == 0 && x.n == 0 &&
-	    ocsp_request_exts_der(exts);
+	    der_extensions_ok(exts);
 }
 
 /*
@@ -850,11 +844,7 @@ ocsp_request_walk_cert_id(
 	(void)der_next(&cid, DER_OCTET_STRING, &name_hash);
 	(void)der_next(&cid, DER_OCTET_STRING, &key_hash);
 	(void)der_next(&cid, DER_INTEGER, &serial);
-	for (h = 0; h < OCSP_HASH_MAX; h++)
-		if (oid.n == ocsp_hashes[h].oid_len &&
-		    memcmp(oid.p, ocsp_hashes[h].oid, oid.n) == 0)
-			break;
-	if (h == OCSP_HASH_MAX)
+	if ((h = ocsp_hash_from_oid(oid.p, oid.n)) == -1)
 		return "unknown hash algorithm";
 	if (alg.n == 0)
 		*flags |= OCSP_FLAG_HASH_PARAMS_ABSENT;

@@ -65,4 +65,13 @@ bool der_integer_ok(const unsigned char *p, size_t n);
  */
 bool der_bit_string_ok(const unsigned char *p, size_t n);
 
+/*
+ * True when <exts> (the content of an X.509 Extensions SEQUENCE, empty
+ * or not) is a series of Extension { extnID OBJECT IDENTIFIER, critical
+ * BOOLEAN OPTIONAL, extnValue OCTET STRING } that OpenSSL reads and
+ * writes back unchanged, with a critical flag as DER writes it (0x00 or
+ * 0xff; OpenSSL would keep any other octet).
+ */
+bool der_extensions_ok(struct der_cursor exts);
+
 #endif

@@ -34,6 +34,15 @@ const char *ocsp_hash_name(enum ocsp_hash h);
 /* Digest length in bytes of <h>. */
 size_t ocsp_hash_len(enum ocsp_hash h);
 
+/*
+ * The hash algorithm (enum ocsp_hash) whose OID has the content octets
+ * <oid> (<len> bytes), or -1.
+ */
+int ocsp_hash_from_oid(const unsigned char *oid, size_t len);
+
+/* OpenSSL's digest of <h>, or NULL for an out-of-range value. */
+const EVP_MD *ocsp_hash_md(enum ocsp_hash h);
+
 /* Observations recorded in ocsp.request.flags; bit values. */
 enum ocsp_flag {
 	OCSP_FLAG_GET_PERCENT_ENCODED = 1u << 0,
