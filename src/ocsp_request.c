@@ -1089,64 +1089,138 @@ ocsp_request_hex(int c)
 	return -1;
 }
 
-/* Value of base64 character <c> in either alphabet, or -1. */
-static int
-ocsp_request_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 /*
- * Reads the next character of a GET path at *pos (<n> bytes in all),
- * undoing a percent escape and turning a space back into '+', and records
- * those repairs and unescaped slashes in *flags. Returns 1 with *c set and
- * *pos advanced, 0 at the end, -1 on a broken escape.
+ * Value of base64 character <c> in either alphabet; OCSP_B64_PAD for
+ * '=', OCSP_B64_NONE for anything else.
  */
-static int
-ocsp_request_get_next(
-    const char *s, size_t n, size_t *pos, int *c, unsigned *flags)
-{
-	int hi, lo;
-	unsigned char ch;
-
-	if (*pos >= n)
-		return 0;
-	ch = (unsigned char)s[*pos];
-	if (ch == '%') {
-		if (n - *pos < 3 ||
-		    (hi = ocsp_request_hex((unsigned char)s[*pos + 1])) == -1 ||
-		    (lo = ocsp_request_hex((unsigned char)s[*pos + 2])) == -1)
-			return -1;
-		ch = (unsigned char)(hi << 4 | lo);
-		*pos += 3;
-		*flags |= OCSP_FLAG_GET_PERCENT_ENCODED;
-	} else {
-		(*pos)++;
-		if (ch == '/')
-			*flags |= OCSP_FLAG_GET_UNESCAPED_SLASH;
-	}
-	if (ch == ' ') {
-		ch = '+';
-		*flags |= OCSP_FLAG_GET_SPACE_AS_PLUS;
-	}
-	*c = ch;
-	return 1;
-}
+#define OCSP_B64_NONE 0x40
+#define OCSP_B64_PAD  0x41
+#define B64_ROW_NONE16                                                         \
+	OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,            \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,        \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,        \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE
+static const unsigned char ocsp_request_b64[256] = {
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    /* ' ' .. '/': '+' and '-' are 62, '/' is 63 */
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    62,
+    OCSP_B64_NONE,
+    62,
+    OCSP_B64_NONE,
+    63,
+    /* '0' .. '?' */
+    52,
+    53,
+    54,
+    55,
+    56,
+    57,
+    58,
+    59,
+    60,
+    61,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_PAD,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    /* '@' .. 'O' */
+    OCSP_B64_NONE,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    /* 'P' .. '_': '_' is 63 */
+    15,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+    22,
+    23,
+    24,
+    25,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    63,
+    /* '`' .. 'o' */
+    OCSP_B64_NONE,
+    26,
+    27,
+    28,
+    29,
+    30,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    37,
+    38,
+    39,
+    40,
+    /* 'p' .. 0x7f */
+    41,
+    42,
+    43,
+    44,
+    45,
+    46,
+    47,
+    48,
+    49,
+    50,
+    51,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+};
 
 /*
- * Two passes over the path, so that nothing is allocated: the first
- * validates the characters, alphabet and padding and collects the flags,
- * the second decodes.
+ * One pass over the path, decoding as it validates, so that nothing is
+ * allocated: each character is unescaped (a percent escape undone, a
+ * space taken back to '+'), checked against the alphabets and padding,
+ * and its six bits added to <der>. The repairs are recorded as they are
+ * seen and reported only if the whole path decodes.
  *
  * A doubled '/' after the prefix is taken as a separator, never as the
  * blob's first character: a DER OCSPRequest starts with a SEQUENCE tag
@@ -1159,37 +1233,63 @@ int
 ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
     size_t cap, size_t *der_len, unsigned *flags)
 {
-	unsigned fl = 0, ignored = 0, acc = 0;
-	size_t start, pos, k = 0, pad = 0, out = 0, need;
+	const unsigned char *s = (const unsigned char *)path;
+	unsigned fl = 0, acc = 0, v;
+	size_t pos, k = 0, pad = 0, out = 0;
 	bool standard = false, url_safe = false;
-	int c, r, bits = 0;
+	int hi, lo, bits = 0;
+	unsigned char ch;
 
 	if (path == NULL || path_len == 0 || path[0] != '/')
 		return -1;
-	start = 1;
+	pos = 1;
 	if (path_len > 1 && path[1] == '/') {
-		start = 2;
+		pos = 2;
 		fl |= OCSP_FLAG_GET_DOUBLE_SLASH;
 	}
 	if (path_len > OCSP_GET_RFC5019_MAX)
 		fl |= OCSP_FLAG_GET_OVER_255_BYTES;
 
-	pos = start;
-	while (
-	    (r = ocsp_request_get_next(path, path_len, &pos, &c, &fl)) == 1) {
-		if (c == '=') {
+	while (pos < path_len) {
+		ch = s[pos];
+		if (ch == '%') {
+			if (path_len - pos < 3 ||
+			    (hi = ocsp_request_hex(s[pos + 1])) == -1 ||
+			    (lo = ocsp_request_hex(s[pos + 2])) == -1)
+				return -1;
+			ch = (unsigned char)(hi << 4 | lo);
+			pos += 3;
+			fl |= OCSP_FLAG_GET_PERCENT_ENCODED;
+		} else {
+			pos++;
+			if (ch == '/')
+				fl |= OCSP_FLAG_GET_UNESCAPED_SLASH;
+		}
+		if (ch == ' ') {
+			ch = '+';
+			fl |= OCSP_FLAG_GET_SPACE_AS_PLUS;
+		}
+		if ((v = ocsp_request_b64[ch]) == OCSP_B64_PAD) {
 			pad++;
 			continue;
 		}
-		if (pad > 0 || ocsp_request_b64(c) == -1)
+		if (pad > 0 || v == OCSP_B64_NONE)
 			return -1;
-		if (c == '+' || c == '/')
+		if (ch == '+' || ch == '/')
 			standard = true;
-		else if (c == '-' || c == '_')
+		else if (ch == '-' || ch == '_')
 			url_safe = true;
 		k++;
+		acc = (acc << 6 | v) & 0x3fff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (out == cap)
+				return -1;
+			der[out++] = (unsigned char)(acc >> bits);
+		}
 	}
-	if (r == -1 || k == 0 || (standard && url_safe) || k % 4 == 1)
+	if (k == 0 || (standard && url_safe) || k % 4 == 1)
 		return -1;
 	if (pad > 0 && (pad > 2 || (k + pad) % 4 != 0))
 		return -1;
@@ -1197,20 +1297,6 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 		fl |= OCSP_FLAG_GET_UNPADDED;
 	if (url_safe)
 		fl |= OCSP_FLAG_GET_URL_SAFE_ALPHABET;
-	need = k / 4 * 3 + k % 4 * 3 / 4;
-	if (need > cap)
-		return -1;
-
-	pos = start;
-	while (ocsp_request_get_next(path, path_len, &pos, &c, &ignored) == 1 &&
-	    c != '=') {
-		acc = (acc << 6 | (unsigned)ocsp_request_b64(c)) & 0x3fff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			der[out++] = (unsigned char)(acc >> bits);
-		}
-	}
 	/* The bits left over must be zero, or two blobs decode alike. */
 	if ((acc & ((1u << bits) - 1)) != 0 || out == 0 ||
 	    der[0] != DER_SEQUENCE)

@@ -3,9 +3,11 @@
  * as a DER request, inspected by the one-pass walk of src/ (with its
  * hand-over to the full decoder) and by the reference inspection as it
  * was before the walk (oracle/), under several rule sets and with and
- * without GET flags already set. Aborts when the verdicts, the details
- * or any fact differ, and when the walk alone decides something other
- * than the reference does.
+ * without GET flags already set; and the same bytes as a GET path,
+ * decoded by both (whole, and split from an AIA prefix, into a buffer
+ * of several sizes). Aborts when the verdicts, the details or any fact
+ * differ, and when the walk alone decides something other than the
+ * reference does.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,10 +53,46 @@ diff_same(const char *what, enum reason ra, const struct ocsp_request_facts *a,
 	abort();
 }
 
+/* Aborts unless both GET decoders give the same for <data> as a path. */
+static void
+diff_get(const uint8_t *data, size_t size, size_t cap)
+{
+	unsigned char a[1024], b[1024];
+	size_t alen = 0, blen = 0, apfx = 0, bpfx = 0;
+	unsigned afl = 1u << 20, bfl = 1u << 20;
+	int ra, rb;
+
+	ra = ocsp_request_decode_get(
+	    (const char *)data, size, a, cap, &alen, &afl);
+	rb = oracle_ocsp_request_decode_get(
+	    (const char *)data, size, b, cap, &blen, &bfl);
+	if (ra != rb || afl != bfl ||
+	    (ra == 0 && (alen != blen || memcmp(a, b, alen) != 0))) {
+		fprintf(stderr, "decode_get: %d/%d flags %#x/%#x\n", ra, rb,
+		    afl, bfl);
+		abort();
+	}
+	ra = ocsp_request_split_get(
+	    (const char *)data, size, a, cap, &alen, &afl, &apfx);
+	rb = oracle_ocsp_request_split_get(
+	    (const char *)data, size, b, cap, &blen, &bfl, &bpfx);
+	if (ra != rb || afl != bfl ||
+	    (ra == 0 &&
+	        (alen != blen || apfx != bpfx || memcmp(a, b, alen) != 0))) {
+		fprintf(stderr, "split_get: %d/%d flags %#x/%#x\n", ra, rb, afl,
+		    bfl);
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const size_t nrules = sizeof(diff_rules) / sizeof(diff_rules[0]);
+
+	diff_get(data, size, 1024);
+	diff_get(data, size, 83);
+	diff_get(data, size, 1);
 
 	for (size_t i = 0; i < 2 * nrules; i++) {
 		const struct ocsp_request_rules *rules = &diff_rules[i / 2];
