@@ -59,6 +59,30 @@ der_walk(const unsigned char *p, size_t n, int depth)
 }
 
 int
+der_depth(const unsigned char *p, size_t n, int max)
+{
+	unsigned tag;
+	size_t hlen, clen;
+	int need = 1, d;
+
+	if (max < 1)
+		return 0;
+	while (n > 0) {
+		if (der_header(p, n, &tag, &hlen, &clen) == -1)
+			return 0;
+		if (tag & 0x20) {
+			if ((d = der_depth(p + hlen, clen, max - 1)) == 0)
+				return 0;
+			if (d + 1 > need)
+				need = d + 1;
+		}
+		p += hlen + clen;
+		n -= hlen + clen;
+	}
+	return need;
+}
+
+int
 der_peek(const struct der_cursor *c)
 {
 	return c->n > 0 ? c->p[0] : -1;

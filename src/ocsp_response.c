@@ -38,6 +38,7 @@
 #define OCSP_RESPONSE_KEY_HASH_LEN 20
 #define OCSP_RESPONSE_GENTIME_MAX  19   /* "YYYYMMDDHHMMSS.fffZ" */
 #define OCSP_RESPONSE_NAME_DER_MAX 1024 /* a responderID byName */
+#define OCSP_RESPONSE_CERTS_DEPTH  16   /* der_walk() of the certificates */
 
 /* id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1), content octets. */
 static const unsigned char oid_basic[] = {
@@ -224,11 +225,13 @@ ocsp_response_read_wrapper(const unsigned char *der, size_t len, int *status,
  * EXPLICIT SEQUENCE OF Certificate OPTIONAL }. *fields_out and
  * *flen_out get the first three fields; *certs and *certs_len the
  * content of the SEQUENCE OF Certificate (NULL, 0 when there is none),
- * each certificate to be read on its own. Returns NULL, "" when the
- * encoding is readable but not DER, or the detail of the rule broken.
+ * each certificate to be read on its own, and with <walk> held to
+ * der_walk() to OCSP_RESPONSE_CERTS_DEPTH levels. Returns NULL, "" when
+ * the encoding is readable but not DER, or the detail of the rule
+ * broken.
  */
 static const char *
-ocsp_response_split_certs(const unsigned char *body, size_t len,
+ocsp_response_split_certs(const unsigned char *body, size_t len, bool walk,
     const unsigned char **fields_out, size_t *flen_out,
     const unsigned char **certs, size_t *certs_len)
 {
@@ -270,7 +273,8 @@ ocsp_response_split_certs(const unsigned char *body, size_t len,
 			return rc == -2 ? "" : bad;
 		if (tag != DER_SEQUENCE || hlen + clen != n)
 			return bad;
-		if (!der_walk(p + hlen, clen, 16))
+		if (walk &&
+		    !der_walk(p + hlen, clen, OCSP_RESPONSE_CERTS_DEPTH))
 			return "certificates not DER";
 		*certs = p + hlen;
 		*certs_len = clen;
@@ -295,7 +299,7 @@ ocsp_response_strip_certs(const unsigned char *body, size_t len,
 	size_t hlen, flen;
 
 	if ((why = ocsp_response_split_certs(
-	         body, len, &fields, &flen, certs, certs_len)) != NULL)
+	         body, len, true, &fields, &flen, certs, certs_len)) != NULL)
 		return why;
 	/* SEQUENCE header of the shorter whole, then the three fields. */
 	if (flen < 0x80) {
@@ -1287,7 +1291,8 @@ ocsp_response_print_name(
 		ocsp_response_put(out, cap, &len, '=');
 		for (size_t k = 0; k < vn; k++) {
 			char c = (char)v[k];
-			bool esc = strchr(",+\"\\<>;", c) != NULL;
+			bool esc = c == ',' || c == '+' || c == '"' ||
+			    c == '\\' || c == '<' || c == '>' || c == ';';
 
 			/* As OpenSSL has it, the last octet's rule wins. */
 			if (k == vn - 1)
@@ -1788,11 +1793,10 @@ ocsp_response_walk_signer(const struct ocsp_response_parts *parts,
 static const char *
 ocsp_response_walk(const struct ocsp_response_parts *parts,
     const unsigned char *certs, size_t certs_len,
-    const struct ocsp_request_facts *req, struct memo *memo,
+    const struct pkix_judged *judged, const struct ocsp_request_facts *req,
     struct ocsp_response_facts *f)
 {
 	static const unsigned char v1[] = {0x02, 0x01, 0x00};
-	struct pkix_judged judged[OCSP_RESPONSE_MAX_SIGNER_CERTS];
 	struct der_cursor singles, one, list = {certs, certs_len};
 	const char *why;
 	size_t n = 0, ncerts = 0;
@@ -1836,18 +1840,15 @@ ocsp_response_walk(const struct ocsp_response_parts *parts,
 	}
 	if ((why = ocsp_response_walk_extensions(parts->exts, req, f)) != NULL)
 		return why;
-	/* ocsp_response_read_certs(), each certificate judged once. */
+	/* ocsp_response_read_certs(), on the judgments made already. */
 	while (list.n > 0) {
-		struct der_cursor c = list;
-
 		if (der_next(&list, DER_SEQUENCE, NULL) == -1)
 			return "certs holds something not a certificate";
 		if (ncerts == OCSP_RESPONSE_MAX_SIGNER_CERTS)
 			return "more than 4 certificates";
-		why = pkix_cert_judge(c.p, c.n - list.n, memo, &judged[ncerts]);
 		f->unknown_extensions += judged[ncerts].unknown;
-		if (why != NULL)
-			return why;
+		if (judged[ncerts].why != NULL)
+			return judged[ncerts].why;
 		ncerts++;
 	}
 	return ocsp_response_walk_signer(parts, judged, ncerts);
@@ -1865,20 +1866,47 @@ ocsp_response_walk_basic(const unsigned char *type, size_t type_len,
     struct ocsp_response_facts *f)
 {
 	struct ocsp_response_parts parts;
+	struct pkix_judged judged[OCSP_RESPONSE_MAX_SIGNER_CERTS];
 	const unsigned char *fields, *certs;
-	size_t flen, certs_len;
+	size_t flen, certs_len, k = 0, hlen, clen;
+	struct der_cursor list, c;
 	const char *why;
+	unsigned tag;
+	bool ok;
 
 	if (type_len != sizeof(oid_basic) ||
 	    memcmp(type, oid_basic, type_len) != 0)
 		return "responseBytes not a BasicOCSPResponse";
-	if ((why = ocsp_response_split_certs(
-	         body, body_len, &fields, &flen, &certs, &certs_len)) != NULL)
+	if ((why = ocsp_response_split_certs(body, body_len, false, &fields,
+	         &flen, &certs, &certs_len)) != NULL)
 		return why[0] == '\0' ? "BasicOCSPResponse not canonical DER"
 		                      : why;
+	/*
+	 * The certificates are judged now, for the split's der_walk(): a
+	 * judgment the memo holds knows how deep its bytes nest, so that a
+	 * responder's certificate is walked once, not with each answer. The
+	 * rules read the judgments later, in the full inspection's order.
+	 */
+	for (list = (struct der_cursor){certs, certs_len}; list.n > 0;) {
+		if (der_header(list.p, list.n, &tag, &hlen, &clen) == -1)
+			return "certificates not DER";
+		c = (struct der_cursor){list.p, hlen + clen};
+		list.p += c.n;
+		list.n -= c.n;
+		if (k < OCSP_RESPONSE_MAX_SIGNER_CERTS) {
+			(void)pkix_cert_judge(c.p, c.n, memo, &judged[k]);
+			ok = judged[k].der_depth > 0 &&
+			    judged[k].der_depth <= OCSP_RESPONSE_CERTS_DEPTH;
+			k++;
+		} else {
+			ok = der_walk(c.p, c.n, OCSP_RESPONSE_CERTS_DEPTH);
+		}
+		if (!ok)
+			return "certificates not DER";
+	}
 	if (!ocsp_response_basic_der((struct der_cursor){fields, flen}, &parts))
 		return ocsp_response_undecided;
-	return ocsp_response_walk(&parts, certs, certs_len, req, memo, f);
+	return ocsp_response_walk(&parts, certs, certs_len, judged, req, f);
 }
 
 int

@@ -816,14 +816,55 @@ pkix_integer_ok(struct pkix_span v)
 	            (v.p[0] == 0xff && v.p[1] >= 0x80)));
 }
 
+/*
+ * True when the Name TLV <n> is DER of the shape nearly every name has:
+ * RDNs of one or more attributes, each an OID and a PrintableString or
+ * IA5String (any octets: OpenSSL reads them as Latin-1) or a UTF8String
+ * of ASCII. OpenSSL's decoder takes every such name, so that it need
+ * not be asked (it costs tens of microseconds a name).
+ */
+static bool
+pkix_name_plain(struct pkix_span n)
+{
+	struct der_cursor c = {n.p, n.len}, name, rdn, atv, v;
+	int tag;
+
+	if (der_next(&c, 0x30, &name) == -1 || c.n != 0)
+		return false;
+	while (name.n > 0) {
+		if (der_next(&name, 0x31, &rdn) == -1 || rdn.n == 0)
+			return false;
+		while (rdn.n > 0) {
+			if (der_next(&rdn, 0x30, &atv) == -1 ||
+			    der_next(&atv, 0x06, &v) == -1 ||
+			    !der_oid_ok(v.p, v.n))
+				return false;
+			tag = der_peek(&atv);
+			if ((tag != 0x13 && tag != 0x16 && tag != 0x0c) ||
+			    der_next(&atv, (unsigned)tag, &v) == -1 ||
+			    atv.n != 0)
+				return false;
+			if (tag == 0x0c)
+				for (size_t i = 0; i < v.n; i++)
+					if (v.p[i] >= 0x80)
+						return false;
+		}
+	}
+	return true;
+}
+
 /* True when the Name TLV <n> is one OpenSSL decodes, to its end. */
 static bool
 pkix_name_ok(struct pkix_span n)
 {
 	const unsigned char *p = n.p;
-	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)n.len);
-	bool ok = name != NULL && p == n.p + n.len;
+	X509_NAME *name;
+	bool ok;
 
+	if (pkix_name_plain(n))
+		return true;
+	name = d2i_X509_NAME(NULL, &p, (long)n.len);
+	ok = name != NULL && p == n.p + n.len;
 	X509_NAME_free(name);
 	return ok;
 }
@@ -986,6 +1027,7 @@ pkix_cert_judge(const unsigned char *der, size_t len, struct memo *memo,
 	memset(out, 0, sizeof(*out));
 	out->why = pkix_cert_parse(der, len, &out->c, &n);
 	out->unknown = n;
+	out->der_depth = der_depth(der, len, PKIX_JUDGED_DEPTH_MAX);
 	out->hashed = out->why == NULL &&
 	    EVP_Digest(out->c.key_bits.p, out->c.key_bits.len, out->key_sha1,
 	        NULL, EVP_sha1(), NULL) == 1 &&

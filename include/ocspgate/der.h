@@ -26,6 +26,14 @@ int der_header(const unsigned char *p, size_t n, unsigned *tag, size_t *hlen,
  */
 bool der_walk(const unsigned char *p, size_t n, int depth);
 
+/*
+ * The least <depth> for which der_walk(<p>, <n>, depth) is true: 1 for
+ * a series of primitive TLVs (or none), one more for each level of
+ * constructed ones; 0 when the bytes are not whole DER TLVs or would need
+ * more than <max>.
+ */
+int der_depth(const unsigned char *p, size_t n, int max);
+
 /* A read position: the <n> bytes at <p> not yet read. */
 struct der_cursor {
 	const unsigned char *p;

@@ -141,7 +141,8 @@ const char *pkix_cert_parse(const unsigned char *der, size_t len,
 int pkix_issuer_hashes(const struct pkix_cert *c, const EVP_MD *md,
     unsigned char *name_hash, unsigned char *key_hash, unsigned *len);
 
-#define PKIX_SHA1_LEN 20
+#define PKIX_SHA1_LEN         20
+#define PKIX_JUDGED_DEPTH_MAX 64
 
 /*
  * A certificate as pkix_cert_judge() remembers it: pkix_cert_parse()'s
@@ -153,6 +154,7 @@ int pkix_issuer_hashes(const struct pkix_cert *c, const EVP_MD *md,
 struct pkix_judged {
 	const char *why;
 	unsigned unknown;
+	int der_depth; /* der_depth() of the certificate's bytes */
 	bool hashed;
 	struct pkix_cert c;
 	unsigned char key_sha1[PKIX_SHA1_LEN];
@@ -167,7 +169,8 @@ struct memo;
  * in <memo> (NULL: none; its values must be sizeof(struct pkix_judged)):
  * a responder's certificate comes with each of its answers, and is read
  * once. Fills <out> (its spans into <der>); the unknown extensions are in
- * out->unknown, not added anywhere. Returns out->why.
+ * out->unknown, not added anywhere, and the bytes' nesting in
+ * out->der_depth (PKIX_JUDGED_DEPTH_MAX at most). Returns out->why.
  */
 const char *pkix_cert_judge(const unsigned char *der, size_t len,
     struct memo *memo, struct pkix_judged *out);
