@@ -1932,9 +1932,13 @@ ocsp_response_inspect_fast(const unsigned char *der, size_t len,
 		else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
 		    body == NULL)
 			why = "successful status without responseBytes";
-		else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+			/* Digests of a signer's names and key, by OpenSSL. */
+			ERR_set_mark();
 			why = ocsp_response_walk_basic(
 			    type, type_len, body, body_len, req, memo, f);
+			ERR_pop_to_mark();
+		}
 	}
 	if (why == ocsp_response_undecided) {
 		memset(f, 0, sizeof(*f));

@@ -1028,6 +1028,7 @@ pkix_cert_judge(const unsigned char *der, size_t len, struct memo *memo,
 	out->why = pkix_cert_parse(der, len, &out->c, &n);
 	out->unknown = n;
 	out->der_depth = der_depth(der, len, PKIX_JUDGED_DEPTH_MAX);
+	ERR_set_mark();
 	out->hashed = out->why == NULL &&
 	    EVP_Digest(out->c.key_bits.p, out->c.key_bits.len, out->key_sha1,
 	        NULL, EVP_sha1(), NULL) == 1 &&
@@ -1035,6 +1036,7 @@ pkix_cert_judge(const unsigned char *der, size_t len, struct memo *memo,
 	        NULL, EVP_sha1(), NULL) == 1 &&
 	    EVP_Digest(out->c.issuer.p, out->c.issuer.len, out->issuer_sha1,
 	        NULL, EVP_sha1(), NULL) == 1;
+	ERR_pop_to_mark();
 	if (memo != NULL) {
 		v = *out;
 		pkix_cert_spans(&v.c, der, pkix_span_to_offset);
