@@ -694,17 +694,12 @@ ocsp_request_check_exts(
 		if ((why = ocsp_request_check_ext(ext, ocsp_request_exts,
 		         nknown, &seen, &k, &f->flags)) != NULL)
 			return why;
-		if ((v = X509_EXTENSION_get_data(ext)) == NULL ||
-		    ASN1_STRING_get0_data(v) == NULL)
-			return k == OCSP_REQUEST_EXT_NONCE
-			    ? "nonce not a DER OCTET STRING"
-			    : k == OCSP_REQUEST_EXT_ACCEPT
-			    ? "acceptable responses not known OIDs"
-			    : "preferred signature algorithms not known "
-			      "algorithms";
+		/* An empty value where there is none: each check refuses it. */
+		v = X509_EXTENSION_get_data(ext);
 		if ((why = ocsp_request_check_ext_value(k,
-		         ASN1_STRING_get0_data(v),
-		         (size_t)ASN1_STRING_length(v), max, f)) != NULL)
+		         v != NULL ? ASN1_STRING_get0_data(v) : NULL,
+		         v != NULL ? (size_t)ASN1_STRING_length(v) : 0, max,
+		         f)) != NULL)
 			return why;
 	}
 	return NULL;
