@@ -233,6 +233,24 @@ ocsp_hash_len(enum ocsp_hash h)
 	return ocsp_hashes[h].len;
 }
 
+int
+ocsp_hash_from_oid(const unsigned char *oid, size_t len)
+{
+	for (int h = 0; h < OCSP_HASH_MAX; h++)
+		if (len == ocsp_hashes[h].oid_len &&
+		    memcmp(oid, ocsp_hashes[h].oid, len) == 0)
+			return h;
+	return -1;
+}
+
+const EVP_MD *
+ocsp_hash_md(enum ocsp_hash h)
+{
+	if ((unsigned)h >= OCSP_HASH_MAX)
+		return NULL;
+	return ocsp_hashes[h].md();
+}
+
 const char *
 ocsp_flag_name(unsigned bit)
 {
@@ -410,23 +428,18 @@ ocsp_request_ext_index(
 }
 
 /*
- * Checks the nonce extension <ext>: its extnValue must hold a DER OCTET
- * STRING (RFC 8954, RFC 9654) whose value is 1..<max> octets. Records
- * what it finds in <f>. Returns NULL, or the detail of the rule broken.
+ * Checks a nonce extension's value (extnValue's content, <n> bytes at
+ * <p>): it must hold a DER OCTET STRING (RFC 8954, RFC 9654) whose value
+ * is 1..<max> octets. Records what it finds in <f>. Returns NULL, or the
+ * detail of the rule broken.
  */
 static const char *
 ocsp_request_check_nonce(
-    X509_EXTENSION *ext, size_t max, struct ocsp_request_facts *f)
+    const unsigned char *p, size_t n, size_t max, struct ocsp_request_facts *f)
 {
-	ASN1_OCTET_STRING *v;
-	const unsigned char *p;
 	unsigned tag;
-	size_t n, hlen, clen;
+	size_t hlen, clen;
 
-	if ((v = X509_EXTENSION_get_data(ext)) == NULL ||
-	    (p = ASN1_STRING_get0_data(v)) == NULL)
-		return "nonce not a DER OCTET STRING";
-	n = (size_t)ASN1_STRING_length(v);
 	/*
 	 * Some old clients put the raw nonce in extnValue. Such a value
 	 * cannot be told apart from an encoded one reliably, so it is
@@ -449,23 +462,17 @@ ocsp_request_check_nonce(
 }
 
 /*
- * The content of extension <ext>'s extnValue: one DER TLV of tag <tag>
- * filling it. Returns NULL with *p and *n set to its content, or the
- * detail of the rule broken (<what>).
+ * The content of an extension's value (<len> bytes at <d>): one DER TLV
+ * of tag <want> filling it. Returns NULL with *p and *n set to its
+ * content, or the detail of the rule broken (<what>).
  */
 static const char *
-ocsp_request_ext_value(X509_EXTENSION *ext, unsigned want,
+ocsp_request_ext_value(const unsigned char *d, size_t len, unsigned want,
     const unsigned char **p, size_t *n, const char *what)
 {
-	ASN1_OCTET_STRING *v;
-	const unsigned char *d;
 	unsigned tag;
-	size_t len, hlen, clen;
+	size_t hlen, clen;
 
-	if ((v = X509_EXTENSION_get_data(ext)) == NULL ||
-	    (d = ASN1_STRING_get0_data(v)) == NULL)
-		return what;
-	len = (size_t)ASN1_STRING_length(v);
 	if (der_header(d, len, &tag, &hlen, &clen) == -1 || tag != want ||
 	    hlen + clen != len)
 		return what;
@@ -491,14 +498,14 @@ ocsp_request_known_bytes(const unsigned char *p, size_t n,
  * or the detail of the rule broken.
  */
 static const char *
-ocsp_request_check_accept(X509_EXTENSION *ext)
+ocsp_request_check_accept(const unsigned char *v, size_t vlen)
 {
 	static const char bad[] = "acceptable responses not known OIDs";
 	const unsigned char *p;
 	unsigned tag, seen = 0;
 	size_t n, hlen, clen, count = 0;
 
-	if (ocsp_request_ext_value(ext, DER_SEQUENCE, &p, &n, bad) != NULL)
+	if (ocsp_request_ext_value(v, vlen, DER_SEQUENCE, &p, &n, bad) != NULL)
 		return bad;
 	while (n > 0) {
 		if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
@@ -520,7 +527,7 @@ ocsp_request_check_accept(X509_EXTENSION *ext)
  * repeated. Returns NULL, or the detail of the rule broken.
  */
 static const char *
-ocsp_request_check_pref_sig(X509_EXTENSION *ext)
+ocsp_request_check_pref_sig(const unsigned char *v, size_t vlen)
 {
 	static const char bad[] =
 	    "preferred signature algorithms not known algorithms";
@@ -531,7 +538,7 @@ ocsp_request_check_pref_sig(X509_EXTENSION *ext)
 	unsigned tag;
 	size_t n, hlen, clen, m, h2, c2, count = 0;
 
-	if (ocsp_request_ext_value(ext, DER_SEQUENCE, &p, &n, bad) != NULL)
+	if (ocsp_request_ext_value(v, vlen, DER_SEQUENCE, &p, &n, bad) != NULL)
 		return bad;
 	while (n > 0) {
 		if (der_header(p, n, &tag, &hlen, &clen) == -1 ||
@@ -645,6 +652,25 @@ ocsp_request_check_single_exts(
 }
 
 /*
+ * Checks the value (<n> bytes at <v>) of known request extension number
+ * <k> by its content: a nonce of 1..<max> octets, acceptable responses
+ * and preferred signature algorithms of known algorithms. Returns NULL,
+ * or the detail of the rule broken.
+ */
+static const char *
+ocsp_request_check_ext_value(int k, const unsigned char *v, size_t n,
+    size_t max, struct ocsp_request_facts *f)
+{
+	if (k == OCSP_REQUEST_EXT_NONCE)
+		return ocsp_request_check_nonce(v, n, max, f);
+	if (k == OCSP_REQUEST_EXT_ACCEPT)
+		return ocsp_request_check_accept(v, n);
+	if (k == OCSP_REQUEST_EXT_PREF_SIG)
+		return ocsp_request_check_pref_sig(v, n);
+	return NULL;
+}
+
+/*
  * Checks the requestExtensions of <req>: known, not repeated, each parsed
  * by content: a nonce of 1..<max> octets, acceptable responses and
  * preferred signature algorithms of known algorithms. Returns NULL, or
@@ -657,6 +683,7 @@ ocsp_request_check_exts(
 	const size_t nknown =
 	    sizeof(ocsp_request_exts) / sizeof(ocsp_request_exts[0]);
 	X509_EXTENSION *ext;
+	ASN1_OCTET_STRING *v;
 	const char *why;
 	unsigned seen = 0;
 	int n, i, k;
@@ -667,16 +694,276 @@ ocsp_request_check_exts(
 		if ((why = ocsp_request_check_ext(ext, ocsp_request_exts,
 		         nknown, &seen, &k, &f->flags)) != NULL)
 			return why;
-		if (k == OCSP_REQUEST_EXT_NONCE)
-			why = ocsp_request_check_nonce(ext, max, f);
-		else if (k == OCSP_REQUEST_EXT_ACCEPT)
-			why = ocsp_request_check_accept(ext);
-		else if (k == OCSP_REQUEST_EXT_PREF_SIG)
-			why = ocsp_request_check_pref_sig(ext);
-		if (why != NULL)
+		/* An empty value where there is none: each check refuses it. */
+		v = X509_EXTENSION_get_data(ext);
+		if ((why = ocsp_request_check_ext_value(k,
+		         v != NULL ? ASN1_STRING_get0_data(v) : NULL,
+		         v != NULL ? (size_t)ASN1_STRING_length(v) : 0, max,
+		         f)) != NULL)
 			return why;
 	}
 	return NULL;
+}
+
+static enum reason ocsp_request_inspect_decoded(const unsigned char *der,
+    size_t len, const struct ocsp_request_rules *rules,
+    struct ocsp_request_facts *f);
+
+/* DER identifier octets the walk expects beyond those above. */
+#define DER_INTEGER 0x02
+#define DER_CTX2    0xa2 /* [2] constructed: TBSRequest.requestExtensions */
+
+/*
+ * True when the optional [<tag>] EXPLICIT Extensions at <c> is absent or
+ * DER; moves past it.
+ */
+static bool
+ocsp_request_opt_exts_der(struct der_cursor *c, unsigned tag)
+{
+	struct der_cursor x, exts;
+
+	if (der_peek(c) != (int)tag)
+		return true;
+	return der_next(c, tag, &x) == 0 &&
+	    der_next(&x, DER_SEQUENCE, &exts) == 0 && x.n == 0 &&
+	    der_extensions_ok(exts);
+}
+
+/*
+ * True when <one> (a Request's content) is a CertID whose hash algorithm
+ * has absent or NULL parameters, then optional singleRequestExtensions,
+ * all of it DER.
+ */
+static bool
+ocsp_request_one_der(struct der_cursor one)
+{
+	struct der_cursor cid, alg, oid, v;
+
+	if (der_next(&one, DER_SEQUENCE, &cid) == -1 ||
+	    der_next(&cid, DER_SEQUENCE, &alg) == -1 ||
+	    der_next(&alg, DER_OID, &oid) == -1 || !der_oid_ok(oid.p, oid.n))
+		return false;
+	if (alg.n > 0 && (der_next(&alg, DER_NULL, &v) == -1 || v.n != 0))
+		return false;
+	if (alg.n != 0 || der_next(&cid, DER_OCTET_STRING, NULL) == -1 ||
+	    der_next(&cid, DER_OCTET_STRING, NULL) == -1 ||
+	    der_next(&cid, DER_INTEGER, &v) == -1 ||
+	    !der_integer_ok(v.p, v.n) || cid.n != 0)
+		return false;
+	return ocsp_request_opt_exts_der(&one, DER_CTX0) && one.n == 0;
+}
+
+/*
+ * The walk's first pass: true when <der> (<len> bytes) is one OCSPRequest
+ * whose every length, tag and primitive value is DER and of a shape that
+ * OpenSSL's decoder reads and encodes back to the same bytes: version
+ * absent or an explicit v1, no requestorName, no signature, each
+ * CertID's hash parameters absent or NULL, critical flags 0x00 or 0xff.
+ * Anything else (BER, those fields, a value of another type where the
+ * syntax has ANY) is left to the full decoder.
+ */
+static bool
+ocsp_request_der(const unsigned char *der, size_t len)
+{
+	static const unsigned char v1[] = {0xa0, 0x03, 0x02, 0x01, 0x00};
+	struct der_cursor c = {der, len}, req, tbs, list, one;
+
+	if (der_next(&c, DER_SEQUENCE, &req) == -1 || c.n != 0 ||
+	    der_next(&req, DER_SEQUENCE, &tbs) == -1 || req.n != 0)
+		return false;
+	if (tbs.n >= sizeof(v1) && memcmp(tbs.p, v1, sizeof(v1)) == 0) {
+		tbs.p += sizeof(v1);
+		tbs.n -= sizeof(v1);
+	}
+	if (der_next(&tbs, DER_SEQUENCE, &list) == -1)
+		return false;
+	while (list.n > 0)
+		if (der_next(&list, DER_SEQUENCE, &one) == -1 ||
+		    !ocsp_request_one_der(one))
+			return false;
+	return ocsp_request_opt_exts_der(&tbs, DER_CTX2) && tbs.n == 0;
+}
+
+/* Index of OID content <oid> in <known> (<n> entries), or -1. */
+static int
+ocsp_request_oid_index(
+    struct der_cursor oid, const struct ocsp_request_oid *known, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (oid.n == known[i].len &&
+		    memcmp(oid.p, known[i].oid, oid.n) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * ocsp_request_check_ext() on the walk's DER Extension <e> (its
+ * content): known, not in *seen, an explicit critical FALSE flagged.
+ * Returns NULL with *index and *value (extnValue's content) set, or the
+ * detail of the rule broken.
+ */
+static const char *
+ocsp_request_walk_ext(struct der_cursor e, const struct ocsp_request_oid *known,
+    size_t n, unsigned *seen, int *index, struct der_cursor *value,
+    unsigned *flags)
+{
+	struct der_cursor oid, b;
+	int k;
+
+	(void)der_next(&e, DER_OID, &oid);
+	if ((k = ocsp_request_oid_index(oid, known, n)) == -1)
+		return "unknown extension";
+	if (*seen & 1u << k)
+		return "duplicate extension";
+	*seen |= 1u << k;
+	*index = k;
+	if (der_next(&e, DER_BOOLEAN, &b) == 0 && b.p[0] == 0x00)
+		*flags |= OCSP_FLAG_EXPLICIT_CRITICAL_FALSE;
+	(void)der_next(&e, DER_OCTET_STRING, value);
+	return NULL;
+}
+
+/*
+ * ocsp_request_check_cert_id() on the walk's DER CertID <cid> (its
+ * content). Returns NULL with <out> filled, or the detail.
+ */
+static const char *
+ocsp_request_walk_cert_id(
+    struct der_cursor cid, struct ocsp_cert_id *out, unsigned *flags)
+{
+	struct der_cursor alg, oid, name_hash, key_hash, serial;
+	int h;
+
+	(void)der_next(&cid, DER_SEQUENCE, &alg);
+	(void)der_next(&alg, DER_OID, &oid);
+	(void)der_next(&cid, DER_OCTET_STRING, &name_hash);
+	(void)der_next(&cid, DER_OCTET_STRING, &key_hash);
+	(void)der_next(&cid, DER_INTEGER, &serial);
+	if ((h = ocsp_hash_from_oid(oid.p, oid.n)) == -1)
+		return "unknown hash algorithm";
+	if (alg.n == 0)
+		*flags |= OCSP_FLAG_HASH_PARAMS_ABSENT;
+	if (name_hash.n != ocsp_hashes[h].len ||
+	    key_hash.n != ocsp_hashes[h].len)
+		return "hash length does not match algorithm";
+	/* A minimal INTEGER: a sign bit is a negative one, 0x00 pads. */
+	if (serial.p[0] & 0x80)
+		return "serial number not positive";
+	if (serial.p[0] == 0) {
+		serial.p++;
+		serial.n--;
+	}
+	if (serial.n == 0)
+		return "serial number not positive";
+	if (serial.n > OCSP_SERIAL_MAX_BYTES)
+		return "serial number over 20 octets";
+	memset(out, 0, sizeof(*out));
+	out->hash = (enum ocsp_hash)h;
+	out->hash_len = ocsp_hashes[h].len;
+	memcpy(out->name_hash, name_hash.p, out->hash_len);
+	memcpy(out->key_hash, key_hash.p, out->hash_len);
+	memcpy(out->serial, serial.p, serial.n);
+	out->serial_len = serial.n;
+	return NULL;
+}
+
+/*
+ * The walk's second pass, over a request the first found DER: the rules
+ * of ocsp_request_inspect_decoded() in its order, reading each field in
+ * place. Returns NULL, or the detail of the rule broken.
+ */
+static const char *
+ocsp_request_walk(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, size_t max_nonce_bytes,
+    struct ocsp_request_facts *f)
+{
+	const size_t nsingle = sizeof(ocsp_request_single_exts) /
+	    sizeof(ocsp_request_single_exts[0]);
+	const size_t nknown =
+	    sizeof(ocsp_request_exts) / sizeof(ocsp_request_exts[0]);
+	struct der_cursor c = {der, len}, req, tbs, list, l, one, x, exts, e, v;
+	struct ocsp_cert_id id;
+	const char *why;
+	unsigned seen;
+	size_t n = 0;
+	int k;
+
+	(void)der_next(&c, DER_SEQUENCE, &req);
+	(void)der_next(&req, DER_SEQUENCE, &tbs);
+	if (der_next(&tbs, DER_CTX0, NULL) == 0)
+		f->flags |= OCSP_FLAG_EXPLICIT_DEFAULT_VERSION;
+	(void)der_next(&tbs, DER_SEQUENCE, &list);
+	for (l = list; der_next(&l, DER_SEQUENCE, NULL) == 0;)
+		n++;
+	if (n > 1)
+		f->flags |= OCSP_FLAG_MULTIPLE_CERTS;
+	if (n == 0)
+		return "no certificate ID";
+	if (n > OCSP_REQUEST_MAX_CERTS)
+		return "more than 8 certificate IDs";
+	while (der_next(&list, DER_SEQUENCE, &one) == 0) {
+		(void)der_next(&one, DER_SEQUENCE, &x);
+		if ((why = ocsp_request_walk_cert_id(x, &id, &f->flags)) !=
+		    NULL)
+			return why;
+		f->certs[f->ncerts++] = id;
+		if (der_next(&one, DER_CTX0, &x) == -1)
+			continue;
+		(void)der_next(&x, DER_SEQUENCE, &exts);
+		if (exts.n == 0)
+			continue;
+		f->flags |= OCSP_FLAG_SINGLE_REQUEST_EXTENSIONS;
+		for (seen = 0; der_next(&exts, DER_SEQUENCE, &e) == 0;)
+			if ((why = ocsp_request_walk_ext(e,
+			         ocsp_request_single_exts, nsingle, &seen, &k,
+			         &v, &f->flags)) != NULL)
+				return why;
+		if (!rules->allow_service_locator)
+			return "service locator not allowed "
+			       "(allow_service_locator)";
+	}
+	if (der_next(&tbs, DER_CTX2, &x) == -1)
+		return NULL;
+	(void)der_next(&x, DER_SEQUENCE, &exts);
+	for (seen = 0; der_next(&exts, DER_SEQUENCE, &e) == 0;)
+		if ((why = ocsp_request_walk_ext(e, ocsp_request_exts, nknown,
+		         &seen, &k, &v, &f->flags)) != NULL ||
+		    (why = ocsp_request_check_ext_value(
+		         k, v.p, v.n, max_nonce_bytes, f)) != NULL)
+			return why;
+	return NULL;
+}
+
+/*
+ * Two passes over the bytes and nothing allocated: the first decides
+ * whether the request is DER of a shape the second reads in place.
+ */
+int
+ocsp_request_inspect_fast(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f,
+    enum reason *verdict)
+{
+	size_t max_nonce_bytes = rules->max_nonce_bytes;
+
+	if (der == NULL || len == 0 || !ocsp_request_der(der, len))
+		return -1;
+	if (max_nonce_bytes > OCSP_NONCE_MAX_BYTES)
+		max_nonce_bytes = OCSP_NONCE_MAX_BYTES;
+	f->der_len = len;
+	f->detail = ocsp_request_walk(der, len, rules, max_nonce_bytes, f);
+	*verdict = f->detail == NULL ? REASON_NONE : REASON_OCSP_MALFORMED;
+	return 0;
+}
+
+enum reason
+ocsp_request_inspect_rules(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f)
+{
+	enum reason verdict;
+
+	if (ocsp_request_inspect_fast(der, len, rules, f, &verdict) == 0)
+		return verdict;
+	return ocsp_request_inspect_decoded(der, len, rules, f);
 }
 
 /*
@@ -697,8 +984,14 @@ ocsp_request_inspect(const unsigned char *der, size_t len,
 	return ocsp_request_inspect_rules(der, len, &rules, f);
 }
 
-enum reason
-ocsp_request_inspect_rules(const unsigned char *der, size_t len,
+/*
+ * The full decoder: OpenSSL decodes the request (BER and all) and
+ * encodes it again, and the bytes must come back the same. It decides
+ * what the one-pass walk leaves to it (ocsp_request_inspect_fast()): an
+ * encoding that is not DER, and the fields few clients send.
+ */
+static enum reason
+ocsp_request_inspect_decoded(const unsigned char *der, size_t len,
     const struct ocsp_request_rules *rules, struct ocsp_request_facts *f)
 {
 	size_t max_nonce_bytes = rules->max_nonce_bytes;
@@ -791,64 +1084,138 @@ ocsp_request_hex(int c)
 	return -1;
 }
 
-/* Value of base64 character <c> in either alphabet, or -1. */
-static int
-ocsp_request_b64(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 /*
- * Reads the next character of a GET path at *pos (<n> bytes in all),
- * undoing a percent escape and turning a space back into '+', and records
- * those repairs and unescaped slashes in *flags. Returns 1 with *c set and
- * *pos advanced, 0 at the end, -1 on a broken escape.
+ * Value of base64 character <c> in either alphabet; OCSP_B64_PAD for
+ * '=', OCSP_B64_NONE for anything else.
  */
-static int
-ocsp_request_get_next(
-    const char *s, size_t n, size_t *pos, int *c, unsigned *flags)
-{
-	int hi, lo;
-	unsigned char ch;
-
-	if (*pos >= n)
-		return 0;
-	ch = (unsigned char)s[*pos];
-	if (ch == '%') {
-		if (n - *pos < 3 ||
-		    (hi = ocsp_request_hex((unsigned char)s[*pos + 1])) == -1 ||
-		    (lo = ocsp_request_hex((unsigned char)s[*pos + 2])) == -1)
-			return -1;
-		ch = (unsigned char)(hi << 4 | lo);
-		*pos += 3;
-		*flags |= OCSP_FLAG_GET_PERCENT_ENCODED;
-	} else {
-		(*pos)++;
-		if (ch == '/')
-			*flags |= OCSP_FLAG_GET_UNESCAPED_SLASH;
-	}
-	if (ch == ' ') {
-		ch = '+';
-		*flags |= OCSP_FLAG_GET_SPACE_AS_PLUS;
-	}
-	*c = ch;
-	return 1;
-}
+#define OCSP_B64_NONE 0x40
+#define OCSP_B64_PAD  0x41
+#define B64_ROW_NONE16                                                         \
+	OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,            \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,        \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,        \
+	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE
+static const unsigned char ocsp_request_b64[256] = {
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    /* ' ' .. '/': '+' and '-' are 62, '/' is 63 */
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    62,
+    OCSP_B64_NONE,
+    62,
+    OCSP_B64_NONE,
+    63,
+    /* '0' .. '?' */
+    52,
+    53,
+    54,
+    55,
+    56,
+    57,
+    58,
+    59,
+    60,
+    61,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_PAD,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    /* '@' .. 'O' */
+    OCSP_B64_NONE,
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    /* 'P' .. '_': '_' is 63 */
+    15,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+    22,
+    23,
+    24,
+    25,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    63,
+    /* '`' .. 'o' */
+    OCSP_B64_NONE,
+    26,
+    27,
+    28,
+    29,
+    30,
+    31,
+    32,
+    33,
+    34,
+    35,
+    36,
+    37,
+    38,
+    39,
+    40,
+    /* 'p' .. 0x7f */
+    41,
+    42,
+    43,
+    44,
+    45,
+    46,
+    47,
+    48,
+    49,
+    50,
+    51,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    OCSP_B64_NONE,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+    B64_ROW_NONE16,
+};
 
 /*
- * Two passes over the path, so that nothing is allocated: the first
- * validates the characters, alphabet and padding and collects the flags,
- * the second decodes.
+ * One pass over the path, decoding as it validates, so that nothing is
+ * allocated: each character is unescaped (a percent escape undone, a
+ * space taken back to '+'), checked against the alphabets and padding,
+ * and its six bits added to <der>. The repairs are recorded as they are
+ * seen and reported only if the whole path decodes.
  *
  * A doubled '/' after the prefix is taken as a separator, never as the
  * blob's first character: a DER OCSPRequest starts with a SEQUENCE tag
@@ -861,37 +1228,63 @@ int
 ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
     size_t cap, size_t *der_len, unsigned *flags)
 {
-	unsigned fl = 0, ignored = 0, acc = 0;
-	size_t start, pos, k = 0, pad = 0, out = 0, need;
+	const unsigned char *s = (const unsigned char *)path;
+	unsigned fl = 0, acc = 0, v;
+	size_t pos, k = 0, pad = 0, out = 0;
 	bool standard = false, url_safe = false;
-	int c, r, bits = 0;
+	int hi, lo, bits = 0;
+	unsigned char ch;
 
 	if (path == NULL || path_len == 0 || path[0] != '/')
 		return -1;
-	start = 1;
+	pos = 1;
 	if (path_len > 1 && path[1] == '/') {
-		start = 2;
+		pos = 2;
 		fl |= OCSP_FLAG_GET_DOUBLE_SLASH;
 	}
 	if (path_len > OCSP_GET_RFC5019_MAX)
 		fl |= OCSP_FLAG_GET_OVER_255_BYTES;
 
-	pos = start;
-	while (
-	    (r = ocsp_request_get_next(path, path_len, &pos, &c, &fl)) == 1) {
-		if (c == '=') {
+	while (pos < path_len) {
+		ch = s[pos];
+		if (ch == '%') {
+			if (path_len - pos < 3 ||
+			    (hi = ocsp_request_hex(s[pos + 1])) == -1 ||
+			    (lo = ocsp_request_hex(s[pos + 2])) == -1)
+				return -1;
+			ch = (unsigned char)(hi << 4 | lo);
+			pos += 3;
+			fl |= OCSP_FLAG_GET_PERCENT_ENCODED;
+		} else {
+			pos++;
+			if (ch == '/')
+				fl |= OCSP_FLAG_GET_UNESCAPED_SLASH;
+		}
+		if (ch == ' ') {
+			ch = '+';
+			fl |= OCSP_FLAG_GET_SPACE_AS_PLUS;
+		}
+		if ((v = ocsp_request_b64[ch]) == OCSP_B64_PAD) {
 			pad++;
 			continue;
 		}
-		if (pad > 0 || ocsp_request_b64(c) == -1)
+		if (pad > 0 || v == OCSP_B64_NONE)
 			return -1;
-		if (c == '+' || c == '/')
+		if (ch == '+' || ch == '/')
 			standard = true;
-		else if (c == '-' || c == '_')
+		else if (ch == '-' || ch == '_')
 			url_safe = true;
 		k++;
+		acc = (acc << 6 | v) & 0x3fff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (out == cap)
+				return -1;
+			der[out++] = (unsigned char)(acc >> bits);
+		}
 	}
-	if (r == -1 || k == 0 || (standard && url_safe) || k % 4 == 1)
+	if (k == 0 || (standard && url_safe) || k % 4 == 1)
 		return -1;
 	if (pad > 0 && (pad > 2 || (k + pad) % 4 != 0))
 		return -1;
@@ -899,20 +1292,6 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 		fl |= OCSP_FLAG_GET_UNPADDED;
 	if (url_safe)
 		fl |= OCSP_FLAG_GET_URL_SAFE_ALPHABET;
-	need = k / 4 * 3 + k % 4 * 3 / 4;
-	if (need > cap)
-		return -1;
-
-	pos = start;
-	while (ocsp_request_get_next(path, path_len, &pos, &c, &ignored) == 1 &&
-	    c != '=') {
-		acc = (acc << 6 | (unsigned)ocsp_request_b64(c)) & 0x3fff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			der[out++] = (unsigned char)(acc >> bits);
-		}
-	}
 	/* The bits left over must be zero, or two blobs decode alike. */
 	if ((acc & ((1u << bits) - 1)) != 0 || out == 0 ||
 	    der[0] != DER_SEQUENCE)

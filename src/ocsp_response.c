@@ -21,6 +21,7 @@
 #include <openssl/x509v3.h>
 
 #include "ocspgate/der.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/pkix.h"
 
@@ -37,6 +38,7 @@
 #define OCSP_RESPONSE_KEY_HASH_LEN 20
 #define OCSP_RESPONSE_GENTIME_MAX  19   /* "YYYYMMDDHHMMSS.fffZ" */
 #define OCSP_RESPONSE_NAME_DER_MAX 1024 /* a responderID byName */
+#define OCSP_RESPONSE_CERTS_DEPTH  16   /* der_walk() of the certificates */
 
 /* id-pkix-ocsp-basic (1.3.6.1.5.5.7.48.1.1), content octets. */
 static const unsigned char oid_basic[] = {
@@ -220,18 +222,18 @@ ocsp_response_read_wrapper(const unsigned char *der, size_t len, int *status,
 /*
  * Splits BasicOCSPResponse <body> (<len> bytes): SEQUENCE {
  * tbsResponseData, signatureAlgorithm, signature BIT STRING, [0]
- * EXPLICIT SEQUENCE OF Certificate OPTIONAL }. Writes into <out> (of
- * <len> bytes) the same response without its certificates, for OpenSSL
- * to decode it without them, and sets *out_len; *certs and *certs_len
- * get the content of the SEQUENCE OF Certificate (NULL, 0 when there is
- * none), each certificate to be decoded on its own. Returns NULL, ""
- * when the encoding is readable but not DER, or the detail of the rule
+ * EXPLICIT SEQUENCE OF Certificate OPTIONAL }. *fields_out and
+ * *flen_out get the first three fields; *certs and *certs_len the
+ * content of the SEQUENCE OF Certificate (NULL, 0 when there is none),
+ * each certificate to be read on its own, and with <walk> held to
+ * der_walk() to OCSP_RESPONSE_CERTS_DEPTH levels. Returns NULL, "" when
+ * the encoding is readable but not DER, or the detail of the rule
  * broken.
  */
 static const char *
-ocsp_response_strip_certs(const unsigned char *body, size_t len,
-    unsigned char *out, size_t *out_len, const unsigned char **certs,
-    size_t *certs_len)
+ocsp_response_split_certs(const unsigned char *body, size_t len, bool walk,
+    const unsigned char **fields_out, size_t *flen_out,
+    const unsigned char **certs, size_t *certs_len)
 {
 	const char *bad = "not a DER BasicOCSPResponse";
 	const unsigned char *p, *fields;
@@ -271,11 +273,34 @@ ocsp_response_strip_certs(const unsigned char *body, size_t len,
 			return rc == -2 ? "" : bad;
 		if (tag != DER_SEQUENCE || hlen + clen != n)
 			return bad;
-		if (!der_walk(p + hlen, clen, 16))
+		if (walk &&
+		    !der_walk(p + hlen, clen, OCSP_RESPONSE_CERTS_DEPTH))
 			return "certificates not DER";
 		*certs = p + hlen;
 		*certs_len = clen;
 	}
+	*fields_out = fields;
+	*flen_out = flen;
+	return NULL;
+}
+
+/*
+ * ocsp_response_split_certs(), then writes into <out> (of <len> bytes)
+ * the same response without its certificates, for OpenSSL to decode it
+ * without them, and sets *out_len.
+ */
+static const char *
+ocsp_response_strip_certs(const unsigned char *body, size_t len,
+    unsigned char *out, size_t *out_len, const unsigned char **certs,
+    size_t *certs_len)
+{
+	const char *bad = "not a DER BasicOCSPResponse", *why;
+	const unsigned char *fields;
+	size_t hlen, flen;
+
+	if ((why = ocsp_response_split_certs(
+	         body, len, true, &fields, &flen, certs, certs_len)) != NULL)
+		return why;
 	/* SEQUENCE header of the shorter whole, then the three fields. */
 	if (flen < 0x80) {
 		out[0] = DER_SEQUENCE;
@@ -1053,8 +1078,8 @@ done:
  * far as the checks got, and certs[] holds the SingleResponses that
  * passed theirs.
  */
-enum reason
-ocsp_response_inspect(const unsigned char *der, size_t len,
+static enum reason
+ocsp_response_inspect_decoded(const unsigned char *der, size_t len,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
 {
 	const unsigned char *type = NULL, *body = NULL;
@@ -1085,6 +1110,862 @@ done:
 	ERR_pop_to_mark();
 	f->detail = why;
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+}
+
+/*
+ * The one-pass walk. Its first pass holds the BasicOCSPResponse without
+ * its certificates to DER and to the shapes genuine responders write;
+ * what it does not take (BER, a singleExtensions list, a responder name
+ * or a time in a form it does not print, a parameter of another type
+ * where the syntax has ANY) goes to the full decoder, as does a signer
+ * whose name only a decoded comparison could match. The second pass
+ * applies the full inspection's rules in its order.
+ */
+
+/* The walk leaves the response to the full decoder. */
+static const char ocsp_response_undecided[] = "undecided";
+
+/* DER identifier octets the walk expects beyond those above. */
+#define DER_BOOLEAN    0x01
+#define DER_INTEGER    0x02
+#define DER_BIT_STRING 0x03
+#define DER_NULL       0x05
+#define DER_UTF8       0x0c
+#define DER_PRINTABLE  0x13
+#define DER_IA5        0x16
+#define DER_SET        0x31
+#define DER_GOOD       0x80 /* [0] IMPLICIT NULL: CertStatus good */
+#define DER_UNKNOWN    0x82 /* [2] IMPLICIT NULL: CertStatus unknown */
+#define DER_CTX2       0xa2 /* [2] constructed: ResponderID byKey */
+
+#define OCSP_RESPONSE_GENTIME_LEN 15 /* "YYYYMMDDHHMMSSZ" */
+#define OCSP_RESPONSE_NAME_ATVS   32 /* attributes of a printed name */
+
+/*
+ * id-pkix-ocsp nonce (.2), and the OID OpenSSL names extendedStatus
+ * (NID_id_pkix_OCSP_extendedStatus, .8), which the full inspection
+ * takes for the extended revoked definition.
+ */
+static const unsigned char oid_nonce[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02};
+static const unsigned char oid_extended[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x08};
+
+/*
+ * The attribute types of names the walk prints, by OID content octets,
+ * with the short names OpenSSL's RFC 2253 printer gives them.
+ */
+#define X520(k)  0x55, 0x04, (k)
+#define PILOT(k) 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, (k)
+#define EV_JURISDICTION(k)                                                     \
+	0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, (k)
+static const struct {
+	unsigned char oid[11];
+	size_t len;
+	const char *name;
+} ocsp_response_attrs[] = {
+    {{X520(0x03)}, 3, "CN"},
+    {{X520(0x0a)}, 3, "O"},
+    {{X520(0x0b)}, 3, "OU"},
+    {{X520(0x06)}, 3, "C"},
+    {{X520(0x08)}, 3, "ST"},
+    {{X520(0x07)}, 3, "L"},
+    {{X520(0x05)}, 3, "serialNumber"},
+    {{X520(0x61)}, 3, "organizationIdentifier"},
+    {{X520(0x09)}, 3, "street"},
+    {{X520(0x11)}, 3, "postalCode"},
+    {{X520(0x0f)}, 3, "businessCategory"},
+    {{X520(0x0c)}, 3, "title"},
+    {{X520(0x04)}, 3, "SN"},
+    {{X520(0x2a)}, 3, "GN"},
+    {{X520(0x2e)}, 3, "dnQualifier"},
+    {{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01}, 9, "emailAddress"},
+    {{PILOT(0x19)}, 10, "DC"},
+    {{PILOT(0x01)}, 10, "UID"},
+    {{EV_JURISDICTION(0x01)}, 11, "jurisdictionL"},
+    {{EV_JURISDICTION(0x02)}, 11, "jurisdictionST"},
+    {{EV_JURISDICTION(0x03)}, 11, "jurisdictionC"},
+};
+
+/* The short name of attribute type <oid>, or NULL. */
+static const char *
+ocsp_response_attr_name(struct der_cursor oid)
+{
+	for (size_t i = 0;
+	     i < sizeof(ocsp_response_attrs) / sizeof(ocsp_response_attrs[0]);
+	     i++)
+		if (oid.n == ocsp_response_attrs[i].len &&
+		    memcmp(oid.p, ocsp_response_attrs[i].oid, oid.n) == 0)
+			return ocsp_response_attrs[i].name;
+	return NULL;
+}
+
+/* True when the <n> octets at <p> are all printable ASCII. */
+static bool
+ocsp_response_ascii(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+/*
+ * One AttributeTypeAndValue of a Name the walk prints: its short name,
+ * its value, and the index of its RDN.
+ */
+struct ocsp_response_atv {
+	const char *name;
+	struct der_cursor value;
+	size_t rdn;
+};
+
+/*
+ * Reads Name content <name> into <atv> (OCSP_RESPONSE_NAME_ATVS at most)
+ * when it is DER of the shape the walk prints: each RDN a SET of one or
+ * more attributes of a type in ocsp_response_attrs, each a
+ * PrintableString, UTF8String or IA5String of printable ASCII. OpenSSL's
+ * decoder takes such a name and keeps its bytes. Returns the count of
+ * attributes, or -1.
+ */
+static int
+ocsp_response_name_der(struct der_cursor name, struct ocsp_response_atv atv[])
+{
+	struct der_cursor rdn, a, oid;
+	size_t n = 0, r = 0;
+	int tag;
+
+	for (; name.n > 0; r++) {
+		if (der_next(&name, DER_SET, &rdn) == -1 || rdn.n == 0)
+			return -1;
+		while (rdn.n > 0) {
+			if (n == OCSP_RESPONSE_NAME_ATVS ||
+			    der_next(&rdn, DER_SEQUENCE, &a) == -1 ||
+			    der_next(&a, DER_OID, &oid) == -1 ||
+			    (atv[n].name = ocsp_response_attr_name(oid)) ==
+			        NULL)
+				return -1;
+			tag = der_peek(&a);
+			if ((tag != DER_PRINTABLE && tag != DER_UTF8 &&
+			        tag != DER_IA5) ||
+			    der_next(&a, (unsigned)tag, &atv[n].value) == -1 ||
+			    a.n != 0 ||
+			    !ocsp_response_ascii(
+			        atv[n].value.p, atv[n].value.n))
+				return -1;
+			atv[n++].rdn = r;
+		}
+	}
+	return (int)n;
+}
+
+/* Appends <c> to <out> (<*len> used of <cap>, one kept for the NUL). */
+static void
+ocsp_response_put(char *out, size_t cap, size_t *len, char c)
+{
+	if (*len + 1 < cap)
+		out[(*len)++] = c;
+}
+
+/*
+ * Prints the <n> attributes <atv> as OpenSSL's X509_NAME_print_ex() does
+ * with XN_FLAG_RFC2253 (last RDN first, ',' between RDNs and '+' inside
+ * one, short names, ,+"\<>; escaped, and a '#' or ' ' first or a ' '
+ * last), cut to <cap> - 1 characters and terminated.
+ */
+static void
+ocsp_response_print_name(
+    const struct ocsp_response_atv atv[], int n, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	for (int i = n - 1; i >= 0; i--) {
+		const unsigned char *v = atv[i].value.p;
+		size_t vn = atv[i].value.n;
+
+		if (i != n - 1)
+			ocsp_response_put(out, cap, &len,
+			    atv[i].rdn == atv[i + 1].rdn ? '+' : ',');
+		for (const char *s = atv[i].name; *s != '\0'; s++)
+			ocsp_response_put(out, cap, &len, *s);
+		ocsp_response_put(out, cap, &len, '=');
+		for (size_t k = 0; k < vn; k++) {
+			char c = (char)v[k];
+			bool esc = c == ',' || c == '+' || c == '"' ||
+			    c == '\\' || c == '<' || c == '>' || c == ';';
+
+			/* As OpenSSL has it, the last octet's rule wins. */
+			if (k == vn - 1)
+				esc = esc || c == ' ';
+			else if (k == 0)
+				esc = esc || c == ' ' || c == '#';
+			if (esc)
+				ocsp_response_put(out, cap, &len, '\\');
+			ocsp_response_put(out, cap, &len, c);
+		}
+	}
+	out[len] = '\0';
+}
+
+/* Days since 1970-01-01 of the proleptic Gregorian date <y>-<m>-<d>. */
+static int64_t
+ocsp_response_days(int64_t y, int64_t m, int64_t d)
+{
+	int64_t era, yoe, doy;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/*
+ * Reads GeneralizedTime content <t> when it is "YYYYMMDDHHMMSSZ" with
+ * each field in the range OpenSSL's reader holds it to: writes it as
+ * ocsp_response_format_time() does into <out> (may be NULL) and its
+ * time_t into *when (may be NULL). Returns false for any other form (a
+ * fraction, no seconds, an offset: the full decoder reads those).
+ */
+static bool
+ocsp_response_gentime(
+    struct der_cursor t, char out[OCSP_RESPONSE_TIME_LEN], time_t *when)
+{
+	static const int mdays[12] = {
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const unsigned char *p = t.p;
+	int v[7], year, md;
+
+	if (t.n != OCSP_RESPONSE_GENTIME_LEN || p[14] != 'Z')
+		return false;
+	for (int i = 0; i < 7; i++) {
+		if (p[2 * i] < '0' || p[2 * i] > '9' || p[2 * i + 1] < '0' ||
+		    p[2 * i + 1] > '9')
+			return false;
+		v[i] = (p[2 * i] - '0') * 10 + (p[2 * i + 1] - '0');
+	}
+	year = v[0] * 100 + v[1];
+	if (v[2] < 1 || v[2] > 12)
+		return false;
+	md = mdays[v[2] - 1];
+	if (v[2] == 2 &&
+	    ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+		md++;
+	if (v[3] < 1 || v[3] > md || v[4] > 23 || v[5] > 59 || v[6] > 59)
+		return false;
+	if (out != NULL) {
+		/* "YYYY-MM-DDTHH:MM:SSZ" from the digits as they stand. */
+		const char *sep = "--T::Z";
+
+		memcpy(out, p, 4);
+		for (int i = 2; i < 7; i++) {
+			out[3 * i - 2] = sep[i - 2];
+			out[3 * i - 1] = (char)p[2 * i];
+			out[3 * i] = (char)p[2 * i + 1];
+		}
+		out[19] = 'Z';
+		out[20] = '\0';
+	}
+	if (when != NULL)
+		*when = (time_t)(ocsp_response_days(year, v[2], v[3]) * 86400 +
+		    v[4] * 3600 + v[5] * 60 + v[6]);
+	return true;
+}
+
+/*
+ * True when <cid> (CertID content) is DER whose hash algorithm has
+ * absent or NULL parameters.
+ */
+static bool
+ocsp_response_cert_id_der(struct der_cursor cid)
+{
+	struct der_cursor alg, oid, v;
+
+	if (der_next(&cid, DER_SEQUENCE, &alg) == -1 ||
+	    der_next(&alg, DER_OID, &oid) == -1 || !der_oid_ok(oid.p, oid.n))
+		return false;
+	if (alg.n > 0 && (der_next(&alg, DER_NULL, &v) == -1 || v.n != 0))
+		return false;
+	return alg.n == 0 && der_next(&cid, DER_OCTET_STRING, NULL) == 0 &&
+	    der_next(&cid, DER_OCTET_STRING, NULL) == 0 &&
+	    der_next(&cid, DER_INTEGER, &v) == 0 && der_integer_ok(v.p, v.n) &&
+	    cid.n == 0;
+}
+
+/*
+ * True when SingleResponse content <one> is DER: a CertID, a status
+ * (good, revoked with a time and an optional reason, unknown), times the
+ * walk reads, and no singleExtensions but an empty list.
+ */
+static bool
+ocsp_response_single_der(struct der_cursor one)
+{
+	struct der_cursor cid, v, x, e, exts;
+
+	if (der_next(&one, DER_SEQUENCE, &cid) == -1 ||
+	    !ocsp_response_cert_id_der(cid))
+		return false;
+	switch (der_peek(&one)) {
+	case DER_GOOD:
+	case DER_UNKNOWN:
+		if (der_next(&one, (unsigned)one.p[0], &v) == -1 || v.n != 0)
+			return false;
+		break;
+	case DER_CTX1:
+		if (der_next(&one, DER_CTX1, &x) == -1 ||
+		    der_next(&x, DER_GENERALIZED_TIME, &v) == -1 ||
+		    !ocsp_response_gentime(v, NULL, NULL))
+			return false;
+		if (x.n > 0 &&
+		    (der_next(&x, DER_CTX0, &v) == -1 ||
+		        der_next(&v, DER_ENUMERATED, &e) == -1 ||
+		        !der_integer_ok(e.p, e.n) || v.n != 0 || x.n != 0))
+			return false;
+		break;
+	default:
+		return false;
+	}
+	if (der_next(&one, DER_GENERALIZED_TIME, &v) == -1 ||
+	    !ocsp_response_gentime(v, NULL, NULL))
+		return false;
+	if (der_peek(&one) == DER_CTX0 &&
+	    (der_next(&one, DER_CTX0, &x) == -1 ||
+	        der_next(&x, DER_GENERALIZED_TIME, &v) == -1 || x.n != 0 ||
+	        !ocsp_response_gentime(v, NULL, NULL)))
+		return false;
+	if (der_peek(&one) == DER_CTX1 &&
+	    (der_next(&one, DER_CTX1, &x) == -1 ||
+	        der_next(&x, DER_SEQUENCE, &exts) == -1 || x.n != 0 ||
+	        exts.n != 0))
+		return false;
+	return one.n == 0;
+}
+
+/* The parts of a BasicOCSPResponse the walk's second pass reads. */
+struct ocsp_response_parts {
+	struct der_cursor version;  /* [0]'s content; p NULL when absent */
+	struct der_cursor name;     /* responderID byName: the Name TLV */
+	struct der_cursor key;      /* byKey: the OCTET STRING's content */
+	struct der_cursor produced; /* producedAt's content */
+	struct der_cursor singles;  /* responses' content */
+	struct der_cursor exts;     /* responseExtensions' content */
+	struct der_cursor alg;      /* signatureAlgorithm's content */
+	struct der_cursor sig;      /* signature's content */
+	struct ocsp_response_atv atv[OCSP_RESPONSE_NAME_ATVS];
+	int natv;
+};
+
+/*
+ * The first pass: true when <fields> (tbsResponseData, signatureAlgorithm
+ * and signature, certificates left out) is DER that OpenSSL reads and
+ * writes back unchanged, of the shapes above. Fills <out>.
+ */
+static bool
+ocsp_response_basic_der(
+    struct der_cursor fields, struct ocsp_response_parts *out)
+{
+	struct der_cursor tbs, x, v, one;
+
+	memset(out, 0, sizeof(*out));
+	if (der_next(&fields, DER_SEQUENCE, &tbs) == -1 ||
+	    der_next(&fields, DER_SEQUENCE, &out->alg) == -1 ||
+	    der_next(&fields, DER_BIT_STRING, &out->sig) == -1 ||
+	    fields.n != 0 || !der_bit_string_ok(out->sig.p, out->sig.n))
+		return false;
+	/* Parameters absent, NULL, or a SEQUENCE (kept whole, RSASSA-PSS). */
+	x = out->alg;
+	if (der_next(&x, DER_OID, &v) == -1 || !der_oid_ok(v.p, v.n))
+		return false;
+	if (der_peek(&x) == DER_NULL
+	        ? der_next(&x, DER_NULL, &v) == -1 || v.n != 0
+	        : x.n > 0 && der_next(&x, DER_SEQUENCE, NULL) == -1)
+		return false;
+	if (x.n != 0)
+		return false;
+	/* An explicit version: any INTEGER, for the rules to refuse. */
+	if (der_peek(&tbs) == DER_CTX0) {
+		if (der_next(&tbs, DER_CTX0, &out->version) == -1)
+			return false;
+		x = out->version;
+		if (der_next(&x, DER_INTEGER, &v) == -1 ||
+		    !der_integer_ok(v.p, v.n) || x.n != 0)
+			return false;
+	}
+	if (der_peek(&tbs) == DER_CTX1) {
+		if (der_next(&tbs, DER_CTX1, &out->name) == -1)
+			return false;
+		x = out->name;
+		if (der_next(&x, DER_SEQUENCE, &v) == -1 || x.n != 0 ||
+		    (out->natv = ocsp_response_name_der(v, out->atv)) < 0)
+			return false;
+	} else if (der_next(&tbs, DER_CTX2, &x) == -1 ||
+	    der_next(&x, DER_OCTET_STRING, &out->key) == -1 || x.n != 0) {
+		return false;
+	}
+	if (der_next(&tbs, DER_GENERALIZED_TIME, &out->produced) == -1 ||
+	    !ocsp_response_gentime(out->produced, NULL, NULL) ||
+	    der_next(&tbs, DER_SEQUENCE, &out->singles) == -1)
+		return false;
+	for (x = out->singles; x.n > 0;)
+		if (der_next(&x, DER_SEQUENCE, &one) == -1 ||
+		    !ocsp_response_single_der(one))
+			return false;
+	if (der_peek(&tbs) == DER_CTX1 &&
+	    (der_next(&tbs, DER_CTX1, &x) == -1 ||
+	        der_next(&x, DER_SEQUENCE, &out->exts) == -1 || x.n != 0 ||
+	        !der_extensions_ok(out->exts)))
+		return false;
+	return tbs.n == 0;
+}
+
+/*
+ * ocsp_response_id_asked() on DER CertID content <cid>: the certificate
+ * <req> asked about, with its hash algorithm in *hash. On success the
+ * serial's magnitude goes to <out>.
+ */
+static bool
+ocsp_response_walk_asked(struct der_cursor cid,
+    const struct ocsp_request_facts *req, struct ocsp_single_facts *out,
+    int *hash)
+{
+	struct der_cursor alg, oid, nh, kh, serial;
+	size_t hlen, ncerts, i;
+	int h;
+
+	(void)der_next(&cid, DER_SEQUENCE, &alg);
+	(void)der_next(&alg, DER_OID, &oid);
+	(void)der_next(&cid, DER_OCTET_STRING, &nh);
+	(void)der_next(&cid, DER_OCTET_STRING, &kh);
+	(void)der_next(&cid, DER_INTEGER, &serial);
+	if (req == NULL || (h = ocsp_hash_from_oid(oid.p, oid.n)) == -1)
+		return false;
+	hlen = ocsp_hash_len((enum ocsp_hash)h);
+	if (nh.n != hlen || kh.n != hlen)
+		return false;
+	/* A minimal INTEGER: a sign bit is a negative one, 0x00 pads. */
+	if (serial.p[0] & 0x80)
+		return false;
+	if (serial.p[0] == 0) {
+		serial.p++;
+		serial.n--;
+	}
+	if (serial.n == 0 || serial.n > OCSP_SERIAL_MAX_BYTES)
+		return false;
+	ncerts = req->ncerts < OCSP_REQUEST_MAX_CERTS ? req->ncerts
+	                                              : OCSP_REQUEST_MAX_CERTS;
+	for (i = 0; i < ncerts; i++) {
+		const struct ocsp_cert_id *c = &req->certs[i];
+
+		if ((int)c->hash == h && c->hash_len == hlen &&
+		    memcmp(c->name_hash, nh.p, hlen) == 0 &&
+		    memcmp(c->key_hash, kh.p, hlen) == 0 &&
+		    c->serial_len == serial.n &&
+		    memcmp(c->serial, serial.p, serial.n) == 0)
+			break;
+	}
+	if (i == ncerts)
+		return false;
+	memcpy(out->serial, serial.p, serial.n);
+	out->serial_len = serial.n;
+	*hash = h;
+	return true;
+}
+
+/*
+ * ocsp_response_read_single() on DER SingleResponse content <one>.
+ * Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_walk_single(struct der_cursor one,
+    const struct ocsp_request_facts *req, struct ocsp_single_facts *out,
+    time_t *next_update)
+{
+	const size_t nreasons = sizeof(ocsp_response_crl_reasons) /
+	    sizeof(ocsp_response_crl_reasons[0]);
+	struct der_cursor cid, x, r, v;
+	int h;
+
+	memset(out, 0, sizeof(*out));
+	*next_update = 0;
+	(void)der_next(&one, DER_SEQUENCE, &cid);
+	if (!ocsp_response_walk_asked(cid, req, out, &h))
+		return "response about a certificate not asked for";
+	if (der_next(&one, DER_GOOD, NULL) == 0) {
+		out->status = OCSP_CERT_GOOD;
+	} else if (der_next(&one, DER_UNKNOWN, NULL) == 0) {
+		out->status = OCSP_CERT_UNKNOWN;
+	} else {
+		(void)der_next(&one, DER_CTX1, &x);
+		out->status = OCSP_CERT_REVOKED;
+		(void)der_next(&x, DER_GENERALIZED_TIME, &v);
+		(void)ocsp_response_gentime(v, out->revocation_time, NULL);
+		if (der_next(&x, DER_CTX0, &r) == 0) {
+			/* Every CRLReason fits in one content octet. */
+			(void)der_next(&r, DER_ENUMERATED, &v);
+			if (v.n != 1 || v.p[0] >= nreasons ||
+			    ocsp_response_crl_reasons[v.p[0]] == NULL)
+				return "unknown revocation reason";
+			out->revocation_reason =
+			    ocsp_response_crl_reasons[v.p[0]];
+		}
+	}
+	(void)der_next(&one, DER_GENERALIZED_TIME, &v);
+	(void)ocsp_response_gentime(v, out->this_update, NULL);
+	if (der_next(&one, DER_CTX0, &x) == 0) {
+		(void)der_next(&x, DER_GENERALIZED_TIME, &v);
+		(void)ocsp_response_gentime(v, out->next_update, next_update);
+	}
+	return NULL;
+}
+
+/*
+ * ocsp_response_check_extensions() on the DER Extensions content <exts>.
+ * Returns NULL, or the detail.
+ */
+static const char *
+ocsp_response_walk_extensions(struct der_cursor exts,
+    const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
+{
+	static const unsigned char null[] = {0x05, 0x00};
+	struct der_cursor e, oid, v;
+	bool nonce = false, extended = false;
+	unsigned tag;
+	size_t hlen, clen;
+
+	while (der_next(&exts, DER_SEQUENCE, &e) == 0) {
+		(void)der_next(&e, DER_OID, &oid);
+		(void)der_next(&e, DER_BOOLEAN, NULL);
+		(void)der_next(&e, DER_OCTET_STRING, &v);
+		if (oid.n == sizeof(oid_nonce) &&
+		    memcmp(oid.p, oid_nonce, oid.n) == 0) {
+			if (nonce)
+				return "duplicate nonce";
+			nonce = true;
+			f->has_nonce = true;
+			if (der_header(v.p, v.n, &tag, &hlen, &clen) == -1 ||
+			    tag != DER_OCTET_STRING || hlen + clen != v.n)
+				return "nonce not a DER OCTET STRING";
+			if (req == NULL)
+				continue;
+			if (!req->has_nonce)
+				return "nonce the request did not carry";
+			if (clen != req->nonce_len ||
+			    clen > sizeof(req->nonce) ||
+			    memcmp(v.p + hlen, req->nonce, clen) != 0)
+				return "nonce differs from the request's";
+		} else if (oid.n == sizeof(oid_extended) &&
+		    memcmp(oid.p, oid_extended, oid.n) == 0) {
+			if (extended)
+				return "response extension repeated";
+			extended = true;
+			if (v.n != sizeof(null) ||
+			    memcmp(v.p, null, sizeof(null)) != 0)
+				return "extended revoked definition not NULL";
+		} else {
+			return "unknown response extension";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Whether certificate <j> is the issuer that DER CertID content <cid>
+ * names (name and key hashes: ocsp_response_is_named_issuer()), and
+ * whether <j>'s issuer is (name hash: ocsp_response_issued_by_named()),
+ * with the SHA-1 hashes the judgment kept or, for another algorithm,
+ * computed here. A hash that cannot be computed says no, as there.
+ */
+static void
+ocsp_response_walk_issuer(const struct pkix_judged *j, struct der_cursor cid,
+    bool *named, bool *issued_by)
+{
+	unsigned char name[EVP_MAX_MD_SIZE], key[EVP_MAX_MD_SIZE];
+	struct der_cursor alg, oid, nh, kh;
+	const EVP_MD *md;
+	unsigned len = 0;
+	int h;
+
+	(void)der_next(&cid, DER_SEQUENCE, &alg);
+	(void)der_next(&alg, DER_OID, &oid);
+	(void)der_next(&cid, DER_OCTET_STRING, &nh);
+	(void)der_next(&cid, DER_OCTET_STRING, &kh);
+	h = ocsp_hash_from_oid(oid.p, oid.n);
+	if (h == OCSP_HASH_SHA1 && j->hashed) {
+		*named = nh.n == PKIX_SHA1_LEN && kh.n == PKIX_SHA1_LEN &&
+		    memcmp(nh.p, j->subject_sha1, PKIX_SHA1_LEN) == 0 &&
+		    memcmp(kh.p, j->key_sha1, PKIX_SHA1_LEN) == 0;
+		*issued_by = nh.n == PKIX_SHA1_LEN &&
+		    memcmp(nh.p, j->issuer_sha1, PKIX_SHA1_LEN) == 0;
+		return;
+	}
+	md = ocsp_hash_md((enum ocsp_hash)h);
+	*named = md != NULL &&
+	    pkix_issuer_hashes(&j->c, md, name, key, &len) == 0 &&
+	    nh.n == len && kh.n == len && memcmp(nh.p, name, len) == 0 &&
+	    memcmp(kh.p, key, len) == 0;
+	*issued_by = md != NULL &&
+	    EVP_Digest(j->c.issuer.p, j->c.issuer.len, name, &len, md, NULL) ==
+	        1 &&
+	    nh.n == len && memcmp(nh.p, name, len) == 0;
+}
+
+/*
+ * ocsp_response_check_signer() on the walk's parts and the <n> judged
+ * certificates <certs>. Returns NULL, the detail, or
+ * ocsp_response_undecided when the signer could only be told by a
+ * decoded name comparison.
+ */
+static const char *
+ocsp_response_walk_signer(const struct ocsp_response_parts *parts,
+    const struct pkix_judged *certs, size_t n)
+{
+	const struct pkix_judged *signer = NULL;
+	struct der_cursor singles = parts->singles, one, cid;
+	bool named, issued_by;
+
+	for (size_t i = 0; signer == NULL && i < n; i++) {
+		const struct pkix_judged *c = &certs[i];
+
+		if (parts->name.p != NULL) {
+			/* Real responders copy the subject's bytes. */
+			if (c->c.subject.len != parts->name.n ||
+			    memcmp(c->c.subject.p, parts->name.p,
+			        parts->name.n) != 0)
+				return ocsp_response_undecided;
+			signer = c;
+		} else if (!c->hashed) {
+			return ocsp_response_undecided;
+		} else if (parts->key.n == PKIX_SHA1_LEN &&
+		    memcmp(c->key_sha1, parts->key.p, PKIX_SHA1_LEN) == 0) {
+			signer = c;
+		}
+	}
+	if (n > 0 && signer == NULL)
+		return "signer not among the certificates";
+	for (size_t i = 0; i < n; i++) {
+		const struct pkix_cert *c = &certs[i].c;
+		bool issues = false;
+
+		if (&certs[i] == signer)
+			continue;
+		for (size_t k = 0; k < n && !issues; k++)
+			issues = k != i &&
+			    certs[k].c.issuer.len == c->subject.len &&
+			    memcmp(certs[k].c.issuer.p, c->subject.p,
+			        c->subject.len) == 0;
+		if (!issues)
+			return "a certificate that is not on the signer's path";
+		if (!c->ca)
+			return "an issuer certificate that is not a CA";
+	}
+	if (signer == NULL)
+		return pkix_signature_fits_der(parts->alg.p, parts->alg.n,
+		    parts->sig.p, parts->sig.n, NULL);
+	while (der_next(&singles, DER_SEQUENCE, &one) == 0) {
+		(void)der_next(&one, DER_SEQUENCE, &cid);
+		/* RFC 6960 2.2: see ocsp_response_check_signer(). */
+		if (der_peek(&one) == DER_UNKNOWN)
+			continue;
+		ocsp_response_walk_issuer(signer, cid, &named, &issued_by);
+		if (named) {
+			if (!signer->c.ca)
+				return "signer is the named issuer but not a "
+				       "CA";
+			continue;
+		}
+		if (!signer->c.ocsp_signing)
+			return "signer neither the named issuer nor its OCSP "
+			       "responder";
+		if (!issued_by)
+			return "responder certificate not issued by the named "
+			       "issuer";
+	}
+	return pkix_signature_fits_der(parts->alg.p, parts->alg.n, parts->sig.p,
+	    parts->sig.n, &signer->c.key);
+}
+
+/*
+ * The second pass over a BasicOCSPResponse the first found DER: the rules
+ * of ocsp_response_inspect_basic() in its order, each field read in
+ * place, the certificates (<certs>, <certs_len> bytes) judged through
+ * <memo>. Returns NULL, the detail, or ocsp_response_undecided.
+ */
+static const char *
+ocsp_response_walk(const struct ocsp_response_parts *parts,
+    const unsigned char *certs, size_t certs_len,
+    const struct pkix_judged *judged, const struct ocsp_request_facts *req,
+    struct ocsp_response_facts *f)
+{
+	static const unsigned char v1[] = {0x02, 0x01, 0x00};
+	struct der_cursor singles, one, list = {certs, certs_len};
+	const char *why;
+	size_t n = 0, ncerts = 0;
+	time_t next;
+
+	if (parts->version.p != NULL)
+		return parts->version.n == sizeof(v1) &&
+		        memcmp(parts->version.p, v1, sizeof(v1)) == 0
+		    ? "version v1 encoded explicitly (not DER)"
+		    : "version not v1";
+	f->basic = true;
+	if (parts->name.p == NULL) {
+		f->by_key = true;
+		if (parts->key.n != OCSP_RESPONSE_KEY_HASH_LEN)
+			return "responder key hash not 20 octets";
+		memcpy(f->responder_key_hash, parts->key.p,
+		    OCSP_RESPONSE_KEY_HASH_LEN);
+	} else if (parts->name.n > OCSP_RESPONSE_NAME_DER_MAX) {
+		return "responder name over 1 KiB";
+	} else {
+		ocsp_response_print_name(parts->atv, parts->natv,
+		    f->responder_name, sizeof(f->responder_name));
+	}
+	(void)ocsp_response_gentime(parts->produced, f->produced_at, NULL);
+	for (singles = parts->singles;
+	     der_next(&singles, DER_SEQUENCE, NULL) == 0;)
+		n++;
+	if (n == 0)
+		return "no SingleResponse";
+	if (n > OCSP_RESPONSE_MAX_CERTS)
+		return "more than 8 SingleResponses";
+	for (singles = parts->singles;
+	     der_next(&singles, DER_SEQUENCE, &one) == 0;) {
+		if ((why = ocsp_response_walk_single(
+		         one, req, &f->certs[f->ncerts], &next)) != NULL)
+			return why;
+		f->ncerts++;
+		if (next != 0 &&
+		    (f->min_next_update == 0 || next < f->min_next_update))
+			f->min_next_update = next;
+	}
+	if ((why = ocsp_response_walk_extensions(parts->exts, req, f)) != NULL)
+		return why;
+	/* ocsp_response_read_certs(), on the judgments made already. */
+	while (list.n > 0) {
+		if (der_next(&list, DER_SEQUENCE, NULL) == -1)
+			return "certs holds something not a certificate";
+		if (ncerts == OCSP_RESPONSE_MAX_SIGNER_CERTS)
+			return "more than 4 certificates";
+		f->unknown_extensions += judged[ncerts].unknown;
+		if (judged[ncerts].why != NULL)
+			return judged[ncerts].why;
+		ncerts++;
+	}
+	return ocsp_response_walk_signer(parts, judged, ncerts);
+}
+
+/*
+ * ocsp_response_inspect_basic() in two passes over the bytes, nothing
+ * decoded or copied. Returns NULL, the detail, or
+ * ocsp_response_undecided.
+ */
+static const char *
+ocsp_response_walk_basic(const unsigned char *type, size_t type_len,
+    const unsigned char *body, size_t body_len,
+    const struct ocsp_request_facts *req, struct memo *memo,
+    struct ocsp_response_facts *f)
+{
+	struct ocsp_response_parts parts;
+	struct pkix_judged judged[OCSP_RESPONSE_MAX_SIGNER_CERTS];
+	const unsigned char *fields, *certs;
+	size_t flen, certs_len, k = 0, hlen, clen;
+	struct der_cursor list, c;
+	const char *why;
+	unsigned tag;
+	bool ok;
+
+	if (type_len != sizeof(oid_basic) ||
+	    memcmp(type, oid_basic, type_len) != 0)
+		return "responseBytes not a BasicOCSPResponse";
+	if ((why = ocsp_response_split_certs(body, body_len, false, &fields,
+	         &flen, &certs, &certs_len)) != NULL)
+		return why[0] == '\0' ? "BasicOCSPResponse not canonical DER"
+		                      : why;
+	/*
+	 * The certificates are judged now, for the split's der_walk(): a
+	 * judgment the memo holds knows how deep its bytes nest, so that a
+	 * responder's certificate is walked once, not with each answer. The
+	 * rules read the judgments later, in the full inspection's order.
+	 */
+	for (list = (struct der_cursor){certs, certs_len}; list.n > 0;) {
+		if (der_header(list.p, list.n, &tag, &hlen, &clen) == -1)
+			return "certificates not DER";
+		c = (struct der_cursor){list.p, hlen + clen};
+		list.p += c.n;
+		list.n -= c.n;
+		if (k < OCSP_RESPONSE_MAX_SIGNER_CERTS) {
+			(void)pkix_cert_judge(c.p, c.n, memo, &judged[k]);
+			ok = judged[k].der_depth > 0 &&
+			    judged[k].der_depth <= OCSP_RESPONSE_CERTS_DEPTH;
+			k++;
+		} else {
+			ok = der_walk(c.p, c.n, OCSP_RESPONSE_CERTS_DEPTH);
+		}
+		if (!ok)
+			return "certificates not DER";
+	}
+	if (!ocsp_response_basic_der((struct der_cursor){fields, flen}, &parts))
+		return ocsp_response_undecided;
+	return ocsp_response_walk(&parts, certs, certs_len, judged, req, f);
+}
+
+int
+ocsp_response_inspect_fast(const unsigned char *der, size_t len,
+    const struct ocsp_request_facts *req, struct memo *memo,
+    struct ocsp_response_facts *f, enum reason *verdict)
+{
+	const unsigned char *type = NULL, *body = NULL;
+	const char *why;
+	size_t type_len = 0, body_len = 0;
+	int status = -1;
+
+	memset(f, 0, sizeof(*f));
+	why = ocsp_response_read_wrapper(
+	    der, len, &status, &type, &type_len, &body, &body_len);
+	if (why == NULL && !ocsp_response_status_known(status))
+		why = "unknown response status";
+	if (why == NULL) {
+		f->parsed = true;
+		f->status = status;
+		if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL && body != NULL)
+			why = "responseBytes with a non-successful status";
+		else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL &&
+		    body == NULL)
+			why = "successful status without responseBytes";
+		else if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+			/* Digests of a signer's names and key, by OpenSSL. */
+			ERR_set_mark();
+			why = ocsp_response_walk_basic(
+			    type, type_len, body, body_len, req, memo, f);
+			ERR_pop_to_mark();
+		}
+	}
+	if (why == ocsp_response_undecided) {
+		memset(f, 0, sizeof(*f));
+		return -1;
+	}
+	f->detail = why;
+	*verdict = why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
+	return 0;
+}
+
+enum reason
+ocsp_response_inspect_memo(const unsigned char *der, size_t len,
+    const struct ocsp_request_facts *req, struct memo *memo,
+    struct ocsp_response_facts *f)
+{
+	enum reason verdict;
+
+	if (ocsp_response_inspect_fast(der, len, req, memo, f, &verdict) == 0)
+		return verdict;
+	return ocsp_response_inspect_decoded(der, len, req, f);
+}
+
+enum reason
+ocsp_response_inspect(const unsigned char *der, size_t len,
+    const struct ocsp_request_facts *req, struct ocsp_response_facts *f)
+{
+	return ocsp_response_inspect_memo(der, len, req, NULL, f);
 }
 
 /* The detail for OpenSSL error <e>, raised by OCSP_basic_verify(). */

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "ocspgate/der.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/pkix.h"
 
 #define PKIX_OID_TEXT_MAX   80
@@ -350,24 +351,20 @@ pkix_sig_kind(int nid)
 	}
 }
 
-const char *
-pkix_signature_fits(const X509_ALGOR *alg, const ASN1_BIT_STRING *sig,
-    const struct pkix_key *key)
+/*
+ * The rules of pkix_signature_fits() on what both callers read: the
+ * algorithm's <kind>, its parameters (<ptype>, an ASN1_TYPE type or
+ * V_ASN1_UNDEF; for a SEQUENCE its whole TLV <params>, <plen> bytes),
+ * the BIT STRING's unused bits <unused> and its value <s> (<n> bytes).
+ */
+static const char *
+pkix_signature_judge(enum pkix_sig_kind kind, int ptype,
+    const unsigned char *params, size_t plen, unsigned unused,
+    const unsigned char *s, size_t n, const struct pkix_key *key)
 {
-	const ASN1_OBJECT *obj;
-	const void *pval;
-	int ptype;
-	const unsigned char *s;
-	size_t n, order;
-	enum pkix_sig_kind kind;
+	size_t order;
 	enum pkix_key_type have = key != NULL ? key->type : PKIX_KEY_UNKNOWN;
 
-	if (alg == NULL || sig == NULL)
-		return "no signature";
-	s = ASN1_STRING_get0_data(sig);
-	n = (size_t)ASN1_STRING_length(sig);
-	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
-	kind = pkix_sig_kind(OBJ_obj2nid(obj));
 	if (kind == PKIX_SIG_NONE)
 		return "unknown signature algorithm";
 	/* RSA takes NULL parameters (RFC 4055 allows none), PSS its own. */
@@ -375,18 +372,13 @@ pkix_signature_fits(const X509_ALGOR *alg, const ASN1_BIT_STRING *sig,
 		if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
 			return "signature algorithm parameters not NULL";
 	} else if (kind == PKIX_SIG_PSS) {
-		const ASN1_STRING *p = pval;
-
-		if (ptype != V_ASN1_SEQUENCE ||
-		    ASN1_STRING_length(p) > PKIX_PSS_PARAMS_MAX ||
-		    !der_walk(ASN1_STRING_get0_data(p),
-		        (size_t)ASN1_STRING_length(p), PKIX_DER_DEPTH))
+		if (ptype != V_ASN1_SEQUENCE || plen > PKIX_PSS_PARAMS_MAX ||
+		    !der_walk(params, plen, PKIX_DER_DEPTH))
 			return "RSASSA-PSS parameters not of their shape";
 	} else if (ptype != V_ASN1_UNDEF) {
 		return "signature algorithm with parameters";
 	}
-	if ((sig->flags & ASN1_STRING_FLAG_BITS_LEFT) != 0 &&
-	    (sig->flags & 0x07) != 0)
+	if (unused != 0)
 		return "signature with unused bits";
 	switch (kind) {
 	case PKIX_SIG_RSA:
@@ -427,6 +419,90 @@ pkix_signature_fits(const X509_ALGOR *alg, const ASN1_BIT_STRING *sig,
 		break;
 	}
 	return "unknown signature algorithm";
+}
+
+const char *
+pkix_signature_fits(const X509_ALGOR *alg, const ASN1_BIT_STRING *sig,
+    const struct pkix_key *key)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const ASN1_STRING *params = NULL;
+	int ptype;
+	unsigned unused = 0;
+
+	if (alg == NULL || sig == NULL)
+		return "no signature";
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype == V_ASN1_SEQUENCE)
+		params = pval;
+	if ((sig->flags & ASN1_STRING_FLAG_BITS_LEFT) != 0)
+		unused = (unsigned)(sig->flags & 0x07);
+	return pkix_signature_judge(pkix_sig_kind(OBJ_obj2nid(obj)), ptype,
+	    params != NULL ? ASN1_STRING_get0_data(params) : NULL,
+	    params != NULL ? (size_t)ASN1_STRING_length(params) : 0, unused,
+	    ASN1_STRING_get0_data(sig), (size_t)ASN1_STRING_length(sig), key);
+}
+
+/* The signature algorithms of pkix_sig_kind(), by OID content octets. */
+#define PKIX_RSA_ALG(k)   0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, (k)
+#define PKIX_ECDSA_ALG(k) 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, (k)
+static const struct {
+	unsigned char oid[9];
+	size_t len;
+	enum pkix_sig_kind kind;
+} pkix_sig_oids[] = {
+    {{PKIX_RSA_ALG(0x0b)}, 9, PKIX_SIG_RSA}, /* sha256WithRSAEncryption */
+    {{PKIX_ECDSA_ALG(0x03), 0x02}, 8, PKIX_SIG_ECDSA}, /* with SHA-256 */
+    {{PKIX_ECDSA_ALG(0x03), 0x03}, 8, PKIX_SIG_ECDSA}, /* with SHA-384 */
+    {{PKIX_RSA_ALG(0x05)}, 9, PKIX_SIG_RSA},           /* sha1WithRSA... */
+    {{PKIX_RSA_ALG(0x0c)}, 9, PKIX_SIG_RSA},           /* sha384WithRSA... */
+    {{PKIX_RSA_ALG(0x0d)}, 9, PKIX_SIG_RSA},           /* sha512WithRSA... */
+    {{PKIX_RSA_ALG(0x0e)}, 9, PKIX_SIG_RSA},           /* sha224WithRSA... */
+    {{PKIX_RSA_ALG(0x0a)}, 9, PKIX_SIG_PSS},           /* rsassaPss */
+    {{PKIX_RSA_ALG(0x02)}, 9, PKIX_SIG_RSA},           /* md2WithRSA... */
+    {{PKIX_RSA_ALG(0x04)}, 9, PKIX_SIG_RSA},           /* md5WithRSA... */
+    {{0x2b, 0x0e, 0x03, 0x02, 0x1d}, 5, PKIX_SIG_RSA}, /* OIW sha1WithRSA */
+    {{PKIX_ECDSA_ALG(0x01)}, 7, PKIX_SIG_ECDSA},       /* with SHA-1 */
+    {{PKIX_ECDSA_ALG(0x03), 0x01}, 8, PKIX_SIG_ECDSA}, /* with SHA-224 */
+    {{PKIX_ECDSA_ALG(0x03), 0x04}, 8, PKIX_SIG_ECDSA}, /* with SHA-512 */
+    {{0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03}, 7, PKIX_SIG_DSA},
+    {{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x01}, 9, PKIX_SIG_DSA},
+    {{0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02}, 9, PKIX_SIG_DSA},
+    {{0x2b, 0x65, 0x70}, 3, PKIX_SIG_ED25519},
+    {{0x2b, 0x65, 0x71}, 3, PKIX_SIG_ED448},
+};
+
+/*
+ * Reads what pkix_signature_fits() takes from OpenSSL's objects straight
+ * from the DER: parameters absent, NULL, or a SEQUENCE kept whole (as
+ * OpenSSL keeps one); the unused-bits octet of the BIT STRING.
+ */
+const char *
+pkix_signature_fits_der(const unsigned char *alg, size_t alg_len,
+    const unsigned char *sig, size_t sig_len, const struct pkix_key *key)
+{
+	struct der_cursor a = {alg, alg_len}, oid, params;
+	enum pkix_sig_kind kind = PKIX_SIG_NONE;
+	const unsigned char *whole;
+	int ptype = V_ASN1_UNDEF;
+
+	if (der_next(&a, 0x06, &oid) == -1 || sig_len == 0)
+		return "no signature";
+	for (size_t i = 0; i < sizeof(pkix_sig_oids) / sizeof(pkix_sig_oids[0]);
+	     i++)
+		if (oid.n == pkix_sig_oids[i].len &&
+		    memcmp(oid.p, pkix_sig_oids[i].oid, oid.n) == 0)
+			kind = pkix_sig_oids[i].kind;
+	whole = a.p;
+	if (der_next(&a, 0x05, &params) == 0 && params.n == 0)
+		ptype = V_ASN1_NULL;
+	else if (der_next(&a, 0x30, NULL) == 0)
+		ptype = V_ASN1_SEQUENCE;
+	if (a.n != 0)
+		return "no signature";
+	return pkix_signature_judge(kind, ptype, whole, (size_t)(a.p - whole),
+	    sig[0], sig + 1, sig_len - 1, key);
 }
 
 void
@@ -740,14 +816,55 @@ pkix_integer_ok(struct pkix_span v)
 	            (v.p[0] == 0xff && v.p[1] >= 0x80)));
 }
 
+/*
+ * True when the Name TLV <n> is DER of the shape nearly every name has:
+ * RDNs of one or more attributes, each an OID and a PrintableString or
+ * IA5String (any octets: OpenSSL reads them as Latin-1) or a UTF8String
+ * of ASCII. OpenSSL's decoder takes every such name, so that it need
+ * not be asked (it costs tens of microseconds a name).
+ */
+static bool
+pkix_name_plain(struct pkix_span n)
+{
+	struct der_cursor c = {n.p, n.len}, name, rdn, atv, v;
+	int tag;
+
+	if (der_next(&c, 0x30, &name) == -1 || c.n != 0)
+		return false;
+	while (name.n > 0) {
+		if (der_next(&name, 0x31, &rdn) == -1 || rdn.n == 0)
+			return false;
+		while (rdn.n > 0) {
+			if (der_next(&rdn, 0x30, &atv) == -1 ||
+			    der_next(&atv, 0x06, &v) == -1 ||
+			    !der_oid_ok(v.p, v.n))
+				return false;
+			tag = der_peek(&atv);
+			if ((tag != 0x13 && tag != 0x16 && tag != 0x0c) ||
+			    der_next(&atv, (unsigned)tag, &v) == -1 ||
+			    atv.n != 0)
+				return false;
+			if (tag == 0x0c)
+				for (size_t i = 0; i < v.n; i++)
+					if (v.p[i] >= 0x80)
+						return false;
+		}
+	}
+	return true;
+}
+
 /* True when the Name TLV <n> is one OpenSSL decodes, to its end. */
 static bool
 pkix_name_ok(struct pkix_span n)
 {
 	const unsigned char *p = n.p;
-	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)n.len);
-	bool ok = name != NULL && p == n.p + n.len;
+	X509_NAME *name;
+	bool ok;
 
+	if (pkix_name_plain(n))
+		return true;
+	name = d2i_X509_NAME(NULL, &p, (long)n.len);
+	ok = name != NULL && p == n.p + n.len;
 	X509_NAME_free(name);
 	return ok;
 }
@@ -861,4 +978,69 @@ pkix_issuer_hashes(const struct pkix_cert *c, const EVP_MD *md,
 		return -1;
 	*len = nlen;
 	return 0;
+}
+
+/* A span as an offset from <base> plus one (0: no span), and back. */
+static void
+pkix_span_to_offset(struct pkix_span *sp, const unsigned char *base)
+{
+	if (sp->p != NULL)
+		sp->p = (const unsigned char *)(uintptr_t)(sp->p - base + 1);
+}
+
+static void
+pkix_span_from_offset(struct pkix_span *sp, const unsigned char *base)
+{
+	if (sp->p != NULL)
+		sp->p = base + ((uintptr_t)sp->p - 1);
+}
+
+/* Every span of <c>, through <fn>. */
+static void
+pkix_cert_spans(struct pkix_cert *c, const unsigned char *base,
+    void (*fn)(struct pkix_span *, const unsigned char *))
+{
+	fn(&c->der, base);
+	fn(&c->issuer, base);
+	fn(&c->subject, base);
+	fn(&c->key_bits, base);
+	fn(&c->spki, base);
+}
+
+/*
+ * The memo holds the judgment with its spans as offsets, so that a hit
+ * for the same bytes at another address points into those.
+ */
+const char *
+pkix_cert_judge(const unsigned char *der, size_t len, struct memo *memo,
+    struct pkix_judged *out)
+{
+	const void *hit;
+	struct pkix_judged v;
+	unsigned n = 0;
+
+	if (memo != NULL && (hit = memo_get(memo, der, len, NULL, 0)) != NULL) {
+		memcpy(out, hit, sizeof(*out));
+		pkix_cert_spans(&out->c, der, pkix_span_from_offset);
+		return out->why;
+	}
+	memset(out, 0, sizeof(*out));
+	out->why = pkix_cert_parse(der, len, &out->c, &n);
+	out->unknown = n;
+	out->der_depth = der_depth(der, len, PKIX_JUDGED_DEPTH_MAX);
+	ERR_set_mark();
+	out->hashed = out->why == NULL &&
+	    EVP_Digest(out->c.key_bits.p, out->c.key_bits.len, out->key_sha1,
+	        NULL, EVP_sha1(), NULL) == 1 &&
+	    EVP_Digest(out->c.subject.p, out->c.subject.len, out->subject_sha1,
+	        NULL, EVP_sha1(), NULL) == 1 &&
+	    EVP_Digest(out->c.issuer.p, out->c.issuer.len, out->issuer_sha1,
+	        NULL, EVP_sha1(), NULL) == 1;
+	ERR_pop_to_mark();
+	if (memo != NULL) {
+		v = *out;
+		pkix_cert_spans(&v.c, der, pkix_span_to_offset);
+		memo_put(memo, der, len, NULL, 0, &v);
+	}
+	return out->why;
 }

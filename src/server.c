@@ -47,6 +47,7 @@
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
 #include "ocspgate/memo.h"
+#include "ocspgate/pkix.h"
 #include "ocspgate/policy.h"
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
@@ -67,6 +68,8 @@
 #define SERVER_MEMO_SLOTS        256
 #define SERVER_MEMO_REQUEST_MAX  2048
 #define SERVER_MEMO_RESPONSE_MAX 8192
+#define SERVER_MEMO_CERT_SLOTS   64   /* responders' certificates */
+#define SERVER_MEMO_CERT_MAX     4096 /* a certificate's bytes */
 
 struct server_buf {
 	void *p;
@@ -260,6 +263,8 @@ server_init_memos(struct server *srv)
 	srv->memo_response =
 	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_RESPONSE_MAX,
 	        sizeof(struct upstream_memo_value), seed ^ 0x5bd1e995u);
+	srv->memo_certs = memo_new(SERVER_MEMO_CERT_SLOTS, SERVER_MEMO_CERT_MAX,
+	    sizeof(struct pkix_judged), seed ^ 0x27d4eb2fu);
 }
 
 int
@@ -504,6 +509,7 @@ server_free(struct server *srv)
 	memo_free(srv->memos.requests);
 	memo_free(srv->memos.get_paths);
 	memo_free(srv->memo_response);
+	memo_free(srv->memo_certs);
 	/* Cancelled lookups finish in one more pass of the loop. */
 	addrmap_free(srv->addrmap);
 	srv->addrmap = NULL;

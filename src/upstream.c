@@ -1060,15 +1060,16 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 	const void *hit;
 
 	if (memo == NULL || s->rq->facts.der_len == 0)
-		return ocsp_response_inspect(
-		    body, len, &s->rq->facts, &s->rq->rfacts);
+		return ocsp_response_inspect_memo(body, len, &s->rq->facts,
+		    s->srv->memo_certs, &s->rq->rfacts);
 	if ((hit = memo_get(memo, s->body, s->rq->facts.der_len, body, len)) !=
 	    NULL) {
 		memcpy(&v, hit, sizeof(v));
 		s->rq->rfacts = v.facts;
 		return v.why;
 	}
-	v.why = ocsp_response_inspect(body, len, &s->rq->facts, &s->rq->rfacts);
+	v.why = ocsp_response_inspect_memo(
+	    body, len, &s->rq->facts, s->srv->memo_certs, &s->rq->rfacts);
 	v.facts = s->rq->rfacts;
 	memo_put(memo, s->body, s->rq->facts.der_len, body, len, &v);
 	return v.why;

@@ -1,6 +1,8 @@
 /*
- * The few DER reads OpenSSL's API leaves to its user (a field's exact
- * bytes, an explicit default). Pure.
+ * DER read by hand: a TLV header, a walk over whole TLVs, and a cursor
+ * that reads the fields of a structure one after the other, each held to
+ * its type's canonical form (the one-pass inspections of OCSP requests
+ * and answers are built on it). Pure.
  */
 #ifndef OCSPGATE_DER_H
 #define OCSPGATE_DER_H
@@ -23,5 +25,61 @@ int der_header(const unsigned char *p, size_t n, unsigned *tag, size_t *hlen,
  * length minimal, nothing outside a TLV).
  */
 bool der_walk(const unsigned char *p, size_t n, int depth);
+
+/*
+ * The least <depth> for which der_walk(<p>, <n>, depth) is true: 1 for
+ * a series of primitive TLVs (or none), one more for each level of
+ * constructed ones; 0 when the bytes are not whole DER TLVs or would need
+ * more than <max>.
+ */
+int der_depth(const unsigned char *p, size_t n, int max);
+
+/* A read position: the <n> bytes at <p> not yet read. */
+struct der_cursor {
+	const unsigned char *p;
+	size_t n;
+};
+
+/*
+ * The identifier octet of the TLV at <c>, or -1 when nothing is left.
+ * Reads nothing.
+ */
+int der_peek(const struct der_cursor *c);
+
+/*
+ * Reads the TLV at <c> when its identifier octet is <tag> and its header
+ * is DER (der_header()): returns 0 with *content (may be NULL) set to its
+ * content and <c> moved past it; else -1 with <c> unchanged.
+ */
+int der_next(struct der_cursor *c, unsigned tag, struct der_cursor *content);
+
+/*
+ * True when the <n> content octets at <p> are an OBJECT IDENTIFIER as
+ * OpenSSL decodes one: at least one octet, every subidentifier minimal
+ * (no leading 0x80), the last one ended.
+ */
+bool der_oid_ok(const unsigned char *p, size_t n);
+
+/*
+ * True when the <n> content octets at <p> are a DER INTEGER (or
+ * ENUMERATED): at least one octet, no needless leading 0x00 or 0xff.
+ */
+bool der_integer_ok(const unsigned char *p, size_t n);
+
+/*
+ * True when the <n> content octets at <p> are a BIT STRING that
+ * OpenSSL's decoder reads and encodes back unchanged: an unused-bits
+ * octet of 0..7 (0 when there are no bits), and those unused bits 0.
+ */
+bool der_bit_string_ok(const unsigned char *p, size_t n);
+
+/*
+ * True when <exts> (the content of an X.509 Extensions SEQUENCE, empty
+ * or not) is a series of Extension { extnID OBJECT IDENTIFIER, critical
+ * BOOLEAN OPTIONAL, extnValue OCTET STRING } that OpenSSL reads and
+ * writes back unchanged, with a critical flag as DER writes it (0x00 or
+ * 0xff; OpenSSL would keep any other octet).
+ */
+bool der_extensions_ok(struct der_cursor exts);
 
 #endif

@@ -34,6 +34,15 @@ const char *ocsp_hash_name(enum ocsp_hash h);
 /* Digest length in bytes of <h>. */
 size_t ocsp_hash_len(enum ocsp_hash h);
 
+/*
+ * The hash algorithm (enum ocsp_hash) whose OID has the content octets
+ * <oid> (<len> bytes), or -1.
+ */
+int ocsp_hash_from_oid(const unsigned char *oid, size_t len);
+
+/* OpenSSL's digest of <h>, or NULL for an out-of-range value. */
+const EVP_MD *ocsp_hash_md(enum ocsp_hash h);
+
 /* Observations recorded in ocsp.request.flags; bit values. */
 enum ocsp_flag {
 	OCSP_FLAG_GET_PERCENT_ENCODED = 1u << 0,
@@ -154,6 +163,21 @@ int ocsp_request_split_get(const char *path, size_t path_len,
  */
 enum reason ocsp_request_inspect_rules(const unsigned char *der, size_t len,
     const struct ocsp_request_rules *rules, struct ocsp_request_facts *f);
+
+/*
+ * ocsp_request_inspect_rules() in one pass over the bytes, without
+ * decoding or allocating: when the request is DER throughout and holds
+ * only the fields genuine clients send (no requestorName, no signature;
+ * an explicit version v1, absent hash parameters and an explicit
+ * critical FALSE are read as the full inspection reads them), returns 0
+ * with *verdict and <f> exactly as ocsp_request_inspect_rules() gives
+ * them. Otherwise returns -1 and leaves <f> untouched: the full
+ * inspection, which decodes with OpenSSL, decides (and
+ * ocsp_request_inspect_rules() hands it over by itself).
+ */
+int ocsp_request_inspect_fast(const unsigned char *der, size_t len,
+    const struct ocsp_request_rules *rules, struct ocsp_request_facts *f,
+    enum reason *verdict);
 
 /* As ocsp_request_inspect_rules() with every switch of the rules off. */
 enum reason ocsp_request_inspect(const unsigned char *der, size_t len,

@@ -78,6 +78,33 @@ const char *ocsp_response_status_name(int status);
 enum reason ocsp_response_inspect(const unsigned char *der, size_t len,
     const struct ocsp_request_facts *req, struct ocsp_response_facts *f);
 
+struct memo;
+
+/*
+ * ocsp_response_inspect() remembering the judgment of each certificate
+ * in the answer by its exact bytes in <memo> (NULL: none; its values
+ * sizeof(struct pkix_judged), see pkix_cert_judge()): a responder sends
+ * the same certificate with every answer.
+ */
+enum reason ocsp_response_inspect_memo(const unsigned char *der, size_t len,
+    const struct ocsp_request_facts *req, struct memo *memo,
+    struct ocsp_response_facts *f);
+
+/*
+ * ocsp_response_inspect_memo() in one pass over the bytes, nothing
+ * decoded by OpenSSL but each certificate the first time <memo> sees
+ * it: when the answer is DER throughout and of the shapes genuine
+ * responders write, returns 0 with *verdict and <f> exactly as
+ * ocsp_response_inspect() gives them. Otherwise (BER, singleExtensions,
+ * a responder name or a time in a form it does not print, a signer told
+ * only by a decoded name comparison) returns -1 with <f> zeroed: the
+ * full inspection, which decodes with OpenSSL, decides, and
+ * ocsp_response_inspect_memo() hands it over by itself.
+ */
+int ocsp_response_inspect_fast(const unsigned char *der, size_t len,
+    const struct ocsp_request_facts *req, struct memo *memo,
+    struct ocsp_response_facts *f, enum reason *verdict);
+
 /*
  * Verifies the signature of a successful response (already inspected)
  * with OCSP_basic_verify() against <store> (trusted CAs), with <certs>

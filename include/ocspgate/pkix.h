@@ -97,6 +97,16 @@ struct pkix_cert {
 const char *pkix_signature_fits(const X509_ALGOR *alg,
     const ASN1_BIT_STRING *sig, const struct pkix_key *key);
 
+/*
+ * pkix_signature_fits() read from the DER: <alg> (<alg_len> bytes) is
+ * the content of a signature AlgorithmIdentifier whose parameters are
+ * absent, NULL or a SEQUENCE, <sig> (<sig_len> bytes) the content of a
+ * BIT STRING as OpenSSL encodes it (the unused-bits octet, then the
+ * value). Returns NULL, or a short static text.
+ */
+const char *pkix_signature_fits_der(const unsigned char *alg, size_t alg_len,
+    const unsigned char *sig, size_t sig_len, const struct pkix_key *key);
+
 /* The type and size of the key of decoded certificate <x>. */
 void pkix_key_of(const X509 *x, struct pkix_key *key);
 
@@ -130,6 +140,40 @@ const char *pkix_cert_parse(const unsigned char *der, size_t len,
  */
 int pkix_issuer_hashes(const struct pkix_cert *c, const EVP_MD *md,
     unsigned char *name_hash, unsigned char *key_hash, unsigned *len);
+
+#define PKIX_SHA1_LEN         20
+#define PKIX_JUDGED_DEPTH_MAX 64
+
+/*
+ * A certificate as pkix_cert_judge() remembers it: pkix_cert_parse()'s
+ * verdict, what it read, the unknown extensions it counted, and when it
+ * passed (<hashed>) the SHA-1 hashes the OCSP signer rules compare (of
+ * the key's BIT STRING value, of the subject and of the issuer Name
+ * TLVs).
+ */
+struct pkix_judged {
+	const char *why;
+	unsigned unknown;
+	int der_depth; /* der_depth() of the certificate's bytes */
+	bool hashed;
+	struct pkix_cert c;
+	unsigned char key_sha1[PKIX_SHA1_LEN];
+	unsigned char subject_sha1[PKIX_SHA1_LEN];
+	unsigned char issuer_sha1[PKIX_SHA1_LEN];
+};
+
+struct memo;
+
+/*
+ * pkix_cert_parse() of <der> (<len> bytes), remembered by its exact bytes
+ * in <memo> (NULL: none; its values must be sizeof(struct pkix_judged)):
+ * a responder's certificate comes with each of its answers, and is read
+ * once. Fills <out> (its spans into <der>); the unknown extensions are in
+ * out->unknown, not added anywhere, and the bytes' nesting in
+ * out->der_depth (PKIX_JUDGED_DEPTH_MAX at most). Returns out->why.
+ */
+const char *pkix_cert_judge(const unsigned char *der, size_t len,
+    struct memo *memo, struct pkix_judged *out);
 
 /*
  * True when the value of <ext> decodes by its definition, if OpenSSL

@@ -98,6 +98,7 @@ struct server {
 	    *scratch; /* a request on its way to a reused upstream */
 	struct policy_memo memos;   /* GET paths, request inspections */
 	struct memo *memo_response; /* answers to them */
+	struct memo *memo_certs;    /* certificates in answers, judged */
 	struct ocsp_cache *cache;   /* RFC 5019; NULL when cache_size is 0 */
 	/* The cache's figures, for other threads to read. */
 	_Atomic uint64_t cache_entries, cache_bytes, cache_evictions;

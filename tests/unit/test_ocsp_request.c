@@ -3,7 +3,9 @@
  * OpenSSL's OCSP API and hand-built DER for every rule), GET path
  * decoding, flag and hash names, and issuer matching.
  */
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1878,6 +1880,76 @@ test_split_get(void)
 	          NULL, 0, der, sizeof(der), &der_len, &flags, &pfx) == -1);
 }
 
+/* Reads <dir>/<name> into <buf> (<cap> bytes); returns its size. */
+static size_t
+read_data(const char *dir, const char *name, unsigned char *buf, size_t cap)
+{
+	char path[4096];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "%s: cannot open\n", path);
+		abort();
+	}
+	n = fread(buf, 1, cap, fp);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * Real clients' requests (the realworld shapes of the differential fuzz
+ * corpus, and the bench's CryptoAPI request) are decided by the one-pass
+ * walk, never handed to the full decoder, and as the full inspection
+ * decides them.
+ */
+static void
+test_real_shapes_fast(void)
+{
+	const char *data = getenv("OCSPGATE_TEST_DATA");
+	const struct ocsp_request_rules rules = {.max_nonce_bytes = 32};
+	char dir[4096];
+	unsigned char der[8192];
+	size_t n, seen = 0;
+	struct dirent *e;
+	DIR *d;
+
+	if (data == NULL)
+		data = "tests/data";
+	snprintf(dir, sizeof(dir), "%s/../fuzz/corpus/ocsp_request_diff", data);
+	if ((d = opendir(dir)) == NULL)
+		abort();
+	while ((e = readdir(d)) != NULL) {
+		struct ocsp_request_facts f, g;
+		enum reason r;
+
+		if (strncmp(e->d_name, "realworld_", 10) != 0)
+			continue;
+		n = read_data(dir, e->d_name, der, sizeof(der));
+		memset(&f, 0, sizeof(f));
+		memset(&g, 0, sizeof(g));
+		CHECKF(ocsp_request_inspect_fast(der, n, &rules, &f, &r) == 0,
+		    "%s: left to the full decoder", e->d_name);
+		CHECKF(ocsp_request_inspect_rules(der, n, &rules, &g) == r &&
+		        memcmp(&f, &g, sizeof(f)) == 0,
+		    "%s: decided otherwise", e->d_name);
+		seen++;
+	}
+	closedir(d);
+	CHECKF(seen >= 20, "%zu real shapes", seen);
+	snprintf(dir, sizeof(dir), "%s/perf", data);
+	n = read_data(dir, "request.der", der, sizeof(der));
+	{
+		struct ocsp_request_facts f;
+		enum reason r;
+
+		memset(&f, 0, sizeof(f));
+		CHECK(ocsp_request_inspect_fast(der, n, &rules, &f, &r) == 0 &&
+		    r == REASON_NONE && f.ncerts == 1 && f.flags == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -1893,6 +1965,7 @@ main(void)
 	test_openssl_built(ca, key, ca2);
 	test_get();
 	test_split_get();
+	test_real_shapes_fast();
 
 	X509_free(ca);
 	X509_free(ca2);

@@ -4,7 +4,9 @@
  * made in memory), hand-wrapped and hand-broken DER, the facts recorded,
  * the names, and signature verification.
  */
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,7 +18,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ocspgate/memo.h"
 #include "ocspgate/ocsp_response.h"
+#include "ocspgate/pkix.h"
 
 #include "check.h"
 
@@ -1744,6 +1748,93 @@ test_signer_rules(const struct pki *p)
 	X509_STORE_free(store);
 }
 
+/* Reads <dir>/<name> into <buf> (<cap> bytes); returns its size. */
+static size_t
+read_data(const char *dir, const char *name, unsigned char *buf, size_t cap)
+{
+	char path[4096];
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((fp = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "%s: cannot open\n", path);
+		abort();
+	}
+	n = fread(buf, 1, cap, fp);
+	fclose(fp);
+	return n;
+}
+
+/*
+ * Real responders' answers are decided by the one-pass walk, as the full
+ * inspection decides them: those of the realworld corpus (to no request
+ * here, so about a certificate not asked for), and the bench's answer
+ * with its RSA responder certificate, accepted, through a certificate
+ * memo cold and then warm.
+ */
+static void
+test_real_shapes_fast(void)
+{
+	const char *data = getenv("OCSPGATE_TEST_DATA");
+	const struct ocsp_request_rules rules = {.max_nonce_bytes = 32};
+	struct ocsp_request_facts req;
+	struct ocsp_response_facts f, g;
+	unsigned char der[8192];
+	char dir[4096];
+	size_t n, seen = 0;
+	struct dirent *e;
+	struct memo *memo;
+	enum reason r;
+	DIR *d;
+
+	if (data == NULL)
+		data = "tests/data";
+	snprintf(
+	    dir, sizeof(dir), "%s/../fuzz/corpus/ocsp_response_diff", data);
+	if ((d = opendir(dir)) == NULL)
+		abort();
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "realworld_", 10) != 0)
+			continue;
+		n = read_data(dir, e->d_name, der, sizeof(der));
+		CHECKF(
+		    ocsp_response_inspect_fast(der, n, NULL, NULL, &f, &r) == 0,
+		    "%s: left to the full decoder", e->d_name);
+		CHECKF(ocsp_response_inspect(der, n, NULL, &g) == r &&
+		        f.detail != NULL && g.detail != NULL &&
+		        strcmp(f.detail, g.detail) == 0 &&
+		        strcmp(f.responder_name, g.responder_name) == 0,
+		    "%s: decided otherwise", e->d_name);
+		seen++;
+	}
+	closedir(d);
+	CHECKF(seen >= 4, "%zu real shapes", seen);
+
+	snprintf(dir, sizeof(dir), "%s/perf", data);
+	n = read_data(dir, "request.der", der, sizeof(der));
+	memset(&req, 0, sizeof(req));
+	if (ocsp_request_inspect_rules(der, n, &rules, &req) != REASON_NONE)
+		abort();
+	n = read_data(dir, "response.der", der, sizeof(der));
+	memo = memo_new(4, PKIX_CERT_MAX_BYTES, sizeof(struct pkix_judged), 1);
+	if (memo == NULL)
+		abort();
+	CHECK(ocsp_response_inspect(der, n, &req, &g) == REASON_NONE);
+	for (int pass = 0; pass < 2; pass++) {
+		CHECKF(ocsp_response_inspect_fast(der, n, &req, memo, &f, &r) ==
+		            0 &&
+		        r == REASON_NONE,
+		    "bench answer, pass %d: %s", pass,
+		    f.detail != NULL ? f.detail : "left to the full decoder");
+		CHECK(memcmp(&f, &g, sizeof(f)) == 0);
+	}
+	CHECK(strcmp(f.responder_name,
+	          "CN=ocspgate bench OCSP Responder,O=ocspgate bench PKI,"
+	          "C=US") == 0);
+	memo_free(memo);
+}
+
 int
 main(void)
 {
@@ -1762,6 +1853,7 @@ main(void)
 	test_cert_to_id(&p);
 	test_extensions_and_certs(&p);
 	test_signer_rules(&p);
+	test_real_shapes_fast();
 	pki_free(&p);
 	return check_done();
 }

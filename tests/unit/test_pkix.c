@@ -22,6 +22,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ocspgate/der.h"
+#include "ocspgate/memo.h"
 #include "ocspgate/pkix.h"
 
 #include "check.h"
@@ -206,6 +208,39 @@ static const struct cert_case cert_cases[] = {
         false, "not a DER certificate"},
     {"subject not a Name", F_SUBJECT, B("\x30\x02\x04\x00"), -1, false,
         "not a DER certificate"},
+    /* Names read by hand, and those only OpenSSL's decoder judges. */
+    {"issuer an empty Name", F_ISSUER, B("\x30\x00"), -1, false, NULL},
+    {"issuer with an empty RDN", F_ISSUER, B("\x30\x02\x31\x00"), -1, false,
+        NULL},
+    {"issuer a PrintableString with a Latin-1 octet", F_ISSUER,
+        B("\x30\x0e\x31\x0c\x30\x0a\x06\x03\x55\x04\x03\x13\x03"
+          "a\xe9z"),
+        -1, false, NULL},
+    {"issuer two attributes in one RDN, IA5 and UTF8", F_ISSUER,
+        B("\x30\x18\x31\x16\x30\x09\x06\x03\x55\x04\x03\x16\x02"
+          "ab\x30\x09\x06\x03\x55\x04\x0a\x0c\x02"
+          "cd"),
+        -1, false, NULL},
+    {"issuer a UTF8String of UTF-8", F_ISSUER,
+        B("\x30\x0d\x31\x0b\x30\x09\x06\x03\x55\x04\x03\x0c\x02"
+          "\xc3\xa9"),
+        -1, false, NULL},
+    {"issuer a UTF8String not UTF-8", F_ISSUER,
+        B("\x30\x0d\x31\x0b\x30\x09\x06\x03\x55\x04\x03\x0c\x02"
+          "\xc3\x28"),
+        -1, false, "not a DER certificate"},
+    {"issuer a BMPString of odd length", F_ISSUER,
+        B("\x30\x0e\x31\x0c\x30\x0a\x06\x03\x55\x04\x03\x1e\x03"
+          "\x00\x41\x00"),
+        -1, false, "not a DER certificate"},
+    {"issuer a value of no string type", F_ISSUER,
+        B("\x30\x0c\x31\x0a\x30\x08\x06\x03\x55\x04\x03\x02\x01"
+          "\x05"),
+        -1, false, "not a DER certificate"},
+    {"issuer an attribute type not minimal", F_ISSUER,
+        B("\x30\x0d\x31\x0b\x30\x09\x06\x03\x80\x04\x03\x13\x02"
+          "ab"),
+        -1, false, "not a DER certificate"},
     {"validity in GeneralizedTime", F_VALIDITY, B("\x30\x22" GEN GEN), -1,
         false, NULL},
     {"validity not a time", F_VALIDITY,
@@ -463,9 +498,190 @@ test_cert_fields(void)
 	EVP_PKEY_free(key);
 }
 
+/*
+ * pkix_cert_judge(): the judgment of the same bytes read again from the
+ * memo, at another address, equals the first, its spans moved with the
+ * bytes; other bytes are judged afresh; without a memo, the same.
+ */
+static void
+test_judge(void)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct memo *memo =
+	    memo_new(8, PKIX_CERT_MAX_BYTES, sizeof(struct pkix_judged), 7);
+	struct pkix_judged a, b, c;
+	struct pieces pc = {0};
+	unsigned char *copy;
+	size_t n;
+	X509 *x;
+
+	if (key == NULL || memo == NULL)
+		abort();
+	x = make_cert(key);
+	pieces_of(x, &pc);
+	n = tlv_len(pc.der, (size_t)-1 >> 1);
+	if ((copy = malloc(n)) == NULL)
+		abort();
+	memcpy(copy, pc.der, n);
+	CHECK(pkix_cert_judge(pc.der, n, memo, &a) == NULL);
+	CHECK(a.hashed && a.c.ca && a.der_depth > 0);
+	CHECK(der_walk(pc.der, n, a.der_depth) &&
+	    !der_walk(pc.der, n, a.der_depth - 1));
+	CHECK(pkix_cert_judge(copy, n, memo, &b) == NULL);
+	CHECK(b.c.der.p == copy &&
+	    b.c.subject.p == copy + (a.c.subject.p - pc.der) &&
+	    b.c.key_bits.p == copy + (a.c.key_bits.p - pc.der));
+	b.c.der.p = a.c.der.p;
+	b.c.issuer.p = a.c.issuer.p;
+	b.c.subject.p = a.c.subject.p;
+	b.c.key_bits.p = a.c.key_bits.p;
+	b.c.spki.p = a.c.spki.p;
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	CHECK(pkix_cert_judge(pc.der, n, NULL, &c) == NULL &&
+	    memcmp(&a, &c, sizeof(a)) == 0);
+	/* One octet of the signature's algorithm changed: judged anew. */
+	copy[pc.alg.p - pc.der + 4] ^= 1;
+	CHECK(pkix_cert_judge(copy, n, memo, &b) != NULL);
+	CHECK(pkix_cert_judge(copy, n, NULL, &c) != NULL &&
+	    strcmp(b.why, c.why) == 0);
+	free(copy);
+	memo_free(memo);
+	OPENSSL_free(pc.der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+/*
+ * pkix_signature_fits_der() says what pkix_signature_fits() says of the
+ * same AlgorithmIdentifier and BIT STRING decoded by OpenSSL.
+ */
+static void
+test_signature_der(void)
+{
+	static const struct {
+		const char *name;
+		const char *alg; /* AlgorithmIdentifier TLV */
+		size_t alg_len;
+		size_t sig_len; /* signature octets */
+		unsigned unused;
+		unsigned char first; /* first signature octet */
+		struct pkix_key key;
+	} cases[] = {
+	    {"RSA SHA-256, NULL",
+	        B("\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d"
+	          "\x01\x01\x0b\x05\x00"),
+	        256, 0, 1, {PKIX_KEY_RSA, 256}},
+	    {"RSA SHA-256, absent",
+	        B("\x30\x0b\x06\x09\x2a\x86\x48\x86\xf7"
+	          "\x0d\x01\x01\x0b"),
+	        256, 0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"RSA SHA-1, another key size",
+	        B("\x30\x0d\x06\x09\x2a\x86\x48"
+	          "\x86\xf7\x0d\x01\x01\x05\x05"
+	          "\x00"),
+	        256, 0, 1, {PKIX_KEY_RSA, 512}},
+	    {"RSA, unused bits",
+	        B("\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d"
+	          "\x01\x01\x0b\x05\x00"),
+	        256, 3, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"RSA, a SEQUENCE for parameters",
+	        B("\x30\x0d\x06\x09\x2a\x86"
+	          "\x48\x86\xf7\x0d\x01\x01"
+	          "\x0b\x30\x00"),
+	        256, 0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"RSASSA-PSS, SHA-256",
+	        B("\x30\x41\x06\x09\x2a\x86\x48\x86\xf7"
+	          "\x0d\x01\x01\x0a\x30\x34\xa0\x0f\x30"
+	          "\x0d\x06\x09\x60\x86\x48\x01\x65\x03"
+	          "\x04\x02\x01\x05\x00\xa1\x1c\x30\x1a"
+	          "\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01"
+	          "\x01\x08\x30\x0d\x06\x09\x60\x86\x48"
+	          "\x01\x65\x03\x04\x02\x01\x05\x00\xa2"
+	          "\x03\x02\x01\x20"),
+	        256, 0, 1, {PKIX_KEY_RSA, 256}},
+	    {"RSASSA-PSS, no parameters",
+	        B("\x30\x0b\x06\x09\x2a\x86\x48"
+	          "\x86\xf7\x0d\x01\x01\x0a"),
+	        256, 0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"ECDSA SHA-256, a pair",
+	        B("\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d"
+	          "\x04\x03\x02"),
+	        8, 0, 0x30, {PKIX_KEY_EC, 32}},
+	    {"ECDSA SHA-384 with NULL",
+	        B("\x30\x0c\x06\x08\x2a\x86\x48\xce"
+	          "\x3d\x04\x03\x03\x05\x00"),
+	        8, 0, 0x30, {PKIX_KEY_UNKNOWN, 0}},
+	    {"ECDSA for an RSA key",
+	        B("\x30\x0a\x06\x08\x2a\x86\x48\xce\x3d"
+	          "\x04\x03\x02"),
+	        8, 0, 0x30, {PKIX_KEY_RSA, 256}},
+	    {"DSA SHA-256",
+	        B("\x30\x0b\x06\x09\x60\x86\x48\x01\x65\x03\x04"
+	          "\x03\x02"),
+	        8, 0, 0x30, {PKIX_KEY_UNKNOWN, 0}},
+	    {"Ed25519", B("\x30\x05\x06\x03\x2b\x65\x70"), 64, 0, 1,
+	        {PKIX_KEY_ED25519, 0}},
+	    {"Ed448, short", B("\x30\x05\x06\x03\x2b\x65\x71"), 64, 0, 1,
+	        {PKIX_KEY_UNKNOWN, 0}},
+	    {"OIW SHA-1 with RSA",
+	        B("\x30\x09\x06\x05\x2b\x0e\x03\x02\x1d"
+	          "\x05\x00"),
+	        128, 0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"MD5 with RSA",
+	        B("\x30\x0d\x06\x09\x2a\x86\x48\x86\xf7\x0d"
+	          "\x01\x01\x04\x05\x00"),
+	        128, 0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	    {"an unknown algorithm", B("\x30\x06\x06\x04\x2a\x03\x04\x05"), 128,
+	        0, 1, {PKIX_KEY_UNKNOWN, 0}},
+	};
+	/* SEQUENCE { INTEGER 1, INTEGER 2 } */
+	static const unsigned char pair[] = {
+	    0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char bits[1 + 1024] = {0}, tlv[4 + sizeof(bits)];
+		const unsigned char *p = (const unsigned char *)cases[i].alg;
+		const unsigned char *q = tlv;
+		size_t n = cases[i].sig_len;
+		X509_ALGOR *alg =
+		    d2i_X509_ALGOR(NULL, &p, (long)cases[i].alg_len);
+		ASN1_BIT_STRING *sig;
+		const char *want, *got;
+		struct der_cursor c = {(const unsigned char *)cases[i].alg,
+		                      cases[i].alg_len},
+		                  content;
+
+		bits[0] = (unsigned char)cases[i].unused;
+		if (cases[i].first == 0x30 && n == sizeof(pair))
+			memcpy(bits + 1, pair, n);
+		else
+			bits[1] = cases[i].first;
+		tlv[0] = 0x03;
+		tlv[1] = 0x82;
+		tlv[2] = (unsigned char)((n + 1) >> 8);
+		tlv[3] = (unsigned char)(n + 1);
+		memcpy(tlv + 4, bits, n + 1);
+		sig = d2i_ASN1_BIT_STRING(NULL, &q, (long)(n + 5));
+		if (alg == NULL || sig == NULL ||
+		    der_next(&c, 0x30, &content) == -1)
+			abort();
+		want = pkix_signature_fits(alg, sig, &cases[i].key);
+		got = pkix_signature_fits_der(
+		    content.p, content.n, bits, n + 1, &cases[i].key);
+		CHECKF(want == NULL ? got == NULL
+		                    : got != NULL && strcmp(want, got) == 0,
+		    "%s: %s, want %s", cases[i].name, got ? got : "fits",
+		    want ? want : "fits");
+		X509_ALGOR_free(alg);
+		ASN1_BIT_STRING_free(sig);
+	}
+}
+
 int
 main(void)
 {
 	test_cert_fields();
+	test_judge();
+	test_signature_der();
 	return check_done();
 }
