@@ -44,7 +44,7 @@ def words(path):
 
 
 def directive_names():
-    src = (ROOT / "src" / "config.c").read_text()
+    src = (ROOT / "src" / "config" / "config.c").read_text()
     table = re.search(r"config_directives\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert table is not None, "config_directives[] not found in config.c"
     return re.findall(r'\{\s*"([a-z0-9_]+)"\s*,\s*config_parse_',
@@ -99,7 +99,7 @@ class ManPageTests(unittest.TestCase):
                              f"{page.name}: groff warnings")
 
     def test_every_option_documented(self):
-        src = (ROOT / "src" / "main.c").read_text()
+        src = (ROOT / "src" / "app" / "main.c").read_text()
         m = re.search(r'getopt\(\s*argc\s*,\s*argv\s*,\s*"([^"]+)"', src)
         self.assertIsNotNone(m, "getopt string not found in main.c")
         page = PAGE8.read_text()
