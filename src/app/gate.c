@@ -28,6 +28,7 @@
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
+#include "ocspgate/hash.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
 #include "ocspgate/server.h"
@@ -66,10 +67,8 @@ static struct gate_source **
 gate_source_find(struct gate *g, const struct gate_source_key *k)
 {
 	struct gate_source **pp;
-	uint32_t h = 2166136261u; /* FNV-1a */
+	uint32_t h = hash_fnv1a32(HASH_FNV32_INIT, k->addr, 16);
 
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ k->addr[i]) * 16777619u;
 	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
 	while (*pp != NULL &&
 	    ((*pp)->family != k->family ||

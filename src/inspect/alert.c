@@ -15,6 +15,7 @@
 #include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/event.h"
+#include "ocspgate/hash.h"
 
 #define ALERT_DEFAULT_MAX_SOURCES   10000
 #define ALERT_DEFAULT_FANOUT_WINDOW 600
@@ -160,58 +161,22 @@ alert_source_len(const struct alert_source *s)
 	return s->family == AF_INET ? 4 : 16;
 }
 
-/* FNV-1a 64 over <n> bytes, starting from <h>. */
-static uint64_t
-alert_fnv64(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* A finaliser (splitmix64) so that every input bit reaches every output
- * bit: FNV alone mixes its last bytes poorly into the high bits. */
-static uint64_t
-alert_mix64(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
-}
-
+/* FNV-1a 64 from <seed>, then a finaliser (see hash.h). */
 static uint64_t
 alert_hash(uint64_t seed, const void *p, size_t n)
 {
-	return alert_mix64(alert_fnv64(0xcbf29ce484222325ULL ^ seed, p, n));
+	return hash_mix64(hash_fnv1a64(HASH_FNV64_INIT ^ seed, p, n));
 }
 
 uint32_t
 alert_source_hash(const struct alert_source *s)
 {
-	uint32_t h = 2166136261u;
-	size_t n = alert_source_len(s);
+	unsigned char tag = alert_source_len(s) == 4 ? 4 : 6;
 
 	/* FNV-1a 32 over a family tag and the address, then murmur3's
 	 * finaliser: fixed constants, so every process agrees. */
-	h ^= n == 4 ? 4u : 6u;
-	h *= 16777619u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s->addr[i];
-		h *= 16777619u;
-	}
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return hash_mix32(hash_fnv1a32(hash_fnv1a32(HASH_FNV32_INIT, &tag, 1),
+	    s->addr, alert_source_len(s)));
 }
 
 static uint64_t
@@ -237,7 +202,7 @@ alert_source_equal(const struct alert_source *a, const struct alert_source *b)
 static uint64_t
 alert_cert_hash(const struct ocsp_cert_id *c)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ ALERT_SEED_CERT;
+	uint64_t h = HASH_FNV64_INIT ^ ALERT_SEED_CERT;
 	unsigned char tag[3];
 	size_t hl = c->hash_len <= OCSP_HASH_MAX_BYTES ? c->hash_len : 0;
 	size_t sl = c->serial_len <= OCSP_SERIAL_MAX_BYTES ? c->serial_len : 0;
@@ -245,11 +210,11 @@ alert_cert_hash(const struct ocsp_cert_id *c)
 	tag[0] = (unsigned char)c->hash;
 	tag[1] = (unsigned char)hl;
 	tag[2] = (unsigned char)sl;
-	h = alert_fnv64(h, tag, sizeof(tag));
-	h = alert_fnv64(h, c->name_hash, hl);
-	h = alert_fnv64(h, c->key_hash, hl);
-	h = alert_fnv64(h, c->serial, sl);
-	return alert_mix64(h);
+	h = hash_fnv1a64(h, tag, sizeof(tag));
+	h = hash_fnv1a64(h, c->name_hash, hl);
+	h = hash_fnv1a64(h, c->key_hash, hl);
+	h = hash_fnv1a64(h, c->serial, sl);
+	return hash_mix64(h);
 }
 
 /* Milliseconds from <then> to <now>; 0 if the clock went backwards. */
