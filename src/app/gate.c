@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/admin.h"
 #include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
@@ -236,7 +237,8 @@ gate_socket_name(struct gate_socket *s)
 
 	s->name[0] = '\0';
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
-		listener_format(&ss, s->name, sizeof(s->name));
+		addr_format(
+		    (const struct sockaddr *)&ss, s->name, sizeof(s->name));
 }
 
 static void

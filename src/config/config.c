@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/file.h"
@@ -1071,7 +1072,7 @@ config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
 	struct config *c = ctx->c;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	char msg[256], addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+	char msg[256], text[ADDR_TEXT_MAX];
 	int n;
 
 	if (!config_check_strings(ctx, s, "addresses"))
@@ -1093,22 +1094,7 @@ config_parse_resolvers(struct config_ctx *ctx, const config_setting_t *s)
 			continue;
 		}
 		/* Always "IPv4:port" or "[IPv6]:port", port written out. */
-		if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 =
-			    (const struct sockaddr_in6 *)&ss;
-
-			inet_ntop(
-			    AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
-			snprintf(text, sizeof(text), "[%s]:%u", addr,
-			    ntohs(sin6->sin6_port));
-		} else {
-			const struct sockaddr_in *sin =
-			    (const struct sockaddr_in *)&ss;
-
-			inet_ntop(AF_INET, &sin->sin_addr, addr, sizeof(addr));
-			snprintf(text, sizeof(text), "%s:%u", addr,
-			    ntohs(sin->sin_port));
-		}
+		addr_format((const struct sockaddr *)&ss, text, sizeof(text));
 		if ((r->text = strdup(text)) == NULL) {
 			config_oom(ctx, e);
 			continue;

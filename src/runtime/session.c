@@ -4,7 +4,6 @@
  * write one event per request. Pipelined requests wait in the input
  * buffer until the answer before them is sent, so answers keep order.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
@@ -45,33 +45,12 @@ session_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The port of an AF_INET or AF_INET6 address, in host order. */
-static uint16_t
-session_port(const union session_addr *a)
-{
-	if (a->sa.sa_family == AF_INET6)
-		return ntohs(a->in6.sin6_port);
-	return ntohs(a->in.sin_port);
-}
-
 static void
 session_arm_timer(struct session *s, unsigned sec)
 {
 	struct timeval tv = {.tv_sec = sec, .tv_usec = 0};
 
 	evtimer_add(s->timer, &tv);
-}
-
-/* The IP text and port of <ss>. */
-static void
-session_format_addr(
-    const union session_addr *a, char *ip, size_t len, uint16_t *port)
-{
-	if (a->sa.sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, (socklen_t)len);
-	else
-		inet_ntop(AF_INET, &a->in.sin_addr, ip, (socklen_t)len);
-	*port = session_port(a);
 }
 
 static const char *const session_cache_names[] = {
@@ -213,9 +192,8 @@ session_log(struct session *s)
 	e.mode = s->cfg->mode;
 	e.interception = rq->req.intercepted ? "transparent" : "explicit";
 	if (rq->req.intercepted) {
-		session_format_addr(
-		    &s->orig_dst, orig_ip, sizeof(orig_ip), &e.orig_port);
-		e.orig_ip = orig_ip;
+		e.orig_ip = addr_ip(&s->orig_dst.sa, orig_ip, sizeof(orig_ip));
+		e.orig_port = addr_port(&s->orig_dst.sa);
 	}
 	e.host_mismatch = s->host_mismatch;
 	if (s->asset != NULL) {
@@ -571,7 +549,7 @@ static void
 session_target_by_address(struct session *s, const char *name)
 {
 	struct session_request *rq = s->rq;
-	uint16_t port = session_port(&s->orig_dst);
+	uint16_t port = addr_port(&s->orig_dst.sa);
 
 	if (name != NULL) {
 		snprintf(rq->addr_host, sizeof(rq->addr_host), "%s", name);
@@ -579,8 +557,7 @@ session_target_by_address(struct session *s, const char *name)
 		    &rq->req, rq->addr_host, port);
 		return;
 	}
-	session_format_addr(
-	    &s->orig_dst, rq->addr_host, sizeof(rq->addr_host), &port);
+	addr_ip(&s->orig_dst.sa, rq->addr_host, sizeof(rq->addr_host));
 	http_request_intercept_by_address(&rq->req, rq->addr_host, port);
 	rq->req.filter.flags &= ~(1u << HTTP_FLAG_HOST_BY_ADDRESS);
 }
@@ -596,7 +573,7 @@ session_find_by_address(struct session *s)
 	const char *name = NULL;
 
 	switch (addrmap_lookup(s->srv->addrmap, &s->orig_dst.sa,
-	    session_port(&s->orig_dst), time(NULL), &name)) {
+	    addr_port(&s->orig_dst.sa), time(NULL), &name)) {
 	case ADDRMAP_FOUND:
 		session_target_by_address(s, name);
 		break;
@@ -671,7 +648,7 @@ session_intercept(struct session *s)
 		memcpy(&s->orig_dst, &dst, sizeof(s->orig_dst));
 		s->orig_known = true;
 	}
-	rc = http_request_intercept(&s->rq->req, session_port(&s->orig_dst));
+	rc = http_request_intercept(&s->rq->req, addr_port(&s->orig_dst.sa));
 	if (rc == -1) {
 		session_refuse_malformed(s);
 		return -1;
@@ -974,21 +951,11 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 session_set_source(struct session *s, const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)sa;
-
-		memcpy(&s->source_addr, a6, sizeof(*a6));
-		inet_ntop(AF_INET6, &a6->sin6_addr, s->source_ip,
-		    sizeof(s->source_ip));
-		s->source_port = ntohs(a6->sin6_port);
-	} else {
-		const struct sockaddr_in *a4 = (const void *)sa;
-
-		memcpy(&s->source_addr, a4, sizeof(*a4));
-		inet_ntop(
-		    AF_INET, &a4->sin_addr, s->source_ip, sizeof(s->source_ip));
-		s->source_port = ntohs(a4->sin_port);
-	}
+	memcpy(&s->source_addr, sa,
+	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                              : sizeof(struct sockaddr_in));
+	addr_ip(sa, s->source_ip, sizeof(s->source_ip));
+	s->source_port = addr_port(sa);
 }
 
 /*

@@ -5,7 +5,6 @@
  * the client: a head ocspgate writes, and the body held until judged
  * (allowed requests) or relayed with a framing of ocspgate's own.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -22,6 +21,7 @@
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
@@ -224,17 +224,9 @@ upstream_connect_next(struct session *s, int last_error)
 	while (s->addr_next != NULL) {
 		struct evutil_addrinfo *ai = s->addr_next;
 		evutil_socket_t fd;
-		const void *addr;
 
 		s->addr_next = ai->ai_next;
-		if (ai->ai_family == AF_INET6)
-			addr = &((struct sockaddr_in6 *)(void *)ai->ai_addr)
-			            ->sin6_addr;
-		else
-			addr = &((struct sockaddr_in *)(void *)ai->ai_addr)
-			            ->sin_addr;
-		inet_ntop(ai->ai_family, addr, s->rq->dest_ip,
-		    sizeof(s->rq->dest_ip));
+		addr_ip(ai->ai_addr, s->rq->dest_ip, sizeof(s->rq->dest_ip));
 		if ((fd = upstream_socket(s, ai->ai_family)) == -1) {
 			last_error = errno;
 			continue;
