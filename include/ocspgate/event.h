@@ -75,12 +75,6 @@ struct event_record {
 };
 
 /*
- * Writes the "@timestamp" member for <ts> (UTC, milliseconds, as every
- * line of the event log has it) into <j>.
- */
-void event_timestamp(struct json *j, const struct timespec *ts);
-
-/*
  * Writes <e> as one JSON object followed by '\n' into <j> (reset
  * first). On return j->failed tells whether the line is usable.
  */

@@ -18,7 +18,6 @@
 
 #include "ocspgate/admin.h"
 #include "ocspgate/config.h"
-#include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
 #include "ocspgate/json.h"
@@ -319,7 +318,7 @@ admin_metric_event(struct gate *g)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_reset(j);
 	json_object_begin(j, NULL);
-	event_timestamp(j, &ts);
+	json_timestamp(j, "@timestamp", &ts);
 	json_object_begin(j, "event");
 	json_cstring(j, "kind", "metric");
 	json_array_begin(j, "category");

@@ -14,7 +14,6 @@
 
 #include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
-#include "ocspgate/event.h"
 #include "ocspgate/hash.h"
 
 #define ALERT_DEFAULT_MAX_SOURCES   10000
@@ -1039,7 +1038,7 @@ alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
 {
 	json_reset(j);
 	json_object_begin(j, NULL);
-	event_timestamp(j, ts);
+	json_timestamp(j, "@timestamp", ts);
 
 	json_object_begin(j, "event");
 	json_cstring(j, "kind", "alert");
