@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ocspgate/config.h"
+#include "ocspgate/config-t.h"
 #include "ocspgate/fetch.h"
 #include "ocspgate/http_request.h"
-#include "ocspgate/inventory.h"
+#include "ocspgate/inventory-t.h"
 #include "ocspgate/json.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/ocsp_response.h"
