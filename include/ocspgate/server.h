@@ -36,30 +36,6 @@ struct rdns_cache;
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(upstream_idle_list, upstream_idle);
 
-/*
- * A resolver built from one config (its hosts file and servers). A
- * lookup holds a reference, so a reload can bring a new resolver while
- * lookups on the old one finish.
- */
-struct resolver {
-	struct evdns_base *dns;
-	unsigned refs;
-	struct event *free_ev; /* frees it from the loop, after the last ref */
-};
-
-/*
- * A resolver on <base> for <cfg>'s servers and hosts file. Returns NULL
- * with a message in <err>.
- */
-struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
-    char *err, size_t errlen);
-struct resolver *resolver_ref(struct resolver *r);
-/*
- * Drops a reference (takes NULL). The last one frees the resolver on the
- * next pass of its loop, never inside one of its own callbacks.
- */
-void resolver_unref(struct resolver *r);
-
 #define SERVER_RSLOTS 64 /* responder -> metrics slot, direct-mapped */
 
 struct server_rslot {

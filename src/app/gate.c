@@ -32,6 +32,7 @@
 #include "ocspgate/hash.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
+#include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
 #include "ocspgate/worker.h"
 

@@ -15,7 +15,7 @@
 #include "ocspgate/cidr.h"
 #include "ocspgate/hash.h"
 #include "ocspgate/rdns.h"
-#include "ocspgate/server.h"
+#include "ocspgate/resolver.h"
 
 struct rdns_slot {
 	struct rdns_cache *cache;

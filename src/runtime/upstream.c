@@ -28,6 +28,7 @@
 #include "ocspgate/memo.h"
 #include "ocspgate/metrics.h"
 #include "ocspgate/ocsp_response.h"
+#include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
