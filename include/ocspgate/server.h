@@ -15,6 +15,7 @@
 #include "ocspgate/json.h"
 #include "ocspgate/metrics.h"
 #include "ocspgate/policy.h"
+#include "ocspgate/pool.h"
 
 struct config;
 struct event;
@@ -23,7 +24,6 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
-struct server_buf;
 struct gate;
 struct responder;
 struct ocsp_cache;
@@ -58,11 +58,9 @@ struct server {
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
 	struct addrmap *addrmap; /* listed hosts' addresses (Host-less) */
-	struct server_buf *pool; /* free request buffers */
-	size_t npool;
-	size_t pool_bytes;
-	unsigned peak_sessions; /* since the last trim */
-	unsigned trim_sessions; /* when the next trim was planned */
+	struct pool pool;        /* free request buffers */
+	unsigned peak_sessions;  /* since the last trim */
+	unsigned trim_sessions;  /* when the next trim was planned */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */
@@ -98,16 +96,6 @@ int server_apply(struct server *srv, struct config *cfg,
 
 /* SO_MARK needs CAP_NET_ADMIN: find out at load, not on every request. */
 int server_check_mark(const struct config *cfg, char *err, size_t errlen);
-
-/*
- * Buffers of the per-request kind (head and body, reply head, capture):
- * taken when a request needs one, given back when it ends, so an idle
- * connection holds none and a busy worker does not call malloc for each
- * request. Returns NULL when out of memory.
- */
-void *server_buf_get(struct server *srv, size_t size);
-/* Gives back a buffer of <size> bytes from server_buf_get(). Takes NULL. */
-void server_buf_put(struct server *srv, void *p, size_t size);
 
 /* The metrics slot of responder <r> (found by name once). */
 size_t server_responder_slot(struct server *srv, const struct responder *r);

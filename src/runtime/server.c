@@ -18,26 +18,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
-/* The memory checkers, told about the pool (server_buf_get()). */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SERVER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
-#define SERVER_ASAN 1
-#endif
-#ifdef SERVER_ASAN
-#include <sanitizer/asan_interface.h>
-#define SERVER_FILL_BYTE 0xbe /* ASan's default malloc_fill_byte */
-#endif
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define SERVER_VALGRIND 1
-#endif
-#endif
-
 #include "ocspgate/addrmap.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
@@ -52,26 +32,15 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 
-/*
- * Free request buffers kept for reuse: enough for a busy worker's
- * requests in flight, not so many that a burst pins its memory.
- */
-#define SERVER_POOL_MAX      256
-#define SERVER_POOL_BUF_MAX  (1024 * 1024)
-#define SERVER_POOL_BYTES    (64u << 20) /* kept in all */
-#define SERVER_POOL_KEEP     (1u << 20)  /* kept after a burst */
-#define SERVER_TRIM_MSEC     250         /* after a fall in connections */
-#define SERVER_TRIM_SESSIONS 256         /* sessions gone since the peak */
+/* Pooled request buffers kept after a burst (see pool.h). */
+#define SERVER_POOL_KEEP     (1u << 20)
+#define SERVER_TRIM_MSEC     250 /* after a fall in connections */
+#define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
 /* Inspection memos: slots, and the largest keys remembered. */
 #define SERVER_MEMO_SLOTS        256
 #define SERVER_MEMO_REQUEST_MAX  2048
 #define SERVER_MEMO_RESPONSE_MAX 8192
-
-struct server_buf {
-	void *p;
-	size_t size;
-};
 
 int
 server_check_mark(const struct config *cfg, char *err, size_t errlen)
@@ -424,11 +393,7 @@ server_free(struct server *srv)
 	}
 	if (srv->housekeeping != NULL)
 		event_free(srv->housekeeping);
-	while (srv->npool > 0) {
-		srv->npool--;
-		free(srv->pool[srv->npool].p);
-	}
-	free(srv->pool);
+	pool_free(&srv->pool);
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
@@ -449,86 +414,6 @@ server_responder_slot(struct server *srv, const struct responder *r)
 	c->r = r;
 	c->slot = metrics_responder_slot(&srv->metrics, r->spec);
 	return c->slot;
-}
-
-/*
- * The memory checkers see malloc() and free(), not the pool: a buffer
- * kept for reuse is told to them as gone (any use of it is reported) and
- * a reused one as fresh, uninitialised memory (ASan fills it with the
- * pattern malloc_fill_byte gives, Valgrind tracks it as undefined), so a
- * request that reads what an earlier one left is caught either way.
- * Nothing of this is compiled without ASan, nor executed outside
- * Valgrind.
- */
-
-static void
-server_buf_fresh(void *p, size_t size)
-{
-#ifdef SERVER_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(p, size);
-	memset(p, SERVER_FILL_BYTE, size);
-#endif
-#ifdef SERVER_VALGRIND
-	VALGRIND_MAKE_MEM_UNDEFINED(p, size);
-#endif
-	(void)p;
-	(void)size;
-}
-
-static void
-server_buf_gone(void *p, size_t size)
-{
-#ifdef SERVER_ASAN
-	ASAN_POISON_MEMORY_REGION(p, size);
-#endif
-#ifdef SERVER_VALGRIND
-	VALGRIND_MAKE_MEM_NOACCESS(p, size);
-#endif
-	(void)p;
-	(void)size;
-}
-
-void *
-server_buf_get(struct server *srv, size_t size)
-{
-	for (size_t i = srv->npool; i > 0; i--) {
-		if (srv->pool[i - 1].size == size) {
-			void *p = srv->pool[i - 1].p;
-
-			srv->pool_bytes -= size;
-			srv->pool[i - 1] = srv->pool[--srv->npool];
-			server_buf_fresh(p, size);
-			return p;
-		}
-	}
-	return malloc(size);
-}
-
-void
-server_buf_put(struct server *srv, void *p, size_t size)
-{
-	if (p == NULL)
-		return;
-	/* Big captures (CRLs) are not worth keeping. */
-	if (size > SERVER_POOL_BUF_MAX) {
-		free(p);
-		return;
-	}
-	if (srv->pool == NULL &&
-	    (srv->pool = calloc(SERVER_POOL_MAX, sizeof(*srv->pool))) == NULL) {
-		free(p);
-		return;
-	}
-	if (srv->npool == SERVER_POOL_MAX ||
-	    srv->pool_bytes + size > SERVER_POOL_BYTES) {
-		free(p);
-		return;
-	}
-	server_buf_gone(p, size);
-	srv->pool[srv->npool].p = p;
-	srv->pool[srv->npool].size = size;
-	srv->npool++;
-	srv->pool_bytes += size;
 }
 
 static void
@@ -554,11 +439,7 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (srv->npool > 0 && srv->pool_bytes > SERVER_POOL_KEEP) {
-		srv->npool--;
-		srv->pool_bytes -= srv->pool[srv->npool].size;
-		free(srv->pool[srv->npool].p);
-	}
+	pool_trim(&srv->pool, SERVER_POOL_KEEP);
 	malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
 	if (falling)

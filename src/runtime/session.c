@@ -315,7 +315,7 @@ session_take_block(struct session *s)
 
 	if (s->rq != NULL)
 		return 0;
-	if ((block = server_buf_get(s->srv, SESSION_BLOCK_SIZE(c))) == NULL)
+	if ((block = pool_get(&s->srv->pool, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
 	session_request_clear(s->rq);
@@ -329,14 +329,14 @@ session_take_block(struct session *s)
 static void
 session_put_buffers(struct session *s)
 {
-	server_buf_put(s->srv, s->rq, SESSION_BLOCK_SIZE(s->cfg));
+	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	server_buf_put(s->srv, s->rhead, s->rhead_cap);
+	pool_put(&s->srv->pool, s->rhead, s->rhead_cap);
 	s->rhead = NULL;
 	s->rhead_cap = 0;
-	server_buf_put(s->srv, s->capture, s->capture_cap);
+	pool_put(&s->srv->pool, s->capture, s->capture_cap);
 	s->capture = NULL;
 	s->capture_cap = 0;
 }

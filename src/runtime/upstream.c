@@ -811,11 +811,11 @@ upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
 		while (cap < need)
 			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
 			                                 : cap * 2;
-		if ((grown = server_buf_get(s->srv, cap)) == NULL)
+		if ((grown = pool_get(&s->srv->pool, cap)) == NULL)
 			return -1;
 		if (s->capture_len > 0)
 			memcpy(grown, s->capture, s->capture_len);
-		server_buf_put(s->srv, s->capture, s->capture_cap);
+		pool_put(&s->srv->pool, s->capture, s->capture_cap);
 		s->capture = grown;
 		s->capture_cap = cap;
 	}
@@ -883,7 +883,7 @@ upstream_check_allowed_head(struct session *s)
 static int
 upstream_grow_head(struct session *s)
 {
-	char *big = server_buf_get(s->srv, SESSION_RESPONSE_HEAD_MAX);
+	char *big = pool_get(&s->srv->pool, SESSION_RESPONSE_HEAD_MAX);
 	size_t consumed;
 
 	if (big == NULL) {
@@ -891,7 +891,7 @@ upstream_grow_head(struct session *s)
 		return -1;
 	}
 	memcpy(big, s->rhead, s->rhead_len);
-	server_buf_put(s->srv, s->rhead, s->rhead_cap);
+	pool_put(&s->srv->pool, s->rhead, s->rhead_cap);
 	s->rhead = big;
 	s->rhead_cap = SESSION_RESPONSE_HEAD_MAX;
 	upstream_init_response(s);
@@ -916,8 +916,8 @@ upstream_read_head(struct session *s, struct evbuffer *in)
 	const char *why;
 
 	if (s->rhead == NULL) {
-		if ((s->rhead = server_buf_get(
-		         s->srv, SESSION_RESPONSE_HEAD_START)) == NULL) {
+		if ((s->rhead = pool_get(
+		         &s->srv->pool, SESSION_RESPONSE_HEAD_START)) == NULL) {
 			session_fail(
 			    s, REASON_RESPONSE_MALFORMED, "out of memory");
 			return -1;
