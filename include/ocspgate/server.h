@@ -24,7 +24,7 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
-struct gate;
+struct shared;
 struct responder;
 struct ocsp_cache;
 struct memo;
@@ -44,7 +44,7 @@ struct server_rslot {
 };
 
 struct server {
-	struct gate *gate; /* the process: shared state, other workers */
+	struct shared *shared; /* what it shares with the other workers */
 	struct event_base *base;
 	struct resolver *resolver; /* for new lookups */
 	struct config *cfg;        /* for new connections */
@@ -80,10 +80,13 @@ struct server {
 /*
  * Sets up a worker on <base> with <cfg> (a reference is taken), writing
  * events to <sink>: resolver, event log; no listeners yet (see
- * server_apply()). Returns 0, or -1 with a message in <err>.
+ * server_apply()). <shared> is the state it shares with the process's
+ * other workers (kept, not owned; NULL for a worker alone). Returns 0,
+ * or -1 with a message in <err>.
  */
-int server_init(struct server *srv, struct gate *gate, struct event_base *base,
-    struct config *cfg, struct event_sink *sink, char *err, size_t errlen);
+int server_init(struct server *srv, struct shared *shared,
+    struct event_base *base, struct config *cfg, struct event_sink *sink,
+    char *err, size_t errlen);
 
 /*
  * Serves new connections with <cfg>: <fds>[i] is a listening socket for

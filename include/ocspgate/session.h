@@ -18,12 +18,12 @@
 #include "ocspgate/addrmap.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/policy.h"
+#include "ocspgate/shared.h"
 
 #define SESSION_RESPONSE_HEAD_MAX   65536 /* upstream status line + headers */
 #define SESSION_RESPONSE_HEAD_START 4096  /* most heads fit; then MAX */
@@ -117,14 +117,14 @@ struct session {
 	uint16_t source_port;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
-	bool await_proxy;                  /* a PROXY header comes first */
-	bool must_log;                     /* refused before a request line */
-	struct gate_source_key source_key; /* counted under; family 0: not */
-	bool orig_known;                   /* orig_dst is set */
-	union session_addr listen_bound;   /* the listener's address */
-	union session_addr orig_dst;       /* intercepted: where it went */
-	bool host_mismatch;                /* orig_dst not an address of Host */
-	bool addr_waiting;                 /* for the address map's lookups */
+	bool await_proxy;                    /* a PROXY header comes first */
+	bool must_log;                       /* refused before a request line */
+	struct shared_source_key source_key; /* counted under; 0: not */
+	bool orig_known;                     /* orig_dst is set */
+	union session_addr listen_bound;     /* the listener's address */
+	union session_addr orig_dst;         /* intercepted: where it went */
+	bool host_mismatch; /* orig_dst not an address of Host */
+	bool addr_waiting;  /* for the address map's lookups */
 	struct addrmap_waiter addr_wait;
 
 	/*

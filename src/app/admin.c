@@ -23,6 +23,7 @@
 #include "ocspgate/json.h"
 #include "ocspgate/metrics.h"
 #include "ocspgate/server.h"
+#include "ocspgate/shared.h"
 #include "ocspgate/worker.h"
 
 #define ADMIN_OUTPUTS 2 /* file, syslog */
@@ -124,8 +125,8 @@ admin_process(struct gate *g, struct metrics_process *p,
 		    &srv->cache_evictions, memory_order_relaxed);
 	}
 	p->cache_max_bytes = g->cfg->cache_size;
-	gate_alert_stats(
-	    g, &p->alert_sources_tracked, &p->alert_source_evictions);
+	shared_alert_stats(
+	    g->shared, &p->alert_sources_tracked, &p->alert_source_evictions);
 	names = admin_responder_names(g->cfg, &p->nresponder_names);
 	p->responder_names = names;
 	return names;

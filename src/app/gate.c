@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,208 +25,15 @@
 
 #include "ocspgate/addr.h"
 #include "ocspgate/admin.h"
-#include "ocspgate/alert.h"
-#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
-#include "ocspgate/hash.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
 #include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
+#include "ocspgate/shared.h"
 #include "ocspgate/worker.h"
-
-#define GATE_SOURCE_BUCKETS 4096
-#define GATE_ALERT_SHARDS   16 /* locks over the alert state */
-
-struct gate_source {
-	struct gate_source *next;
-	int family;
-	unsigned char addr[16];
-	unsigned count;
-};
-
-struct gate_alert_shard {
-	pthread_mutex_t lock;
-	struct alert_engine *engine;
-};
-
-struct gate_alerts {
-	struct gate_alert_shard shard[GATE_ALERT_SHARDS];
-};
-
-size_t
-gate_workers(const struct gate *g)
-{
-	/* A gate without workers serves one server in the caller's thread. */
-	return g->nworkers > 0 ? g->nworkers : 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Connections per source, over all workers */
-
-static struct gate_source **
-gate_source_find(struct gate *g, const struct gate_source_key *k)
-{
-	struct gate_source **pp;
-	uint32_t h = hash_fnv1a32(HASH_FNV32_INIT, k->addr, 16);
-
-	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
-	while (*pp != NULL &&
-	    ((*pp)->family != k->family ||
-	        memcmp((*pp)->addr, k->addr, 16) != 0))
-		pp = &(*pp)->next;
-	return pp;
-}
-
-bool
-gate_source_acquire(struct gate *g, const struct config *cfg,
-    const struct sockaddr *sa, struct gate_source_key *key)
-{
-	struct gate_source_key k;
-	struct gate_source **pp, *slot;
-	bool ok = true;
-
-	memset(key, 0, sizeof(*key));
-	if (g == NULL || g->sources == NULL)
-		return true;
-	if ((k.family = cidr_key(sa, k.addr)) == 0)
-		return true;
-	cidr_group(k.family, k.addr, cfg->source_ipv6_prefix);
-	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, &k);
-	if ((slot = *pp) == NULL) {
-		/* No memory to count with: do not refuse. */
-		if ((slot = calloc(1, sizeof(*slot))) == NULL)
-			goto out;
-		slot->family = k.family;
-		memcpy(slot->addr, k.addr, 16);
-		*pp = slot;
-	}
-	if (cfg->max_connections_per_source != 0 &&
-	    slot->count >= cfg->max_connections_per_source) {
-		if (slot->count == 0) {
-			*pp = slot->next;
-			free(slot);
-		}
-		ok = false;
-		goto out;
-	}
-	slot->count++;
-	*key = k;
-out:
-	pthread_mutex_unlock(&g->sources_lock);
-	return ok;
-}
-
-void
-gate_source_release(struct gate *g, const struct gate_source_key *key)
-{
-	struct gate_source **pp, *slot;
-
-	if (g == NULL || g->sources == NULL || key->family == 0)
-		return;
-	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, key);
-	if ((slot = *pp) != NULL && --slot->count == 0) {
-		*pp = slot->next;
-		free(slot);
-	}
-	pthread_mutex_unlock(&g->sources_lock);
-}
-
-/* ------------------------------------------------------------------ */
-/* Behaviour alerts */
-
-/* The config's thresholds; each shard tracks its part of the sources. */
-static void
-gate_alert_config(const struct config *cfg, struct alert_config *a)
-{
-	*a = cfg->alerts;
-	a->ipv6_prefix = cfg->source_ipv6_prefix;
-	a->max_tracked_sources =
-	    (cfg->alerts.max_tracked_sources + GATE_ALERT_SHARDS - 1) /
-	    GATE_ALERT_SHARDS;
-}
-
-static void
-gate_alerts_free(struct gate_alerts *ga)
-{
-	if (ga == NULL)
-		return;
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		alert_engine_free(ga->shard[i].engine);
-		pthread_mutex_destroy(&ga->shard[i].lock);
-	}
-	free(ga);
-}
-
-static struct gate_alerts *
-gate_alerts_new(const struct config *cfg)
-{
-	struct gate_alerts *ga;
-	struct alert_config ac;
-
-	if ((ga = calloc(1, sizeof(*ga))) == NULL)
-		return NULL;
-	gate_alert_config(cfg, &ac);
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		pthread_mutex_init(&ga->shard[i].lock, NULL);
-		if ((ga->shard[i].engine = alert_engine_new(&ac)) == NULL) {
-			gate_alerts_free(ga);
-			return NULL;
-		}
-	}
-	return ga;
-}
-
-static void
-gate_alerts_configure(struct gate_alerts *ga, const struct config *cfg)
-{
-	struct alert_config ac;
-
-	gate_alert_config(cfg, &ac);
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		pthread_mutex_lock(&ga->shard[i].lock);
-		alert_engine_configure(ga->shard[i].engine, &ac);
-		pthread_mutex_unlock(&ga->shard[i].lock);
-	}
-}
-
-size_t
-gate_alerts_observe(struct gate *g, const struct alert_observation *o,
-    struct alert *out, size_t max)
-{
-	struct gate_alert_shard *sh;
-	size_t n;
-
-	if (g->alerts == NULL)
-		return 0;
-	sh = &g->alerts
-	          ->shard[alert_source_hash(&o->source) % GATE_ALERT_SHARDS];
-	pthread_mutex_lock(&sh->lock);
-	n = alert_observe(sh->engine, o, out, max);
-	pthread_mutex_unlock(&sh->lock);
-	return n;
-}
-
-void
-gate_alert_stats(struct gate *g, uint64_t *sources, uint64_t *evictions)
-{
-	*sources = *evictions = 0;
-	if (g->alerts == NULL)
-		return;
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		struct alert_stats st;
-
-		pthread_mutex_lock(&g->alerts->shard[i].lock);
-		alert_engine_stats(g->alerts->shard[i].engine, &st);
-		pthread_mutex_unlock(&g->alerts->shard[i].lock);
-		*sources += st.sources;
-		*evictions += st.evictions;
-	}
-}
 
 /* ------------------------------------------------------------------ */
 /* Listening sockets */
@@ -527,8 +335,7 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 		gate_metric_timer(g, cfg);
 	if (cfg->workers != 0 && cfg->workers != g->nworkers)
 		log_warn("SIGHUP: a new 'workers' takes effect at restart");
-	if (g->alerts != NULL)
-		gate_alerts_configure(g->alerts, cfg);
+	shared_configure(g->shared, cfg);
 	config_unref(g->cfg);
 	g->cfg = cfg;
 	event_sink_unref(g->sink);
@@ -618,10 +425,7 @@ gate_init_shared(struct gate *g, struct config *cfg, char *err, size_t errlen)
 	g->start_time = time(NULL);
 	g->last_reload_ok = true;
 	json_init(&g->json);
-	pthread_mutex_init(&g->sources_lock, NULL);
-	if ((g->sources = calloc(GATE_SOURCE_BUCKETS, sizeof(*g->sources))) ==
-	        NULL ||
-	    (g->alerts = gate_alerts_new(cfg)) == NULL) {
+	if ((g->shared = shared_new(cfg)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -667,8 +471,9 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* gate_workers() must be right while the workers start. */
+	/* The workers' share of the limits must be right as they start. */
 	g->nworkers = n;
+	shared_set_workers(g->shared, n);
 	for (size_t i = 0; i < n; i++) {
 		int *fds = gate_dup_fds(g);
 
@@ -678,7 +483,7 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 			return -1;
 		}
 		g->workers[i] =
-		    worker_new(g, i, cfg, g->sink, fds, err, errlen);
+		    worker_new(g->shared, i, cfg, g->sink, fds, err, errlen);
 		if (g->workers[i] == NULL) {
 			g->nworkers = i;
 			return -1;
@@ -765,19 +570,7 @@ gate_free(struct gate *g)
 			    (unsigned long long)dropped);
 		event_sink_unref(g->sink);
 	}
-	gate_alerts_free(g->alerts);
-	if (g->sources != NULL) {
-		for (size_t i = 0; i < GATE_SOURCE_BUCKETS; i++) {
-			while (g->sources[i] != NULL) {
-				struct gate_source *next = g->sources[i]->next;
-
-				free(g->sources[i]);
-				g->sources[i] = next;
-			}
-		}
-		free(g->sources);
-	}
-	pthread_mutex_destroy(&g->sources_lock);
+	shared_free(g->shared);
 	json_free(&g->json);
 	config_unref(g->cfg);
 	if (g->base != NULL)

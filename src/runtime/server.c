@@ -22,7 +22,6 @@
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
 #include "ocspgate/memo.h"
@@ -31,6 +30,7 @@
 #include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/shared.h"
 
 /* Pooled request buffers kept after a burst (see pool.h). */
 #define SERVER_POOL_KEEP     (1u << 20)
@@ -100,8 +100,7 @@ static unsigned server_max_connections(const struct server *srv);
 static void
 server_cache_size(struct server *srv, const struct config *cfg)
 {
-	size_t n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
-	size_t size = cfg->cache_size / (n > 0 ? n : 1);
+	size_t size = cfg->cache_size / shared_workers(srv->shared);
 	uint64_t seed = 0;
 
 	ocsp_cache_free(srv->cache);
@@ -137,11 +136,11 @@ server_init_memos(struct server *srv)
 }
 
 int
-server_init(struct server *srv, struct gate *gate, struct event_base *base,
+server_init(struct server *srv, struct shared *shared, struct event_base *base,
     struct config *cfg, struct event_sink *sink, char *err, size_t errlen)
 {
 	memset(srv, 0, sizeof(*srv));
-	srv->gate = gate;
+	srv->shared = shared;
 	srv->base = base;
 	srv->cfg = config_ref(cfg);
 	TAILQ_INIT(&srv->sessions);
@@ -450,7 +449,7 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static unsigned
 server_max_connections(const struct server *srv)
 {
-	unsigned n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
+	unsigned n = (unsigned)shared_workers(srv->shared);
 
 	return (srv->cfg->max_connections + n - 1) / n;
 }

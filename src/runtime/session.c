@@ -21,7 +21,6 @@
 #include "ocspgate/config.h"
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_reply.h"
 #include "ocspgate/listener.h"
@@ -126,8 +125,8 @@ session_observe(struct session *s, const struct session_request *rq,
 	    rq->req.headers_done && http_filter_ua_mismatch(&rq->req);
 	o.now_ms = session_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
-	n = gate_alerts_observe(
-	    s->srv->gate, &o, alerts, ALERT_MAX_PER_OBSERVATION);
+	n = shared_alerts_observe(
+	    s->srv->shared, &o, alerts, ALERT_MAX_PER_OBSERVATION);
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned)alerts[i].kind < METRICS_ALERT_KINDS)
 			metrics_add(&s->srv->metrics.alerts[alerts[i].kind], 1);
@@ -409,7 +408,7 @@ session_close(struct session *s)
 		event_free(s->wait);
 	if (s->fd != -1)
 		evutil_closesocket(s->fd); /* it never sent a byte */
-	gate_source_release(s->srv->gate, &s->source_key);
+	shared_source_release(s->srv->shared, &s->source_key);
 	metrics_gauge_add(&s->srv->metrics.connections_open, -1);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
@@ -984,7 +983,7 @@ static void session_refuse_connection(
 static int
 session_count_source(struct session *s)
 {
-	if (!gate_source_acquire(s->srv->gate, s->cfg,
+	if (!shared_source_acquire(s->srv->shared, s->cfg,
 	        (const struct sockaddr *)&s->source_addr, &s->source_key)) {
 		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
 		    "max_connections_per_source reached");
