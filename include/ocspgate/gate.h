@@ -13,7 +13,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ocspgate/config-t.h"
 #include "ocspgate/json.h"
+#include "ocspgate/metrics.h"
 
 struct config;
 struct event;
@@ -74,6 +76,27 @@ int gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
  */
 int gate_init_shared(
     struct gate *g, struct config *cfg, char *err, size_t errlen);
+
+#define GATE_OUTPUTS 2 /* event outputs: file, syslog */
+
+/*
+ * The process's figures at one moment, gathered by the gate for the
+ * admin endpoint and the metric events: its own (reloads, event
+ * outputs, cache and alert state over all workers) copied, and each
+ * worker's counters, which that worker alone writes and any thread may
+ * read (metrics.h). Nothing in it needs the workers' code.
+ */
+struct gate_snapshot {
+	struct metrics_process process; /* outputs point into outputs[] */
+	struct metrics_event_output outputs[GATE_OUTPUTS];
+	struct metrics *workers[CONFIG_WORKERS_MAX];
+	size_t nworkers;
+	const char **names; /* process.responder_names, owned (may be NULL) */
+};
+
+/* Fills <s> now. Main thread. Free with gate_snapshot_release(). */
+void gate_snapshot(struct gate *g, struct gate_snapshot *s);
+void gate_snapshot_release(struct gate_snapshot *s);
 
 /* Runs the workers and the main loop until stopped. Returns 0. */
 int gate_run(struct gate *g);

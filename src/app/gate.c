@@ -36,6 +36,117 @@
 #include "ocspgate/worker.h"
 
 /* ------------------------------------------------------------------ */
+/* What the admin endpoint reads */
+
+/* Event outputs summed over the workers and the main thread. */
+static size_t
+gate_outputs(struct gate *g, struct metrics_event_output *out)
+{
+	const struct event_output_stats *f = event_sink_stats(g->sink);
+	const struct event_output_stats *y;
+	size_t n = 1;
+
+	out[0].name = "file";
+	out[0].sent = atomic_load_explicit(&f->lines, memory_order_relaxed);
+	out[0].dropped =
+	    atomic_load_explicit(&f->dropped, memory_order_relaxed);
+	out[0].queued_bytes =
+	    atomic_load_explicit(&f->queued, memory_order_relaxed);
+	if (g->cfg->event_syslog == NULL)
+		return n;
+	out[1].name = "syslog";
+	out[1].sent = out[1].dropped = out[1].queued_bytes = 0;
+	for (size_t i = 0; i <= g->nworkers; i++) {
+		const struct event_log *l = i < g->nworkers
+		    ? worker_server(g->workers[i])->log
+		    : g->log;
+
+		if (l == NULL || (y = event_log_syslog_stats(l)) == NULL)
+			continue;
+		out[1].sent +=
+		    atomic_load_explicit(&y->lines, memory_order_relaxed);
+		out[1].dropped +=
+		    atomic_load_explicit(&y->dropped, memory_order_relaxed);
+		out[1].queued_bytes +=
+		    atomic_load_explicit(&y->queued, memory_order_relaxed);
+	}
+	return ++n;
+}
+
+/*
+ * The responder and fetch-host names of <cfg>, as written, in a new
+ * array (NULL when there are none or memory ran out: the series then
+ * appear with their first request). The caller frees the array only.
+ */
+static const char **
+gate_responder_names(const struct config *cfg, size_t *n)
+{
+	const struct {
+		const struct responder *list;
+		size_t n;
+	} lists[] = {
+	    {cfg->responders, cfg->nresponders},
+	    {cfg->crl_hosts, cfg->ncrl_hosts},
+	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts},
+	    {cfg->ctl_hosts, cfg->nctl_hosts},
+	};
+	const char **names;
+	size_t total = 0, i, k;
+
+	*n = 0;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		total += lists[i].n;
+	if (total == 0 || (names = calloc(total, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (k = 0; k < lists[i].n; k++)
+			names[(*n)++] = lists[i].list[k].spec;
+	return names;
+}
+
+void
+gate_snapshot(struct gate *g, struct gate_snapshot *s)
+{
+	struct metrics_process *p = &s->process;
+
+	memset(s, 0, sizeof(*s));
+	p->version = OCSPGATE_VERSION;
+	p->start_time_sec = g->start_time;
+	p->workers = (unsigned)g->nworkers;
+	p->reloads_ok = g->reloads_ok;
+	p->reloads_failed = g->reloads_failed;
+	p->last_reload_success = g->last_reload_ok;
+	p->last_reload_time_sec = g->last_reload_time;
+	p->outputs = s->outputs;
+	p->noutputs = gate_outputs(g, s->outputs);
+	for (size_t i = 0; i < g->nworkers && i < CONFIG_WORKERS_MAX; i++) {
+		struct server *srv = worker_server(g->workers[i]);
+
+		p->cache_entries += atomic_load_explicit(
+		    &srv->cache_entries, memory_order_relaxed);
+		p->cache_bytes += atomic_load_explicit(
+		    &srv->cache_bytes, memory_order_relaxed);
+		p->cache_evictions += atomic_load_explicit(
+		    &srv->cache_evictions, memory_order_relaxed);
+		s->workers[s->nworkers++] = &srv->metrics;
+	}
+	p->cache_max_bytes = g->cfg->cache_size;
+	shared_alert_stats(
+	    g->shared, &p->alert_sources_tracked, &p->alert_source_evictions);
+	s->names = gate_responder_names(g->cfg, &p->nresponder_names);
+	p->responder_names = s->names;
+}
+
+void
+gate_snapshot_release(struct gate_snapshot *s)
+{
+	free(s->names);
+	s->names = NULL;
+	s->process.responder_names = NULL;
+	s->process.nresponder_names = 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Listening sockets */
 
 static void
