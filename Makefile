@@ -150,11 +150,11 @@ package: deps
 	cd $(BUILD_PACKAGE) && cpack -G DEB
 
 format:
-	clang-format -i src/*/*.c include/ocspgate/*.h tests/unit/*.c \
+	clang-format -i src/*/*.[ch] include/ocspgate/*.h tests/unit/*.c \
 	    tests/unit/*.h tests/fuzz/*.c
 
 check-format:
-	clang-format --dry-run -Werror src/*/*.c include/ocspgate/*.h \
+	clang-format --dry-run -Werror src/*/*.[ch] include/ocspgate/*.h \
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:

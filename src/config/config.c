@@ -3,35 +3,34 @@
  * Reads the config and the files it names (issuer PEMs; checks hosts_file
  * and event_log's directory); opens no socket, logs nothing, keeps no
  * globals: every error goes, all of them at once, to the caller's buffer.
+ * This file holds the load itself, the directive tables, errors and the
+ * helpers every part uses, and the directives of no wider concern; the
+ * others are in config_listen.c, config_hosts.c, config_pki.c,
+ * config_trust.c, config_outputs.c and config_alerts.c.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <libconfig.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "ocspgate/addr.h"
-#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/file.h"
 #include "ocspgate/inventory.h"
-#include "ocspgate/syslog_format.h"
+
+#include "config_ctx.h"
 
 /* Accepted ranges of the numeric directives (defaults are in config.h). */
 #define CONFIG_MAX_REQUEST_BODY_MIN 1
@@ -48,25 +47,8 @@
 #define CONFIG_MAX_CONNECTIONS_MAX   1000000
 #define CONFIG_MAX_RESPONSE_BODY_MAX (16 * 1024 * 1024)
 #define CONFIG_MAX_FETCH_BYTES_MAX   (256 * 1024 * 1024)
-#define CONFIG_MAX_CA_FILE_BYTES     (16 * 1024 * 1024)
 #define CONFIG_MAX_FILE_BYTES        (16 * 1024 * 1024)
-#define CONFIG_MAX_PEM_BYTES         (4 * 1024 * 1024)
 #define CONFIG_DNS_PORT              53
-#define CONFIG_HOST_MAX              253 /* RFC 1035 2.3.4 */
-#define CONFIG_LABEL_MAX             63
-
-/* One load in progress: where errors go and what is being built. */
-struct config_ctx {
-	const char *path; /* the config's path as given, for messages */
-	char *dir;        /* its directory, for relative file names */
-	const char *text; /* the config's text, NUL-terminated */
-	size_t text_len;
-	char *err;
-	size_t errlen;
-	size_t errpos;
-	unsigned nerrors;
-	struct config *c;
-};
 
 struct config_directive {
 	const char *name;
@@ -136,14 +118,11 @@ full:
 	ctx->err[ctx->errpos] = '\0';
 }
 
-static void config_error(struct config_ctx *ctx, const config_setting_t *s,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /*
  * Reports an error at setting <s> (its file and line), or about the whole
  * file when <s> is NULL.
  */
-static void
+void
 config_error(
     struct config_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
 {
@@ -158,10 +137,7 @@ config_error(
 	va_end(ap);
 }
 
-static void config_error_at(struct config_ctx *ctx, const char *file,
-    unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
+void
 config_error_at(struct config_ctx *ctx, const char *file, unsigned line,
     const char *fmt, ...)
 {
@@ -172,8 +148,7 @@ config_error_at(struct config_ctx *ctx, const char *file, unsigned line,
 	va_end(ap);
 }
 
-/* Records a line for `ocspgate -t` to print (what was learned). */
-static void __attribute__((format(printf, 2, 3)))
+void
 config_note(struct config_ctx *ctx, const char *fmt, ...)
 {
 	struct config *c = ctx->c;
@@ -190,14 +165,14 @@ config_note(struct config_ctx *ctx, const char *fmt, ...)
 		c->nnotes++;
 }
 
-static void
+void
 config_oom(struct config_ctx *ctx, const config_setting_t *s)
 {
 	config_error(ctx, s, "out of memory");
 }
 
 /* Returns the directory part of <path> ("." when it has none), or NULL. */
-static char *
+char *
 config_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -214,7 +189,7 @@ config_dirname(const char *path)
  * relative ones against the config file's directory. Returns a malloc'd
  * string, or NULL when out of memory.
  */
-static char *
+char *
 config_resolve(const struct config_ctx *ctx, const char *name)
 {
 	size_t n;
@@ -235,7 +210,7 @@ config_resolve(const struct config_ctx *ctx, const char *name)
  * Returns the descriptor, or -1 with errno set (EINVAL for something
  * other than a regular file, EFBIG for one too large).
  */
-static int
+int
 config_open_regular(const char *path, off_t max_bytes)
 {
 	struct stat st;
@@ -263,7 +238,7 @@ config_open_regular(const char *path, off_t max_bytes)
 	return fd;
 }
 
-static const char *
+const char *
 config_strerror(int e)
 {
 	return e == EINVAL ? "not a regular file" : strerror(e);
@@ -273,7 +248,7 @@ config_strerror(int e)
  * Parses a port of <n> characters at <s>: decimal digits only, value
  * <min>..65535. Returns true with *port set.
  */
-static bool
+bool
 config_parse_port(const char *s, size_t n, unsigned min, uint16_t *port)
 {
 	unsigned v = 0;
@@ -297,7 +272,7 @@ config_parse_port(const char *s, size_t n, unsigned min, uint16_t *port)
  * with that port. Host names are refused. Ports must be min_port..65535.
  * Returns 0 with *ss and *sslen set, or -1 with a message in <err>.
  */
-static int
+int
 config_parse_sockaddr(const char *text, int default_port, unsigned min_port,
     struct sockaddr_storage *ss, socklen_t *sslen, char *err, size_t errlen)
 {
@@ -385,228 +360,6 @@ config_parse_sockaddr(const char *text, int default_port, unsigned min_port,
 		*sslen = sizeof(*sin);
 	}
 	return 0;
-}
-
-/*
- * Checks a host name (already lowercased, without "*." and trailing dot):
- * labels of letters, digits and '-', none empty or over 63 characters,
- * and a name ending in a numeric label must be a valid IPv4 address.
- * Returns 0, or -1 with a message.
- */
-static int
-config_check_host(const char *host, bool wildcard, char *err, size_t errlen)
-{
-	size_t label = 0, n = strlen(host);
-	bool numeric = true, last_numeric = false;
-	struct in_addr a;
-
-	if (n == 0) {
-		snprintf(err, errlen, "empty host");
-		return -1;
-	}
-	if (n > CONFIG_HOST_MAX) {
-		snprintf(err, errlen, "host longer than %d characters",
-		    CONFIG_HOST_MAX);
-		return -1;
-	}
-	for (size_t i = 0; i <= n; i++) {
-		unsigned char c = (unsigned char)host[i];
-
-		if (c == '.' || c == '\0') {
-			if (label == 0) {
-				snprintf(err, errlen, "empty label in host");
-				return -1;
-			}
-			if (label > CONFIG_LABEL_MAX) {
-				snprintf(err, errlen,
-				    "label longer than %d characters in host",
-				    CONFIG_LABEL_MAX);
-				return -1;
-			}
-			last_numeric = numeric;
-			label = 0;
-			numeric = true;
-			continue;
-		}
-		label++;
-		if (c >= '0' && c <= '9')
-			continue;
-		numeric = false;
-		if ((c >= 'a' && c <= 'z') || c == '-')
-			continue;
-		if (c == '*')
-			snprintf(err, errlen,
-			    "'*' is allowed only as the whole "
-			    "first label ('*.example.net')");
-		else if (c >= 0x20 && c < 0x7f)
-			snprintf(err, errlen, "bad character '%c' in host", c);
-		else
-			snprintf(err, errlen, "bad byte 0x%02x in host", c);
-		return -1;
-	}
-	if (last_numeric) {
-		if (inet_pton(AF_INET, host, &a) != 1) {
-			snprintf(
-			    err, errlen, "'%s' is not an IPv4 address", host);
-			return -1;
-		}
-		if (wildcard) {
-			snprintf(err, errlen,
-			    "a wildcard cannot apply to an IP address");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int
-config_parse_responder(
-    const char *spec, struct responder *r, char *err, size_t errlen)
-{
-	const char *p = spec, *host, *host_end, *port, *path = NULL;
-	char v6[INET6_ADDRSTRLEN + 1], *h;
-	struct in6_addr a6;
-	size_t plen = 0;
-
-	r->spec = r->host = r->path = NULL;
-	r->wildcard = false;
-	r->port = CONFIG_DEFAULT_PORT;
-	r->path_len = 0;
-
-	if (*p == '\0') {
-		snprintf(err, errlen, "empty responder");
-		return -1;
-	}
-	if (*p == '[') {
-		host = p + 1;
-		if ((host_end = strchr(host, ']')) == NULL) {
-			snprintf(err, errlen, "missing ']' after IPv6 address");
-			return -1;
-		}
-		p = host_end + 1;
-	} else {
-		host = p;
-		while (*p != '\0' && *p != ':' && *p != '/')
-			p++;
-		host_end = p;
-	}
-	if (*p == ':') {
-		port = ++p;
-		while (*p != '\0' && *p != '/')
-			p++;
-		if (!config_parse_port(port, (size_t)(p - port), 1, &r->port)) {
-			snprintf(err, errlen, "port must be 1..65535");
-			return -1;
-		}
-	}
-	if (*p == '/') {
-		path = p;
-		for (; *p != '\0'; p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if (c == '?' || c == '#') {
-				snprintf(err, errlen,
-				    "'%c' is not allowed in a path prefix", c);
-				return -1;
-			}
-			if (c <= 0x20 || c >= 0x7f) {
-				snprintf(err, errlen,
-				    "bad byte 0x%02x in path prefix", c);
-				return -1;
-			}
-		}
-		/* "/ocsp/" matches as "/ocsp", and "/" as no prefix. */
-		plen = (size_t)(p - path);
-		while (plen > 0 && path[plen - 1] == '/')
-			plen--;
-	} else if (*p != '\0') {
-		snprintf(err, errlen, "unexpected '%c' after the host", *p);
-		return -1;
-	}
-
-	if (*spec == '[') {
-		size_t n = (size_t)(host_end - host);
-
-		if (n >= sizeof(v6)) {
-			snprintf(err, errlen, "not an IPv6 address in '[]'");
-			return -1;
-		}
-		memcpy(v6, host, n);
-		v6[n] = '\0';
-		if (inet_pton(AF_INET6, v6, &a6) != 1) {
-			snprintf(
-			    err, errlen, "'%s' is not an IPv6 address", v6);
-			return -1;
-		}
-		/* Stored canonical and without brackets: "::1". */
-		inet_ntop(AF_INET6, &a6, v6, sizeof(v6));
-		h = strdup(v6);
-	} else {
-		if (host_end - host >= 2 && host[0] == '*' && host[1] == '.') {
-			r->wildcard = true;
-			host += 2;
-		}
-		/* One trailing dot is the root: "example.net." */
-		if (host_end > host && host_end[-1] == '.')
-			host_end--;
-		h = strndup(host, (size_t)(host_end - host));
-	}
-	if (h == NULL)
-		goto oom;
-	for (char *c = h; *c != '\0'; c++)
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-	if (*spec != '[' &&
-	    config_check_host(h, r->wildcard, err, errlen) == -1) {
-		free(h);
-		r->wildcard = false;
-		return -1;
-	}
-	r->host = h;
-	r->path = strndup(path != NULL ? path : "", plen);
-	r->spec = strdup(spec);
-	if (r->path == NULL || r->spec == NULL)
-		goto oom;
-	r->path_len = plen;
-	return 0;
-oom:
-	free(r->host);
-	free(r->path);
-	free(r->spec);
-	r->spec = r->host = r->path = NULL;
-	r->wildcard = false;
-	snprintf(err, errlen, "out of memory");
-	return -1;
-}
-
-static void
-config_free_responder(struct responder *r)
-{
-	free(r->spec);
-	free(r->host);
-	free(r->path);
-	free(r->issuers);
-	sk_X509_pop_free(r->issuer_certs, X509_free);
-	sk_X509_pop_free(r->trusted, X509_free);
-	X509_STORE_free(r->store);
-	memset(r, 0, sizeof(*r));
-}
-
-static bool
-config_port_is_zero(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET6)
-		return ((const struct sockaddr_in6 *)(const void *)ss)
-		           ->sin6_port == 0;
-	return ((const struct sockaddr_in *)(const void *)ss)->sin_port == 0;
-}
-
-static void
-config_free_listen(struct listen_addr *l)
-{
-	free(l->text);
-	free(l->proxy_from);
-	memset(l, 0, sizeof(*l));
 }
 
 static void
@@ -773,7 +526,7 @@ config_get_int(struct config_ctx *ctx, const config_setting_t *s, long long min,
 }
 
 /* Returns the string value of <s>, or NULL after reporting its type. */
-static const char *
+const char *
 config_get_string(struct config_ctx *ctx, const config_setting_t *s)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
@@ -788,7 +541,7 @@ config_get_string(struct config_ctx *ctx, const config_setting_t *s)
  * Checks that <s> is an array or list whose elements are all strings.
  * Returns false after reporting otherwise.
  */
-static bool
+bool
 config_check_strings(
     struct config_ctx *ctx, const config_setting_t *s, const char *what)
 {
@@ -815,32 +568,13 @@ bad:
  * is exact before a comma, but for the last element of a list closed on
  * a later line it is the line of the closing bracket.
  */
-static const config_setting_t *
+const config_setting_t *
 config_elem(const config_setting_t *s, int i)
 {
 	return config_setting_get_elem(s, (unsigned)i);
 }
 
-/* Fills <l>'s address from <text>. Returns 0, or -1 (reported). */
-static int
-config_listen_address(struct config_ctx *ctx, const config_setting_t *e,
-    const char *text, struct listen_addr *l)
-{
-	char msg[256];
-
-	if (config_parse_sockaddr(
-	        text, -1, 0, &l->addr, &l->addr_len, msg, sizeof(msg)) == -1) {
-		config_error(ctx, e, "listen: '%s': %s", text, msg);
-		return -1;
-	}
-	if ((l->text = strdup(text)) == NULL) {
-		config_oom(ctx, e);
-		return -1;
-	}
-	return 0;
-}
-
-static bool
+bool
 config_get_bool(struct config_ctx *ctx, const config_setting_t *s, bool *v)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
@@ -850,159 +584,6 @@ config_get_bool(struct config_ctx *ctx, const config_setting_t *s, bool *v)
 	}
 	*v = config_setting_get_bool(s) != 0;
 	return true;
-}
-
-/* proxy_protocol_from = [ "10.0.0.0/8", ... ] of a listener. */
-static void
-config_listen_proxy_from(
-    struct config_ctx *ctx, const config_setting_t *s, struct listen_addr *l)
-{
-	char msg[256];
-	int n;
-
-	if (!config_check_strings(ctx, s, "addresses or CIDR blocks"))
-		return;
-	n = config_setting_length(s);
-	if (n > 0 &&
-	    (l->proxy_from = calloc((size_t)n, sizeof(*l->proxy_from))) ==
-	        NULL) {
-		config_oom(ctx, s);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_elem(s, i);
-		const char *t = config_setting_get_string(e);
-
-		if (cidr_parse(t, &l->proxy_from[l->nproxy_from], msg,
-		        sizeof(msg)) == -1) {
-			config_error(
-			    ctx, e, "proxy_protocol_from: '%s': %s", t, msg);
-			continue;
-		}
-		l->nproxy_from++;
-	}
-}
-
-/*
- * One `listen` entry in object form:
- * { address = "..."; transparent = "..."; proxy_protocol = true;
- *   proxy_protocol_from = [ ... ]; }
- */
-static int
-config_listen_group(
-    struct config_ctx *ctx, const config_setting_t *g, struct listen_addr *l)
-{
-	const config_setting_t *addr = NULL, *from = NULL;
-	unsigned errors = ctx->nerrors;
-	int n = config_setting_length(g);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_elem(g, i);
-		const char *name = config_setting_name(m), *v;
-
-		if (strcmp(name, "address") == 0) {
-			addr = m;
-		} else if (strcmp(name, "proxy_protocol") == 0) {
-			config_get_bool(ctx, m, &l->proxy_protocol);
-		} else if (strcmp(name, "proxy_protocol_from") == 0) {
-			from = m;
-		} else if (strcmp(name, "transparent") == 0) {
-			if ((v = config_get_string(ctx, m)) == NULL)
-				continue;
-			if (strcmp(v, "redirect") == 0)
-				l->transparent = LISTEN_REDIRECT;
-			else if (strcmp(v, "tproxy") == 0)
-				l->transparent = LISTEN_TPROXY;
-			else if (strcmp(v, "off") == 0)
-				l->transparent = LISTEN_EXPLICIT;
-			else
-				config_error(ctx, m,
-				    "'transparent' must be \"redirect\", "
-				    "\"tproxy\" or \"off\", not '%s'",
-				    v);
-		} else {
-			config_error(ctx, m,
-			    "listen: unknown key '%s' (expected 'address', "
-			    "'transparent', 'proxy_protocol' or "
-			    "'proxy_protocol_from')",
-			    name);
-		}
-	}
-	if (addr == NULL) {
-		config_error(ctx, g, "listen: entry without 'address'");
-	} else {
-		const char *text = config_get_string(ctx, addr);
-
-		if (text != NULL)
-			config_listen_address(ctx, addr, text, l);
-	}
-	if (from != NULL)
-		config_listen_proxy_from(ctx, from, l);
-	if (l->proxy_protocol && l->nproxy_from == 0 && ctx->nerrors == errors)
-		config_error(ctx, g,
-		    "listen: proxy_protocol needs proxy_protocol_from (the "
-		    "balancers allowed to send it)");
-	if (from != NULL && !l->proxy_protocol && ctx->nerrors == errors)
-		config_error(ctx, from,
-		    "listen: proxy_protocol_from without proxy_protocol = "
-		    "true");
-	return ctx->nerrors == errors ? 0 : -1;
-}
-
-static void
-config_parse_listen(struct config_ctx *ctx, const config_setting_t *s)
-{
-	struct config *c = ctx->c;
-	int n;
-
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(s) != CONFIG_TYPE_LIST) {
-		config_error(
-		    ctx, s, "'listen' must be an array or list of addresses");
-		return;
-	}
-	if ((n = config_setting_length(s)) == 0) {
-		config_error(ctx, s, "no listen address");
-		return;
-	}
-	if ((c->listen = calloc((size_t)n, sizeof(*c->listen))) == NULL) {
-		config_oom(ctx, s);
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_elem(s, i);
-		struct listen_addr *l = &c->listen[c->nlisten];
-		int rc;
-
-		if (config_setting_type(e) == CONFIG_TYPE_STRING) {
-			rc = config_listen_address(
-			    ctx, e, config_setting_get_string(e), l);
-		} else if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
-			rc = config_listen_group(ctx, e, l);
-		} else {
-			config_error(ctx, e,
-			    "listen: each entry must be an address string or "
-			    "a { address = ...; } group");
-			rc = -1;
-		}
-		if (rc == -1) {
-			config_free_listen(l);
-			continue;
-		}
-		l->line = (int)config_setting_source_line(e);
-		c->nlisten++;
-	}
-	for (size_t i = 0; i < c->nlisten; i++) {
-		for (size_t k = 0; k < i; k++) {
-			/* Port 0 asks for a new ephemeral port each time. */
-			if (strcmp(c->listen[i].text, c->listen[k].text) == 0 &&
-			    !config_port_is_zero(&c->listen[i].addr))
-				config_error_at(ctx, NULL,
-				    (unsigned)c->listen[i].line,
-				    "listen: '%s' is listed twice",
-				    c->listen[i].text);
-		}
-	}
 }
 
 static void
@@ -1120,59 +701,6 @@ config_parse_mode(struct config_ctx *ctx, const config_setting_t *s)
 		    "'mode' must be \"enforce\" or \"monitor\", not '%s'", v);
 }
 
-/*
- * event_log: "-" is stdout; a file is opened (and reopened) by the event
- * log writer, so here only its directory must exist.
- */
-static void
-config_parse_event_log(struct config_ctx *ctx, const config_setting_t *s)
-{
-	struct stat st;
-	const char *v;
-	char *path, *dir;
-	int e;
-
-	if ((v = config_get_string(ctx, s)) == NULL)
-		return;
-	if (*v == '\0') {
-		config_error(
-		    ctx, s, "'event_log' must not be empty (\"-\" is stdout)");
-		return;
-	}
-	path = strcmp(v, "-") == 0 ? strdup(v) : config_resolve(ctx, v);
-	if (path == NULL) {
-		config_oom(ctx, s);
-		return;
-	}
-	if (strcmp(path, "-") != 0) {
-		if ((dir = config_dirname(path)) == NULL) {
-			config_oom(ctx, s);
-			free(path);
-			return;
-		}
-		if (stat(dir, &st) == -1)
-			e = errno;
-		else
-			e = S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-		if (e != 0) {
-			config_error(ctx, s, "event_log: directory %s: %s", dir,
-			    strerror(e));
-			free(dir);
-			free(path);
-			return;
-		}
-		free(dir);
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-			config_error(
-			    ctx, s, "event_log: %s is a directory", path);
-			free(path);
-			return;
-		}
-	}
-	free(ctx->c->event_log);
-	ctx->c->event_log = path;
-}
-
 static void
 config_parse_hosts_file(struct config_ctx *ctx, const config_setting_t *s)
 {
@@ -1197,224 +725,6 @@ config_parse_hosts_file(struct config_ctx *ctx, const config_setting_t *s)
 	}
 	free(ctx->c->hosts_file);
 	ctx->c->hosts_file = path;
-}
-
-/*
- * Reads every certificate of PEM file <name> (named in the `issuers`
- * setting <s>) into r->issuers. A file without any certificate, or with a
- * broken one, is an error. Returns 0 or -1 (reported).
- */
-static int
-config_load_issuer_file(struct config_ctx *ctx, const config_setting_t *s,
-    const char *name, struct responder *r)
-{
-	struct ocsp_issuer *more;
-	unsigned long e;
-	size_t found = 0;
-	char *path;
-	FILE *f = NULL;
-	X509 *x;
-	int fd, rc = -1;
-
-	if ((path = config_resolve(ctx, name)) == NULL) {
-		config_oom(ctx, s);
-		return -1;
-	}
-	if ((fd = config_open_regular(path, CONFIG_MAX_PEM_BYTES)) == -1 ||
-	    (f = fdopen(fd, "r")) == NULL) {
-		config_error(ctx, s, "issuers: cannot read %s: %s", path,
-		    config_strerror(errno));
-		if (fd != -1)
-			close(fd);
-		goto done;
-	}
-	ERR_clear_error();
-	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		more = realloc(r->issuers, (r->nissuers + 1) * sizeof(*more));
-		if (more == NULL) {
-			X509_free(x);
-			config_oom(ctx, s);
-			goto done;
-		}
-		r->issuers = more;
-		if (ocsp_issuer_from_cert(x, &r->issuers[r->nissuers]) == -1) {
-			X509_free(x);
-			config_error(ctx, s,
-			    "issuers: cannot hash certificate %zu of %s",
-			    found + 1, path);
-			goto done;
-		}
-		/* Kept whole too: they are trust anchors for verification. */
-		if ((r->issuer_certs == NULL &&
-		        (r->issuer_certs = sk_X509_new_null()) == NULL) ||
-		    sk_X509_push(r->issuer_certs, x) == 0) {
-			X509_free(x);
-			config_oom(ctx, s);
-			goto done;
-		}
-		r->nissuers++;
-		found++;
-	}
-	/* The loop ends on "no start line" at the end of the file. */
-	e = ERR_peek_last_error();
-	if (ferror(f)) {
-		config_error(ctx, s, "issuers: cannot read %s: %s", path,
-		    strerror(errno));
-	} else if (e != 0 &&
-	    !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	        ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
-		config_error(ctx, s, "issuers: bad certificate in %s: %s", path,
-		    ERR_reason_error_string(e) != NULL
-		        ? ERR_reason_error_string(e)
-		        : "unknown error");
-	} else if (found == 0) {
-		config_error(ctx, s, "issuers: no certificate in %s", path);
-	} else {
-		rc = 0;
-	}
-done:
-	ERR_clear_error();
-	if (f != NULL)
-		fclose(f);
-	free(path);
-	return rc;
-}
-
-/*
- * One `responders` entry in object form: { host = "..."; issuers = [...]; }.
- * Returns 0 with <r> filled, or -1 (reported; <r> freed).
- */
-static int
-config_parse_responder_group(
-    struct config_ctx *ctx, const config_setting_t *g, struct responder *r)
-{
-	const config_setting_t *host = NULL, *issuers = NULL;
-	const char *spec;
-	char msg[256];
-	unsigned errors = ctx->nerrors;
-	int n = config_setting_length(g);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_elem(g, i);
-		const char *name = config_setting_name(m);
-
-		if (strcmp(name, "host") == 0)
-			host = m;
-		else if (strcmp(name, "issuers") == 0)
-			issuers = m;
-		else
-			config_error(ctx, m,
-			    "responders: unknown key '%s' (expected 'host' "
-			    "or 'issuers')",
-			    name);
-	}
-	if (host == NULL) {
-		config_error(ctx, g, "responders: entry without 'host'");
-	} else if ((spec = config_get_string(ctx, host)) != NULL &&
-	    config_parse_responder(spec, r, msg, sizeof(msg)) == -1) {
-		config_error(ctx, host, "responders: '%s': %s", spec, msg);
-	}
-	if (issuers != NULL && config_check_strings(ctx, issuers, "files")) {
-		if ((n = config_setting_length(issuers)) == 0)
-			config_error(ctx, issuers,
-			    "'issuers' is empty (leave it out to allow any "
-			    "issuer)");
-		for (int i = 0; i < n; i++)
-			config_load_issuer_file(ctx, issuers,
-			    config_setting_get_string(config_elem(issuers, i)),
-			    r);
-	}
-	if (ctx->nerrors != errors) {
-		config_free_responder(r);
-		return -1;
-	}
-	r->line = (int)config_setting_source_line(g);
-	return 0;
-}
-
-static void
-config_parse_host_list(struct config_ctx *ctx, const config_setting_t *s,
-    struct responder **list, size_t *count)
-{
-	const char *what = config_setting_name(s);
-	char msg[256];
-	int n;
-
-	/* An array holds scalars of one type: each is checked below. */
-	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
-	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
-		config_error(
-		    ctx, s, "'%s' must be a list of strings and groups", what);
-		return;
-	}
-	/* An empty list is valid: everything is then blocked. */
-	if ((n = config_setting_length(s)) == 0)
-		return;
-	/* Appended: pki_certs may have learned entries already. */
-	{
-		struct responder *more =
-		    realloc(*list, (*count + (size_t)n) * sizeof(**list));
-
-		if (more == NULL) {
-			config_oom(ctx, s);
-			return;
-		}
-		memset(more + *count, 0, (size_t)n * sizeof(*more));
-		*list = more;
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_elem(s, i);
-		struct responder *r = &(*list)[*count];
-		const char *spec;
-
-		switch (config_setting_type(e)) {
-		case CONFIG_TYPE_STRING:
-			spec = config_setting_get_string(e);
-			if (config_parse_responder(spec, r, msg, sizeof(msg)) ==
-			    -1) {
-				config_error(
-				    ctx, e, "%s: '%s': %s", what, spec, msg);
-				continue;
-			}
-			r->line = (int)config_setting_source_line(e);
-			break;
-		case CONFIG_TYPE_GROUP:
-			if (config_parse_responder_group(ctx, e, r) == -1)
-				continue;
-			break;
-		default:
-			config_error(ctx, e,
-			    "%s: an entry must be a string or a group", what);
-			continue;
-		}
-		(*count)++;
-	}
-}
-
-static void
-config_parse_responders(struct config_ctx *ctx, const config_setting_t *s)
-{
-	config_parse_host_list(
-	    ctx, s, &ctx->c->responders, &ctx->c->nresponders);
-}
-
-static void
-config_parse_crl_hosts(struct config_ctx *ctx, const config_setting_t *s)
-{
-	config_parse_host_list(ctx, s, &ctx->c->crl_hosts, &ctx->c->ncrl_hosts);
-}
-
-static void
-config_parse_ca_issuer_hosts(struct config_ctx *ctx, const config_setting_t *s)
-{
-	config_parse_host_list(
-	    ctx, s, &ctx->c->ca_issuer_hosts, &ctx->c->nca_issuer_hosts);
-}
-
-static void
-config_parse_ctl_hosts(struct config_ctx *ctx, const config_setting_t *s)
-{
-	config_parse_host_list(ctx, s, &ctx->c->ctl_hosts, &ctx->c->nctl_hosts);
 }
 
 static void
@@ -1571,623 +881,6 @@ config_parse_allow_service_locator(
     struct config_ctx *ctx, const config_setting_t *s)
 {
 	config_get_bool(ctx, s, &ctx->c->allow_service_locator);
-}
-
-/* ca_file: a PEM bundle of CAs trusted to sign OCSP responses. */
-static void
-config_parse_ca_file(struct config_ctx *ctx, const config_setting_t *s)
-{
-	const char *v;
-	char *path;
-	FILE *f = NULL;
-	X509 *x;
-	unsigned long e;
-	int fd;
-
-	if ((v = config_get_string(ctx, s)) == NULL)
-		return;
-	if ((path = config_resolve(ctx, v)) == NULL) {
-		config_oom(ctx, s);
-		return;
-	}
-	free(ctx->c->ca_file);
-	ctx->c->ca_file = path;
-	if ((fd = config_open_regular(path, CONFIG_MAX_CA_FILE_BYTES)) == -1 ||
-	    (f = fdopen(fd, "r")) == NULL) {
-		config_error(ctx, s, "ca_file: cannot read %s: %s", path,
-		    config_strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return;
-	}
-	if (ctx->c->ca_certs == NULL &&
-	    (ctx->c->ca_certs = sk_X509_new_null()) == NULL) {
-		config_oom(ctx, s);
-		fclose(f);
-		return;
-	}
-	ERR_clear_error();
-	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_push(ctx->c->ca_certs, x) == 0) {
-			X509_free(x);
-			config_oom(ctx, s);
-			break;
-		}
-	}
-	e = ERR_peek_last_error();
-	if (e != 0 &&
-	    !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
-	        ERR_GET_REASON(e) == PEM_R_NO_START_LINE))
-		config_error(ctx, s, "ca_file: bad certificate in %s: %s", path,
-		    ERR_reason_error_string(e) != NULL
-		        ? ERR_reason_error_string(e)
-		        : "unknown error");
-	else if (sk_X509_num(ctx->c->ca_certs) == 0)
-		config_error(ctx, s, "ca_file: no certificate in %s", path);
-	ERR_clear_error();
-	fclose(f);
-}
-
-/*
- * With verify_responses, each responder gets a store of the CAs it may
- * answer for: ca_file plus its own issuers.
- */
-/*
- * Adds <x> to the responder's store and to its list of trusted
- * certificates: OCSP_basic_verify() finds a signer only among the
- * response's certificates and that list, not in the store, so a
- * response signed by the CA itself without its certificate needs it.
- */
-static void
-config_trust(struct responder *r, X509 *x)
-{
-	X509_STORE_add_cert(r->store, x);
-	if (X509_up_ref(x) == 1 && sk_X509_push(r->trusted, x) == 0)
-		X509_free(x);
-}
-
-static void
-config_build_stores(struct config_ctx *ctx)
-{
-	struct config *c = ctx->c;
-
-	if (!c->verify_responses || ctx->nerrors > 0)
-		return;
-	for (size_t i = 0; i < c->nresponders; i++) {
-		struct responder *r = &c->responders[i];
-		int n = 0;
-
-		if ((r->store = X509_STORE_new()) == NULL) {
-			config_error_at(
-			    ctx, NULL, (unsigned)r->line, "out of memory");
-			return;
-		}
-		if ((r->trusted = sk_X509_new_null()) == NULL) {
-			config_error_at(
-			    ctx, NULL, (unsigned)r->line, "out of memory");
-			return;
-		}
-		for (int k = 0; k < sk_X509_num(c->ca_certs); k++, n++)
-			config_trust(r, sk_X509_value(c->ca_certs, k));
-		for (int k = 0; k < sk_X509_num(r->issuer_certs); k++, n++)
-			config_trust(r, sk_X509_value(r->issuer_certs, k));
-		if (n == 0)
-			config_error_at(ctx, NULL, (unsigned)r->line,
-			    "responders: '%s': verify_responses needs ca_file "
-			    "or issuers to trust",
-			    r->spec);
-	}
-}
-
-/*
- * Reads every PEM certificate of <path> into *out (created). Returns 0,
- * or -1 with a short text in *why (the file is unreadable, holds no
- * certificate or a bad one).
- */
-static int
-config_read_cas(const char *path, STACK_OF(X509) * *out, const char **why)
-{
-	FILE *f = NULL;
-	X509 *x;
-	int fd;
-
-	if ((fd = config_open_regular(path, CONFIG_MAX_CA_FILE_BYTES)) == -1 ||
-	    (f = fdopen(fd, "r")) == NULL) {
-		*why = config_strerror(errno);
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	if ((*out = sk_X509_new_null()) == NULL) {
-		fclose(f);
-		*why = "out of memory";
-		return -1;
-	}
-	ERR_set_mark();
-	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		if (sk_X509_push(*out, x) == 0) {
-			X509_free(x);
-			break;
-		}
-	}
-	ERR_pop_to_mark();
-	fclose(f);
-	if (sk_X509_num(*out) > 0)
-		return 0;
-	*why = "no certificate";
-	return -1;
-}
-
-/*
- * In monitor mode a request to an unlisted host that is a well-formed
- * status request (a candidate) is forwarded, and its answer's signature
- * is checked against ca_file, or the system bundle when ca_file is not
- * set. Without a readable bundle candidates are reported unverified:
- * that is noted, not an error.
- */
-static void
-config_build_candidate_trust(struct config_ctx *ctx)
-{
-	struct config *c = ctx->c;
-	const char *path = c->ca_file, *why = NULL;
-	STACK_OF(X509) *cas = NULL;
-
-	if (c->mode != MODE_MONITOR || ctx->nerrors > 0)
-		return;
-	if (c->ca_certs != NULL) {
-		cas = X509_chain_up_ref(c->ca_certs);
-	} else {
-		path = CONFIG_DEFAULT_CA_FILE;
-		if (config_read_cas(path, &cas, &why) == -1) {
-			sk_X509_pop_free(cas, X509_free);
-			config_note(ctx,
-			    "candidates: no trust store (%s: %s); their "
-			    "answers are not verified",
-			    path, why);
-			return;
-		}
-	}
-	if (cas == NULL || (c->candidate_store = X509_STORE_new()) == NULL) {
-		sk_X509_pop_free(cas, X509_free);
-		config_error(ctx, NULL, "out of memory");
-		return;
-	}
-	for (int i = 0; i < sk_X509_num(cas); i++)
-		X509_STORE_add_cert(c->candidate_store, sk_X509_value(cas, i));
-	c->candidate_cas = cas;
-	config_note(ctx,
-	    "candidates: answers checked against %d certificates of %s",
-	    sk_X509_num(cas), path);
-}
-
-/*
- * pki_certs: certificates of the enterprise PKI, whose AIA and CDP
- * extensions name the endpoints Windows will fetch. Each http:// URL
- * becomes an entry of the matching class; an OCSP responder learned
- * from a certificate is bound to that certificate's issuer when the
- * issuer is among the loaded certificates.
- */
-
-/* A loaded certificate and the file it came from. */
-struct config_pki_cert {
-	X509 *x;
-	const char *file;
-};
-
-/*
- * Turns "http://host[:port]/path" into a responder spec: the whole path
- * for OCSP (<dir> false), its directory for CRLs and certificates, so
- * that the next CRL or a delta CRL beside it also passes. Returns 0, or
- * -1 for URLs ocspgate does not serve (https, ldap, odd ones).
- */
-static int
-config_url_spec(const ASN1_IA5STRING *uri, bool dir, char *out, size_t len)
-{
-	const char *p, *slash, *last;
-	char url[512];
-	int n = ASN1_STRING_length(uri);
-
-	if (n <= 0 || (size_t)n >= sizeof(url))
-		return -1;
-	memcpy(url, ASN1_STRING_get0_data(uri), (size_t)n);
-	url[n] = '\0';
-	if (strlen(url) != (size_t)n || strncasecmp(url, "http://", 7) != 0)
-		return -1;
-	p = url + 7;
-	slash = strchr(p, '/');
-	if (slash == NULL || slash == p || strpbrk(p, "?#@ ") != NULL)
-		return -1;
-	last = dir ? strrchr(slash, '/') : p + strlen(p);
-	if ((size_t)(last - p) >= len)
-		return -1;
-	/* "host/" and "host/ocsp/" as "host" and "host/ocsp". */
-	while (last > slash && last[-1] == '/')
-		last--;
-	memcpy(out, p, (size_t)(last - p));
-	out[last - p] = '\0';
-	return 0;
-}
-
-/* Adds <spec> to a class list unless it is there; returns the entry. */
-static struct responder *
-config_learn(struct config_ctx *ctx, const config_setting_t *s,
-    struct responder **list, size_t *count, const char *spec, const char *what,
-    const char *file)
-{
-	struct responder *more, *r;
-	char msg[256];
-
-	for (size_t i = 0; i < *count; i++) {
-		if (strcmp((*list)[i].spec, spec) == 0)
-			return &(*list)[i];
-	}
-	if ((more = realloc(*list, (*count + 1) * sizeof(*more))) == NULL) {
-		config_oom(ctx, s);
-		return NULL;
-	}
-	*list = more;
-	r = &more[*count];
-	memset(r, 0, sizeof(*r));
-	if (config_parse_responder(spec, r, msg, sizeof(msg)) == -1)
-		return NULL; /* a URL we cannot match: left out */
-	r->line = (int)config_setting_source_line(s);
-	(*count)++;
-	config_note(ctx, "learned %s %s from %s", what, spec, file);
-	return r;
-}
-
-/* Binds learned responder <r> to issuer certificate <ca>. */
-static void
-config_bind_issuer(struct config_ctx *ctx, const config_setting_t *s,
-    struct responder *r, X509 *ca)
-{
-	struct ocsp_issuer *more;
-
-	for (int i = 0; i < sk_X509_num(r->issuer_certs); i++) {
-		if (X509_cmp(sk_X509_value(r->issuer_certs, i), ca) == 0)
-			return;
-	}
-	more = realloc(r->issuers, (r->nissuers + 1) * sizeof(*more));
-	if (more == NULL) {
-		config_oom(ctx, s);
-		return;
-	}
-	r->issuers = more;
-	if (ocsp_issuer_from_cert(ca, &r->issuers[r->nissuers]) == -1)
-		return;
-	if ((r->issuer_certs == NULL &&
-	        (r->issuer_certs = sk_X509_new_null()) == NULL) ||
-	    X509_up_ref(ca) != 1 || sk_X509_push(r->issuer_certs, ca) == 0) {
-		config_oom(ctx, s);
-		return;
-	}
-	r->nissuers++;
-	{
-		char name[256];
-
-		X509_NAME_oneline(
-		    X509_get_subject_name(ca), name, sizeof(name));
-		config_note(
-		    ctx, "bound responder %s to issuer %s", r->spec, name);
-	}
-}
-
-/* The loaded certificate that issued <x>, or NULL. */
-static X509 *
-config_find_issuer(struct config_pki_cert *certs, size_t n, X509 *x)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (X509_check_issued(certs[i].x, x) == X509_V_OK)
-			return certs[i].x;
-	}
-	return NULL;
-}
-
-static void
-config_learn_from(struct config_ctx *ctx, const config_setting_t *s,
-    struct config_pki_cert *certs, size_t n, size_t k)
-{
-	struct config *c = ctx->c;
-	X509 *x = certs[k].x;
-	AUTHORITY_INFO_ACCESS *aia;
-	CRL_DIST_POINTS *cdp;
-	char spec[512];
-
-	aia = X509_get_ext_d2i(x, NID_info_access, NULL, NULL);
-	for (int i = 0; i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
-		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
-		int nid = OBJ_obj2nid(ad->method);
-		const ASN1_IA5STRING *url;
-		struct responder *r;
-		X509 *ca;
-
-		if (ad->location->type != GEN_URI)
-			continue;
-		url = ad->location->d.uniformResourceIdentifier;
-		if (nid == NID_ad_OCSP &&
-		    config_url_spec(url, false, spec, sizeof(spec)) == 0) {
-			r = config_learn(ctx, s, &c->responders,
-			    &c->nresponders, spec, "responder", certs[k].file);
-			ca = config_find_issuer(certs, n, x);
-			if (r != NULL && ca != NULL)
-				config_bind_issuer(ctx, s, r, ca);
-		} else if (nid == NID_ad_ca_issuers &&
-		    config_url_spec(url, true, spec, sizeof(spec)) == 0) {
-			config_learn(ctx, s, &c->ca_issuer_hosts,
-			    &c->nca_issuer_hosts, spec, "ca_issuer_host",
-			    certs[k].file);
-		}
-	}
-	AUTHORITY_INFO_ACCESS_free(aia);
-	cdp = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
-	for (int i = 0; i < sk_DIST_POINT_num(cdp); i++) {
-		DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
-
-		if (dp->distpoint == NULL || dp->distpoint->type != 0)
-			continue;
-		for (int g = 0;
-		     g < sk_GENERAL_NAME_num(dp->distpoint->name.fullname);
-		     g++) {
-			GENERAL_NAME *gn = sk_GENERAL_NAME_value(
-			    dp->distpoint->name.fullname, g);
-
-			if (gn->type != GEN_URI)
-				continue;
-			if (config_url_spec(gn->d.uniformResourceIdentifier,
-			        true, spec, sizeof(spec)) == 0)
-				config_learn(ctx, s, &c->crl_hosts,
-				    &c->ncrl_hosts, spec, "crl_host",
-				    certs[k].file);
-		}
-	}
-	CRL_DIST_POINTS_free(cdp);
-}
-
-/*
- * Keeps <x> (a reference) in <*list> when it is a CA: its CRLs and trust
- * lists can then be checked against it.
- */
-static void
-config_keep_ca(struct config_ctx *ctx, const config_setting_t *s,
-    STACK_OF(X509) * *list, X509 *x)
-{
-	if (X509_check_ca(x) == 0)
-		return;
-	if ((*list == NULL && (*list = sk_X509_new_null()) == NULL) ||
-	    X509_up_ref(x) != 1) {
-		config_oom(ctx, s);
-		return;
-	}
-	if (sk_X509_push(*list, x) == 0) {
-		X509_free(x);
-		config_oom(ctx, s);
-	}
-}
-
-/*
- * known_cas and known_store: ca_file, the CAs of pki_certs and every
- * responder's issuers, each once.
- */
-static void
-config_collect_known_cas(struct config_ctx *ctx)
-{
-	struct config *c = ctx->c;
-	STACK_OF(X509) * from[3] = {c->ca_certs, c->pki_cas, NULL};
-
-	if (ctx->nerrors > 0)
-		return;
-	for (size_t i = 0; i <= c->nresponders; i++) {
-		from[2] =
-		    i < c->nresponders ? c->responders[i].issuer_certs : NULL;
-		for (size_t k = 0; k < 3; k++) {
-			for (int j = 0; j < sk_X509_num(from[k]); j++) {
-				X509 *x = sk_X509_value(from[k], j);
-				bool seen = false;
-
-				for (int m = 0;
-				     !seen && m < sk_X509_num(c->known_cas);
-				     m++)
-					seen = X509_cmp(x,
-					           sk_X509_value(
-					               c->known_cas, m)) == 0;
-				if (!seen)
-					config_keep_ca(
-					    ctx, NULL, &c->known_cas, x);
-			}
-		}
-		/* ca_file and pki_certs once, with the first responder. */
-		from[0] = from[1] = NULL;
-	}
-	if (sk_X509_num(c->known_cas) == 0)
-		return;
-	if ((c->known_store = X509_STORE_new()) == NULL) {
-		config_oom(ctx, NULL);
-		return;
-	}
-	for (int j = 0; j < sk_X509_num(c->known_cas); j++)
-		X509_STORE_add_cert(
-		    c->known_store, sk_X509_value(c->known_cas, j));
-}
-
-/* Reads every certificate of <path> into <*certs>. Returns -1 (reported). */
-static int
-config_pki_read(struct config_ctx *ctx, const config_setting_t *s,
-    const char *path, struct config_pki_cert **certs, size_t *n)
-{
-	FILE *f = NULL;
-	X509 *x;
-	size_t before = *n;
-	int fd;
-
-	if ((fd = config_open_regular(path, CONFIG_MAX_PEM_BYTES)) == -1 ||
-	    (f = fdopen(fd, "r")) == NULL) {
-		config_error(ctx, s, "pki_certs: cannot read %s: %s", path,
-		    config_strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	ERR_clear_error();
-	while ((x = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-		struct config_pki_cert *more =
-		    realloc(*certs, (*n + 1) * sizeof(**certs));
-
-		if (more == NULL) {
-			X509_free(x);
-			config_oom(ctx, s);
-			break;
-		}
-		*certs = more;
-		(*certs)[*n].x = x;
-		(*certs)[*n].file = path;
-		(*n)++;
-	}
-	ERR_clear_error();
-	fclose(f);
-	if (*n == before) {
-		config_error(ctx, s, "pki_certs: no certificate in %s", path);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-config_parse_pki_certs(struct config_ctx *ctx, const config_setting_t *s)
-{
-	struct config_pki_cert *certs = NULL;
-	char **paths = NULL;
-	size_t n = 0, npaths = 0;
-	int count;
-
-	if (!config_check_strings(ctx, s, "file patterns"))
-		return;
-	count = config_setting_length(s);
-	for (int i = 0; i < count; i++) {
-		const config_setting_t *e = config_elem(s, i);
-		char *pattern =
-		    config_resolve(ctx, config_setting_get_string(e));
-		glob_t g;
-		int rc;
-
-		if (pattern == NULL) {
-			config_oom(ctx, e);
-			break;
-		}
-		rc = glob(pattern, 0, NULL, &g);
-		if (rc == GLOB_NOMATCH) {
-			config_error(
-			    ctx, e, "pki_certs: no file matches %s", pattern);
-		} else if (rc != 0) {
-			config_error(
-			    ctx, e, "pki_certs: cannot read %s", pattern);
-		} else {
-			for (size_t k = 0; k < g.gl_pathc; k++) {
-				char **more = realloc(
-				    paths, (npaths + 1) * sizeof(*paths));
-
-				if (more == NULL) {
-					config_oom(ctx, e);
-					break;
-				}
-				paths = more;
-				if ((paths[npaths] = strdup(g.gl_pathv[k])) ==
-				    NULL) {
-					config_oom(ctx, e);
-					break;
-				}
-				config_pki_read(
-				    ctx, e, paths[npaths++], &certs, &n);
-			}
-			globfree(&g);
-		}
-		free(pattern);
-	}
-	for (size_t k = 0; k < n; k++)
-		config_learn_from(ctx, s, certs, n, k);
-	for (size_t k = 0; k < n; k++)
-		config_keep_ca(ctx, s, &ctx->c->pki_cas, certs[k].x);
-	for (size_t k = 0; k < n; k++)
-		X509_free(certs[k].x);
-	free(certs);
-	for (size_t k = 0; k < npaths; k++)
-		free(paths[k]);
-	free(paths);
-}
-
-/* event_syslog = "udp://host:port" | "tcp://host:port" | "unix:///path". */
-static void
-config_parse_event_syslog(struct config_ctx *ctx, const config_setting_t *s)
-{
-	struct syslog_target t;
-	char msg[256];
-	const char *v;
-
-	if ((v = config_get_string(ctx, s)) == NULL)
-		return;
-	if (syslog_parse_target(v, &t, msg, sizeof(msg)) == -1) {
-		config_error(ctx, s, "event_syslog: %s", msg);
-		return;
-	}
-	free(ctx->c->event_syslog);
-	if ((ctx->c->event_syslog = strdup(v)) == NULL)
-		config_oom(ctx, s);
-}
-
-static void
-config_parse_syslog_facility(struct config_ctx *ctx, const config_setting_t *s)
-{
-	const char *v;
-	int f;
-
-	if ((v = config_get_string(ctx, s)) == NULL)
-		return;
-	if ((f = syslog_facility_from_name(v)) == -1) {
-		config_error(ctx, s,
-		    "event_syslog_facility: unknown facility '%s' (daemon, "
-		    "auth, local0..local7, ...)",
-		    v);
-		return;
-	}
-	ctx->c->syslog_facility = f;
-}
-
-/* admin_listen = "127.0.0.1:9180": the metrics and health endpoint. */
-static void
-config_parse_admin_listen(struct config_ctx *ctx, const config_setting_t *s)
-{
-	struct config *c = ctx->c;
-	char msg[256];
-	const char *v;
-
-	if ((v = config_get_string(ctx, s)) == NULL)
-		return;
-	if (config_parse_sockaddr(v, -1, 1, &c->admin_addr, &c->admin_addr_len,
-	        msg, sizeof(msg)) == -1) {
-		config_error(ctx, s, "admin_listen: '%s': %s", v, msg);
-		return;
-	}
-	free(c->admin_listen);
-	if ((c->admin_listen = strdup(v)) == NULL)
-		config_oom(ctx, s);
-}
-
-static void
-config_parse_periodic_jitter(struct config_ctx *ctx, const config_setting_t *s)
-{
-	double v;
-
-	if (config_setting_type(s) == CONFIG_TYPE_FLOAT)
-		v = config_setting_get_float(s);
-	else if (config_setting_type(s) == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else
-		v = -1;
-	if (!(v >= 0 && v <= 1)) {
-		config_error(ctx, s,
-		    "'alert_periodic_jitter' must be a number from 0 to 1");
-		return;
-	}
-	ctx->c->alerts.periodic_jitter = v;
 }
 
 /* Directives that are one integer in a range, stored as is. */
