@@ -605,15 +605,6 @@ config_parse_on_host_mismatch(struct config_ctx *ctx, const config_setting_t *s)
 }
 
 static void
-config_parse_upstream_mark(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 0, 0xffffffffLL, &v))
-		ctx->c->upstream_mark = (uint32_t)v;
-}
-
-static void
 config_parse_reverse_dns(struct config_ctx *ctx, const config_setting_t *s)
 {
 	config_get_bool(ctx, s, &ctx->c->reverse_dns);
@@ -727,93 +718,6 @@ config_parse_hosts_file(struct config_ctx *ctx, const config_setting_t *s)
 	ctx->c->hosts_file = path;
 }
 
-static void
-config_parse_max_crl_bytes(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 1, CONFIG_MAX_FETCH_BYTES_MAX, &v))
-		ctx->c->max_crl_bytes = (size_t)v;
-}
-
-static void
-config_parse_max_request_body(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, CONFIG_MAX_REQUEST_BODY_MIN,
-	        CONFIG_MAX_REQUEST_BODY_MAX, &v))
-		ctx->c->max_request_body = (size_t)v;
-}
-
-static void
-config_parse_max_header_bytes(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, CONFIG_MAX_HEADER_BYTES_MIN,
-	        CONFIG_MAX_HEADER_BYTES_MAX, &v))
-		ctx->c->max_header_bytes = (size_t)v;
-}
-
-static void
-config_parse_client_timeout(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, CONFIG_CLIENT_TIMEOUT_MIN,
-	        CONFIG_CLIENT_TIMEOUT_MAX, &v))
-		ctx->c->client_timeout_sec = (unsigned)v;
-}
-
-static void
-config_parse_upstream_timeout(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, CONFIG_UPSTREAM_TIMEOUT_MIN,
-	        CONFIG_UPSTREAM_TIMEOUT_MAX, &v))
-		ctx->c->upstream_timeout_sec = (unsigned)v;
-}
-
-static void
-config_parse_max_nonce_bytes(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, CONFIG_MAX_NONCE_BYTES_MIN,
-	        CONFIG_MAX_NONCE_BYTES_MAX, &v))
-		ctx->c->max_nonce_bytes = (size_t)v;
-}
-
-static void
-config_parse_max_connections(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 1, CONFIG_MAX_CONNECTIONS_MAX, &v))
-		ctx->c->max_connections = (unsigned)v;
-}
-
-static void
-config_parse_max_connections_per_source(
-    struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 0, CONFIG_MAX_CONNECTIONS_MAX, &v))
-		ctx->c->max_connections_per_source = (unsigned)v;
-}
-
-static void
-config_parse_drain_timeout(struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 0, 3600, &v))
-		ctx->c->drain_timeout_sec = (unsigned)v;
-}
-
 /* user and group: names (or numbers) to drop privileges to. */
 static void
 config_parse_identity(
@@ -846,16 +750,6 @@ config_parse_group(struct config_ctx *ctx, const config_setting_t *s)
 }
 
 static void
-config_parse_max_response_body(
-    struct config_ctx *ctx, const config_setting_t *s)
-{
-	long long v;
-
-	if (config_get_int(ctx, s, 1, CONFIG_MAX_RESPONSE_BODY_MAX, &v))
-		ctx->c->max_response_body = (size_t)v;
-}
-
-static void
 config_parse_verify_responses(struct config_ctx *ctx, const config_setting_t *s)
 {
 	config_get_bool(ctx, s, &ctx->c->verify_responses);
@@ -883,24 +777,31 @@ config_parse_allow_service_locator(
 	config_get_bool(ctx, s, &ctx->c->allow_service_locator);
 }
 
-/* Directives that are one integer in a range, stored as is. */
-struct config_uint {
-	const char *name;
-	size_t offset;
-	bool is_size; /* a size_t field; else unsigned */
-	long long min, max;
-};
-
-#define CONFIG_UINT(name, field, min, max)                                     \
-	{                                                                      \
-		name, offsetof(struct config, field), false, min, max          \
-	}
-#define CONFIG_SIZE(name, field, min, max)                                     \
-	{                                                                      \
-		name, offsetof(struct config, field), true, min, max           \
-	}
-
-static const struct config_uint config_uints[] = {
+/*
+ * Directives that are one integer in a range, stored as is: every
+ * integer and size of the config. Those of the alerts are
+ * config_alerts.c's.
+ */
+static const struct config_int config_ints[] = {
+    CONFIG_SIZE("max_request_body", max_request_body,
+        CONFIG_MAX_REQUEST_BODY_MIN, CONFIG_MAX_REQUEST_BODY_MAX),
+    CONFIG_SIZE("max_header_bytes", max_header_bytes,
+        CONFIG_MAX_HEADER_BYTES_MIN, CONFIG_MAX_HEADER_BYTES_MAX),
+    CONFIG_UINT("client_timeout", client_timeout_sec, CONFIG_CLIENT_TIMEOUT_MIN,
+        CONFIG_CLIENT_TIMEOUT_MAX),
+    CONFIG_UINT("upstream_timeout", upstream_timeout_sec,
+        CONFIG_UPSTREAM_TIMEOUT_MIN, CONFIG_UPSTREAM_TIMEOUT_MAX),
+    CONFIG_SIZE("max_nonce_bytes", max_nonce_bytes, CONFIG_MAX_NONCE_BYTES_MIN,
+        CONFIG_MAX_NONCE_BYTES_MAX),
+    CONFIG_U32("upstream_mark", upstream_mark, 0, 0xffffffffLL),
+    CONFIG_UINT(
+        "max_connections", max_connections, 1, CONFIG_MAX_CONNECTIONS_MAX),
+    CONFIG_UINT("max_connections_per_source", max_connections_per_source, 0,
+        CONFIG_MAX_CONNECTIONS_MAX),
+    CONFIG_UINT("drain_timeout", drain_timeout_sec, 0, 3600),
+    CONFIG_SIZE("max_response_body", max_response_body, 1,
+        CONFIG_MAX_RESPONSE_BODY_MAX),
+    CONFIG_SIZE("max_crl_bytes", max_crl_bytes, 1, CONFIG_MAX_FETCH_BYTES_MAX),
     CONFIG_UINT("workers", workers, 0, CONFIG_WORKERS_MAX),
     CONFIG_UINT("upstream_idle_max", upstream_idle_max, 0, 100000),
     CONFIG_UINT("upstream_idle_timeout", upstream_idle_timeout_sec, 1, 3600),
@@ -911,45 +812,53 @@ static const struct config_uint config_uints[] = {
     CONFIG_SIZE(
         "event_syslog_max_message", event_syslog_max_message, 1024, 1LL << 24),
     CONFIG_UINT("metric_interval", metric_interval_sec, 0, 86400),
-    CONFIG_UINT("alert_rate_per_source", alerts.rate_per_source, 0, 10000000),
-    CONFIG_UINT("alert_rate_per_pair", alerts.rate_per_pair, 0, 10000000),
-    CONFIG_UINT("novelty_window", alerts.novelty_window, 0, 366 * 86400),
-    CONFIG_UINT("novelty_learning", alerts.novelty_learning, 0, 366 * 86400),
-    CONFIG_UINT("alert_early_requery", alerts.early_requery, 0, 1000000),
-    CONFIG_UINT("alert_serial_fanout", alerts.serial_fanout, 0, 1024),
-    CONFIG_UINT("alert_fanout_window", alerts.fanout_window, 1, 86400),
-    CONFIG_UINT("alert_periodic_min", alerts.periodic_min, 0, 16),
-    CONFIG_UINT("alert_cooldown", alerts.cooldown, 0, 86400),
-    CONFIG_UINT("alert_unknown_certificates", alerts.unknown_certs, 0, 1024),
-    CONFIG_UINT("alert_unauthorized_answers", alerts.unauthorized, 0, 1024),
-    CONFIG_UINT("alert_ua_mismatch", alerts.ua_mismatch, 0, 1000000),
-    CONFIG_UINT("max_tracked_sources", alerts.max_tracked_sources, 1, 10000000),
     CONFIG_UINT("source_ipv6_prefix", source_ipv6_prefix, 32, 128),
 };
 
-/* Parses <s> if it is one of config_uints[]. Returns false if not. */
+/* The row of <name> in the <n> rows of <table>, or NULL. */
+static const struct config_int *
+config_find_int(const struct config_int *table, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, table[i].name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/*
+ * Parses <s> if it is an integer directive (config_ints[], or the
+ * alerts' config_alert_ints[]): of integer type, within the row's range
+ * (else a "FILE:LINE:" error), stored in the row's field. Returns false
+ * if <s> is no such directive.
+ */
 static bool
-config_parse_uint(struct config_ctx *ctx, const config_setting_t *s)
+config_parse_int(struct config_ctx *ctx, const config_setting_t *s)
 {
 	const char *name = config_setting_name(s);
-	size_t n = sizeof(config_uints) / sizeof(config_uints[0]);
+	const struct config_int *u;
+	char *field;
 	long long v;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct config_uint *u = &config_uints[i];
-		char *field = (char *)ctx->c + u->offset;
-
-		if (strcmp(name, u->name) != 0)
-			continue;
-		if (config_get_int(ctx, s, u->min, u->max, &v)) {
-			if (u->is_size)
-				*(size_t *)(void *)field = (size_t)v;
-			else
-				*(unsigned *)(void *)field = (unsigned)v;
-		}
+	if ((u = config_find_int(config_ints,
+	         sizeof(config_ints) / sizeof(config_ints[0]), name)) == NULL &&
+	    (u = config_find_int(
+	         config_alert_ints, config_nalert_ints, name)) == NULL)
+		return false;
+	if (!config_get_int(ctx, s, u->min, u->max, &v))
 		return true;
+	field = (char *)ctx->c + u->offset;
+	switch (u->type) {
+	case CONFIG_INT_SIZE:
+		*(size_t *)(void *)field = (size_t)v;
+		break;
+	case CONFIG_INT_U32:
+		*(uint32_t *)(void *)field = (uint32_t)v;
+		break;
+	case CONFIG_INT_UNSIGNED:
+		*(unsigned *)(void *)field = (unsigned)v;
+		break;
 	}
-	return false;
+	return true;
 }
 
 static const struct config_directive config_directives[] = {
@@ -959,31 +868,20 @@ static const struct config_directive config_directives[] = {
     {"hosts_file", config_parse_hosts_file},
     {"resolvers", config_parse_resolvers},
     {"responders", config_parse_responders},
-    {"max_request_body", config_parse_max_request_body},
-    {"max_header_bytes", config_parse_max_header_bytes},
-    {"client_timeout", config_parse_client_timeout},
-    {"upstream_timeout", config_parse_upstream_timeout},
-    {"max_nonce_bytes", config_parse_max_nonce_bytes},
     {"allow_requestor_name", config_parse_allow_requestor_name},
     {"allow_signed_requests", config_parse_allow_signed_requests},
     {"allow_service_locator", config_parse_allow_service_locator},
     {"on_host_mismatch", config_parse_on_host_mismatch},
-    {"upstream_mark", config_parse_upstream_mark},
     {"inventory", config_parse_inventory},
     {"reverse_dns", config_parse_reverse_dns},
-    {"max_connections", config_parse_max_connections},
-    {"drain_timeout", config_parse_drain_timeout},
-    {"max_response_body", config_parse_max_response_body},
     {"verify_responses", config_parse_verify_responses},
     {"ca_file", config_parse_ca_file},
     {"crl_hosts", config_parse_crl_hosts},
     {"ca_issuer_hosts", config_parse_ca_issuer_hosts},
     {"ctl_hosts", config_parse_ctl_hosts},
-    {"max_crl_bytes", config_parse_max_crl_bytes},
     {"pki_certs", config_parse_pki_certs},
     {"user", config_parse_user},
     {"group", config_parse_group},
-    {"max_connections_per_source", config_parse_max_connections_per_source},
     {"event_syslog", config_parse_event_syslog},
     {"event_syslog_facility", config_parse_syslog_facility},
     {"admin_listen", config_parse_admin_listen},
@@ -1089,7 +987,7 @@ config_load_text(
 		const char *name = config_setting_name(s);
 		const struct config_directive *d;
 
-		if (config_parse_uint(&ctx, s))
+		if (config_parse_int(&ctx, s))
 			continue;
 		if ((d = config_find_directive(name)) == NULL) {
 			config_error(&ctx, s, "unknown directive '%s'", name);

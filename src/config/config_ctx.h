@@ -34,6 +34,37 @@ struct config_ctx {
 	struct config *c;
 };
 
+/* How an integer directive's field is stored. */
+enum config_int_type {
+	CONFIG_INT_UNSIGNED = 0,
+	CONFIG_INT_SIZE, /* size_t */
+	CONFIG_INT_U32   /* uint32_t */
+};
+
+/*
+ * A directive that is one integer in min..max, stored as is in the
+ * field at <offset> of struct config. config.c parses every one of
+ * them alike: the type, the range (a wrapped literal included) and the
+ * "FILE:LINE:" of an error.
+ */
+struct config_int {
+	const char *name;
+	size_t offset;
+	enum config_int_type type;
+	long long min, max;
+};
+
+#define CONFIG_INT_ROW(name, field, type, min, max)                            \
+	{                                                                      \
+		name, offsetof(struct config, field), type, min, max           \
+	}
+#define CONFIG_UINT(name, field, min, max)                                     \
+	CONFIG_INT_ROW(name, field, CONFIG_INT_UNSIGNED, min, max)
+#define CONFIG_SIZE(name, field, min, max)                                     \
+	CONFIG_INT_ROW(name, field, CONFIG_INT_SIZE, min, max)
+#define CONFIG_U32(name, field, min, max)                                      \
+	CONFIG_INT_ROW(name, field, CONFIG_INT_U32, min, max)
+
 /* Errors and notes (config.c). */
 
 /*
@@ -142,7 +173,9 @@ void config_parse_syslog_facility(
 void config_parse_admin_listen(
     struct config_ctx *ctx, const config_setting_t *s);
 
-/* config_alerts.c */
+/* config_alerts.c: the thresholds (integers), and the jitter. */
+extern const struct config_int config_alert_ints[];
+extern const size_t config_nalert_ints;
 void config_parse_periodic_jitter(
     struct config_ctx *ctx, const config_setting_t *s);
 

@@ -44,11 +44,18 @@ def words(path):
 
 
 def directive_names():
+    """Every directive of the loader's tables: config_directives[] (a
+    parser each) and the integer rows (CONFIG_UINT and the like) of
+    src/config/*.c."""
     src = (ROOT / "src" / "config" / "config.c").read_text()
     table = re.search(r"config_directives\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert table is not None, "config_directives[] not found in config.c"
-    return re.findall(r'\{\s*"([a-z0-9_]+)"\s*,\s*config_parse_',
-                      table.group(1))
+    names = re.findall(r'\{\s*"([a-z0-9_]+)"\s*,\s*config_parse_',
+                       table.group(1))
+    for path in sorted((ROOT / "src" / "config").glob("*.c")):
+        names += re.findall(r'\bCONFIG_(?:UINT|SIZE|U32)\(\s*"([a-z0-9_]+)"',
+                            path.read_text())
+    return names
 
 
 def reason_codes():
