@@ -237,4 +237,17 @@ void upstream_idle_flush(struct server *srv);
 void upstream_release(struct session *s);
 void upstream_on_timeout(struct session *s);
 
+/* The answer's side (answer.c), as the upstream side calls it. */
+bool upstream_check_host(struct session *s);
+int upstream_prepare_inspection(struct session *s);
+int upstream_capture_put(void *ctx, const unsigned char *p, size_t len);
+void upstream_expect(const struct session *s, struct http_response_expect *x);
+int upstream_inspection_failed(
+    struct session *s, enum reason why, const char *detail, bool whole);
+int upstream_check_allowed_head(struct session *s);
+int upstream_start_relay(
+    struct session *s, const unsigned char *held, size_t held_len);
+enum reason upstream_answer_class(const struct session *s);
+int upstream_inspect(struct session *s);
+
 #endif
