@@ -100,6 +100,10 @@ int server_apply(struct server *srv, struct config *cfg,
 /* SO_MARK needs CAP_NET_ADMIN: find out at load, not on every request. */
 int server_check_mark(const struct config *cfg, char *err, size_t errlen);
 
+/* The monotonic clock in nanoseconds: durations of requests and
+ * exchanges. */
+uint64_t server_now_ns(void);
+
 /* The metrics slot of responder <r> (found by name once). */
 size_t server_responder_slot(struct server *srv, const struct responder *r);
 

@@ -1,8 +1,11 @@
 /*
- * The answer to a forwarded request, as the client gets it: its head
- * judged against the request, its body held until inspected (allowed
- * requests, candidates) or relayed with a framing of ocspgate's own, and
- * the RFC 5019 cache, which answers without the upstream.
+ * The answer to a forwarded request, as the client gets it: the
+ * session's side of the exchange upstream.c carries out (its
+ * struct upstream_ops). The answer's head is judged against the
+ * request, its body held until inspected (allowed requests, candidates)
+ * or relayed with a framing of ocspgate's own. The RFC 5019 cache
+ * answers without the upstream. Works on the session's state; touches
+ * the upstream only through upstream.h.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -18,6 +21,8 @@
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
+#include "ocspgate/answer.h"
+#include "ocspgate/bev.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
@@ -26,10 +31,15 @@
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/upstream.h"
+
+#define ANSWER_CAPTURE_START 4096         /* an OCSP answer, grown if need be */
+#define ANSWER_CAB_RATIO     4            /* a cabinet unpacks to at most */
+#define ANSWER_OUTPUT_HIGH   (256u << 10) /* client behind: stop reading */
 
 /* True when <ss> holds the address (not port) of <ai>. */
 static bool
-upstream_same_ip(const union session_addr *a, const struct evutil_addrinfo *ai)
+answer_same_ip(const union session_addr *a, const struct evutil_addrinfo *ai)
 {
 	if (a->sa.sa_family != ai->ai_family)
 		return false;
@@ -51,12 +61,16 @@ upstream_same_ip(const union session_addr *a, const struct evutil_addrinfo *ai)
  * Host while sending to another address). Returns false after refusing
  * the request (on_host_mismatch = "block" in enforce mode).
  */
-bool
-upstream_check_host(struct session *s)
+static bool
+answer_on_resolved(void *ctx, const struct evutil_addrinfo *addrs)
 {
-	for (const struct evutil_addrinfo *ai = s->addrs; ai != NULL;
+	struct session *s = ctx;
+
+	if (!s->rq->req.intercepted)
+		return true;
+	for (const struct evutil_addrinfo *ai = addrs; ai != NULL;
 	     ai = ai->ai_next) {
-		if (upstream_same_ip(&s->orig_dst, ai))
+		if (answer_same_ip(&s->orig_dst, ai))
 			return true;
 	}
 	s->host_mismatch = true;
@@ -70,7 +84,7 @@ upstream_check_host(struct session *s)
 	}
 	if (s->cfg->mode == MODE_MONITOR)
 		return true;
-	upstream_release(s);
+	/* The upstream is released once this returns. */
 	s->forwarded = false;
 	session_reply(s, 403, REASON_HOST_MISMATCH, NULL, false);
 	return false;
@@ -81,8 +95,8 @@ upstream_check_host(struct session *s)
  * candidate that monitor mode forwarded, the class it is a request of
  * (REASON_NONE: not judged).
  */
-enum reason
-upstream_answer_class(const struct session *s)
+static enum reason
+answer_class(const struct session *s)
 {
 	if (reason_is_allow(s->rq->verdict.reason))
 		return s->rq->verdict.reason;
@@ -93,18 +107,18 @@ upstream_answer_class(const struct session *s)
  * Answers to allowed requests and candidates are inspected: they need a
  * capture buffer and an evbuffer to hold them meanwhile.
  */
-int
-upstream_prepare_inspection(struct session *s)
+static int
+answer_prepare(struct session *s)
 {
-	s->inspect = upstream_answer_class(s) != REASON_NONE;
+	s->inspect = answer_class(s) != REASON_NONE;
 	if (!s->inspect)
 		return 0;
 	/*
-	 * The capture grows as the payload arrives (upstream_capture_put):
+	 * The capture grows as the payload arrives (answer_capture_put):
 	 * OCSP answers up to max_response_body, CRLs and the like, which
 	 * may be megabytes, up to max_crl_bytes.
 	 */
-	s->inspect_limit = upstream_answer_class(s) == REASON_OCSP_REQUEST
+	s->inspect_limit = answer_class(s) == REASON_OCSP_REQUEST
 	    ? s->cfg->max_response_body
 	    : s->cfg->max_crl_bytes;
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
@@ -118,7 +132,7 @@ upstream_prepare_inspection(struct session *s)
  * like a miss): [struct ocsp_response_facts][DER].
  */
 static time_t
-upstream_parse_time(const char *t)
+answer_parse_time(const char *t)
 {
 	struct tm tm;
 
@@ -134,7 +148,7 @@ upstream_parse_time(const char *t)
 
 /* Whether this request may be answered from, and stored in, the cache. */
 static enum session_cache
-upstream_cache_class(const struct session *s)
+answer_cache_class(const struct session *s)
 {
 	if (s->rq->verdict.reason != REASON_OCSP_REQUEST ||
 	    s->rq->verdict.responder == NULL)
@@ -148,7 +162,7 @@ upstream_cache_class(const struct session *s)
 }
 
 static void
-upstream_cache_figures(struct server *srv)
+answer_cache_figures(struct server *srv)
 {
 	struct ocsp_cache_stats st;
 
@@ -162,7 +176,7 @@ upstream_cache_figures(struct server *srv)
 }
 
 static void
-upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
+answer_cache_store(struct session *s, const unsigned char *der, size_t len)
 {
 	const struct responder *r = s->rq->verdict.responder;
 	struct ocsp_cache_times t;
@@ -173,12 +187,13 @@ upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 	int have = 0;
 
 	if (s->rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
-	    s->rq->resp.status != 200)
+	    s->rq->up.resp.status != 200)
 		return;
-	if ((cc = http_headers_get(&s->rq->resp.hs, "cache-control")) != NULL &&
+	if ((cc = http_headers_get(&s->rq->up.resp.hs, "cache-control")) !=
+	        NULL &&
 	    (have = ocsp_cache_parse_max_age(cc->p, cc->len, &max_age)) == -1)
 		return;
-	t.this_update = upstream_parse_time(s->rq->rfacts.produced_at);
+	t.this_update = answer_parse_time(s->rq->rfacts.produced_at);
 	t.next_update = s->rq->rfacts.min_next_update;
 	if ((t.expires = ocsp_cache_expiry(now, t.next_update, have == 1,
 	         max_age, (long)s->cfg->cache_max_age_sec)) == 0)
@@ -190,11 +205,11 @@ upstream_cache_store(struct session *s, const unsigned char *der, size_t len)
 	ocsp_cache_put(s->srv->cache, r->spec, strlen(r->spec), s->body,
 	    s->rq->facts.der_len, value, sizeof(s->rq->rfacts) + len, &t, now);
 	free(value);
-	upstream_cache_figures(s->srv);
+	answer_cache_figures(s->srv);
 }
 
 bool
-upstream_cache_answer(struct session *s)
+answer_from_cache(struct session *s)
 {
 	const struct responder *r = s->rq->verdict.responder;
 	const struct ocsp_cache_entry *e;
@@ -204,7 +219,7 @@ upstream_cache_answer(struct session *s)
 	size_t n;
 	bool keep;
 
-	s->cache_result = upstream_cache_class(s);
+	s->cache_result = answer_cache_class(s);
 	if (s->cache_result != SESSION_CACHE_MISS)
 		return false;
 	now = time(NULL);
@@ -228,7 +243,7 @@ upstream_cache_answer(struct session *s)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		return false;
 	}
-	session_send(s->client, s->hold);
+	bev_send(s->client, s->hold);
 	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
 	s->cache_result = SESSION_CACHE_HIT;
 	s->status = 200;
@@ -245,7 +260,7 @@ upstream_cache_answer(struct session *s)
  * memory; the caller fails the exchange).
  */
 static int
-upstream_put_head(struct session *s, struct evbuffer *out,
+answer_put_head(struct session *s, struct evbuffer *out,
     const struct http_response_frame *f)
 {
 	struct evbuffer_iovec v;
@@ -253,7 +268,8 @@ upstream_put_head(struct session *s, struct evbuffer *out,
 
 	if (evbuffer_reserve_space(out, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
 		return -1;
-	n = http_response_build_client(&s->rq->resp, f, &s->dropped, v.iov_base,
+	n = http_response_build_client(&s->rq->up.resp, f, &s->dropped,
+	    v.iov_base,
 	    v.iov_len < HTTP_RESPONSE_HEAD_MAX ? v.iov_len
 	                                       : HTTP_RESPONSE_HEAD_MAX);
 	if (n < 0)
@@ -262,7 +278,7 @@ upstream_put_head(struct session *s, struct evbuffer *out,
 	if (evbuffer_commit_space(out, &v, 1) == -1)
 		return -1;
 	s->response_bytes += (uint64_t)n;
-	s->status = http_response_client_status(&s->rq->resp);
+	s->status = http_response_client_status(&s->rq->up.resp);
 	return 0;
 }
 
@@ -272,7 +288,7 @@ upstream_put_head(struct session *s, struct evbuffer *out,
  * so. Returns 0, or -1 out of memory.
  */
 static int
-upstream_relay_put(void *ctx, const unsigned char *p, size_t len)
+answer_relay_put(void *ctx, const unsigned char *p, size_t len)
 {
 	struct session *s = ctx;
 	struct evbuffer *out = bufferevent_get_output(s->client);
@@ -310,10 +326,10 @@ upstream_relay_put(void *ctx, const unsigned char *p, size_t len)
  * fails nothing itself. Returns 0, or -1 (out of memory).
  */
 static int
-upstream_relay_begin(
+answer_relay_begin(
     struct session *s, const unsigned char *held, size_t held_len)
 {
-	struct http_response *resp = &s->rq->resp;
+	struct http_response *resp = &s->rq->up.resp;
 	struct http_response_frame f;
 
 	memset(&f, 0, sizeof(f));
@@ -326,25 +342,27 @@ upstream_relay_begin(
 	s->client_keep = f.keep_alive;
 	s->framing = f.framing;
 	s->inspect = false;
-	if (upstream_put_head(s, bufferevent_get_output(s->client), &f) == -1)
+	if (answer_put_head(s, bufferevent_get_output(s->client), &f) == -1)
 		return -1;
 	s->response_started = true;
 	s->relay_copy =
 	    resp->chunked || held_len > 0 || f.framing == HTTP_FRAMING_CHUNKED;
-	resp->sink.put = s->relay_copy ? upstream_relay_put : NULL;
-	resp->sink.ctx = s;
-	if (held_len > 0 && upstream_relay_put(s, held, held_len) == -1)
+	upstream_set_sink(&s->rq->up,
+	    &(struct http_response_sink){
+	        .put = s->relay_copy ? answer_relay_put : NULL, .ctx = s},
+	    s->relay_copy ? NULL : bufferevent_get_output(s->client));
+	if (held_len > 0 && answer_relay_put(s, held, held_len) == -1)
 		return -1;
 	s->capture_len = 0;
 	return 0;
 }
 
-/* upstream_relay_begin(), failing the exchange when it fails. */
-int
-upstream_start_relay(
+/* answer_relay_begin(), failing the exchange when it fails. */
+static int
+answer_start_relay(
     struct session *s, const unsigned char *held, size_t held_len)
 {
-	if (upstream_relay_begin(s, held, held_len) == 0)
+	if (answer_relay_begin(s, held, held_len) == 0)
 		return 0;
 	session_fail(s, REASON_RESPONSE_MALFORMED, "cannot relay the answer");
 	return -1;
@@ -356,21 +374,21 @@ upstream_start_relay(
  * exchange.
  */
 static int
-upstream_release_held(struct session *s)
+answer_release_held(struct session *s)
 {
 	struct http_response_frame f;
 
 	memset(&f, 0, sizeof(f));
 	f.http10_client = s->rq->req.http_minor == 0;
-	f.framing =
-	    s->rq->resp.status == 304 ? HTTP_FRAMING_NONE : HTTP_FRAMING_LENGTH;
+	f.framing = s->rq->up.resp.status == 304 ? HTTP_FRAMING_NONE
+	                                         : HTTP_FRAMING_LENGTH;
 	f.length = s->capture_len;
 	/* ocspgate frames the body: the upstream's framing does not matter. */
 	f.keep_alive = s->rq->req.keep_alive && !s->srv->draining;
 	s->client_keep = f.keep_alive;
 	s->inspect = false;
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	if (upstream_put_head(s, s->hold, &f) == -1 ||
+	if (answer_put_head(s, s->hold, &f) == -1 ||
 	    (f.framing == HTTP_FRAMING_LENGTH && s->capture_len > 0 &&
 	        evbuffer_add(s->hold, s->capture, s->capture_len) == -1)) {
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
@@ -381,7 +399,7 @@ upstream_release_held(struct session *s)
 	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
 	s->response_body_bytes =
 	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
-	session_send(s->client, s->hold);
+	bev_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
 }
@@ -393,8 +411,8 @@ upstream_release_held(struct session *s)
  * once complete (<whole>), else relayed as it comes from here on.
  * Returns -1 after failing the exchange, 0 when it goes on.
  */
-int
-upstream_inspection_failed(
+static int
+answer_inspection_failed(
     struct session *s, enum reason why, const char *detail, bool whole)
 {
 	if (s->cfg->mode == MODE_ENFORCE) {
@@ -405,8 +423,8 @@ upstream_inspection_failed(
 	s->failure = why;
 	s->failure_detail = detail;
 	if (whole)
-		return upstream_release_held(s);
-	return upstream_start_relay(s, s->capture, s->capture_len);
+		return answer_release_held(s);
+	return answer_start_relay(s, s->capture, s->capture_len);
 }
 
 /*
@@ -417,8 +435,8 @@ upstream_inspection_failed(
  * parser flags the overflow); monitor mode relays what it held and this
  * run, and the rest as it comes. Returns 0, or -1.
  */
-int
-upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
+static int
+answer_capture_put(void *ctx, const unsigned char *p, size_t len)
 {
 	struct session *s = ctx;
 	size_t need = s->capture_len + len, cap = s->capture_cap;
@@ -432,13 +450,13 @@ upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
 		    ? "body over max_response_body"
 		    : "body over max_crl_bytes";
 		/* Inside the parser: a failure is acted on once it returns. */
-		if (upstream_relay_begin(s, s->capture, s->capture_len) == -1)
+		if (answer_relay_begin(s, s->capture, s->capture_len) == -1)
 			return -1;
-		return upstream_relay_put(s, p, len);
+		return answer_relay_put(s, p, len);
 	}
 	if (need > cap) {
-		if (cap < SESSION_CAPTURE_START)
-			cap = SESSION_CAPTURE_START;
+		if (cap < ANSWER_CAPTURE_START)
+			cap = ANSWER_CAPTURE_START;
 		while (cap < need)
 			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
 			                                 : cap * 2;
@@ -456,8 +474,8 @@ upstream_capture_put(void *ctx, const unsigned char *p, size_t len)
 }
 
 /* What the request asked, for judging the answer's head. */
-void
-upstream_expect(const struct session *s, struct http_response_expect *x)
+static void
+answer_expect(const struct session *s, struct http_response_expect *x)
 {
 	const struct http_request *req = &s->rq->req;
 	const struct http_span *inm =
@@ -476,14 +494,14 @@ upstream_expect(const struct session *s, struct http_response_expect *x)
  * http_response_check() accepted), within its class's size, and for OCSP
  * the OCSP type. Returns -1 after failing the exchange.
  */
-int
-upstream_check_allowed_head(struct session *s)
+static int
+answer_check_allowed_head(struct session *s)
 {
 	static const char want[] = "application/ocsp-response";
-	const struct http_response *resp = &s->rq->resp;
+	const struct http_response *resp = &s->rq->up.resp;
 	const struct http_span *ct =
 	    http_headers_get(&resp->hs, "content-type");
-	bool ocsp = upstream_answer_class(s) == REASON_OCSP_REQUEST;
+	bool ocsp = answer_class(s) == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
 	if (resp->status == 304)
@@ -502,7 +520,7 @@ upstream_check_allowed_head(struct session *s)
 		why = "Content-Type is not application/ocsp-response";
 	if (why == NULL)
 		return 0;
-	return upstream_inspection_failed(
+	return answer_inspection_failed(
 	    s, REASON_RESPONSE_MALFORMED, why, false);
 }
 
@@ -513,10 +531,10 @@ upstream_check_allowed_head(struct session *s)
  * update, and most clients ask the same few questions.
  */
 static enum reason
-upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
+answer_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
 {
 	struct memo *memo = s->srv->memo_response;
-	struct upstream_memo_value v;
+	struct answer_memo_value v;
 	const void *hit;
 
 	if (memo == NULL || s->rq->facts.der_len == 0)
@@ -539,7 +557,7 @@ upstream_inspect_ocsp(struct session *s, const unsigned char *body, size_t len)
  * the host (see candidate.h). A trust list's is not checked.
  */
 static void
-upstream_candidate_evidence(
+answer_candidate_evidence(
     struct session *s, const unsigned char *body, size_t len)
 {
 	struct session_candidate *c = &s->rq->cand;
@@ -573,8 +591,8 @@ upstream_candidate_evidence(
  * release it rebuilt. A 304 has no body to judge. Returns -1 after
  * failing the exchange.
  */
-int
-upstream_inspect(struct session *s)
+static int
+answer_inspect(struct session *s)
 {
 	const struct responder *r = s->rq->verdict.responder;
 	const unsigned char *body = s->capture;
@@ -583,9 +601,9 @@ upstream_inspect(struct session *s)
 	char file[64];
 	enum reason why;
 
-	if (s->rq->resp.status == 304)
-		return upstream_release_held(s);
-	switch (upstream_answer_class(s)) {
+	if (s->rq->up.resp.status == 304)
+		return answer_release_held(s);
+	switch (answer_class(s)) {
 	case REASON_CRL_REQUEST:
 		why = fetch_inspect_crl(
 		    body, len, s->cfg->known_cas, &s->rq->crl, &detail);
@@ -619,11 +637,11 @@ upstream_inspect(struct session *s)
 		/* Windows Update's cabinets unpack to under 3 times their size.
 		 */
 		why = fetch_inspect_ctl(body, len, file, s->cfg->known_store,
-		    s->inspect_limit * SESSION_CAB_RATIO, &s->ctl, &detail);
+		    s->inspect_limit * ANSWER_CAB_RATIO, &s->ctl, &detail);
 		s->ctl_valid = why == REASON_NONE;
 		break;
 	default:
-		why = upstream_inspect_ocsp(s, body, len);
+		why = answer_inspect_ocsp(s, body, len);
 		detail = s->rq->rfacts.detail;
 		if (why == REASON_NONE && s->cfg->verify_responses &&
 		    r != NULL && r->store != NULL &&
@@ -633,11 +651,145 @@ upstream_inspect(struct session *s)
 		break;
 	}
 	if (why != REASON_NONE)
-		return upstream_inspection_failed(s, why, detail, true);
+		return answer_inspection_failed(s, why, detail, true);
 	if (s->rq->verdict.candidate != CANDIDATE_NONE &&
 	    !reason_is_allow(s->rq->verdict.reason))
-		upstream_candidate_evidence(s, body, len);
+		answer_candidate_evidence(s, body, len);
 	if (s->cache_result == SESSION_CACHE_MISS)
-		upstream_cache_store(s, body, len);
-	return upstream_release_held(s);
+		answer_cache_store(s, body, len);
+	return answer_release_held(s);
+}
+
+/*
+ * The upstream's answer head is read: judge it against the request. A
+ * held answer's head is written once the answer has been judged; a
+ * relayed one's at once. Returns -1 after failing the exchange.
+ */
+static int
+answer_on_head(void *ctx)
+{
+	struct session *s = ctx;
+	struct http_response_expect x;
+	const char *why;
+
+	s->status = http_response_client_status(&s->rq->up.resp);
+	answer_expect(s, &x);
+	if ((why = http_response_check(&s->rq->up.resp, &x)) != NULL) {
+		if (s->inspect) {
+			if (answer_inspection_failed(
+			        s, REASON_RESPONSE_MALFORMED, why, false) == -1)
+				return -1;
+		} else {
+			/* A block monitor mode forwarded keeps its reason. */
+			s->failure = REASON_RESPONSE_MALFORMED;
+			s->failure_detail = why;
+		}
+	}
+	if (s->inspect && answer_check_allowed_head(s) == -1)
+		return -1;
+	/* An inspected answer waits in the capture until it is judged. */
+	if (s->inspect || s->response_started)
+		return 0;
+	return answer_start_relay(s, NULL, 0);
+}
+
+/*
+ * A run of the body went on: a held answer's payload into the capture
+ * (its raw bytes dropped), a relayed one's to the client, <moved> of
+ * them as they came. Checks the limits, and stops reading the upstream
+ * while the client is far behind. Returns -1 after failing the exchange.
+ */
+static int
+answer_on_body(void *ctx, size_t moved)
+{
+	struct session *s = ctx;
+	struct upstream *u = &s->rq->up;
+
+	if (u->resp.capture_overflow && !s->inspect) {
+		/* The relay sink ran out of memory. */
+		session_fail(
+		    s, REASON_RESPONSE_MALFORMED, "cannot relay the answer");
+		return -1;
+	}
+	s->response_bytes += moved;
+	/*
+	 * Over the limit, or many more raw bytes than payload (tiny chunks,
+	 * long chunk extensions): judged malformed.
+	 */
+	if (s->inspect &&
+	    (u->resp.capture_overflow ||
+	        u->raw_bytes > s->inspect_limit * 2 + 65536)) {
+		if (answer_inspection_failed(s, REASON_RESPONSE_MALFORMED,
+		        answer_class(s) == REASON_OCSP_REQUEST
+		            ? "body over max_response_body"
+		            : "body over max_crl_bytes",
+		        false) == -1)
+			return -1;
+	}
+	if (!s->inspect &&
+	    evbuffer_get_length(bufferevent_get_output(s->client)) >
+	        ANSWER_OUTPUT_HIGH)
+		upstream_pause(u, true);
+	return 0;
+}
+
+/*
+ * The upstream's answer is complete: judge it if held, end the body.
+ * The request ends once the client has it. Returns -1 after failing the
+ * exchange.
+ */
+static int
+answer_on_done(void *ctx)
+{
+	struct session *s = ctx;
+
+	if (s->inspect) {
+		if (answer_inspect(s) == -1)
+			return -1;
+	} else {
+		if (s->framing == HTTP_FRAMING_CHUNKED &&
+		    evbuffer_add(bufferevent_get_output(s->client),
+		        HTTP_RESPONSE_LAST_CHUNK,
+		        sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1) == -1) {
+			session_fail(s, REASON_RESPONSE_MALFORMED,
+			    "cannot relay the answer");
+			return -1;
+		}
+		if (s->framing == HTTP_FRAMING_CHUNKED)
+			s->response_bytes +=
+			    sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1;
+		s->response_body_bytes = s->rq->up.resp.body_bytes;
+	}
+	/* Finishes from the write callback, after the upstream is parked. */
+	session_answer_done(s, s->client_keep);
+	return 0;
+}
+
+static void
+answer_on_failed(void *ctx, enum reason why, const char *detail)
+{
+	session_fail(ctx, why, detail);
+}
+
+static const struct upstream_ops answer_ops = {
+    .resolved = answer_on_resolved,
+    .head = answer_on_head,
+    .body = answer_on_body,
+    .done = answer_on_done,
+    .failed = answer_on_failed,
+};
+
+void
+answer_forward(struct session *s)
+{
+	struct http_response_sink sink = {.put = NULL, .ctx = s};
+
+	if (answer_prepare(s) == -1) {
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return;
+	}
+	if (s->inspect)
+		sink.put = answer_capture_put;
+	upstream_set_sink(&s->rq->up, &sink, NULL);
+	upstream_start(&s->rq->up, s->srv, s->cfg, &s->rq->req, &answer_ops, s);
 }

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "ocspgate/addrmap.h"
+#include "ocspgate/answer.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
@@ -31,6 +32,7 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 #include "ocspgate/shared.h"
+#include "ocspgate/upstream.h"
 
 /* Pooled request buffers kept after a burst (see pool.h). */
 #define SERVER_POOL_KEEP     (1u << 20)
@@ -132,7 +134,7 @@ server_init_memos(struct server *srv)
 	        sizeof(struct policy_get_value), seed ^ 0x9e3779b9u);
 	srv->memo_response =
 	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_RESPONSE_MAX,
-	        sizeof(struct upstream_memo_value), seed ^ 0x5bd1e995u);
+	        sizeof(struct answer_memo_value), seed ^ 0x5bd1e995u);
 }
 
 int
@@ -396,6 +398,15 @@ server_free(struct server *srv)
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
+}
+
+uint64_t
+server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 size_t

@@ -17,6 +17,7 @@
 
 #include "ocspgate/addr.h"
 #include "ocspgate/alert.h"
+#include "ocspgate/answer.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event.h"
@@ -28,21 +29,12 @@
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/upstream.h"
 
 static void session_read(struct session *s);
 static void session_refuse_connection(
     struct session *s, enum reason why, const char *detail);
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
-
-/* Monotonic clock in nanoseconds. */
-uint64_t
-session_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 session_arm_timer(struct session *s, unsigned sec)
@@ -123,7 +115,7 @@ session_observe(struct session *s, const struct session_request *rq,
 	    rq->rfacts.status == OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 	o.ua_mismatch =
 	    rq->req.headers_done && http_filter_ua_mismatch(&rq->req);
-	o.now_ms = session_now_ns() / 1000000;
+	o.now_ms = server_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
 	n = shared_alerts_observe(
 	    s->srv->shared, &o, alerts, ALERT_MAX_PER_OBSERVATION);
@@ -181,7 +173,7 @@ session_log(struct session *s)
 
 	memset(&e, 0, sizeof(e));
 	e.start = s->start_wall;
-	e.duration_ns = session_now_ns() - s->start_ns;
+	e.duration_ns = server_now_ns() - s->start_ns;
 	e.allow = allow;
 	e.reason = (allow || rq->verdict.reason == REASON_NONE) &&
 	        s->failure != REASON_NONE
@@ -213,8 +205,8 @@ session_log(struct session *s)
 	e.source_port = s->source_port;
 	e.dest_host = rq->req.host;
 	e.dest_port = rq->req.port;
-	if (rq->dest_ip[0] != '\0')
-		e.dest_ip = rq->dest_ip;
+	if (rq->up.ip[0] != '\0')
+		e.dest_ip = rq->up.ip;
 	e.method = rq->req.method;
 	if (rq->req.form == HTTP_TARGET_ABSOLUTE ||
 	    rq->req.form == HTTP_TARGET_ORIGIN) {
@@ -232,7 +224,7 @@ session_log(struct session *s)
 	/* An answer cut short still counts what the client was sent. */
 	e.response_body_bytes =
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
-	    ? rq->resp.body_bytes
+	    ? rq->up.resp.body_bytes
 	    : s->response_body_bytes;
 	e.response_bytes = s->response_bytes;
 	e.answer_dropped_fields = s->dropped.fields;
@@ -290,13 +282,11 @@ session_request_clear(struct session_request *rq)
 {
 	memset(&rq->facts, 0, sizeof(rq->facts));
 	memset(&rq->verdict, 0, sizeof(rq->verdict));
-	memset(&rq->resp, 0, sizeof(rq->resp));
+	upstream_clear(&rq->up);
 	memset(&rq->rfacts, 0, sizeof(rq->rfacts));
 	memset(&rq->crl, 0, sizeof(rq->crl));
 	memset(&rq->cert, 0, sizeof(rq->cert));
 	memset(&rq->cand, 0, sizeof(rq->cand));
-	rq->dest_name[0] = '\0';
-	rq->dest_ip[0] = '\0';
 	rq->addr_host[0] = '\0';
 }
 
@@ -317,6 +307,7 @@ session_take_block(struct session *s)
 	if ((block = pool_get(&s->srv->pool, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
+	upstream_init(&s->rq->up);
 	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
@@ -328,13 +319,12 @@ session_take_block(struct session *s)
 static void
 session_put_buffers(struct session *s)
 {
+	if (s->rq != NULL)
+		upstream_put_buffers(&s->rq->up);
 	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	pool_put(&s->srv->pool, s->rhead, s->rhead_cap);
-	s->rhead = NULL;
-	s->rhead_cap = 0;
 	pool_put(&s->srv->pool, s->capture, s->capture_cap);
 	s->capture = NULL;
 	s->capture_cap = 0;
@@ -365,7 +355,6 @@ session_end_request(struct session *s)
 		session_request_clear(s->rq);
 	}
 	s->head_len = 0;
-	s->rhead_len = 0;
 	s->capture_len = 0;
 	s->in_request = false;
 	s->forwarded = false;
@@ -377,7 +366,6 @@ session_end_request(struct session *s)
 	s->status = 0;
 	s->response_body_bytes = 0;
 	s->response_bytes = 0;
-	s->raw_bytes = 0;
 	s->relay_copy = false;
 	s->framing = HTTP_FRAMING_NONE;
 	memset(&s->dropped, 0, sizeof(s->dropped));
@@ -388,8 +376,6 @@ session_end_request(struct session *s)
 	s->crl_valid = false;
 	s->cert_valid = false;
 	s->ctl_valid = false;
-	s->upstream_reused = false;
-	s->no_reuse = false;
 	s->cache_result = SESSION_CACHE_NONE;
 }
 
@@ -399,7 +385,8 @@ session_close(struct session *s)
 	if (session_loggable(s))
 		session_log(s);
 	addrmap_unwait(&s->addr_wait);
-	upstream_release(s);
+	if (s->rq != NULL)
+		upstream_release(&s->rq->up);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->client != NULL)
@@ -420,21 +407,6 @@ session_close(struct session *s)
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
 	free(s);
-}
-
-void
-session_send(struct bufferevent *bev, struct evbuffer *data)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
-	evutil_socket_t fd = bufferevent_getfd(bev);
-
-	if (evbuffer_get_length(out) == 0 && fd != -1) {
-		while (evbuffer_get_length(data) > 0 &&
-		    evbuffer_write(data, fd) > 0)
-			continue;
-	}
-	if (evbuffer_get_length(data) > 0)
-		evbuffer_add_buffer(out, data);
 }
 
 void
@@ -499,7 +471,8 @@ session_reply(struct session *s, int status, enum reason why,
 void
 session_fail(struct session *s, enum reason why, const char *detail)
 {
-	upstream_release(s);
+	if (s->rq != NULL)
+		upstream_release(&s->rq->up);
 	s->failure = why;
 	s->failure_detail = detail;
 	if (!s->response_started) {
@@ -693,12 +666,12 @@ session_decide(struct session *s)
 		s->rq->verdict.detail =
 		    "header fields not forwarded over their byte budget";
 	}
-	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
+	if (reason_is_allow(s->rq->verdict.reason) && answer_from_cache(s))
 		return;
 	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {
 		s->forwarded = true;
 		s->state = SESSION_UPSTREAM;
-		upstream_start(s);
+		answer_forward(s);
 		return;
 	}
 	/*
@@ -718,7 +691,7 @@ session_begin_request(struct session *s)
 
 	s->in_request = true;
 	clock_gettime(CLOCK_REALTIME, &s->start_wall);
-	s->start_ns = session_now_ns();
+	s->start_ns = server_now_ns();
 	if (session_take_block(s) == -1)
 		return -1;
 	/* The whole request must arrive within client_timeout. */
@@ -855,10 +828,9 @@ session_on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->state == SESSION_UPSTREAM && s->upstream != NULL &&
-	    !(bufferevent_get_enabled(s->upstream) & EV_READ)) {
+	if (s->state == SESSION_UPSTREAM && upstream_paused(&s->rq->up)) {
 		/* The client caught up: resume reading the upstream. */
-		bufferevent_enable(s->upstream, EV_READ);
+		upstream_pause(&s->rq->up, false);
 		return;
 	}
 	if (s->state != SESSION_REPLYING ||
@@ -929,10 +901,6 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		session_addrmap_timeout(s);
 		return;
 	}
-	if (s->state == SESSION_UPSTREAM) {
-		upstream_on_timeout(s);
-		return;
-	}
 	if (s->await_proxy && s->in_request) {
 		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
 		    "no complete PROXY header within client_timeout");
@@ -1000,7 +968,7 @@ session_refuse_connection(
 	if (!s->in_request) {
 		s->in_request = true;
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
-		s->start_ns = session_now_ns();
+		s->start_ns = server_now_ns();
 	}
 	/* Without a block (out of memory) the event still says why. */
 	s->must_log = true;
@@ -1035,7 +1003,7 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	if (!s->in_request) {
 		s->in_request = true;
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
-		s->start_ns = session_now_ns();
+		s->start_ns = server_now_ns();
 	}
 	rc = proxy_protocol_parse(p, n, &h, &detail);
 	if (rc == 0)
