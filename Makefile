@@ -44,7 +44,7 @@ CTEST_FLAGS ?= --output-on-failure -j$(JOBS)
 # ASan fills what malloc() returns (1 MiB of it, not the default 4 KiB)
 # and what free() gives back, so a read of memory never written yields
 # garbage, not the zeros of a fresh page; pooled buffers get the same
-# (server.c).
+# (pool.c).
 ASAN_TEST_OPTIONS ?= detect_leaks=1:abort_on_error=1:malloc_fill_byte=190:max_malloc_fill_size=1048576:free_fill_byte=85:max_free_fill_size=1048576
 
 .PHONY: all deps deps-test build run check test test-asan test-valgrind \
@@ -150,11 +150,11 @@ package: deps
 	cd $(BUILD_PACKAGE) && cpack -G DEB
 
 format:
-	clang-format -i src/*.c include/ocspgate/*.h tests/unit/*.c \
+	clang-format -i src/*/*.[ch] include/ocspgate/*.h tests/unit/*.c \
 	    tests/unit/*.h tests/fuzz/*.c
 
 check-format:
-	clang-format --dry-run -Werror src/*.c include/ocspgate/*.h \
+	clang-format --dry-run -Werror src/*/*.[ch] include/ocspgate/*.h \
 	    tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
 
 clean:

@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ocspgate/config.h"
+#include "ocspgate/config-t.h"
 #include "ocspgate/fetch.h"
 #include "ocspgate/http_request.h"
-#include "ocspgate/inventory.h"
+#include "ocspgate/inventory-t.h"
 #include "ocspgate/json.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/ocsp_response.h"
@@ -108,12 +108,6 @@ struct event_record {
 	const char *candidate_detail; /* why it does not */
 	const char *version;          /* observer.version, NULL: none */
 };
-
-/*
- * Writes the "@timestamp" member for <ts> (UTC, milliseconds, as every
- * line of the event log has it) into <j>.
- */
-void event_timestamp(struct json *j, const struct timespec *ts);
 
 /*
  * Resets <j> and opens a line: "{", then @timestamp for <ts>,

@@ -7,25 +7,23 @@
 #ifndef OCSPGATE_GATE_H
 #define OCSPGATE_GATE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ocspgate/config-t.h"
 #include "ocspgate/json.h"
+#include "ocspgate/metrics.h"
 
-struct alert;
-struct alert_observation;
 struct config;
 struct event;
 struct event_base;
 struct event_log;
 struct event_sink;
 struct evhttp;
-struct gate_alerts;
-struct gate_source;
+struct shared;
 struct worker;
 
 /* A listening socket; each worker accepts on a descriptor of it. */
@@ -51,9 +49,7 @@ struct gate {
 	struct event *done_ev;
 	struct event *sigs[4];
 	bool stopping;
-	pthread_mutex_t sources_lock; /* max_connections_per_source */
-	struct gate_source **sources;
-	struct gate_alerts *alerts;
+	struct shared *shared; /* what the workers share */
 	struct evhttp *admin;
 	struct event *metric_timer;
 	struct json json; /* main thread scratch */
@@ -72,54 +68,39 @@ int gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
     size_t errlen);
 
 /*
- * Only what workers share (per-source counts, alert state), from <cfg>
- * (a reference is taken): no sockets, threads, loop or outputs, for a
- * server run in the caller's thread (gate_workers() is then 1). gate_init()
- * starts with it. Returns 0, or -1 with a message in <err> (gate_free()
- * still needed).
+ * Only what workers share (g->shared: per-source counts, alert state),
+ * from <cfg> (a reference is taken): no sockets, threads, loop or
+ * outputs, for a server run in the caller's thread (one worker).
+ * gate_init() starts with it. Returns 0, or -1 with a message in <err>
+ * (gate_free() still needed).
  */
 int gate_init_shared(
     struct gate *g, struct config *cfg, char *err, size_t errlen);
+
+#define GATE_OUTPUTS 2 /* event outputs: file, syslog */
+
+/*
+ * The process's figures at one moment, gathered by the gate for the
+ * admin endpoint and the metric events: its own (reloads, event
+ * outputs, cache and alert state over all workers) copied, and each
+ * worker's counters, which that worker alone writes and any thread may
+ * read (metrics.h). Nothing in it needs the workers' code.
+ */
+struct gate_snapshot {
+	struct metrics_process process; /* outputs point into outputs[] */
+	struct metrics_event_output outputs[GATE_OUTPUTS];
+	struct metrics *workers[CONFIG_WORKERS_MAX];
+	size_t nworkers;
+	const char **names; /* process.responder_names, owned (may be NULL) */
+};
+
+/* Fills <s> now. Main thread. Free with gate_snapshot_release(). */
+void gate_snapshot(struct gate *g, struct gate_snapshot *s);
+void gate_snapshot_release(struct gate_snapshot *s);
 
 /* Runs the workers and the main loop until stopped. Returns 0. */
 int gate_run(struct gate *g);
 
 void gate_free(struct gate *g);
-
-/* How many workers share the load. */
-size_t gate_workers(const struct gate *g);
-
-/* What a connection was counted under: its source block. */
-struct gate_source_key {
-	int family; /* 0: not counted */
-	unsigned char addr[16];
-};
-
-/*
- * Counts one more connection from <sa> (any worker) under its source
- * block (an IPv6 address grouped per source_ipv6_prefix of <cfg>), and
- * writes that block into <key> for gate_source_release(). Connections
- * are counted whatever the limit, so that a reload that sets or lowers
- * max_connections_per_source finds the true counts. Returns false,
- * counting nothing (key->family 0), when max_connections_per_source of
- * <cfg> (0: none) would be passed. Out of memory, the connection is let
- * in uncounted.
- */
-bool gate_source_acquire(struct gate *g, const struct config *cfg,
-    const struct sockaddr *sa, struct gate_source_key *key);
-/* Counts a connection gone, with the key its acquire wrote (a key of
- * family 0 counts nothing). */
-void gate_source_release(struct gate *g, const struct gate_source_key *key);
-
-/*
- * Records one finished request with the alert state of its source and
- * writes the alerts it raised into <out> (at most <max>). Returns their
- * count. Locks one shard, chosen by source.
- */
-size_t gate_alerts_observe(struct gate *g, const struct alert_observation *o,
-    struct alert *out, size_t max);
-
-/* Sources tracked and evicted by the alert state, over all shards. */
-void gate_alert_stats(struct gate *g, uint64_t *sources, uint64_t *evictions);
 
 #endif

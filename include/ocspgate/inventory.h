@@ -10,16 +10,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-struct inventory;
+#include "ocspgate/inventory-t.h"
 
-/* One inventory row. Strings live as long as the inventory. */
-struct inventory_entry {
-	const char *host; /* "" when the row names none */
-	size_t ntags;
-	const char *const *tag_names;  /* from the header row; shared */
-	const char *const *tag_values; /* ntags values, "" when empty */
-	int line;                      /* in the CSV file */
-};
+struct inventory;
 
 /*
  * Builds an inventory from CSV text (pure: no I/O). The first row is a

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define JSON_MAX_DEPTH 16
 
@@ -44,6 +45,12 @@ void json_hex(struct json *j, const char *key, const unsigned char *p,
 void json_uint(struct json *j, const char *key, uint64_t v);
 void json_int(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);
+/*
+ * A time as the event log writes every one: UTC with milliseconds,
+ * "2024-05-01T12:00:00.123Z" (RFC 3339). Nothing is written for a year
+ * outside 0..9999.
+ */
+void json_timestamp(struct json *j, const char *key, const struct timespec *ts);
 
 /* Appends raw bytes (e.g. the final '\n'); no escaping. */
 void json_raw(struct json *j, const char *s, size_t len);

@@ -30,9 +30,6 @@ int listener_bind(const struct listen_addr *la, char *err, size_t errlen);
 struct listener *listener_new(struct server *srv, struct config *cfg,
     const struct listen_addr *la, int fd, char *err, size_t errlen);
 
-/* Writes <ss> as "127.0.0.1:3128" or "[::1]:3128" into <out>. */
-void listener_format(const struct sockaddr_storage *ss, char *out, size_t len);
-
 /* The bound address, e.g. "127.0.0.1:3128" (the real port for port 0). */
 const char *listener_name(const struct listener *l);
 

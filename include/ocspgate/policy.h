@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "ocspgate/candidate.h"
-#include "ocspgate/config.h"
+#include "ocspgate/config-t.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/path_shape.h"

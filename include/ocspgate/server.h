@@ -15,6 +15,7 @@
 #include "ocspgate/json.h"
 #include "ocspgate/metrics.h"
 #include "ocspgate/policy.h"
+#include "ocspgate/pool.h"
 
 struct config;
 struct event;
@@ -23,8 +24,7 @@ struct evdns_base;
 struct event_log;
 struct listener;
 struct session;
-struct server_buf;
-struct gate;
+struct shared;
 struct responder;
 struct ocsp_cache;
 struct memo;
@@ -36,30 +36,6 @@ struct rdns_cache;
 TAILQ_HEAD(session_list, session);
 TAILQ_HEAD(upstream_idle_list, upstream_idle);
 
-/*
- * A resolver built from one config (its hosts file and servers). A
- * lookup holds a reference, so a reload can bring a new resolver while
- * lookups on the old one finish.
- */
-struct resolver {
-	struct evdns_base *dns;
-	unsigned refs;
-	struct event *free_ev; /* frees it from the loop, after the last ref */
-};
-
-/*
- * A resolver on <base> for <cfg>'s servers and hosts file. Returns NULL
- * with a message in <err>.
- */
-struct resolver *resolver_new(struct event_base *base, const struct config *cfg,
-    char *err, size_t errlen);
-struct resolver *resolver_ref(struct resolver *r);
-/*
- * Drops a reference (takes NULL). The last one frees the resolver on the
- * next pass of its loop, never inside one of its own callbacks.
- */
-void resolver_unref(struct resolver *r);
-
 #define SERVER_RSLOTS 64 /* responder -> metrics slot, direct-mapped */
 
 struct server_rslot {
@@ -68,7 +44,7 @@ struct server_rslot {
 };
 
 struct server {
-	struct gate *gate; /* the process: shared state, other workers */
+	struct shared *shared; /* what it shares with the other workers */
 	struct event_base *base;
 	struct resolver *resolver; /* for new lookups */
 	struct config *cfg;        /* for new connections */
@@ -82,11 +58,9 @@ struct server {
 	struct json json; /* scratch for event lines */
 	struct rdns_cache *rdns;
 	struct addrmap *addrmap; /* listed hosts' addresses (Host-less) */
-	struct server_buf *pool; /* free request buffers */
-	size_t npool;
-	size_t pool_bytes;
-	unsigned peak_sessions; /* since the last trim */
-	unsigned trim_sessions; /* when the next trim was planned */
+	struct pool pool;        /* free request buffers */
+	unsigned peak_sessions;  /* since the last trim */
+	unsigned trim_sessions;  /* when the next trim was planned */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */
@@ -107,10 +81,13 @@ struct server {
 /*
  * Sets up a worker on <base> with <cfg> (a reference is taken), writing
  * events to <sink>: resolver, event log; no listeners yet (see
- * server_apply()). Returns 0, or -1 with a message in <err>.
+ * server_apply()). <shared> is the state it shares with the process's
+ * other workers (kept, not owned; NULL for a worker alone). Returns 0,
+ * or -1 with a message in <err>.
  */
-int server_init(struct server *srv, struct gate *gate, struct event_base *base,
-    struct config *cfg, struct event_sink *sink, char *err, size_t errlen);
+int server_init(struct server *srv, struct shared *shared,
+    struct event_base *base, struct config *cfg, struct event_sink *sink,
+    char *err, size_t errlen);
 
 /*
  * Serves new connections with <cfg>: <fds>[i] is a listening socket for
@@ -124,15 +101,9 @@ int server_apply(struct server *srv, struct config *cfg,
 /* SO_MARK needs CAP_NET_ADMIN: find out at load, not on every request. */
 int server_check_mark(const struct config *cfg, char *err, size_t errlen);
 
-/*
- * Buffers of the per-request kind (head and body, reply head, capture):
- * taken when a request needs one, given back when it ends, so an idle
- * connection holds none and a busy worker does not call malloc for each
- * request. Returns NULL when out of memory.
- */
-void *server_buf_get(struct server *srv, size_t size);
-/* Gives back a buffer of <size> bytes from server_buf_get(). Takes NULL. */
-void server_buf_put(struct server *srv, void *p, size_t size);
+/* The monotonic clock in nanoseconds: durations of requests and
+ * exchanges. */
+uint64_t server_now_ns(void);
 
 /* The metrics slot of responder <r> (found by name once). */
 size_t server_responder_slot(struct server *srv, const struct responder *r);

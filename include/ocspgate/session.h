@@ -1,7 +1,9 @@
 /*
- * A client connection and the request it is serving: both bufferevents,
- * the parsers, the DNS lookup, the timer, the verdict. session_close() is
- * the one place that frees it all.
+ * A client connection and the request it is serving: the client's
+ * bufferevent, the request parser, the timer, the verdict, and what the
+ * client was answered; the exchange with the upstream is a struct
+ * upstream of its own in the request's block. session_close() is the
+ * one place that frees it all.
  */
 #ifndef OCSPGATE_SESSION_H
 #define OCSPGATE_SESSION_H
@@ -18,24 +20,20 @@
 #include "ocspgate/addrmap.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/policy.h"
+#include "ocspgate/shared.h"
+#include "ocspgate/upstream.h"
 
-#define SESSION_RESPONSE_HEAD_MAX   65536 /* upstream status line + headers */
-#define SESSION_RESPONSE_HEAD_START 4096  /* most heads fit; then MAX */
-#define SESSION_CAPTURE_START       4096  /* an OCSP answer, grown if need be */
-#define SESSION_CAB_RATIO           4     /* a cabinet unpacks to at most */
 /* The request block: head buffer, then body (and GET DER scratch). */
 #define SESSION_REQBUF_SIZE(cfg)                                               \
 	((cfg)->max_header_bytes +                                             \
 	    ((cfg)->max_request_body > (cfg)->max_header_bytes                 \
 	            ? (cfg)->max_request_body                                  \
 	            : (cfg)->max_header_bytes))
-#define SESSION_OUTPUT_HIGH  (256u << 10) /* stop reading upstream */
 #define SESSION_INPUT_SLACK  4096         /* input beyond one request */
 #define SESSION_LINGER_SEC   2            /* reading after the last answer */
 #define SESSION_LINGER_BYTES (256u << 10) /* dropped, at most, meanwhile */
@@ -75,14 +73,12 @@ struct session_request {
 	struct http_request req;
 	struct ocsp_request_facts facts;
 	struct verdict verdict;
-	struct http_response resp;
+	struct upstream up; /* the exchange, and the answer's parser */
 	struct ocsp_response_facts rfacts;
 	struct fetch_crl_facts crl;
 	struct fetch_cert_facts cert;
 	struct session_candidate cand;
-	char dest_name[256]; /* NUL-terminated target host */
 	char addr_host[256]; /* a Host-less request's target, by address */
-	char dest_ip[INET6_ADDRSTRLEN];
 };
 
 /* The request block: the state, then head and body bytes. */
@@ -90,11 +86,9 @@ struct session_request {
 	(sizeof(struct session_request) + SESSION_REQBUF_SIZE(cfg))
 
 struct server;
-struct resolver;
 struct bufferevent;
 struct evbuffer;
 struct event;
-struct evdns_getaddrinfo_request;
 
 struct session {
 	struct server *srv;
@@ -105,26 +99,21 @@ struct session {
 	struct bufferevent *client; /* NULL until the first byte */
 	struct event *wait;         /* meanwhile: waits for that byte */
 	evutil_socket_t fd;         /* meanwhile: the socket, else -1 */
-	struct bufferevent *upstream;
-	struct resolver *resolver; /* held during an upstream exchange */
-	struct evdns_getaddrinfo_request *dns;
-	struct evutil_addrinfo *addrs; /* resolved, being tried in order */
-	struct evutil_addrinfo *addr_next;
-	struct event *timer; /* request, upstream deadlines */
+	struct event *timer;        /* request, address map, lingering */
 
 	union session_addr source_addr; /* the client, after PROXY */
 	char source_ip[INET6_ADDRSTRLEN];
 	uint16_t source_port;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
-	bool await_proxy;                  /* a PROXY header comes first */
-	bool must_log;                     /* refused before a request line */
-	struct gate_source_key source_key; /* counted under; family 0: not */
-	bool orig_known;                   /* orig_dst is set */
-	union session_addr listen_bound;   /* the listener's address */
-	union session_addr orig_dst;       /* intercepted: where it went */
-	bool host_mismatch;                /* orig_dst not an address of Host */
-	bool addr_waiting;                 /* for the address map's lookups */
+	bool await_proxy;                    /* a PROXY header comes first */
+	bool must_log;                       /* refused before a request line */
+	struct shared_source_key source_key; /* counted under; 0: not */
+	bool orig_known;                     /* orig_dst is set */
+	union session_addr listen_bound;     /* the listener's address */
+	union session_addr orig_dst;         /* intercepted: where it went */
+	bool host_mismatch; /* orig_dst not an address of Host */
+	bool addr_waiting;  /* for the address map's lookups */
 	struct addrmap_waiter addr_wait;
 
 	/*
@@ -144,12 +133,7 @@ struct session {
 	struct timespec start_wall;
 	uint64_t start_ns; /* monotonic */
 
-	/* The answer. */
-	char *rhead; /* upstream head bytes */
-	size_t rhead_len;
-	size_t rhead_cap;
-	bool upstream_connected;
-	bool upstream_replied;  /* its first byte arrived */
+	/* The answer (answer.c). */
 	bool client_keep;       /* keep-alive after this answer */
 	bool inspect;           /* answer held until inspected */
 	struct evbuffer *hold;  /* the held answer, as received */
@@ -162,17 +146,13 @@ struct session {
 	struct fetch_ctl_facts ctl; /* what a trust list was */
 	bool ctl_valid;
 	bool response_started; /* bytes of it went to the client */
-	bool upstream_reused;  /* on an idle connection from the pool */
-	bool no_reuse;         /* a fresh connection only (a retry) */
-	uint64_t upstream_start_ns;
 	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
-	/* How the answer reaches the client (upstream.c). */
+	/* How the answer reaches the client. */
 	bool relay_copy; /* relayed payload goes through the parser's sink,
 	                    de-chunked, not moved as it came */
 	enum http_response_framing framing; /* of a relayed body */
-	uint64_t raw_bytes;      /* bytes of a held answer, framing included */
 	uint64_t response_bytes; /* sent to the client: head, framing, body */
 	struct http_response_dropped dropped; /* of the upstream's head */
 	size_t lingered; /* bytes read and dropped while lingering */
@@ -204,37 +184,7 @@ void session_reply(struct session *s, int status, enum reason why,
  * the answer was already relayed. */
 void session_fail(struct session *s, enum reason why, const char *detail);
 
-/*
- * Sends <data> on <bev>'s socket at once, as far as it takes it, when
- * nothing is queued before it; the rest goes to the output buffer for
- * libevent to send. Saves the write event (two epoll_ctl calls) on the
- * usual small answer.
- */
-void session_send(struct bufferevent *bev, struct evbuffer *data);
-
 /* The client answer is complete in the output buffer: finish once sent. */
 void session_answer_done(struct session *s, bool keep_alive);
-
-/* What the worker's memo keeps of one answer's inspection. */
-struct upstream_memo_value {
-	enum reason why;
-	struct ocsp_response_facts facts;
-};
-
-/* Monotonic clock in nanoseconds. */
-uint64_t session_now_ns(void);
-
-/* Upstream side (upstream.c). */
-void upstream_start(struct session *s);
-/*
- * Answers an allowed OCSP request from the cache if it can (the answer
- * queued, the request finishing). Returns false when the upstream must
- * be asked; s->cache_result says why.
- */
-bool upstream_cache_answer(struct session *s);
-/* Closes the worker's idle upstream connections (reload, exit). */
-void upstream_idle_flush(struct server *srv);
-void upstream_release(struct session *s);
-void upstream_on_timeout(struct session *s);
 
 #endif

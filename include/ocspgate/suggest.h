@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "ocspgate/candidate.h"
-#include "ocspgate/config.h"
+#include "ocspgate/config-t.h"
 #include "ocspgate/path_shape.h"
 
 #define SUGGEST_MAX_HOSTS   4096 /* distinct (class, host, port) kept */

@@ -10,16 +10,17 @@
 
 struct config;
 struct event_sink;
-struct gate;
 struct server;
+struct shared;
 struct worker;
 
 /*
  * Sets up worker <id> with <cfg>, writing events to <sink> and accepting
- * on <fds> (one per cfg->listen entry; taken over, as is the array).
- * Returns NULL with a message in <err>.
+ * on <fds> (one per cfg->listen entry; taken over, as is the array),
+ * sharing <shared> with the other workers. Returns NULL with a message in
+ * <err>.
  */
-struct worker *worker_new(struct gate *g, size_t id, struct config *cfg,
+struct worker *worker_new(struct shared *shared, size_t id, struct config *cfg,
     struct event_sink *sink, int *fds, char *err, size_t errlen);
 
 /* Starts its thread; <done_fd> gets a byte when the thread ends. */

@@ -833,7 +833,7 @@ fz_start(struct fz_input *in)
 		fz_fail("%s", err);
 	if (gate_init_shared(&in->gate, cfg, err, sizeof(err)) == -1)
 		fz_fail("gate: %s", err);
-	if (server_init(&in->srv, &in->gate, in->base, cfg, in->sink, err,
+	if (server_init(&in->srv, in->gate.shared, in->base, cfg, in->sink, err,
 	        sizeof(err)) == -1)
 		fz_fail("server: %s", err);
 	fds = fz_bind(cfg);

@@ -44,11 +44,18 @@ def words(path):
 
 
 def directive_names():
-    src = (ROOT / "src" / "config.c").read_text()
+    """Every directive of the loader's tables: config_directives[] (a
+    parser each) and the integer rows (CONFIG_UINT and the like) of
+    src/config/*.c."""
+    src = (ROOT / "src" / "config" / "config.c").read_text()
     table = re.search(r"config_directives\[\]\s*=\s*\{(.*?)\n\};", src, re.S)
     assert table is not None, "config_directives[] not found in config.c"
-    return re.findall(r'\{\s*"([a-z0-9_]+)"\s*,\s*config_parse_',
-                      table.group(1))
+    names = re.findall(r'\{\s*"([a-z0-9_]+)"\s*,\s*config_parse_',
+                       table.group(1))
+    for path in sorted((ROOT / "src" / "config").glob("*.c")):
+        names += re.findall(r'\bCONFIG_(?:UINT|SIZE|U32)\(\s*"([a-z0-9_]+)"',
+                            path.read_text())
+    return names
 
 
 def reason_codes():
@@ -99,7 +106,7 @@ class ManPageTests(unittest.TestCase):
                              f"{page.name}: groff warnings")
 
     def test_every_option_documented(self):
-        src = (ROOT / "src" / "main.c").read_text()
+        src = (ROOT / "src" / "app" / "main.c").read_text()
         m = re.search(r'getopt\(\s*argc\s*,\s*argv\s*,\s*"([^"]+)"', src)
         self.assertIsNotNone(m, "getopt string not found in main.c")
         page = PAGE8.read_text()

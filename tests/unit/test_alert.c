@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "ocspgate/alert.h"
+#include "ocspgate/alert_line.h"
 #include "ocspgate/event.h"
 #include "ocspgate/json.h"
 

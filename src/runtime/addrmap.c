@@ -16,7 +16,7 @@
 #include "ocspgate/addrmap.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
-#include "ocspgate/server.h"
+#include "ocspgate/resolver.h"
 
 /*
  * One listed host and port. Queries in flight hold a reference, so that

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ocspgate/cache.h"
+#include "ocspgate/hash.h"
 
 #define CACHE_INITIAL_BUCKETS 64
 #define CACHE_KEY_SEPARATOR   '\0'
@@ -130,14 +131,12 @@ cache_sip_final(struct cache_sip *s)
 	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
 }
 
-/* Spreads a 64-bit seed into the second half of the SipHash key. */
+/* Spreads a 64-bit seed into the second half of the SipHash key
+ * (splitmix64: a step of its sequence, then its output function). */
 static uint64_t
 cache_splitmix64(uint64_t x)
 {
-	x += UINT64_C(0x9e3779b97f4a7c15);
-	x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
+	return hash_mix64(x + UINT64_C(0x9e3779b97f4a7c15));
 }
 
 static uint64_t
@@ -159,15 +158,9 @@ cache_hash(const struct ocsp_cache *c, const char *responder, size_t rlen,
  * every restart) gives the same response the same tag.
  */
 static uint64_t
-cache_fnv1a64(const unsigned char *p, size_t len)
+cache_etag(const unsigned char *p, size_t len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return h;
+	return hash_fnv1a64(HASH_FNV64_INIT, p, len);
 }
 
 struct ocsp_cache *
@@ -366,7 +359,7 @@ ocsp_cache_put(struct ocsp_cache *c, const char *responder, size_t rlen,
 		memcpy(n->data + rlen + 1 + reqlen, resp, resplen);
 	n->e.body = n->data + rlen + 1 + reqlen;
 	n->e.body_len = resplen;
-	n->e.etag = cache_fnv1a64(n->e.body, resplen);
+	n->e.etag = cache_etag(n->e.body, resplen);
 	n->e.stored_at = now;
 	n->e.this_update = t->this_update;
 	n->e.next_update = t->next_update;
@@ -706,7 +699,7 @@ ocsp_cache_headers(
 	    "Age: %lld\r\n"
 	    "ETag: \"%016" PRIx64 "\"\r\n",
 	    expires, (long long)max_age, (long long)age,
-	    e->etag != 0 ? e->etag : cache_fnv1a64(e->body, e->body_len));
+	    e->etag != 0 ? e->etag : cache_etag(e->body, e->body_len));
 	if (o.failed) {
 		if (cap > 0)
 			buf[0] = '\0';

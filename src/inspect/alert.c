@@ -3,18 +3,16 @@
  * table with an LRU list, and small bounded arrays per source. Pure: no
  * I/O, no clock, no globals, no locking (the caller serialises).
  */
-#include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "ocspgate/alert.h"
 #include "ocspgate/cidr.h"
-#include "ocspgate/event.h"
+#include "ocspgate/hash.h"
 
 #define ALERT_DEFAULT_MAX_SOURCES   10000
 #define ALERT_DEFAULT_FANOUT_WINDOW 600
@@ -160,58 +158,22 @@ alert_source_len(const struct alert_source *s)
 	return s->family == AF_INET ? 4 : 16;
 }
 
-/* FNV-1a 64 over <n> bytes, starting from <h>. */
-static uint64_t
-alert_fnv64(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* A finaliser (splitmix64) so that every input bit reaches every output
- * bit: FNV alone mixes its last bytes poorly into the high bits. */
-static uint64_t
-alert_mix64(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
-}
-
+/* FNV-1a 64 from <seed>, then a finaliser (see hash.h). */
 static uint64_t
 alert_hash(uint64_t seed, const void *p, size_t n)
 {
-	return alert_mix64(alert_fnv64(0xcbf29ce484222325ULL ^ seed, p, n));
+	return hash_mix64(hash_fnv1a64(HASH_FNV64_INIT ^ seed, p, n));
 }
 
 uint32_t
 alert_source_hash(const struct alert_source *s)
 {
-	uint32_t h = 2166136261u;
-	size_t n = alert_source_len(s);
+	unsigned char tag = alert_source_len(s) == 4 ? 4 : 6;
 
 	/* FNV-1a 32 over a family tag and the address, then murmur3's
 	 * finaliser: fixed constants, so every process agrees. */
-	h ^= n == 4 ? 4u : 6u;
-	h *= 16777619u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s->addr[i];
-		h *= 16777619u;
-	}
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return hash_mix32(hash_fnv1a32(hash_fnv1a32(HASH_FNV32_INIT, &tag, 1),
+	    s->addr, alert_source_len(s)));
 }
 
 static uint64_t
@@ -237,7 +199,7 @@ alert_source_equal(const struct alert_source *a, const struct alert_source *b)
 static uint64_t
 alert_cert_hash(const struct ocsp_cert_id *c)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ ALERT_SEED_CERT;
+	uint64_t h = HASH_FNV64_INIT ^ ALERT_SEED_CERT;
 	unsigned char tag[3];
 	size_t hl = c->hash_len <= OCSP_HASH_MAX_BYTES ? c->hash_len : 0;
 	size_t sl = c->serial_len <= OCSP_SERIAL_MAX_BYTES ? c->serial_len : 0;
@@ -245,11 +207,11 @@ alert_cert_hash(const struct ocsp_cert_id *c)
 	tag[0] = (unsigned char)c->hash;
 	tag[1] = (unsigned char)hl;
 	tag[2] = (unsigned char)sl;
-	h = alert_fnv64(h, tag, sizeof(tag));
-	h = alert_fnv64(h, c->name_hash, hl);
-	h = alert_fnv64(h, c->key_hash, hl);
-	h = alert_fnv64(h, c->serial, sl);
-	return alert_mix64(h);
+	h = hash_fnv1a64(h, tag, sizeof(tag));
+	h = hash_fnv1a64(h, c->name_hash, hl);
+	h = hash_fnv1a64(h, c->key_hash, hl);
+	h = hash_fnv1a64(h, c->serial, sl);
+	return hash_mix64(h);
 }
 
 /* Milliseconds from <then> to <now>; 0 if the clock went backwards. */
@@ -1035,115 +997,4 @@ alert_engine_stats(const struct alert_engine *e, struct alert_stats *st)
 	st->sources = e->nsources;
 	st->evictions = e->evictions;
 	st->alloc_failures = e->alloc_failures;
-}
-
-/*
- * Writes a non-negative number with three decimals. The JSON writer has
- * no floating point, so the integer part goes through json_uint() (which
- * places the key and comma) and the fraction is appended raw.
- */
-static void
-alert_json_fixed3(struct json *j, const char *key, double v)
-{
-	char frac[8];
-	uint64_t m;
-
-	if (!(v >= 0))
-		v = 0;
-	if (v > 1e15)
-		v = 1e15;
-	m = (uint64_t)(v * 1000 + 0.5);
-	json_uint(j, key, m / 1000);
-	snprintf(frac, sizeof(frac), ".%03u", (unsigned)(m % 1000));
-	json_raw(j, frac, 4);
-}
-
-/* True when <s> is an IPv4 or IPv6 address literal. */
-static bool
-alert_is_ip_literal(const char *s)
-{
-	unsigned char addr[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, s, addr) == 1 ||
-	    inet_pton(AF_INET6, s, addr) == 1;
-}
-
-void
-alert_format(struct json *j, const struct alert *a, const struct timespec *ts,
-    const char *source_ip, const char *source_domain, const char *version)
-{
-	/*
-	 * An alert informs: ocspgate neither blocks nor lets through because
-	 * of it, so its type is "info", which ECS expects of both its
-	 * categories (its "indicator" is for the threat category only).
-	 */
-	static const struct event_class c = {
-	    .kind = "alert",
-	    .category = {"network", "intrusion_detection"},
-	    .type = {"info"},
-	    .action = "alert",
-	};
-	struct event_class k = c;
-	const char *ips[2], *hosts[2];
-	size_t nips = 0, nhosts = 0;
-	bool literal = a->dest[0] != '\0' && alert_is_ip_literal(a->dest);
-
-	k.reason = alert_kind_name(a->kind);
-	event_begin(j, ts, &k, version);
-
-	json_object_begin(j, "source");
-	json_cstring(j, "ip", source_ip);
-	if (source_domain != NULL)
-		json_cstring(j, "domain", source_domain);
-	json_object_end(j);
-
-	if (a->dest[0] != '\0') {
-		json_object_begin(j, "destination");
-		json_cstring(j, literal ? "ip" : "domain", a->dest);
-		json_object_end(j);
-	}
-
-	json_object_begin(j, "ocspgate");
-	json_object_begin(j, "alert");
-	json_cstring(j, "scope", a->scope);
-	if (a->source.family == AF_INET6 && a->source_prefix > 0) {
-		char net[INET6_ADDRSTRLEN + 8];
-
-		if (inet_ntop(AF_INET6, a->source.addr, net, sizeof(net)) !=
-		    NULL) {
-			size_t l = strlen(net);
-
-			snprintf(
-			    net + l, sizeof(net) - l, "/%u", a->source_prefix);
-			json_cstring(j, "source_prefix", net);
-		}
-	}
-	json_uint(j, "observed", a->observed);
-	json_uint(j, "threshold", a->threshold);
-	json_uint(j, "window", a->window_sec);
-	if (a->kind == ALERT_PERIODIC) {
-		alert_json_fixed3(j, "mean_interval", a->mean_interval);
-		alert_json_fixed3(j, "median_interval", a->median_interval);
-		alert_json_fixed3(j, "jitter", a->jitter);
-		alert_json_fixed3(j, "cv", a->cv);
-		alert_json_fixed3(j, "score", a->score);
-		json_uint(j, "samples", a->samples);
-	}
-	if (a->kind == ALERT_EARLY_REQUERY) {
-		json_hex(j, "serial", a->serial, a->serial_len);
-		json_int(j, "next_update_in", a->next_update_in);
-	}
-	json_object_end(j);
-	json_object_end(j);
-
-	event_related_add(ips, &nips, 2, source_ip);
-	if (literal)
-		event_related_add(ips, &nips, 2, a->dest);
-	event_related_add(hosts, &nhosts, 2, source_domain);
-	if (a->dest[0] != '\0' && !literal)
-		event_related_add(hosts, &nhosts, 2, a->dest);
-	event_related(j, ips, nips, hosts, nhosts);
-
-	json_object_end(j);
-	json_raw(j, "\n", 1);
 }

@@ -13,8 +13,9 @@
 #include <event2/dns.h>
 
 #include "ocspgate/cidr.h"
+#include "ocspgate/hash.h"
 #include "ocspgate/rdns.h"
-#include "ocspgate/server.h"
+#include "ocspgate/resolver.h"
 
 struct rdns_slot {
 	struct rdns_cache *cache;
@@ -70,11 +71,8 @@ rdns_free(struct rdns_cache *c)
 static size_t
 rdns_hash(int family, const unsigned char addr[16])
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (size_t i = 0; i < (family == AF_INET ? 4u : 16u); i++)
-		h = (h ^ addr[i]) * 16777619u;
-	return h % RDNS_CACHE_SLOTS;
+	return hash_fnv1a32(HASH_FNV32_INIT, addr, family == AF_INET ? 4 : 16) %
+	    RDNS_CACHE_SLOTS;
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
@@ -147,24 +148,6 @@ listener_on_error(struct evconnlistener *lev, void *arg)
 	evtimer_add(l->backoff, &tv);
 }
 
-void
-listener_format(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-		snprintf(out, len, "[%s]:%u", ip, ntohs(a->sin6_port));
-	} else {
-		const struct sockaddr_in *a = (const void *)ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-		snprintf(out, len, "%s:%u", ip, ntohs(a->sin_port));
-	}
-}
-
 int
 listener_original_dst(evutil_socket_t fd, enum listen_transparent mode,
     const struct sockaddr_storage *bound, struct sockaddr_storage *dst)
@@ -260,7 +243,7 @@ listener_new(struct server *srv, struct config *cfg,
 		    err, errlen, "listen %s: %s", la->text, strerror(errno));
 		goto fail;
 	}
-	listener_format(&bound, l->name, sizeof(l->name));
+	addr_format((const struct sockaddr *)&bound, l->name, sizeof(l->name));
 	l->bound = bound;
 	l->backoff = evtimer_new(srv->base, listener_on_backoff, l);
 	l->lev = evconnlistener_new(srv->base, listener_on_accept, l,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ocspgate/cidr.h"
 #include "ocspgate/file.h"
 #include "ocspgate/inventory.h"
 
@@ -983,26 +984,18 @@ inventory_find(const struct inventory *inv, enum inventory_family fam,
 const struct inventory_entry *
 inventory_lookup(const struct inventory *inv, const struct sockaddr *sa)
 {
-	const struct sockaddr_in *sin;
-	const struct sockaddr_in6 *sin6;
+	unsigned char addr[16];
 	struct inventory_key key;
 
 	if (inv == NULL || sa == NULL)
 		return NULL;
-	switch (sa->sa_family) {
+	/* An IPv4-mapped IPv6 address is looked up as the IPv4 one. */
+	switch (cidr_key(sa, addr)) {
 	case AF_INET:
-		sin = (const struct sockaddr_in *)(const void *)sa;
-		inventory_key_set(
-		    &key, (const unsigned char *)&sin->sin_addr.s_addr, 4);
+		inventory_key_set(&key, addr, 4);
 		return inventory_find(inv, INVENTORY_V4, &key);
 	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			inventory_key_set(
-			    &key, sin6->sin6_addr.s6_addr + 12, 4);
-			return inventory_find(inv, INVENTORY_V4, &key);
-		}
-		inventory_key_set(&key, sin6->sin6_addr.s6_addr, 16);
+		inventory_key_set(&key, addr, 16);
 		return inventory_find(inv, INVENTORY_V6, &key);
 	default:
 		return NULL;

@@ -18,51 +18,13 @@ event_span(struct json *j, const char *key, struct http_span s)
 		json_string(j, key, s.p, s.len);
 }
 
-/* Writes <v> (>= 0) as exactly <n> decimal digits at <out>. */
-static void
-event_digits(char *out, int v, int n)
-{
-	while (n-- > 0) {
-		out[n] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
-void
-event_timestamp(struct json *j, const struct timespec *ts)
-{
-	struct tm tm;
-	char buf[64];
-
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-		return;
-	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return;
-	/* "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf. */
-	event_digits(buf, tm.tm_year + 1900, 4);
-	buf[4] = '-';
-	event_digits(buf + 5, tm.tm_mon + 1, 2);
-	buf[7] = '-';
-	event_digits(buf + 8, tm.tm_mday, 2);
-	buf[10] = 'T';
-	event_digits(buf + 11, tm.tm_hour, 2);
-	buf[13] = ':';
-	event_digits(buf + 14, tm.tm_min, 2);
-	buf[16] = ':';
-	event_digits(buf + 17, tm.tm_sec, 2);
-	buf[19] = '.';
-	event_digits(buf + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
-	buf[23] = 'Z';
-	json_string(j, "@timestamp", buf, 24);
-}
-
 void
 event_begin(struct json *j, const struct timespec *ts,
     const struct event_class *c, const char *version)
 {
 	json_reset(j);
 	json_object_begin(j, NULL);
-	event_timestamp(j, ts);
+	json_timestamp(j, "@timestamp", ts);
 
 	json_object_begin(j, "ecs");
 	json_cstring(j, "version", EVENT_ECS_VERSION);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocspgate/hash.h"
 #include "ocspgate/json_read.h"
 #include "ocspgate/policy.h"
 #include "ocspgate/suggest.h"
@@ -184,12 +185,8 @@ suggest_parse_line(const char *line, size_t len, char *scratch,
 static uint64_t
 suggest_hash(const char *s, size_t len, uint64_t seed)
 {
-	uint64_t h = 0xcbf29ce484222325u ^ seed;
+	uint64_t h = hash_fnv1a64(HASH_FNV64_INIT ^ seed, s, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3u;
-	}
 	return h != 0 ? h : 1;
 }
 

@@ -16,53 +16,29 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 
-/* The memory checkers, told about the pool (server_buf_get()). */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SERVER_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(SERVER_ASAN)
-#define SERVER_ASAN 1
-#endif
-#ifdef SERVER_ASAN
-#include <sanitizer/asan_interface.h>
-#define SERVER_FILL_BYTE 0xbe /* ASan's default malloc_fill_byte */
-#endif
-#if defined(__has_include)
-#if __has_include(<valgrind/memcheck.h>)
-#include <valgrind/memcheck.h>
-#define SERVER_VALGRIND 1
-#endif
-#endif
-
 #include "ocspgate/addrmap.h"
+#include "ocspgate/answer.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
 #include "ocspgate/memo.h"
 #include "ocspgate/pkix.h"
 #include "ocspgate/policy.h"
 #include "ocspgate/rdns.h"
+#include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/shared.h"
+#include "ocspgate/upstream.h"
 
-/*
- * Free request buffers kept for reuse: enough for a busy worker's
- * requests in flight, not so many that a burst pins its memory.
- */
-#define SERVER_POOL_MAX      256
-#define SERVER_POOL_BUF_MAX  (1024 * 1024)
-#define SERVER_POOL_BYTES    (64u << 20) /* kept in all */
-#define SERVER_POOL_KEEP     (1u << 20)  /* kept after a burst */
-#define SERVER_TRIM_MSEC     250         /* after a fall in connections */
-#define SERVER_TRIM_SESSIONS 256         /* sessions gone since the peak */
+/* Pooled request buffers kept after a burst (see pool.h). */
+#define SERVER_POOL_KEEP     (1u << 20)
+#define SERVER_TRIM_MSEC     250 /* after a fall in connections */
+#define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
 /* Inspection memos: slots, and the largest keys remembered. */
 #define SERVER_MEMO_SLOTS        256
@@ -70,106 +46,6 @@
 #define SERVER_MEMO_RESPONSE_MAX 8192
 #define SERVER_MEMO_CERT_SLOTS   64   /* responders' certificates */
 #define SERVER_MEMO_CERT_MAX     4096 /* a certificate's bytes */
-
-struct server_buf {
-	void *p;
-	size_t size;
-};
-
-struct resolver *
-resolver_ref(struct resolver *r)
-{
-	r->refs++;
-	return r;
-}
-
-static void
-resolver_free(struct resolver *r)
-{
-	if (r->dns != NULL)
-		evdns_base_free(r->dns, 1);
-	if (r->free_ev != NULL)
-		event_free(r->free_ev);
-	free(r);
-}
-
-static void
-resolver_on_free(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	resolver_free(arg);
-}
-
-void
-resolver_unref(struct resolver *r)
-{
-	if (r == NULL || --r->refs > 0)
-		return;
-	/*
-	 * The last reference often goes inside one of the resolver's own
-	 * callbacks: a lookup's answer ends a session, or fills a reverse
-	 * DNS slot, after a reload brought a new resolver. evdns goes on
-	 * using its base once such a callback returns, so the base is freed
-	 * from the loop, after it (server_free() runs the loop once more).
-	 */
-	if (r->free_ev != NULL) {
-		event_active(r->free_ev, EV_TIMEOUT, 1);
-		return;
-	}
-	resolver_free(r);
-}
-
-struct resolver *
-resolver_new(
-    struct event_base *base, const struct config *cfg, char *err, size_t errlen)
-{
-	struct resolver *r;
-	char timeout[16];
-
-	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->free_ev = event_new(base, -1, 0, resolver_on_free, r)) ==
-	        NULL ||
-	    (r->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE)) ==
-	        NULL) {
-		snprintf(err, errlen, "resolver: out of memory");
-		if (r != NULL)
-			resolver_free(r);
-		return NULL;
-	}
-	r->refs = 1;
-	for (size_t i = 0; i < cfg->nresolvers; i++) {
-		if (evdns_base_nameserver_ip_add(
-		        r->dns, cfg->resolvers[i].text) != 0) {
-			snprintf(err, errlen, "resolver %s: cannot use it",
-			    cfg->resolvers[i].text);
-			goto fail;
-		}
-	}
-	/*
-	 * Without resolvers, the system's servers; search domains are not
-	 * applied, since targets are names from URLs, not short names.
-	 */
-	if (cfg->nresolvers == 0)
-		evdns_base_resolv_conf_parse(r->dns,
-		    DNS_OPTION_NAMESERVERS | DNS_OPTION_MISC,
-		    "/etc/resolv.conf");
-	if (cfg->hosts_file[0] != '\0' &&
-	    evdns_base_load_hosts(r->dns, cfg->hosts_file) != 0) {
-		snprintf(err, errlen, "hosts_file %s: cannot load it",
-		    cfg->hosts_file);
-		goto fail;
-	}
-	/* Lookups are also bounded by upstream_timeout as a whole. */
-	snprintf(timeout, sizeof(timeout), "%u",
-	    cfg->upstream_timeout_sec > 2 ? 2 : cfg->upstream_timeout_sec);
-	evdns_base_set_option(r->dns, "timeout:", timeout);
-	evdns_base_set_option(r->dns, "attempts:", "2");
-	return r;
-fail:
-	resolver_unref(r);
-	return NULL;
-}
 
 int
 server_check_mark(const struct config *cfg, char *err, size_t errlen)
@@ -229,8 +105,7 @@ static unsigned server_max_connections(const struct server *srv);
 static void
 server_cache_size(struct server *srv, const struct config *cfg)
 {
-	size_t n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
-	size_t size = cfg->cache_size / (n > 0 ? n : 1);
+	size_t size = cfg->cache_size / shared_workers(srv->shared);
 	uint64_t seed = 0;
 
 	ocsp_cache_free(srv->cache);
@@ -262,17 +137,17 @@ server_init_memos(struct server *srv)
 	        sizeof(struct policy_get_value), seed ^ 0x9e3779b9u);
 	srv->memo_response =
 	    memo_new(SERVER_MEMO_SLOTS, SERVER_MEMO_RESPONSE_MAX,
-	        sizeof(struct upstream_memo_value), seed ^ 0x5bd1e995u);
+	        sizeof(struct answer_memo_value), seed ^ 0x5bd1e995u);
 	srv->memo_certs = memo_new(SERVER_MEMO_CERT_SLOTS, SERVER_MEMO_CERT_MAX,
 	    sizeof(struct pkix_judged), seed ^ 0x27d4eb2fu);
 }
 
 int
-server_init(struct server *srv, struct gate *gate, struct event_base *base,
+server_init(struct server *srv, struct shared *shared, struct event_base *base,
     struct config *cfg, struct event_sink *sink, char *err, size_t errlen)
 {
 	memset(srv, 0, sizeof(*srv));
-	srv->gate = gate;
+	srv->shared = shared;
 	srv->base = base;
 	srv->cfg = config_ref(cfg);
 	TAILQ_INIT(&srv->sessions);
@@ -525,14 +400,19 @@ server_free(struct server *srv)
 	}
 	if (srv->housekeeping != NULL)
 		event_free(srv->housekeeping);
-	while (srv->npool > 0) {
-		srv->npool--;
-		free(srv->pool[srv->npool].p);
-	}
-	free(srv->pool);
+	pool_free(&srv->pool);
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
+}
+
+uint64_t
+server_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 size_t
@@ -550,86 +430,6 @@ server_responder_slot(struct server *srv, const struct responder *r)
 	c->r = r;
 	c->slot = metrics_responder_slot(&srv->metrics, r->spec);
 	return c->slot;
-}
-
-/*
- * The memory checkers see malloc() and free(), not the pool: a buffer
- * kept for reuse is told to them as gone (any use of it is reported) and
- * a reused one as fresh, uninitialised memory (ASan fills it with the
- * pattern malloc_fill_byte gives, Valgrind tracks it as undefined), so a
- * request that reads what an earlier one left is caught either way.
- * Nothing of this is compiled without ASan, nor executed outside
- * Valgrind.
- */
-
-static void
-server_buf_fresh(void *p, size_t size)
-{
-#ifdef SERVER_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(p, size);
-	memset(p, SERVER_FILL_BYTE, size);
-#endif
-#ifdef SERVER_VALGRIND
-	VALGRIND_MAKE_MEM_UNDEFINED(p, size);
-#endif
-	(void)p;
-	(void)size;
-}
-
-static void
-server_buf_gone(void *p, size_t size)
-{
-#ifdef SERVER_ASAN
-	ASAN_POISON_MEMORY_REGION(p, size);
-#endif
-#ifdef SERVER_VALGRIND
-	VALGRIND_MAKE_MEM_NOACCESS(p, size);
-#endif
-	(void)p;
-	(void)size;
-}
-
-void *
-server_buf_get(struct server *srv, size_t size)
-{
-	for (size_t i = srv->npool; i > 0; i--) {
-		if (srv->pool[i - 1].size == size) {
-			void *p = srv->pool[i - 1].p;
-
-			srv->pool_bytes -= size;
-			srv->pool[i - 1] = srv->pool[--srv->npool];
-			server_buf_fresh(p, size);
-			return p;
-		}
-	}
-	return malloc(size);
-}
-
-void
-server_buf_put(struct server *srv, void *p, size_t size)
-{
-	if (p == NULL)
-		return;
-	/* Big captures (CRLs) are not worth keeping. */
-	if (size > SERVER_POOL_BUF_MAX) {
-		free(p);
-		return;
-	}
-	if (srv->pool == NULL &&
-	    (srv->pool = calloc(SERVER_POOL_MAX, sizeof(*srv->pool))) == NULL) {
-		free(p);
-		return;
-	}
-	if (srv->npool == SERVER_POOL_MAX ||
-	    srv->pool_bytes + size > SERVER_POOL_BYTES) {
-		free(p);
-		return;
-	}
-	server_buf_gone(p, size);
-	srv->pool[srv->npool].p = p;
-	srv->pool[srv->npool].size = size;
-	srv->npool++;
-	srv->pool_bytes += size;
 }
 
 static void
@@ -655,11 +455,7 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (srv->npool > 0 && srv->pool_bytes > SERVER_POOL_KEEP) {
-		srv->npool--;
-		srv->pool_bytes -= srv->pool[srv->npool].size;
-		free(srv->pool[srv->npool].p);
-	}
+	pool_trim(&srv->pool, SERVER_POOL_KEEP);
 	malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
 	if (falling)
@@ -670,7 +466,7 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static unsigned
 server_max_connections(const struct server *srv)
 {
-	unsigned n = srv->gate != NULL ? gate_workers(srv->gate) : 1;
+	unsigned n = (unsigned)shared_workers(srv->shared);
 
 	return (srv->cfg->max_connections + n - 1) / n;
 }

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,208 +23,127 @@
 
 #include <event2/event.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/admin.h"
-#include "ocspgate/alert.h"
-#include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/gate.h"
 #include "ocspgate/listener.h"
 #include "ocspgate/log.h"
+#include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
+#include "ocspgate/shared.h"
 #include "ocspgate/worker.h"
 
-#define GATE_SOURCE_BUCKETS 4096
-#define GATE_ALERT_SHARDS   16 /* locks over the alert state */
-
-struct gate_source {
-	struct gate_source *next;
-	int family;
-	unsigned char addr[16];
-	unsigned count;
-};
-
-struct gate_alert_shard {
-	pthread_mutex_t lock;
-	struct alert_engine *engine;
-};
-
-struct gate_alerts {
-	struct gate_alert_shard shard[GATE_ALERT_SHARDS];
-};
-
-size_t
-gate_workers(const struct gate *g)
-{
-	/* A gate without workers serves one server in the caller's thread. */
-	return g->nworkers > 0 ? g->nworkers : 1;
-}
-
 /* ------------------------------------------------------------------ */
-/* Connections per source, over all workers */
+/* What the admin endpoint reads */
 
-static struct gate_source **
-gate_source_find(struct gate *g, const struct gate_source_key *k)
+/* Event outputs summed over the workers and the main thread. */
+static size_t
+gate_outputs(struct gate *g, struct metrics_event_output *out)
 {
-	struct gate_source **pp;
-	uint32_t h = 2166136261u; /* FNV-1a */
+	const struct event_output_stats *f = event_sink_stats(g->sink);
+	const struct event_output_stats *y;
+	size_t n = 1;
 
-	for (size_t i = 0; i < 16; i++)
-		h = (h ^ k->addr[i]) * 16777619u;
-	pp = &g->sources[h % GATE_SOURCE_BUCKETS];
-	while (*pp != NULL &&
-	    ((*pp)->family != k->family ||
-	        memcmp((*pp)->addr, k->addr, 16) != 0))
-		pp = &(*pp)->next;
-	return pp;
-}
+	out[0].name = "file";
+	out[0].sent = atomic_load_explicit(&f->lines, memory_order_relaxed);
+	out[0].dropped =
+	    atomic_load_explicit(&f->dropped, memory_order_relaxed);
+	out[0].queued_bytes =
+	    atomic_load_explicit(&f->queued, memory_order_relaxed);
+	if (g->cfg->event_syslog == NULL)
+		return n;
+	out[1].name = "syslog";
+	out[1].sent = out[1].dropped = out[1].queued_bytes = 0;
+	for (size_t i = 0; i <= g->nworkers; i++) {
+		const struct event_log *l = i < g->nworkers
+		    ? worker_server(g->workers[i])->log
+		    : g->log;
 
-bool
-gate_source_acquire(struct gate *g, const struct config *cfg,
-    const struct sockaddr *sa, struct gate_source_key *key)
-{
-	struct gate_source_key k;
-	struct gate_source **pp, *slot;
-	bool ok = true;
-
-	memset(key, 0, sizeof(*key));
-	if (g == NULL || g->sources == NULL)
-		return true;
-	if ((k.family = cidr_key(sa, k.addr)) == 0)
-		return true;
-	cidr_group(k.family, k.addr, cfg->source_ipv6_prefix);
-	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, &k);
-	if ((slot = *pp) == NULL) {
-		/* No memory to count with: do not refuse. */
-		if ((slot = calloc(1, sizeof(*slot))) == NULL)
-			goto out;
-		slot->family = k.family;
-		memcpy(slot->addr, k.addr, 16);
-		*pp = slot;
+		if (l == NULL || (y = event_log_syslog_stats(l)) == NULL)
+			continue;
+		out[1].sent +=
+		    atomic_load_explicit(&y->lines, memory_order_relaxed);
+		out[1].dropped +=
+		    atomic_load_explicit(&y->dropped, memory_order_relaxed);
+		out[1].queued_bytes +=
+		    atomic_load_explicit(&y->queued, memory_order_relaxed);
 	}
-	if (cfg->max_connections_per_source != 0 &&
-	    slot->count >= cfg->max_connections_per_source) {
-		if (slot->count == 0) {
-			*pp = slot->next;
-			free(slot);
-		}
-		ok = false;
-		goto out;
-	}
-	slot->count++;
-	*key = k;
-out:
-	pthread_mutex_unlock(&g->sources_lock);
-	return ok;
+	return ++n;
 }
 
-void
-gate_source_release(struct gate *g, const struct gate_source_key *key)
+/*
+ * The responder and fetch-host names of <cfg>, as written, in a new
+ * array (NULL when there are none or memory ran out: the series then
+ * appear with their first request). The caller frees the array only.
+ */
+static const char **
+gate_responder_names(const struct config *cfg, size_t *n)
 {
-	struct gate_source **pp, *slot;
+	const struct {
+		const struct responder *list;
+		size_t n;
+	} lists[] = {
+	    {cfg->responders, cfg->nresponders},
+	    {cfg->crl_hosts, cfg->ncrl_hosts},
+	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts},
+	    {cfg->ctl_hosts, cfg->nctl_hosts},
+	};
+	const char **names;
+	size_t total = 0, i, k;
 
-	if (g == NULL || g->sources == NULL || key->family == 0)
-		return;
-	pthread_mutex_lock(&g->sources_lock);
-	pp = gate_source_find(g, key);
-	if ((slot = *pp) != NULL && --slot->count == 0) {
-		*pp = slot->next;
-		free(slot);
-	}
-	pthread_mutex_unlock(&g->sources_lock);
-}
-
-/* ------------------------------------------------------------------ */
-/* Behaviour alerts */
-
-/* The config's thresholds; each shard tracks its part of the sources. */
-static void
-gate_alert_config(const struct config *cfg, struct alert_config *a)
-{
-	*a = cfg->alerts;
-	a->ipv6_prefix = cfg->source_ipv6_prefix;
-	a->max_tracked_sources =
-	    (cfg->alerts.max_tracked_sources + GATE_ALERT_SHARDS - 1) /
-	    GATE_ALERT_SHARDS;
-}
-
-static void
-gate_alerts_free(struct gate_alerts *ga)
-{
-	if (ga == NULL)
-		return;
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		alert_engine_free(ga->shard[i].engine);
-		pthread_mutex_destroy(&ga->shard[i].lock);
-	}
-	free(ga);
-}
-
-static struct gate_alerts *
-gate_alerts_new(const struct config *cfg)
-{
-	struct gate_alerts *ga;
-	struct alert_config ac;
-
-	if ((ga = calloc(1, sizeof(*ga))) == NULL)
+	*n = 0;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		total += lists[i].n;
+	if (total == 0 || (names = calloc(total, sizeof(*names))) == NULL)
 		return NULL;
-	gate_alert_config(cfg, &ac);
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		pthread_mutex_init(&ga->shard[i].lock, NULL);
-		if ((ga->shard[i].engine = alert_engine_new(&ac)) == NULL) {
-			gate_alerts_free(ga);
-			return NULL;
-		}
-	}
-	return ga;
-}
-
-static void
-gate_alerts_configure(struct gate_alerts *ga, const struct config *cfg)
-{
-	struct alert_config ac;
-
-	gate_alert_config(cfg, &ac);
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		pthread_mutex_lock(&ga->shard[i].lock);
-		alert_engine_configure(ga->shard[i].engine, &ac);
-		pthread_mutex_unlock(&ga->shard[i].lock);
-	}
-}
-
-size_t
-gate_alerts_observe(struct gate *g, const struct alert_observation *o,
-    struct alert *out, size_t max)
-{
-	struct gate_alert_shard *sh;
-	size_t n;
-
-	if (g->alerts == NULL)
-		return 0;
-	sh = &g->alerts
-	          ->shard[alert_source_hash(&o->source) % GATE_ALERT_SHARDS];
-	pthread_mutex_lock(&sh->lock);
-	n = alert_observe(sh->engine, o, out, max);
-	pthread_mutex_unlock(&sh->lock);
-	return n;
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (k = 0; k < lists[i].n; k++)
+			names[(*n)++] = lists[i].list[k].spec;
+	return names;
 }
 
 void
-gate_alert_stats(struct gate *g, uint64_t *sources, uint64_t *evictions)
+gate_snapshot(struct gate *g, struct gate_snapshot *s)
 {
-	*sources = *evictions = 0;
-	if (g->alerts == NULL)
-		return;
-	for (size_t i = 0; i < GATE_ALERT_SHARDS; i++) {
-		struct alert_stats st;
+	struct metrics_process *p = &s->process;
 
-		pthread_mutex_lock(&g->alerts->shard[i].lock);
-		alert_engine_stats(g->alerts->shard[i].engine, &st);
-		pthread_mutex_unlock(&g->alerts->shard[i].lock);
-		*sources += st.sources;
-		*evictions += st.evictions;
+	memset(s, 0, sizeof(*s));
+	p->version = OCSPGATE_VERSION;
+	p->start_time_sec = g->start_time;
+	p->workers = (unsigned)g->nworkers;
+	p->reloads_ok = g->reloads_ok;
+	p->reloads_failed = g->reloads_failed;
+	p->last_reload_success = g->last_reload_ok;
+	p->last_reload_time_sec = g->last_reload_time;
+	p->outputs = s->outputs;
+	p->noutputs = gate_outputs(g, s->outputs);
+	for (size_t i = 0; i < g->nworkers && i < CONFIG_WORKERS_MAX; i++) {
+		struct server *srv = worker_server(g->workers[i]);
+
+		p->cache_entries += atomic_load_explicit(
+		    &srv->cache_entries, memory_order_relaxed);
+		p->cache_bytes += atomic_load_explicit(
+		    &srv->cache_bytes, memory_order_relaxed);
+		p->cache_evictions += atomic_load_explicit(
+		    &srv->cache_evictions, memory_order_relaxed);
+		s->workers[s->nworkers++] = &srv->metrics;
 	}
+	p->cache_max_bytes = g->cfg->cache_size;
+	shared_alert_stats(
+	    g->shared, &p->alert_sources_tracked, &p->alert_source_evictions);
+	s->names = gate_responder_names(g->cfg, &p->nresponder_names);
+	p->responder_names = s->names;
+}
+
+void
+gate_snapshot_release(struct gate_snapshot *s)
+{
+	free(s->names);
+	s->names = NULL;
+	s->process.responder_names = NULL;
+	s->process.nresponder_names = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -237,7 +157,8 @@ gate_socket_name(struct gate_socket *s)
 
 	s->name[0] = '\0';
 	if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0)
-		listener_format(&ss, s->name, sizeof(s->name));
+		addr_format(
+		    (const struct sockaddr *)&ss, s->name, sizeof(s->name));
 }
 
 static void
@@ -525,8 +446,7 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 		gate_metric_timer(g, cfg);
 	if (cfg->workers != 0 && cfg->workers != g->nworkers)
 		log_warn("SIGHUP: a new 'workers' takes effect at restart");
-	if (g->alerts != NULL)
-		gate_alerts_configure(g->alerts, cfg);
+	shared_configure(g->shared, cfg);
 	config_unref(g->cfg);
 	g->cfg = cfg;
 	event_sink_unref(g->sink);
@@ -616,10 +536,7 @@ gate_init_shared(struct gate *g, struct config *cfg, char *err, size_t errlen)
 	g->start_time = time(NULL);
 	g->last_reload_ok = true;
 	json_init(&g->json);
-	pthread_mutex_init(&g->sources_lock, NULL);
-	if ((g->sources = calloc(GATE_SOURCE_BUCKETS, sizeof(*g->sources))) ==
-	        NULL ||
-	    (g->alerts = gate_alerts_new(cfg)) == NULL) {
+	if ((g->shared = shared_new(cfg)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -665,8 +582,9 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* gate_workers() must be right while the workers start. */
+	/* The workers' share of the limits must be right as they start. */
 	g->nworkers = n;
+	shared_set_workers(g->shared, n);
 	for (size_t i = 0; i < n; i++) {
 		int *fds = gate_dup_fds(g);
 
@@ -676,7 +594,7 @@ gate_init(struct gate *g, const char *path, struct config *cfg, char *err,
 			return -1;
 		}
 		g->workers[i] =
-		    worker_new(g, i, cfg, g->sink, fds, err, errlen);
+		    worker_new(g->shared, i, cfg, g->sink, fds, err, errlen);
 		if (g->workers[i] == NULL) {
 			g->nworkers = i;
 			return -1;
@@ -763,19 +681,7 @@ gate_free(struct gate *g)
 			    (unsigned long long)dropped);
 		event_sink_unref(g->sink);
 	}
-	gate_alerts_free(g->alerts);
-	if (g->sources != NULL) {
-		for (size_t i = 0; i < GATE_SOURCE_BUCKETS; i++) {
-			while (g->sources[i] != NULL) {
-				struct gate_source *next = g->sources[i]->next;
-
-				free(g->sources[i]);
-				g->sources[i] = next;
-			}
-		}
-		free(g->sources);
-	}
-	pthread_mutex_destroy(&g->sources_lock);
+	shared_free(g->shared);
 	json_free(&g->json);
 	config_unref(g->cfg);
 	if (g->base != NULL)

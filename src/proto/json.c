@@ -411,6 +411,44 @@ json_bool(struct json *j, const char *key, bool v)
 		(void)json_put(j, "false", 5);
 }
 
+/* Writes <v> (>= 0) as exactly <n> decimal digits at <out>. */
+static void
+json_digits(char *out, int v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+void
+json_timestamp(struct json *j, const char *key, const struct timespec *ts)
+{
+	struct tm tm;
+	char buf[64];
+
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
+		return;
+	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return;
+	/* "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf. */
+	json_digits(buf, tm.tm_year + 1900, 4);
+	buf[4] = '-';
+	json_digits(buf + 5, tm.tm_mon + 1, 2);
+	buf[7] = '-';
+	json_digits(buf + 8, tm.tm_mday, 2);
+	buf[10] = 'T';
+	json_digits(buf + 11, tm.tm_hour, 2);
+	buf[13] = ':';
+	json_digits(buf + 14, tm.tm_min, 2);
+	buf[16] = ':';
+	json_digits(buf + 17, tm.tm_sec, 2);
+	buf[19] = '.';
+	json_digits(buf + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
+	buf[23] = 'Z';
+	json_string(j, key, buf, 24);
+}
+
 void
 json_raw(struct json *j, const char *s, size_t len)
 {

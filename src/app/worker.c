@@ -159,7 +159,7 @@ worker_reserve_fds(struct event_base *base, const struct config *cfg)
 }
 
 struct worker *
-worker_new(struct gate *g, size_t id, struct config *cfg,
+worker_new(struct shared *shared, size_t id, struct config *cfg,
     struct event_sink *sink, int *fds, char *err, size_t errlen)
 {
 	struct worker *w;
@@ -189,7 +189,7 @@ worker_new(struct gate *g, size_t id, struct config *cfg,
 	}
 	worker_reserve_fds(w->base, cfg);
 	w->srv_ready = true;
-	if (server_init(&w->srv, g, w->base, cfg, sink, err, errlen) == -1)
+	if (server_init(&w->srv, shared, w->base, cfg, sink, err, errlen) == -1)
 		goto fail;
 	if (server_apply(&w->srv, cfg, sink, fds, err, errlen) == -1) {
 		free(fds);

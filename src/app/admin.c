@@ -1,7 +1,7 @@
 /*
- * Admin endpoint and metric events. Workers count in their own struct
- * metrics; this reads them (relaxed atomics) with the process-wide
- * figures the main thread keeps.
+ * Admin endpoint and metric events: the figures of the snapshots the
+ * gate builds (gate_snapshot()), rendered. It knows nothing of the
+ * workers' code.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -23,114 +23,6 @@
 #include "ocspgate/gate.h"
 #include "ocspgate/json.h"
 #include "ocspgate/metrics.h"
-#include "ocspgate/server.h"
-#include "ocspgate/worker.h"
-
-#define ADMIN_OUTPUTS 2 /* file, syslog */
-
-/* Event outputs summed over the workers and the main thread. */
-static size_t
-admin_outputs(struct gate *g, struct metrics_event_output *out)
-{
-	const struct event_output_stats *f = event_sink_stats(g->sink);
-	const struct event_output_stats *y;
-	size_t n = 1;
-
-	out[0].name = "file";
-	out[0].sent = atomic_load_explicit(&f->lines, memory_order_relaxed);
-	out[0].dropped =
-	    atomic_load_explicit(&f->dropped, memory_order_relaxed);
-	out[0].queued_bytes =
-	    atomic_load_explicit(&f->queued, memory_order_relaxed);
-	if (g->cfg->event_syslog == NULL)
-		return n;
-	out[1].name = "syslog";
-	out[1].sent = out[1].dropped = out[1].queued_bytes = 0;
-	for (size_t i = 0; i <= g->nworkers; i++) {
-		const struct event_log *l = i < g->nworkers
-		    ? worker_server(g->workers[i])->log
-		    : g->log;
-
-		if (l == NULL || (y = event_log_syslog_stats(l)) == NULL)
-			continue;
-		out[1].sent +=
-		    atomic_load_explicit(&y->lines, memory_order_relaxed);
-		out[1].dropped +=
-		    atomic_load_explicit(&y->dropped, memory_order_relaxed);
-		out[1].queued_bytes +=
-		    atomic_load_explicit(&y->queued, memory_order_relaxed);
-	}
-	return ++n;
-}
-
-/*
- * The responder and fetch-host names of <cfg>, as written, in a new
- * array (NULL when there are none or memory ran out: the series then
- * appear with their first request). The caller frees the array only.
- */
-static const char **
-admin_responder_names(const struct config *cfg, size_t *n)
-{
-	const struct {
-		const struct responder *list;
-		size_t n;
-	} lists[] = {
-	    {cfg->responders, cfg->nresponders},
-	    {cfg->crl_hosts, cfg->ncrl_hosts},
-	    {cfg->ca_issuer_hosts, cfg->nca_issuer_hosts},
-	    {cfg->ctl_hosts, cfg->nctl_hosts},
-	};
-	const char **names;
-	size_t total = 0, i, k;
-
-	*n = 0;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		total += lists[i].n;
-	if (total == 0 || (names = calloc(total, sizeof(*names))) == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		for (k = 0; k < lists[i].n; k++)
-			names[(*n)++] = lists[i].list[k].spec;
-	return names;
-}
-
-/*
- * Fills <p> from the gate. Returns the new array that
- * <p>->responder_names points to, for the caller to free (may be NULL).
- */
-static const char **
-admin_process(struct gate *g, struct metrics_process *p,
-    struct metrics_event_output *outputs)
-{
-	const char **names;
-
-	memset(p, 0, sizeof(*p));
-	p->version = OCSPGATE_VERSION;
-	p->start_time_sec = g->start_time;
-	p->workers = (unsigned)g->nworkers;
-	p->reloads_ok = g->reloads_ok;
-	p->reloads_failed = g->reloads_failed;
-	p->last_reload_success = g->last_reload_ok;
-	p->last_reload_time_sec = g->last_reload_time;
-	p->outputs = outputs;
-	p->noutputs = admin_outputs(g, outputs);
-	for (size_t i = 0; i < g->nworkers; i++) {
-		const struct server *srv = worker_server(g->workers[i]);
-
-		p->cache_entries += atomic_load_explicit(
-		    &srv->cache_entries, memory_order_relaxed);
-		p->cache_bytes += atomic_load_explicit(
-		    &srv->cache_bytes, memory_order_relaxed);
-		p->cache_evictions += atomic_load_explicit(
-		    &srv->cache_evictions, memory_order_relaxed);
-	}
-	p->cache_max_bytes = g->cfg->cache_size;
-	gate_alert_stats(
-	    g, &p->alert_sources_tracked, &p->alert_source_evictions);
-	names = admin_responder_names(g->cfg, &p->nresponder_names);
-	p->responder_names = names;
-	return names;
-}
 
 /*
  * Sends one complete answer of the endpoint's own: <type>, Cache-Control
@@ -193,20 +85,16 @@ static void
 admin_on_metrics(struct evhttp_request *req, void *arg)
 {
 	struct gate *g = arg;
-	struct metrics_process p;
-	struct metrics_event_output outputs[ADMIN_OUTPUTS];
-	struct metrics *ms[CONFIG_WORKERS_MAX];
-	const char **names;
+	struct gate_snapshot snap;
 	int rc;
 
 	if (!admin_is_get(req))
 		return;
-	names = admin_process(g, &p, outputs);
-	for (size_t i = 0; i < g->nworkers; i++)
-		ms[i] = &worker_server(g->workers[i])->metrics;
+	gate_snapshot(g, &snap);
 	json_reset(&g->json);
-	rc = metrics_render(&g->json, ms, g->nworkers, &p);
-	free(names);
+	rc = metrics_render(
+	    &g->json, snap.workers, snap.nworkers, &snap.process);
+	gate_snapshot_release(&snap);
 	if (rc == -1) {
 		admin_reply_text(
 		    req, 500, "Internal Server Error", NULL, "out of memory\n");
@@ -276,14 +164,14 @@ admin_close(struct evhttp *http)
 		evhttp_free(http);
 }
 
+/* The sum over the snapshot's workers of the counter at <offset>. */
 static uint64_t
-admin_sum(struct gate *g, size_t offset)
+admin_sum(const struct gate_snapshot *s, size_t offset)
 {
 	uint64_t n = 0;
 
-	for (size_t i = 0; i < g->nworkers; i++) {
-		const char *m =
-		    (const char *)&worker_server(g->workers[i])->metrics;
+	for (size_t i = 0; i < s->nworkers; i++) {
+		const char *m = (const char *)s->workers[i];
 
 		n += metrics_get(
 		    (const _Atomic uint64_t *)(const void *)(m + offset));
@@ -291,7 +179,7 @@ admin_sum(struct gate *g, size_t offset)
 	return n;
 }
 
-#define ADMIN_SUM(g, field) admin_sum(g, offsetof(struct metrics, field))
+#define ADMIN_SUM(s, field) admin_sum(s, offsetof(struct metrics, field))
 
 /* A metric line: counters, an ECS "metric" that informs. */
 static const struct event_class admin_metric_class = {
@@ -304,17 +192,16 @@ static const struct event_class admin_metric_class = {
 void
 admin_metric_event(struct gate *g)
 {
-	struct metrics_process p;
-	struct metrics_event_output outputs[ADMIN_OUTPUTS];
+	struct gate_snapshot snap;
+	const struct metrics_process *p = &snap.process;
 	struct json *j = &g->json;
 	uint64_t by_action[METRICS_ACTIONS] = {0}, alerts = 0;
 	int64_t open = 0;
 	struct timespec ts;
 
-	free(admin_process(g, &p, outputs));
-	p.responder_names = NULL;
-	for (size_t i = 0; i < g->nworkers; i++) {
-		struct metrics *m = &worker_server(g->workers[i])->metrics;
+	gate_snapshot(g, &snap);
+	for (size_t i = 0; i < snap.nworkers; i++) {
+		const struct metrics *m = snap.workers[i];
 
 		for (size_t a = 0; a < METRICS_ACTIONS; a++)
 			for (size_t r = 0; r < REASON_MAX; r++)
@@ -329,46 +216,49 @@ admin_metric_event(struct gate *g)
 	json_object_begin(j, "ocspgate");
 	json_object_begin(j, "metrics");
 	json_uint(j, "interval", g->cfg->metric_interval_sec);
-	json_uint(j, "workers", g->nworkers);
+	json_uint(j, "workers", p->workers);
 	json_object_begin(j, "requests");
 	json_uint(j, "allow", by_action[METRICS_ALLOW]);
 	json_uint(j, "block", by_action[METRICS_BLOCK]);
 	json_object_end(j);
 	json_object_begin(j, "connections");
 	json_int(j, "open", open);
-	json_uint(j, "total", ADMIN_SUM(g, connections_total));
+	json_uint(j, "total", ADMIN_SUM(&snap, connections_total));
 	json_object_end(j);
 	json_object_begin(j, "events");
-	for (size_t i = 0; i < p.noutputs; i++) {
-		json_object_begin(j, outputs[i].name);
-		json_uint(j, "sent", outputs[i].sent);
-		json_uint(j, "dropped", outputs[i].dropped);
-		json_uint(j, "queued_bytes", outputs[i].queued_bytes);
+	for (size_t i = 0; i < p->noutputs; i++) {
+		json_object_begin(j, p->outputs[i].name);
+		json_uint(j, "sent", p->outputs[i].sent);
+		json_uint(j, "dropped", p->outputs[i].dropped);
+		json_uint(j, "queued_bytes", p->outputs[i].queued_bytes);
 		json_object_end(j);
 	}
 	json_object_end(j);
 	json_object_begin(j, "cache");
-	json_uint(j, "hit", ADMIN_SUM(g, cache_requests[METRICS_CACHE_HIT]));
-	json_uint(j, "miss", ADMIN_SUM(g, cache_requests[METRICS_CACHE_MISS]));
 	json_uint(
-	    j, "bypass", ADMIN_SUM(g, cache_requests[METRICS_CACHE_BYPASS]));
-	json_uint(j, "entries", p.cache_entries);
-	json_uint(j, "bytes", p.cache_bytes);
+	    j, "hit", ADMIN_SUM(&snap, cache_requests[METRICS_CACHE_HIT]));
+	json_uint(
+	    j, "miss", ADMIN_SUM(&snap, cache_requests[METRICS_CACHE_MISS]));
+	json_uint(j, "bypass",
+	    ADMIN_SUM(&snap, cache_requests[METRICS_CACHE_BYPASS]));
+	json_uint(j, "entries", p->cache_entries);
+	json_uint(j, "bytes", p->cache_bytes);
 	json_object_end(j);
 	json_object_begin(j, "alerts");
 	json_uint(j, "total", alerts);
-	json_uint(j, "sources_tracked", p.alert_sources_tracked);
-	json_uint(j, "source_evictions", p.alert_source_evictions);
+	json_uint(j, "sources_tracked", p->alert_sources_tracked);
+	json_uint(j, "source_evictions", p->alert_source_evictions);
 	json_object_end(j);
 	json_object_begin(j, "reloads");
-	json_uint(j, "ok", p.reloads_ok);
-	json_uint(j, "failed", p.reloads_failed);
-	json_bool(j, "last_success", p.last_reload_success);
+	json_uint(j, "ok", p->reloads_ok);
+	json_uint(j, "failed", p->reloads_failed);
+	json_bool(j, "last_success", p->last_reload_success);
 	json_object_end(j);
 	json_object_end(j);
 	json_object_end(j);
 	json_object_end(j);
 	json_raw(j, "\n", 1);
+	gate_snapshot_release(&snap);
 	if (!j->failed)
 		event_log_write(
 		    g->log, EVENT_SEV_INFO, "metric", j->buf, j->len);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocspgate/hash.h"
 #include "ocspgate/metrics.h"
 
 /* Histogram upper bounds: in nanoseconds to bucket, as text to print. */
@@ -61,13 +62,7 @@ metrics_init(struct metrics *m)
 static uint64_t
 metrics_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return hash_fnv1a64(HASH_FNV64_INIT, s, strlen(s));
 }
 
 size_t

@@ -4,7 +4,6 @@
  * write one event per request. Pipelined requests wait in the input
  * buffer until the answer before them is sent, so answers keep order.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +15,14 @@
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/alert.h"
+#include "ocspgate/alert_line.h"
+#include "ocspgate/answer.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
-#include "ocspgate/gate.h"
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_reply.h"
 #include "ocspgate/listener.h"
@@ -29,30 +30,12 @@
 #include "ocspgate/rdns.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/upstream.h"
 
 static void session_read(struct session *s);
 static void session_refuse_connection(
     struct session *s, enum reason why, const char *detail);
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
-
-/* Monotonic clock in nanoseconds. */
-uint64_t
-session_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The port of an AF_INET or AF_INET6 address, in host order. */
-static uint16_t
-session_port(const union session_addr *a)
-{
-	if (a->sa.sa_family == AF_INET6)
-		return ntohs(a->in6.sin6_port);
-	return ntohs(a->in.sin_port);
-}
 
 static void
 session_arm_timer(struct session *s, unsigned sec)
@@ -60,18 +43,6 @@ session_arm_timer(struct session *s, unsigned sec)
 	struct timeval tv = {.tv_sec = sec, .tv_usec = 0};
 
 	evtimer_add(s->timer, &tv);
-}
-
-/* The IP text and port of <ss>. */
-static void
-session_format_addr(
-    const union session_addr *a, char *ip, size_t len, uint16_t *port)
-{
-	if (a->sa.sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &a->in6.sin6_addr, ip, (socklen_t)len);
-	else
-		inet_ntop(AF_INET, &a->in.sin_addr, ip, (socklen_t)len);
-	*port = session_port(a);
 }
 
 static const char *const session_cache_names[] = {
@@ -145,10 +116,10 @@ session_observe(struct session *s, const struct session_request *rq,
 	    rq->rfacts.status == OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 	o.ua_mismatch =
 	    rq->req.headers_done && http_filter_ua_mismatch(&rq->req);
-	o.now_ms = session_now_ns() / 1000000;
+	o.now_ms = server_now_ns() / 1000000;
 	o.now = e->start.tv_sec;
-	n = gate_alerts_observe(
-	    s->srv->gate, &o, alerts, ALERT_MAX_PER_OBSERVATION);
+	n = shared_alerts_observe(
+	    s->srv->shared, &o, alerts, ALERT_MAX_PER_OBSERVATION);
 	for (size_t i = 0; i < n; i++) {
 		if ((unsigned)alerts[i].kind < METRICS_ALERT_KINDS)
 			metrics_add(&s->srv->metrics.alerts[alerts[i].kind], 1);
@@ -203,7 +174,7 @@ session_log(struct session *s)
 
 	memset(&e, 0, sizeof(e));
 	e.start = s->start_wall;
-	e.duration_ns = session_now_ns() - s->start_ns;
+	e.duration_ns = server_now_ns() - s->start_ns;
 	e.allow = allow;
 	e.reason = (allow || rq->verdict.reason == REASON_NONE) &&
 	        s->failure != REASON_NONE
@@ -215,9 +186,8 @@ session_log(struct session *s)
 	e.mode = s->cfg->mode;
 	e.interception = rq->req.intercepted ? "transparent" : "explicit";
 	if (rq->req.intercepted) {
-		session_format_addr(
-		    &s->orig_dst, orig_ip, sizeof(orig_ip), &e.orig_port);
-		e.orig_ip = orig_ip;
+		e.orig_ip = addr_ip(&s->orig_dst.sa, orig_ip, sizeof(orig_ip));
+		e.orig_port = addr_port(&s->orig_dst.sa);
 	}
 	e.host_mismatch = s->host_mismatch;
 	if (s->asset != NULL) {
@@ -238,8 +208,8 @@ session_log(struct session *s)
 	e.source_port = s->source_port;
 	e.dest_host = rq->req.host;
 	e.dest_port = rq->req.port;
-	if (rq->dest_ip[0] != '\0')
-		e.dest_ip = rq->dest_ip;
+	if (rq->up.ip[0] != '\0')
+		e.dest_ip = rq->up.ip;
 	e.method = rq->req.method;
 	if (rq->req.form == HTTP_TARGET_ABSOLUTE ||
 	    rq->req.form == HTTP_TARGET_ORIGIN) {
@@ -257,7 +227,7 @@ session_log(struct session *s)
 	/* An answer cut short still counts what the client was sent. */
 	e.response_body_bytes =
 	    s->response_started && s->forwarded && s->response_body_bytes == 0
-	    ? rq->resp.body_bytes
+	    ? rq->up.resp.body_bytes
 	    : s->response_body_bytes;
 	e.response_bytes = s->response_bytes;
 	e.answer_dropped_fields = s->dropped.fields;
@@ -315,13 +285,11 @@ session_request_clear(struct session_request *rq)
 {
 	memset(&rq->facts, 0, sizeof(rq->facts));
 	memset(&rq->verdict, 0, sizeof(rq->verdict));
-	memset(&rq->resp, 0, sizeof(rq->resp));
+	upstream_clear(&rq->up);
 	memset(&rq->rfacts, 0, sizeof(rq->rfacts));
 	memset(&rq->crl, 0, sizeof(rq->crl));
 	memset(&rq->cert, 0, sizeof(rq->cert));
 	memset(&rq->cand, 0, sizeof(rq->cand));
-	rq->dest_name[0] = '\0';
-	rq->dest_ip[0] = '\0';
 	rq->addr_host[0] = '\0';
 }
 
@@ -339,9 +307,10 @@ session_take_block(struct session *s)
 
 	if (s->rq != NULL)
 		return 0;
-	if ((block = server_buf_get(s->srv, SESSION_BLOCK_SIZE(c))) == NULL)
+	if ((block = pool_get(&s->srv->pool, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
+	upstream_init(&s->rq->up);
 	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
@@ -353,14 +322,13 @@ session_take_block(struct session *s)
 static void
 session_put_buffers(struct session *s)
 {
-	server_buf_put(s->srv, s->rq, SESSION_BLOCK_SIZE(s->cfg));
+	if (s->rq != NULL)
+		upstream_put_buffers(&s->rq->up);
+	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	server_buf_put(s->srv, s->rhead, s->rhead_cap);
-	s->rhead = NULL;
-	s->rhead_cap = 0;
-	server_buf_put(s->srv, s->capture, s->capture_cap);
+	pool_put(&s->srv->pool, s->capture, s->capture_cap);
 	s->capture = NULL;
 	s->capture_cap = 0;
 }
@@ -390,7 +358,6 @@ session_end_request(struct session *s)
 		session_request_clear(s->rq);
 	}
 	s->head_len = 0;
-	s->rhead_len = 0;
 	s->capture_len = 0;
 	s->in_request = false;
 	s->forwarded = false;
@@ -402,7 +369,6 @@ session_end_request(struct session *s)
 	s->status = 0;
 	s->response_body_bytes = 0;
 	s->response_bytes = 0;
-	s->raw_bytes = 0;
 	s->relay_copy = false;
 	s->framing = HTTP_FRAMING_NONE;
 	memset(&s->dropped, 0, sizeof(s->dropped));
@@ -413,8 +379,6 @@ session_end_request(struct session *s)
 	s->crl_valid = false;
 	s->cert_valid = false;
 	s->ctl_valid = false;
-	s->upstream_reused = false;
-	s->no_reuse = false;
 	s->cache_result = SESSION_CACHE_NONE;
 }
 
@@ -424,7 +388,8 @@ session_close(struct session *s)
 	if (session_loggable(s))
 		session_log(s);
 	addrmap_unwait(&s->addr_wait);
-	upstream_release(s);
+	if (s->rq != NULL)
+		upstream_release(&s->rq->up);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->client != NULL)
@@ -433,7 +398,7 @@ session_close(struct session *s)
 		event_free(s->wait);
 	if (s->fd != -1)
 		evutil_closesocket(s->fd); /* it never sent a byte */
-	gate_source_release(s->srv->gate, &s->source_key);
+	shared_source_release(s->srv->shared, &s->source_key);
 	metrics_gauge_add(&s->srv->metrics.connections_open, -1);
 	TAILQ_REMOVE(&s->srv->sessions, s, entry);
 	if (--s->srv->nsessions == 0 && s->srv->draining)
@@ -445,21 +410,6 @@ session_close(struct session *s)
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
 	free(s);
-}
-
-void
-session_send(struct bufferevent *bev, struct evbuffer *data)
-{
-	struct evbuffer *out = bufferevent_get_output(bev);
-	evutil_socket_t fd = bufferevent_getfd(bev);
-
-	if (evbuffer_get_length(out) == 0 && fd != -1) {
-		while (evbuffer_get_length(data) > 0 &&
-		    evbuffer_write(data, fd) > 0)
-			continue;
-	}
-	if (evbuffer_get_length(data) > 0)
-		evbuffer_add_buffer(out, data);
 }
 
 void
@@ -524,7 +474,8 @@ session_reply(struct session *s, int status, enum reason why,
 void
 session_fail(struct session *s, enum reason why, const char *detail)
 {
-	upstream_release(s);
+	if (s->rq != NULL)
+		upstream_release(&s->rq->up);
 	s->failure = why;
 	s->failure_detail = detail;
 	if (!s->response_started) {
@@ -573,7 +524,7 @@ static void
 session_target_by_address(struct session *s, const char *name)
 {
 	struct session_request *rq = s->rq;
-	uint16_t port = session_port(&s->orig_dst);
+	uint16_t port = addr_port(&s->orig_dst.sa);
 
 	if (name != NULL) {
 		snprintf(rq->addr_host, sizeof(rq->addr_host), "%s", name);
@@ -581,8 +532,7 @@ session_target_by_address(struct session *s, const char *name)
 		    &rq->req, rq->addr_host, port);
 		return;
 	}
-	session_format_addr(
-	    &s->orig_dst, rq->addr_host, sizeof(rq->addr_host), &port);
+	addr_ip(&s->orig_dst.sa, rq->addr_host, sizeof(rq->addr_host));
 	http_request_intercept_by_address(&rq->req, rq->addr_host, port);
 	rq->req.filter.flags &= ~(1u << HTTP_FLAG_HOST_BY_ADDRESS);
 }
@@ -598,7 +548,7 @@ session_find_by_address(struct session *s)
 	const char *name = NULL;
 
 	switch (addrmap_lookup(s->srv->addrmap, &s->orig_dst.sa,
-	    session_port(&s->orig_dst), time(NULL), &name)) {
+	    addr_port(&s->orig_dst.sa), time(NULL), &name)) {
 	case ADDRMAP_FOUND:
 		session_target_by_address(s, name);
 		break;
@@ -673,7 +623,7 @@ session_intercept(struct session *s)
 		memcpy(&s->orig_dst, &dst, sizeof(s->orig_dst));
 		s->orig_known = true;
 	}
-	rc = http_request_intercept(&s->rq->req, session_port(&s->orig_dst));
+	rc = http_request_intercept(&s->rq->req, addr_port(&s->orig_dst.sa));
 	if (rc == -1) {
 		session_refuse_malformed(s);
 		return -1;
@@ -719,12 +669,12 @@ session_decide(struct session *s)
 		s->rq->verdict.detail =
 		    "header fields not forwarded over their byte budget";
 	}
-	if (reason_is_allow(s->rq->verdict.reason) && upstream_cache_answer(s))
+	if (reason_is_allow(s->rq->verdict.reason) && answer_from_cache(s))
 		return;
 	if (reason_is_allow(s->rq->verdict.reason) || session_forwardable(s)) {
 		s->forwarded = true;
 		s->state = SESSION_UPSTREAM;
-		upstream_start(s);
+		answer_forward(s);
 		return;
 	}
 	/*
@@ -744,7 +694,7 @@ session_begin_request(struct session *s)
 
 	s->in_request = true;
 	clock_gettime(CLOCK_REALTIME, &s->start_wall);
-	s->start_ns = session_now_ns();
+	s->start_ns = server_now_ns();
 	if (session_take_block(s) == -1)
 		return -1;
 	/* The whole request must arrive within client_timeout. */
@@ -881,10 +831,9 @@ session_on_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
-	if (s->state == SESSION_UPSTREAM && s->upstream != NULL &&
-	    !(bufferevent_get_enabled(s->upstream) & EV_READ)) {
+	if (s->state == SESSION_UPSTREAM && upstream_paused(&s->rq->up)) {
 		/* The client caught up: resume reading the upstream. */
-		bufferevent_enable(s->upstream, EV_READ);
+		upstream_pause(&s->rq->up, false);
 		return;
 	}
 	if (s->state != SESSION_REPLYING ||
@@ -955,10 +904,6 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 		session_addrmap_timeout(s);
 		return;
 	}
-	if (s->state == SESSION_UPSTREAM) {
-		upstream_on_timeout(s);
-		return;
-	}
 	if (s->await_proxy && s->in_request) {
 		session_refuse_connection(s, REASON_PROXY_PROTOCOL,
 		    "no complete PROXY header within client_timeout");
@@ -976,21 +921,11 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 static void
 session_set_source(struct session *s, const struct sockaddr *sa)
 {
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const void *)sa;
-
-		memcpy(&s->source_addr, a6, sizeof(*a6));
-		inet_ntop(AF_INET6, &a6->sin6_addr, s->source_ip,
-		    sizeof(s->source_ip));
-		s->source_port = ntohs(a6->sin6_port);
-	} else {
-		const struct sockaddr_in *a4 = (const void *)sa;
-
-		memcpy(&s->source_addr, a4, sizeof(*a4));
-		inet_ntop(
-		    AF_INET, &a4->sin_addr, s->source_ip, sizeof(s->source_ip));
-		s->source_port = ntohs(a4->sin_port);
-	}
+	memcpy(&s->source_addr, sa,
+	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                              : sizeof(struct sockaddr_in));
+	addr_ip(sa, s->source_ip, sizeof(s->source_ip));
+	s->source_port = addr_port(sa);
 }
 
 /*
@@ -1019,7 +954,7 @@ static void session_refuse_connection(
 static int
 session_count_source(struct session *s)
 {
-	if (!gate_source_acquire(s->srv->gate, s->cfg,
+	if (!shared_source_acquire(s->srv->shared, s->cfg,
 	        (const struct sockaddr *)&s->source_addr, &s->source_key)) {
 		session_refuse_connection(s, REASON_CONNECTION_LIMIT,
 		    "max_connections_per_source reached");
@@ -1036,7 +971,7 @@ session_refuse_connection(
 	if (!s->in_request) {
 		s->in_request = true;
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
-		s->start_ns = session_now_ns();
+		s->start_ns = server_now_ns();
 	}
 	/* Without a block (out of memory) the event still says why. */
 	s->must_log = true;
@@ -1071,7 +1006,7 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	if (!s->in_request) {
 		s->in_request = true;
 		clock_gettime(CLOCK_REALTIME, &s->start_wall);
-		s->start_ns = session_now_ns();
+		s->start_ns = server_now_ns();
 	}
 	rc = proxy_protocol_parse(p, n, &h, &detail);
 	if (rc == 0)
