@@ -19,8 +19,8 @@ SIGTERM included, and PR_SET_PDEATHSIG so nothing outlives it).
    access log written to a file: ocspgate without and with its answer
    cache, HAProxy 2.6, nginx (upstream keep-alive pool) and Squid 5.7
    (no cache). Each must answer the repeated request and a few of the
-   distinct ones from curl with the origin's bytes (and for ocspgate,
-   "allow" events) before it is measured.
+   distinct ones, sent as the load sends them, with the origin's bytes
+   (and for ocspgate, clean "allow" events) before it is measured.
 4. wrk (one thread, 50 and 500 connections) sends CryptoAPI GETs in
    absolute form: `GET http://127.0.0.1:<origin>/ocsp/<base64 with + / =
    percent-encoded>` with the headers Windows sends. Two workloads: the
