@@ -267,6 +267,20 @@ def mem_kb(root, key):
     return total
 
 
+def machine_busy():
+    """CPU ticks the whole machine has spent busy (/proc/stat: user, nice,
+    system, irq, softirq, steal over all CPUs)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+
+
+def children_ticks():
+    """CPU ticks of this script's waited-for children (wrk, curl)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (ru.ru_utime + ru.ru_stime) * CLK_TCK
+
+
 def reset_peak(root):
     for pid in tree(root):
         try:
@@ -670,11 +684,13 @@ def load(server, origin, lua, conns, seconds, offset=0):
         os.truncate(server.log, 0)
     reset_peak(server.proc.pid)
     cpu0, ocpu0 = cpu_ticks(server.proc.pid), cpu_ticks(origin.proc.pid)
+    busy0, wrk0, t0 = machine_busy(), children_ticks(), time.monotonic()
     p = run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--latency",
              "--timeout", "10s", "-s", lua,
              "http://127.0.0.1:%d/" % server.port, "--", offset],
             timeout=seconds + 60, check=False)
     cpu1, ocpu1 = cpu_ticks(server.proc.pid), cpu_ticks(origin.proc.pid)
+    busy1, wrk1, t1 = machine_busy(), children_ticks(), time.monotonic()
     r = parse_wrk(p.stdout)
     if p.returncode != 0 or not r["requests"]:
         r["errors"] = max(r["errors"], 1)
@@ -684,6 +700,13 @@ def load(server, origin, lua, conns, seconds, offset=0):
     r["origin_us"] = (ocpu1 - ocpu0) * 1e6 / CLK_TCK / n
     r["peak_mb"] = mem_kb(server.proc.pid, "VmHWM") / 1024.0
     r["alive"] = server.alive()
+    # The machine's busy time that neither the proxy, the origin nor wrk
+    # spent, as a share of all its CPUs over the run: other people's work
+    # (and interrupt work no process is charged with). A quiet machine
+    # shows a few per cent.
+    other = (busy1 - busy0) - (cpu1 - cpu0) - (ocpu1 - ocpu0) - (wrk1 - wrk0)
+    r["other_pct"] = max(0.0, 100.0 * other / (
+        (t1 - t0) * CLK_TCK * (os.cpu_count() or 1)))
     return r
 
 
@@ -864,7 +887,8 @@ def report(args, names, results, mem, info, setup):
                              "%.1f" % median(runs, "cpu_us"),
                              "%.1f" % median(runs, "origin_us"),
                              "%.1f" % median(runs, "peak_mb"),
-                             sum(r["errors"] for r in runs)])
+                             sum(r["errors"] for r in runs),
+                             "%.0f" % median(runs, "other_pct")])
                 if not ref or name == "haproxy":
                     continue
                 q = lambda k: median(runs, k) / median(ref, k) \
@@ -873,7 +897,7 @@ def report(args, names, results, mem, info, setup):
                                    "%.2f" % q("rps"), "%.2f" % q("p99")])
     t_load = table(["workload", "proxy", "conns", "req/s", "p50 ms",
                     "p99 ms", "CPU µs/req", "origin µs/req", "peak RSS MB",
-                    "errors"], rows, left=2)
+                    "errors", "other CPU %"], rows, left=2)
     t_mem = table(["proxy", "KB / silent conn", "KB / idle keep-alive conn",
                    "idle RSS MB", "RSS after the burst MB",
                    "RSS 1 s after close MB"],
@@ -1070,9 +1094,10 @@ def main():
                                  offset=offsets.randrange(len(oset.entries)))
                         results.setdefault((wl, s.name, conns), []).append(r)
                         say("round %d/%d %-8s %-15s c=%-4d %8.0f req/s p99 "
-                            "%7.2f ms %6.1f µs/req errors %d"
+                            "%7.2f ms %6.1f µs/req errors %d other CPU %.0f%%"
                             % (rnd + 1, args.rounds, wl, s.name, conns,
-                               r["rps"], r["p99"], r["cpu_us"], r["errors"]))
+                               r["rps"], r["p99"], r["cpu_us"], r["errors"],
+                               r["other_pct"]))
                         if r["errors"]:
                             loud("%s, %s, %d connections: %d errors/non-2xx%s"
                                  % (s.name, wl, conns, r["errors"],
