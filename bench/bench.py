@@ -7,38 +7,47 @@ Everything runs on 127.0.0.1, from a fresh temporary directory, with
 processes this script starts and stops itself (a trap on exit, Ctrl-C and
 SIGTERM included, and PR_SET_PDEATHSIG so nothing outlives it).
 
-1. A small PKI made with the openssl CLI: a root CA, an OCSP signing
-   certificate and a leaf. `openssl ocsp -reqout` writes the DER request
-   for the leaf (SHA-1 CertID, no nonce: what Windows sends), and
-   `openssl ocsp -index ... -reqin ... -respout` answers it as a real
-   responder would, with the signer's certificate inside the response.
-2. An nginx origin (one worker, access_log off) answers every GET under
-   /ocsp/ with that DER file as application/ocsp-response, keep-alive on.
+1. A request set (ocspset.py, kept between runs in a cache directory):
+   four CAs, each with thousands of certificates, the DER request a
+   Windows client sends for each (SHA-1 CertID, no nonce) and its own
+   answer signed by `openssl ocsp -index ... -reqin ... -respout`, as a
+   real responder answers.
+2. An nginx origin (one worker, access_log off) serves each answer as a
+   static file at its request's decoded GET path, as
+   application/ocsp-response, keep-alive on.
 3. Each proxy runs as a forward proxy with one worker/thread and its
    access log written to a file: ocspgate without and with its answer
    cache, HAProxy 2.6, nginx (upstream keep-alive pool) and Squid 5.7
-   (no cache). Each must answer one request from curl with the origin's
-   bytes (and for ocspgate, an "allow" event) before it is measured.
-4. wrk (one thread, 50 and 500 connections) sends the CryptoAPI GET in
+   (no cache). Each must answer the repeated request and a few of the
+   distinct ones, sent as the load sends them, with the origin's bytes
+   (and for ocspgate, clean "allow" events) before it is measured.
+4. wrk (one thread, 50 and 500 connections) sends CryptoAPI GETs in
    absolute form: `GET http://127.0.0.1:<origin>/ocsp/<base64 with + / =
-   percent-encoded>` with the headers Windows sends. Rounds interleave
-   the proxies (each proxy once per round, the order rotated) and every
-   figure reported is the median over rounds. CPU per request is the
-   growth of utime+stime (/proc/PID/stat) of all the proxy's processes
-   over the run, divided by the requests wrk completed; the origin's is
-   measured the same way. Peak RSS is VmHWM summed over the processes,
-   reset before each run through /proc/PID/clear_refs.
-5. Memory per connection: a freshly started proxy gets 5,000 client
-   connections that send nothing (silent), then, after another fresh
-   start, 5,000 connections that each complete one keep-alive request and
-   stay open (idle). The figure is the growth of VmRSS summed over the
-   proxy's processes, divided by the number of connections.
+   percent-encoded>` with the headers Windows sends. Two workloads: the
+   same request over and over (repeated), and the whole set in turn
+   (distinct), so that nothing remembered from an earlier request can
+   answer the next. Rounds interleave the proxies (each proxy once per
+   round, workload and concurrency, the order rotated) and every figure
+   reported is the median over rounds. CPU per request is the growth of
+   utime+stime (/proc/PID/stat) of all the proxy's processes over the
+   run, divided by the requests wrk completed; the origin's is measured
+   the same way. Peak RSS is VmHWM summed over the processes, reset
+   before each run through /proc/PID/clear_refs.
+5. Memory: a freshly started proxy gets 5,000 client connections that
+   send nothing (silent), then a burst: the repeated request on all of
+   them at once, every answer read, the connections left open (idle
+   keep-alive). The figures are the growth of VmRSS summed over the
+   proxy's processes, divided by the number of connections; the RSS of
+   the idle process, after the burst and one second after the client
+   closed every connection are reported as they are.
 """
 
 import argparse
 import asyncio
 import ctypes
+import http.client
 import os
+import random
 import re
 import resource
 import shutil
@@ -50,6 +59,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.dont_write_bytecode = True      # no __pycache__ in the source tree
+import ocspset  # noqa: E402 (after the line above)
 
 REPO = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -64,10 +76,12 @@ UPSTREAM_IDLE = 512
 OPTIONAL_KEYS = ("workers", "cache_size", "upstream_idle_max")
 NOTES = []          # printed under the tables
 NOFILE = 20000      # the open-file limit every process inherits (main())
+T0 = time.monotonic()
+WORKLOADS = ("repeated", "distinct")
 
 
 def say(msg):
-    print("bench: " + msg, flush=True)
+    print("bench: [%4.0f s] %s" % (time.monotonic() - T0, msg), flush=True)
 
 
 def loud(msg):
@@ -253,6 +267,20 @@ def mem_kb(root, key):
     return total
 
 
+def machine_busy():
+    """CPU ticks the whole machine has spent busy (/proc/stat: user, nice,
+    system, irq, softirq, steal over all CPUs)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+
+
+def children_ticks():
+    """CPU ticks of this script's waited-for children (wrk, curl)."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (ru.ru_utime + ru.ru_stime) * CLK_TCK
+
+
 def reset_peak(root):
     for pid in tree(root):
         try:
@@ -260,86 +288,6 @@ def reset_peak(root):
                 f.write("5")
         except OSError:
             pass
-
-
-# ---------------------------------------------------------------- PKI
-
-OPENSSL_CNF = """\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = unused
-[v3_ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-[v3_ocsp]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = OCSPSigning
-noCheck = ignored
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[v3_leaf]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth,clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-authorityInfoAccess = OCSP;URI:http://127.0.0.1/ocsp
-"""
-LEAF_SERIAL = 0x0c5f3e2a91b7d4480f16a3e97b2d5c81
-
-
-def make_pki(d):
-    """CA (RSA 4096), OCSP signer and leaf (RSA 2048); returns
-    (ca.pem path, DER request, DER response)."""
-    d.mkdir()
-    (d / "openssl.cnf").write_text(OPENSSL_CNF)
-    o = lambda *a: run(["openssl"] + list(a), cwd=d)
-    o("req", "-x509", "-new", "-config", "openssl.cnf", "-extensions",
-      "v3_ca", "-newkey", "rsa:4096", "-nodes", "-keyout", "ca.key",
-      "-out", "ca.pem", "-days", "3650", "-subj",
-      "/C=US/O=ocspgate bench PKI/OU=Certification Authority/"
-      "CN=ocspgate bench Root CA R1")
-    for name, ext, serial, subj in (
-            ("ocsp", "v3_ocsp", 0x7a01,
-             "/C=US/O=ocspgate bench PKI/CN=ocspgate bench OCSP Responder"),
-            ("leaf", "v3_leaf", LEAF_SERIAL,
-             "/C=US/O=ocspgate bench/CN=www.bench.test")):
-        o("req", "-new", "-config", "openssl.cnf", "-newkey", "rsa:2048",
-          "-nodes", "-keyout", name + ".key", "-out", name + ".csr",
-          "-subj", subj)
-        o("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey",
-          "ca.key", "-set_serial", hex(serial), "-days", "3650",
-          "-extfile", "openssl.cnf", "-extensions", ext, "-out",
-          name + ".pem")
-    (d / "index.txt").write_text("V\t491231235959Z\t\t%X\tunknown\t"
-                                 "/CN=www.bench.test\n" % LEAF_SERIAL)
-    (d / "index.txt.attr").write_text("unique_subject = no\n")
-    o("ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-no_nonce",
-      "-reqout", "req.der")
-    o("ocsp", "-index", "index.txt", "-rsigner", "ocsp.pem", "-rkey",
-      "ocsp.key", "-CA", "ca.pem", "-reqin", "req.der", "-respout",
-      "resp.der", "-ndays", "7")
-    check = o("ocsp", "-respin", "resp.der", "-issuer", "ca.pem", "-cert",
-              "leaf.pem", "-CAfile", "ca.pem")
-    if "leaf.pem: good" not in check.stdout:
-        raise RuntimeError("the OCSP response does not say good:\n"
-                           + check.stdout + check.stderr)
-    for p in d.iterdir():
-        p.chmod(0o644)
-    return d / "ca.pem", (d / "req.der").read_bytes(), \
-        (d / "resp.der").read_bytes()
-
-
-def cryptoapi_path(req):
-    """The GET path Windows CryptoAPI sends: base64, + / = percent-encoded."""
-    import base64
-    b = base64.b64encode(req).decode()
-    return "/ocsp/" + (b.replace("+", "%2B").replace("/", "%2F")
-                       .replace("=", "%3D"))
 
 
 # ---------------------------------------------------------------- servers
@@ -422,31 +370,32 @@ class Nginx(Server):
         d = self.dir
         v = {"d": d, "port": self.port, "nofile": NOFILE,
              "conns": NOFILE - 100, "origin": getattr(self, "origin_port", 0),
-             "idle": UPSTREAM_IDLE}
+             "idle": UPSTREAM_IDLE, "www": getattr(self, "www", d)}
         v["http"] = self.HTTP % v
         (d / "nginx.conf").write_text(NGINX_MAIN % v)
         return ["nginx", "-p", d, "-c", d / "nginx.conf"]
 
 
 class Origin(Nginx):
+    """Serves every answer of the set as a static file: `root` plus the
+    decoded GET path (base64's `/` are directories there)."""
     HTTP = """\
     access_log off;
     etag off;
     server {
         listen 127.0.0.1:%(port)d backlog=4096;
-        root %(d)s;
         location /ocsp/ {
+            root %(www)s;
             types { }
             default_type application/ocsp-response;
-            try_files /resp.der =404;
         }
         location / { return 404; }
     }
 """
 
-    def __init__(self, work, der):
+    def __init__(self, work, www):
         super().__init__("origin", work)
-        (self.dir / "resp.der").write_bytes(der)
+        self.www = www
 
 
 class OcspGate(Server):
@@ -454,9 +403,9 @@ class OcspGate(Server):
     accepts them (probed once with `ocspgate -t`)."""
     probed = None       # the optional keys this binary accepts
 
-    def __init__(self, name, work, binary, origin_port, ca, cache):
+    def __init__(self, name, work, binary, origin_port, cas, cache):
         super().__init__(name, work)
-        self.binary, self.origin_port, self.ca = binary, origin_port, ca
+        self.binary, self.origin_port, self.cas = binary, origin_port, cas
         self.cache = cache
         self.log = self.dir / "events.jsonl"
 
@@ -470,7 +419,8 @@ class OcspGate(Server):
                  'hosts_file = "";',
                  'resolvers = [ "127.0.0.1" ];',
                  'responders = ( { host = "127.0.0.1:%d/ocsp"; '
-                 'issuers = [ "%s" ]; } );' % (self.origin_port, self.ca),
+                 'issuers = [ %s ]; } );' % (self.origin_port, ", ".join(
+                     '"%s"' % ca for ca in self.cas)),
                  "client_timeout = 300;",
                  # wrk's connections all come from one address
                  "max_connections_per_source = 0;",
@@ -611,40 +561,93 @@ logfile_rotate 0
 
 # ---------------------------------------------------------------- checks
 
-def verify(server, url, der, tmp):
-    """One request with curl -x: 200, the origin's bytes, a log line and,
-    for ocspgate, an "allow" event. Returns an error string or None."""
-    out = tmp / ("verify-%s.der" % server.name)
-    p = run(["curl", "-sS", "--path-as-is", "--noproxy", "", "-x",
-             "http://127.0.0.1:%d" % server.port, "-o", out, "-w",
-             "%{http_code}", "-H", "User-Agent: " + USER_AGENT,
-             "-H", "Accept: */*", "--max-time", "10", url],
-            check=False, timeout=20)
-    if p.stdout.strip() != "200":
-        return "status %s %s" % (p.stdout.strip() or "none", p.stderr.strip())
-    if out.read_bytes() != der:
-        return "the body is not the origin's OCSP response"
+def verify(server, samples, host):
+    """Each (url, answer) of samples requested in turn as the load sends
+    it, on one keep-alive connection: 200 and the origin's exact bytes,
+    each in the access log and, for ocspgate, an "allow" event each
+    without a flag that says the request is not CryptoAPI's. Returns an
+    error string or None."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        for url, der in samples:
+            conn.putrequest("GET", url, skip_host=True,
+                            skip_accept_encoding=True)
+            for name, value in CRYPTOAPI_FIELDS + (("Host", host),):
+                conn.putheader(name, value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                return "status %d for %s" % (resp.status, url)
+            if body != der:
+                return "the body is not the origin's OCSP response for " + url
+    except (OSError, http.client.HTTPException) as e:
+        return "%s: %s" % (type(e).__name__, e)
+    finally:
+        conn.close()
     time.sleep(0.3)
     text = server.log.read_text(errors="replace") if server.log.exists() else ""
-    if "/ocsp/" not in text:
-        return "the request is not in its access log %s" % server.log.name
+    lines = [l for l in text.splitlines() if "/ocsp/" in l]
+    if len(lines) < len(samples):
+        return "%d of %d requests in its access log %s" % (
+            len(lines), len(samples), server.log.name)
     if isinstance(server, OcspGate):
-        last = text.strip().splitlines()[-1]
-        if '"action":"allow"' not in last:
-            return "the event is not an allow: " + last[:500]
+        for line in lines[-len(samples):]:
+            if '"action":"allow"' not in line or "ua_mismatch" in line:
+                return "an event is not a clean allow: " + line[:700]
     return None
 
 
 # ---------------------------------------------------------------- wrk
 
+# A Windows CryptoAPI OCSP GET: its fields, in its order, Host last
+# (docs/event-log.md, "Known fingerprints"). wrk's own request builder
+# writes fields in Lua's table order, so the script writes the bytes.
+CRYPTOAPI_FIELDS = (("Cache-Control", "max-age = 86400"),
+                    ("Connection", "Keep-Alive"), ("Accept", "*/*"),
+                    ("User-Agent", USER_AGENT))
+
+
+def cryptoapi_head(url, host):
+    return "GET %s HTTP/1.1\r\n%sHost: %s\r\n\r\n" % (
+        url, "".join("%s: %s\r\n" % f for f in CRYPTOAPI_FIELDS), host)
+
+
+# The requests are the URLs of a file, one a line (one URL for the
+# repeated workload). wrk's Lua API does not say which connection asks
+# for the next request, so one cursor per wrk thread walks the table:
+# consecutive requests, on whichever connections, take consecutive
+# entries, so that the requests in flight at a time are all different and
+# an entry comes back only after the whole table. The run's start offset
+# comes after `--`; each further thread starts elsewhere.
 WRK_LUA = """\
-wrk.method = "GET"
-wrk.path = "%(url)s"
-wrk.headers["Host"] = "%(host)s"
-wrk.headers["Connection"] = "Keep-Alive"
-wrk.headers["Accept"] = "*/*"
-wrk.headers["User-Agent"] = "%(ua)s"
+local fields = "%(fields)s"
+local urls = {}
+for line in io.lines("%(urls)s") do urls[#urls + 1] = line end
+local reqs, cursor, threads = {}, 0, 0
+function setup(thread)
+   thread:set("shard", threads)
+   threads = threads + 1
+end
+function init(args)
+   for i, u in ipairs(urls) do
+      reqs[i] = "GET " .. u .. " HTTP/1.1\\r\\n" .. fields ..
+         "Host: %(host)s\\r\\n\\r\\n"
+   end
+   cursor = ((tonumber(args[1]) or 0) + (shard or 0) * 7919) %% #reqs
+end
+function request()
+   cursor = cursor %% #reqs + 1
+   return reqs[cursor]
+end
 """
+
+
+def write_lua(path, urls_file, host):
+    fields = "".join("%s: %s\\r\\n" % f for f in CRYPTOAPI_FIELDS)
+    path.write_text(WRK_LUA % {"fields": fields, "urls": urls_file,
+                               "host": host})
+
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}
 
@@ -673,14 +676,21 @@ def parse_wrk(out):
     return r
 
 
-def load(server, origin, lua, conns, seconds):
+def load(server, origin, lua, conns, seconds, offset=0):
+    """One wrk run against server; offset is where the distinct
+    workload's cursor starts. Empties the proxy's log first (it is
+    opened for appending), so that the disk holds one run's lines."""
+    if server.log is not None and server.log.exists():
+        os.truncate(server.log, 0)
     reset_peak(server.proc.pid)
     cpu0, ocpu0 = cpu_ticks(server.proc.pid), cpu_ticks(origin.proc.pid)
+    busy0, wrk0, t0 = machine_busy(), children_ticks(), time.monotonic()
     p = run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds, "--latency",
              "--timeout", "10s", "-s", lua,
-             "http://127.0.0.1:%d/" % server.port],
+             "http://127.0.0.1:%d/" % server.port, "--", offset],
             timeout=seconds + 60, check=False)
     cpu1, ocpu1 = cpu_ticks(server.proc.pid), cpu_ticks(origin.proc.pid)
+    busy1, wrk1, t1 = machine_busy(), children_ticks(), time.monotonic()
     r = parse_wrk(p.stdout)
     if p.returncode != 0 or not r["requests"]:
         r["errors"] = max(r["errors"], 1)
@@ -690,6 +700,13 @@ def load(server, origin, lua, conns, seconds):
     r["origin_us"] = (ocpu1 - ocpu0) * 1e6 / CLK_TCK / n
     r["peak_mb"] = mem_kb(server.proc.pid, "VmHWM") / 1024.0
     r["alive"] = server.alive()
+    # The machine's busy time that neither the proxy, the origin nor wrk
+    # spent, as a share of all its CPUs over the run: other people's work
+    # (and interrupt work no process is charged with). A quiet machine
+    # shows a few per cent.
+    other = (busy1 - busy0) - (cpu1 - cpu0) - (ocpu1 - ocpu0) - (wrk1 - wrk0)
+    r["other_pct"] = max(0.0, 100.0 * other / (
+        (t1 - t0) * CLK_TCK * (os.cpu_count() or 1)))
     return r
 
 
@@ -711,64 +728,91 @@ async def read_response(reader):
     return status
 
 
-async def hold_connections(server, n, request, timeout=120):
-    """Opens n connections (sending `request` on each and reading its
-    answer, when given), waits until the proxy has accepted them all and
-    its RSS is steady, and returns (RSS growth in kB, problems)."""
-    pid = server.proc.pid
-    base = mem_kb(pid, "VmRSS")
-    conns, problems = [], []
+async def steady_rss(server, limit=15.0):
+    """VmRSS (kB) summed over the proxy's processes once it has accepted
+    every connection (its listen queue is empty) and its RSS has stopped
+    moving: two readings 0.5 s apart within max(64 kB, 0.2 %), or the
+    last reading after `limit` seconds."""
+    pid, last = server.proc.pid, None
+    deadline = time.monotonic() + limit
+    while True:
+        await asyncio.sleep(0.5)
+        rss = mem_kb(pid, "VmRSS")
+        if listen_queue(server.port) == 0 and last is not None and \
+                abs(rss - last) <= max(64, last // 500):
+            return rss
+        if time.monotonic() > deadline:
+            return rss
+        last = rss
+
+
+async def burst(server, n, request, timeout=120):
+    """The memory figures of one freshly started proxy: n connections
+    that send nothing, then `request` on all of them at once, every
+    answer read, the connections kept open; then all closed. Returns
+    (figures in kB, problems)."""
+    out, problems, conns = {}, [], []
+    out["idle"] = await steady_rss(server)
     sem = asyncio.Semaphore(100)
 
-    async def one():
+    async def connect():
         async with sem:
             r, w = await asyncio.wait_for(
                 asyncio.open_connection("127.0.0.1", server.port), 15)
-            conns.append(w)
-            if request:
-                w.write(request)
-                status = await asyncio.wait_for(read_response(r), 15)
-                if status != 200:
-                    raise RuntimeError("status %d" % status)
+            conns.append((r, w))
 
-    try:
-        results = await asyncio.wait_for(asyncio.gather(
-            *(one() for _ in range(n)), return_exceptions=True), timeout)
+    async def answer(r):
+        status = await asyncio.wait_for(read_response(r), 60)
+        if status != 200:
+            raise RuntimeError("status %d" % status)
+
+    def failures(results, what):
         failed = [e for e in results if isinstance(e, BaseException)]
         if failed:
-            problems.append("%d of %d connections failed (%s)"
-                            % (len(failed), n, repr(failed[0])[:120]))
-        deadline = time.monotonic() + 15
-        last = None
-        while time.monotonic() < deadline:      # accepted and steady
-            await asyncio.sleep(0.5)
-            rss = mem_kb(pid, "VmRSS")
-            if listen_queue(server.port) == 0 and last is not None and \
-                    abs(rss - last) <= max(64, last // 500):
-                break
-            last = rss
-        grown = mem_kb(pid, "VmRSS") - base
-        if not server.alive():
-            problems.append("the proxy died")
-        return grown, problems
+            problems.append("%d of %d %s failed (%s)" % (
+                len(failed), n, what, repr(failed[0])[:120]))
+
+    try:
+        failures(await asyncio.wait_for(asyncio.gather(
+            *(connect() for _ in range(n)), return_exceptions=True),
+            timeout), "connections")
+        out["silent"] = await steady_rss(server)
+        for _, w in conns:          # the burst: every request at once
+            w.write(request)
+        failures(await asyncio.wait_for(asyncio.gather(
+            *(answer(r) for r, _ in conns), return_exceptions=True),
+            timeout), "requests")
+        out["burst"] = await steady_rss(server)
     finally:
-        for w in conns:
+        for _, w in conns:
             w.close()
-        await asyncio.sleep(0.2)
+        if conns:
+            await asyncio.wait(
+                [asyncio.ensure_future(w.wait_closed()) for _, w in conns],
+                timeout=10)
+    closed = time.monotonic()
+    await asyncio.sleep(max(0.0, closed + 1.0 - time.monotonic()))
+    out["after"] = mem_kb(server.proc.pid, "VmRSS")
+    if not server.alive():
+        problems.append("the proxy died")
+    return out, problems
 
 
 def memory(server, n, request):
-    out = {}
-    for kind, req in (("silent", None), ("idle", request)):
-        server.restart()
-        time.sleep(0.5)
-        grown, problems = asyncio.run(hold_connections(server, n, req))
-        out[kind] = grown / float(n)
-        if problems:
-            loud("%s, %s connections: %s" % (server.name, kind,
-                                              "; ".join(problems)))
-            out[kind + "_problems"] = problems
-    return out
+    """Per-connection figures (KB) and the RSS (MB) of the idle process,
+    after the burst and 1 s after the connections closed."""
+    server.restart()
+    time.sleep(0.5)
+    rss, problems = asyncio.run(burst(server, n, request))
+    if problems:
+        loud("%s, %d connections: %s" % (server.name, n,
+                                          "; ".join(problems)))
+    return {"silent": (rss["silent"] - rss["idle"]) / float(n),
+            "idle": (rss["burst"] - rss["idle"]) / float(n),
+            "rss_idle": rss["idle"] / 1024.0,
+            "rss_burst": rss["burst"] / 1024.0,
+            "rss_after": rss["after"] / 1024.0,
+            "problems": problems}
 
 
 # ---------------------------------------------------------------- report
@@ -782,7 +826,11 @@ def version(argv, pattern=r"(\S.*)"):
     return m.group(1).strip() if m else "?"
 
 
-def machine(binary):
+def loadavg():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def machine(binary, load_start):
     model = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -791,6 +839,8 @@ def machine(binary):
                 break
     return [("CPUs (nproc)", str(os.cpu_count())), ("CPU", model),
             ("kernel", os.uname().release),
+            ("load average (1, 5, 15 min) at the start", load_start),
+            ("load average (1, 5, 15 min) at the end", loadavg()),
             ("ocspgate", version([binary, "-V"], r"ocspgate (\S+)")),
             ("HAProxy", version(["haproxy", "-v"], r"version (\S+)")),
             ("nginx", version(["nginx", "-v"], r"nginx/(\S+)")),
@@ -820,51 +870,47 @@ def median(runs, key):
     return statistics.median(vals) if vals else float("nan")
 
 
-def report(args, names, results, mem, info, der_len, req_len):
-    rows = []
-    for conns in args.conns:
-        for name in names:
-            runs = results.get((name, conns), [])
-            if not runs:
-                continue
-            rows.append([name, conns, "%.0f" % median(runs, "rps"),
-                         "%.2f" % median(runs, "p50"),
-                         "%.2f" % median(runs, "p99"),
-                         "%.1f" % median(runs, "cpu_us"),
-                         "%.1f" % median(runs, "origin_us"),
-                         "%.1f" % median(runs, "peak_mb"),
-                         sum(r["errors"] for r in runs)])
-    t_load = table(["proxy", "conns", "req/s", "p50 ms", "p99 ms",
-                    "CPU µs/req", "origin µs/req", "peak RSS MB", "errors"],
-                   rows)
-    t_mem = table(["proxy", "KB / silent conn", "KB / idle keep-alive conn"],
-                  [[n, "%.1f" % mem[n]["silent"], "%.1f" % mem[n]["idle"]]
+def report(args, names, results, mem, info, setup):
+    """(plain text, Markdown) of the tables; results are keyed by
+    (workload, proxy, connections)."""
+    rows, ratio_rows = [], []
+    for wl in args.workloads:
+        for conns in args.conns:
+            ref = results.get((wl, "haproxy", conns))
+            for name in names:
+                runs = results.get((wl, name, conns), [])
+                if not runs:
+                    continue
+                rows.append([wl, name, conns, "%.0f" % median(runs, "rps"),
+                             "%.2f" % median(runs, "p50"),
+                             "%.2f" % median(runs, "p99"),
+                             "%.1f" % median(runs, "cpu_us"),
+                             "%.1f" % median(runs, "origin_us"),
+                             "%.1f" % median(runs, "peak_mb"),
+                             sum(r["errors"] for r in runs),
+                             "%.0f" % median(runs, "other_pct")])
+                if not ref or name == "haproxy":
+                    continue
+                q = lambda k: median(runs, k) / median(ref, k) \
+                    if median(ref, k) else float("nan")
+                ratio_rows.append([wl, name, conns, "%.2f" % q("cpu_us"),
+                                   "%.2f" % q("rps"), "%.2f" % q("p99")])
+    t_load = table(["workload", "proxy", "conns", "req/s", "p50 ms",
+                    "p99 ms", "CPU µs/req", "origin µs/req", "peak RSS MB",
+                    "errors", "other CPU %"], rows, left=2)
+    t_mem = table(["proxy", "KB / silent conn", "KB / idle keep-alive conn",
+                   "idle RSS MB", "RSS after the burst MB",
+                   "RSS 1 s after close MB"],
+                  [[n, "%.1f" % mem[n]["silent"], "%.1f" % mem[n]["idle"],
+                    "%.1f" % mem[n]["rss_idle"], "%.1f" % mem[n]["rss_burst"],
+                    "%.1f" % mem[n]["rss_after"]]
                    for n in names if n in mem])
-    ratio_rows = []
-    for conns in args.conns:
-        ref = results.get(("haproxy", conns))
-        if not ref:
-            continue
-        for name in names:
-            runs = results.get((name, conns))
-            if not runs or name == "haproxy":
-                continue
-            q = lambda k: median(runs, k) / median(ref, k) \
-                if median(ref, k) else float("nan")
-            ratio_rows.append([name, conns, "%.2f" % q("cpu_us"),
-                               "%.2f" % q("rps"), "%.2f" % q("p99")])
     if not ratio_rows:
         NOTES.append("HAProxy was not measured: no ratios")
-    t_ratio = table(["proxy", "conns", "CPU µs/req ÷ HAProxy",
-                     "req/s ÷ HAProxy", "p99 ÷ HAProxy"], ratio_rows)
+    t_ratio = table(["workload", "proxy", "conns", "CPU µs/req ÷ HAProxy",
+                     "req/s ÷ HAProxy", "p99 ÷ HAProxy"], ratio_rows, left=2)
     t_mach = table(["machine", ""], info, left=2)
-    setup = ("%d round(s) × %d s per proxy and concurrency, median of "
-             "rounds; wrk -t1; OCSP request %d B DER (CryptoAPI GET), "
-             "response %d B; %d connections for the memory figures; every "
-             "proxy with one worker and its access log on; origin nginx "
-             "with access_log off."
-             % (args.rounds, args.duration, req_len, der_len, args.mem_conns))
-    notes = NOTES + [setup]
+    notes = NOTES + setup
     plain = "\n\n".join([t_load[0], t_mem[0], t_ratio[0], t_mach[0]]) + \
         "\n\n" + "\n".join("note: " + n for n in notes)
     md = "\n\n".join([
@@ -896,6 +942,21 @@ def options():
                    default=int(env.get("BENCH_MEM_CONNS", 5000)))
     a.add_argument("--proxies", default=env.get(
         "BENCH_PROXIES", "haproxy,nginx,squid,ocspgate,ocspgate-cache"))
+    a.add_argument("--workloads", default=env.get(
+        "BENCH_WORKLOADS", ",".join(WORKLOADS)),
+        help="repeated (one request over and over), distinct (the whole "
+        "request set in turn), or both (default)")
+    a.add_argument("--distinct", type=int, metavar="N",
+                   default=int(env.get("BENCH_DISTINCT", 10240)),
+                   help="requests in the distinct set (default 10240)")
+    cache = env.get("BENCH_CACHE_DIR") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "ocspgate-bench")
+    a.add_argument("--cache-dir", default=cache,
+                   help="where the request set is kept between runs "
+                   "(default %s)" % cache)
+    a.add_argument("--regenerate", action="store_true",
+                   help="make the request set again even if it is cached")
     a.add_argument("--markdown", metavar="FILE",
                    help="also write the tables as Markdown to FILE")
     a.add_argument("--keep", action="store_true",
@@ -905,9 +966,43 @@ def options():
         args.rounds, args.duration = 1, 3
     args.conns = [int(c) for c in args.conns.split(",") if c.strip()]
     args.proxies = [p.strip() for p in args.proxies.split(",") if p.strip()]
+    args.workloads = [w.strip() for w in args.workloads.split(",")
+                      if w.strip()]
     if args.rounds < 1 or args.duration < 1 or not 1 <= args.mem_conns <= 6000:
         a.error("--rounds and --duration must be >= 1, --mem-conns 1..6000")
+    if not args.workloads or set(args.workloads) - set(WORKLOADS):
+        a.error("--workloads: a list of " + ", ".join(WORKLOADS))
+    if args.distinct < 100:
+        a.error("--distinct must be >= 100")
     return args
+
+
+def check_origin(origin, samples):
+    """The origin itself serves each sample's exact answer."""
+    for url, der in samples:
+        p = subprocess.run(["curl", "-sS", "--path-as-is", "--noproxy", "*",
+                            "--max-time", "10", url],
+                           capture_output=True, timeout=20)
+        if p.returncode != 0 or p.stdout != der:
+            raise RuntimeError("the origin does not serve the answer for "
+                               + url)
+
+
+def warm_up(s, origin, workload, lua, conns, count):
+    """Not recorded: 1 s of the repeated request, or the distinct set
+    once through (1-s runs, each going on where the last stopped; at most
+    10), so that the origin's files are in the page cache and a cache
+    holds every answer."""
+    if workload == "repeated":
+        load(s, origin, lua, conns, 1)
+        return
+    covered = 0
+    for _ in range(10):
+        covered += load(s, origin, lua, conns, 1, offset=covered)["requests"]
+        if covered >= count:
+            return
+    NOTES.append("%s saw %d of the %d distinct requests in its warm-up"
+                 % (s.name, covered, count))
 
 
 def main():
@@ -916,31 +1011,44 @@ def main():
     if not os.access(binary, os.X_OK):
         sys.exit("bench: no ocspgate binary at %s (build it with `make "
                  "build`, or set OCSPGATE_BIN)" % binary)
+    load_start = loadavg()
+    say("load average " + load_start)
+    if os.getloadavg()[0] > 1.0:
+        loud("the load average is %.2f: other work is running, the "
+             "figures will be noisy" % os.getloadavg()[0])
     install()
     global NOFILE
     NOFILE = raise_nofile()
     if NOFILE < 2 * args.mem_conns + 1000:
         NOTES.append("open-file limit %d is low for %d connections"
                      % (NOFILE, args.mem_conns))
+    try:
+        oset = ocspset.prepare(args.cache_dir, args.distinct, say,
+                               args.regenerate)
+    except (ocspset.SetError, OSError, subprocess.SubprocessError) as e:
+        sys.exit("bench: cannot make the request set: %s" % e)
     work = Path(tempfile.mkdtemp(prefix="ocspgate-bench-"))
     work.chmod(0o755)       # nginx and squid workers read from here
     say("working in " + str(work))
     failed = []
     try:
-        ca, req, der = make_pki(work / "pki")
-        path = cryptoapi_path(req)
-        say("OCSP request %d B, response %d B" % (len(req), len(der)))
-        origin = Origin(work, der)
+        origin = Origin(work, oset.www)
         origin.start()
-        url = "http://127.0.0.1:%d%s" % (origin.port, path)
+        host = "127.0.0.1:%d" % origin.port
+        url = lambda i: "http://%s%s" % (host, oset.entries[i]["path"])
+        req, der = oset.request(0), oset.answer(0)
+        say("repeated: OCSP request %d B, answer %d B" % (len(req), len(der)))
+        picked = oset.samples() if "distinct" in args.workloads else [0]
+        samples = [(url(i), oset.answer(i)) for i in picked]
+        check_origin(origin, samples)
         makers = {
             "haproxy": lambda: HAProxy(work, origin.port),
             "nginx": lambda: NginxProxy(work, origin.port),
             "squid": lambda: Squid(work),
             "ocspgate": lambda: OcspGate("ocspgate", work, binary,
-                                         origin.port, ca, False),
+                                         origin.port, oset.cas, False),
             "ocspgate-cache": lambda: OcspGate("ocspgate-cache", work, binary,
-                                               origin.port, ca, True)}
+                                               origin.port, oset.cas, True)}
         servers = []
         for name in args.proxies:
             if name not in makers:
@@ -948,48 +1056,56 @@ def main():
             s = makers[name]()
             try:
                 s.start()
-                problem = verify(s, url, der, work)
+                problem = verify(s, samples, host)
             except (RuntimeError, OSError, subprocess.SubprocessError) as e:
                 problem = str(e)
             if problem:
-                loud("%s FAILED the verification request: %s"
+                loud("%s FAILED the verification requests: %s"
                      % (name, problem))
                 failed.append(name)
                 s.stop()
                 continue
-            say("%s on 127.0.0.1:%d answers 200 with the OCSP response"
-                % (name, s.port))
+            say("%s on 127.0.0.1:%d answers %d requests with the origin's "
+                "exact answers" % (name, s.port, len(samples)))
             servers.append(s)
-        lua = work / "cryptoapi.lua"
-        lua.write_text(WRK_LUA % {"url": url, "host": "127.0.0.1:%d"
-                                  % origin.port, "ua": USER_AGENT})
-        for s in servers:                       # warm-up, not recorded
-            load(s, origin, lua, args.conns[0], 1)
+        lua = {}
+        for wl, n in (("repeated", 1), ("distinct", len(oset.entries))):
+            (work / (wl + ".urls")).write_text("".join(
+                url(i) + "\n" for i in range(n)))
+            lua[wl] = work / (wl + ".lua")
+            write_lua(lua[wl], work / (wl + ".urls"), host)
+        for s in servers:
+            for wl in args.workloads:
+                say("warm-up: %s, %s" % (s.name, wl))
+                warm_up(s, origin, wl, lua[wl], args.conns[0],
+                        len(oset.entries))
         results = {}
+        offsets = random.Random(len(oset.entries))
         for rnd in range(args.rounds):
             order = servers[rnd % len(servers):] + servers[:rnd % len(servers)] \
                 if servers else []
-            for conns in args.conns:
-                for s in order:
-                    if not s.alive():
-                        continue
-                    time.sleep(1)
-                    r = load(s, origin, lua, conns, args.duration)
-                    results.setdefault((s.name, conns), []).append(r)
-                    say("round %d/%d %-15s c=%-4d %8.0f req/s p99 %7.2f ms "
-                        "%6.1f µs/req errors %d"
-                        % (rnd + 1, args.rounds, s.name, conns, r["rps"],
-                           r["p99"], r["cpu_us"], r["errors"]))
-                    if r["errors"]:
-                        loud("%s at %d connections: %d errors/non-2xx%s"
-                             % (s.name, conns, r["errors"],
-                                "\n" + r.get("wrk_failed", "")))
-                    if not r["alive"]:
-                        loud("%s DIED during the run" % s.name)
-                        failed.append(s.name)
-        request = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: "
-                   "Keep-Alive\r\nAccept: */*\r\nUser-Agent: %s\r\n\r\n"
-                   % (url, origin.port, USER_AGENT)).encode()
+            for wl in args.workloads:
+                for conns in args.conns:
+                    for s in order:
+                        if not s.alive():
+                            continue
+                        time.sleep(1)
+                        r = load(s, origin, lua[wl], conns, args.duration,
+                                 offset=offsets.randrange(len(oset.entries)))
+                        results.setdefault((wl, s.name, conns), []).append(r)
+                        say("round %d/%d %-8s %-15s c=%-4d %8.0f req/s p99 "
+                            "%7.2f ms %6.1f µs/req errors %d other CPU %.0f%%"
+                            % (rnd + 1, args.rounds, wl, s.name, conns,
+                               r["rps"], r["p99"], r["cpu_us"], r["errors"],
+                               r["other_pct"]))
+                        if r["errors"]:
+                            loud("%s, %s, %d connections: %d errors/non-2xx%s"
+                                 % (s.name, wl, conns, r["errors"],
+                                    "\n" + r.get("wrk_failed", "")))
+                        if not r["alive"]:
+                            loud("%s DIED during the run" % s.name)
+                            failed.append(s.name)
+        request = cryptoapi_head(url(0), host).encode()
         mem = {}
         for s in servers:
             say("memory: %s, %d connections" % (s.name, args.mem_conns))
@@ -1003,10 +1119,31 @@ def main():
         if errors:
             NOTES.insert(0, "ERRORS: %d failed or non-2xx requests in the "
                          "runs (see the errors column)" % errors)
+        problems = [n for n in mem if mem[n]["problems"]]
+        if problems:
+            NOTES.insert(0, "MEMORY TEST PROBLEMS: " + "; ".join(
+                "%s: %s" % (n, ", ".join(mem[n]["problems"]))
+                for n in problems))
         if failed:
             NOTES.insert(0, "FAILED: " + ", ".join(sorted(set(failed))))
+        setup = [
+            "%d round(s) × %d s per proxy, workload and concurrency, median "
+            "of rounds; wrk -t1; every proxy with one worker and its access "
+            "log on; origin nginx (access_log off) serving each answer as a "
+            "static file" % (args.rounds, args.duration),
+            "repeated: one OCSP request over and over, %d B DER as a "
+            "CryptoAPI GET, answer %d B" % (len(req), len(der))]
+        if "distinct" in args.workloads:
+            setup.append("distinct: " + oset.describe() + "; sent in turn "
+                         "from a random offset per run, after a warm-up "
+                         "that went through the whole set once")
+        setup.append(
+            "memory: %d connections opened without a request (silent), "
+            "then the repeated request sent on all of them at once (the "
+            "burst) and every answer read; the connections stay open until "
+            "the RSS is steady, then all close" % args.mem_conns)
         plain, md = report(args, args.proxies, results, mem,
-                           machine(binary), len(der), len(req))
+                           machine(binary, load_start), setup)
         print("\n" + plain)
         if args.markdown:
             Path(args.markdown).write_text(md)
