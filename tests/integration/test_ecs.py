@@ -49,7 +49,7 @@ FIELD_SET = ECS_DIR / "fields" / "ocspgate.yml"
 SUBSET = ECS_DIR / "subset.yml"
 SIGMA_DIR = REPO / "docs" / "soc" / "sigma"
 EVENT_H = REPO / "include" / "ocspgate" / "event.h"
-OCSP_REQUEST_C = REPO / "src" / "ocsp_request.c"
+OCSP_REQUEST_C = REPO / "src" / "inspect" / "ocsp_request.c"
 # An OCSPResponse whose status is unauthorized (RFC 6960 4.2.1).
 UNAUTHORIZED = bytes.fromhex("30030a0106")
 
