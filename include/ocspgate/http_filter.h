@@ -45,6 +45,21 @@ bool http_filter_ua_mismatch(const struct http_request *r);
 /* The event-log name of flag bit <bit>, or NULL past the last. */
 const char *http_filter_flag_name(unsigned bit);
 
+/*
+ * The number of the filter's table rows: forwarded fields go upstream in
+ * the order of their rows (h->field), whatever the client's order, so
+ * that the order carries nothing.
+ */
+size_t http_filter_rows(void);
+
+/*
+ * The value the field named <name> (canonical spelling) of <r> goes
+ * upstream with, or NULL when none goes: what an answer is judged by
+ * (a 304 only to a validator that went upstream).
+ */
+const struct http_span *http_filter_sent(
+    const struct http_request *r, const char *name);
+
 /* The canonical name <h> goes upstream under, or NULL if it does not. */
 const char *http_filter_field_name(const struct http_header *h);
 

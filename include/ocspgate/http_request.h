@@ -71,9 +71,10 @@ const struct http_span *http_headers_get(
  * What the request filter (http_filter.c) made of a request's header
  * fields: which were dropped, the client's fingerprint, its flags.
  */
-#define HTTP_FILTER_NAMES_MAX 16 /* dropped names kept for the event */
-#define HTTP_FINGERPRINT_LEN  19 /* "po1106_" and 12 hex digits */
-#define HTTP_DATE_LEN         29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_FILTER_NAMES_MAX  16  /* dropped names kept for the event */
+#define HTTP_FINGERPRINT_LEN   19  /* "po1106_" and 12 hex digits */
+#define HTTP_DATE_LEN          29  /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_CACHE_CONTROL_MAX 112 /* its canonical form, at most */
 
 /* Observations on a request's head, bits of http_filter.flags. */
 enum http_request_flag {
@@ -93,6 +94,7 @@ struct http_filter {
 	uint8_t names[HTTP_FILTER_NAMES_MAX]; /* indexes into hs.h */
 	char fingerprint[HTTP_FINGERPRINT_LEN + 1];
 	char ims[HTTP_DATE_LEN + 1]; /* If-Modified-Since, re-formatted */
+	char cc[HTTP_CACHE_CONTROL_MAX + 1]; /* Cache-Control, canonical */
 };
 
 enum http_target_form {

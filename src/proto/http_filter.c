@@ -29,12 +29,29 @@ enum http_filter_shape {
 };
 
 /*
- * The fields the filter knows. Forwarded ones go upstream under <name>;
- * consumed ones (framing and connection) are acted on by ocspgate and
- * never forwarded. Either kind over <max_bytes> or out of shape is
- * dropped. The list is what the clients of docs/event-log.md send
- * (CryptoAPI, NSS/Firefox, Java, OpenSSL, Go, curl), less Cookie,
- * Authorization and their kin, which an OCSP or CRL fetch never needs.
+ * What goes upstream of a forwarded field: no more than a responder
+ * needs, so that an attacker's choice in it is a few bytes (the table in
+ * docs/security.md).
+ */
+enum http_filter_rebuild {
+	REBUILD_AS_IS = 0, /* the value (already re-written if its shape is) */
+	REBUILD_AGENT,     /* the first product, if a known client's */
+	REBUILD_ACCEPT,    /* a known client's value, else "* / *" */
+	REBUILD_CACHE,     /* the known request directives, canonical */
+	REBUILD_PRAGMA,    /* "no-cache", or nothing */
+	REBUILD_ETAG,     /* "*" or the first entity-tag, of a short alphabet */
+	REBUILD_BODY_TYPE /* only on a request with a body */
+};
+
+/*
+ * The fields the filter knows. Forwarded ones go upstream under <name>,
+ * in this order, rebuilt as <rebuild> says; consumed ones are acted on
+ * by ocspgate or not needed upstream (framing, connection, content
+ * negotiation a status answer does not need, the client's Via) and never
+ * forwarded. Either kind over <max_bytes> or out of shape is dropped.
+ * The list is what the clients of docs/event-log.md send (CryptoAPI,
+ * NSS/Firefox, Java, OpenSSL, Go, curl), less Cookie, Authorization and
+ * their kin, which an OCSP or CRL fetch never needs.
  */
 static const struct http_filter_field {
 	const char *name;
@@ -42,24 +59,30 @@ static const struct http_filter_field {
 	size_t max_bytes;
 	enum http_filter_shape shape;
 	bool consumed;
+	enum http_filter_rebuild rebuild;
 } http_filter_fields[] = {
-    {"User-Agent", 10, 256, SHAPE_TEXT, false},
-    {"Accept", 6, 256, SHAPE_ACCEPT, false},
-    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, false},
-    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, false},
-    {"Cache-Control", 13, 64, SHAPE_CACHE, false},
-    {"Pragma", 6, 32, SHAPE_TOKENS, false},
-    {"If-Modified-Since", 17, 64, SHAPE_DATE, false},
-    {"If-None-Match", 13, 128, SHAPE_ETAGS, false},
-    {"Content-Type", 12, 64, SHAPE_MEDIA, false},
-    {"Via", 3, 128, SHAPE_VIA, false},
-    {"Host", 4, 0, SHAPE_ANY, true},
-    {"Content-Length", 14, 20, SHAPE_DIGITS, true},
-    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true},
-    {"Expect", 6, 0, SHAPE_ANY, true},
-    {"Connection", 10, 64, SHAPE_TOKENS, true},
-    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true},
-    {"Keep-Alive", 10, 64, SHAPE_CACHE, true},
+    {"User-Agent", 10, 256, SHAPE_TEXT, false, REBUILD_AGENT},
+    {"Accept", 6, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
+    {"Cache-Control", 13, 64, SHAPE_CACHE, false, REBUILD_CACHE},
+    {"Pragma", 6, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
+    {"If-Modified-Since", 17, 64, SHAPE_DATE, false, REBUILD_AS_IS},
+    {"If-None-Match", 13, 128, SHAPE_ETAGS, false, REBUILD_ETAG},
+    {"Content-Type", 12, 64, SHAPE_MEDIA, false, REBUILD_BODY_TYPE},
+    /*
+     * Consumed: an answer's content coding is neither decoded nor relayed
+     * (an OCSP answer or a CRL is judged as DER), languages mean nothing
+     * to a responder, and ocspgate writes a Via of its own.
+     */
+    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, true, REBUILD_AS_IS},
+    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, true, REBUILD_AS_IS},
+    {"Via", 3, 128, SHAPE_VIA, true, REBUILD_AS_IS},
+    {"Host", 4, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Content-Length", 14, 20, SHAPE_DIGITS, true, REBUILD_AS_IS},
+    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Expect", 6, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Connection", 10, 64, SHAPE_TOKENS, true, REBUILD_AS_IS},
+    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true, REBUILD_AS_IS},
+    {"Keep-Alive", 10, 64, SHAPE_CACHE, true, REBUILD_AS_IS},
 };
 #define HTTP_FILTER_NFIELDS                                                    \
 	(sizeof(http_filter_fields) / sizeof(http_filter_fields[0]))
@@ -446,6 +469,278 @@ http_filter_fits(
 	return true;
 }
 
+/*
+ * The products real certificate-status clients name first in their
+ * User-Agent (docs/event-log.md): CryptoAPI, NSS browsers, Java, Apple's
+ * trustd (ocspd before it), Android, Go, curl, Wget, OkHttp and Apache's
+ * client. Only the first product goes upstream, and only one of these:
+ * no responder answers by User-Agent (OpenSSL sends none to any CA).
+ */
+static const char *const http_filter_agents[] = {"Microsoft-CryptoAPI",
+    "Mozilla", "Java", "com.apple.trustd", "ocspd", "Dalvik", "Go-http-client",
+    "curl", "Wget", "okhttp", "Apache-HttpClient"};
+
+/* Longest version a forwarded product keeps: digits and dots. */
+#define HTTP_FILTER_VERSION_MAX 16
+
+static bool
+http_filter_agent(struct http_span v, struct http_span *out)
+{
+	size_t n = 0, ver = 0;
+
+	while (n < v.len && v.p[n] != '/' && v.p[n] != ' ')
+		n++;
+	for (size_t k = 0;
+	     k < sizeof(http_filter_agents) / sizeof(http_filter_agents[0]);
+	     k++) {
+		if (strlen(http_filter_agents[k]) != n ||
+		    memcmp(v.p, http_filter_agents[k], n) != 0)
+			continue;
+		if (n < v.len && v.p[n] == '/') {
+			while (n + 1 + ver < v.len &&
+			    ver < HTTP_FILTER_VERSION_MAX &&
+			    ((v.p[n + 1 + ver] >= '0' &&
+			         v.p[n + 1 + ver] <= '9') ||
+			        v.p[n + 1 + ver] == '.'))
+				ver++;
+		}
+		out->p = v.p;
+		out->len = ver > 0 ? n + 1 + ver : n;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Accept values real clients send (docs/event-log.md): forwarded as they
+ * are; any other goes upstream as "* / *", which asks for no less.
+ */
+static const char *const http_filter_accepts[] = {"*/*",
+    "application/ocsp-response", "application/pkix-crl",
+    "application/pkix-cert",
+    "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2",
+    "text/html, image/gif, image/jpeg, */*; q=0.2",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"};
+
+static void
+http_filter_accept(struct http_span v, struct http_span *out)
+{
+	for (size_t k = 0;
+	     k < sizeof(http_filter_accepts) / sizeof(http_filter_accepts[0]);
+	     k++) {
+		if (http_span_eq(&v, http_filter_accepts[k]) &&
+		    memcmp(v.p, http_filter_accepts[k], v.len) == 0) {
+			out->p = http_filter_accepts[k];
+			out->len = v.len;
+			return;
+		}
+	}
+	out->p = http_filter_accepts[0];
+	out->len = 3;
+}
+
+/*
+ * The request directives of RFC 9111 5.2.1 a responder acts on, in the
+ * order they are written upstream; <arg> 1: takes delta-seconds, 2: may.
+ */
+static const struct {
+	const char *name;
+	int arg;
+} http_filter_cache_directives[] = {{"no-cache", 0}, {"no-store", 0},
+    {"max-age", 1}, {"max-stale", 2}, {"min-fresh", 1}, {"no-transform", 0},
+    {"only-if-cached", 0}};
+#define HTTP_FILTER_NDIRECTIVES                                                \
+	(sizeof(http_filter_cache_directives) /                                \
+	    sizeof(http_filter_cache_directives[0]))
+
+/* delta-seconds past 2^31 are 2^31 (RFC 9111 1.2.2). */
+#define HTTP_FILTER_DELTA_MAX 2147483648u
+
+/*
+ * Cache-Control as "d, d=N, ..." of the known directives, each once, in
+ * the table's order, into <buf>; false when none is there. The value's
+ * shape was checked (tokens, '=', ',', ';' and spaces): what is not a
+ * known directive with the argument it takes is left out.
+ */
+static bool
+http_filter_cache(struct http_span v, char *buf, struct http_span *out)
+{
+	bool seen[HTTP_FILTER_NDIRECTIVES] = {false};
+	uint64_t delta[HTTP_FILTER_NDIRECTIVES] = {0};
+	bool has[HTTP_FILTER_NDIRECTIVES] = {false};
+	size_t i = 0, off = 0;
+
+	while (i < v.len) {
+		size_t a, b;
+		bool arg = false, ok = true;
+		uint64_t d = 0;
+
+		while (i < v.len &&
+		    (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+			i++;
+		a = i;
+		while (i < v.len && http_filter_tchar((unsigned char)v.p[i]))
+			i++;
+		b = i;
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+			i++;
+		if (i < v.len && v.p[i] == '=') {
+			size_t digits = 0;
+
+			arg = true;
+			i++;
+			while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t'))
+				i++;
+			while (i < v.len && v.p[i] >= '0' && v.p[i] <= '9') {
+				if (d < HTTP_FILTER_DELTA_MAX)
+					d = d * 10 + (uint64_t)(v.p[i] - '0');
+				digits++;
+				i++;
+			}
+			ok = digits > 0;
+			if (d > HTTP_FILTER_DELTA_MAX)
+				d = HTTP_FILTER_DELTA_MAX;
+		}
+		/* Anything else up to the next comma spoils this directive. */
+		while (i < v.len && v.p[i] != ',') {
+			if (v.p[i] != ' ' && v.p[i] != '\t')
+				ok = false;
+			i++;
+		}
+		for (size_t k = 0; ok && k < HTTP_FILTER_NDIRECTIVES; k++) {
+			const char *n = http_filter_cache_directives[k].name;
+			int want = http_filter_cache_directives[k].arg;
+
+			if (strlen(n) != b - a ||
+			    strncasecmp(v.p + a, n, b - a) != 0)
+				continue;
+			if (seen[k] || (want == 1 && !arg) ||
+			    (want == 0 && arg))
+				break;
+			seen[k] = true;
+			has[k] = arg;
+			delta[k] = d;
+			break;
+		}
+	}
+	for (size_t k = 0; k < HTTP_FILTER_NDIRECTIVES; k++) {
+		if (!seen[k])
+			continue;
+		if (off > 0)
+			(void)http_put_str(
+			    buf, HTTP_CACHE_CONTROL_MAX, &off, ", ");
+		(void)http_put_str(buf, HTTP_CACHE_CONTROL_MAX, &off,
+		    http_filter_cache_directives[k].name);
+		if (has[k]) {
+			(void)http_put_str(
+			    buf, HTTP_CACHE_CONTROL_MAX, &off, "=");
+			(void)http_put_uint(
+			    buf, HTTP_CACHE_CONTROL_MAX, &off, delta[k]);
+		}
+	}
+	if (off == 0)
+		return false;
+	buf[off] = '\0';
+	out->p = buf;
+	out->len = off;
+	return true;
+}
+
+/* True when <v>, a list of tokens, holds "no-cache". */
+static bool
+http_filter_pragma(struct http_span v)
+{
+	size_t i = 0;
+
+	while (i < v.len) {
+		size_t a;
+
+		while (i < v.len &&
+		    (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
+			i++;
+		a = i;
+		while (i < v.len && v.p[i] != ',' && v.p[i] != ' ' &&
+		    v.p[i] != '\t')
+			i++;
+		if (i - a == 8 && strncasecmp(v.p + a, "no-cache", 8) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Longest opaque-tag forwarded, and its alphabet. */
+#define HTTP_FILTER_ETAG_MAX 48
+
+static bool
+http_filter_etag_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z') || c == ':' || c == '-' || c == '.' ||
+	    c == '_' || c == '/' || c == '+' || c == '=';
+}
+
+/*
+ * "*", or the first entity-tag of a list already checked by
+ * http_filter_etags(), if its opaque part is at most
+ * HTTP_FILTER_ETAG_MAX of the characters real servers' tags use (hex,
+ * base64, ':' '-' '.' '_'). Without it the responder answers in full:
+ * a validator left out costs bytes, never an answer.
+ */
+static bool
+http_filter_etag(struct http_span v, struct http_span *out)
+{
+	size_t i = 0, a;
+
+	if (v.len == 1 && v.p[0] == '*') {
+		*out = v;
+		return true;
+	}
+	if (v.len >= 2 && v.p[0] == 'W' && v.p[1] == '/')
+		i = 2;
+	a = ++i; /* past the opening quote */
+	while (i < v.len && v.p[i] != '"') {
+		if (!http_filter_etag_char((unsigned char)v.p[i]))
+			return false;
+		i++;
+	}
+	if (i - a == 0 || i - a > HTTP_FILTER_ETAG_MAX || i >= v.len)
+		return false;
+	out->p = v.p;
+	out->len = i + 1;
+	return true;
+}
+
+/*
+ * What of <h> (its value checked by http_filter_fits()) goes upstream,
+ * into h->out; false when nothing does.
+ */
+static bool
+http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
+    const struct http_request *r, char *cc)
+{
+	switch (f->rebuild) {
+	case REBUILD_AS_IS:
+		return true;
+	case REBUILD_AGENT:
+		return http_filter_agent(h->value, &h->out);
+	case REBUILD_ACCEPT:
+		http_filter_accept(h->value, &h->out);
+		return true;
+	case REBUILD_CACHE:
+		return http_filter_cache(h->value, cc, &h->out);
+	case REBUILD_PRAGMA:
+		h->out.p = "no-cache";
+		h->out.len = 8;
+		return http_filter_pragma(h->value);
+	case REBUILD_ETAG:
+		return http_filter_etag(h->value, &h->out);
+	case REBUILD_BODY_TYPE:
+		return r->body_len > 0 || r->llhttp_method == HTTP_POST ||
+		    r->llhttp_method == HTTP_PUT;
+	}
+	return false;
+}
+
 static const struct http_filter_field *
 http_filter_field_of(const char *name, size_t len, size_t *row)
 {
@@ -468,6 +763,25 @@ http_filter_field_name(const struct http_header *h)
 	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
 		return NULL;
 	return http_filter_fields[h->field].name;
+}
+
+const struct http_span *
+http_filter_sent(const struct http_request *r, const char *name)
+{
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+		const char *n = http_filter_field_name(h);
+
+		if (n != NULL && !h->hop_by_hop && strcmp(n, name) == 0)
+			return &h->out;
+	}
+	return NULL;
+}
+
+size_t
+http_filter_rows(void)
+{
+	return HTTP_FILTER_NFIELDS;
 }
 
 const char *
@@ -817,6 +1131,8 @@ http_filter_apply(struct http_request *r)
 		/* Media type parameters are left behind: they weigh too. */
 		if (f->shape == SHAPE_MEDIA)
 			fl->dropped_bytes += h->value.len - h->out.len;
+		if (!http_filter_rebuild(f, h, r, fl->cc))
+			continue;
 		h->forward = true;
 		h->field = (uint8_t)row;
 	}

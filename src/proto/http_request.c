@@ -870,17 +870,20 @@ http_request_build_upstream(const struct http_request *r, const char *via,
 		rc |= http_put_uint(out, cap, &off, r->port);
 	}
 	rc |= http_put_str(out, cap, &off, "\r\n");
-	for (size_t i = 0; i < r->hs.n; i++) {
-		const struct http_header *h = &r->hs.h[i];
-		const char *name;
+	/* Only what the filter let through, spelled and ordered its way. */
+	for (size_t k = 0, rows = http_filter_rows(); k < rows; k++) {
+		for (size_t i = 0; i < r->hs.n; i++) {
+			const struct http_header *h = &r->hs.h[i];
+			const char *name;
 
-		/* Only what the filter let through, spelled canonically. */
-		if (h->hop_by_hop || (name = http_filter_field_name(h)) == NULL)
-			continue;
-		rc |= http_put_str(out, cap, &off, name);
-		rc |= http_put_str(out, cap, &off, ": ");
-		rc |= http_put(out, cap, &off, h->out.p, h->out.len);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+			if (h->hop_by_hop || h->field != k ||
+			    (name = http_filter_field_name(h)) == NULL)
+				continue;
+			rc |= http_put_str(out, cap, &off, name);
+			rc |= http_put_str(out, cap, &off, ": ");
+			rc |= http_put(out, cap, &off, h->out.p, h->out.len);
+			rc |= http_put_str(out, cap, &off, "\r\n");
+		}
 	}
 	if (r->body_len > 0 || r->llhttp_method == HTTP_POST ||
 	    r->llhttp_method == HTTP_PUT) {

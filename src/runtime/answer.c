@@ -27,6 +27,7 @@
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
 #include "ocspgate/fetch.h"
+#include "ocspgate/http_filter.h"
 #include "ocspgate/memo.h"
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
@@ -478,13 +479,13 @@ static void
 answer_expect(const struct session *s, struct http_response_expect *x)
 {
 	const struct http_request *req = &s->rq->req;
-	const struct http_span *inm =
-	    http_headers_get(&req->hs, "if-none-match");
+	/* The validators that went upstream, not all the client sent. */
+	const struct http_span *inm = http_filter_sent(req, "If-None-Match");
 
 	memset(x, 0, sizeof(*x));
 	x->get = req->llhttp_method == HTTP_GET;
-	x->conditional = inm != NULL ||
-	    http_headers_get(&req->hs, "if-modified-since") != NULL;
+	x->conditional =
+	    inm != NULL || http_filter_sent(req, "If-Modified-Since") != NULL;
 	if (inm != NULL)
 		x->if_none_match = *inm;
 }

@@ -1,6 +1,7 @@
 """Requests are rebuilt, not relayed: what real clients send reaches the
 upstream as the contract says (only the allowed fields, under their
-canonical names, in the client's order), and everything else is dropped,
+canonical names, in ocspgate's order, each value rebuilt to what a
+responder needs), and everything else is dropped,
 named in the event and, past the budget, refused in enforce mode.
 
 Each client's request is the byte sequence its source writes (see the
@@ -16,10 +17,14 @@ from ocspgate_harness import (
     Client, ProxyTestCase, assert_refusal, get, get_cryptoapi, ocsp_post,
     ocsp_request_der, openssl_ocsp_client)
 
-FORWARDED = {"host", "user-agent", "accept", "accept-language",
-             "accept-encoding", "cache-control", "pragma",
+FORWARDED = {"host", "user-agent", "accept", "cache-control", "pragma",
              "if-modified-since", "if-none-match", "content-type",
              "content-length", "via", "connection"}
+
+# The order ocspgate writes the fields in, whatever the client's.
+ORDER = ["User-Agent", "Accept", "Cache-Control", "Pragma",
+         "If-Modified-Since", "If-None-Match", "Content-Type",
+         "Content-Length"]
 
 
 def raw_request(method, target, fields, body=b"", version="HTTP/1.1"):
@@ -87,9 +92,9 @@ class HeaderTests(ProxyTestCase):
             ("User-Agent", "Microsoft-CryptoAPI/10.0"),
             ("Host", "ocsp.ca.test")])
         self.check_client(data, [
-            ("Cache-Control", "max-age = 86400"), ("Accept", "*/*"),
-            ("If-Modified-Since", "Sat, 01 Jul 2023 00:00:00 GMT"),
-            ("User-Agent", "Microsoft-CryptoAPI/10.0")],
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"), ("Accept", "*/*"),
+            ("Cache-Control", "max-age=86400"),
+            ("If-Modified-Since", "Sat, 01 Jul 2023 00:00:00 GMT")],
             "ge1106_1307977dc9e5")
 
     def test_cryptoapi_post(self):
@@ -101,9 +106,9 @@ class HeaderTests(ProxyTestCase):
             ("Content-Length", str(len(self.der))),
             ("Host", "ocsp.ca.test")], self.der)
         self.check_client(data, [
+            ("User-Agent", "Microsoft-CryptoAPI/10.0"),
             ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
             ("Content-Type", "application/ocsp-request"),
-            ("User-Agent", "Microsoft-CryptoAPI/10.0"),
             ("Content-Length", str(len(self.der)))],
             "po1107_517823f2c371")
 
@@ -119,11 +124,9 @@ class HeaderTests(ProxyTestCase):
             ("Connection", "keep-alive"), ("Pragma", "no-cache"),
             ("Cache-Control", "no-cache")], self.der)
         self.check_client(data, [
-            ("User-Agent", ua), ("Accept", "*/*"),
-            ("Accept-Language", "en-US,en;q=0.5"),
-            ("Accept-Encoding", "gzip, deflate"),
+            ("User-Agent", "Mozilla/5.0"), ("Accept", "*/*"),
+            ("Cache-Control", "no-cache"), ("Pragma", "no-cache"),
             ("Content-Type", "application/ocsp-request"),
-            ("Pragma", "no-cache"), ("Cache-Control", "no-cache"),
             ("Content-Length", str(len(self.der)))],
             "po1110_286c8a40b4b6")
 
@@ -135,8 +138,8 @@ class HeaderTests(ProxyTestCase):
             ("Accept", accept), ("Connection", "keep-alive"),
             ("Content-Length", str(len(self.der)))], self.der)
         self.check_client(data, [
-            ("Content-Type", "application/ocsp-request"),
             ("User-Agent", "Java/17.0.9"), ("Accept", accept),
+            ("Content-Type", "application/ocsp-request"),
             ("Content-Length", str(len(self.der)))],
             "po1106_36ae3789aad2")
 
@@ -186,6 +189,60 @@ class HeaderTests(ProxyTestCase):
                          "Mon, 02 Jan 2023 10:00:00 GMT")
         self.assertEqual(req.header("if-none-match"), '"5f7a3c-1a2b"')
         self.expect_event(proxy, event__reason="crl_request")
+
+    # -- what the forwarded fields can still carry -------------------------
+
+    def test_largest_payload_each_forwarded_field_admits(self):
+        """Each forwarded field filled to its bound with an attacker's
+        bytes: what reaches the upstream is the rebuilt value, a few
+        bytes per field (docs/security.md), none of the filler, and
+        nothing is refused or dropped for it."""
+        filler = "q7Zx" * 60
+        fields = [
+            ("User-Agent", "Java/" + "1" * 40 + " " + filler[:200]),
+            ("Accept", "application/" + filler[:240]),
+            ("Accept-Language", "en-" + filler[:120]),
+            ("Accept-Encoding", "gzip, " + filler[:50]),
+            ("Cache-Control", "max-age=99999999999, x-" + filler[:36]),
+            ("Pragma", "no-cache, " + filler[:20]),
+            ("If-None-Match", '"' + "f" * 48 + '", "' + filler[:70] + '"'),
+            ("Via", "1.1 " + filler[:120]),
+            ("Content-Type", "application/ocsp-request; x=" + filler[:30]),
+        ]
+        for k, v in fields:
+            self.assertNotIn("q7Zx", v[:5])
+        url = "http://%s/%s" % (self.spec, get_cryptoapi(self.der))
+        data = raw_request("GET", url, [("Host", "ocsp.ca.test")] + fields)
+        proxy = self.start_proxy(responders=[self.spec])
+        r = self.send(proxy, data)
+        self.assertEqual(r.status, 200, r.raw[:300])
+        names, req = self.forwarded()
+        raw = bytes(self.rec.conns[0])
+        self.assertNotIn(b"q7Zx", raw)
+        got = [(k, v) for k, v in req.headers
+               if k not in ("Host", "Via", "Connection")]
+        self.assertEqual(got, [
+            ("User-Agent", "Java/" + "1" * 16), ("Accept", "*/*"),
+            ("Cache-Control", "max-age=2147483648"),
+            ("Pragma", "no-cache"), ("If-None-Match", '"' + "f" * 48 + '"')])
+        self.assertEqual(req.header("via").count(","), 0)
+        ev = self.expect_event(proxy, event__reason="ocsp_request")
+        self.assertIsNone(get(ev, "ocspgate.request.dropped_headers"))
+
+    def test_fields_go_in_ocspgates_order(self):
+        """The client's order of fields carries nothing upstream."""
+        url = "http://%s/%s" % (self.spec, get_cryptoapi(self.der))
+        fields = [("Pragma", "no-cache"), ("Accept", "*/*"),
+                  ("Cache-Control", "no-cache"), ("User-Agent", "curl/8.5.0")]
+        proxy = self.start_proxy(responders=[self.spec])
+        for n, order in enumerate((fields, fields[::-1]), 1):
+            r = self.send(proxy, raw_request(
+                "GET", url, [("Host", "ocsp.ca.test")] + order))
+            self.assertEqual(r.status, 200, r.raw[:300])
+            names, _ = self.forwarded(n)
+            names = [k for k in names if k in ORDER]
+            self.assertEqual(names, sorted(names, key=ORDER.index))
+
 
     # -- what is dropped ---------------------------------------------------
 

@@ -887,8 +887,9 @@ struct up_case {
 static const struct up_case up_cases[] = {
     {"GET, port 80, query, end-to-end headers kept",
         S("GET http://ocsp.test/MEow?q=1 HTTP/1.1\r\nHost: ocsp.test\r\n"
-          "User-Agent: t/1\r\nAccept: */*\r\n\r\n"),
-        S("GET /MEow?q=1 HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: t/1\r\n"
+          "User-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"),
+        S("GET /MEow?q=1 HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: "
+          "curl/8.5.0\r\n"
           "Accept: */*\r\nConnection: close\r\n\r\n")},
     {"empty query kept",
         S("GET http://ocsp.test/a? HTTP/1.1\r\nHost: ocsp.test\r\n\r\n"),
@@ -931,8 +932,8 @@ static const struct up_case up_cases[] = {
           "Connection: close\r\n\r\n")},
     {"values trimmed of OWS",
         S("GET http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
-          "User-Agent: \t v w \t\r\nPragma:no-cache\r\nX-E:\r\n\r\n"),
-        S("GET / HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: v w\r\n"
+          "User-Agent: \t curl/8 \t\r\nPragma:no-cache\r\nX-E:\r\n\r\n"),
+        S("GET / HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: curl/8\r\n"
           "Pragma: no-cache\r\nConnection: close\r\n\r\n")},
     {"POST with Content-Length rebuilt once",
         S("POST http://ocsp.test/ocsp HTTP/1.1\r\nHost: ocsp.test\r\n"
@@ -943,9 +944,9 @@ static const struct up_case up_cases[] = {
           "Connection: close\r\n\r\n")},
     {"chunked body forwarded with Content-Length",
         S("POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
-          "Transfer-Encoding: chunked\r\nUser-Agent: k\r\n\r\n"
+          "Transfer-Encoding: chunked\r\nUser-Agent: Java/21\r\n\r\n"
           "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
-        S("POST / HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: k\r\n"
+        S("POST / HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: Java/21\r\n"
           "Content-Length: 11\r\nConnection: close\r\n\r\n")},
     {"POST without a body gets Content-Length: 0",
         S("POST http://ocsp.test/ HTTP/1.1\r\nHost: ocsp.test\r\n"
@@ -1110,7 +1111,7 @@ test_next(void)
 	    "POST http://ocsp.test/one HTTP/1.1\r\nHost: ocsp.test\r\n"
 	    "Content-Length: 3\r\n\r\nabc"
 	    "GET http://other.test:81/two?q HTTP/1.1\r\nHost: other.test\r\n"
-	    "User-Agent: second\r\n\r\n"
+	    "User-Agent: Wget/2.0\r\n\r\n"
 	    "POST http://ocsp.test/three HTTP/1.1\r\nHost: ocsp.test\r\n"
 	    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
 	    "2\r\nxy\r\n0\r\n\r\n";
@@ -1143,13 +1144,13 @@ test_next(void)
 	    r.port == 81 && span_is(r.path, "/two") && span_is(r.query, "q") &&
 	    r.body_len == 0 && r.keep_alive);
 	ua = http_request_header(&r, "user-agent");
-	CHECK(ua != NULL && ua->len == 6 && memcmp(ua->p, "second", 6) == 0);
+	CHECK(ua != NULL && ua->len == 8 && memcmp(ua->p, "Wget/2.0", 8) == 0);
 	CHECK(http_request_header(&r, "content-length") == NULL);
 	n = http_request_build_upstream(&r, NULL, false, out, sizeof(out));
 	CHECK(n > 0 &&
 	    strncmp(out,
 	        "GET /two?q HTTP/1.1\r\nHost: other.test:81\r\n"
-	        "User-Agent: second\r\nConnection: close\r\n\r\n",
+	        "User-Agent: Wget/2.0\r\nConnection: close\r\n\r\n",
 	        (size_t)n) == 0);
 	off += consumed;
 
