@@ -270,7 +270,7 @@ class ForwardingTests(UpstreamTestCase):
 
     def test_post_forwarded(self):
         data = ocsp_post(self.url, self.der, headers=[
-            ("User-Agent", "fwd-test/1"),
+            ("User-Agent", "curl/8.5.0 fwd-test"),
             ("X-Keep", "yes"),
             ("Connection", "keep-alive, X-Hop"),
             ("X-Hop", "must go"),
@@ -286,7 +286,8 @@ class ForwardingTests(UpstreamTestCase):
         self.assertIsNone(req.header("x-hop"), "header named in Connection")
         # Not one a certificate-status client needs: dropped (test_headers).
         self.assertIsNone(req.header("x-keep"))
-        self.assertEqual(req.header("user-agent"), "fwd-test/1")
+        # The first product of a known client (test_headers).
+        self.assertEqual(req.header("user-agent"), "curl/8.5.0")
         self.assertEqual(req.header("content-type"),
                          "application/ocsp-request")
         self.assertEqual(req.header_all("content-length"),
