@@ -310,6 +310,7 @@ session_take_block(struct session *s)
 	if ((block = pool_get(&s->srv->pool, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
+	server_requests_changed(s->srv, 1);
 	upstream_init(&s->rq->up);
 	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
@@ -322,8 +323,10 @@ session_take_block(struct session *s)
 static void
 session_put_buffers(struct session *s)
 {
-	if (s->rq != NULL)
+	if (s->rq != NULL) {
 		upstream_put_buffers(&s->rq->up);
+		server_requests_changed(s->srv, -1);
+	}
 	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
@@ -331,6 +334,15 @@ session_put_buffers(struct session *s)
 	pool_put(&s->srv->pool, s->capture, s->capture_cap);
 	s->capture = NULL;
 	s->capture_cap = 0;
+	/*
+	 * The answer's holding buffer goes too: kept, thousands of them
+	 * made during a burst would each pin a page of the heap among the
+	 * freed buffers of their requests.
+	 */
+	if (s->hold != NULL) {
+		evbuffer_free(s->hold);
+		s->hold = NULL;
+	}
 }
 
 /*
