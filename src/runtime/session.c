@@ -33,6 +33,8 @@
 #include "ocspgate/upstream.h"
 
 static void session_read(struct session *s);
+static void session_on_addrmap(void *arg);
+static void session_on_timer(evutil_socket_t fd, short what, void *arg);
 static void session_refuse_connection(
     struct session *s, enum reason why, const char *detail);
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
@@ -160,6 +162,43 @@ session_log_candidate(const struct session *s, const struct session_request *rq,
  */
 static const struct session_request session_no_request;
 
+/*
+ * The source's part of every line of this connection, written once: at
+ * its first byte, again only if the source changes (PROXY) or its name
+ * does (a reverse lookup answered meanwhile). Returns NULL when out of
+ * memory: the line is then written whole.
+ */
+static const struct event_fragments *
+session_fragments(struct session *s, const char *domain)
+{
+	const struct event_fragments *f = s->frag;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (f != NULL &&
+	    (domain == NULL
+	            ? f->domain == NULL
+	            : f->domain != NULL && strcmp(domain, f->domain) == 0))
+		return f;
+	free(s->frag);
+	s->frag = event_fragments_new(&s->srv->json,
+	    addr_ip(&s->source_addr.sa, ip, sizeof(ip)),
+	    addr_port(&s->source_addr.sa), domain, s->asset);
+	return s->frag;
+}
+
+/* The source's name: the inventory's, else a reverse lookup's. */
+static const char *
+session_source_domain(struct session *s)
+{
+	if (s->asset != NULL && s->asset->host[0] != '\0')
+		return s->asset->host;
+	if (s->cfg->reverse_dns && s->srv->rdns != NULL)
+		return rdns_get(s->srv->rdns, s->srv->resolver,
+		    (const struct sockaddr *)&s->source_addr, time(NULL),
+		    false);
+	return NULL;
+}
+
 /* The event line for the request in progress. */
 static void
 session_log(struct session *s)
@@ -170,7 +209,7 @@ session_log(struct session *s)
 	struct json *j = &s->srv->json;
 	bool allow = reason_is_allow(rq->verdict.reason);
 	const struct http_span *ua = NULL;
-	char orig_ip[INET6_ADDRSTRLEN];
+	char orig_ip[INET6_ADDRSTRLEN], source_ip[INET6_ADDRSTRLEN];
 
 	memset(&e, 0, sizeof(e));
 	e.start = s->start_wall;
@@ -189,23 +228,19 @@ session_log(struct session *s)
 		e.orig_ip = addr_ip(&s->orig_dst.sa, orig_ip, sizeof(orig_ip));
 		e.orig_port = addr_port(&s->orig_dst.sa);
 	}
-	e.host_mismatch = s->host_mismatch;
-	if (s->asset != NULL) {
-		e.asset = s->asset;
-		if (s->asset->host[0] != '\0')
-			e.source_domain = s->asset->host;
-	}
-	if (e.source_domain == NULL && s->cfg->reverse_dns &&
-	    s->srv->rdns != NULL)
-		e.source_domain = rdns_get(s->srv->rdns, s->srv->resolver,
-		    (const struct sockaddr *)&s->source_addr, time(NULL),
-		    false);
+	e.host_mismatch = rq->host_mismatch;
+	e.asset = s->asset;
+	e.source_domain = session_source_domain(s);
+	if ((e.fragments = session_fragments(s, e.source_domain)) != NULL)
+		e.source_ip = e.fragments->ip;
+	else
+		e.source_ip =
+		    addr_ip(&s->source_addr.sa, source_ip, sizeof(source_ip));
 	if (rq->verdict.responder != NULL)
 		e.responder = rq->verdict.responder->spec;
 	e.detail =
 	    s->failure_detail != NULL ? s->failure_detail : rq->verdict.detail;
-	e.source_ip = s->source_ip;
-	e.source_port = s->source_port;
+	e.source_port = addr_port(&s->source_addr.sa);
 	e.dest_host = rq->req.host;
 	e.dest_port = rq->req.port;
 	if (rq->up.ip[0] != '\0')
@@ -230,30 +265,30 @@ session_log(struct session *s)
 	    ? rq->up.resp.body_bytes
 	    : s->response_body_bytes;
 	e.response_bytes = s->response_bytes;
-	e.answer_dropped_fields = s->dropped.fields;
-	e.answer_dropped_bytes = s->dropped.bytes;
+	e.answer_dropped_fields = rq->dropped.fields;
+	e.answer_dropped_bytes = rq->dropped.bytes;
 	e.unknown_extensions = rq->rfacts.unknown_extensions;
 	if (rq->verdict.ocsp_parsed)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
 		e.ocsp_response = &rq->rfacts;
-	if (s->crl_valid) {
+	if (rq->crl_valid) {
 		e.crl = &rq->crl;
 		e.signature = rq->crl.verified ? "verified" : "unverified";
 		e.unknown_extensions += rq->crl.unknown_extensions;
 	}
-	if (s->cert_valid) {
+	if (rq->cert_valid) {
 		e.cert = &rq->cert;
 		e.unknown_extensions += rq->cert.unknown_extensions;
 	}
-	if (s->ctl_valid) {
-		e.ctl_format = fetch_ctl_format_name(s->ctl.format);
-		e.ctl_entries = s->ctl.entries;
-		if (s->ctl.format != FETCH_CTL_TEXT &&
-		    s->ctl.format != FETCH_CTL_STORE)
+	if (rq->ctl_valid) {
+		e.ctl_format = fetch_ctl_format_name(rq->ctl.format);
+		e.ctl_entries = rq->ctl.entries;
+		if (rq->ctl.format != FETCH_CTL_TEXT &&
+		    rq->ctl.format != FETCH_CTL_STORE)
 			e.signature =
-			    s->ctl.verified ? "verified" : "unverified";
-		e.unknown_extensions += s->ctl.unknown_extensions;
+			    rq->ctl.verified ? "verified" : "unverified";
+		e.unknown_extensions += rq->ctl.unknown_extensions;
 	}
 	if (rq->verdict.ctl_root)
 		e.ctl_thumbprint = rq->verdict.thumbprint;
@@ -291,6 +326,17 @@ session_request_clear(struct session_request *rq)
 	memset(&rq->cert, 0, sizeof(rq->cert));
 	memset(&rq->cand, 0, sizeof(rq->cand));
 	rq->addr_host[0] = '\0';
+	rq->host_mismatch = false;
+	rq->addr_waiting = false;
+	rq->capture_len = 0;
+	rq->inspect_limit = 0;
+	rq->crl_valid = false;
+	rq->cert_valid = false;
+	rq->ctl_valid = false;
+	memset(&rq->ctl, 0, sizeof(rq->ctl));
+	rq->relay_copy = false;
+	rq->framing = HTTP_FRAMING_NONE;
+	memset(&rq->dropped, 0, sizeof(rq->dropped));
 }
 
 /*
@@ -312,6 +358,11 @@ session_take_block(struct session *s)
 	s->rq = (struct session_request *)(void *)block;
 	server_requests_changed(s->srv, 1);
 	upstream_init(&s->rq->up);
+	memset(&s->rq->addr_wait, 0, sizeof(s->rq->addr_wait));
+	s->rq->addr_wait.cb = session_on_addrmap;
+	s->rq->addr_wait.arg = s;
+	s->rq->capture = NULL;
+	s->rq->capture_cap = 0;
 	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
@@ -324,16 +375,15 @@ static void
 session_put_buffers(struct session *s)
 {
 	if (s->rq != NULL) {
+		addrmap_unwait(&s->rq->addr_wait);
 		upstream_put_buffers(&s->rq->up);
+		pool_put(&s->srv->pool, s->rq->capture, s->rq->capture_cap);
 		server_requests_changed(s->srv, -1);
 	}
 	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	pool_put(&s->srv->pool, s->capture, s->capture_cap);
-	s->capture = NULL;
-	s->capture_cap = 0;
 	/*
 	 * The answer's holding buffer goes too: kept, thousands of them
 	 * made during a burst would each pin a page of the heap among the
@@ -370,7 +420,6 @@ session_end_request(struct session *s)
 		session_request_clear(s->rq);
 	}
 	s->head_len = 0;
-	s->capture_len = 0;
 	s->in_request = false;
 	s->forwarded = false;
 	s->close_after = false;
@@ -381,16 +430,9 @@ session_end_request(struct session *s)
 	s->status = 0;
 	s->response_body_bytes = 0;
 	s->response_bytes = 0;
-	s->relay_copy = false;
-	s->framing = HTTP_FRAMING_NONE;
-	memset(&s->dropped, 0, sizeof(s->dropped));
-	s->host_mismatch = false;
 	s->inspect = false;
 	if (s->hold != NULL)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	s->crl_valid = false;
-	s->cert_valid = false;
-	s->ctl_valid = false;
 	s->cache_result = SESSION_CACHE_NONE;
 }
 
@@ -399,9 +441,10 @@ session_close(struct session *s)
 {
 	if (session_loggable(s))
 		session_log(s);
-	addrmap_unwait(&s->addr_wait);
-	if (s->rq != NULL)
+	if (s->rq != NULL) {
+		addrmap_unwait(&s->rq->addr_wait);
 		upstream_release(&s->rq->up);
+	}
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->client != NULL)
@@ -421,6 +464,7 @@ session_close(struct session *s)
 	config_unref(s->cfg);
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
+	free(s->frag);
 	free(s);
 }
 
@@ -568,18 +612,18 @@ session_find_by_address(struct session *s)
 		session_target_by_address(s, NULL);
 		break;
 	case ADDRMAP_PENDING:
-		if (!s->addr_waiting) {
+		if (!s->rq->addr_waiting) {
 			session_arm_timer(s, s->cfg->upstream_timeout_sec);
-			s->addr_waiting = true;
+			s->rq->addr_waiting = true;
 			/* Bytes that come meanwhile wait in the input. */
 			s->state = SESSION_UPSTREAM;
 		}
-		addrmap_wait(s->srv->addrmap, &s->addr_wait);
+		addrmap_wait(s->srv->addrmap, &s->rq->addr_wait);
 		return 1;
 	}
-	if (s->addr_waiting) {
-		s->addr_waiting = false;
-		addrmap_unwait(&s->addr_wait);
+	if (s->rq->addr_waiting) {
+		s->rq->addr_waiting = false;
+		addrmap_unwait(&s->rq->addr_wait);
 		evtimer_del(s->timer);
 		s->state = SESSION_READING;
 	}
@@ -600,8 +644,8 @@ session_on_addrmap(void *arg)
 static void
 session_addrmap_timeout(struct session *s)
 {
-	s->addr_waiting = false;
-	addrmap_unwait(&s->addr_wait);
+	s->rq->addr_waiting = false;
+	addrmap_unwait(&s->rq->addr_wait);
 	s->state = SESSION_READING;
 	session_target_by_address(s, NULL);
 	s->rq->verdict.detail = "no listed host's address known in time";
@@ -912,7 +956,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->addr_waiting) {
+	if (s->rq != NULL && s->rq->addr_waiting) {
 		session_addrmap_timeout(s);
 		return;
 	}
@@ -936,8 +980,8 @@ session_set_source(struct session *s, const struct sockaddr *sa)
 	memcpy(&s->source_addr, sa,
 	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                              : sizeof(struct sockaddr_in));
-	addr_ip(sa, s->source_ip, sizeof(s->source_ip));
-	s->source_port = addr_port(sa);
+	free(s->frag);
+	s->frag = NULL;
 }
 
 /*
@@ -1038,16 +1082,38 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	return 1;
 }
 
-/* The first byte came: the connection gets its bufferevent. */
+/*
+ * The first byte came: the connection gets its bufferevent, and its
+ * timer, armed for what is left of client_timeout since the accept. Or
+ * client_timeout passed without a byte: the connection closes, with
+ * nothing to log.
+ */
 static void
 session_on_first_byte(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct timeval wt = {.tv_sec = s->cfg->client_timeout_sec};
+	uint64_t waited_ns = server_now_ns() - s->start_ns;
+	uint64_t left_ns = (uint64_t)s->cfg->client_timeout_sec * 1000000000u;
 
-	(void)what;
+	if (what & EV_TIMEOUT) {
+		session_close(s);
+		return;
+	}
 	event_free(s->wait);
 	s->wait = NULL;
+	if ((s->timer = evtimer_new(s->srv->base, session_on_timer, s)) ==
+	    NULL) {
+		session_close(s);
+		return;
+	}
+	left_ns = waited_ns < left_ns ? left_ns - waited_ns : 0;
+	{
+		struct timeval tv = {.tv_sec = (time_t)(left_ns / 1000000000u),
+		    .tv_usec = (suseconds_t)(left_ns % 1000000000u / 1000)};
+
+		evtimer_add(s->timer, &tv);
+	}
 	s->client =
 	    bufferevent_socket_new(s->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->client == NULL) {
@@ -1055,6 +1121,8 @@ session_on_first_byte(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	s->fd = -1; /* the bufferevent's now */
+	/* Beside the bufferevent: both live as long as the connection. */
+	(void)session_fragments(s, session_source_domain(s));
 	bufferevent_setcb(
 	    s->client, session_on_read, session_on_write, session_on_event, s);
 	bufferevent_set_timeouts(s->client, NULL, &wt);
@@ -1070,6 +1138,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
     const struct sockaddr_storage *bound)
 {
 	struct session *s;
+	struct timeval tv;
 
 	(void)salen;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -1079,8 +1148,6 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->fd = fd;
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
-	s->addr_wait.cb = session_on_addrmap;
-	s->addr_wait.arg = s;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	metrics_gauge_add(&srv->metrics.connections_open, 1);
 	metrics_add(&srv->metrics.connections_total, 1);
@@ -1090,13 +1157,15 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->transparent = la->transparent;
 	memcpy(&s->listen_bound, bound, sizeof(s->listen_bound));
 	/*
-	 * Until its first byte a connection has no bufferevent: a silent
-	 * connection costs a session and one event.
+	 * Until its first byte a connection has no bufferevent and no
+	 * timer: a silent connection costs a session and one event, which
+	 * also times it out.
 	 */
+	s->start_ns = server_now_ns();
+	tv.tv_sec = s->cfg->client_timeout_sec;
+	tv.tv_usec = 0;
 	s->wait = event_new(srv->base, fd, EV_READ, session_on_first_byte, s);
-	if (s->wait == NULL || event_add(s->wait, NULL) == -1)
-		goto fail;
-	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
+	if (s->wait == NULL || event_add(s->wait, &tv) == -1)
 		goto fail;
 	if (la->proxy_protocol) {
 		if (!cidr_list_contains(la->proxy_from, la->nproxy_from, sa)) {
@@ -1111,7 +1180,6 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 			return -1;
 		session_attribute(s);
 	}
-	session_arm_timer(s, s->cfg->client_timeout_sec);
 	return 0;
 fail:
 	session_close(s);

@@ -160,7 +160,7 @@ main(void)
 	run_for(base, 50);
 	CHECKF(srv.nrequests == 0, "%u requests hold buffers", srv.nrequests);
 	TAILQ_FOREACH (s, &srv.sessions, entry) {
-		if (s->rq != NULL || s->hold != NULL || s->capture != NULL)
+		if (s->rq != NULL || s->hold != NULL)
 			held++;
 	}
 	CHECKF(held == 0, "%zu idle sessions hold request memory", held);
