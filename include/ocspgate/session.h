@@ -1,6 +1,6 @@
 /*
  * A client connection and the request it is serving: the client's
- * bufferevent, the request parser, the timer, the verdict, and what the
+ * connection (conn.h), the request parser, the timer, the verdict, and what the
  * client was answered; the exchange with the upstream is a struct
  * upstream of its own in the request's block. session_close() is the
  * one place that frees it all.
@@ -104,7 +104,7 @@ struct session_request {
 	(sizeof(struct session_request) + SESSION_REQBUF_SIZE(cfg))
 
 struct server;
-struct bufferevent;
+struct conn;
 struct evbuffer;
 struct event;
 
@@ -114,10 +114,10 @@ struct session {
 	TAILQ_ENTRY(session) entry;
 	enum session_state state;
 
-	struct bufferevent *client; /* NULL until the first byte */
-	struct event *wait;         /* meanwhile: waits for that byte */
-	evutil_socket_t fd;         /* meanwhile: the socket, else -1 */
-	struct event *timer;        /* request, address map, lingering */
+	struct conn *client; /* NULL until the first byte */
+	struct event *wait;  /* meanwhile: waits for that byte */
+	evutil_socket_t fd;  /* meanwhile: the socket, else -1 */
+	struct event *timer; /* request, address map, lingering */
 
 	union session_addr source_addr; /* the client, after PROXY */
 	/* Its lines' source and asset, written once (NULL until a byte). */

@@ -26,6 +26,7 @@
 #include "ocspgate/cache.h"
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
+#include "ocspgate/conn.h"
 #include "ocspgate/fetch.h"
 #include "ocspgate/memo.h"
 #include "ocspgate/ocsp_response.h"
@@ -250,7 +251,7 @@ answer_from_cache(struct session *s)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		return false;
 	}
-	bev_send(s->client, s->hold);
+	conn_send(s->client, s->hold);
 	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
 	s->cache_result = SESSION_CACHE_HIT;
 	s->status = 200;
@@ -298,7 +299,7 @@ static int
 answer_relay_put(void *ctx, const unsigned char *p, size_t len)
 {
 	struct session *s = ctx;
-	struct evbuffer *out = bufferevent_get_output(s->client);
+	struct evbuffer *out = s->client->out;
 	char line[24];
 	int n = 0;
 
@@ -349,7 +350,7 @@ answer_relay_begin(
 	s->client_keep = f.keep_alive;
 	s->rq->framing = f.framing;
 	s->inspect = false;
-	if (answer_put_head(s, bufferevent_get_output(s->client), &f) == -1)
+	if (answer_put_head(s, s->client->out, &f) == -1)
 		return -1;
 	s->response_started = true;
 	s->rq->relay_copy =
@@ -357,7 +358,7 @@ answer_relay_begin(
 	upstream_set_sink(&s->rq->up,
 	    &(struct http_response_sink){
 	        .put = s->rq->relay_copy ? answer_relay_put : NULL, .ctx = s},
-	    s->rq->relay_copy ? NULL : bufferevent_get_output(s->client));
+	    s->rq->relay_copy ? NULL : s->client->out);
 	if (held_len > 0 && answer_relay_put(s, held, held_len) == -1)
 		return -1;
 	s->rq->capture_len = 0;
@@ -407,7 +408,7 @@ answer_release_held(struct session *s)
 	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
 	s->response_body_bytes =
 	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
-	bev_send(s->client, s->hold);
+	conn_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
 }
@@ -740,8 +741,7 @@ answer_on_body(void *ctx, size_t moved)
 			return -1;
 	}
 	if (!s->inspect &&
-	    evbuffer_get_length(bufferevent_get_output(s->client)) >
-	        ANSWER_OUTPUT_HIGH)
+	    evbuffer_get_length(s->client->out) > ANSWER_OUTPUT_HIGH)
 		upstream_pause(u, true);
 	return 0;
 }
@@ -761,8 +761,7 @@ answer_on_done(void *ctx)
 			return -1;
 	} else {
 		if (s->rq->framing == HTTP_FRAMING_CHUNKED &&
-		    evbuffer_add(bufferevent_get_output(s->client),
-		        HTTP_RESPONSE_LAST_CHUNK,
+		    evbuffer_add(s->client->out, HTTP_RESPONSE_LAST_CHUNK,
 		        sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1) == -1) {
 			session_fail(s, REASON_RESPONSE_MALFORMED,
 			    "cannot relay the answer");

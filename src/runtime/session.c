@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/ocsp.h>
@@ -21,6 +20,7 @@
 #include "ocspgate/answer.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
+#include "ocspgate/conn.h"
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/http_filter.h"
@@ -447,8 +447,7 @@ session_close(struct session *s)
 	}
 	if (s->timer != NULL)
 		event_free(s->timer);
-	if (s->client != NULL)
-		bufferevent_free(s->client);
+	conn_free(s->client);
 	if (s->wait != NULL)
 		event_free(s->wait);
 	if (s->fd != -1)
@@ -475,8 +474,7 @@ session_answer_done(struct session *s, bool keep_alive)
 	s->close_after = !keep_alive;
 	evtimer_del(s->timer);
 	/* Finish from the write callback, also when the output is empty. */
-	bufferevent_trigger(s->client, EV_WRITE,
-	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	conn_trigger_write(s->client);
 }
 
 /* Whether the request being answered is a HEAD (as far as it was read). */
@@ -518,7 +516,7 @@ session_reply(struct session *s, int status, enum reason why,
 		 */
 		if (body != NULL && session_is_head(s))
 			n = (int)(body + 4 - buf);
-		bufferevent_write(s->client, buf, (size_t)n);
+		(void)conn_write(s->client, buf, (size_t)n);
 		s->status = status;
 		s->response_bytes = (uint64_t)n;
 		s->response_body_bytes =
@@ -672,7 +670,7 @@ session_intercept(struct session *s)
 		memset(&bound, 0, sizeof(bound));
 		memcpy(&bound, &s->listen_bound, sizeof(s->listen_bound));
 		rc = listener_original_dst(
-		    bufferevent_getfd(s->client), s->transparent, &bound, &dst);
+		    s->client->fd, s->transparent, &bound, &dst);
 		if (rc != 1 ||
 		    (dst.ss_family != AF_INET && dst.ss_family != AF_INET6))
 			return 0; /* not intercepted: the policy refuses it */
@@ -761,7 +759,7 @@ session_begin_request(struct session *s)
 static void
 session_read(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->client);
+	struct evbuffer *in = s->client->in;
 	enum http_parse rc = HTTP_PARSE_MORE;
 
 	if (s->state != SESSION_READING) {
@@ -775,7 +773,7 @@ session_read(struct session *s)
 		 */
 		if (evbuffer_get_length(in) >=
 		    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK)
-			bufferevent_disable(s->client, EV_READ);
+			conn_enable_read(s->client, false);
 		return;
 	}
 	if (s->await_proxy && session_read_proxy_header(s, in) != 1)
@@ -785,7 +783,7 @@ session_read(struct session *s)
 
 		if (!s->in_request && session_begin_request(s) == -1) {
 			/* No block: s->rq is NULL, the event says why. */
-			bufferevent_disable(s->client, EV_READ);
+			conn_enable_read(s->client, false);
 			session_reply(s, 503, REASON_HTTP_MALFORMED,
 			    "out of memory", true);
 			return;
@@ -831,7 +829,7 @@ session_read(struct session *s)
 	    s->rq->req.body_len == 0) {
 		/* curl waits a second for this before sending a body. */
 		s->rq->req.expect_continue = false;
-		bufferevent_write(
+		(void)conn_write(
 		    s->client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
 }
@@ -855,23 +853,23 @@ session_linger(struct session *s)
 	session_put_buffers(s);
 	s->state = SESSION_LINGERING;
 	s->lingered = 0;
-	if (shutdown(bufferevent_getfd(s->client), SHUT_WR) == -1) {
+	if (shutdown(s->client->fd, SHUT_WR) == -1) {
 		session_close(s); /* the caller is a top-level callback */
 		return;
 	}
-	bufferevent_set_timeouts(s->client, NULL, NULL);
-	bufferevent_setwatermark(s->client, EV_READ, 0, 0);
-	bufferevent_enable(s->client, EV_READ);
+	conn_set_write_timeout(s->client, NULL);
+	conn_set_read_high(s->client, 0);
+	conn_enable_read(s->client, true);
 	session_arm_timer(s, SESSION_LINGER_SEC);
 }
 
 static void
-session_on_read(struct bufferevent *bev, void *arg)
+session_on_read(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
 	if (s->state == SESSION_LINGERING) {
-		struct evbuffer *in = bufferevent_get_input(bev);
+		struct evbuffer *in = c->in;
 
 		s->lingered += evbuffer_get_length(in);
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -883,7 +881,7 @@ session_on_read(struct bufferevent *bev, void *arg)
 }
 
 static void
-session_on_write(struct bufferevent *bev, void *arg)
+session_on_write(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
@@ -892,8 +890,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 		upstream_pause(&s->rq->up, false);
 		return;
 	}
-	if (s->state != SESSION_REPLYING ||
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+	if (s->state != SESSION_REPLYING || evbuffer_get_length(c->out) > 0)
 		return;
 	if (s->close_after || s->srv->draining) {
 		session_linger(s); /* logs the request */
@@ -902,19 +899,18 @@ session_on_write(struct bufferevent *bev, void *arg)
 	session_end_request(s);
 	s->state = SESSION_READING;
 	/* Idle until the next request: hold no request buffers meanwhile. */
-	if (evbuffer_get_length(bufferevent_get_input(s->client)) == 0)
+	if (evbuffer_get_length(c->in) == 0)
 		session_put_buffers(s);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
-	bufferevent_enable(s->client, EV_READ);
+	conn_enable_read(c, true);
 	session_read(s);
 }
 
 static void
-session_on_event(struct bufferevent *bev, short what, void *arg)
+session_on_event(struct conn *c, short what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
 	if (s->state == SESSION_LINGERING) {
 		session_close(s); /* the client closed: all done */
 		return;
@@ -924,10 +920,10 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		    "connection closed inside the PROXY header");
 		return;
 	}
-	if ((s->state == SESSION_UPSTREAM && !(what & BEV_EVENT_WRITING) &&
-	        (!s->response_started || !(what & BEV_EVENT_ERROR))) ||
-	    (s->state == SESSION_REPLYING && (what & BEV_EVENT_EOF) &&
-	        !(what & BEV_EVENT_ERROR))) {
+	if ((s->state == SESSION_UPSTREAM && !(what & CONN_WRITING) &&
+	        (!s->response_started || !(what & CONN_ERROR))) ||
+	    (s->state == SESSION_REPLYING && (what & CONN_EOF) &&
+	        !(what & CONN_ERROR))) {
 		/*
 		 * A client that half-closes after its request still gets the
 		 * answer, also one already being relayed. One that is gone
@@ -936,7 +932,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		 * early badly): writing the answer fails and closes then.
 		 */
 		s->close_after = true;
-		bufferevent_disable(s->client, EV_READ);
+		conn_enable_read(c, false);
 		return;
 	}
 	if (s->state == SESSION_READING && s->in_request && s->rq != NULL &&
@@ -1083,7 +1079,7 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 }
 
 /*
- * The first byte came: the connection gets its bufferevent, and its
+ * The first byte came: the connection gets its conn, and its
  * timer, armed for what is left of client_timeout since the accept. Or
  * client_timeout passed without a byte: the connection closes, with
  * nothing to log.
@@ -1114,22 +1110,22 @@ session_on_first_byte(evutil_socket_t fd, short what, void *arg)
 
 		evtimer_add(s->timer, &tv);
 	}
-	s->client =
-	    bufferevent_socket_new(s->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	s->client = conn_new(s->srv->base, fd, session_on_read,
+	    session_on_write, session_on_event, s);
 	if (s->client == NULL) {
 		session_close(s);
 		return;
 	}
-	s->fd = -1; /* the bufferevent's now */
-	/* Beside the bufferevent: both live as long as the connection. */
+	s->fd = -1; /* the conn's now */
+	/* Beside the conn: both live as long as the connection. */
 	(void)session_fragments(s, session_source_domain(s));
-	bufferevent_setcb(
-	    s->client, session_on_read, session_on_write, session_on_event, s);
-	bufferevent_set_timeouts(s->client, NULL, &wt);
+	conn_set_write_timeout(s->client, &wt);
 	/* Pipelined requests wait, a request's worth at most. */
-	bufferevent_setwatermark(s->client, EV_READ, 0,
-	    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
-	bufferevent_enable(s->client, EV_READ);
+	conn_set_read_high(
+	    s->client, SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
+	conn_enable_read(s->client, true);
+	/* The byte is there: read it in this loop pass. */
+	event_active(&s->client->rd, EV_READ, 1);
 }
 
 int
@@ -1157,7 +1153,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->transparent = la->transparent;
 	memcpy(&s->listen_bound, bound, sizeof(s->listen_bound));
 	/*
-	 * Until its first byte a connection has no bufferevent and no
+	 * Until its first byte a connection has no conn and no
 	 * timer: a silent connection costs a session and one event, which
 	 * also times it out.
 	 */
