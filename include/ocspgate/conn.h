@@ -1,5 +1,6 @@
 /*
- * A client connection's socket, read and written by ocspgate itself:
+ * A connection's socket (a client's, or one to an upstream), read and
+ * written by ocspgate itself:
  * one event for reading, one read() per readiness into the input (no
  * FIONREAD first), output written with writev() as soon as it is queued
  * (in the same loop pass, with no wait for a write event), the write
@@ -11,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <event2/event.h>
@@ -19,11 +21,12 @@
 struct evbuffer;
 
 /* What happened, for the event callback (as libevent's bufferevents). */
-#define CONN_READING 0x01 /* while reading */
-#define CONN_WRITING 0x02 /* while writing */
-#define CONN_EOF     0x10 /* the peer closed its side */
-#define CONN_ERROR   0x20 /* errno says what */
-#define CONN_TIMEOUT 0x40 /* output waited longer than the timeout */
+#define CONN_READING   0x01 /* while reading */
+#define CONN_WRITING   0x02 /* while writing */
+#define CONN_EOF       0x10 /* the peer closed its side */
+#define CONN_ERROR     0x20 /* errno says what */
+#define CONN_TIMEOUT   0x40 /* no progress within the timeout */
+#define CONN_CONNECTED 0x80 /* conn_connect() succeeded */
 
 #define CONN_READ_MAX 16384 /* bytes of one read() */
 
@@ -44,8 +47,11 @@ struct conn {
 	bool read_armed;   /* rd is added */
 	bool write_armed;  /* wr is added */
 	bool write_failed; /* a write failed: nothing more is sent */
+	bool connecting;   /* conn_connect() in progress */
 	bool has_timeout;
 	struct timeval write_timeout;
+	bool has_read_timeout;
+	struct timeval read_timeout;
 	conn_data_cb on_read;
 	conn_data_cb on_write;
 	conn_event_cb on_event;
@@ -76,6 +82,26 @@ void conn_set_read_high(struct conn *c, size_t high);
 /* How long output may wait for the socket to take it (NULL: forever);
  * then the event callback gets CONN_WRITING | CONN_TIMEOUT. */
 void conn_set_write_timeout(struct conn *c, const struct timeval *tv);
+
+/* How long reading may wait for a byte (NULL: forever); then the event
+ * callback gets CONN_READING | CONN_TIMEOUT. Counts only while reading
+ * is on. */
+void conn_set_read_timeout(struct conn *c, const struct timeval *tv);
+
+/* Whether reading is on. */
+bool conn_reading(const struct conn *c);
+
+/* Other callbacks (any may be NULL), for a connection changing owner. */
+void conn_set_callbacks(struct conn *c, conn_data_cb on_read,
+    conn_data_cb on_write, conn_event_cb on_event, void *arg);
+
+/*
+ * Connects the socket to <sa>. Output queued meanwhile goes once it is
+ * connected; the event callback then gets CONN_CONNECTED, or
+ * CONN_ERROR with errno set if the connection failed. Returns -1 (errno
+ * set) when it failed at once.
+ */
+int conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len);
 
 /*
  * The on_write callback runs once in this loop pass, after the current

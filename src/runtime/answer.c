@@ -17,12 +17,10 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
 #include "ocspgate/answer.h"
-#include "ocspgate/bev.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"

@@ -1,5 +1,5 @@
 /*
- * A client connection's socket without libevent's bufferevents: one
+ * A connection's socket without libevent's bufferevents: one
  * read() per readiness, sized by the room left (no FIONREAD ioctl
  * before it), output written with writev() in the loop pass it was
  * queued in, the write event armed only while the socket holds output
@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,7 +29,9 @@ conn_arm_read(struct conn *c)
 	if (want == c->read_armed)
 		return;
 	if (want)
-		c->read_armed = event_add(&c->rd, NULL) == 0;
+		c->read_armed =
+		    event_add(&c->rd,
+		        c->has_read_timeout ? &c->read_timeout : NULL) == 0;
 	else {
 		event_del(&c->rd);
 		c->read_armed = false;
@@ -73,7 +76,8 @@ conn_out_changed(
 	struct conn *c = arg;
 
 	(void)b;
-	if (info->n_added > 0 && !c->write_failed && !c->write_armed)
+	if (info->n_added > 0 && !c->write_failed && !c->write_armed &&
+	    !c->connecting)
 		event_active(&c->wr, EV_WRITE, 1);
 }
 
@@ -84,10 +88,16 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	struct evbuffer_iovec v;
 	size_t room = CONN_READ_ROOM, len = evbuffer_get_length(c->in);
 	ssize_t n;
+	int e;
 
-	(void)what;
 	if (!c->reading)
 		return;
+	if (what & EV_TIMEOUT) {
+		c->reading = false;
+		conn_arm_read(c);
+		c->on_event(c, CONN_READING | CONN_TIMEOUT, c->arg);
+		return;
+	}
 	if (c->read_high > 0) {
 		if (len >= c->read_high) {
 			conn_arm_read(c);
@@ -111,8 +121,10 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
+		e = errno;
 		c->reading = false;
 		conn_arm_read(c);
+		errno = e;
 		c->on_event(c, CONN_READING | CONN_ERROR, c->arg);
 		return;
 	}
@@ -125,17 +137,53 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	v.iov_len = (size_t)n;
 	evbuffer_commit_space(c->in, &v, 1);
 	conn_arm_read(c);
-	c->on_read(c, c->arg);
+	if (c->on_read != NULL)
+		c->on_read(c, c->arg);
+}
+
+/*
+ * The connect finished, one way or the other: the owner is told which.
+ * Returns false when it failed.
+ */
+static bool
+conn_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	c->connecting = false;
+	conn_disarm_write(c);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		c->write_failed = true;
+		errno = err;
+		c->on_event(c, CONN_ERROR, c->arg);
+		return false;
+	}
+	/*
+	 * What was queued meanwhile goes in this loop pass: scheduled
+	 * before the owner hears of it, as it may free the connection.
+	 */
+	if (evbuffer_get_length(c->out) > 0)
+		event_active(&c->wr, EV_WRITE, 1);
+	c->on_event(c, CONN_CONNECTED, c->arg);
+	return true;
 }
 
 static void
 conn_on_writable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	int e;
 
 	if (what & EV_TIMEOUT) {
 		conn_disarm_write(c);
 		c->on_event(c, CONN_WRITING | CONN_TIMEOUT, c->arg);
+		return;
+	}
+	if (c->connecting) {
+		conn_connected(c);
 		return;
 	}
 	if (c->write_failed)
@@ -151,13 +199,16 @@ conn_on_writable(evutil_socket_t fd, short what, void *arg)
 			conn_arm_write(c);
 			return;
 		}
+		e = errno;
 		c->write_failed = true;
 		conn_disarm_write(c);
+		errno = e;
 		c->on_event(c, CONN_WRITING | CONN_ERROR, c->arg);
 		return;
 	}
 	conn_disarm_write(c);
-	c->on_write(c, c->arg);
+	if (c->on_write != NULL)
+		c->on_write(c, c->arg);
 }
 
 struct conn *
@@ -228,6 +279,55 @@ conn_set_write_timeout(struct conn *c, const struct timeval *tv)
 		c->write_timeout = *tv;
 	if (c->write_armed)
 		conn_arm_write(c);
+}
+
+void
+conn_set_read_timeout(struct conn *c, const struct timeval *tv)
+{
+	c->has_read_timeout = tv != NULL;
+	if (tv != NULL)
+		c->read_timeout = *tv;
+	if (c->read_armed) {
+		/* Added again with the new timeout (or none). */
+		c->read_armed = false;
+		event_del(&c->rd);
+		conn_arm_read(c);
+	}
+}
+
+bool
+conn_reading(const struct conn *c)
+{
+	return c->reading;
+}
+
+void
+conn_set_callbacks(struct conn *c, conn_data_cb on_read, conn_data_cb on_write,
+    conn_event_cb on_event, void *arg)
+{
+	c->on_read = on_read;
+	c->on_write = on_write;
+	c->on_event = on_event;
+	c->arg = arg;
+}
+
+int
+conn_connect(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	int rc;
+
+	do
+		rc = connect(c->fd, sa, len);
+	while (rc == -1 && errno == EINTR);
+	if (rc == -1 && errno != EINPROGRESS)
+		return -1;
+	/* Connected at once or not: told from the loop either way. */
+	c->connecting = true;
+	if (rc == 0)
+		event_active(&c->wr, EV_WRITE, 1);
+	else
+		conn_arm_write(c);
+	return 0;
 }
 
 void

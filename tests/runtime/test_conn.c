@@ -4,10 +4,12 @@
  * reading paused at the input's bound and resumed once it is taken;
  * output written in the loop pass it was queued in, the write callback
  * once it is all out, never from inside a call; a stalled peer seen as
- * a write timeout; the peer's close as EOF; the socket closed on free.
+ * a write timeout; the peer's close as EOF; the socket closed on free;
+ * connecting, with output queued before, refused, and timed out reading.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 struct seen {
 	unsigned reads, writes, events;
 	short what;
+	int err; /* errno when on_event ran */
 	size_t in_at_first_read;
 	bool inside_call; /* set while the test is inside a conn_* call */
 	bool called_inside;
@@ -55,6 +58,7 @@ on_event(struct conn *c, short what, void *arg)
 	struct seen *s = arg;
 
 	(void)c;
+	s->err = errno;
 	s->events++;
 	s->what = what;
 	s->called_inside |= s->inside_call;
@@ -199,6 +203,91 @@ test_write(struct event_base *base)
 	evbuffer_free(data);
 }
 
+/* A listening socket on 127.0.0.1, any port; its address in <sin>. */
+static int
+listening(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)sin, sizeof(*sin)) == -1 ||
+	    listen(fd, 4) == -1 ||
+	    getsockname(fd, (struct sockaddr *)sin, &len) == -1) {
+		perror("listening");
+		exit(2);
+	}
+	return fd;
+}
+
+static int
+client_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd == -1) {
+		perror("socket");
+		exit(2);
+	}
+	return fd;
+}
+
+/*
+ * Connecting: what was queued before goes once connected, the owner
+ * hears CONN_CONNECTED; a refused port is CONN_ERROR with errno; a
+ * silent peer is a read timeout while reading is on.
+ */
+static void
+test_connect(struct event_base *base)
+{
+	struct timeval tmo = {.tv_usec = 100000};
+	struct sockaddr_in sin;
+	struct seen s = {0};
+	struct conn *c;
+	char buf[16];
+	int l = listening(&sin), peer;
+
+	c = conn_new(base, client_socket(), on_read, NULL, on_event, &s);
+	CHECK(c != NULL);
+	CHECK(conn_connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CHECK(conn_write(c, "early", 5) == 0);
+	RUN_UNTIL(base, s.events > 0);
+	CHECKF(s.events == 1 && s.what == CONN_CONNECTED, "what %#x",
+	    (unsigned)s.what);
+	peer = accept(l, NULL, NULL);
+	CHECK(peer != -1);
+	RUN_UNTIL(base, evbuffer_get_length(c->out) == 0);
+	CHECK(
+	    read(peer, buf, sizeof(buf)) == 5 && memcmp(buf, "early", 5) == 0);
+	conn_set_read_timeout(c, &tmo);
+	conn_enable_read(c, true);
+	CHECK(conn_reading(c));
+	RUN_UNTIL(base, s.events > 1);
+	CHECKF(s.events == 2 && s.what == (CONN_READING | CONN_TIMEOUT),
+	    "what %#x", (unsigned)s.what);
+	CHECK(!conn_reading(c));
+	conn_free(c);
+	close(peer);
+	close(l);
+
+	/* Nobody listens there any more. */
+	memset(&s, 0, sizeof(s));
+	c = conn_new(base, client_socket(), on_read, NULL, on_event, &s);
+	CHECK(c != NULL);
+	errno = 0;
+	if (conn_connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0) {
+		RUN_UNTIL(base, s.events > 0);
+		CHECKF(s.events == 1 && s.what == CONN_ERROR &&
+		        s.err == ECONNREFUSED,
+		    "what %#x errno %d", (unsigned)s.what, s.err);
+	} else {
+		CHECK(errno == ECONNREFUSED);
+	}
+	conn_free(c);
+}
+
 int
 main(void)
 {
@@ -212,6 +301,7 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_read(base);
 	test_write(base);
+	test_connect(base);
 	event_base_free(base);
 	return check_done();
 }
