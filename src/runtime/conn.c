@@ -287,11 +287,17 @@ conn_set_read_timeout(struct conn *c, const struct timeval *tv)
 	c->has_read_timeout = tv != NULL;
 	if (tv != NULL)
 		c->read_timeout = *tv;
+	/*
+	 * An event added again keeps its place in epoll and only gets the
+	 * new timeout; removing the timeout alone leaves epoll alone too:
+	 * no system call either way (the upstream side changes it twice
+	 * per request).
+	 */
 	if (c->read_armed) {
-		/* Added again with the new timeout (or none). */
-		c->read_armed = false;
-		event_del(&c->rd);
-		conn_arm_read(c);
+		if (tv != NULL)
+			(void)event_add(&c->rd, tv);
+		else
+			(void)event_remove_timer(&c->rd);
 	}
 }
 
