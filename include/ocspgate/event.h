@@ -67,6 +67,9 @@ struct event_record {
 	uint16_t source_port;
 	const char *source_domain; /* inventory or reverse DNS */
 	const struct inventory_entry *asset;
+	/* The source and asset objects, written once for the connection
+	 * (event_fragments_new() with the same values), or NULL. */
+	const struct event_fragments *fragments;
 	const char *orig_ip; /* intercepted: original destination */
 	uint16_t orig_port;
 	bool host_mismatch;
@@ -94,9 +97,9 @@ struct event_record {
 	const char *ctl_format;              /* a trust list: its format */
 	const unsigned char *ctl_thumbprint; /* a root by thumbprint: 20 */
 	struct http_span get_prefix; /* a GET's path before its request */
-	size_t ctl_entries;                  /* and its entries */
-	const char *signature; /* a CRL or trust list: "verified", else
-	                          "unverified" (ocspgate.signature) */
+	size_t ctl_entries;          /* and its entries */
+	const char *signature;       /* a CRL or trust list: "verified", else
+	                                "unverified" (ocspgate.signature) */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
 	/* Its head's filter facts (ocspgate.request), NULL before them. */
 	const struct http_request *request;
@@ -138,5 +141,30 @@ void event_related(struct json *j, const char *const *ips, size_t nips,
  * first). On return j->failed tells whether the line is usable.
  */
 void event_format(struct json *j, const struct event_record *e);
+
+/*
+ * What every line of one connection says of its source, written once:
+ * the source object (ip, port, domain) and the ocspgate.asset object,
+ * exactly as event_format() writes them, with the address as text for
+ * related.ip and the domain they were written with.
+ */
+struct event_fragments {
+	char ip[46];        /* the address as text (INET6_ADDRSTRLEN) */
+	const char *domain; /* a copy in bytes[], or NULL */
+	size_t source_len;  /* bytes[0, source_len): "source":{...} */
+	size_t asset_len;   /* then "asset":{...}, or none */
+	char bytes[];
+};
+
+/*
+ * The fragments of a connection from <ip> (text, at most 45 bytes),
+ * <port> (0: none), <domain> (NULL: none) and <asset> (NULL: none),
+ * written with <scratch> (reset, its contents lost). Returns a new
+ * allocation the caller frees with free(), or NULL when out of memory
+ * or the ip is too long.
+ */
+struct event_fragments *event_fragments_new(struct json *scratch,
+    const char *ip, uint16_t port, const char *domain,
+    const struct inventory_entry *asset);
 
 #endif

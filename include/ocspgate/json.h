@@ -55,4 +55,12 @@ void json_timestamp(struct json *j, const char *key, const struct timespec *ts);
 /* Appends raw bytes (e.g. the final '\n'); no escaping. */
 void json_raw(struct json *j, const char *s, size_t len);
 
+/*
+ * Adds <member>, <len> bytes of one or more complete members ("name":
+ * value, separated by commas) written by this writer before, to the
+ * object being written, with the comma that separates it from the
+ * members before. Empty: nothing. Outside an object: j->failed.
+ */
+void json_member_raw(struct json *j, const char *member, size_t len);
+
 #endif

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#define POOL_MAX     256           /* free buffers kept */
+#define POOL_MAX     2048          /* free buffers kept */
 #define POOL_BUF_MAX (1024 * 1024) /* larger ones are freed at once */
 #define POOL_BYTES   (64u << 20)   /* bytes kept in all */
 
@@ -26,9 +26,10 @@ struct pool {
 void pool_init(struct pool *p);
 
 /*
- * A buffer of <size> bytes: a kept one of exactly that size, else a new
- * one from malloc(). Its contents are undefined (the memory checkers see
- * it as fresh). Returns NULL when out of memory.
+ * A buffer of <size> bytes: a kept one of exactly that size, else new
+ * pages of its own (malloc() in the ASan build). Its contents are
+ * undefined (the memory checkers see it as fresh). Returns NULL when
+ * out of memory.
  */
 void *pool_get(struct pool *p, size_t size);
 

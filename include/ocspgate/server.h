@@ -61,6 +61,9 @@ struct server {
 	struct pool pool;        /* free request buffers */
 	unsigned peak_sessions;  /* since the last trim */
 	unsigned trim_sessions;  /* when the next trim was planned */
+	unsigned nrequests;      /* requests holding buffers */
+	unsigned peak_requests;  /* since the last trim */
+	unsigned trim_requests;  /* when the next trim was planned */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */
@@ -113,6 +116,14 @@ size_t server_responder_slot(struct server *srv, const struct responder *r);
  * and starts again below it.
  */
 void server_connections_changed(struct server *srv);
+
+/*
+ * A request took (<delta> 1) or gave back (-1) its buffers. After a fall
+ * of many, or of the last one, the pool and the allocator give memory
+ * back to the system shortly afterwards, so that connections left idle
+ * after a burst hold no request memory.
+ */
+void server_requests_changed(struct server *srv, int delta);
 
 /*
  * Stops accepting, closes idle connections and lets requests in flight

@@ -1,6 +1,6 @@
 /*
  * A client connection and the request it is serving: the client's
- * bufferevent, the request parser, the timer, the verdict, and what the
+ * connection (conn.h), the request parser, the timer, the verdict, and what the
  * client was answered; the exchange with the upstream is a struct
  * upstream of its own in the request's block. session_close() is the
  * one place that frees it all.
@@ -79,6 +79,24 @@ struct session_request {
 	struct fetch_cert_facts cert;
 	struct session_candidate cand;
 	char addr_host[256]; /* a Host-less request's target, by address */
+	bool host_mismatch;  /* orig_dst not an address of Host */
+	bool addr_waiting;   /* for the address map's lookups */
+	struct addrmap_waiter addr_wait;
+
+	/* The answer's payload and what its inspection found (answer.c). */
+	unsigned char *capture; /* its payload, for inspection; ours alone */
+	size_t capture_len;
+	size_t capture_cap;
+	size_t inspect_limit; /* payload bytes this class may have */
+	bool crl_valid;       /* crl holds what a CRL fetch returned */
+	bool cert_valid;      /* cert: what an issuer fetch returned */
+	bool ctl_valid;
+	struct fetch_ctl_facts ctl; /* what a trust list was */
+	/* How a relayed answer reaches the client. */
+	bool relay_copy; /* relayed payload goes through the parser's sink,
+	                    de-chunked, not moved as it came */
+	enum http_response_framing framing;   /* of a relayed body */
+	struct http_response_dropped dropped; /* of the upstream's head */
 };
 
 /* The request block: the state, then head and body bytes. */
@@ -86,7 +104,7 @@ struct session_request {
 	(sizeof(struct session_request) + SESSION_REQBUF_SIZE(cfg))
 
 struct server;
-struct bufferevent;
+struct conn;
 struct evbuffer;
 struct event;
 
@@ -96,25 +114,26 @@ struct session {
 	TAILQ_ENTRY(session) entry;
 	enum session_state state;
 
-	struct bufferevent *client; /* NULL until the first byte */
-	struct event *wait;         /* meanwhile: waits for that byte */
-	evutil_socket_t fd;         /* meanwhile: the socket, else -1 */
-	struct event *timer;        /* request, address map, lingering */
+	struct conn *client; /* NULL until the first byte */
+	struct event *wait;  /* meanwhile: waits for that byte */
+	evutil_socket_t fd;  /* meanwhile: the socket, else -1 */
+	struct event *timer; /* request, address map, lingering */
 
 	union session_addr source_addr; /* the client, after PROXY */
-	char source_ip[INET6_ADDRSTRLEN];
-	uint16_t source_port;
+	/* Its lines' source and asset, written once (NULL until a byte). */
+	struct event_fragments *frag;
 	const struct inventory_entry *asset; /* lives with cfg */
 	enum listen_transparent transparent;
 	bool await_proxy;                    /* a PROXY header comes first */
 	bool must_log;                       /* refused before a request line */
 	struct shared_source_key source_key; /* counted under; 0: not */
-	bool orig_known;                     /* orig_dst is set */
-	union session_addr listen_bound;     /* the listener's address */
-	union session_addr orig_dst;         /* intercepted: where it went */
-	bool host_mismatch; /* orig_dst not an address of Host */
-	bool addr_waiting;  /* for the address map's lookups */
-	struct addrmap_waiter addr_wait;
+	bool orig_known; /* orig_dst is set, listen_bound is not */
+	union {
+		/* The listener's address, until ... */
+		union session_addr listen_bound;
+		/* ... an intercepted request asked where it went. */
+		union session_addr orig_dst;
+	};
 
 	/*
 	 * The current request: its state and buffers, one pooled block
@@ -134,28 +153,15 @@ struct session {
 	uint64_t start_ns; /* monotonic */
 
 	/* The answer (answer.c). */
-	bool client_keep;       /* keep-alive after this answer */
-	bool inspect;           /* answer held until inspected */
-	struct evbuffer *hold;  /* the held answer, as received */
-	unsigned char *capture; /* its payload, for inspection; ours alone */
-	size_t capture_len;
-	size_t capture_cap;
-	size_t inspect_limit; /* payload bytes this class may have */
-	bool crl_valid;       /* rq->crl holds what a CRL fetch returned */
-	bool cert_valid;      /* rq->cert: what an issuer fetch returned */
-	struct fetch_ctl_facts ctl; /* what a trust list was */
-	bool ctl_valid;
+	bool client_keep;      /* keep-alive after this answer */
+	bool inspect;          /* answer held until inspected */
+	struct evbuffer *hold; /* the held answer, as received */
 	bool response_started; /* bytes of it went to the client */
 	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
-	/* How the answer reaches the client. */
-	bool relay_copy; /* relayed payload goes through the parser's sink,
-	                    de-chunked, not moved as it came */
-	enum http_response_framing framing; /* of a relayed body */
 	uint64_t response_bytes; /* sent to the client: head, framing, body */
-	struct http_response_dropped dropped; /* of the upstream's head */
-	size_t lingered; /* bytes read and dropped while lingering */
+	size_t lingered;         /* bytes read and dropped while lingering */
 };
 
 /*

@@ -27,7 +27,7 @@
 #define UPSTREAM_HEAD_START 4096  /* most heads fit; then MAX */
 #define UPSTREAM_NAME_MAX   256   /* the host name, with its NUL */
 
-struct bufferevent;
+struct conn;
 struct config;
 struct evbuffer;
 struct event;
@@ -87,7 +87,7 @@ struct upstream {
 	struct http_response_sink sink;
 	struct evbuffer *pass;
 
-	struct bufferevent *bev;   /* the connection, NULL when none */
+	struct conn *conn;         /* the connection, NULL when none */
 	struct resolver *resolver; /* held during the exchange */
 	struct evdns_getaddrinfo_request *dns; /* the lookup in flight */
 	struct evutil_addrinfo *addrs;         /* resolved, tried in order */

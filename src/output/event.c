@@ -4,7 +4,9 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ocspgate/event.h"
@@ -344,6 +346,104 @@ event_classify(const struct event_record *e, struct event_class *c)
 	c->has_duration = true;
 }
 
+/* The ocspgate.asset object. */
+static void
+event_asset(struct json *j, const struct inventory_entry *asset)
+{
+	json_object_begin(j, "asset");
+	if (asset->host[0] != '\0')
+		json_cstring(j, "host", asset->host);
+	for (size_t i = 0; i < asset->ntags; i++) {
+		if (asset->tag_values[i][0] != '\0')
+			json_cstring(
+			    j, asset->tag_names[i], asset->tag_values[i]);
+	}
+	json_object_end(j);
+}
+
+/* The source object. */
+static void
+event_source(struct json *j, const char *ip, uint16_t port, const char *domain)
+{
+	json_object_begin(j, "source");
+	json_cstring(j, "ip", ip);
+	if (port != 0)
+		json_uint(j, "port", port);
+	if (domain != NULL)
+		json_cstring(j, "domain", domain);
+	json_object_end(j);
+}
+
+/*
+ * Opens an object of its own in <j> for one member, and returns where
+ * that member's bytes will start (after the '{'), or SIZE_MAX.
+ */
+static size_t
+event_fragment_begin(struct json *j)
+{
+	json_reset(j);
+	json_object_begin(j, NULL);
+	return j->failed ? SIZE_MAX : j->len;
+}
+
+struct event_fragments *
+event_fragments_new(struct json *scratch, const char *ip, uint16_t port,
+    const char *domain, const struct inventory_entry *asset)
+{
+	struct event_fragments *f;
+	size_t iplen = strlen(ip), dlen = domain != NULL ? strlen(domain) : 0;
+	size_t at, source_len, asset_len = 0;
+	char *source = NULL;
+
+	if (iplen >= sizeof(f->ip) ||
+	    (at = event_fragment_begin(scratch)) == SIZE_MAX)
+		return NULL;
+	event_source(scratch, ip, port, domain);
+	if (scratch->failed)
+		return NULL;
+	source_len = scratch->len - at;
+	if (asset != NULL) {
+		/* The scratch is written again for the asset: keep these. */
+		if ((source = malloc(source_len)) == NULL)
+			return NULL;
+		memcpy(source, scratch->buf + at, source_len);
+		if ((at = event_fragment_begin(scratch)) == SIZE_MAX) {
+			free(source);
+			return NULL;
+		}
+		event_asset(scratch, asset);
+		asset_len = scratch->len - at;
+		if (scratch->failed) {
+			free(source);
+			return NULL;
+		}
+	}
+	/* One block: the source's bytes, the asset's, the domain's copy. */
+	if ((f = malloc(sizeof(*f) + source_len + asset_len + dlen + 1)) ==
+	    NULL) {
+		free(source);
+		return NULL;
+	}
+	if (source != NULL) {
+		memcpy(f->bytes, source, source_len);
+		memcpy(f->bytes + source_len, scratch->buf + at, asset_len);
+		free(source);
+	} else {
+		memcpy(f->bytes, scratch->buf + at, source_len);
+	}
+	memcpy(f->ip, ip, iplen + 1);
+	f->source_len = source_len;
+	f->asset_len = asset_len;
+	f->domain = NULL;
+	if (domain != NULL) {
+		char *d = f->bytes + source_len + asset_len;
+
+		memcpy(d, domain, dlen + 1);
+		f->domain = d;
+	}
+	return f;
+}
+
 void
 event_format(struct json *j, const struct event_record *e)
 {
@@ -416,17 +516,12 @@ event_format(struct json *j, const struct event_record *e)
 		json_uint(j, "dropped_bytes", e->answer_dropped_bytes);
 		json_object_end(j);
 	}
-	if (e->asset != NULL) {
-		json_object_begin(j, "asset");
-		if (e->asset->host[0] != '\0')
-			json_cstring(j, "host", e->asset->host);
-		for (size_t i = 0; i < e->asset->ntags; i++) {
-			if (e->asset->tag_values[i][0] != '\0')
-				json_cstring(j, e->asset->tag_names[i],
-				    e->asset->tag_values[i]);
-		}
-		json_object_end(j);
-	}
+	if (e->fragments != NULL)
+		json_member_raw(j,
+		    e->fragments->bytes + e->fragments->source_len,
+		    e->fragments->asset_len);
+	else if (e->asset != NULL)
+		event_asset(j, e->asset);
 	if (e->ocsp != NULL && e->ocsp->flags != 0)
 		event_flag_fields(j, e->ocsp->flags);
 	if (e->ocsp_response != NULL && e->ocsp_response->ncerts > 0)
@@ -445,13 +540,11 @@ event_format(struct json *j, const struct event_record *e)
 		event_crl(j, e->crl);
 	json_object_end(j);
 
-	json_object_begin(j, "source");
-	json_cstring(j, "ip", e->source_ip);
-	if (e->source_port != 0)
-		json_uint(j, "port", e->source_port);
-	if (e->source_domain != NULL)
-		json_cstring(j, "domain", e->source_domain);
-	json_object_end(j);
+	if (e->fragments != NULL)
+		json_member_raw(
+		    j, e->fragments->bytes, e->fragments->source_len);
+	else
+		event_source(j, e->source_ip, e->source_port, e->source_domain);
 
 	if (e->dest_host.len > 0 || e->dest_ip != NULL) {
 		json_object_begin(j, "destination");

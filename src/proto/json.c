@@ -454,3 +454,21 @@ json_raw(struct json *j, const char *s, size_t len)
 {
 	(void)json_put(j, s, len);
 }
+
+void
+json_member_raw(struct json *j, const char *member, size_t len)
+{
+	unsigned d;
+
+	if (j->failed || len == 0)
+		return;
+	if (j->depth == 0 || j->array[j->depth - 1]) {
+		j->failed = true;
+		return;
+	}
+	d = j->depth - 1;
+	if (!j->first[d] && !json_putc(j, ','))
+		return;
+	j->first[d] = false;
+	(void)json_put(j, member, len);
+}

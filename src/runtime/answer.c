@@ -17,15 +17,14 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ocsp.h>
 
 #include "ocspgate/answer.h"
-#include "ocspgate/bev.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/candidate.h"
 #include "ocspgate/config.h"
+#include "ocspgate/conn.h"
 #include "ocspgate/fetch.h"
 #include "ocspgate/http_filter.h"
 #include "ocspgate/memo.h"
@@ -74,7 +73,7 @@ answer_on_resolved(void *ctx, const struct evutil_addrinfo *addrs)
 		if (answer_same_ip(&s->orig_dst, ai))
 			return true;
 	}
-	s->host_mismatch = true;
+	s->rq->host_mismatch = true;
 	if (!s->cfg->block_host_mismatch)
 		return true;
 	if (reason_is_allow(s->rq->verdict.reason)) {
@@ -119,7 +118,7 @@ answer_prepare(struct session *s)
 	 * OCSP answers up to max_response_body, CRLs and the like, which
 	 * may be megabytes, up to max_crl_bytes.
 	 */
-	s->inspect_limit = answer_class(s) == REASON_OCSP_REQUEST
+	s->rq->inspect_limit = answer_class(s) == REASON_OCSP_REQUEST
 	    ? s->cfg->max_response_body
 	    : s->cfg->max_crl_bytes;
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
@@ -235,8 +234,15 @@ answer_from_cache(struct session *s)
 	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, now);
 	if (n == 0)
 		return false;
-	n += (size_t)snprintf(head + n, sizeof(head) - n,
-	    "Connection: %s\r\n\r\n", keep ? "keep-alive" : "close");
+	{
+		/* The room left was kept for it (32 bytes): no printf. */
+		static const char ka[] = "Connection: keep-alive\r\n\r\n";
+		static const char cl[] = "Connection: close\r\n\r\n";
+
+		memcpy(
+		    head + n, keep ? ka : cl, keep ? sizeof(ka) : sizeof(cl));
+		n += keep ? sizeof(ka) - 1 : sizeof(cl) - 1;
+	}
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
 		return false;
 	if (evbuffer_add(s->hold, head, n) == -1 ||
@@ -244,7 +250,7 @@ answer_from_cache(struct session *s)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		return false;
 	}
-	bev_send(s->client, s->hold);
+	conn_send(s->client, s->hold);
 	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
 	s->cache_result = SESSION_CACHE_HIT;
 	s->status = 200;
@@ -269,7 +275,7 @@ answer_put_head(struct session *s, struct evbuffer *out,
 
 	if (evbuffer_reserve_space(out, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
 		return -1;
-	n = http_response_build_client(&s->rq->up.resp, f, &s->dropped,
+	n = http_response_build_client(&s->rq->up.resp, f, &s->rq->dropped,
 	    v.iov_base,
 	    v.iov_len < HTTP_RESPONSE_HEAD_MAX ? v.iov_len
 	                                       : HTTP_RESPONSE_HEAD_MAX);
@@ -292,24 +298,24 @@ static int
 answer_relay_put(void *ctx, const unsigned char *p, size_t len)
 {
 	struct session *s = ctx;
-	struct evbuffer *out = bufferevent_get_output(s->client);
+	struct evbuffer *out = s->client->out;
 	char line[24];
 	int n = 0;
 
 	if (len == 0)
 		return 0;
-	if (s->framing == HTTP_FRAMING_CHUNKED &&
+	if (s->rq->framing == HTTP_FRAMING_CHUNKED &&
 	    ((n = http_response_chunk_line(len, line, sizeof(line))) < 0 ||
 	        evbuffer_add(out, line, (size_t)n) == -1))
 		return -1;
 	if (evbuffer_add(out, p, len) == -1)
 		return -1;
-	if (s->framing == HTTP_FRAMING_CHUNKED &&
+	if (s->rq->framing == HTTP_FRAMING_CHUNKED &&
 	    evbuffer_add(out, HTTP_RESPONSE_CHUNK_END,
 	        sizeof(HTTP_RESPONSE_CHUNK_END) - 1) == -1)
 		return -1;
 	s->response_bytes += (uint64_t)n + len +
-	    (s->framing == HTTP_FRAMING_CHUNKED
+	    (s->rq->framing == HTTP_FRAMING_CHUNKED
 	            ? sizeof(HTTP_RESPONSE_CHUNK_END) - 1
 	            : 0);
 	return 0;
@@ -341,20 +347,20 @@ answer_relay_begin(
 	    f.framing != HTTP_FRAMING_CLOSE &&
 	    !http_response_close_delimited(resp);
 	s->client_keep = f.keep_alive;
-	s->framing = f.framing;
+	s->rq->framing = f.framing;
 	s->inspect = false;
-	if (answer_put_head(s, bufferevent_get_output(s->client), &f) == -1)
+	if (answer_put_head(s, s->client->out, &f) == -1)
 		return -1;
 	s->response_started = true;
-	s->relay_copy =
+	s->rq->relay_copy =
 	    resp->chunked || held_len > 0 || f.framing == HTTP_FRAMING_CHUNKED;
 	upstream_set_sink(&s->rq->up,
 	    &(struct http_response_sink){
-	        .put = s->relay_copy ? answer_relay_put : NULL, .ctx = s},
-	    s->relay_copy ? NULL : bufferevent_get_output(s->client));
+	        .put = s->rq->relay_copy ? answer_relay_put : NULL, .ctx = s},
+	    s->rq->relay_copy ? NULL : s->client->out);
 	if (held_len > 0 && answer_relay_put(s, held, held_len) == -1)
 		return -1;
-	s->capture_len = 0;
+	s->rq->capture_len = 0;
 	return 0;
 }
 
@@ -383,24 +389,25 @@ answer_release_held(struct session *s)
 	f.http10_client = s->rq->req.http_minor == 0;
 	f.framing = s->rq->up.resp.status == 304 ? HTTP_FRAMING_NONE
 	                                         : HTTP_FRAMING_LENGTH;
-	f.length = s->capture_len;
+	f.length = s->rq->capture_len;
 	/* ocspgate frames the body: the upstream's framing does not matter. */
 	f.keep_alive = s->rq->req.keep_alive && !s->srv->draining;
 	s->client_keep = f.keep_alive;
 	s->inspect = false;
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 	if (answer_put_head(s, s->hold, &f) == -1 ||
-	    (f.framing == HTTP_FRAMING_LENGTH && s->capture_len > 0 &&
-	        evbuffer_add(s->hold, s->capture, s->capture_len) == -1)) {
+	    (f.framing == HTTP_FRAMING_LENGTH && s->rq->capture_len > 0 &&
+	        evbuffer_add(s->hold, s->rq->capture, s->rq->capture_len) ==
+	            -1)) {
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
 		return -1;
 	}
 	s->response_bytes +=
-	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
+	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
 	s->response_body_bytes =
-	    f.framing == HTTP_FRAMING_LENGTH ? s->capture_len : 0;
-	bev_send(s->client, s->hold);
+	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
+	conn_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
 }
@@ -425,7 +432,7 @@ answer_inspection_failed(
 	s->failure_detail = detail;
 	if (whole)
 		return answer_release_held(s);
-	return answer_start_relay(s, s->capture, s->capture_len);
+	return answer_start_relay(s, s->rq->capture, s->rq->capture_len);
 }
 
 /*
@@ -440,10 +447,10 @@ static int
 answer_capture_put(void *ctx, const unsigned char *p, size_t len)
 {
 	struct session *s = ctx;
-	size_t need = s->capture_len + len, cap = s->capture_cap;
+	size_t need = s->rq->capture_len + len, cap = s->rq->capture_cap;
 	unsigned char *grown;
 
-	if (len > s->inspect_limit || need > s->inspect_limit) {
+	if (len > s->rq->inspect_limit || need > s->rq->inspect_limit) {
 		if (s->cfg->mode == MODE_ENFORCE || !s->inspect)
 			return -1;
 		s->failure = REASON_RESPONSE_MALFORMED;
@@ -451,7 +458,8 @@ answer_capture_put(void *ctx, const unsigned char *p, size_t len)
 		    ? "body over max_response_body"
 		    : "body over max_crl_bytes";
 		/* Inside the parser: a failure is acted on once it returns. */
-		if (answer_relay_begin(s, s->capture, s->capture_len) == -1)
+		if (answer_relay_begin(s, s->rq->capture, s->rq->capture_len) ==
+		    -1)
 			return -1;
 		return answer_relay_put(s, p, len);
 	}
@@ -459,18 +467,19 @@ answer_capture_put(void *ctx, const unsigned char *p, size_t len)
 		if (cap < ANSWER_CAPTURE_START)
 			cap = ANSWER_CAPTURE_START;
 		while (cap < need)
-			cap = cap > s->inspect_limit / 2 ? s->inspect_limit
-			                                 : cap * 2;
+			cap = cap > s->rq->inspect_limit / 2
+			    ? s->rq->inspect_limit
+			    : cap * 2;
 		if ((grown = pool_get(&s->srv->pool, cap)) == NULL)
 			return -1;
-		if (s->capture_len > 0)
-			memcpy(grown, s->capture, s->capture_len);
-		pool_put(&s->srv->pool, s->capture, s->capture_cap);
-		s->capture = grown;
-		s->capture_cap = cap;
+		if (s->rq->capture_len > 0)
+			memcpy(grown, s->rq->capture, s->rq->capture_len);
+		pool_put(&s->srv->pool, s->rq->capture, s->rq->capture_cap);
+		s->rq->capture = grown;
+		s->rq->capture_cap = cap;
 	}
-	memcpy(s->capture + s->capture_len, p, len);
-	s->capture_len = need;
+	memcpy(s->rq->capture + s->rq->capture_len, p, len);
+	s->rq->capture_len = need;
 	return 0;
 }
 
@@ -509,7 +518,8 @@ answer_check_allowed_head(struct session *s)
 		return 0; /* Not Modified: no body to judge */
 	if (resp->status != 200)
 		why = "status is not 200";
-	else if (resp->has_length && resp->content_length > s->inspect_limit)
+	else if (resp->has_length &&
+	    resp->content_length > s->rq->inspect_limit)
 		why = ocsp ? "body over max_response_body"
 		           : "body over max_crl_bytes";
 	else if (!ocsp)
@@ -597,8 +607,8 @@ static int
 answer_inspect(struct session *s)
 {
 	const struct responder *r = s->rq->verdict.responder;
-	const unsigned char *body = s->capture;
-	size_t len = s->capture_len;
+	const unsigned char *body = s->rq->capture;
+	size_t len = s->rq->capture_len;
 	const char *detail = NULL;
 	char file[64];
 	enum reason why;
@@ -609,11 +619,11 @@ answer_inspect(struct session *s)
 	case REASON_CRL_REQUEST:
 		why = fetch_inspect_crl(
 		    body, len, s->cfg->known_cas, &s->rq->crl, &detail);
-		s->crl_valid = why == REASON_NONE;
+		s->rq->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
 		why = fetch_inspect_cert(body, len, &s->rq->cert, &detail);
-		s->cert_valid = why == REASON_NONE;
+		s->rq->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
 		if (s->rq->verdict.ctl_root) {
@@ -627,7 +637,7 @@ answer_inspect(struct session *s)
 				detail = "certificate's SHA-1 is not the "
 				         "thumbprint asked for";
 			}
-			s->cert_valid = why == REASON_NONE;
+			s->rq->cert_valid = why == REASON_NONE;
 			break;
 		}
 		if (!fetch_ctl_file(s->rq->req.path.p, s->rq->req.path.len,
@@ -639,8 +649,9 @@ answer_inspect(struct session *s)
 		/* Windows Update's cabinets unpack to under 3 times their size.
 		 */
 		why = fetch_inspect_ctl(body, len, file, s->cfg->known_store,
-		    s->inspect_limit * ANSWER_CAB_RATIO, &s->ctl, &detail);
-		s->ctl_valid = why == REASON_NONE;
+		    s->rq->inspect_limit * ANSWER_CAB_RATIO, &s->rq->ctl,
+		    &detail);
+		s->rq->ctl_valid = why == REASON_NONE;
 		break;
 	default:
 		why = answer_inspect_ocsp(s, body, len);
@@ -720,7 +731,7 @@ answer_on_body(void *ctx, size_t moved)
 	 */
 	if (s->inspect &&
 	    (u->resp.capture_overflow ||
-	        u->raw_bytes > s->inspect_limit * 2 + 65536)) {
+	        u->raw_bytes > s->rq->inspect_limit * 2 + 65536)) {
 		if (answer_inspection_failed(s, REASON_RESPONSE_MALFORMED,
 		        answer_class(s) == REASON_OCSP_REQUEST
 		            ? "body over max_response_body"
@@ -729,8 +740,7 @@ answer_on_body(void *ctx, size_t moved)
 			return -1;
 	}
 	if (!s->inspect &&
-	    evbuffer_get_length(bufferevent_get_output(s->client)) >
-	        ANSWER_OUTPUT_HIGH)
+	    evbuffer_get_length(s->client->out) > ANSWER_OUTPUT_HIGH)
 		upstream_pause(u, true);
 	return 0;
 }
@@ -749,15 +759,14 @@ answer_on_done(void *ctx)
 		if (answer_inspect(s) == -1)
 			return -1;
 	} else {
-		if (s->framing == HTTP_FRAMING_CHUNKED &&
-		    evbuffer_add(bufferevent_get_output(s->client),
-		        HTTP_RESPONSE_LAST_CHUNK,
+		if (s->rq->framing == HTTP_FRAMING_CHUNKED &&
+		    evbuffer_add(s->client->out, HTTP_RESPONSE_LAST_CHUNK,
 		        sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1) == -1) {
 			session_fail(s, REASON_RESPONSE_MALFORMED,
 			    "cannot relay the answer");
 			return -1;
 		}
-		if (s->framing == HTTP_FRAMING_CHUNKED)
+		if (s->rq->framing == HTTP_FRAMING_CHUNKED)
 			s->response_bytes +=
 			    sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1;
 		s->response_body_bytes = s->rq->up.resp.body_bytes;

@@ -39,6 +39,7 @@
 #define SERVER_POOL_KEEP     (1u << 20)
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
+#define SERVER_TRIM_REQUESTS 32  /* in flight at the peak, all answered */
 
 /* Inspection memos: slots, and the largest keys remembered. */
 #define SERVER_MEMO_SLOTS        256
@@ -438,6 +439,7 @@ server_plan_trim(struct server *srv)
 	struct timeval tv = {.tv_usec = SERVER_TRIM_MSEC * 1000};
 
 	srv->trim_sessions = srv->nsessions;
+	srv->trim_requests = srv->nrequests;
 	evtimer_add(srv->housekeeping, &tv);
 }
 
@@ -451,14 +453,38 @@ static void
 server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
-	bool falling = srv->nsessions < srv->trim_sessions;
+	bool falling = srv->nsessions < srv->trim_sessions ||
+	    srv->nrequests < srv->trim_requests;
 
 	(void)fd;
 	(void)what;
-	pool_trim(&srv->pool, SERVER_POOL_KEEP);
+	/*
+	 * With no request in flight, nothing of the pool is kept: the
+	 * process goes back to the size it had before the burst.
+	 */
+	pool_trim(&srv->pool, srv->nrequests == 0 ? 0 : SERVER_POOL_KEEP);
 	malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
+	srv->peak_requests = srv->nrequests;
 	if (falling)
+		server_plan_trim(srv);
+}
+
+void
+server_requests_changed(struct server *srv, int delta)
+{
+	srv->nrequests += (unsigned)delta;
+	if (srv->nrequests > srv->peak_requests)
+		srv->peak_requests = srv->nrequests;
+	/*
+	 * A fall of many requests in flight (a burst answered), or the last
+	 * of a few dozen: what the pool holds is no longer needed.
+	 */
+	if (srv->housekeeping != NULL &&
+	    (srv->peak_requests >= srv->nrequests + SERVER_TRIM_SESSIONS ||
+	        (srv->nrequests == 0 &&
+	            srv->peak_requests >= SERVER_TRIM_REQUESTS)) &&
+	    !evtimer_pending(srv->housekeeping, NULL))
 		server_plan_trim(srv);
 }
 

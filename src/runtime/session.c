@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/ocsp.h>
@@ -21,6 +20,7 @@
 #include "ocspgate/answer.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
+#include "ocspgate/conn.h"
 #include "ocspgate/event.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/http_filter.h"
@@ -33,6 +33,8 @@
 #include "ocspgate/upstream.h"
 
 static void session_read(struct session *s);
+static void session_on_addrmap(void *arg);
+static void session_on_timer(evutil_socket_t fd, short what, void *arg);
 static void session_refuse_connection(
     struct session *s, enum reason why, const char *detail);
 static int session_read_proxy_header(struct session *s, struct evbuffer *in);
@@ -160,6 +162,43 @@ session_log_candidate(const struct session *s, const struct session_request *rq,
  */
 static const struct session_request session_no_request;
 
+/*
+ * The source's part of every line of this connection, written once: at
+ * its first byte, again only if the source changes (PROXY) or its name
+ * does (a reverse lookup answered meanwhile). Returns NULL when out of
+ * memory: the line is then written whole.
+ */
+static const struct event_fragments *
+session_fragments(struct session *s, const char *domain)
+{
+	const struct event_fragments *f = s->frag;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (f != NULL &&
+	    (domain == NULL
+	            ? f->domain == NULL
+	            : f->domain != NULL && strcmp(domain, f->domain) == 0))
+		return f;
+	free(s->frag);
+	s->frag = event_fragments_new(&s->srv->json,
+	    addr_ip(&s->source_addr.sa, ip, sizeof(ip)),
+	    addr_port(&s->source_addr.sa), domain, s->asset);
+	return s->frag;
+}
+
+/* The source's name: the inventory's, else a reverse lookup's. */
+static const char *
+session_source_domain(struct session *s)
+{
+	if (s->asset != NULL && s->asset->host[0] != '\0')
+		return s->asset->host;
+	if (s->cfg->reverse_dns && s->srv->rdns != NULL)
+		return rdns_get(s->srv->rdns, s->srv->resolver,
+		    (const struct sockaddr *)&s->source_addr, time(NULL),
+		    false);
+	return NULL;
+}
+
 /* The event line for the request in progress. */
 static void
 session_log(struct session *s)
@@ -170,7 +209,7 @@ session_log(struct session *s)
 	struct json *j = &s->srv->json;
 	bool allow = reason_is_allow(rq->verdict.reason);
 	const struct http_span *ua = NULL;
-	char orig_ip[INET6_ADDRSTRLEN];
+	char orig_ip[INET6_ADDRSTRLEN], source_ip[INET6_ADDRSTRLEN];
 
 	memset(&e, 0, sizeof(e));
 	e.start = s->start_wall;
@@ -189,23 +228,19 @@ session_log(struct session *s)
 		e.orig_ip = addr_ip(&s->orig_dst.sa, orig_ip, sizeof(orig_ip));
 		e.orig_port = addr_port(&s->orig_dst.sa);
 	}
-	e.host_mismatch = s->host_mismatch;
-	if (s->asset != NULL) {
-		e.asset = s->asset;
-		if (s->asset->host[0] != '\0')
-			e.source_domain = s->asset->host;
-	}
-	if (e.source_domain == NULL && s->cfg->reverse_dns &&
-	    s->srv->rdns != NULL)
-		e.source_domain = rdns_get(s->srv->rdns, s->srv->resolver,
-		    (const struct sockaddr *)&s->source_addr, time(NULL),
-		    false);
+	e.host_mismatch = rq->host_mismatch;
+	e.asset = s->asset;
+	e.source_domain = session_source_domain(s);
+	if ((e.fragments = session_fragments(s, e.source_domain)) != NULL)
+		e.source_ip = e.fragments->ip;
+	else
+		e.source_ip =
+		    addr_ip(&s->source_addr.sa, source_ip, sizeof(source_ip));
 	if (rq->verdict.responder != NULL)
 		e.responder = rq->verdict.responder->spec;
 	e.detail =
 	    s->failure_detail != NULL ? s->failure_detail : rq->verdict.detail;
-	e.source_ip = s->source_ip;
-	e.source_port = s->source_port;
+	e.source_port = addr_port(&s->source_addr.sa);
 	e.dest_host = rq->req.host;
 	e.dest_port = rq->req.port;
 	if (rq->up.ip[0] != '\0')
@@ -230,30 +265,30 @@ session_log(struct session *s)
 	    ? rq->up.resp.body_bytes
 	    : s->response_body_bytes;
 	e.response_bytes = s->response_bytes;
-	e.answer_dropped_fields = s->dropped.fields;
-	e.answer_dropped_bytes = s->dropped.bytes;
+	e.answer_dropped_fields = rq->dropped.fields;
+	e.answer_dropped_bytes = rq->dropped.bytes;
 	e.unknown_extensions = rq->rfacts.unknown_extensions;
 	if (rq->verdict.ocsp_parsed)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
 		e.ocsp_response = &rq->rfacts;
-	if (s->crl_valid) {
+	if (rq->crl_valid) {
 		e.crl = &rq->crl;
 		e.signature = rq->crl.verified ? "verified" : "unverified";
 		e.unknown_extensions += rq->crl.unknown_extensions;
 	}
-	if (s->cert_valid) {
+	if (rq->cert_valid) {
 		e.cert = &rq->cert;
 		e.unknown_extensions += rq->cert.unknown_extensions;
 	}
-	if (s->ctl_valid) {
-		e.ctl_format = fetch_ctl_format_name(s->ctl.format);
-		e.ctl_entries = s->ctl.entries;
-		if (s->ctl.format != FETCH_CTL_TEXT &&
-		    s->ctl.format != FETCH_CTL_STORE)
+	if (rq->ctl_valid) {
+		e.ctl_format = fetch_ctl_format_name(rq->ctl.format);
+		e.ctl_entries = rq->ctl.entries;
+		if (rq->ctl.format != FETCH_CTL_TEXT &&
+		    rq->ctl.format != FETCH_CTL_STORE)
 			e.signature =
-			    s->ctl.verified ? "verified" : "unverified";
-		e.unknown_extensions += s->ctl.unknown_extensions;
+			    rq->ctl.verified ? "verified" : "unverified";
+		e.unknown_extensions += rq->ctl.unknown_extensions;
 	}
 	if (rq->verdict.ctl_root)
 		e.ctl_thumbprint = rq->verdict.thumbprint;
@@ -291,6 +326,17 @@ session_request_clear(struct session_request *rq)
 	memset(&rq->cert, 0, sizeof(rq->cert));
 	memset(&rq->cand, 0, sizeof(rq->cand));
 	rq->addr_host[0] = '\0';
+	rq->host_mismatch = false;
+	rq->addr_waiting = false;
+	rq->capture_len = 0;
+	rq->inspect_limit = 0;
+	rq->crl_valid = false;
+	rq->cert_valid = false;
+	rq->ctl_valid = false;
+	memset(&rq->ctl, 0, sizeof(rq->ctl));
+	rq->relay_copy = false;
+	rq->framing = HTTP_FRAMING_NONE;
+	memset(&rq->dropped, 0, sizeof(rq->dropped));
 }
 
 /*
@@ -310,7 +356,13 @@ session_take_block(struct session *s)
 	if ((block = pool_get(&s->srv->pool, SESSION_BLOCK_SIZE(c))) == NULL)
 		return -1;
 	s->rq = (struct session_request *)(void *)block;
+	server_requests_changed(s->srv, 1);
 	upstream_init(&s->rq->up);
+	memset(&s->rq->addr_wait, 0, sizeof(s->rq->addr_wait));
+	s->rq->addr_wait.cb = session_on_addrmap;
+	s->rq->addr_wait.arg = s;
+	s->rq->capture = NULL;
+	s->rq->capture_cap = 0;
 	session_request_clear(s->rq);
 	s->head = (char *)block + sizeof(struct session_request);
 	s->body = (unsigned char *)s->head + c->max_header_bytes;
@@ -322,15 +374,25 @@ session_take_block(struct session *s)
 static void
 session_put_buffers(struct session *s)
 {
-	if (s->rq != NULL)
+	if (s->rq != NULL) {
+		addrmap_unwait(&s->rq->addr_wait);
 		upstream_put_buffers(&s->rq->up);
+		pool_put(&s->srv->pool, s->rq->capture, s->rq->capture_cap);
+		server_requests_changed(s->srv, -1);
+	}
 	pool_put(&s->srv->pool, s->rq, SESSION_BLOCK_SIZE(s->cfg));
 	s->rq = NULL;
 	s->head = NULL;
 	s->body = NULL;
-	pool_put(&s->srv->pool, s->capture, s->capture_cap);
-	s->capture = NULL;
-	s->capture_cap = 0;
+	/*
+	 * The answer's holding buffer goes too: kept, thousands of them
+	 * made during a burst would each pin a page of the heap among the
+	 * freed buffers of their requests.
+	 */
+	if (s->hold != NULL) {
+		evbuffer_free(s->hold);
+		s->hold = NULL;
+	}
 }
 
 /*
@@ -358,7 +420,6 @@ session_end_request(struct session *s)
 		session_request_clear(s->rq);
 	}
 	s->head_len = 0;
-	s->capture_len = 0;
 	s->in_request = false;
 	s->forwarded = false;
 	s->close_after = false;
@@ -369,16 +430,9 @@ session_end_request(struct session *s)
 	s->status = 0;
 	s->response_body_bytes = 0;
 	s->response_bytes = 0;
-	s->relay_copy = false;
-	s->framing = HTTP_FRAMING_NONE;
-	memset(&s->dropped, 0, sizeof(s->dropped));
-	s->host_mismatch = false;
 	s->inspect = false;
 	if (s->hold != NULL)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	s->crl_valid = false;
-	s->cert_valid = false;
-	s->ctl_valid = false;
 	s->cache_result = SESSION_CACHE_NONE;
 }
 
@@ -387,13 +441,13 @@ session_close(struct session *s)
 {
 	if (session_loggable(s))
 		session_log(s);
-	addrmap_unwait(&s->addr_wait);
-	if (s->rq != NULL)
+	if (s->rq != NULL) {
+		addrmap_unwait(&s->rq->addr_wait);
 		upstream_release(&s->rq->up);
+	}
 	if (s->timer != NULL)
 		event_free(s->timer);
-	if (s->client != NULL)
-		bufferevent_free(s->client);
+	conn_free(s->client);
 	if (s->wait != NULL)
 		event_free(s->wait);
 	if (s->fd != -1)
@@ -409,6 +463,7 @@ session_close(struct session *s)
 	config_unref(s->cfg);
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
+	free(s->frag);
 	free(s);
 }
 
@@ -419,8 +474,7 @@ session_answer_done(struct session *s, bool keep_alive)
 	s->close_after = !keep_alive;
 	evtimer_del(s->timer);
 	/* Finish from the write callback, also when the output is empty. */
-	bufferevent_trigger(s->client, EV_WRITE,
-	    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	conn_trigger_write(s->client);
 }
 
 /* Whether the request being answered is a HEAD (as far as it was read). */
@@ -462,7 +516,7 @@ session_reply(struct session *s, int status, enum reason why,
 		 */
 		if (body != NULL && session_is_head(s))
 			n = (int)(body + 4 - buf);
-		bufferevent_write(s->client, buf, (size_t)n);
+		(void)conn_write(s->client, buf, (size_t)n);
 		s->status = status;
 		s->response_bytes = (uint64_t)n;
 		s->response_body_bytes =
@@ -556,18 +610,18 @@ session_find_by_address(struct session *s)
 		session_target_by_address(s, NULL);
 		break;
 	case ADDRMAP_PENDING:
-		if (!s->addr_waiting) {
+		if (!s->rq->addr_waiting) {
 			session_arm_timer(s, s->cfg->upstream_timeout_sec);
-			s->addr_waiting = true;
+			s->rq->addr_waiting = true;
 			/* Bytes that come meanwhile wait in the input. */
 			s->state = SESSION_UPSTREAM;
 		}
-		addrmap_wait(s->srv->addrmap, &s->addr_wait);
+		addrmap_wait(s->srv->addrmap, &s->rq->addr_wait);
 		return 1;
 	}
-	if (s->addr_waiting) {
-		s->addr_waiting = false;
-		addrmap_unwait(&s->addr_wait);
+	if (s->rq->addr_waiting) {
+		s->rq->addr_waiting = false;
+		addrmap_unwait(&s->rq->addr_wait);
 		evtimer_del(s->timer);
 		s->state = SESSION_READING;
 	}
@@ -588,8 +642,8 @@ session_on_addrmap(void *arg)
 static void
 session_addrmap_timeout(struct session *s)
 {
-	s->addr_waiting = false;
-	addrmap_unwait(&s->addr_wait);
+	s->rq->addr_waiting = false;
+	addrmap_unwait(&s->rq->addr_wait);
 	s->state = SESSION_READING;
 	session_target_by_address(s, NULL);
 	s->rq->verdict.detail = "no listed host's address known in time";
@@ -616,7 +670,7 @@ session_intercept(struct session *s)
 		memset(&bound, 0, sizeof(bound));
 		memcpy(&bound, &s->listen_bound, sizeof(s->listen_bound));
 		rc = listener_original_dst(
-		    bufferevent_getfd(s->client), s->transparent, &bound, &dst);
+		    s->client->fd, s->transparent, &bound, &dst);
 		if (rc != 1 ||
 		    (dst.ss_family != AF_INET && dst.ss_family != AF_INET6))
 			return 0; /* not intercepted: the policy refuses it */
@@ -705,7 +759,7 @@ session_begin_request(struct session *s)
 static void
 session_read(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->client);
+	struct evbuffer *in = s->client->in;
 	enum http_parse rc = HTTP_PARSE_MORE;
 
 	if (s->state != SESSION_READING) {
@@ -719,7 +773,7 @@ session_read(struct session *s)
 		 */
 		if (evbuffer_get_length(in) >=
 		    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK)
-			bufferevent_disable(s->client, EV_READ);
+			conn_enable_read(s->client, false);
 		return;
 	}
 	if (s->await_proxy && session_read_proxy_header(s, in) != 1)
@@ -729,7 +783,7 @@ session_read(struct session *s)
 
 		if (!s->in_request && session_begin_request(s) == -1) {
 			/* No block: s->rq is NULL, the event says why. */
-			bufferevent_disable(s->client, EV_READ);
+			conn_enable_read(s->client, false);
 			session_reply(s, 503, REASON_HTTP_MALFORMED,
 			    "out of memory", true);
 			return;
@@ -775,7 +829,7 @@ session_read(struct session *s)
 	    s->rq->req.body_len == 0) {
 		/* curl waits a second for this before sending a body. */
 		s->rq->req.expect_continue = false;
-		bufferevent_write(
+		(void)conn_write(
 		    s->client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	}
 }
@@ -799,23 +853,23 @@ session_linger(struct session *s)
 	session_put_buffers(s);
 	s->state = SESSION_LINGERING;
 	s->lingered = 0;
-	if (shutdown(bufferevent_getfd(s->client), SHUT_WR) == -1) {
+	if (shutdown(s->client->fd, SHUT_WR) == -1) {
 		session_close(s); /* the caller is a top-level callback */
 		return;
 	}
-	bufferevent_set_timeouts(s->client, NULL, NULL);
-	bufferevent_setwatermark(s->client, EV_READ, 0, 0);
-	bufferevent_enable(s->client, EV_READ);
+	conn_set_write_timeout(s->client, NULL);
+	conn_set_read_high(s->client, 0);
+	conn_enable_read(s->client, true);
 	session_arm_timer(s, SESSION_LINGER_SEC);
 }
 
 static void
-session_on_read(struct bufferevent *bev, void *arg)
+session_on_read(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
 	if (s->state == SESSION_LINGERING) {
-		struct evbuffer *in = bufferevent_get_input(bev);
+		struct evbuffer *in = c->in;
 
 		s->lingered += evbuffer_get_length(in);
 		evbuffer_drain(in, evbuffer_get_length(in));
@@ -827,7 +881,7 @@ session_on_read(struct bufferevent *bev, void *arg)
 }
 
 static void
-session_on_write(struct bufferevent *bev, void *arg)
+session_on_write(struct conn *c, void *arg)
 {
 	struct session *s = arg;
 
@@ -836,8 +890,7 @@ session_on_write(struct bufferevent *bev, void *arg)
 		upstream_pause(&s->rq->up, false);
 		return;
 	}
-	if (s->state != SESSION_REPLYING ||
-	    evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+	if (s->state != SESSION_REPLYING || evbuffer_get_length(c->out) > 0)
 		return;
 	if (s->close_after || s->srv->draining) {
 		session_linger(s); /* logs the request */
@@ -846,19 +899,18 @@ session_on_write(struct bufferevent *bev, void *arg)
 	session_end_request(s);
 	s->state = SESSION_READING;
 	/* Idle until the next request: hold no request buffers meanwhile. */
-	if (evbuffer_get_length(bufferevent_get_input(s->client)) == 0)
+	if (evbuffer_get_length(c->in) == 0)
 		session_put_buffers(s);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
-	bufferevent_enable(s->client, EV_READ);
+	conn_enable_read(c, true);
 	session_read(s);
 }
 
 static void
-session_on_event(struct bufferevent *bev, short what, void *arg)
+session_on_event(struct conn *c, short what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
 	if (s->state == SESSION_LINGERING) {
 		session_close(s); /* the client closed: all done */
 		return;
@@ -868,10 +920,10 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		    "connection closed inside the PROXY header");
 		return;
 	}
-	if ((s->state == SESSION_UPSTREAM && !(what & BEV_EVENT_WRITING) &&
-	        (!s->response_started || !(what & BEV_EVENT_ERROR))) ||
-	    (s->state == SESSION_REPLYING && (what & BEV_EVENT_EOF) &&
-	        !(what & BEV_EVENT_ERROR))) {
+	if ((s->state == SESSION_UPSTREAM && !(what & CONN_WRITING) &&
+	        (!s->response_started || !(what & CONN_ERROR))) ||
+	    (s->state == SESSION_REPLYING && (what & CONN_EOF) &&
+	        !(what & CONN_ERROR))) {
 		/*
 		 * A client that half-closes after its request still gets the
 		 * answer, also one already being relayed. One that is gone
@@ -880,7 +932,7 @@ session_on_event(struct bufferevent *bev, short what, void *arg)
 		 * early badly): writing the answer fails and closes then.
 		 */
 		s->close_after = true;
-		bufferevent_disable(s->client, EV_READ);
+		conn_enable_read(c, false);
 		return;
 	}
 	if (s->state == SESSION_READING && s->in_request && s->rq != NULL &&
@@ -900,7 +952,7 @@ session_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (s->addr_waiting) {
+	if (s->rq != NULL && s->rq->addr_waiting) {
 		session_addrmap_timeout(s);
 		return;
 	}
@@ -924,8 +976,8 @@ session_set_source(struct session *s, const struct sockaddr *sa)
 	memcpy(&s->source_addr, sa,
 	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                              : sizeof(struct sockaddr_in));
-	addr_ip(sa, s->source_ip, sizeof(s->source_ip));
-	s->source_port = addr_port(sa);
+	free(s->frag);
+	s->frag = NULL;
 }
 
 /*
@@ -1026,30 +1078,54 @@ session_read_proxy_header(struct session *s, struct evbuffer *in)
 	return 1;
 }
 
-/* The first byte came: the connection gets its bufferevent. */
+/*
+ * The first byte came: the connection gets its conn, and its
+ * timer, armed for what is left of client_timeout since the accept. Or
+ * client_timeout passed without a byte: the connection closes, with
+ * nothing to log.
+ */
 static void
 session_on_first_byte(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	struct timeval wt = {.tv_sec = s->cfg->client_timeout_sec};
+	uint64_t waited_ns = server_now_ns() - s->start_ns;
+	uint64_t left_ns = (uint64_t)s->cfg->client_timeout_sec * 1000000000u;
 
-	(void)what;
+	if (what & EV_TIMEOUT) {
+		session_close(s);
+		return;
+	}
 	event_free(s->wait);
 	s->wait = NULL;
-	s->client =
-	    bufferevent_socket_new(s->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if ((s->timer = evtimer_new(s->srv->base, session_on_timer, s)) ==
+	    NULL) {
+		session_close(s);
+		return;
+	}
+	left_ns = waited_ns < left_ns ? left_ns - waited_ns : 0;
+	{
+		struct timeval tv = {.tv_sec = (time_t)(left_ns / 1000000000u),
+		    .tv_usec = (suseconds_t)(left_ns % 1000000000u / 1000)};
+
+		evtimer_add(s->timer, &tv);
+	}
+	s->client = conn_new(s->srv->base, fd, session_on_read,
+	    session_on_write, session_on_event, s);
 	if (s->client == NULL) {
 		session_close(s);
 		return;
 	}
-	s->fd = -1; /* the bufferevent's now */
-	bufferevent_setcb(
-	    s->client, session_on_read, session_on_write, session_on_event, s);
-	bufferevent_set_timeouts(s->client, NULL, &wt);
+	s->fd = -1; /* the conn's now */
+	/* Beside the conn: both live as long as the connection. */
+	(void)session_fragments(s, session_source_domain(s));
+	conn_set_write_timeout(s->client, &wt);
 	/* Pipelined requests wait, a request's worth at most. */
-	bufferevent_setwatermark(s->client, EV_READ, 0,
-	    SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
-	bufferevent_enable(s->client, EV_READ);
+	conn_set_read_high(
+	    s->client, SESSION_REQBUF_SIZE(s->cfg) + SESSION_INPUT_SLACK);
+	conn_enable_read(s->client, true);
+	/* The byte is there: read it in this loop pass. */
+	event_active(&s->client->rd, EV_READ, 1);
 }
 
 int
@@ -1058,6 +1134,7 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
     const struct sockaddr_storage *bound)
 {
 	struct session *s;
+	struct timeval tv;
 
 	(void)salen;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -1067,8 +1144,6 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->fd = fd;
 	s->srv = srv;
 	s->cfg = config_ref(srv->cfg);
-	s->addr_wait.cb = session_on_addrmap;
-	s->addr_wait.arg = s;
 	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
 	metrics_gauge_add(&srv->metrics.connections_open, 1);
 	metrics_add(&srv->metrics.connections_total, 1);
@@ -1078,13 +1153,15 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	s->transparent = la->transparent;
 	memcpy(&s->listen_bound, bound, sizeof(s->listen_bound));
 	/*
-	 * Until its first byte a connection has no bufferevent: a silent
-	 * connection costs a session and one event.
+	 * Until its first byte a connection has no conn and no
+	 * timer: a silent connection costs a session and one event, which
+	 * also times it out.
 	 */
+	s->start_ns = server_now_ns();
+	tv.tv_sec = s->cfg->client_timeout_sec;
+	tv.tv_usec = 0;
 	s->wait = event_new(srv->base, fd, EV_READ, session_on_first_byte, s);
-	if (s->wait == NULL || event_add(s->wait, NULL) == -1)
-		goto fail;
-	if ((s->timer = evtimer_new(srv->base, session_on_timer, s)) == NULL)
+	if (s->wait == NULL || event_add(s->wait, &tv) == -1)
 		goto fail;
 	if (la->proxy_protocol) {
 		if (!cidr_list_contains(la->proxy_from, la->nproxy_from, sa)) {
@@ -1099,7 +1176,6 @@ session_new(struct server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 			return -1;
 		session_attribute(s);
 	}
-	session_arm_timer(s, s->cfg->client_timeout_sec);
 	return 0;
 fail:
 	session_close(s);

@@ -16,13 +16,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 
 #include "ocspgate/addr.h"
-#include "ocspgate/bev.h"
 #include "ocspgate/config.h"
+#include "ocspgate/conn.h"
 #include "ocspgate/metrics.h"
 #include "ocspgate/pool.h"
 #include "ocspgate/resolver.h"
@@ -30,8 +29,8 @@
 #include "ocspgate/upstream.h"
 
 static void upstream_connect_next(struct upstream *u, int last_error);
-static void upstream_on_read(struct bufferevent *bev, void *arg);
-static void upstream_on_event(struct bufferevent *bev, short what, void *arg);
+static void upstream_on_read(struct conn *c, void *arg);
+static void upstream_on_event(struct conn *c, short what, void *arg);
 
 void
 upstream_init(struct upstream *u)
@@ -77,9 +76,9 @@ upstream_release(struct upstream *u)
 	}
 	resolver_unref(u->resolver);
 	u->resolver = NULL;
-	if (u->bev != NULL) {
-		bufferevent_free(u->bev);
-		u->bev = NULL;
+	if (u->conn != NULL) {
+		conn_free(u->conn);
+		u->conn = NULL;
 	}
 	if (u->addrs != NULL) {
 		evutil_freeaddrinfo(u->addrs);
@@ -142,8 +141,7 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 static int
 upstream_send_request(struct upstream *u)
 {
-	struct evbuffer *out =
-	    u->connected ? u->srv->scratch : bufferevent_get_output(u->bev);
+	struct evbuffer *out = u->connected ? u->srv->scratch : u->conn->out;
 	size_t cap = u->cfg->max_header_bytes + 256;
 	struct evbuffer_iovec v;
 	int n;
@@ -164,7 +162,7 @@ upstream_send_request(struct upstream *u)
 	        out, u->req->body, u->req->body_len, NULL, NULL) == -1)
 		return -1;
 	if (out == u->srv->scratch)
-		bev_send(u->bev, out);
+		conn_send(u->conn, out);
 	return 0;
 }
 
@@ -215,7 +213,7 @@ static void
 upstream_expect_response(struct upstream *u)
 {
 	upstream_init_response(u);
-	bufferevent_enable(u->bev, EV_READ);
+	conn_enable_read(u->conn, true);
 }
 
 static void
@@ -231,21 +229,18 @@ upstream_connect_next(struct upstream *u, int last_error)
 			last_error = errno;
 			continue;
 		}
-		u->bev = bufferevent_socket_new(
-		    u->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-		if (u->bev == NULL) {
+		u->conn = conn_new(u->srv->base, fd, upstream_on_read, NULL,
+		    upstream_on_event, u);
+		if (u->conn == NULL) {
 			evutil_closesocket(fd);
 			last_error = ENOMEM;
 			break;
 		}
-		bufferevent_setcb(
-		    u->bev, upstream_on_read, NULL, upstream_on_event, u);
-		if (bufferevent_socket_connect(
-		        u->bev, ai->ai_addr, (int)ai->ai_addrlen) == -1 ||
+		if (conn_connect(u->conn, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    upstream_send_request(u) == -1) {
 			last_error = errno;
-			bufferevent_free(u->bev);
-			u->bev = NULL;
+			conn_free(u->conn);
+			u->conn = NULL;
 			continue;
 		}
 		u->connected = false;
@@ -268,7 +263,7 @@ upstream_connect_next(struct upstream *u, int last_error)
 struct upstream_idle {
 	TAILQ_ENTRY(upstream_idle) entry;
 	struct server *srv;
-	struct bufferevent *bev;
+	struct conn *conn;
 	uint16_t port;
 	uint32_t mark;
 	char ip[INET6_ADDRSTRLEN];
@@ -280,21 +275,21 @@ upstream_idle_close(struct upstream_idle *i)
 {
 	TAILQ_REMOVE(&i->srv->idle, i, entry);
 	i->srv->nidle--;
-	bufferevent_free(i->bev);
+	conn_free(i->conn);
 	free(i);
 }
 
 static void
-upstream_idle_on_read(struct bufferevent *bev, void *arg)
+upstream_idle_on_read(struct conn *c, void *arg)
 {
-	(void)bev;
+	(void)c;
 	upstream_idle_close(arg); /* bytes nobody asked for */
 }
 
 static void
-upstream_idle_on_event(struct bufferevent *bev, short what, void *arg)
+upstream_idle_on_event(struct conn *c, short what, void *arg)
 {
-	(void)bev;
+	(void)c;
 	(void)what;
 	upstream_idle_close(arg); /* closed, reset or timed out */
 }
@@ -321,27 +316,27 @@ upstream_park(struct upstream *u)
 	struct upstream_idle *i;
 	size_t hlen = strlen(u->name);
 
-	if (max == 0 || u->bev == NULL || srv->draining ||
+	if (max == 0 || u->conn == NULL || srv->draining ||
 	    u->req->http_minor != 1 || !u->resp.keep_alive ||
 	    http_response_close_delimited(&u->resp) ||
-	    evbuffer_get_length(bufferevent_get_input(u->bev)) > 0 ||
-	    evbuffer_get_length(bufferevent_get_output(u->bev)) > 0)
+	    evbuffer_get_length(u->conn->in) > 0 ||
+	    evbuffer_get_length(u->conn->out) > 0)
 		return;
 	if ((i = malloc(sizeof(*i) + hlen + 1)) == NULL)
 		return;
 	while (srv->nidle >= max)
 		upstream_idle_close(TAILQ_LAST(&srv->idle, upstream_idle_list));
 	i->srv = srv;
-	i->bev = u->bev;
+	i->conn = u->conn;
 	i->port = u->req->port;
 	i->mark = u->cfg->upstream_mark;
 	memcpy(i->ip, u->ip, sizeof(i->ip));
 	memcpy(i->host, u->name, hlen + 1);
-	u->bev = NULL;
-	bufferevent_setcb(
-	    i->bev, upstream_idle_on_read, NULL, upstream_idle_on_event, i);
-	bufferevent_set_timeouts(i->bev, &tv, NULL);
-	bufferevent_enable(i->bev, EV_READ);
+	u->conn = NULL;
+	conn_set_callbacks(
+	    i->conn, upstream_idle_on_read, NULL, upstream_idle_on_event, i);
+	conn_set_read_timeout(i->conn, &tv);
+	conn_enable_read(i->conn, true);
 	TAILQ_INSERT_HEAD(&srv->idle, i, entry);
 	srv->nidle++;
 }
@@ -369,17 +364,18 @@ upstream_reuse(struct upstream *u)
 		return false;
 	TAILQ_REMOVE(&u->srv->idle, i, entry);
 	u->srv->nidle--;
-	u->bev = i->bev;
+	u->conn = i->conn;
 	memcpy(u->ip, i->ip, sizeof(u->ip));
 	free(i);
-	bufferevent_setcb(u->bev, upstream_on_read, NULL, upstream_on_event, u);
-	bufferevent_set_timeouts(u->bev, NULL, NULL);
+	conn_set_callbacks(
+	    u->conn, upstream_on_read, NULL, upstream_on_event, u);
+	conn_set_read_timeout(u->conn, NULL);
 	u->connected = true;
 	if (upstream_send_request(u) == -1) {
 		evbuffer_drain(
 		    u->srv->scratch, evbuffer_get_length(u->srv->scratch));
-		bufferevent_free(u->bev);
-		u->bev = NULL;
+		conn_free(u->conn);
+		u->conn = NULL;
 		u->connected = false;
 		return false;
 	}
@@ -450,18 +446,15 @@ upstream_start(struct upstream *u, struct server *srv, const struct config *cfg,
 void
 upstream_pause(struct upstream *u, bool pause)
 {
-	if (u->bev == NULL)
+	if (u->conn == NULL)
 		return;
-	if (pause)
-		bufferevent_disable(u->bev, EV_READ);
-	else
-		bufferevent_enable(u->bev, EV_READ);
+	conn_enable_read(u->conn, !pause);
 }
 
 bool
 upstream_paused(const struct upstream *u)
 {
-	return u->bev != NULL && !(bufferevent_get_enabled(u->bev) & EV_READ);
+	return u->conn != NULL && !conn_reading(u->conn);
 }
 
 /*
@@ -602,10 +595,10 @@ upstream_finish(struct upstream *u)
 }
 
 static void
-upstream_on_read(struct bufferevent *bev, void *arg)
+upstream_on_read(struct conn *c, void *arg)
 {
 	struct upstream *u = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->in;
 
 	if (!u->replied) {
 		struct timeval tv = {.tv_sec = u->cfg->upstream_timeout_sec};
@@ -613,7 +606,7 @@ upstream_on_read(struct bufferevent *bev, void *arg)
 		/* First byte: from now on only a stall times out. */
 		u->replied = true;
 		evtimer_del(u->timer);
-		bufferevent_set_timeouts(bev, &tv, NULL);
+		conn_set_read_timeout(c, &tv);
 	}
 	if (u->resp.state == HTTP_RESPONSE_HEAD &&
 	    (upstream_read_head(u, in) == -1 ||
@@ -626,30 +619,30 @@ upstream_on_read(struct bufferevent *bev, void *arg)
 }
 
 static void
-upstream_on_event(struct bufferevent *bev, short what, void *arg)
+upstream_on_event(struct conn *c, short what, void *arg)
 {
 	struct upstream *u = arg;
-	int err = EVUTIL_SOCKET_ERROR();
+	int err = errno;
 
-	if (what & BEV_EVENT_CONNECTED) {
+	if (what & CONN_CONNECTED) {
 		u->connected = true;
 		return;
 	}
 	if (!u->connected) {
 		/* Refused or unreachable: the next address, if any. */
-		bufferevent_free(u->bev);
-		u->bev = NULL;
+		conn_free(u->conn);
+		u->conn = NULL;
 		upstream_connect_next(u, err);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (what & CONN_TIMEOUT) {
 		upstream_fail(u, REASON_UPSTREAM_TIMEOUT,
 		    "upstream stalled mid-response");
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-		upstream_on_read(bev, u);
-		if (u->bev == NULL)
+	if (evbuffer_get_length(c->in) > 0) {
+		upstream_on_read(c, u);
+		if (u->conn == NULL)
 			return; /* finished or failed */
 	}
 	if (!u->replied && u->reused) {
@@ -658,8 +651,8 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 		 * GET (or HEAD) is safe to send again, on a fresh connection;
 		 * a POST is not replayed behind the client's back.
 		 */
-		bufferevent_free(u->bev);
-		u->bev = NULL;
+		conn_free(u->conn);
+		u->conn = NULL;
 		u->reused = false;
 		u->no_reuse = true;
 		if (u->req->llhttp_method == HTTP_GET ||
@@ -676,9 +669,8 @@ upstream_on_event(struct bufferevent *bev, short what, void *arg)
 	if (!u->replied) {
 		/* No reply at all: nothing to inspect, the service is down. */
 		upstream_fail(u, REASON_UPSTREAM_UNREACHABLE,
-		    (what & BEV_EVENT_ERROR)
-		        ? "upstream reset without a response"
-		        : "upstream closed without a response");
+		    (what & CONN_ERROR) ? "upstream reset without a response"
+		                        : "upstream closed without a response");
 		return;
 	}
 	if (http_response_eof(&u->resp) == HTTP_PARSE_DONE) {

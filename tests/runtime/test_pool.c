@@ -21,6 +21,16 @@
 #define TEST_ASAN 1
 #endif
 
+/* A new buffer, as the pool makes them (an empty pool hands out new). */
+static void *
+test_fresh(size_t size)
+{
+	struct pool empty;
+
+	pool_init(&empty);
+	return pool_get(&empty, size);
+}
+
 static void
 test_reuse(void)
 {
@@ -75,7 +85,7 @@ test_bounds(void)
 	/* At most POOL_MAX buffers. */
 	pool_init(&p);
 	for (size_t i = 0; i < POOL_MAX + 8; i++)
-		pool_put(&p, malloc(16), 16);
+		pool_put(&p, test_fresh(16), 16);
 	CHECK(p.n == POOL_MAX && p.bytes == 16 * POOL_MAX);
 	pool_free(&p);
 
@@ -83,7 +93,7 @@ test_bounds(void)
 	pool_init(&p);
 	size = POOL_BUF_MAX;
 	for (size_t i = 0; i < POOL_BYTES / size + 4; i++)
-		pool_put(&p, malloc(size), size);
+		pool_put(&p, test_fresh(size), size);
 	CHECK(p.bytes <= POOL_BYTES);
 	CHECK(p.n == POOL_BYTES / size);
 	pool_free(&p);
@@ -97,7 +107,7 @@ test_trim(void)
 
 	pool_init(&p);
 	for (size_t i = 0; i < 6; i++)
-		bufs[i] = malloc(1000 * (i + 1));
+		bufs[i] = test_fresh(1000 * (i + 1));
 	for (size_t i = 0; i < 6; i++)
 		pool_put(&p, bufs[i], 1000 * (i + 1));
 	CHECK(p.n == 6 && p.bytes == 21000);
@@ -109,8 +119,9 @@ test_trim(void)
 	CHECK(p.n == 3 && p.bytes == 6000);
 	pool_trim(&p, 0);
 	CHECK(p.n == 0 && p.bytes == 0);
-	free(bufs[3]);
-	free(bufs[5]);
+	/* Given back to an empty pool that frees them. */
+	pool_put(&p, bufs[3], 4000);
+	pool_put(&p, bufs[5], 6000);
 	pool_free(&p);
 }
 

@@ -1041,6 +1041,99 @@ test_reuse(void)
 	json_free(&j);
 }
 
+/*
+ * A connection's source and asset written once (event_fragments_new())
+ * give the very line event_format() writes from the record's fields,
+ * byte for byte, with and without a port, a name, an asset, hostile
+ * bytes in them, and whatever else the line holds.
+ */
+static void
+test_fragments(void)
+{
+	static const char *const names[] = {"role", "owner"};
+	static const char *const values[] = {"dc", ""};
+	static const char *const odd[] = {"site"}; /* names are checked */
+	static const char *const oddv[] = {"\x01\xff\n"};
+	struct inventory_entry asset = {.host = "dc01.corp.example",
+	    .ntags = 2,
+	    .tag_names = names,
+	    .tag_values = values};
+	struct inventory_entry hostile = {
+	    .host = "", .ntags = 1, .tag_names = odd, .tag_values = oddv};
+	static const struct {
+		const char *ip;
+		uint16_t port;
+		const char *domain;
+		int asset; /* 0 none, 1 asset, 2 hostile */
+		int status;
+	} t[] = {
+	    {"10.0.0.5", 50123, NULL, 0, 200},
+	    {"10.0.0.5", 0, NULL, 0, 403},
+	    {"2001:db8::1", 443, "ws7.corp.example", 0, 200},
+	    {"10.0.0.5", 50123, "dc01.corp.example", 1, 0},
+	    {"10.0.0.5", 1, NULL, 1, 502},
+	    {"192.0.2.1", 65535, "a\"b\\c\x01", 2, 200},
+	    {"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 9, NULL, 0, 200},
+	};
+	struct json j, scratch;
+	char *whole;
+	size_t whole_len;
+
+	json_init(&j);
+	json_init(&scratch);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct event_record e;
+		struct event_fragments *f;
+		struct jv v;
+
+		memset(&e, 0, sizeof(e));
+		e.reason = t[i].status == 200 ? REASON_OCSP_REQUEST
+		                              : REASON_UNKNOWN_RESPONDER;
+		e.allow = t[i].status == 200;
+		e.interception = "explicit";
+		e.status = t[i].status;
+		e.source_ip = t[i].ip;
+		e.source_port = t[i].port;
+		e.source_domain = t[i].domain;
+		e.asset = t[i].asset == 1 ? &asset
+		    : t[i].asset == 2     ? &hostile
+		                          : NULL;
+		e.dest_host = (struct http_span){"ocsp.ca.test", 12};
+		e.dest_port = 80;
+		e.method = (struct http_span){"GET", 3};
+		event_format(&j, &e);
+		CHECKF(!j.failed, "case %zu", i);
+		whole = malloc(j.len);
+		CHECK(whole != NULL);
+		memcpy(whole, j.buf, j.len);
+		whole_len = j.len;
+
+		f = event_fragments_new(
+		    &scratch, t[i].ip, t[i].port, t[i].domain, e.asset);
+		CHECKF(f != NULL, "case %zu", i);
+		CHECK(strcmp(f->ip, t[i].ip) == 0);
+		CHECK(t[i].domain == NULL ? f->domain == NULL
+		                          : f->domain != NULL &&
+		            strcmp(f->domain, t[i].domain) == 0);
+		e.fragments = f;
+		event_format(&j, &e);
+		CHECKF(!j.failed && j.len == whole_len &&
+		        memcmp(j.buf, whole, whole_len) == 0,
+		    "case %zu: with fragments:\n%.*s\nwithout:\n%.*s", i,
+		    (int)j.len, j.buf, (int)whole_len, whole);
+		CHECKF(jv_parse_line(&v, j.buf, j.len), "invalid JSON: %s",
+		    v.error);
+		free(f);
+		free(whole);
+	}
+	/* An address longer than any address: refused, not truncated. */
+	CHECK(event_fragments_new(&scratch,
+	          "0123456789012345678901234567890123456789012345", 1, NULL,
+	          NULL) == NULL);
+	json_free(&scratch);
+	json_free(&j);
+}
+
 /* The parser itself: it must refuse what is not strict JSON. */
 static void
 test_validator(void)
@@ -1333,6 +1426,7 @@ main(void)
 	test_zero_source_port();
 	test_interception();
 	test_reuse();
+	test_fragments();
 	test_answer_fields();
 	test_classification();
 	test_fetched_facts();

@@ -449,6 +449,40 @@ test_memory(void)
 	CHECK(j.buf == NULL && j.cap == 0 && j.len == 0);
 }
 
+/* Members written before, added whole: the comma where one is due. */
+static void
+test_member_raw(void)
+{
+	static const char m[] = "\"source\":{\"ip\":\"10.0.0.1\"}";
+	struct json j;
+
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	json_member_raw(&j, m, sizeof(m) - 1); /* first: no comma */
+	json_member_raw(&j, m, 0);             /* empty: nothing */
+	json_cstring(&j, "a", "b");
+	json_object_begin(&j, "o");
+	json_member_raw(&j, m, sizeof(m) - 1);
+	json_object_end(&j);
+	json_member_raw(&j, m, sizeof(m) - 1); /* after one: a comma */
+	json_object_end(&j);
+	CHECKF(!j.failed &&
+	        strcmp(j.buf,
+	            "{\"source\":{\"ip\":\"10.0.0.1\"},\"a\":\"b\","
+	            "\"o\":{\"source\":{\"ip\":\"10.0.0.1\"}},"
+	            "\"source\":{\"ip\":\"10.0.0.1\"}}") == 0,
+	    "got %s", j.buf);
+	/* Not inside an object: misuse. */
+	json_reset(&j);
+	json_member_raw(&j, m, sizeof(m) - 1);
+	CHECK(j.failed);
+	json_reset(&j);
+	json_array_begin(&j, NULL);
+	json_member_raw(&j, m, sizeof(m) - 1);
+	CHECK(j.failed);
+	json_free(&j);
+}
+
 int
 main(void)
 {
@@ -466,5 +500,6 @@ main(void)
 	test_numbers();
 	test_hex();
 	test_memory();
+	test_member_raw();
 	return check_done();
 }
