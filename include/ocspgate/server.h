@@ -26,7 +26,7 @@ struct listener;
 struct session;
 struct shared;
 struct responder;
-struct ocsp_cache;
+struct shared_cache;
 struct memo;
 struct evbuffer;
 struct event_sink;
@@ -73,9 +73,10 @@ struct server {
 	struct policy_memo memos;   /* GET paths, request inspections */
 	struct memo *memo_response; /* answers to them */
 	struct memo *memo_certs;    /* certificates in answers, judged */
-	struct ocsp_cache *cache;   /* RFC 5019; NULL when cache_size is 0 */
-	/* The cache's figures, for other threads to read. */
-	_Atomic uint64_t cache_entries, cache_bytes, cache_evictions;
+	/* RFC 5019: the process's (shared_ocsp_cache()), or, for a worker
+	 * alone, one of its own (own_cache). */
+	struct shared_cache *cache;
+	bool own_cache;
 };
 
 /*

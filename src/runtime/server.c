@@ -20,7 +20,6 @@
 
 #include "ocspgate/addrmap.h"
 #include "ocspgate/answer.h"
-#include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/listener.h"
@@ -33,6 +32,7 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 #include "ocspgate/shared.h"
+#include "ocspgate/shared_cache.h"
 #include "ocspgate/upstream.h"
 
 /* Pooled request buffers kept after a burst (see pool.h). */
@@ -98,25 +98,19 @@ static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
 static unsigned server_max_connections(const struct server *srv);
 
 /*
- * A new, empty cache of this worker's part of cache_size (none when it
- * is 0). Also on reload: answers kept under other settings (responders,
- * verify_responses) are not served under the new ones.
+ * The RFC 5019 cache: the process's, shared by its workers, or one of
+ * this worker's own when it runs alone. Returns 0, or -1 out of memory.
  */
-static void
-server_cache_size(struct server *srv, const struct config *cfg)
+static int
+server_init_cache(struct server *srv, struct config *cfg)
 {
-	size_t size = cfg->cache_size / shared_workers(srv->shared);
-	uint64_t seed = 0;
-
-	ocsp_cache_free(srv->cache);
-	srv->cache = NULL;
-	if (size > 0) {
-		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-			seed = (uint64_t)(uintptr_t)srv ^ (uint64_t)time(NULL);
-		srv->cache = ocsp_cache_new(size, seed);
+	if ((srv->cache = shared_ocsp_cache(srv->shared)) == NULL) {
+		if ((srv->cache = shared_cache_new()) == NULL)
+			return -1;
+		srv->own_cache = true;
 	}
-	atomic_store_explicit(&srv->cache_entries, 0, memory_order_relaxed);
-	atomic_store_explicit(&srv->cache_bytes, 0, memory_order_relaxed);
+	shared_cache_configure(srv->cache, cfg);
+	return 0;
 }
 
 /*
@@ -172,7 +166,10 @@ server_init(struct server *srv, struct shared *shared, struct event_base *base,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	server_cache_size(srv, cfg);
+	if (server_init_cache(srv, cfg) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	server_init_memos(srv);
 	if ((srv->scratch = evbuffer_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -298,7 +295,12 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		srv->cfg = cfg;
 		/* Connections made under the old settings (mark) go. */
 		upstream_idle_flush(srv);
-		server_cache_size(srv, cfg);
+		/*
+		 * The cache serves this config from now on, emptied and cut
+		 * to its cache_size (the first worker to switch does it);
+		 * answers to requests of the old one are no longer stored.
+		 */
+		shared_cache_configure(srv->cache, cfg);
 	}
 	/*
 	 * A listener kept from before may have been paused at the old
@@ -378,7 +380,8 @@ server_free(struct server *srv)
 		session_close(s);
 	if (srv->idle.tqh_last != NULL)
 		upstream_idle_flush(srv);
-	ocsp_cache_free(srv->cache);
+	if (srv->own_cache)
+		shared_cache_free(srv->cache);
 	if (srv->scratch != NULL)
 		evbuffer_free(srv->scratch);
 	memo_free(srv->memos.requests);
