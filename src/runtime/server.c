@@ -40,6 +40,9 @@
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 
+/* Loop passes server_free() runs at most to free retired resolvers. */
+#define SERVER_REAP_PASSES 64
+
 /* Inspection memos: slots, and the largest keys remembered. */
 #define SERVER_MEMO_SLOTS        256
 #define SERVER_MEMO_REQUEST_MAX  2048
@@ -162,6 +165,7 @@ server_init(struct server *srv, struct shared *shared, struct event_base *base,
 		return -1;
 	if ((srv->resolver = resolver_new(base, cfg, err, errlen)) == NULL)
 		return -1;
+	resolver_retire_to(srv->resolver, &srv->retired);
 	if ((srv->addrmap = addrmap_new(base, srv->resolver, cfg)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -246,6 +250,7 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		/* Always a new resolver: the hosts file may have changed. */
 		if ((res = resolver_new(srv->base, cfg, err, errlen)) == NULL)
 			goto fail;
+		resolver_retire_to(res, &srv->retired);
 		if ((map = addrmap_new(srv->base, res, cfg)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -395,8 +400,15 @@ server_free(struct server *srv)
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
-	/* Resolvers whose last reference went are freed from the loop. */
-	event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	/*
+	 * Retired resolvers go once what is scheduled ran: a pass of the
+	 * loop that returns with nothing active, then a reap. Bounded: left
+	 * to the process's exit rather than freed under a callback.
+	 */
+	for (int i = 0; i < SERVER_REAP_PASSES && srv->retired != NULL; i++) {
+		event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		server_reap(srv);
+	}
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
@@ -407,6 +419,25 @@ server_free(struct server *srv)
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
+}
+
+void
+server_run(struct server *srv)
+{
+	/*
+	 * EVLOOP_ONCE returns after the first pass that leaves no callback
+	 * active or scheduled (libevent counts deferred ones too): the
+	 * moment at which a retired resolver can be freed.
+	 */
+	while (event_base_loop(srv->base, EVLOOP_ONCE) == 0 &&
+	    !event_base_got_exit(srv->base) && !event_base_got_break(srv->base))
+		server_reap(srv);
+}
+
+void
+server_reap(struct server *srv)
+{
+	resolver_reap(srv->base, &srv->retired);
 }
 
 uint64_t
