@@ -100,7 +100,7 @@ shared_cache_configure(struct shared_cache *sc, struct config *cfg)
 	}
 	n = ocsp_cache_shards(cfg->cache_size);
 	bytes = cfg->cache_size / n;
-	/* Made before any shard is locked: malloc under no lock of ours. */
+	/* Made before any shard is locked: no malloc under a shard lock. */
 	for (size_t i = 0; i < n && bytes > 0; i++)
 		fresh[i] = ocsp_cache_new(bytes, shared_cache_seed(&fresh[i]));
 	for (size_t i = 0; i < OCSP_CACHE_SHARDS_MAX; i++) {
