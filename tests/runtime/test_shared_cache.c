@@ -8,7 +8,10 @@
  * configure. Then four threads putting and getting at once, under two
  * configs, while a fifth switches the cache between them: every hit is
  * the very answer stored for that key under that config, and the bound
- * holds. Run under ASan (and TSan where built so) to catch races.
+ * holds. It runs in the plain and the ASan builds; built with
+ * -fsanitize=thread (this test with shared_cache.c, cache.c and hash.c
+ * compiled so) it is clean, and with the shard locks taken out
+ * ThreadSanitizer reports races in the first run.
  */
 #include <pthread.h>
 #include <stdatomic.h>
