@@ -1,9 +1,11 @@
 /*
  * A cache of successful, already-inspected OCSP responses, keyed on
  * (responder, DER request bytes), so that a repeated question is answered
- * without asking upstream until the answer expires. One cache per worker
- * thread: no locking. Pure: no I/O, no clock (time is passed in), no
- * globals.
+ * without asking upstream until the answer expires. One cache is one
+ * shard: no locking here; the process's workers share a set of shards,
+ * each under its own lock (shared_cache.h), and ocsp_cache_shards() and
+ * ocsp_cache_shard_of() say how many and which. Pure: no I/O, no clock
+ * (time is passed in), no globals.
  *
  * RFC 5019 caching rules applied here and by the caller:
  * - Only "successful" responses that passed inspection (and verification,
@@ -31,6 +33,14 @@
 
 /* Longest max-age honoured, in seconds: larger values are clamped. */
 #define OCSP_CACHE_MAX_AGE_LIMIT_SEC (365L * 24 * 60 * 60)
+
+/*
+ * Shards of a cache shared by threads: at most OCSP_CACHE_SHARDS_MAX,
+ * each of at least OCSP_CACHE_SHARD_MIN_BYTES, so that the eighth of a
+ * shard one entry may take stays roomy for any OCSP answer.
+ */
+#define OCSP_CACHE_SHARDS_MAX      16
+#define OCSP_CACHE_SHARD_MIN_BYTES (1u << 20)
 
 /* Roomy enough for the head ocsp_cache_headers() writes. */
 #define OCSP_CACHE_HEADERS_MAX 512
@@ -115,6 +125,24 @@ const struct ocsp_cache_entry *ocsp_cache_get(struct ocsp_cache *c,
     time_t now);
 
 void ocsp_cache_stats(const struct ocsp_cache *c, struct ocsp_cache_stats *st);
+
+/*
+ * How many shards a cache of <max_bytes> in all is cut into: the largest
+ * power of two, at most OCSP_CACHE_SHARDS_MAX, that leaves each shard
+ * OCSP_CACHE_SHARD_MIN_BYTES or more; 1 for a smaller cache (or 0
+ * bytes). Each shard then holds max_bytes / shards.
+ */
+size_t ocsp_cache_shards(size_t max_bytes);
+
+/*
+ * Which of <nshards> shards (a power of two, 1 or more) holds the key
+ * (responder, request), by SipHash keyed with <seed>: pass a random value
+ * other than the shards' own seeds, so that clients can neither choose
+ * requests that all land in one shard nor learn a shard's hash. Returns
+ * a value below nshards.
+ */
+size_t ocsp_cache_shard_of(uint64_t seed, size_t nshards, const char *responder,
+    size_t rlen, const unsigned char *req, size_t reqlen);
 
 /*
  * Reads an HTTP Cache-Control field value of <len> bytes: a

@@ -26,7 +26,7 @@ struct listener;
 struct session;
 struct shared;
 struct responder;
-struct ocsp_cache;
+struct shared_cache;
 struct memo;
 struct evbuffer;
 struct event_sink;
@@ -47,6 +47,7 @@ struct server {
 	struct shared *shared; /* what it shares with the other workers */
 	struct event_base *base;
 	struct resolver *resolver; /* for new lookups */
+	struct resolver *retired;  /* resolvers gone, to free (reap) */
 	struct config *cfg;        /* for new connections */
 	struct event_log *log;
 	struct listener **listeners;
@@ -76,9 +77,10 @@ struct server {
 	struct policy_memo memos;   /* GET paths, request inspections */
 	struct memo *memo_response; /* answers to them */
 	struct memo *memo_certs;    /* certificates in answers, judged */
-	struct ocsp_cache *cache;   /* RFC 5019; NULL when cache_size is 0 */
-	/* The cache's figures, for other threads to read. */
-	_Atomic uint64_t cache_entries, cache_bytes, cache_evictions;
+	/* RFC 5019: the process's (shared_ocsp_cache()), or, for a worker
+	 * alone, one of its own (own_cache). */
+	struct shared_cache *cache;
+	bool own_cache;
 };
 
 /*
@@ -100,6 +102,20 @@ int server_init(struct server *srv, struct shared *shared,
  */
 int server_apply(struct server *srv, struct config *cfg,
     struct event_sink *sink, const int *fds, char *err, size_t errlen);
+
+/*
+ * Runs the worker's loop until it is asked to exit (drain, loopexit) or
+ * has no event left, one pass at a time, and between passes frees what
+ * may only be freed when nothing of the loop runs (server_reap()).
+ */
+void server_run(struct server *srv);
+
+/*
+ * Frees the resolvers retired by reloads, if nothing is active or
+ * scheduled on the loop (else they wait for a later call). Call it only
+ * between passes of the loop, never from one of its callbacks.
+ */
+void server_reap(struct server *srv);
 
 /* SO_MARK needs CAP_NET_ADMIN: find out at load, not on every request. */
 int server_check_mark(const struct config *cfg, char *err, size_t errlen);

@@ -1,9 +1,9 @@
 /*
  * What the workers of one process share: the count of open connections
- * per source (max_connections_per_source) and the behaviour-alert state,
- * in shards under locks of their own. The process makes it and hands it
- * to each worker; a worker alone (a test, the runtime fuzz target) may
- * run with none: nothing is then counted and no alert raised.
+ * per source (max_connections_per_source), the behaviour-alert state and
+ * the RFC 5019 cache, in shards under locks of their own. The process makes it
+ * and hands it to each worker; a worker alone (a test, the runtime fuzz target)
+ * may run with none: nothing is then counted and no alert raised.
  */
 #ifndef OCSPGATE_SHARED_H
 #define OCSPGATE_SHARED_H
@@ -17,6 +17,7 @@ struct alert;
 struct alert_observation;
 struct config;
 struct shared;
+struct shared_cache;
 
 /* What a connection was counted under: its source block. */
 struct shared_source_key {
@@ -72,6 +73,13 @@ void shared_source_release(
  */
 size_t shared_alerts_observe(struct shared *sh,
     const struct alert_observation *o, struct alert *out, size_t max);
+
+/*
+ * The process's RFC 5019 cache (shared_cache.h), owned by <sh>: each
+ * worker configures it with the config it switches to. NULL for no
+ * shared state.
+ */
+struct shared_cache *shared_ocsp_cache(struct shared *sh);
 
 /* Sources tracked and evicted by the alert state, over all shards. */
 void shared_alert_stats(

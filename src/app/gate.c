@@ -33,6 +33,7 @@
 #include "ocspgate/resolver.h"
 #include "ocspgate/server.h"
 #include "ocspgate/shared.h"
+#include "ocspgate/shared_cache.h"
 #include "ocspgate/worker.h"
 
 /* ------------------------------------------------------------------ */
@@ -108,6 +109,7 @@ void
 gate_snapshot(struct gate *g, struct gate_snapshot *s)
 {
 	struct metrics_process *p = &s->process;
+	struct ocsp_cache_stats cache;
 
 	memset(s, 0, sizeof(*s));
 	p->version = OCSPGATE_VERSION;
@@ -122,15 +124,13 @@ gate_snapshot(struct gate *g, struct gate_snapshot *s)
 	for (size_t i = 0; i < g->nworkers && i < CONFIG_WORKERS_MAX; i++) {
 		struct server *srv = worker_server(g->workers[i]);
 
-		p->cache_entries += atomic_load_explicit(
-		    &srv->cache_entries, memory_order_relaxed);
-		p->cache_bytes += atomic_load_explicit(
-		    &srv->cache_bytes, memory_order_relaxed);
-		p->cache_evictions += atomic_load_explicit(
-		    &srv->cache_evictions, memory_order_relaxed);
 		s->workers[s->nworkers++] = &srv->metrics;
 	}
 	p->cache_max_bytes = g->cfg->cache_size;
+	shared_cache_stats(shared_ocsp_cache(g->shared), &cache);
+	p->cache_entries = cache.entries;
+	p->cache_bytes = cache.bytes;
+	p->cache_evictions = cache.evictions;
 	shared_alert_stats(
 	    g->shared, &p->alert_sources_tracked, &p->alert_source_evictions);
 	s->names = gate_responder_names(g->cfg, &p->nresponder_names);

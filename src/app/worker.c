@@ -210,7 +210,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	char one = 1;
 
-	event_base_dispatch(w->base);
+	server_run(&w->srv);
 	while (write(w->done_fd, &one, 1) == -1 && errno == EINTR)
 		continue;
 	return NULL;

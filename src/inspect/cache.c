@@ -2,7 +2,8 @@
  * The OCSP response cache: a hash table keyed with SipHash-1-3 (seeded
  * per cache, against hash flooding) over an LRU list, bounded in bytes,
  * plus the RFC 5019 helpers around it (Cache-Control, expiry, headers).
- * Pure: no I/O, no clock, no globals; one cache per thread, no locking.
+ * Pure: no I/O, no clock, no globals; no locking: one cache is one shard,
+ * and whoever shares it holds its lock (see shared_cache.c).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -140,17 +141,24 @@ cache_splitmix64(uint64_t x)
 }
 
 static uint64_t
-cache_hash(const struct ocsp_cache *c, const char *responder, size_t rlen,
+cache_key_hash(uint64_t k0, uint64_t k1, const char *responder, size_t rlen,
     const unsigned char *req, size_t reqlen)
 {
 	static const unsigned char sep = CACHE_KEY_SEPARATOR;
 	struct cache_sip s;
 
-	cache_sip_init(&s, c->k0, c->k1);
+	cache_sip_init(&s, k0, k1);
 	cache_sip_update(&s, (const unsigned char *)responder, rlen);
 	cache_sip_update(&s, &sep, 1);
 	cache_sip_update(&s, req, reqlen);
 	return cache_sip_final(&s);
+}
+
+static uint64_t
+cache_hash(const struct ocsp_cache *c, const char *responder, size_t rlen,
+    const unsigned char *req, size_t reqlen)
+{
+	return cache_key_hash(c->k0, c->k1, responder, rlen, req, reqlen);
 }
 
 /*
@@ -411,6 +419,31 @@ ocsp_cache_stats(const struct ocsp_cache *c, struct ocsp_cache_stats *st)
 	st->expired = c->expired;
 	st->hits = c->hits;
 	st->misses = c->misses;
+}
+
+size_t
+ocsp_cache_shards(size_t max_bytes)
+{
+	size_t n = 1;
+
+	while (n < OCSP_CACHE_SHARDS_MAX &&
+	    max_bytes / (n * 2) >= OCSP_CACHE_SHARD_MIN_BYTES)
+		n *= 2;
+	return n;
+}
+
+size_t
+ocsp_cache_shard_of(uint64_t seed, size_t nshards, const char *responder,
+    size_t rlen, const unsigned char *req, size_t reqlen)
+{
+	uint64_t h;
+
+	if (nshards <= 1)
+		return 0;
+	h = cache_key_hash(
+	    seed, cache_splitmix64(seed), responder, rlen, req, reqlen);
+	/* The high bits: the low ones pick buckets were the seeds equal. */
+	return (size_t)(h >> 32) & (nshards - 1);
 }
 
 /* RFC 9110 tchar. */

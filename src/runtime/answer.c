@@ -31,6 +31,7 @@
 #include "ocspgate/ocsp_response.h"
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
+#include "ocspgate/shared_cache.h"
 #include "ocspgate/upstream.h"
 
 #define ANSWER_CAPTURE_START 4096         /* an OCSP answer, grown if need be */
@@ -155,24 +156,10 @@ answer_cache_class(const struct session *s)
 		return SESSION_CACHE_NONE;
 	/* A nonce asks for a fresh answer; an intercepted Host is checked
 	 * against DNS on the way, which a hit would skip. */
-	if (s->srv->cache == NULL || s->rq->facts.has_nonce ||
+	if (s->cfg->cache_size == 0 || s->rq->facts.has_nonce ||
 	    s->rq->req.intercepted)
 		return SESSION_CACHE_BYPASS;
 	return SESSION_CACHE_MISS;
-}
-
-static void
-answer_cache_figures(struct server *srv)
-{
-	struct ocsp_cache_stats st;
-
-	ocsp_cache_stats(srv->cache, &st);
-	atomic_store_explicit(
-	    &srv->cache_entries, st.entries, memory_order_relaxed);
-	atomic_store_explicit(
-	    &srv->cache_bytes, st.bytes, memory_order_relaxed);
-	atomic_store_explicit(
-	    &srv->cache_evictions, st.evictions, memory_order_relaxed);
 }
 
 static void
@@ -202,36 +189,35 @@ answer_cache_store(struct session *s, const unsigned char *der, size_t len)
 		return;
 	memcpy(value, &s->rq->rfacts, sizeof(s->rq->rfacts));
 	memcpy(value + sizeof(s->rq->rfacts), der, len);
-	ocsp_cache_put(s->srv->cache, r->spec, strlen(r->spec), s->body,
-	    s->rq->facts.der_len, value, sizeof(s->rq->rfacts) + len, &t, now);
+	shared_cache_put(s->srv->cache, s->cfg, r->spec, strlen(r->spec),
+	    s->body, s->rq->facts.der_len, value, sizeof(s->rq->rfacts) + len,
+	    &t, now);
 	free(value);
-	answer_cache_figures(s->srv);
 }
 
-bool
-answer_from_cache(struct session *s)
+/* A hit, copied while the cache's shard is locked (shared_cache_get). */
+struct answer_cache_copy {
+	struct session *s;
+	time_t now;
+	bool keep;
+	size_t head_len, body_len;
+};
+
+static bool
+answer_cache_copy(void *arg, const struct ocsp_cache_entry *e)
 {
-	const struct responder *r = s->rq->verdict.responder;
-	const struct ocsp_cache_entry *e;
+	struct answer_cache_copy *c = arg;
+	struct session *s = c->s;
 	struct ocsp_cache_entry body;
 	char head[OCSP_CACHE_HEADERS_MAX + 32];
-	time_t now;
 	size_t n;
-	bool keep;
 
-	s->cache_result = answer_cache_class(s);
-	if (s->cache_result != SESSION_CACHE_MISS)
-		return false;
-	now = time(NULL);
-	e = ocsp_cache_get(s->srv->cache, r->spec, strlen(r->spec), s->body,
-	    s->rq->facts.der_len, now);
-	if (e == NULL || e->body_len < sizeof(s->rq->rfacts))
+	if (e->body_len < sizeof(s->rq->rfacts))
 		return false;
 	body = *e;
 	body.body += sizeof(s->rq->rfacts);
 	body.body_len -= sizeof(s->rq->rfacts);
-	keep = s->rq->req.keep_alive && !s->srv->draining;
-	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, now);
+	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, c->now);
 	if (n == 0)
 		return false;
 	{
@@ -239,9 +225,9 @@ answer_from_cache(struct session *s)
 		static const char ka[] = "Connection: keep-alive\r\n\r\n";
 		static const char cl[] = "Connection: close\r\n\r\n";
 
-		memcpy(
-		    head + n, keep ? ka : cl, keep ? sizeof(ka) : sizeof(cl));
-		n += keep ? sizeof(ka) - 1 : sizeof(cl) - 1;
+		memcpy(head + n, c->keep ? ka : cl,
+		    c->keep ? sizeof(ka) : sizeof(cl));
+		n += c->keep ? sizeof(ka) - 1 : sizeof(cl) - 1;
 	}
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
 		return false;
@@ -250,14 +236,33 @@ answer_from_cache(struct session *s)
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		return false;
 	}
-	conn_send(s->client, s->hold);
 	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
+	c->head_len = n;
+	c->body_len = body.body_len;
+	return true;
+}
+
+bool
+answer_from_cache(struct session *s)
+{
+	const struct responder *r = s->rq->verdict.responder;
+	struct answer_cache_copy c = {.s = s};
+
+	s->cache_result = answer_cache_class(s);
+	if (s->cache_result != SESSION_CACHE_MISS)
+		return false;
+	c.now = time(NULL);
+	c.keep = s->rq->req.keep_alive && !s->srv->draining;
+	if (!shared_cache_get(s->srv->cache, s->cfg, r->spec, strlen(r->spec),
+	        s->body, s->rq->facts.der_len, c.now, answer_cache_copy, &c))
+		return false;
+	conn_send(s->client, s->hold);
 	s->cache_result = SESSION_CACHE_HIT;
 	s->status = 200;
 	s->response_started = true;
-	s->response_body_bytes = body.body_len;
-	s->response_bytes = n + body.body_len;
-	session_answer_done(s, keep);
+	s->response_body_bytes = c.body_len;
+	s->response_bytes = c.head_len + c.body_len;
+	session_answer_done(s, c.keep);
 	return true;
 }
 

@@ -1,8 +1,9 @@
 /*
  * A worker's DNS resolver: evdns with the config's servers (else the
  * system's) and its hosts file, reference-counted so that lookups in
- * flight keep the one they started on across a reload. Freed from the
- * loop, never inside one of its own callbacks.
+ * flight keep the one they started on across a reload. Freed between
+ * passes of the loop, once nothing of it is active or scheduled: never
+ * inside one of its own callbacks, nor before a probe's callback ran.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,19 +24,15 @@ resolver_ref(struct resolver *r)
 static void
 resolver_free(struct resolver *r)
 {
+	/*
+	 * Its requests are dropped, not failed: failing them schedules
+	 * their callbacks, and a nameserver probe's would run on the
+	 * nameserver freed here. No lookup of ours is left (each held a
+	 * reference), only evdns's own probes.
+	 */
 	if (r->dns != NULL)
-		evdns_base_free(r->dns, 1);
-	if (r->free_ev != NULL)
-		event_free(r->free_ev);
+		evdns_base_free(r->dns, 0);
 	free(r);
-}
-
-static void
-resolver_on_free(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	resolver_free(arg);
 }
 
 void
@@ -45,16 +42,48 @@ resolver_unref(struct resolver *r)
 		return;
 	/*
 	 * The last reference often goes inside one of the resolver's own
-	 * callbacks: a lookup's answer ends a session, or fills a reverse
-	 * DNS slot, after a reload brought a new resolver. evdns goes on
-	 * using its base once such a callback returns, so the base is freed
-	 * from the loop, after it (server_free() runs the loop once more).
+	 * callbacks (a lookup's answer ends a session after a reload
+	 * brought a new resolver), and evdns may have callbacks of this
+	 * base scheduled for the next pass (a probe's answer read in this
+	 * one): the loop frees it once nothing is left to run.
 	 */
-	if (r->free_ev != NULL) {
-		event_active(r->free_ev, EV_TIMEOUT, 1);
+	if (r->retired != NULL) {
+		r->next = *r->retired;
+		*r->retired = r;
 		return;
 	}
 	resolver_free(r);
+}
+
+void
+resolver_retire_to(struct resolver *r, struct resolver **list)
+{
+	r->retired = list;
+}
+
+size_t
+resolver_reap(struct event_base *base, struct resolver **list)
+{
+	struct resolver *r;
+	size_t n = 0;
+
+	if (*list == NULL)
+		return 0;
+	/*
+	 * Active events and scheduled deferred callbacks (a probe's among
+	 * them) are all counted here. Called between passes, nothing runs
+	 * before the frees below, and freeing schedules nothing.
+	 */
+	if (event_base_get_num_events(base, EVENT_BASE_COUNT_ACTIVE) > 0) {
+		for (r = *list; r != NULL; r = r->next)
+			n++;
+		return n;
+	}
+	while ((r = *list) != NULL) {
+		*list = r->next;
+		resolver_free(r);
+	}
+	return 0;
 }
 
 struct resolver *
@@ -65,8 +94,6 @@ resolver_new(
 	char timeout[16];
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->free_ev = event_new(base, -1, 0, resolver_on_free, r)) ==
-	        NULL ||
 	    (r->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE)) ==
 	        NULL) {
 		snprintf(err, errlen, "resolver: out of memory");

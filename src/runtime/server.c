@@ -20,7 +20,6 @@
 
 #include "ocspgate/addrmap.h"
 #include "ocspgate/answer.h"
-#include "ocspgate/cache.h"
 #include "ocspgate/config.h"
 #include "ocspgate/event_log.h"
 #include "ocspgate/listener.h"
@@ -33,6 +32,7 @@
 #include "ocspgate/server.h"
 #include "ocspgate/session.h"
 #include "ocspgate/shared.h"
+#include "ocspgate/shared_cache.h"
 #include "ocspgate/upstream.h"
 
 /* Pooled request buffers kept after a burst (see pool.h). */
@@ -40,6 +40,9 @@
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 #define SERVER_TRIM_REQUESTS 32  /* in flight at the peak, all answered */
+
+/* Loop passes server_free() runs at most to free retired resolvers. */
+#define SERVER_REAP_PASSES 64
 
 /* Inspection memos: slots, and the largest keys remembered. */
 #define SERVER_MEMO_SLOTS        256
@@ -99,25 +102,19 @@ static void server_on_housekeeping(evutil_socket_t fd, short what, void *arg);
 static unsigned server_max_connections(const struct server *srv);
 
 /*
- * A new, empty cache of this worker's part of cache_size (none when it
- * is 0). Also on reload: answers kept under other settings (responders,
- * verify_responses) are not served under the new ones.
+ * The RFC 5019 cache: the process's, shared by its workers, or one of
+ * this worker's own when it runs alone. Returns 0, or -1 out of memory.
  */
-static void
-server_cache_size(struct server *srv, const struct config *cfg)
+static int
+server_init_cache(struct server *srv, struct config *cfg)
 {
-	size_t size = cfg->cache_size / shared_workers(srv->shared);
-	uint64_t seed = 0;
-
-	ocsp_cache_free(srv->cache);
-	srv->cache = NULL;
-	if (size > 0) {
-		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-			seed = (uint64_t)(uintptr_t)srv ^ (uint64_t)time(NULL);
-		srv->cache = ocsp_cache_new(size, seed);
+	if ((srv->cache = shared_ocsp_cache(srv->shared)) == NULL) {
+		if ((srv->cache = shared_cache_new()) == NULL)
+			return -1;
+		srv->own_cache = true;
 	}
-	atomic_store_explicit(&srv->cache_entries, 0, memory_order_relaxed);
-	atomic_store_explicit(&srv->cache_bytes, 0, memory_order_relaxed);
+	shared_cache_configure(srv->cache, cfg);
+	return 0;
 }
 
 /*
@@ -169,11 +166,15 @@ server_init(struct server *srv, struct shared *shared, struct event_base *base,
 		return -1;
 	if ((srv->resolver = resolver_new(base, cfg, err, errlen)) == NULL)
 		return -1;
+	resolver_retire_to(srv->resolver, &srv->retired);
 	if ((srv->addrmap = addrmap_new(base, srv->resolver, cfg)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	server_cache_size(srv, cfg);
+	if (server_init_cache(srv, cfg) == -1) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	server_init_memos(srv);
 	if ((srv->scratch = evbuffer_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -250,6 +251,7 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		/* Always a new resolver: the hosts file may have changed. */
 		if ((res = resolver_new(srv->base, cfg, err, errlen)) == NULL)
 			goto fail;
+		resolver_retire_to(res, &srv->retired);
 		if ((map = addrmap_new(srv->base, res, cfg)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -299,7 +301,12 @@ server_apply(struct server *srv, struct config *cfg, struct event_sink *sink,
 		srv->cfg = cfg;
 		/* Connections made under the old settings (mark) go. */
 		upstream_idle_flush(srv);
-		server_cache_size(srv, cfg);
+		/*
+		 * The cache serves this config from now on, emptied and cut
+		 * to its cache_size (the first worker to switch does it);
+		 * answers to requests of the old one are no longer stored.
+		 */
+		shared_cache_configure(srv->cache, cfg);
 	}
 	/*
 	 * A listener kept from before may have been paused at the old
@@ -379,7 +386,8 @@ server_free(struct server *srv)
 		session_close(s);
 	if (srv->idle.tqh_last != NULL)
 		upstream_idle_flush(srv);
-	ocsp_cache_free(srv->cache);
+	if (srv->own_cache)
+		shared_cache_free(srv->cache);
 	if (srv->scratch != NULL)
 		evbuffer_free(srv->scratch);
 	memo_free(srv->memos.requests);
@@ -393,8 +401,15 @@ server_free(struct server *srv)
 	event_base_loop(srv->base, EVLOOP_NONBLOCK);
 	rdns_free(srv->rdns);
 	resolver_unref(srv->resolver);
-	/* Resolvers whose last reference went are freed from the loop. */
-	event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	/*
+	 * Retired resolvers go once what is scheduled ran: a pass of the
+	 * loop that returns with nothing active, then a reap. Bounded: left
+	 * to the process's exit rather than freed under a callback.
+	 */
+	for (int i = 0; i < SERVER_REAP_PASSES && srv->retired != NULL; i++) {
+		event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		server_reap(srv);
+	}
 	if (srv->log != NULL) {
 		event_log_flush(srv->log);
 		event_log_free(srv->log);
@@ -405,6 +420,25 @@ server_free(struct server *srv)
 	json_free(&srv->json);
 	config_unref(srv->cfg);
 	memset(srv, 0, sizeof(*srv));
+}
+
+void
+server_run(struct server *srv)
+{
+	/*
+	 * EVLOOP_ONCE returns after the first pass that leaves no callback
+	 * active or scheduled (libevent counts deferred ones too): the
+	 * moment at which a retired resolver can be freed.
+	 */
+	while (event_base_loop(srv->base, EVLOOP_ONCE) == 0 &&
+	    !event_base_got_exit(srv->base) && !event_base_got_break(srv->base))
+		server_reap(srv);
+}
+
+void
+server_reap(struct server *srv)
+{
+	resolver_reap(srv->base, &srv->retired);
 }
 
 uint64_t

@@ -1,7 +1,8 @@
 /*
  * The state a process's workers share, each part under its own locks:
  * connections per source (one hash table, taken at accept and close
- * only) and the behaviour alerts (shards by source address). No I/O.
+ * only), the behaviour alerts (shards by source address) and the RFC
+ * 5019 cache (shared_cache.c). No I/O.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include "ocspgate/config.h"
 #include "ocspgate/hash.h"
 #include "ocspgate/shared.h"
+#include "ocspgate/shared_cache.h"
 
 #define SHARED_SOURCE_BUCKETS 4096
 #define SHARED_ALERT_SHARDS   16 /* locks over the alert state */
@@ -35,6 +37,7 @@ struct shared {
 	pthread_mutex_t sources_lock; /* max_connections_per_source */
 	struct shared_source **sources;
 	struct shared_alert_shard shard[SHARED_ALERT_SHARDS];
+	struct shared_cache *cache; /* the RFC 5019 cache */
 };
 
 /* ------------------------------------------------------------------ */
@@ -172,6 +175,12 @@ shared_alert_stats(struct shared *sh, uint64_t *sources, uint64_t *evictions)
 	}
 }
 
+struct shared_cache *
+shared_ocsp_cache(struct shared *sh)
+{
+	return sh != NULL ? sh->cache : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 
 void
@@ -202,6 +211,8 @@ shared_new(const struct config *cfg)
 	if ((sh->sources = calloc(
 	         SHARED_SOURCE_BUCKETS, sizeof(*sh->sources))) == NULL)
 		goto fail;
+	if ((sh->cache = shared_cache_new()) == NULL)
+		goto fail;
 	for (size_t i = 0; i < SHARED_ALERT_SHARDS; i++) {
 		if ((sh->shard[i].engine = alert_engine_new(&ac)) == NULL)
 			goto fail;
@@ -217,6 +228,7 @@ shared_free(struct shared *sh)
 {
 	if (sh == NULL)
 		return;
+	shared_cache_free(sh->cache);
 	for (size_t i = 0; i < SHARED_ALERT_SHARDS; i++) {
 		alert_engine_free(sh->shard[i].engine);
 		pthread_mutex_destroy(&sh->shard[i].lock);

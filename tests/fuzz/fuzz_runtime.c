@@ -714,6 +714,8 @@ fz_run(struct fz_input *in)
 
 		if (event_base_loop(in->base, EVLOOP_NONBLOCK) == 1)
 			return; /* nothing left to wait for */
+		/* Between passes, as server_run() does. */
+		server_reap(&in->srv);
 		if (fz_busy) {
 			event_base_dump_events(in->base, stderr);
 			fz_fail("the loop is still running callbacks after %u "
@@ -1116,6 +1118,7 @@ fz_op(struct fz_input *in)
 		case 1:
 			fz_epoll_ready = -1;
 			event_base_loop(in->base, EVLOOP_NONBLOCK);
+			server_reap(&in->srv);
 			fz_read_upstreams(in);
 			break;
 		case 2:

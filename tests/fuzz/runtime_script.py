@@ -464,6 +464,19 @@ def hand_scripts():
     sc.usend(0, b"HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n")
     sc.ufill(0, 0x30, 60000).run().op(READ, 0)
     out["limits_slow_reader"] = sc.bytes()
+
+    # A reload during a DNS outage: monitor mode forwards a blocked
+    # request, its lookup goes unanswered until the nameserver is marked
+    # down and probed; the reload then retires the resolver while the
+    # probe waits (freeing it failed the probe, whose callback used the
+    # freed nameserver).
+    sc = Script(1).connect()
+    sc.send(0, b"GET http://other.example/ HTTP/1.1\r\n"
+               b"Host: other.example\r\n\r\n").run()
+    sc.op(DNS, 3).time(2000).op(DNS, 3).time(2000).op(DNS, 3)
+    sc.time(11000).op(MISC, 4)
+    sc.run().time(2000).run().op(DNS, 1).run()
+    out["resolver_freed_while_probing"] = sc.bytes()
     return out
 
 

@@ -5,18 +5,26 @@ upstream counts them), carries RFC 5019 caching headers and the same
 bytes, and is logged with ocspgate.cache = "hit"; an answer stops being
 served at its max-age; nonce-bearing, failed, unverified and
 non-successful exchanges are never cached; the byte bound evicts.
+The cache is the process's: with four workers, connections served by
+every one of them find the answer one of them fetched, and a real
+`openssl ocsp` responder is asked once; a reload empties it and takes
+the new cache_size.
 
 Reuse: requests to the same upstream share one keep-alive connection; a
 pooled connection the server closes just as it is reused is retried once
 for a GET and not for a POST.
 """
 
+import os
+import signal
+import socket
+import threading
 import time
 
 from ocspgate_harness import (
-    OCSP_RESPONSE_TRY_LATER, CertID, Client, ProxyTestCase, free_port, get,
-    get_cryptoapi, http_request, metric_sample, ocsp_post, ocsp_request_der,
-    scaled, scrape_metrics)
+    OCSP_RESPONSE_TRY_LATER, CertID, Client, ProxyTestCase, ThreadedServer,
+    config_text, free_port, get, get_cryptoapi, http_request, metric_sample,
+    ocsp_post, ocsp_request_der, parse_request, scaled, scrape_metrics)
 from ocsp_forge import CannedUpstream, flip_signature_byte, http_answer
 from test_response import Fixtures
 
@@ -202,6 +210,215 @@ class CacheTests(ProxyTestCase):
         self.assertEqual(self.up.request_count(), 12)
         self.ask(proxy, ders[0], get_form=False)
         self.assertEqual(self.up.request_count(), 13)
+
+
+class CountingRelay(ThreadedServer):
+    """Stands between ocspgate and a real `openssl ocsp` responder:
+    records each request (its Via, which names the worker that sent it,
+    and its body) and passes it on, one connection to the responder per
+    request, then passes the answer back and closes."""
+
+    def __init__(self, responder_port):
+        self.responder_port = responder_port
+        self.seen = []  # (via, body) per request, in arrival order
+        super().__init__()
+
+    def handle(self, conn):
+        conn.settimeout(scaled(10))
+        pending = bytearray()
+        try:
+            while True:
+                got = parse_request(pending)
+                if got is not None:
+                    break
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+            req, n = got
+            with self.lock:
+                self.seen.append((req.header("via"), req.body))
+            with socket.create_connection(
+                    ("127.0.0.1", self.responder_port),
+                    timeout=scaled(10)) as up:
+                up.sendall(bytes(pending[:n]))
+                answer = bytearray()
+                while True:
+                    chunk = up.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+            conn.sendall(bytes(answer))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def requests(self):
+        with self.lock:
+            return list(self.seen)
+
+
+class SharedCacheTests(ProxyTestCase):
+    """One cache for the process, in front of a real responder."""
+
+    RESPONDERS = 1
+
+    def setUp(self):
+        super().setUp()
+        self.relay = CountingRelay(self.resp.port)
+        self.addCleanup(self.relay.stop)
+        self.spec = "ocsp.ca.test:%d" % self.relay.port
+        self.url = "http://%s/" % self.spec
+        self.der = ocsp_request_der([self.pki.cert_id("good")])
+
+    def fetches(self, der):
+        """How often the responder was asked <der>."""
+        return sum(1 for _, body in self.relay.requests() if body == der)
+
+    def ask(self, c, der):
+        c.send(ocsp_post(self.url, der))
+        r = c.read_response(timeout=10)
+        self.assertEqual(r.status, 200)
+        return r
+
+    def test_every_worker_finds_one_fetch(self):
+        """Four workers. The question is asked once and its answer
+        stored; then connections come eight at a time, each first with a
+        question of its own (a nonce: never cached, so the responder sees
+        it with the Via of the worker that took the connection), then
+        the common one on the same connection. Once connections have
+        reached all four workers, the responder has still been asked the
+        common question once: every worker found the answer one of them
+        fetched (with a cache per worker, each would ask once)."""
+        proxy = self.start_proxy(responders=[self.spec], workers=4,
+                                 cache_size=1 << 20)
+        with Client(proxy.port) as c:
+            first = self.ask(c, self.der)
+        self.assertEqual(self.fetches(self.der), 1)
+        vias = {}  # worker's Via -> connections it served
+        lock = threading.Lock()
+        failures = []
+
+        def connection():
+            own = ocsp_request_der([self.pki.cert_id("good")],
+                                   nonce=os.urandom(16))
+            try:
+                with Client(proxy.port, timeout=10) as c:
+                    self.ask(c, own)
+                    r = self.ask(c, self.der)
+            except (AssertionError, OSError) as e:
+                with lock:
+                    failures.append(repr(e))
+                return
+            via = [v for v, body in self.relay.requests() if body == own]
+            with lock:
+                if r.body != first.body or len(via) != 1:
+                    failures.append("another answer (fetched again?) or Via %r" % via)
+                else:
+                    vias[via[0]] = vias.get(via[0], 0) + 1
+
+        rounds = 0
+        while len(vias) < 4 and rounds < 40 and not failures:
+            ts = [threading.Thread(target=connection) for _ in range(8)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join(scaled(30))
+            rounds += 1
+        self.assertEqual(failures, [])
+        self.assertEqual(len(vias), 4,
+                         "connections reached %d workers in %d rounds"
+                         % (len(vias), rounds))
+        self.assertEqual(self.fetches(self.der), 1,
+                         "the common question was fetched again")
+        n = 1 + 2 * sum(vias.values())
+        evs = proxy.wait_events(n)
+        self.assertEqual(len(evs), n)
+        common = [get(e, "ocspgate.cache") for e in evs
+                  if not get(e, "ocspgate.ocsp.request.nonce")]
+        self.assertEqual(common[0], "miss")
+        self.assertEqual(set(common[1:]), {"hit"})
+        self.assertEqual(len(common), 1 + sum(vias.values()))
+
+    def admin_metric(self, admin, name):
+        return metric_sample(scrape_metrics(admin), name)
+
+    def wait_metric(self, admin, name, want, timeout=5):
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline:
+            if self.admin_metric(admin, name) == want:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def reload(self, proxy, cfg):
+        proxy.conf_path.write_text(config_text(cfg))
+        nerr = len(proxy.err.lines)
+        proxy.signal(signal.SIGHUP)
+        self.assertTrue(proxy.err.wait_for(
+            lambda l: any("reloaded" in x for x in l[nerr:]), 5),
+            proxy.err.text())
+
+    def settle(self, proxy, want):
+        """Asks on fresh connections until <want> ("hit", "bypass") comes
+        eight times in a row: a worker that has not switched to the new
+        config yet meanwhile gets a miss. Returns how many asks it took;
+        fails past 200."""
+        row = asks = 0
+        while row < 8:
+            self.assertLess(asks, 200, "the cache never settled on %s"
+                            % want)
+            with Client(proxy.port) as c:
+                self.ask(c, self.der)
+            asks += 1
+            ev = proxy.wait_events(self.nevents + asks)[-1]
+            row = row + 1 if get(ev, "ocspgate.cache") == want else 0
+        self.nevents += asks
+        return asks
+
+    def test_reload_empties_and_resizes(self):
+        """A reload that changes cache_size (1 MiB to 2 MiB, then 0):
+        the cache is emptied (its entries were stored under the old
+        config), the next answer is fetched again and stored under the
+        new size; cache_size = 0 turns it off (every request bypass)."""
+        admin = free_port()
+        cfg = self.base_config(responders=[self.spec], workers=4,
+                               cache_size=1 << 20,
+                               admin_listen="127.0.0.1:%d" % admin)
+        proxy = self.start_proxy(cfg)
+        self.nevents = 0
+        self.settle(proxy, "hit")
+        self.assertEqual(self.fetches(self.der), 1)
+        self.assertEqual(self.admin_metric(admin, "ocspgate_cache_entries"),
+                         1)
+
+        self.reload(proxy, dict(cfg, cache_size=2 << 20))
+        # Emptied once the first worker takes the new config.
+        self.assertTrue(self.wait_metric(admin, "ocspgate_cache_entries", 0))
+        self.assertEqual(
+            self.admin_metric(admin, "ocspgate_cache_max_bytes"), 2 << 20)
+        # Whichever worker answers, the answer is fetched again: the old
+        # entry is gone, and a worker still on the old config neither
+        # finds nor stores.
+        with Client(proxy.port) as c:
+            self.ask(c, self.der)
+        self.nevents += 1
+        self.assertEqual(get(proxy.wait_events(self.nevents)[-1],
+                             "ocspgate.cache"), "miss")
+        self.assertEqual(self.fetches(self.der), 2)
+        self.settle(proxy, "hit")
+        fetched = self.fetches(self.der)
+        self.assertEqual(self.admin_metric(admin, "ocspgate_cache_entries"),
+                         1)
+        self.settle(proxy, "hit")
+        self.assertEqual(self.fetches(self.der), fetched)
+
+        self.reload(proxy, dict(cfg, cache_size=0))
+        self.assertTrue(self.wait_metric(admin, "ocspgate_cache_entries", 0))
+        self.settle(proxy, "bypass")
+        self.assertEqual(
+            self.admin_metric(admin, "ocspgate_cache_max_bytes"), 0)
 
 
 class ReuseTests(ProxyTestCase):

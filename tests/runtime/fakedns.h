@@ -34,6 +34,9 @@ struct fakedns {
 	size_t nnames;
 	unsigned queries;    /* every query read */
 	char last_name[256]; /* the name of the last one */
+	/* Called with each query read, before it is answered (if it is). */
+	void (*on_query)(struct fakedns *d, void *arg);
+	void *on_query_arg;
 };
 
 /* Reads the question's name at <p> (no compression) into <out>. Returns
@@ -81,6 +84,8 @@ fakedns_on_read(evutil_socket_t fd, short what, void *arg)
 	d->queries++;
 	end =
 	    fakedns_name(q, (size_t)n, 12, d->last_name, sizeof(d->last_name));
+	if (d->on_query != NULL)
+		d->on_query(d, d->on_query_arg);
 	if (end == 0 || end + 4 > (size_t)n || d->silent)
 		return;
 	qtype = (unsigned)q[end] << 8 | q[end + 1];

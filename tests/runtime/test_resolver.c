@@ -3,9 +3,10 @@
  * file is answered from it without a query; any other goes to the
  * configured server (a fake one on loopback), and its answer or NXDOMAIN
  * comes back; the last reference dropped inside a lookup's own callback
- * frees the resolver on the next loop pass, not under evdns's feet (ASan
- * would see it); a hosts file gone by the time the resolver is made is
- * an error naming it.
+ * puts the resolver on its retired list, freed by resolver_reap() once
+ * the loop has nothing left to run, not under evdns's feet (ASan would
+ * see it); a hosts file gone by the time the resolver is made is an
+ * error naming it.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -105,6 +106,7 @@ main(void)
 	struct resolver *r;
 	struct config *c;
 	struct lookup l = {0};
+	struct resolver *retired = NULL;
 	FILE *f;
 
 	if (mkdtemp(dir) == NULL || (base = event_base_new()) == NULL) {
@@ -145,12 +147,19 @@ main(void)
 
 	/*
 	 * The last reference goes in the lookup's own callback (a reload
-	 * brought another resolver meanwhile): freed after it returns.
+	 * brought another resolver meanwhile): retired, not freed; freed by
+	 * a reap once the loop has nothing to run.
 	 */
+	resolver_retire_to(r, &retired);
 	l.unref = r;
 	look_up(base, r, "origin.test", &l);
 	CHECK(l.done && l.result == 0);
-	event_base_loop(base, EVLOOP_NONBLOCK);
+	CHECK(retired == r);
+	for (int i = 0; i < 20 && retired != NULL; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		resolver_reap(base, &retired);
+	}
+	CHECK(retired == NULL);
 	l.unref = NULL;
 
 	/* A reference taken keeps it: two unrefs free it. */

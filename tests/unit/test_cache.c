@@ -2,7 +2,8 @@
  * Unit tests for the OCSP response cache: hits and misses on the full
  * key, expiry, LRU eviction, the byte bound, refusals, replacement,
  * resizing, the Cache-Control parser, the expiry rule, the served
- * headers, and a randomised run checked against a model.
+ * headers, a randomised run checked against a model, and how a cache
+ * shared by threads is cut into shards (how many, and which holds a key).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -632,6 +633,80 @@ test_stress(void)
 	ocsp_cache_free(c);
 }
 
+static void
+test_shards(void)
+{
+	static const struct {
+		size_t bytes, shards;
+	} t[] = {
+	    {0, 1},
+	    {20000, 1},
+	    {(1u << 20) - 1, 1},
+	    {1u << 20, 1},
+	    {(2u << 20) - 1, 1},
+	    {2u << 20, 2},
+	    {3u << 20, 2},
+	    {4u << 20, 4},
+	    {15u << 20, 8},
+	    {16u << 20, 16},
+	    {32u << 20, 16}, /* the default cache_size */
+	    {(size_t)1 << 34, 16},
+	    {SIZE_MAX, 16},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t n = ocsp_cache_shards(t[i].bytes);
+
+		CHECKF(
+		    n == t[i].shards, "%zu bytes: %zu shards", t[i].bytes, n);
+		/* Each shard keeps its minimum, unless there is one. */
+		CHECK(n == 1 || t[i].bytes / n >= OCSP_CACHE_SHARD_MIN_BYTES);
+	}
+}
+
+/*
+ * Which shard holds a key: one shard takes all; the choice depends on
+ * the whole key (responder and request) and on the seed, and is the same
+ * every time; keys spread over the shards.
+ */
+static void
+test_shard_of(void)
+{
+	size_t count[OCSP_CACHE_SHARDS_MAX] = {0};
+	unsigned char req[16];
+	uint64_t rs = 42;
+	size_t moved = 0;
+
+	CHECK(ocsp_cache_shard_of(1, 1, S("r"), req_a, sizeof(req_a)) == 0);
+	CHECK(ocsp_cache_shard_of(1, 0, S("r"), req_a, sizeof(req_a)) == 0);
+	CHECK(ocsp_cache_shard_of(1, 16, NULL, 0, NULL, 0) < 16);
+	for (unsigned i = 0; i < 4096; i++) {
+		size_t a, b;
+
+		for (size_t k = 0; k < sizeof(req); k++)
+			req[k] = (unsigned char)test_rand(&rs);
+		a = ocsp_cache_shard_of(
+		    7, 16, S("ocsp.ca.test"), req, sizeof(req));
+		CHECK(a < 16);
+		CHECK(a ==
+		    ocsp_cache_shard_of(
+		        7, 16, S("ocsp.ca.test"), req, sizeof(req)));
+		count[a]++;
+		b = ocsp_cache_shard_of(
+		    8, 16, S("ocsp.ca.test"), req, sizeof(req));
+		moved += a != b;
+		/* The responder is part of the key, byte by byte. */
+		if (ocsp_cache_shard_of(
+		        7, 16, S("ocsp.ca.tesu"), req, sizeof(req)) != a)
+			moved++;
+	}
+	/* 4096 keys over 16 shards: 256 each on average. */
+	for (size_t i = 0; i < 16; i++)
+		CHECKF(count[i] > 128 && count[i] < 384, "shard %zu: %zu", i,
+		    count[i]);
+	CHECK(moved > 4096); /* another seed or responder: another shard */
+}
+
 int
 main(void)
 {
@@ -645,5 +720,7 @@ main(void)
 	test_expiry();
 	test_headers();
 	test_stress();
+	test_shards();
+	test_shard_of();
 	return check_done();
 }
