@@ -28,7 +28,13 @@ struct evbuffer;
 #define CONN_TIMEOUT   0x40 /* no progress within the timeout */
 #define CONN_CONNECTED 0x80 /* conn_connect() succeeded */
 
-#define CONN_READ_MAX 16384 /* bytes of one read() */
+/*
+ * Bytes of one read(): CONN_READ_ROOM while reads leave room (a request
+ * head, an OCSP answer), CONN_READ_MAX after one filled it (a large CRL
+ * or trust list takes a quarter of the passes).
+ */
+#define CONN_READ_ROOM 4096
+#define CONN_READ_MAX  16384
 
 struct conn;
 
@@ -48,6 +54,7 @@ struct conn {
 	bool write_armed;  /* wr is added */
 	bool write_failed; /* a write failed: nothing more is sent */
 	bool connecting;   /* conn_connect() in progress */
+	bool read_full;    /* the last read filled its room: read more */
 	bool has_timeout;
 	struct timeval write_timeout;
 	bool has_read_timeout;

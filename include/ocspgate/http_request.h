@@ -75,6 +75,7 @@ const struct http_span *http_headers_get(
 #define HTTP_FINGERPRINT_LEN   19  /* "po1106_" and 12 hex digits */
 #define HTTP_DATE_LEN          29  /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 #define HTTP_CACHE_CONTROL_MAX 112 /* its canonical form, at most */
+#define HTTP_MEDIA_TYPE_MAX    64  /* a forwarded Content-Type */
 
 /* Observations on a request's head, bits of http_filter.flags. */
 enum http_request_flag {
@@ -95,6 +96,7 @@ struct http_filter {
 	char fingerprint[HTTP_FINGERPRINT_LEN + 1];
 	char ims[HTTP_DATE_LEN + 1]; /* If-Modified-Since, re-formatted */
 	char cc[HTTP_CACHE_CONTROL_MAX + 1]; /* Cache-Control, canonical */
+	char ct[HTTP_MEDIA_TYPE_MAX + 1];    /* Content-Type, lowercase */
 };
 
 enum http_target_form {

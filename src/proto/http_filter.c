@@ -5,6 +5,7 @@
  * client's header-name fingerprint and the CryptoAPI shape check.
  * Pure: no I/O, no libevent, no globals.
  */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +68,8 @@ static const struct http_filter_field {
     {"Pragma", 6, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
     {"If-Modified-Since", 17, 64, SHAPE_DATE, false, REBUILD_AS_IS},
     {"If-None-Match", 13, 128, SHAPE_ETAGS, false, REBUILD_ETAG},
-    {"Content-Type", 12, 64, SHAPE_MEDIA, false, REBUILD_BODY_TYPE},
+    {"Content-Type", 12, HTTP_MEDIA_TYPE_MAX, SHAPE_MEDIA, false,
+        REBUILD_BODY_TYPE},
     /*
      * Consumed: an answer's content coding is neither decoded nor relayed
      * (an OCSP answer or a CRL is judged as DER), languages mean nothing
@@ -716,7 +718,7 @@ http_filter_etag(struct http_span v, struct http_span *out)
  */
 static bool
 http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
-    const struct http_request *r, char *cc)
+    const struct http_request *r, char *cc, char *ct)
 {
 	switch (f->rebuild) {
 	case REBUILD_AS_IS:
@@ -735,8 +737,15 @@ http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
 	case REBUILD_ETAG:
 		return http_filter_etag(h->value, &h->out);
 	case REBUILD_BODY_TYPE:
-		return r->body_len > 0 || r->llhttp_method == HTTP_POST ||
-		    r->llhttp_method == HTTP_PUT;
+		if (r->body_len == 0 && r->llhttp_method != HTTP_POST &&
+		    r->llhttp_method != HTTP_PUT)
+			return false;
+		/* Media types compare without case: the case carries no bit. */
+		for (size_t i = 0; i < h->out.len; i++)
+			ct[i] = (char)tolower((unsigned char)h->out.p[i]);
+		ct[h->out.len] = '\0';
+		h->out.p = ct;
+		return true;
 	}
 	return false;
 }
@@ -1131,7 +1140,7 @@ http_filter_apply(struct http_request *r)
 		/* Media type parameters are left behind: they weigh too. */
 		if (f->shape == SHAPE_MEDIA)
 			fl->dropped_bytes += h->value.len - h->out.len;
-		if (!http_filter_rebuild(f, h, r, fl->cc))
+		if (!http_filter_rebuild(f, h, r, fl->cc, fl->ct))
 			continue;
 		h->forward = true;
 		h->field = (uint8_t)row;

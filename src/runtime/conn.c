@@ -16,9 +16,6 @@
 
 #include "ocspgate/conn.h"
 
-/* The first read of a request takes this much room; later ones too. */
-#define CONN_READ_ROOM 4096
-
 /* Reads only while wanted and below the input's bound. */
 static void
 conn_arm_read(struct conn *c)
@@ -86,7 +83,8 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct evbuffer_iovec v;
-	size_t room = CONN_READ_ROOM, len = evbuffer_get_length(c->in);
+	size_t room = c->read_full ? CONN_READ_MAX : CONN_READ_ROOM;
+	size_t len = evbuffer_get_length(c->in);
 	ssize_t n;
 	int e;
 
@@ -134,6 +132,7 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 		c->on_event(c, CONN_READING | CONN_EOF, c->arg);
 		return;
 	}
+	c->read_full = (size_t)n == room;
 	v.iov_len = (size_t)n;
 	evbuffer_commit_space(c->in, &v, 1);
 	conn_arm_read(c);

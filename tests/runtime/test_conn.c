@@ -108,7 +108,8 @@ test_read(struct event_base *base)
 	    "first read left %zu bytes", s.in_at_first_read);
 	RUN_UNTIL(base, evbuffer_get_length(c->in) == sizeof(big));
 	CHECK(evbuffer_get_length(c->in) == sizeof(big));
-	CHECK(s.reads >= 3);
+	/* The first read filled its 4 KiB: the next takes the rest. */
+	CHECKF(s.reads == 2, "%d reads", (int)s.reads);
 
 	/* The bound: reading stops at it and goes on once it is taken. */
 	evbuffer_drain(c->in, sizeof(big));

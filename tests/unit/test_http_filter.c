@@ -583,7 +583,7 @@ test_rewrites(void)
 
 	CHECK(t_parse(&r,
 	    "POST http://ocsp.ca.test/ HTTP/1.1\r\nHost: ocsp.ca.test\r\n"
-	    "user-agent: x\r\nCONTENT-TYPE: application/ocsp-request; "
+	    "user-agent: x\r\nCONTENT-TYPE: Application/OCSP-Request; "
 	    "charset=\"utf-8\"\r\n"
 	    "if-modified-since: Sunday, 06-Nov-94 08:49:37 GMT\r\n"
 	    "via: 1.1 gw.corp.example:3128, HTTP/1.0 edge\r\n"
