@@ -98,6 +98,8 @@ struct resolver_addr {
 
 struct config {
 	_Atomic unsigned refs; /* shared by worker threads */
+	/* Set before the config is shared: later loads have larger ones. */
+	unsigned long generation;
 	char *path;
 	struct listen_addr *listen;
 	size_t nlisten;

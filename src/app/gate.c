@@ -396,6 +396,7 @@ gate_reload(struct gate *g, char *err, size_t errlen)
 
 	if ((cfg = config_load(g->path, err, errlen)) == NULL)
 		return -1;
+	cfg->generation = g->cfg->generation + 1;
 	if (server_check_mark(cfg, err, errlen) == -1)
 		goto fail;
 	/* The workers build their own; this one finds errors first. */

@@ -94,7 +94,13 @@ shared_cache_configure(struct shared_cache *sc, struct config *cfg)
 	size_t n, bytes;
 
 	pthread_mutex_lock(&sc->config_lock);
-	if (sc->cfg == cfg) {
+	/*
+	 * A worker late to a reload (or whose switch to a newer config
+	 * failed) applies an older config after another applied the newer:
+	 * the cache stays the newer one's.
+	 */
+	if (sc->cfg == cfg ||
+	    (sc->cfg != NULL && cfg->generation < sc->cfg->generation)) {
 		pthread_mutex_unlock(&sc->config_lock);
 		return;
 	}

@@ -176,6 +176,34 @@ test_alone(void)
 }
 
 /*
+ * A worker late to a reload applies the older config after another
+ * applied the newer (or its own switch failed): the cache stays the
+ * newer one's, and the late worker misses until it switches too.
+ */
+static void
+test_late_worker(void)
+{
+	struct config *old = load("33554432"), *new = load("33554432");
+	struct shared_cache *sc = shared_cache_new();
+	static const unsigned char req[] = {0x30, 0x03, 0x02, 0x01, 0x07};
+	static const unsigned char resp[] = {0x30, 0x03, 0x0a, 0x01, 0x00};
+	struct copied got;
+
+	CHECK(sc != NULL && old != NULL && new != NULL);
+	new->generation = old->generation + 1;
+	shared_cache_configure(sc, old);
+	shared_cache_configure(sc, new);
+	CHECK(put(sc, new, "r", req, sizeof(req), resp, sizeof(resp)) == 0);
+	shared_cache_configure(sc, old); /* the late worker */
+	CHECK(get(sc, new, "r", req, sizeof(req), &got));
+	CHECK(!get(sc, old, "r", req, sizeof(req), &got));
+	CHECK(put(sc, old, "r", req, sizeof(req), resp, sizeof(resp)) == -1);
+	shared_cache_free(sc);
+	config_unref(old);
+	config_unref(new);
+}
+
+/*
  * One shard's bound: a cache of 20000 bytes (one shard) refuses an entry
  * over an eighth of it and evicts the oldest to make room; 32 MiB (16
  * shards of 2 MiB) takes an entry of 200 KB, under an eighth of a shard.
@@ -377,6 +405,7 @@ int
 main(void)
 {
 	test_alone();
+	test_late_worker();
 	test_bounds();
 	test_threads();
 	return check_done();
