@@ -708,8 +708,9 @@ class Responder:
             index, ca, signer, key = (pki.index2, pki.ca2, pki.ocsp2,
                                       pki.ocsp2_key)
         self.proc = None
-        last = ""
+        tries = []
         for _ in range(5):
+            t0 = time.monotonic()
             self.port = free_port()
             cmd = ["openssl", "ocsp", "-index", str(index), "-port",
                    str(self.port), "-rsigner", str(signer), "-rkey", str(key),
@@ -743,9 +744,35 @@ class Responder:
                 time.sleep(0.01)
             if ok:
                 return
-            last = self.err.text()
+            ended = self.proc.poll()  # None: still running, not ready
             self.stop()
-        raise AssertionError("openssl ocsp responder did not start: " + last)
+            tries.append(self._attempt_report(t0, ended))
+        raise AssertionError("openssl ocsp responder did not start:\n"
+                             + "\n".join(tries))
+
+    def _attempt_report(self, t0, code):
+        """One failed start, for the error: how it ended (exit status or
+        signal), how long it ran, what it wrote, and whether a dual-stack
+        socket could bind its port now (-multi logs to syslog only)."""
+        if code is None:
+            how = "not ready, still running"
+        elif code < 0:
+            how = "killed by signal %d" % -code
+        else:
+            how = "exit status %d" % code
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("::", self.port))
+                bind = "free now"
+        except OSError as e:
+            bind = "bind [::]:%d now: %s" % (self.port, e.strerror)
+        self.out.join()
+        self.err.join()
+        return ("  pid %d port %d: %s after %.2fs; %s; stdout %r; stderr %r"
+                % (self.proc.pid, self.port, how, time.monotonic() - t0,
+                   bind, self.out.text(), self.err.text()))
 
     def alive(self):
         return self.proc.poll() is None
