@@ -98,6 +98,25 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_wildcard_port():
+    """A TCP port a server binding every address (`openssl ocsp -port N`:
+    [::] dual-stack, SO_REUSEADDR) can bind right now. free_port() checks
+    only 127.0.0.1, so it hands out ports that a socket on another address
+    holds, e.g. a client's TIME_WAIT on 127.0.0.2:N or [::1]:N, and the
+    wildcard bind then fails; here the kernel checks the same bind."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        host = "::"
+    except OSError:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        host = "0.0.0.0"
+    with s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def http_get(port, path, timeout=5):
     """(status, body) of GET path on 127.0.0.1:port (an admin endpoint)."""
     with socket.create_connection(("127.0.0.1", port), timeout) as s:
@@ -711,7 +730,7 @@ class Responder:
         tries = []
         for _ in range(5):
             t0 = time.monotonic()
-            self.port = free_port()
+            self.port = free_wildcard_port()
             cmd = ["openssl", "ocsp", "-index", str(index), "-port",
                    str(self.port), "-rsigner", str(signer), "-rkey", str(key),
                    "-CA", str(ca), "-nmin", "5", "-ignore_err"]
@@ -745,6 +764,11 @@ class Responder:
             if ok:
                 return
             ended = self.proc.poll()  # None: still running, not ready
+            if ended is None and (self.out.closed or self.err.closed):
+                try:  # its pipe closed: it is exiting, get its status
+                    ended = self.proc.wait(timeout=scaled(1))
+                except subprocess.TimeoutExpired:
+                    pass
             self.stop()
             tries.append(self._attempt_report(t0, ended))
         raise AssertionError("openssl ocsp responder did not start:\n"
