@@ -98,6 +98,25 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
         return s.getsockname()[1]
 
 
+def free_wildcard_port():
+    """A TCP port a server binding every address (`openssl ocsp -port N`:
+    [::] dual-stack, SO_REUSEADDR) can bind right now. free_port() checks
+    only 127.0.0.1, so it hands out ports that a socket on another address
+    holds, e.g. a client's TIME_WAIT on 127.0.0.2:N or [::1]:N, and the
+    wildcard bind then fails; here the kernel checks the same bind."""
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        host = "::"
+    except OSError:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        host = "0.0.0.0"
+    with s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def http_get(port, path, timeout=5):
     """(status, body) of GET path on 127.0.0.1:port (an admin endpoint)."""
     with socket.create_connection(("127.0.0.1", port), timeout) as s:
@@ -708,9 +727,10 @@ class Responder:
             index, ca, signer, key = (pki.index2, pki.ca2, pki.ocsp2,
                                       pki.ocsp2_key)
         self.proc = None
-        last = ""
+        tries = []
         for _ in range(5):
-            self.port = free_port()
+            t0 = time.monotonic()
+            self.port = free_wildcard_port()
             cmd = ["openssl", "ocsp", "-index", str(index), "-port",
                    str(self.port), "-rsigner", str(signer), "-rkey", str(key),
                    "-CA", str(ca), "-nmin", "5", "-ignore_err"]
@@ -743,9 +763,40 @@ class Responder:
                 time.sleep(0.01)
             if ok:
                 return
-            last = self.err.text()
+            ended = self.proc.poll()  # None: still running, not ready
+            if ended is None and (self.out.closed or self.err.closed):
+                try:  # its pipe closed: it is exiting, get its status
+                    ended = self.proc.wait(timeout=scaled(1))
+                except subprocess.TimeoutExpired:
+                    pass
             self.stop()
-        raise AssertionError("openssl ocsp responder did not start: " + last)
+            tries.append(self._attempt_report(t0, ended))
+        raise AssertionError("openssl ocsp responder did not start:\n"
+                             + "\n".join(tries))
+
+    def _attempt_report(self, t0, code):
+        """One failed start, for the error: how it ended (exit status or
+        signal), how long it ran, what it wrote, and whether a dual-stack
+        socket could bind its port now (-multi logs to syslog only)."""
+        if code is None:
+            how = "not ready, still running"
+        elif code < 0:
+            how = "killed by signal %d" % -code
+        else:
+            how = "exit status %d" % code
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("::", self.port))
+                bind = "free now"
+        except OSError as e:
+            bind = "bind [::]:%d now: %s" % (self.port, e.strerror)
+        self.out.join()
+        self.err.join()
+        return ("  pid %d port %d: %s after %.2fs; %s; stdout %r; stderr %r"
+                % (self.proc.pid, self.port, how, time.monotonic() - t0,
+                   bind, self.out.text(), self.err.text()))
 
     def alive(self):
         return self.proc.poll() is None
