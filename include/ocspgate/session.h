@@ -147,6 +147,7 @@ struct session {
 	bool in_request;     /* a byte of it has arrived */
 	bool forwarded;      /* sent upstream */
 	bool close_after;    /* close once the answer is sent */
+	bool client_eof;     /* the client half-closed: reads no more */
 	enum reason failure; /* upstream failure, or NONE */
 	const char *failure_detail;
 	struct timespec start_wall;

@@ -471,7 +471,9 @@ void
 session_answer_done(struct session *s, bool keep_alive)
 {
 	s->state = SESSION_REPLYING;
-	s->close_after = !keep_alive;
+	/* Not cleared: a reset client (session_on_event) stays a reason. */
+	if (!keep_alive)
+		s->close_after = true;
 	evtimer_del(s->timer);
 	/* Finish from the write callback, also when the output is empty. */
 	conn_trigger_write(s->client);
@@ -863,6 +865,25 @@ session_linger(struct session *s)
 	session_arm_timer(s, SESSION_LINGER_SEC);
 }
 
+/*
+ * The client closed its sending side and all it sent before was served:
+ * a request it left incomplete is logged as cut short and the
+ * connection closes; otherwise the last answer goes out, then the FIN.
+ */
+static void
+session_client_done(struct session *s)
+{
+	if (s->in_request) {
+		if (s->rq != NULL && s->rq->verdict.reason == REASON_NONE) {
+			s->rq->verdict.reason = REASON_HTTP_MALFORMED;
+			s->rq->verdict.detail = "client closed mid-request";
+		}
+		session_close(s);
+		return;
+	}
+	session_linger(s);
+}
+
 static void
 session_on_read(struct conn *c, void *arg)
 {
@@ -898,6 +919,17 @@ session_on_write(struct conn *c, void *arg)
 	}
 	session_end_request(s);
 	s->state = SESSION_READING;
+	if (s->client_eof) {
+		/*
+		 * The client half-closed behind pipelined requests: each
+		 * complete one still in the input is served in turn, as
+		 * without the close; reading stays off (nothing more comes).
+		 */
+		session_read(s);
+		if (s->state == SESSION_READING)
+			session_client_done(s);
+		return;
+	}
 	/* Idle until the next request: hold no request buffers meanwhile. */
 	if (evbuffer_get_length(c->in) == 0)
 		session_put_buffers(s);
@@ -930,8 +962,13 @@ session_on_event(struct conn *c, short what, void *arg)
 		 * does not stop the exchange with the upstream midway before
 		 * the answer starts (some responders take a connection closed
 		 * early badly): writing the answer fails and closes then.
+		 * A half-close ends reading, not serving: the complete
+		 * requests sent before it are still served (session_on_write).
 		 */
-		s->close_after = true;
+		if (what & CONN_EOF)
+			s->client_eof = true;
+		else
+			s->close_after = true; /* gone: nothing more to serve */
 		conn_enable_read(c, false);
 		return;
 	}

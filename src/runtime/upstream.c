@@ -224,6 +224,8 @@ upstream_connect_next(struct upstream *u, int last_error)
 		evutil_socket_t fd;
 
 		u->addr_next = ai->ai_next;
+		/* The request is queued until this connection is up. */
+		u->connected = false;
 		addr_ip(ai->ai_addr, u->ip, sizeof(u->ip));
 		if ((fd = upstream_socket(u, ai->ai_family)) == -1) {
 			last_error = errno;
@@ -655,6 +657,7 @@ upstream_on_event(struct conn *c, short what, void *arg)
 		u->conn = NULL;
 		u->reused = false;
 		u->no_reuse = true;
+		u->connected = false; /* the fresh one connects first */
 		if (u->req->llhttp_method == HTTP_GET ||
 		    u->req->llhttp_method == HTTP_HEAD) {
 			metrics_add(&u->srv->metrics.upstream_retries_total, 1);

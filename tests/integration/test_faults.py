@@ -27,7 +27,7 @@ import unittest
 from ocspgate_harness import (
     Client, FakeDNS, ProxyTestCase, assert_event_shape, assert_refusal,
     binary, free_port, get, http_request, ocsp_post, ocsp_request_der,
-    parse_request, parse_response, scaled)
+    parse_request, parse_response, scaled, upstream_seq)
 
 
 # --------------------------------------------------------------------------
@@ -916,6 +916,86 @@ class FaultTests(GateTestCase):
         self.assert_fds_back(proxy, base)
         for ev in proxy.events():
             check_event(self, ev)
+
+
+
+class HalfCloseTests(GateTestCase):
+    """A client that sends its requests pipelined and then shuts its
+    sending side (SHUT_WR) still gets every complete request answered, in
+    order, and each logged: the close says no more requests come, not
+    that the ones sent are void. Once dropped unanswered and unlogged
+    when the EOF was read while an answer was queued (3 to 38 answers of
+    60, depending on timing)."""
+
+    N = 60
+
+    def pipelined(self, tail=b""):
+        """N pipelined POSTs (every third to an unlisted host, answered
+        403; the others to a recording upstream) and <tail>, then SHUT_WR.
+        Returns the answers, the proxy, the upstream, and how many events
+        the proxy's log held before (a test's proxies share one)."""
+        rec = self.upstream()
+        proxy = self.start_proxy(responders=["ocsp.ca.test:%d" % rec.port])
+        base = len(proxy.events())
+        url = "http://ocsp.ca.test:%d/" % rec.port
+        data = b""
+        for i in range(self.N):
+            der = ocsp_request_der([self.pki.cert_id("good")],
+                                   nonce=bytes([i + 1]) * 8)
+            data += ocsp_post("http://evil.test/" if i % 3 == 0 else url,
+                              der)
+        with Client(proxy.port) as c:
+            c.send(data + tail)
+            c.sock.shutdown(socket.SHUT_WR)
+            rs = [c.read_response(timeout=10) for _ in range(self.N)]
+            # then the FIN, and nothing else
+            c.sock.settimeout(scaled(10))
+            rest = b""
+            while True:
+                chunk = c.sock.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            self.assertEqual(rest, b"")
+        return rs, proxy, rec, base
+
+    def check_served(self, rs, evs, rec):
+        want = [403 if i % 3 == 0 else 200 for i in range(self.N)]
+        self.assertEqual([r.status for r in rs], want)
+        # the forwarded ones went upstream one after the other, in order
+        self.assertEqual([upstream_seq(r) for r in rs if r.status == 200],
+                         [str(i + 1) for i in range(want.count(200))])
+        self.assertEqual(len(rec.requests), want.count(200))
+        self.assertEqual(
+            [get(e, "event.reason") for e in evs[:self.N]],
+            ["unknown_responder" if i % 3 == 0 else "ocsp_request"
+             for i in range(self.N)])
+        self.assertEqual([get(e, "http.response.status_code")
+                          for e in evs[:self.N]], want)
+
+    def test_pipelined_requests_then_half_close(self):
+        # Where the EOF is read among the answers depends on timing: a
+        # few rounds, each on a fresh proxy.
+        for _ in range(3):
+            rs, proxy, rec, base = self.pipelined()
+            evs = proxy.wait_events(base + self.N)[base:]
+            self.check_served(rs, evs, rec)
+            self.assert_no_more_events(proxy, base + self.N)
+
+    def test_pipelined_requests_then_partial_then_half_close(self):
+        """A request cut short behind them is logged as such, unanswered,
+        after the others were served."""
+        partial = (b"POST http://evil.test/ HTTP/1.1\r\nHost: evil.test\r\n"
+                   b"Content-Length: 100\r\n\r\n0123")
+        rs, proxy, rec, _ = self.pipelined(partial)
+        evs = proxy.wait_events(self.N + 1)
+        self.check_served(rs, evs, rec)
+        last = evs[self.N]
+        self.assertEqual(get(last, "event.reason"), "http_malformed")
+        self.assertEqual(get(last, "ocspgate.detail"),
+                         "client closed mid-request")
+        self.assertIsNone(get(last, "http.response.status_code"))
+        self.assert_no_more_events(proxy, self.N + 1)
 
 
 if __name__ == "__main__":
