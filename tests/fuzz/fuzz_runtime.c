@@ -855,6 +855,55 @@ fz_pick(struct fz_conn *c, size_t n, unsigned a)
 	return c->fd == -1 ? NULL : c;
 }
 
+/*
+ * A socket for client <c> of <in>; with <from2>, bound to 127.0.0.2 and a
+ * port no earlier client of this input had. Events name their client by
+ * address and port only, and the kernel's bind(port 0) picks at random
+ * among the free ports, which include those of clients already closed:
+ * given a closed client's port, a new client would be matched to its
+ * events (and to its SO_ORIGINAL_DST). Ports refused here stay bound
+ * until one is new, so the kernel cannot offer them again meanwhile.
+ * A client from 127.0.0.1 takes its port at connect, as a real client
+ * does: the kernel hands those out in turn, not at random, so one comes
+ * back only after the whole range went round.
+ */
+static void
+fz_client_socket(struct fz_input *in, struct fz_conn *c, bool from2)
+{
+	int held[FZ_MAX_CLIENTS];
+	size_t nheld = 0;
+
+	for (;;) {
+		struct sockaddr_in sin;
+		socklen_t len = sizeof(sin);
+		bool used = false;
+
+		c->fd = socket(
+		    AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd == -1)
+			fz_fail("socket: %s", strerror(errno));
+		if (!from2)
+			break;
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
+		if (bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+		    getsockname(c->fd, (struct sockaddr *)&sin, &len) == -1)
+			fz_fail("bind 127.0.0.2: %s", strerror(errno));
+		inet_ntop(AF_INET, &sin.sin_addr, c->ip, sizeof(c->ip));
+		c->port = ntohs(sin.sin_port);
+		for (const struct fz_conn *o = in->cl; o < c && !used; o++)
+			used = o->port == c->port && strcmp(o->ip, c->ip) == 0;
+		if (!used)
+			break;
+		/* Each held port is one an earlier client has: fewer than
+		 * FZ_MAX_CLIENTS of them. */
+		held[nheld++] = c->fd;
+	}
+	while (nheld > 0)
+		close(held[--nheld]);
+}
+
 static void
 fz_connect(struct fz_input *in, unsigned a)
 {
@@ -865,7 +914,6 @@ fz_connect(struct fz_input *in, unsigned a)
 	    {"127.0.0.1", 8080}};
 	struct fz_conn *c;
 	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
 	size_t l;
 
 	if (in->ncl == FZ_MAX_CLIENTS || in->nl == 0)
@@ -874,16 +922,9 @@ fz_connect(struct fz_input *in, unsigned a)
 	memset(c, 0, sizeof(*c));
 	l = (a & 1) % in->nl;
 	c->proxied = in->lproxy[l];
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd == -1)
-		fz_fail("socket: %s", strerror(errno));
+	fz_client_socket(in, c, a & 2);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	if (a & 2) {
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1);
-		if (bind(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-			fz_fail("bind 127.0.0.2: %s", strerror(errno));
-	}
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons(in->lport[l]);
 	if (fz_sys_connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
@@ -894,10 +935,14 @@ fz_connect(struct fz_input *in, unsigned a)
 		c->refused = true;
 		return;
 	}
-	if (getsockname(c->fd, (struct sockaddr *)&sin, &len) == -1)
-		fz_fail("getsockname: %s", strerror(errno));
-	inet_ntop(AF_INET, &sin.sin_addr, c->ip, sizeof(c->ip));
-	c->port = ntohs(sin.sin_port);
+	if (!(a & 2)) {
+		socklen_t len = sizeof(sin);
+
+		if (getsockname(c->fd, (struct sockaddr *)&sin, &len) == -1)
+			fz_fail("getsockname: %s", strerror(errno));
+		inet_ntop(AF_INET, &sin.sin_addr, c->ip, sizeof(c->ip));
+		c->port = ntohs(sin.sin_port);
+	}
 	if (redirect[a >> 2].ip != NULL) {
 		c->redirected = true;
 		c->orig.sin_family = AF_INET;
