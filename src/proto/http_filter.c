@@ -527,18 +527,17 @@ static const char *const http_filter_accepts[] = {"*/*",
 static void
 http_filter_accept(struct http_span v, struct http_span *out)
 {
+	const char *known = http_filter_accepts[0];
+
 	for (size_t k = 0;
 	     k < sizeof(http_filter_accepts) / sizeof(http_filter_accepts[0]);
 	     k++) {
-		if (http_span_eq(&v, http_filter_accepts[k]) &&
-		    memcmp(v.p, http_filter_accepts[k], v.len) == 0) {
-			out->p = http_filter_accepts[k];
-			out->len = v.len;
-			return;
-		}
+		if (strlen(http_filter_accepts[k]) == v.len &&
+		    memcmp(v.p, http_filter_accepts[k], v.len) == 0)
+			known = http_filter_accepts[k];
 	}
-	out->p = http_filter_accepts[0];
-	out->len = 3;
+	out->p = known;
+	out->len = strlen(known);
 }
 
 /*
