@@ -46,6 +46,14 @@ void json_uint(struct json *j, const char *key, uint64_t v);
 void json_int(struct json *j, const char *key, int64_t v);
 void json_bool(struct json *j, const char *key, bool v);
 /*
+ * Looks at the UTF-8 sequence at <p> (<n> > 0 bytes left, p[0] >= 0x80):
+ * its length when it is well formed (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), else minus the length of its
+ * maximal ill-formed subpart.
+ */
+int json_utf8_len(const unsigned char *p, size_t n);
+
+/*
  * A time as the event log writes every one: UTC with milliseconds,
  * "2024-05-01T12:00:00.123Z" (RFC 3339). Nothing is written for a year
  * outside 0..9999.

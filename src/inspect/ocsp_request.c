@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "ocspgate/der.h"
+#include "ocspgate/hex.h"
 #include "ocspgate/ocsp_request.h"
 #include "ocspgate/path_shape.h"
 
@@ -1071,19 +1072,6 @@ done:
 	return why == NULL ? REASON_NONE : REASON_OCSP_MALFORMED;
 }
 
-/* Value of hex digit <c>, or -1. */
-static int
-ocsp_request_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Value of base64 character <c> in either alphabet; OCSP_B64_PAD for
  * '=', OCSP_B64_NONE for anything else.
@@ -1249,8 +1237,8 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 		ch = s[pos];
 		if (ch == '%') {
 			if (path_len - pos < 3 ||
-			    (hi = ocsp_request_hex(s[pos + 1])) == -1 ||
-			    (lo = ocsp_request_hex(s[pos + 2])) == -1)
+			    (hi = hex_value(s[pos + 1])) == -1 ||
+			    (lo = hex_value(s[pos + 2])) == -1)
 				return -1;
 			ch = (unsigned char)(hi << 4 | lo);
 			pos += 3;

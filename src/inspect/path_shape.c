@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ocspgate/fetch.h"
+#include "ocspgate/hex.h"
 #include "ocspgate/path_shape.h"
 
 /* Windows Update's trust-list directory, up to the language segment. */
@@ -38,18 +39,6 @@ path_shape_aia_char(unsigned char c)
 	return path_shape_alnum(c) || c == '-' || c == '_' || c == '.';
 }
 
-static int
-path_shape_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static unsigned char
 path_shape_lower(unsigned char c)
 {
@@ -76,7 +65,7 @@ static bool
 path_shape_all_hex(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (path_shape_hex((unsigned char)p[i]) == -1)
+		if (hex_value((unsigned char)p[i]) == -1)
 			return false;
 	return true;
 }
@@ -154,8 +143,8 @@ path_shape_file_segment(const char *seg, size_t n)
 		if (c != '%')
 			return "character outside the CDP/AIA alphabet";
 		if (n - i < 3 ||
-		    (hi = path_shape_hex((unsigned char)seg[i + 1])) == -1 ||
-		    (lo = path_shape_hex((unsigned char)seg[i + 2])) == -1)
+		    (hi = hex_value((unsigned char)seg[i + 1])) == -1 ||
+		    (lo = hex_value((unsigned char)seg[i + 2])) == -1)
 			return "broken escape";
 		v = hi << 4 | lo;
 		i += 2;
@@ -284,10 +273,10 @@ path_shape_ctl(const char *path, size_t len, const char *dir, size_t dir_len,
 		out->root = true;
 		for (i = 0; i < PATH_SHAPE_THUMBPRINT_LEN; i++)
 			out->thumbprint[i] =
-			    (unsigned char)(path_shape_hex(
+			    (unsigned char)(hex_value(
 			                        (unsigned char)file[2 * i])
 			            << 4 |
-			        path_shape_hex((unsigned char)file[2 * i + 1]));
+			        hex_value((unsigned char)file[2 * i + 1]));
 	} else if (!fetch_ctl_file(file, n, NULL, 0)) {
 		return "not a trust-list file Windows fetches";
 	}

@@ -115,41 +115,6 @@ trim_hex(char c)
 	    (c >= 'A' && c <= 'F');
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at <p> (<n> bytes left, p[0]
- * >= 0x80; RFC 3629: no overlongs, no surrogates), or 0.
- */
-static size_t
-trim_utf8(const unsigned char *p, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		need = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		need = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		need = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
-	for (size_t i = 1; i < need; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need;
-}
-
 /* The code unit of the \\uXXXX escape at <p> (6 bytes, checked). */
 static unsigned
 trim_u16(const char *p)
@@ -187,7 +152,7 @@ trim_pair(const char *p, size_t left)
 static int
 trim_string_span(struct trim *t, size_t *off, size_t *len)
 {
-	size_t i = t->pos + 1, step;
+	size_t i = t->pos + 1;
 
 	while (i < t->n && t->s[i] != '"') {
 		unsigned char c = (unsigned char)t->s[i];
@@ -222,11 +187,12 @@ trim_string_span(struct trim *t, size_t *off, size_t *len)
 			continue;
 		}
 		if (c >= 0x80) {
-			step = trim_utf8(
+			int u8 = json_utf8_len(
 			    (const unsigned char *)t->s + i, t->n - i);
-			if (step == 0)
+
+			if (u8 <= 0)
 				return -1;
-			i += step;
+			i += (size_t)u8;
 			continue;
 		}
 		i++;

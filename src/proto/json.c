@@ -112,7 +112,7 @@ json_is_plain(unsigned char c)
  * by one U+FFFD (Unicode 15, 3.9 "U+FFFD Substitution of Maximal
  * Subparts"; what Python and the WHATWG decoder do).
  */
-static int
+int
 json_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;

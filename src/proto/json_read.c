@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "ocspgate/hex.h"
 #include "ocspgate/json_read.h"
 
 struct json_read_ctx {
@@ -69,15 +70,11 @@ json_read_hex4(const char *p, unsigned *out)
 	for (int i = 0; i < 4; i++) {
 		char c = p[i];
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
+		int d = hex_value(c);
+
+		if (d == -1)
 			return -1;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;
