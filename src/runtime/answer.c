@@ -627,14 +627,21 @@ answer_inspect(struct session *s)
 		s->rq->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
-		why = fetch_inspect_cert(body, len, &s->rq->cert, &detail);
+		why = fetch_inspect_cert(
+		    body, len, s->cfg->known_cas, &s->rq->cert, &detail);
 		s->rq->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
 		if (s->rq->verdict.ctl_root) {
-			/* A root by thumbprint: that certificate, no other. */
+			/*
+			 * A root by thumbprint: that certificate, no other.
+			 * The thumbprint the request named fixes it, so it
+			 * counts as verified (a known CA of its name with
+			 * another key, a renewed root, is no reason to
+			 * refuse it).
+			 */
 			why = fetch_inspect_cert(
-			    body, len, &s->rq->cert, &detail);
+			    body, len, NULL, &s->rq->cert, &detail);
 			if (why == REASON_NONE &&
 			    !fetch_thumbprint_matches(
 			        body, len, s->rq->verdict.thumbprint)) {
@@ -643,6 +650,7 @@ answer_inspect(struct session *s)
 				         "thumbprint asked for";
 			}
 			s->rq->cert_valid = why == REASON_NONE;
+			s->rq->cert.verified = s->rq->cert_valid;
 			break;
 		}
 		if (!fetch_ctl_file(s->rq->req.path.p, s->rq->req.path.len,
@@ -663,9 +671,11 @@ answer_inspect(struct session *s)
 		detail = s->rq->rfacts.detail;
 		if (why == REASON_NONE && s->cfg->verify_responses &&
 		    r != NULL && r->store != NULL &&
-		    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 			why = ocsp_response_verify(
 			    body, len, r->store, r->trusted, &detail);
+			s->rq->rfacts.verified = why == REASON_NONE;
+		}
 		break;
 	}
 	if (why != REASON_NONE)
