@@ -603,6 +603,44 @@ answer_candidate_evidence(
 }
 
 /*
+ * For unverified_answers = "block": why an allowed answer that passed
+ * inspection was not verified against the configured trust, or NULL
+ * when it was (or carries nothing signed: a non-successful OCSP status,
+ * a trust list's sequence text). A candidate's answer is not judged so.
+ */
+static const char *
+answer_unverified(const struct session *s)
+{
+	const struct session_request *rq = s->rq;
+	const struct responder *r = rq->verdict.responder;
+
+	if (!reason_is_allow(rq->verdict.reason))
+		return NULL;
+	switch (rq->verdict.reason) {
+	case REASON_CRL_REQUEST:
+		return rq->crl.verified ? NULL : "no known CA issued it";
+	case REASON_CA_ISSUER_REQUEST:
+		return rq->cert.verified ? NULL : "no known CA issued it";
+	case REASON_CTL_REQUEST:
+		if (rq->verdict.ctl_root)
+			return rq->cert.verified ? NULL
+			                         : "no known CA issued it";
+		if (rq->ctl.format == FETCH_CTL_TEXT || rq->ctl.verified)
+			return NULL;
+		return "no known CA issued it";
+	default:
+		if (rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+		    rq->rfacts.verified)
+			return NULL;
+		if (!s->cfg->verify_responses)
+			return "verify_responses is off";
+		if (r == NULL || r->store == NULL)
+			return "responder has no issuers";
+		return "signature not verified";
+	}
+}
+
+/*
  * The whole answer to an allowed request is held: inspect it (and verify
  * its signature when configured) before a byte reaches the client, then
  * release it rebuilt. A 304 has no body to judge. Returns -1 after
@@ -678,6 +716,9 @@ answer_inspect(struct session *s)
 		}
 		break;
 	}
+	if (why == REASON_NONE && s->cfg->block_unverified &&
+	    (detail = answer_unverified(s)) != NULL)
+		why = REASON_RESPONSE_UNVERIFIED;
 	if (why != REASON_NONE)
 		return answer_inspection_failed(s, why, detail, true);
 	if (s->rq->verdict.candidate != CANDIDATE_NONE &&
