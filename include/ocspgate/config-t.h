@@ -119,6 +119,7 @@ struct config {
 	unsigned client_timeout_sec;
 	unsigned upstream_timeout_sec;
 	bool block_host_mismatch;    /* on_host_mismatch = "block" */
+	bool block_unverified;       /* unverified_answers = "block" */
 	uint32_t upstream_mark;      /* SO_MARK on upstream sockets; 0: none */
 	struct inventory *inventory; /* NULL when none is configured */
 	bool reverse_dns;

@@ -98,8 +98,10 @@ struct event_record {
 	const unsigned char *ctl_thumbprint; /* a root by thumbprint: 20 */
 	struct http_span get_prefix; /* a GET's path before its request */
 	size_t ctl_entries;          /* and its entries */
-	const char *signature;       /* a CRL or trust list: "verified", else
-	                                "unverified" (ocspgate.signature) */
+	const char *signature;       /* a CRL, certificate, trust list or
+	                                successful OCSP answer: "verified",
+	                                else "unverified"
+	                                (ocspgate.signature) */
 	const char *cache; /* RFC 5019 cache: "hit", "miss", "bypass" */
 	/* Its head's filter facts (ocspgate.request), NULL before them. */
 	const struct http_request *request;

@@ -41,6 +41,7 @@ struct fetch_cert_facts {
 	bool pkcs7;
 	bool pem;
 	unsigned unknown_extensions; /* bounded, counted */
+	bool verified; /* every certificate verified with a known CA's key */
 };
 
 /* How a trust list was packaged. */
@@ -76,7 +77,10 @@ const char *fetch_ctl_format_name(enum fetch_ctl_format f);
  * fetch_inspect_cert: one DER or PEM certificate, or a DER/PEM PKCS#7
  * SignedData holding certificates only (no signers, no content), the
  * form of .p7c files; each certificate's extensions as
- * pkix_cert_extensions() allows.
+ * pkix_cert_extensions() allows, and its signature verified, as a
+ * CRL's, when a CA of <known> (may be NULL) has its issuer's name:
+ * refused when it verifies with none of them; f->verified when every
+ * certificate of the answer verified so.
  * fetch_inspect_ctl: for <file> "xstl.cab" a cabinet holding only
  * "x.stl" (ctl_cab(), at most <max> bytes unpacked); for "x.stl" and a
  * PKCS#7 "x.sst" a signed certificate trust list (ctl_pkcs7(), verified
@@ -88,7 +92,8 @@ enum reason fetch_inspect_crl(const unsigned char *body, size_t len,
     const STACK_OF(X509) * known, struct fetch_crl_facts *f,
     const char **detail);
 enum reason fetch_inspect_cert(const unsigned char *body, size_t len,
-    struct fetch_cert_facts *f, const char **detail);
+    const STACK_OF(X509) * known, struct fetch_cert_facts *f,
+    const char **detail);
 enum reason fetch_inspect_ctl(const unsigned char *body, size_t len,
     const char *file, X509_STORE *known, size_t max, struct fetch_ctl_facts *f,
     const char **detail);

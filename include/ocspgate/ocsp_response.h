@@ -55,6 +55,9 @@ struct ocsp_response_facts {
 	unsigned unknown_extensions; /* in its certificates, bounded */
 	time_t min_next_update;      /* earliest nextUpdate, 0 if none */
 	const char *detail;          /* static text on why it was refused */
+	/* Set by the caller once ocsp_response_verify() passed: kept with
+	 * the facts (the cache stores them), never set by the inspection. */
+	bool verified;
 };
 
 /*

@@ -604,6 +604,30 @@ config_parse_on_host_mismatch(struct config_ctx *ctx, const config_setting_t *s)
 		    v);
 }
 
+/* unverified_answers: what an answer whose signature was not verified
+ * gets. */
+static void
+config_parse_unverified_answers(
+    struct config_ctx *ctx, const config_setting_t *s)
+{
+	static const struct {
+		const char *name;
+		bool block;
+	} values[] = {{"flag", false}, {"block", true}};
+	const char *v;
+
+	if ((v = config_get_string(ctx, s)) == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		if (strcmp(v, values[i].name) == 0) {
+			ctx->c->block_unverified = values[i].block;
+			return;
+		}
+	}
+	config_error(ctx, s,
+	    "'unverified_answers' must be \"flag\" or \"block\", not '%s'", v);
+}
+
 static void
 config_parse_reverse_dns(struct config_ctx *ctx, const config_setting_t *s)
 {
@@ -875,6 +899,7 @@ static const struct config_directive config_directives[] = {
     {"inventory", config_parse_inventory},
     {"reverse_dns", config_parse_reverse_dns},
     {"verify_responses", config_parse_verify_responses},
+    {"unverified_answers", config_parse_unverified_answers},
     {"ca_file", config_parse_ca_file},
     {"crl_hosts", config_parse_crl_hosts},
     {"ca_issuer_hosts", config_parse_ca_issuer_hosts},

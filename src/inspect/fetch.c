@@ -444,6 +444,35 @@ fetch_cert_check(const X509 *x, struct fetch_cert_facts *f)
 	        : NULL);
 }
 
+/*
+ * The signature of <x>, one certificate of an answer, against <known>
+ * (may be NULL): when a CA of <known> has the certificate's issuer as its
+ * subject, it must verify with the key of one of them (as a CRL's, see
+ * fetch_crl_signature), and *verified is set; else *verified is false
+ * and the shape checked by fetch_cert_check() is all there is. Returns
+ * NULL, or why.
+ */
+static const char *
+fetch_cert_signature(X509 *x, const STACK_OF(X509) * known, bool *verified)
+{
+	bool candidate = false;
+
+	*verified = false;
+	for (int i = 0; i < sk_X509_num(known) && !*verified; i++) {
+		X509 *ca = sk_X509_value(known, i);
+
+		if (X509_NAME_cmp(X509_get_subject_name(ca),
+		        X509_get_issuer_name(x)) != 0)
+			continue;
+		candidate = true;
+		*verified = X509_verify(x, X509_get0_pubkey(ca)) == 1;
+	}
+	if (candidate && !*verified)
+		return "certificate signature does not verify with its "
+		       "issuer's key";
+	return NULL;
+}
+
 /* Records the facts of <x>, the first certificate of an answer. */
 static const char *
 fetch_cert_facts(X509 *x, struct fetch_cert_facts *f)
@@ -458,12 +487,13 @@ fetch_cert_facts(X509 *x, struct fetch_cert_facts *f)
 
 /*
  * Inspects <der> (<len> bytes), which must be one canonical DER
- * certificate. Returns NULL, or the detail of the rule broken; *parsed
- * is false when it is not a certificate at all (it may be a PKCS#7).
+ * certificate, its signature checked against <known>. Returns NULL, or
+ * the detail of the rule broken; *parsed is false when it is not a
+ * certificate at all (it may be a PKCS#7).
  */
 static const char *
 fetch_cert_x509(const unsigned char *der, size_t len,
-    struct fetch_cert_facts *f, bool *parsed)
+    const STACK_OF(X509) * known, struct fetch_cert_facts *f, bool *parsed)
 {
 	X509 *x;
 	unsigned char *enc = NULL;
@@ -479,7 +509,8 @@ fetch_cert_x509(const unsigned char *der, size_t len,
 	if ((why = fetch_der_exact(der, len, (size_t)(p - der), enc, n,
 	         fetch_cert_words.trailing)) == NULL &&
 	    (why = fetch_cert_facts(x, f)) == NULL &&
-	    (why = fetch_cert_check(x, f)) == NULL)
+	    (why = fetch_cert_check(x, f)) == NULL &&
+	    (why = fetch_cert_signature(x, known, &f->verified)) == NULL)
 		f->count = 1;
 	OPENSSL_free(enc);
 	X509_free(x);
@@ -528,16 +559,18 @@ fetch_pkcs7_signed(
  * Inspects <der> (<len> bytes), which must be one canonical DER PKCS#7
  * SignedData with certificates only: no signerInfos and no encapsulated
  * content, as `openssl crl2pkcs7 -nocrl` and Windows write .p7c files.
- * CRLs beside the certificates are let through. Returns NULL, or the
- * detail of the rule broken.
+ * CRLs beside the certificates are let through. Each certificate's
+ * signature is checked against <known>; f->verified when every one
+ * verified. Returns NULL, or the detail of the rule broken.
  */
 static const char *
-fetch_cert_pkcs7(
-    const unsigned char *der, size_t len, struct fetch_cert_facts *f)
+fetch_cert_pkcs7(const unsigned char *der, size_t len,
+    const STACK_OF(X509) * known, struct fetch_cert_facts *f)
 {
 	PKCS7 *p7;
 	PKCS7_SIGNED *sd;
 	const char *why;
+	bool all = true, one;
 	int n;
 
 	f->pkcs7 = true;
@@ -557,10 +590,15 @@ fetch_cert_pkcs7(
 	}
 	if ((why = fetch_cert_facts(sk_X509_value(sd->cert, 0), f)) != NULL)
 		goto done;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if ((why = fetch_cert_check(sk_X509_value(sd->cert, i), f)) !=
-		    NULL)
+		        NULL ||
+		    (why = fetch_cert_signature(
+		         sk_X509_value(sd->cert, i), known, &one)) != NULL)
 			goto done;
+		all = all && one;
+	}
+	f->verified = all;
 	f->count = (size_t)n;
 done:
 	PKCS7_free(p7);
@@ -575,7 +613,7 @@ done:
  */
 static const char *
 fetch_cert_der(const unsigned char *der, size_t len, bool x509, bool pkcs7,
-    struct fetch_cert_facts *f)
+    const STACK_OF(X509) * known, struct fetch_cert_facts *f)
 {
 	const char *why;
 	bool parsed;
@@ -583,11 +621,11 @@ fetch_cert_der(const unsigned char *der, size_t len, bool x509, bool pkcs7,
 	if (len == 0 || len > LONG_MAX)
 		return fetch_cert_words.not_what;
 	if (x509) {
-		why = fetch_cert_x509(der, len, f, &parsed);
+		why = fetch_cert_x509(der, len, known, f, &parsed);
 		if (parsed || !pkcs7)
 			return why;
 	}
-	why = fetch_cert_pkcs7(der, len, f);
+	why = fetch_cert_pkcs7(der, len, known, f);
 	if (x509 && why == fetch_not_pkcs7) {
 		f->pkcs7 = false;
 		why = fetch_cert_words.not_what;
@@ -602,7 +640,8 @@ fetch_cert_der(const unsigned char *der, size_t len, bool x509, bool pkcs7,
  */
 enum reason
 fetch_inspect_cert(const unsigned char *body, size_t len,
-    struct fetch_cert_facts *f, const char **detail)
+    const STACK_OF(X509) * known, struct fetch_cert_facts *f,
+    const char **detail)
 {
 	unsigned char *der = NULL;
 	const char *why;
@@ -614,7 +653,7 @@ fetch_inspect_cert(const unsigned char *body, size_t len,
 	if (body == NULL || len == 0) {
 		why = fetch_cert_words.not_what;
 	} else if (body[0] == FETCH_DER_SEQUENCE) {
-		why = fetch_cert_der(body, len, true, true, f);
+		why = fetch_cert_der(body, len, true, true, known, f);
 	} else {
 		f->pem = true;
 		pkcs7 = fetch_pem_starts(body, len, FETCH_PEM_LABEL_PKCS7);
@@ -623,7 +662,7 @@ fetch_inspect_cert(const unsigned char *body, size_t len,
 		    &fetch_cert_words, &der, &der_len);
 		if (why == NULL)
 			why = fetch_cert_der(
-			    der, (size_t)der_len, !pkcs7, pkcs7, f);
+			    der, (size_t)der_len, !pkcs7, pkcs7, known, f);
 	}
 	OPENSSL_free(der);
 	ERR_pop_to_mark();

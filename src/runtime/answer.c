@@ -603,6 +603,44 @@ answer_candidate_evidence(
 }
 
 /*
+ * For unverified_answers = "block": why an allowed answer that passed
+ * inspection was not verified against the configured trust, or NULL
+ * when it was (or carries nothing signed: a non-successful OCSP status,
+ * a trust list's sequence text). A candidate's answer is not judged so.
+ */
+static const char *
+answer_unverified(const struct session *s)
+{
+	const struct session_request *rq = s->rq;
+	const struct responder *r = rq->verdict.responder;
+
+	if (!reason_is_allow(rq->verdict.reason))
+		return NULL;
+	switch (rq->verdict.reason) {
+	case REASON_CRL_REQUEST:
+		return rq->crl.verified ? NULL : "no known CA issued it";
+	case REASON_CA_ISSUER_REQUEST:
+		return rq->cert.verified ? NULL : "no known CA issued it";
+	case REASON_CTL_REQUEST:
+		if (rq->verdict.ctl_root)
+			return rq->cert.verified ? NULL
+			                         : "no known CA issued it";
+		if (rq->ctl.format == FETCH_CTL_TEXT || rq->ctl.verified)
+			return NULL;
+		return "no known CA issued it";
+	default:
+		if (rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL ||
+		    rq->rfacts.verified)
+			return NULL;
+		if (!s->cfg->verify_responses)
+			return "verify_responses is off";
+		if (r == NULL || r->store == NULL)
+			return "responder has no issuers";
+		return "signature not verified";
+	}
+}
+
+/*
  * The whole answer to an allowed request is held: inspect it (and verify
  * its signature when configured) before a byte reaches the client, then
  * release it rebuilt. A 304 has no body to judge. Returns -1 after
@@ -627,14 +665,21 @@ answer_inspect(struct session *s)
 		s->rq->crl_valid = why == REASON_NONE;
 		break;
 	case REASON_CA_ISSUER_REQUEST:
-		why = fetch_inspect_cert(body, len, &s->rq->cert, &detail);
+		why = fetch_inspect_cert(
+		    body, len, s->cfg->known_cas, &s->rq->cert, &detail);
 		s->rq->cert_valid = why == REASON_NONE;
 		break;
 	case REASON_CTL_REQUEST:
 		if (s->rq->verdict.ctl_root) {
-			/* A root by thumbprint: that certificate, no other. */
+			/*
+			 * A root by thumbprint: that certificate, no other.
+			 * The thumbprint the request named fixes it, so it
+			 * counts as verified (a known CA of its name with
+			 * another key, a renewed root, is no reason to
+			 * refuse it).
+			 */
 			why = fetch_inspect_cert(
-			    body, len, &s->rq->cert, &detail);
+			    body, len, NULL, &s->rq->cert, &detail);
 			if (why == REASON_NONE &&
 			    !fetch_thumbprint_matches(
 			        body, len, s->rq->verdict.thumbprint)) {
@@ -643,6 +688,7 @@ answer_inspect(struct session *s)
 				         "thumbprint asked for";
 			}
 			s->rq->cert_valid = why == REASON_NONE;
+			s->rq->cert.verified = s->rq->cert_valid;
 			break;
 		}
 		if (!fetch_ctl_file(s->rq->req.path.p, s->rq->req.path.len,
@@ -663,11 +709,16 @@ answer_inspect(struct session *s)
 		detail = s->rq->rfacts.detail;
 		if (why == REASON_NONE && s->cfg->verify_responses &&
 		    r != NULL && r->store != NULL &&
-		    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		    s->rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 			why = ocsp_response_verify(
 			    body, len, r->store, r->trusted, &detail);
+			s->rq->rfacts.verified = why == REASON_NONE;
+		}
 		break;
 	}
+	if (why == REASON_NONE && s->cfg->block_unverified &&
+	    (detail = answer_unverified(s)) != NULL)
+		why = REASON_RESPONSE_UNVERIFIED;
 	if (why != REASON_NONE)
 		return answer_inspection_failed(s, why, detail, true);
 	if (s->rq->verdict.candidate != CANDIDATE_NONE &&

@@ -272,6 +272,10 @@ session_log(struct session *s)
 		e.ocsp = &rq->facts;
 	if (rq->rfacts.parsed)
 		e.ocsp_response = &rq->rfacts;
+	/* Only a successful answer carries a signature. */
+	if (rq->rfacts.parsed &&
+	    rq->rfacts.status == OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		e.signature = rq->rfacts.verified ? "verified" : "unverified";
 	if (rq->crl_valid) {
 		e.crl = &rq->crl;
 		e.signature = rq->crl.verified ? "verified" : "unverified";
@@ -279,13 +283,13 @@ session_log(struct session *s)
 	}
 	if (rq->cert_valid) {
 		e.cert = &rq->cert;
+		e.signature = rq->cert.verified ? "verified" : "unverified";
 		e.unknown_extensions += rq->cert.unknown_extensions;
 	}
 	if (rq->ctl_valid) {
 		e.ctl_format = fetch_ctl_format_name(rq->ctl.format);
 		e.ctl_entries = rq->ctl.entries;
-		if (rq->ctl.format != FETCH_CTL_TEXT &&
-		    rq->ctl.format != FETCH_CTL_STORE)
+		if (rq->ctl.format != FETCH_CTL_TEXT)
 			e.signature =
 			    rq->ctl.verified ? "verified" : "unverified";
 		e.unknown_extensions += rq->ctl.unknown_extensions;

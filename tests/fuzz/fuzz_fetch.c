@@ -163,7 +163,7 @@ fuzz_fetch_cert(const uint8_t *data, size_t size)
 	const char *detail = "unset";
 	enum reason r;
 
-	r = fetch_inspect_cert(data, size, &f, &detail);
+	r = fetch_inspect_cert(data, size, NULL, &f, &detail);
 	fuzz_fetch_queue();
 	if ((r == REASON_NONE) != (detail == NULL) ||
 	    (r != REASON_NONE && r != REASON_RESPONSE_MALFORMED))

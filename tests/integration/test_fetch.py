@@ -221,8 +221,9 @@ class FetchTestCase(ProxyTestCase):
     def ctl_event(self, proxy, spec, url, body, fmt, entries=2,
                   signature="unverified", **kw):
         """A trust list's event: its format, its entries (trusted
-        subjects, or a store's certificates), and for a signed list
-        whether its signer chains to a known CA."""
+        subjects, or a store's certificates), and for a list (not a
+        sequence text) whether its signer chains to a known CA: a
+        store has no signer, so it is unverified."""
         ev = self.fetch_event(proxy, "ctl_request", spec, url, body, **kw)
         want = {"format": fmt}
         if fmt != "text":
@@ -230,7 +231,8 @@ class FetchTestCase(ProxyTestCase):
         self.assertEqual(get(ev, "ocspgate.ctl"), want,
                          json.dumps(ev)[:2000])
         self.assertEqual(get(ev, "ocspgate.signature"),
-                         signature if fmt in ("cab", "pkcs7") else None,
+                         signature if fmt in ("cab", "pkcs7")
+                         else "unverified" if fmt == "store" else None,
                          json.dumps(ev)[:2000])
         return ev
 
@@ -453,7 +455,10 @@ class Case:
 
 class CannedTestCase(FetchTestCase):
     """curl or a raw client -> ocspgate -> a server answering each path
-    with the bytes a test chose."""
+    with the bytes a test chose. FAIL_REASON: the reason a failing case
+    is refused with."""
+
+    FAIL_REASON = "response_malformed"
 
     def setUp(self):
         super().setUp()
@@ -509,7 +514,7 @@ class CannedTestCase(FetchTestCase):
         r = responses[0]
         self.assertEqual(r.status, 502, dump)
         self.assertEqual(r.header("content-type"), "text/plain", dump)
-        self.assertEqual(r.body, refusal_body("response_malformed"), dump)
+        self.assertEqual(r.body, refusal_body(self.FAIL_REASON), dump)
         self.assertNotIn(case.marker.encode(), raw, dump)
         self.assertNotIn(b"X-Canned-Marker", raw, dump)
         w = min(12, len(case.body))
@@ -522,7 +527,7 @@ class CannedTestCase(FetchTestCase):
 
     def failed_event(self, proxy, case, mode, status, body_bytes):
         ev = self.next_event(proxy, event__action="allow",
-                             event__reason="response_malformed",
+                             event__reason=self.FAIL_REASON,
                              ocspgate__mode=mode, ocspgate__enforced=True,
                              ocspgate__responder=self.specs[case.kind],
                              http__response__status_code=status,

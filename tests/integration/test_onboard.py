@@ -47,6 +47,10 @@ def before_ecs(ev):
     for k in ("type", "outcome", "module", "dataset"):
         ev["event"].pop(k, None)
     og = ev["ocspgate"]
+    # Added since: the signature's state of OCSP answers and issuer
+    # certificates (a CRL's was there).
+    if "crl" not in og:
+        og.pop("signature", None)
     moved = {"crl": og.pop("crl", None),
              "x509": ev.pop("file", {}).get("x509"),
              "ocsp": og.pop("ocsp", None)}

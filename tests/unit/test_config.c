@@ -640,6 +640,42 @@ test_interception(void)
 	config_unref(c);
 }
 
+/*
+ * unverified_answers: "flag" (the default) or "block"; anything else an
+ * error at its line.
+ */
+static void
+test_unverified_answers(void)
+{
+	static const struct {
+		const char *text;
+		bool block;
+	} ok[] = {
+	    {L, false},
+	    {L "unverified_answers = \"flag\";\n", false},
+	    {L "unverified_answers = \"block\";\n", true},
+	};
+	static const struct error_case bad[] = {
+	    {L "unverified_answers = \"refuse\";\n",
+	        "@P:2: 'unverified_answers' must be \"flag\" or \"block\", "
+	        "not 'refuse'\n",
+	        __LINE__},
+	    {L "\nunverified_answers = true;\n",
+	        "@P:3: 'unverified_answers' must be a string\n", __LINE__},
+	};
+	char err[4096];
+	struct config *c;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		c = config_load(write_conf(ok[i].text), err, sizeof(err));
+		CHECKF(c != NULL && c->block_unverified == ok[i].block,
+		    "case %zu: %s", i, c == NULL ? err : "wrong value");
+		config_unref(c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		check_errors(bad[i].text, bad[i].want, bad[i].line);
+}
+
 static const struct error_case interception_errors[] = {
     {"listen = ( { address = \"127.0.0.1:0\"; proxy_protocol = true; } );\n",
         "@P:1: listen: proxy_protocol needs proxy_protocol_from (the "
@@ -930,6 +966,7 @@ main(void)
 	test_errors();
 	test_interception();
 	test_interception_errors();
+	test_unverified_answers();
 	test_file_errors();
 	test_parse_responder();
 	test_shipped_conf();

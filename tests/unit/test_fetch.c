@@ -436,7 +436,7 @@ cert(const struct buf *b, struct fetch_cert_facts *f, const char **detail)
 
 	*detail = "unset";
 	queue_mark();
-	r = fetch_inspect_cert(b->d, b->n, f, detail);
+	r = fetch_inspect_cert(b->d, b->n, NULL, f, detail);
 	CHECK(queue_as_found());
 	CHECK((r == REASON_NONE) == (*detail == NULL));
 	return r;
@@ -861,7 +861,7 @@ test_cert_refused(const struct pki *p)
 		struct fetch_cert_facts f;
 		const char *d = NULL;
 
-		CHECK(fetch_inspect_cert(NULL, 0, &f, &d) ==
+		CHECK(fetch_inspect_cert(NULL, 0, NULL, &f, &d) ==
 		        REASON_RESPONSE_MALFORMED &&
 		    same(d, NOT_CERT));
 	}
@@ -1339,7 +1339,7 @@ test_cert_rules(const struct pki *p)
 	    X509_sign(x, p->ca_key, EVP_sha256()) <= 0)
 		abort();
 	b = cert_der(x);
-	CHECK(fetch_inspect_cert(b.d, b.n, &f, &d) == REASON_NONE &&
+	CHECK(fetch_inspect_cert(b.d, b.n, NULL, &f, &d) == REASON_NONE &&
 	    f.unknown_extensions == 1);
 	buf_free(&b);
 	if (X509_add_ext(x, big, -1) != 1 ||
@@ -1349,6 +1349,115 @@ test_cert_rules(const struct pki *p)
 	X509_EXTENSION_free(small);
 	X509_EXTENSION_free(big);
 	X509_free(x);
+}
+
+/* One row of test_cert_signatures(). */
+struct cert_sig_case {
+	const char *name;
+	struct buf body;
+	const STACK_OF(X509) * known;
+	const char *refused; /* NULL: accepted */
+	bool verified;
+	size_t count;
+};
+
+/*
+ * Issuer certificates verified like CRLs: with a known CA of the
+ * issuer's name the signature must verify with its key (verified), else
+ * the answer is refused; with no known CA of that name it is
+ * unverified. A .p7c is verified when each of its certificates is.
+ */
+static void
+test_cert_signatures(const struct pki *p)
+{
+	EVP_PKEY *k2 = make_key(), *k3 = make_key();
+	/* A CA of the test CA's name with another key; one of another name. */
+	X509 *ca2 = make_cert("ocspgate test CA", "02", k2, NULL, k2);
+	X509 *other = make_cert("other CA", "03", k3, NULL, k3);
+	X509 *forged = make_cert("leaf", "04", p->leaf_key, p->ca, k2);
+	X509 *stranger = make_cert("leaf", "05", p->leaf_key, other, k3);
+	STACK_OF(X509) *ca = sk_X509_new_null(), *both = sk_X509_new_null(),
+	               *ca2s = sk_X509_new_null(), *chain = sk_X509_new_null(),
+	               *mixed = sk_X509_new_null(), *bad = sk_X509_new_null();
+	PKCS7 *p7chain, *p7mixed, *p7bad;
+	static const char wrong[] =
+	    "certificate signature does not verify with its issuer's key";
+	struct cert_sig_case t[12];
+	size_t n = 0;
+
+	if (ca == NULL || both == NULL || ca2s == NULL || chain == NULL ||
+	    mixed == NULL || bad == NULL || sk_X509_push(ca, p->ca) <= 0 ||
+	    sk_X509_push(both, p->ca) <= 0 || sk_X509_push(both, ca2) <= 0 ||
+	    sk_X509_push(ca2s, ca2) <= 0 || sk_X509_push(chain, p->leaf) <= 0 ||
+	    sk_X509_push(chain, p->ca) <= 0 ||
+	    sk_X509_push(mixed, p->leaf) <= 0 ||
+	    sk_X509_push(mixed, stranger) <= 0 ||
+	    sk_X509_push(bad, p->leaf) <= 0 || sk_X509_push(bad, forged) <= 0)
+		abort();
+	p7chain = make_certs_only(chain);
+	p7mixed = make_certs_only(mixed);
+	p7bad = make_certs_only(bad);
+#define ROW(nm, b, k, r, v, c)                                                 \
+	t[n++] = (struct cert_sig_case){nm, b, k, r, v, c}
+	ROW("verified", cert_der(p->leaf), ca, NULL, true, 1);
+	ROW("no known CAs", cert_der(p->leaf), NULL, NULL, false, 1);
+	ROW("unknown issuer", cert_der(stranger), ca, NULL, false, 1);
+	ROW("wrong key refused", cert_der(forged), ca, wrong, false, 0);
+	ROW("one of two CAs of the name", cert_der(forged), both, NULL, true,
+	    1);
+	ROW("PEM verified", cert_pem(p->leaf), ca, NULL, true, 1);
+	ROW("PEM wrong key refused", cert_pem(forged), ca, wrong, false, 0);
+	ROW("self-made root under a known name", cert_der(p->ca), ca2s, wrong,
+	    false, 0);
+	ROW(".p7c chain verified", p7_der(p7chain), ca, NULL, true, 2);
+	ROW(".p7c PEM chain verified", p7_pem(p7chain), ca, NULL, true, 2);
+	ROW(".p7c one unknown issuer", p7_der(p7mixed), ca, NULL, false, 2);
+	ROW(".p7c one wrong key refused", p7_der(p7bad), ca, wrong, false, 0);
+#undef ROW
+	for (size_t i = 0; i < n; i++) {
+		struct fetch_cert_facts f;
+		const char *d = "unset";
+		enum reason r;
+
+		queue_mark();
+		r = fetch_inspect_cert(
+		    t[i].body.d, t[i].body.n, t[i].known, &f, &d);
+		CHECK(queue_as_found());
+		if (t[i].refused != NULL) {
+			if (!(r == REASON_RESPONSE_MALFORMED &&
+			        same(d, t[i].refused)))
+				printf("cert signature '%s': got %s\n",
+				    t[i].name, d != NULL ? d : "accepted");
+			CHECK(r == REASON_RESPONSE_MALFORMED &&
+			    same(d, t[i].refused));
+		} else {
+			if (!(r == REASON_NONE && f.verified == t[i].verified &&
+			        f.count == t[i].count))
+				printf("cert signature '%s': %s, verified %d, "
+				       "count %zu\n",
+				    t[i].name, d != NULL ? d : "accepted",
+				    f.verified, f.count);
+			CHECK(r == REASON_NONE && d == NULL &&
+			    f.verified == t[i].verified &&
+			    f.count == t[i].count);
+		}
+		buf_free(&t[i].body);
+	}
+	PKCS7_free(p7chain);
+	PKCS7_free(p7mixed);
+	PKCS7_free(p7bad);
+	sk_X509_free(ca);
+	sk_X509_free(both);
+	sk_X509_free(ca2s);
+	sk_X509_free(chain);
+	sk_X509_free(mixed);
+	sk_X509_free(bad);
+	X509_free(ca2);
+	X509_free(other);
+	X509_free(forged);
+	X509_free(stranger);
+	EVP_PKEY_free(k2);
+	EVP_PKEY_free(k3);
 }
 
 int
@@ -1366,6 +1475,7 @@ main(void)
 	test_crl_fixture();
 	test_crl_rules(&p);
 	test_cert_rules(&p);
+	test_cert_signatures(&p);
 	test_cert_accepted(&p);
 	test_cert_serials(&p);
 	test_cert_refused(&p);
