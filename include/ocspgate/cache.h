@@ -42,9 +42,6 @@
 #define OCSP_CACHE_SHARDS_MAX      16
 #define OCSP_CACHE_SHARD_MIN_BYTES (1u << 20)
 
-/* Roomy enough for the head ocsp_cache_headers() writes. */
-#define OCSP_CACHE_HEADERS_MAX 512
-
 struct ocsp_cache;
 
 /* The times stored with a response (wall-clock seconds, UTC). */
@@ -58,7 +55,6 @@ struct ocsp_cache_times {
 struct ocsp_cache_entry {
 	const unsigned char *body; /* DER OCSPResponse */
 	size_t body_len;
-	uint64_t etag;    /* of what was stored, hashed once; 0: hash body */
 	time_t stored_at; /* <now> when it was put */
 	time_t this_update;
 	time_t next_update;
@@ -169,20 +165,5 @@ int ocsp_cache_parse_max_age(
  */
 time_t ocsp_cache_expiry(time_t now, time_t next_update, int have_max_age,
     long max_age, long lifetime);
-
-/*
- * Writes into <buf> the head of a 200 response serving <e> at <now>, per
- * RFC 5019 section 6.2, each line ended by CRLF: status line,
- * Content-Type, Content-Length, Date, Last-Modified (omitted when
- * this_update is 0), Expires (next_update, or expires when there is
- * none), Cache-Control: max-age=<expires - stored_at> (with Age, what is left),
- * public, no-transform, must-revalidate, Age (now - stored_at), and ETag (a
- * hash of the body, the same in every worker). The caller appends Connection
- * and the empty line. Dates are IMF-fixdate. Returns the length written (buf is
- * NUL-terminated), or 0 when it does not fit in <cap> bytes or a time
- * cannot be formatted.
- */
-size_t ocsp_cache_headers(
-    char *buf, size_t cap, const struct ocsp_cache_entry *e, time_t now);
 
 #endif

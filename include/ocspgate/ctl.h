@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -22,8 +23,9 @@
 
 /* What a trust list held. */
 struct ctl_facts {
-	size_t entries; /* trusted subjects, or a store's certificates */
-	bool verified;  /* its signer chains to a known CA */
+	size_t entries;     /* trusted subjects, or a store's certificates */
+	bool verified;      /* its signer chains to a known CA */
+	time_t this_update; /* the list's ThisUpdate, 0 if not plain */
 	unsigned unknown_extensions; /* in its certificates */
 };
 

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -55,9 +56,10 @@ enum fetch_ctl_format {
 /* What a trust-list answer was. */
 struct fetch_ctl_facts {
 	enum fetch_ctl_format format;
-	bool format_known; /* the file name gave a format */
-	size_t entries;    /* trusted subjects, or a store's certificates */
-	bool verified;     /* signed by a chain to a known CA */
+	bool format_known;  /* the file name gave a format */
+	size_t entries;     /* trusted subjects, or a store's certificates */
+	bool verified;      /* signed by a chain to a known CA */
+	time_t this_update; /* a signed list's ThisUpdate, 0: none */
 	unsigned unknown_extensions;
 };
 

@@ -32,6 +32,18 @@
  */
 void http_filter_apply(struct http_request *r);
 
+/*
+ * Whether ocspgate answers <r> 304 Not Modified for an answer whose
+ * Last-Modified is <last_modified> (seconds since 1970, 0: none), by
+ * RFC 9110 13.2.2: only a GET or HEAD; If-None-Match, when there, alone
+ * decides, and only "*" matches (ocspgate writes no entity-tags);
+ * else If-Modified-Since at or after <last_modified>. The validators
+ * never go upstream: ocspgate answers conditionals from the dates of
+ * the answer it judged.
+ */
+bool http_filter_not_modified(
+    const struct http_request *r, int64_t last_modified);
+
 /* True when the dropped fields of <r> are over HTTP_FILTER_BUDGET_BYTES. */
 bool http_filter_over_budget(const struct http_request *r);
 
@@ -51,14 +63,6 @@ const char *http_filter_flag_name(unsigned bit);
  * that the order carries nothing.
  */
 size_t http_filter_rows(void);
-
-/*
- * The value the field named <name> (canonical spelling) of <r> goes
- * upstream with, or NULL when none goes: what an answer is judged by
- * (a 304 only to a validator that went upstream).
- */
-const struct http_span *http_filter_sent(
-    const struct http_request *r, const char *name);
 
 /* The canonical name <h> goes upstream under, or NULL if it does not. */
 const char *http_filter_field_name(const struct http_header *h);

@@ -94,7 +94,10 @@ struct http_filter {
 	size_t nnames;        /* distinct dropped names kept, in order */
 	uint8_t names[HTTP_FILTER_NAMES_MAX]; /* indexes into hs.h */
 	char fingerprint[HTTP_FINGERPRINT_LEN + 1];
-	char ims[HTTP_DATE_LEN + 1]; /* If-Modified-Since, re-formatted */
+	bool has_ims; /* a well-formed If-Modified-Since, the first */
+	int64_t ims;  /* its time, seconds since 1970 */
+	bool has_inm; /* a well-formed If-None-Match, the first */
+	bool inm_any; /* ... and it is "*" */
 	char cc[HTTP_CACHE_CONTROL_MAX + 1]; /* Cache-Control, canonical */
 	char ct[HTTP_MEDIA_TYPE_MAX + 1];    /* Content-Type, lowercase */
 };

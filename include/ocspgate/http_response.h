@@ -73,21 +73,12 @@ enum http_parse http_response_parse(
  */
 enum http_parse http_response_eof(struct http_response *r);
 
-/* What the request asked, against which its answer's head is judged. */
-struct http_response_expect {
-	bool get;         /* the request was a GET */
-	bool conditional; /* it carried If-Modified-Since or If-None-Match */
-	/* Its If-None-Match value, or {NULL, 0}: a 304's ETag must be in it. */
-	struct http_span if_none_match;
-};
-
 /*
- * Judges a parsed head (state BODY or DONE) against <x>: a 304 answers
- * only a conditional GET, and carries an ETag the request named when it
- * named any. Returns NULL, or a short static text of the rule broken.
+ * Judges a parsed head (state BODY or DONE): ocspgate sends no
+ * validators upstream, so a 304 answers nothing it asked. Returns NULL,
+ * or a short static text of the rule broken.
  */
-const char *http_response_check(
-    const struct http_response *r, const struct http_response_expect *x);
+const char *http_response_check(const struct http_response *r);
 
 /* How the body follows the head ocspgate writes. */
 enum http_response_framing {
@@ -135,6 +126,42 @@ enum http_response_framing http_response_relay_framing(
 int http_response_build_client(const struct http_response *r,
     const struct http_response_frame *f, struct http_response_dropped *d,
     char *out, size_t cap);
+
+/*
+ * What ocspgate writes the head of an answer it judged from: nothing of
+ * the upstream's head, only the judged content's own facts and
+ * ocspgate's clock.
+ */
+struct http_response_judged {
+	bool not_modified;        /* 304: no Content-Type, no body */
+	const char *content_type; /* of the judged content */
+	int64_t date;             /* now, by ocspgate's clock */
+	int64_t last_modified;    /* the content's own date; 0: none */
+	int64_t expires;          /* its next update; 0: none */
+};
+
+/*
+ * Writes the head of a judged answer into <out> (at most <cap> bytes):
+ * "HTTP/1.x 200 OK" or "304 Not Modified", Content-Type (not on a 304),
+ * with an <expires> Cache-Control "max-age=<expires - date>, public,
+ * no-transform, must-revalidate" (RFC 5019 6.2; 0 when <date> is not
+ * after 1970), Date, Last-Modified
+ * and Expires (those 1970..9999), Content-Length of <f> (not on a 304),
+ * "Connection: keep-alive" or "close". <f>'s framing is LENGTH or NONE.
+ * Returns the length, or -1 if <cap> is too small.
+ */
+int http_response_build_judged(const struct http_response_judged *j,
+    const struct http_response_frame *f, char *out, size_t cap);
+
+/*
+ * Counts in <d> what of <r>'s head does not reach the client as it came
+ * by the rules of http_response_build_client(): fields outside its
+ * allowlist or out of shape, values it rewrites, a reason phrase not
+ * ocspgate's. For a judged answer, whose head carries none of the
+ * upstream's, this is what the upstream tried beyond a clean head.
+ */
+void http_response_weigh(
+    const struct http_response *r, struct http_response_dropped *d);
 
 /*
  * The status code the head for the client carries: <r>'s when ocspgate

@@ -161,8 +161,9 @@ struct session {
 	enum session_cache cache_result;
 	int status;
 	uint64_t response_body_bytes;
-	uint64_t response_bytes; /* sent to the client: head, framing, body */
-	size_t lingered;         /* bytes read and dropped while lingering */
+	bool response_body_final; /* response_body_bytes is the whole body */
+	uint64_t response_bytes;  /* sent to the client: head, framing, body */
+	size_t lingered;          /* bytes read and dropped while lingering */
 };
 
 /*

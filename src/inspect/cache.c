@@ -1,12 +1,11 @@
 /*
  * The OCSP response cache: a hash table keyed with SipHash-1-3 (seeded
  * per cache, against hash flooding) over an LRU list, bounded in bytes,
- * plus the RFC 5019 helpers around it (Cache-Control, expiry, headers).
+ * plus the RFC 5019 helpers around it (Cache-Control, expiry).
  * Pure: no I/O, no clock, no globals; no locking: one cache is one shard,
  * and whoever shares it holds its lock (see shared_cache.c).
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 
 #define CACHE_INITIAL_BUCKETS 64
 #define CACHE_KEY_SEPARATOR   '\0'
-#define CACHE_IMF_DATE_LEN    29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 
 _Static_assert((time_t)-1 < 0, "time_t must be a signed type");
 #define CACHE_TIME_MAX                                                         \
@@ -159,16 +157,6 @@ cache_hash(const struct ocsp_cache *c, const char *responder, size_t rlen,
     const unsigned char *req, size_t reqlen)
 {
 	return cache_key_hash(c->k0, c->k1, responder, rlen, req, reqlen);
-}
-
-/*
- * FNV-1a 64 of the body, for the ETag: unkeyed so that every worker (and
- * every restart) gives the same response the same tag.
- */
-static uint64_t
-cache_etag(const unsigned char *p, size_t len)
-{
-	return hash_fnv1a64(HASH_FNV64_INIT, p, len);
 }
 
 struct ocsp_cache *
@@ -367,7 +355,6 @@ ocsp_cache_put(struct ocsp_cache *c, const char *responder, size_t rlen,
 		memcpy(n->data + rlen + 1 + reqlen, resp, resplen);
 	n->e.body = n->data + rlen + 1 + reqlen;
 	n->e.body_len = resplen;
-	n->e.etag = cache_etag(n->e.body, resplen);
 	n->e.stored_at = now;
 	n->e.this_update = t->this_update;
 	n->e.next_update = t->next_update;
@@ -639,104 +626,4 @@ ocsp_cache_expiry(time_t now, time_t next_update, int have_max_age,
 	if (lifetime > 0 && cache_after(now, lifetime) < exp)
 		exp = cache_after(now, lifetime);
 	return exp <= now ? 0 : exp;
-}
-
-/* Formats <t> as an IMF-fixdate into out[CACHE_IMF_DATE_LEN + 1]. */
-static bool
-cache_imf_date(char *out, time_t t)
-{
-	static const char days[7][4] = {
-	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
-	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	int n;
-
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900 || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11)
-		return false;
-	n = snprintf(out, CACHE_IMF_DATE_LEN + 1,
-	    "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
-	return n == CACHE_IMF_DATE_LEN;
-}
-
-/* A bounded writer: once something does not fit, every later call fails. */
-struct cache_out {
-	char *buf;
-	size_t cap;
-	size_t len;
-	bool failed;
-};
-
-static void cache_out_printf(struct cache_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-cache_out_printf(struct cache_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->failed)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len) {
-		o->failed = true;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-size_t
-ocsp_cache_headers(
-    char *buf, size_t cap, const struct ocsp_cache_entry *e, time_t now)
-{
-	struct cache_out o = {buf, cap, 0, cap == 0};
-	char date[CACHE_IMF_DATE_LEN + 1];
-	char last_modified[CACHE_IMF_DATE_LEN + 1];
-	char expires[CACHE_IMF_DATE_LEN + 1];
-	time_t max_age, age;
-
-	if (!cache_imf_date(date, now) ||
-	    !cache_imf_date(
-	        expires, e->next_update != 0 ? e->next_update : e->expires))
-		return 0;
-	if (e->this_update != 0 &&
-	    !cache_imf_date(last_modified, e->this_update))
-		return 0;
-	/*
-	 * A downstream cache takes max-age minus Age as what is left, so
-	 * max-age counts from when the answer was stored. Clocks can step
-	 * back: never send a negative max-age or Age.
-	 */
-	max_age = e->expires > e->stored_at ? e->expires - e->stored_at : 0;
-	age = now > e->stored_at ? now - e->stored_at : 0;
-
-	cache_out_printf(&o,
-	    "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/ocsp-response\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Date: %s\r\n",
-	    e->body_len, date);
-	if (e->this_update != 0)
-		cache_out_printf(&o, "Last-Modified: %s\r\n", last_modified);
-	cache_out_printf(&o,
-	    "Expires: %s\r\n"
-	    "Cache-Control: max-age=%lld, public, no-transform, "
-	    "must-revalidate\r\n"
-	    "Age: %lld\r\n"
-	    "ETag: \"%016" PRIx64 "\"\r\n",
-	    expires, (long long)max_age, (long long)age,
-	    e->etag != 0 ? e->etag : cache_etag(e->body, e->body_len));
-	if (o.failed) {
-		if (cap > 0)
-			buf[0] = '\0';
-		return 0;
-	}
-	return o.len;
 }

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "ocspgate/civil.h"
 #include "ocspgate/ctl.h"
 #include "ocspgate/der.h"
 #include "ocspgate/pkix.h"
@@ -188,6 +189,33 @@ ctl_time(const struct ctl_tlv *t)
 }
 
 /*
+ * The seconds since 1970 of time <t> (ctl_time() found it of its
+ * shape) when it is UTCTime "YYMMDDHHMMSSZ" (RFC 5280 4.1.2.5.1's
+ * window) or GeneralizedTime "YYYYMMDDHHMMSSZ"; else 0: the list's
+ * date is then not given to the client.
+ */
+static time_t
+ctl_seconds(const struct ctl_tlv *t)
+{
+	const unsigned char *p = t->content;
+	size_t y = t->tag == CTL_UTCTIME ? 2 : 4;
+	int v[6] = {0};
+
+	if (t->len != y + 11 || p[t->len - 1] != 'Z')
+		return 0;
+	for (size_t i = 0, k = 0; i + 1 < t->len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		v[k] = v[k] * 10 + (p[i] - '0');
+		if (i + 1 == y || (i >= y && (i - y) % 2 == 1))
+			k++;
+	}
+	if (y == 2)
+		v[0] += v[0] < 50 ? 2000 : 1900;
+	return civil_time(v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+/*
  * The certificate trust list of <der> (<len> bytes, one SEQUENCE):
  *   SEQUENCE { version INTEGER DEFAULT v1, subjectUsage SEQUENCE OF OID,
  *     listIdentifier OCTET STRING OPTIONAL, sequenceNumber INTEGER
@@ -237,7 +265,10 @@ ctl_list(const unsigned char *der, size_t len, struct ctl_facts *f)
 		if (ctl_next(&p, &n, &t) == -1)
 			return "trust list cut short";
 	}
-	if (!ctl_time(&t) || ctl_next(&p, &n, &t) == -1)
+	if (!ctl_time(&t))
+		return "trust list without a valid update time";
+	f->this_update = ctl_seconds(&t);
+	if (ctl_next(&p, &n, &t) == -1)
 		return "trust list without a valid update time";
 	if (t.tag == CTL_UTCTIME || t.tag == CTL_GENTIME) {
 		if (!ctl_time(&t) || ctl_next(&p, &n, &t) == -1)

@@ -752,6 +752,7 @@ fetch_inspect_ctl(const unsigned char *body, size_t len, const char *file,
 	ERR_pop_to_mark();
 	f->entries = cf.entries;
 	f->verified = cf.verified;
+	f->this_update = cf.this_update;
 	f->unknown_extensions = cf.unknown_extensions;
 	if (detail != NULL)
 		*detail = why;

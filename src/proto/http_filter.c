@@ -40,8 +40,7 @@ enum http_filter_rebuild {
 	REBUILD_ACCEPT,    /* a known client's value, else "* / *" */
 	REBUILD_CACHE,     /* the known request directives, canonical */
 	REBUILD_PRAGMA,    /* "no-cache", or nothing */
-	REBUILD_ETAG,     /* "*" or the first entity-tag, of a short alphabet */
-	REBUILD_BODY_TYPE /* only on a request with a body */
+	REBUILD_BODY_TYPE  /* only on a request with a body */
 };
 
 /*
@@ -66,15 +65,18 @@ static const struct http_filter_field {
     {"Accept", 6, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
     {"Cache-Control", 13, 64, SHAPE_CACHE, false, REBUILD_CACHE},
     {"Pragma", 6, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
-    {"If-Modified-Since", 17, 64, SHAPE_DATE, false, REBUILD_AS_IS},
-    {"If-None-Match", 13, 128, SHAPE_ETAGS, false, REBUILD_ETAG},
     {"Content-Type", 12, HTTP_MEDIA_TYPE_MAX, SHAPE_MEDIA, false,
         REBUILD_BODY_TYPE},
     /*
-     * Consumed: an answer's content coding is neither decoded nor relayed
-     * (an OCSP answer or a CRL is judged as DER), languages mean nothing
-     * to a responder, and ocspgate writes a Via of its own.
+     * Consumed: ocspgate answers conditional requests itself, from the
+     * dates of the answer it judged (http_filter_not_modified()), so the
+     * validators, chosen by the client, never go upstream; an answer's
+     * content coding is neither decoded nor relayed (an OCSP answer or a
+     * CRL is judged as DER), languages mean nothing to a responder, and
+     * ocspgate writes a Via of its own.
      */
+    {"If-Modified-Since", 17, 64, SHAPE_DATE, true, REBUILD_AS_IS},
+    {"If-None-Match", 13, 128, SHAPE_ETAGS, true, REBUILD_AS_IS},
     {"Accept-Language", 15, 128, SHAPE_LANGUAGE, true, REBUILD_AS_IS},
     {"Accept-Encoding", 15, 64, SHAPE_CODINGS, true, REBUILD_AS_IS},
     {"Via", 3, 128, SHAPE_VIA, true, REBUILD_AS_IS},
@@ -408,14 +410,13 @@ http_filter_format_date(int64_t t, char out[HTTP_DATE_LEN + 1])
 
 /*
  * Whether <h>'s value fits <f>; sets h->out to what is forwarded. For
- * If-Modified-Since the re-formatted date goes to <ims>.
+ * If-Modified-Since the time goes to *t.
  */
 static bool
 http_filter_fits(
-    const struct http_filter_field *f, struct http_header *h, char *ims)
+    const struct http_filter_field *f, struct http_header *h, int64_t *t)
 {
 	struct http_span v = h->value;
-	int64_t t;
 
 	h->out = v;
 	if (f->shape == SHAPE_ANY)
@@ -446,12 +447,7 @@ http_filter_fits(
 	case SHAPE_TOKENS:
 		return http_filter_chars(v, SEP_COMMA | SEP_SPACE);
 	case SHAPE_DATE:
-		if (http_filter_parse_date(v.p, v.len, &t) == -1 ||
-		    http_filter_format_date(t, ims) == -1)
-			return false;
-		h->out.p = ims;
-		h->out.len = HTTP_DATE_LEN;
-		return true;
+		return http_filter_parse_date(v.p, v.len, t) == 0;
 	case SHAPE_ETAGS:
 		return http_filter_etags(v);
 	case SHAPE_MEDIA:
@@ -669,48 +665,6 @@ http_filter_pragma(struct http_span v)
 	return false;
 }
 
-/* Longest opaque-tag forwarded, and its alphabet. */
-#define HTTP_FILTER_ETAG_MAX 48
-
-static bool
-http_filter_etag_char(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-	    (c >= 'a' && c <= 'z') || c == ':' || c == '-' || c == '.' ||
-	    c == '_' || c == '/' || c == '+' || c == '=';
-}
-
-/*
- * "*", or the first entity-tag of a list already checked by
- * http_filter_etags(), if its opaque part is at most
- * HTTP_FILTER_ETAG_MAX of the characters real servers' tags use (hex,
- * base64, ':' '-' '.' '_'). Without it the responder answers in full:
- * a validator left out costs bytes, never an answer.
- */
-static bool
-http_filter_etag(struct http_span v, struct http_span *out)
-{
-	size_t i = 0, a;
-
-	if (v.len == 1 && v.p[0] == '*') {
-		*out = v;
-		return true;
-	}
-	if (v.len >= 2 && v.p[0] == 'W' && v.p[1] == '/')
-		i = 2;
-	a = ++i; /* past the opening quote */
-	while (i < v.len && v.p[i] != '"') {
-		if (!http_filter_etag_char((unsigned char)v.p[i]))
-			return false;
-		i++;
-	}
-	if (i - a == 0 || i - a > HTTP_FILTER_ETAG_MAX || i >= v.len)
-		return false;
-	out->p = v.p;
-	out->len = i + 1;
-	return true;
-}
-
 /*
  * What of <h> (its value checked by http_filter_fits()) goes upstream,
  * into h->out; false when nothing does.
@@ -733,8 +687,6 @@ http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
 		h->out.p = "no-cache";
 		h->out.len = 8;
 		return http_filter_pragma(h->value);
-	case REBUILD_ETAG:
-		return http_filter_etag(h->value, &h->out);
 	case REBUILD_BODY_TYPE:
 		if (r->body_len == 0 && r->llhttp_method != HTTP_POST &&
 		    r->llhttp_method != HTTP_PUT)
@@ -771,19 +723,6 @@ http_filter_field_name(const struct http_header *h)
 	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
 		return NULL;
 	return http_filter_fields[h->field].name;
-}
-
-const struct http_span *
-http_filter_sent(const struct http_request *r, const char *name)
-{
-	for (size_t i = 0; i < r->hs.n; i++) {
-		const struct http_header *h = &r->hs.h[i];
-		const char *n = http_filter_field_name(h);
-
-		if (n != NULL && !h->hop_by_hop && strcmp(n, name) == 0)
-			return &h->out;
-	}
-	return NULL;
 }
 
 size_t
@@ -1111,6 +1050,7 @@ http_filter_apply(struct http_request *r)
 		struct http_header *h = &r->hs.h[i];
 		const struct http_filter_field *f;
 		size_t row = 0;
+		int64_t t = 0;
 
 		h->forward = false;
 		h->dropped = false;
@@ -1120,10 +1060,17 @@ http_filter_apply(struct http_request *r)
 			http_filter_drop(r, i);
 			continue;
 		}
-		if (!http_filter_fits(f, h, fl->ims)) {
+		if (!http_filter_fits(f, h, &t)) {
 			fl->flags |= 1u << HTTP_FLAG_HEADER_BOUNDS;
 			http_filter_drop(r, i);
 			continue;
+		}
+		if (f->shape == SHAPE_DATE && !fl->has_ims) {
+			fl->has_ims = true;
+			fl->ims = t;
+		} else if (f->shape == SHAPE_ETAGS && !fl->has_inm) {
+			fl->has_inm = true;
+			fl->inm_any = h->value.len == 1 && h->value.p[0] == '*';
 		}
 		if (f->consumed)
 			continue;
@@ -1151,6 +1098,20 @@ http_filter_apply(struct http_request *r)
 	if (http_filter_claims_cryptoapi(r) && !http_filter_is_cryptoapi(r))
 		fl->flags |= 1u << HTTP_FLAG_UA_MISMATCH;
 	http_filter_fingerprint(r);
+}
+
+bool
+http_filter_not_modified(const struct http_request *r, int64_t last_modified)
+{
+	const struct http_filter *fl = &r->filter;
+
+	if (r->llhttp_method != HTTP_GET && r->llhttp_method != HTTP_HEAD)
+		return false;
+	/* RFC 9110 13.2.2: If-None-Match, when there, decides alone. No tag
+	 * ocspgate writes can match: it writes none. */
+	if (fl->has_inm)
+		return fl->inm_any;
+	return fl->has_ims && last_modified > 0 && last_modified <= fl->ims;
 }
 
 bool

@@ -323,6 +323,7 @@ static const struct {
 #define HTTP_RESPONSE_EPOCH_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
 #define HTTP_RESPONSE_YEAR_MIN   1970
 #define HTTP_RESPONSE_YEAR_MAX   9999
+#define HTTP_RESPONSE_TIME_END   253402300800 /* 10000-01-01 */
 
 static const char *const http_response_months[] = {"Jan", "Feb", "Mar", "Apr",
     "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -687,70 +688,12 @@ http_response_etag_ok(const struct http_span *v)
 	return true;
 }
 
-/*
- * True when the opaque tag of entity-tag <tag> (already found well
- * formed) is listed in If-None-Match value <list>, or <list> is "*"
- * (the weak comparison of RFC 9110 8.8.3.2).
- */
-static bool
-http_response_etag_listed(const struct http_span *tag, struct http_span list)
-{
-	struct http_span want = *tag;
-
-	if (want.len >= 2 && want.p[0] == 'W' && want.p[1] == '/') {
-		want.p += 2;
-		want.len -= 2;
-	}
-	list = http_span_trim(list);
-	if (list.len == 1 && list.p[0] == '*')
-		return true;
-	while (list.len > 0) {
-		const char *q;
-		size_t n;
-
-		if (list.len >= 2 && list.p[0] == 'W' && list.p[1] == '/') {
-			list.p += 2;
-			list.len -= 2;
-		}
-		if (list.len == 0 || list.p[0] != '"')
-			return false;
-		q = memchr(list.p + 1, '"', list.len - 1);
-		if (q == NULL)
-			return false;
-		n = (size_t)(q - list.p) + 1;
-		if (n == want.len && memcmp(list.p, want.p, n) == 0)
-			return true;
-		list.p += n;
-		list.len -= n;
-		while (list.len > 0 &&
-		    (list.p[0] == ',' || list.p[0] == ' ' ||
-		        list.p[0] == '\t')) {
-			list.p++;
-			list.len--;
-		}
-	}
-	return false;
-}
-
 const char *
-http_response_check(
-    const struct http_response *r, const struct http_response_expect *x)
+http_response_check(const struct http_response *r)
 {
-	const struct http_span *etag;
-
-	if (r->status != 304)
-		return NULL;
-	if (!x->get)
-		return "304 Not Modified to a request that was not a GET";
-	if (!x->conditional)
-		return "304 Not Modified to a request that was not conditional";
-	etag = http_headers_get(&r->hs, "etag");
-	if (etag != NULL && x->if_none_match.p != NULL &&
-	    (!http_response_etag_ok(etag) ||
-	        !http_response_etag_listed(etag, x->if_none_match)))
-		return "304 Not Modified with an entity-tag the request did "
-		       "not "
-		       "name";
+	if (r->status == 304)
+		return "304 Not Modified to a request without validators "
+		       "(ocspgate sends none)";
 	return NULL;
 }
 
@@ -904,6 +847,39 @@ http_response_client_status(const struct http_response *r)
 	return http_response_phrase(code) != NULL ? code : 500;
 }
 
+/*
+ * Ends a head of <off> bytes at <out> with the framing of <f> and
+ * Connection; <rc> is non-zero when something before did not fit.
+ * Returns the head's length, or -1.
+ */
+static int
+http_response_put_end(const struct http_response_frame *f, int rc, char *out,
+    size_t cap, size_t off)
+{
+	bool keep = f->keep_alive && f->framing != HTTP_FRAMING_CLOSE;
+
+	switch (f->framing) {
+	case HTTP_FRAMING_LENGTH:
+		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= http_put_uint(out, cap, &off, f->length);
+		rc |= http_put_str(out, cap, &off, "\r\n");
+		break;
+	case HTTP_FRAMING_CHUNKED:
+		rc |= http_put_str(
+		    out, cap, &off, "Transfer-Encoding: chunked\r\n");
+		break;
+	case HTTP_FRAMING_NONE:
+	case HTTP_FRAMING_CLOSE:
+		break;
+	}
+	rc |= http_put_str(out, cap, &off,
+	    keep ? "Connection: keep-alive\r\n\r\n"
+	         : "Connection: close\r\n\r\n");
+	if (rc != 0 || off > (size_t)INT_MAX)
+		return -1;
+	return (int)off;
+}
+
 int
 http_response_build_client(const struct http_response *r,
     const struct http_response_frame *f, struct http_response_dropped *d,
@@ -912,7 +888,6 @@ http_response_build_client(const struct http_response *r,
 	struct http_response_dropped ignored;
 	int code = http_response_client_status(r);
 	const char *phrase = http_response_phrase(code);
-	bool keep = f->keep_alive && f->framing != HTTP_FRAMING_CLOSE;
 	size_t off = 0;
 	int rc = 0;
 
@@ -934,26 +909,69 @@ http_response_build_client(const struct http_response *r,
 	rc |= http_put_str(out, cap, &off, phrase);
 	rc |= http_put_str(out, cap, &off, "\r\n");
 	rc |= http_response_put_fields(r, d, out, cap, &off);
-	switch (f->framing) {
-	case HTTP_FRAMING_LENGTH:
-		rc |= http_put_str(out, cap, &off, "Content-Length: ");
-		rc |= http_put_uint(out, cap, &off, f->length);
-		rc |= http_put_str(out, cap, &off, "\r\n");
-		break;
-	case HTTP_FRAMING_CHUNKED:
-		rc |= http_put_str(
-		    out, cap, &off, "Transfer-Encoding: chunked\r\n");
-		break;
-	case HTTP_FRAMING_NONE:
-	case HTTP_FRAMING_CLOSE:
-		break;
-	}
-	rc |= http_put_str(out, cap, &off,
-	    keep ? "Connection: keep-alive\r\n\r\n"
-	         : "Connection: close\r\n\r\n");
-	if (rc != 0 || off > (size_t)INT_MAX)
+	return http_response_put_end(f, rc, out, cap, off);
+}
+
+void
+http_response_weigh(
+    const struct http_response *r, struct http_response_dropped *d)
+{
+	struct http_response_frame f = {.framing = HTTP_FRAMING_NONE};
+	char scratch[HTTP_RESPONSE_HEAD_MAX];
+
+	/* What the rebuild would leave out is what the judged head does. */
+	if (http_response_build_client(r, &f, d, scratch, sizeof(scratch)) < 0)
+		memset(d, 0, sizeof(*d));
+}
+
+/* Appends "Name: IMF-fixdate\r\n" for <t>, if it is 1970..9999. */
+static int
+http_response_put_date(
+    char *out, size_t cap, size_t *off, const char *name, int64_t t)
+{
+	char d[HTTP_RESPONSE_DATE_LEN + 1];
+
+	if (t <= 0 || t >= HTTP_RESPONSE_TIME_END)
+		return 0;
+	http_response_date_write((time_t)t, d);
+	return http_response_put_field(
+	    out, cap, off, name, d, HTTP_RESPONSE_DATE_LEN);
+}
+
+int
+http_response_build_judged(const struct http_response_judged *j,
+    const struct http_response_frame *f, char *out, size_t cap)
+{
+	size_t off = 0;
+	int rc = 0;
+
+	/* A judged answer's length is known; a 304 has no body. */
+	if (f->framing == HTTP_FRAMING_CHUNKED ||
+	    f->framing == HTTP_FRAMING_CLOSE ||
+	    (j->not_modified && f->framing != HTTP_FRAMING_NONE))
 		return -1;
-	return (int)off;
+	rc |= http_put_str(
+	    out, cap, &off, f->http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
+	rc |= http_put_str(out, cap, &off,
+	    j->not_modified ? "304 Not Modified\r\n" : "200 OK\r\n");
+	if (!j->not_modified && j->content_type != NULL)
+		rc |= http_response_put_field(out, cap, &off, "Content-Type",
+		    j->content_type, strlen(j->content_type));
+	if (j->expires > 0 && j->expires < HTTP_RESPONSE_TIME_END) {
+		/* RFC 5019 6.2's directives, max-age up to the next update. */
+		rc |= http_put_str(out, cap, &off, "Cache-Control: max-age=");
+		rc |= http_put_uint(out, cap, &off,
+		    j->date > 0 && j->expires > j->date
+		        ? (uint64_t)(j->expires - j->date)
+		        : 0);
+		rc |= http_put_str(out, cap, &off,
+		    ", public, no-transform, must-revalidate\r\n");
+	}
+	rc |= http_response_put_date(out, cap, &off, "Date", j->date);
+	rc |= http_response_put_date(
+	    out, cap, &off, "Last-Modified", j->last_modified);
+	rc |= http_response_put_date(out, cap, &off, "Expires", j->expires);
+	return http_response_put_end(f, rc, out, cap, off);
 }
 
 int

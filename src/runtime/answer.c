@@ -23,6 +23,7 @@
 #include "ocspgate/answer.h"
 #include "ocspgate/cache.h"
 #include "ocspgate/candidate.h"
+#include "ocspgate/civil.h"
 #include "ocspgate/config.h"
 #include "ocspgate/conn.h"
 #include "ocspgate/fetch.h"
@@ -37,6 +38,7 @@
 #define ANSWER_CAPTURE_START 4096         /* an OCSP answer, grown if need be */
 #define ANSWER_CAB_RATIO     4            /* a cabinet unpacks to at most */
 #define ANSWER_OUTPUT_HIGH   (256u << 10) /* client behind: stop reading */
+#define ANSWER_OCSP_TYPE     "application/ocsp-response"
 
 /* True when <ss> holds the address (not port) of <ai>. */
 static bool
@@ -128,25 +130,52 @@ answer_prepare(struct session *s)
 }
 
 /*
- * The RFC 5019 cache holds, per responder and DER request, the inspected
- * answer and the facts its inspection found (so that a hit is logged
- * like a miss): [struct ocsp_response_facts][DER].
+ * A time of the facts ("2026-11-26T19:00:00Z", as ocsp_response.h and
+ * fetch.h write them) in seconds since 1970, or 0 for "" or any other
+ * text.
  */
 static time_t
 answer_parse_time(const char *t)
 {
-	struct tm tm;
+	static const int at[6] = {0, 5, 8, 11, 14, 17},
+	                 len[6] = {4, 2, 2, 2, 2, 2};
+	int v[6];
 
-	memset(&tm, 0, sizeof(tm));
-	if (t[0] == '\0' ||
-	    sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2dZ", &tm.tm_year, &tm.tm_mon,
-	        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	if (strlen(t) != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' ||
+	    t[13] != ':' || t[16] != ':' || t[19] != 'Z')
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return timegm(&tm);
+	for (int k = 0; k < 6; k++) {
+		v[k] = 0;
+		for (int i = at[k]; i < at[k] + len[k]; i++) {
+			if (t[i] < '0' || t[i] > '9')
+				return 0;
+			v[k] = v[k] * 10 + (t[i] - '0');
+		}
+	}
+	return civil_time(v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
+/*
+ * An OCSP answer's Last-Modified: the latest thisUpdate of its
+ * SingleResponses (RFC 5019 6.2 names thisUpdate), 0 when it has none.
+ */
+static time_t
+answer_ocsp_last_modified(const struct ocsp_response_facts *f)
+{
+	time_t last = 0, t;
+
+	for (size_t i = 0; i < f->ncerts; i++) {
+		if ((t = answer_parse_time(f->certs[i].this_update)) > last)
+			last = t;
+	}
+	return last;
+}
+
+/*
+ * The RFC 5019 cache holds, per responder and DER request, the inspected
+ * answer and the facts its inspection found (so that a hit is logged
+ * like a miss): [struct ocsp_response_facts][DER].
+ */
 /* Whether this request may be answered from, and stored in, the cache. */
 static enum session_cache
 answer_cache_class(const struct session *s)
@@ -180,7 +209,7 @@ answer_cache_store(struct session *s, const unsigned char *der, size_t len)
 	        NULL &&
 	    (have = ocsp_cache_parse_max_age(cc->p, cc->len, &max_age)) == -1)
 		return;
-	t.this_update = answer_parse_time(s->rq->rfacts.produced_at);
+	t.this_update = answer_ocsp_last_modified(&s->rq->rfacts);
 	t.next_update = s->rq->rfacts.min_next_update;
 	if ((t.expires = ocsp_cache_expiry(now, t.next_update, have == 1,
 	         max_age, (long)s->cfg->cache_max_age_sec)) == 0)
@@ -200,6 +229,7 @@ struct answer_cache_copy {
 	struct session *s;
 	time_t now;
 	bool keep;
+	bool not_modified; /* the request's validators hold: 304 */
 	size_t head_len, body_len;
 };
 
@@ -208,37 +238,38 @@ answer_cache_copy(void *arg, const struct ocsp_cache_entry *e)
 {
 	struct answer_cache_copy *c = arg;
 	struct session *s = c->s;
-	struct ocsp_cache_entry body;
-	char head[OCSP_CACHE_HEADERS_MAX + 32];
-	size_t n;
+	const unsigned char *der = e->body + sizeof(s->rq->rfacts);
+	size_t len = e->body_len - sizeof(s->rq->rfacts);
+	struct http_response_judged j = {.content_type = ANSWER_OCSP_TYPE,
+	    .date = c->now,
+	    .last_modified = e->this_update,
+	    .expires = e->next_update};
+	struct http_response_frame f = {
+	    .http10_client = s->rq->req.http_minor == 0,
+	    .keep_alive = c->keep,
+	    .framing = HTTP_FRAMING_LENGTH};
+	char head[HTTP_RESPONSE_HEAD_MAX];
+	int n;
 
 	if (e->body_len < sizeof(s->rq->rfacts))
 		return false;
-	body = *e;
-	body.body += sizeof(s->rq->rfacts);
-	body.body_len -= sizeof(s->rq->rfacts);
-	n = ocsp_cache_headers(head, sizeof(head) - 32, &body, c->now);
-	if (n == 0)
+	j.not_modified = http_filter_not_modified(&s->rq->req, e->this_update);
+	if (j.not_modified)
+		f.framing = HTTP_FRAMING_NONE;
+	f.length = len;
+	if ((n = http_response_build_judged(&j, &f, head, sizeof(head))) < 0)
 		return false;
-	{
-		/* The room left was kept for it (32 bytes): no printf. */
-		static const char ka[] = "Connection: keep-alive\r\n\r\n";
-		static const char cl[] = "Connection: close\r\n\r\n";
-
-		memcpy(head + n, c->keep ? ka : cl,
-		    c->keep ? sizeof(ka) : sizeof(cl));
-		n += c->keep ? sizeof(ka) - 1 : sizeof(cl) - 1;
-	}
 	if (s->hold == NULL && (s->hold = evbuffer_new()) == NULL)
 		return false;
-	if (evbuffer_add(s->hold, head, n) == -1 ||
-	    evbuffer_add(s->hold, body.body, body.body_len) == -1) {
+	if (evbuffer_add(s->hold, head, (size_t)n) == -1 ||
+	    (!j.not_modified && evbuffer_add(s->hold, der, len) == -1)) {
 		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 		return false;
 	}
 	memcpy(&s->rq->rfacts, e->body, sizeof(s->rq->rfacts));
-	c->head_len = n;
-	c->body_len = body.body_len;
+	c->not_modified = j.not_modified;
+	c->head_len = (size_t)n;
+	c->body_len = j.not_modified ? 0 : len;
 	return true;
 }
 
@@ -258,12 +289,72 @@ answer_from_cache(struct session *s)
 		return false;
 	conn_send(s->client, s->hold);
 	s->cache_result = SESSION_CACHE_HIT;
-	s->status = 200;
+	s->status = c.not_modified ? 304 : 200;
 	s->response_started = true;
 	s->response_body_bytes = c.body_len;
+	s->response_body_final = true;
 	s->response_bytes = c.head_len + c.body_len;
 	session_answer_done(s, c.keep);
 	return true;
+}
+
+/* The media type of a trust list as it was judged. */
+static const char *
+answer_ctl_type(enum fetch_ctl_format f)
+{
+	switch (f) {
+	case FETCH_CTL_CAB:
+		return "application/vnd.ms-cab-compressed";
+	case FETCH_CTL_PKCS7:
+		return "application/vnd.ms-pki.stl";
+	case FETCH_CTL_STORE:
+		return "application/vnd.ms-pki.certstore";
+	case FETCH_CTL_TEXT:
+		break;
+	}
+	return "text/plain";
+}
+
+/*
+ * The head of an answer that passed its inspection, from what the
+ * inspection found and ocspgate's clock alone (nothing of the
+ * upstream's head): the content's media type, its own dates as
+ * Last-Modified and Expires, and 304 when the request's validators hold
+ * against them (http_filter_not_modified()).
+ */
+static void
+answer_judged(struct session *s, struct http_response_judged *j)
+{
+	const struct session_request *rq = s->rq;
+
+	memset(j, 0, sizeof(*j));
+	j->date = time(NULL);
+	switch (answer_class(s)) {
+	case REASON_CRL_REQUEST:
+		j->content_type = "application/pkix-crl";
+		j->last_modified = answer_parse_time(rq->crl.this_update);
+		j->expires = answer_parse_time(rq->crl.next_update);
+		break;
+	case REASON_CA_ISSUER_REQUEST:
+		j->content_type = rq->cert.pkcs7 ? "application/pkcs7-mime"
+		                                 : "application/pkix-cert";
+		break;
+	case REASON_CTL_REQUEST:
+		j->content_type = rq->verdict.ctl_root
+		    ? "application/pkix-cert"
+		    : answer_ctl_type(rq->ctl.format);
+		j->last_modified =
+		    rq->verdict.ctl_root ? 0 : rq->ctl.this_update;
+		break;
+	default:
+		j->content_type = ANSWER_OCSP_TYPE;
+		if (rq->rfacts.status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+			break;
+		j->last_modified = answer_ocsp_last_modified(&rq->rfacts);
+		j->expires = rq->rfacts.min_next_update;
+		break;
+	}
+	j->not_modified = http_filter_not_modified(&rq->req, j->last_modified);
 }
 
 /*
@@ -381,40 +472,62 @@ answer_start_relay(
 }
 
 /*
- * Releases a held answer that was judged: the rebuilt head with the
- * payload's length, then the payload. Returns -1 after failing the
- * exchange.
+ * Releases a held answer: the head ocspgate writes for it (from the
+ * content when it passed inspection, <judged>; else, in monitor mode,
+ * rebuilt from the upstream's) with the payload's length, then the
+ * payload. Returns -1 after failing the exchange.
  */
 static int
-answer_release_held(struct session *s)
+answer_release_held(struct session *s, bool judged)
 {
 	struct http_response_frame f;
+	struct http_response_judged j;
+	struct evbuffer_iovec v;
+	int n;
 
 	memset(&f, 0, sizeof(f));
 	f.http10_client = s->rq->req.http_minor == 0;
-	f.framing = s->rq->up.resp.status == 304 ? HTTP_FRAMING_NONE
-	                                         : HTTP_FRAMING_LENGTH;
+	f.framing = HTTP_FRAMING_LENGTH;
 	f.length = s->rq->capture_len;
 	/* ocspgate frames the body: the upstream's framing does not matter. */
 	f.keep_alive = s->rq->req.keep_alive && !s->srv->draining;
 	s->client_keep = f.keep_alive;
 	s->inspect = false;
+	if (judged) {
+		answer_judged(s, &j);
+		if (j.not_modified)
+			f.framing = HTTP_FRAMING_NONE;
+		http_response_weigh(&s->rq->up.resp, &s->rq->dropped);
+	}
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	if (answer_put_head(s, s->hold, &f) == -1 ||
+	if (evbuffer_reserve_space(s->hold, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
+		goto fail;
+	if (v.iov_len > HTTP_RESPONSE_HEAD_MAX)
+		v.iov_len = HTTP_RESPONSE_HEAD_MAX;
+	n = judged ? http_response_build_judged(&j, &f, v.iov_base, v.iov_len)
+	           : http_response_build_client(&s->rq->up.resp, &f,
+	                 &s->rq->dropped, v.iov_base, v.iov_len);
+	if (n < 0)
+		goto fail;
+	v.iov_len = (size_t)n;
+	if (evbuffer_commit_space(s->hold, &v, 1) == -1 ||
 	    (f.framing == HTTP_FRAMING_LENGTH && s->rq->capture_len > 0 &&
 	        evbuffer_add(s->hold, s->rq->capture, s->rq->capture_len) ==
-	            -1)) {
-		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
-		return -1;
-	}
-	s->response_bytes +=
-	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
+	            -1))
+		goto fail;
+	s->status = judged ? (j.not_modified ? 304 : 200)
+	                   : http_response_client_status(&s->rq->up.resp);
 	s->response_body_bytes =
 	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
+	s->response_body_final = true;
+	s->response_bytes += (uint64_t)n + s->response_body_bytes;
 	conn_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
+fail:
+	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+	session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+	return -1;
 }
 
 /*
@@ -436,7 +549,7 @@ answer_inspection_failed(
 	s->failure = why;
 	s->failure_detail = detail;
 	if (whole)
-		return answer_release_held(s);
+		return answer_release_held(s, false);
 	return answer_start_relay(s, s->rq->capture, s->rq->capture_len);
 }
 
@@ -488,39 +601,21 @@ answer_capture_put(void *ctx, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* What the request asked, for judging the answer's head. */
-static void
-answer_expect(const struct session *s, struct http_response_expect *x)
-{
-	const struct http_request *req = &s->rq->req;
-	/* The validators that went upstream, not all the client sent. */
-	const struct http_span *inm = http_filter_sent(req, "If-None-Match");
-
-	memset(x, 0, sizeof(*x));
-	x->get = req->llhttp_method == HTTP_GET;
-	x->conditional =
-	    inm != NULL || http_filter_sent(req, "If-Modified-Since") != NULL;
-	if (inm != NULL)
-		x->if_none_match = *inm;
-}
-
 /*
- * The head of an answer to an allowed request: 200 (or a 304 that
- * http_response_check() accepted), within its class's size, and for OCSP
- * the OCSP type. Returns -1 after failing the exchange.
+ * The head of an answer to an allowed request: 200, within its class's
+ * size, and for OCSP the OCSP type. Returns -1 after failing the
+ * exchange.
  */
 static int
 answer_check_allowed_head(struct session *s)
 {
-	static const char want[] = "application/ocsp-response";
+	static const char want[] = ANSWER_OCSP_TYPE;
 	const struct http_response *resp = &s->rq->up.resp;
 	const struct http_span *ct =
 	    http_headers_get(&resp->hs, "content-type");
 	bool ocsp = answer_class(s) == REASON_OCSP_REQUEST;
 	const char *why = NULL;
 
-	if (resp->status == 304)
-		return 0; /* Not Modified: no body to judge */
 	if (resp->status != 200)
 		why = "status is not 200";
 	else if (resp->has_length &&
@@ -643,8 +738,8 @@ answer_unverified(const struct session *s)
 /*
  * The whole answer to an allowed request is held: inspect it (and verify
  * its signature when configured) before a byte reaches the client, then
- * release it rebuilt. A 304 has no body to judge. Returns -1 after
- * failing the exchange.
+ * release it under a head of ocspgate's own. Returns -1 after failing
+ * the exchange.
  */
 static int
 answer_inspect(struct session *s)
@@ -656,8 +751,6 @@ answer_inspect(struct session *s)
 	char file[64];
 	enum reason why;
 
-	if (s->rq->up.resp.status == 304)
-		return answer_release_held(s);
 	switch (answer_class(s)) {
 	case REASON_CRL_REQUEST:
 		why = fetch_inspect_crl(
@@ -726,7 +819,7 @@ answer_inspect(struct session *s)
 		answer_candidate_evidence(s, body, len);
 	if (s->cache_result == SESSION_CACHE_MISS)
 		answer_cache_store(s, body, len);
-	return answer_release_held(s);
+	return answer_release_held(s, true);
 }
 
 /*
@@ -738,12 +831,10 @@ static int
 answer_on_head(void *ctx)
 {
 	struct session *s = ctx;
-	struct http_response_expect x;
 	const char *why;
 
 	s->status = http_response_client_status(&s->rq->up.resp);
-	answer_expect(s, &x);
-	if ((why = http_response_check(&s->rq->up.resp, &x)) != NULL) {
+	if ((why = http_response_check(&s->rq->up.resp)) != NULL) {
 		if (s->inspect) {
 			if (answer_inspection_failed(
 			        s, REASON_RESPONSE_MALFORMED, why, false) == -1)
@@ -826,6 +917,7 @@ answer_on_done(void *ctx)
 			s->response_bytes +=
 			    sizeof(HTTP_RESPONSE_LAST_CHUNK) - 1;
 		s->response_body_bytes = s->rq->up.resp.body_bytes;
+		s->response_body_final = true;
 	}
 	/* Finishes from the write callback, after the upstream is parked. */
 	session_answer_done(s, s->client_keep);

@@ -261,7 +261,7 @@ session_log(struct session *s)
 	e.status = s->status;
 	/* An answer cut short still counts what the client was sent. */
 	e.response_body_bytes =
-	    s->response_started && s->forwarded && s->response_body_bytes == 0
+	    s->response_started && s->forwarded && !s->response_body_final
 	    ? rq->up.resp.body_bytes
 	    : s->response_body_bytes;
 	e.response_bytes = s->response_bytes;
@@ -433,6 +433,7 @@ session_end_request(struct session *s)
 	s->response_started = false;
 	s->status = 0;
 	s->response_body_bytes = 0;
+	s->response_body_final = false;
 	s->response_bytes = 0;
 	s->inspect = false;
 	if (s->hold != NULL)
@@ -527,6 +528,7 @@ session_reply(struct session *s, int status, enum reason why,
 		s->response_bytes = (uint64_t)n;
 		s->response_body_bytes =
 		    body != NULL ? (uint64_t)(buf + n - body - 4) : 0;
+		s->response_body_final = true;
 	}
 	session_answer_done(s, keep);
 }

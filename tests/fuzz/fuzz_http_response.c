@@ -99,6 +99,26 @@ fuzz_on_message_complete(llhttp_t *p)
 }
 
 /*
+ * Parses the head <out> of <n> bytes with the checking callbacks into
+ * <w>: true when it is one whole head (llhttp paused right after it).
+ */
+static bool
+fuzz_parse_head(llhttp_t *p, llhttp_settings_t *settings, struct fuzz_seen *w,
+    const char *out, size_t n)
+{
+	memset(w, 0, sizeof(*w));
+	llhttp_settings_init(settings);
+	settings->on_header_field = fuzz_on_header_field;
+	settings->on_header_value = fuzz_on_header_value;
+	settings->on_headers_complete = fuzz_on_headers_complete;
+	settings->on_message_complete = fuzz_on_message_complete;
+	llhttp_init(p, HTTP_RESPONSE, settings);
+	p->data = w;
+	return llhttp_execute(p, out, n) == HPE_PAUSED &&
+	    llhttp_get_error_pos(p) == out + n;
+}
+
+/*
  * Aborts unless the client head of <r> in framing <f> parses (llhttp,
  * strict) as one whole response head of the allowed fields, with the
  * status's class, the version, framing and Connection asked for; or
@@ -126,16 +146,7 @@ fuzz_check_client(
 		abort();
 	if (http_response_build_client(r, f, NULL, out, (size_t)n - 1) != -1)
 		abort();
-	memset(&w, 0, sizeof(w));
-	llhttp_settings_init(&settings);
-	settings.on_header_field = fuzz_on_header_field;
-	settings.on_header_value = fuzz_on_header_value;
-	settings.on_headers_complete = fuzz_on_headers_complete;
-	settings.on_message_complete = fuzz_on_message_complete;
-	llhttp_init(&p, HTTP_RESPONSE, &settings);
-	p.data = &w;
-	if (llhttp_execute(&p, out, (size_t)n) != HPE_PAUSED ||
-	    llhttp_get_error_pos(&p) != out + n ||
+	if (!fuzz_parse_head(&p, &settings, &w, out, (size_t)n) ||
 	    llhttp_get_status_code(&p) / 100 != r->status / 100 ||
 	    llhttp_get_http_minor(&p) != (f->http10_client ? 0 : 1) ||
 	    ((p.flags & F_CHUNKED) != 0) !=
@@ -170,6 +181,55 @@ fuzz_check_framings(const struct http_response *r)
 	}
 }
 
+/* An int64_t from 8 bytes of <p>. */
+static int64_t
+fuzz_i64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return (int64_t)v;
+}
+
+/*
+ * The head of a judged answer, from times and flags the input chooses:
+ * it parses as one whole head of the allowed fields, never an ETag, and
+ * fails only for a capacity short of its length.
+ */
+static void
+fuzz_check_judged(const uint8_t *data, size_t size)
+{
+	struct http_response_judged j;
+	struct http_response_frame f;
+	char out[HTTP_RESPONSE_HEAD_MAX];
+	llhttp_settings_t settings;
+	struct fuzz_seen w;
+	llhttp_t p;
+	int n;
+
+	if (size < 25)
+		return;
+	memset(&j, 0, sizeof(j));
+	memset(&f, 0, sizeof(f));
+	j.not_modified = (data[24] & 1) != 0;
+	j.content_type = (data[24] & 2) != 0 ? "application/pkix-crl" : NULL;
+	j.date = fuzz_i64(data);
+	j.last_modified = fuzz_i64(data + 8);
+	j.expires = fuzz_i64(data + 16);
+	f.http10_client = (data[24] & 4) != 0;
+	f.keep_alive = (data[24] & 8) != 0;
+	f.framing = j.not_modified ? HTTP_FRAMING_NONE : HTTP_FRAMING_LENGTH;
+	f.length = (uint64_t)(data[24] >> 4);
+	if ((n = http_response_build_judged(&j, &f, out, sizeof(out))) <= 0 ||
+	    http_response_build_judged(&j, &f, out, (size_t)n - 1) != -1)
+		abort();
+	if (!fuzz_parse_head(&p, &settings, &w, out, (size_t)n) ||
+	    llhttp_get_status_code(&p) != (j.not_modified ? 304 : 200) ||
+	    w.counts[5] != 0 || (j.not_modified && w.counts[0] != 0))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -180,6 +240,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	fuzz_check_judged(data, size);
 	len = size - 1;
 	split = (size_t)(data[0] >> 1) * (len + 1) / 128;
 	http_response_init(&r, (data[0] & 1) != 0);

@@ -8,7 +8,9 @@ Loopback only; every socket has a timeout and every server is stopped by
 the cleanup its test registers.
 """
 
+import email.utils
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -420,6 +422,60 @@ def assert_rebuilt(test, r, raw, dump, content_type=None, body=None):
         test.assertTrue(raw.endswith(b"\r\n0\r\n\r\n")
                         or raw.endswith(b"0\r\n\r\n"), dump)
     elif r.status not in (204, 304):
+        test.assertEqual(r.header("content-length"), str(len(r.body)), dump)
+
+
+# The fields of the head ocspgate writes for an answer that passed its
+# inspection, in their order: nothing of the upstream's head.
+JUDGED_FIELDS = ("content-type", "cache-control", "date", "last-modified",
+                 "expires", "content-length", "connection")
+JUDGED_CACHE_CONTROL = re.compile(
+    r"^max-age=\d+, public, no-transform, must-revalidate$")
+
+
+def judged_type(path, body=b""):
+    """The Content-Type ocspgate gives a judged answer to a fetch of
+    <path>: its content's, whatever the upstream said."""
+    name = path.rsplit("/", 1)[-1].split("?")[0].lower()
+    if name.endswith(".cab"):
+        return "application/vnd.ms-cab-compressed"
+    if name.endswith(".txt"):
+        return "text/plain"
+    if name.endswith(".stl"):
+        return "application/vnd.ms-pki.stl"
+    if name.endswith(".sst"):
+        # A serialized store, or a CTL in PKCS#7 (a SEQUENCE).
+        return ("application/vnd.ms-pki.stl" if body[:1] == b"\x30"
+                else "application/vnd.ms-pki.certstore")
+    if name.endswith(".crl"):
+        return "application/pkix-crl"
+    if name.endswith(".p7c") or name.endswith(".p7b"):
+        return "application/pkcs7-mime"
+    return "application/pkix-cert"
+
+
+def assert_judged(test, r, dump, content_type, body=None):
+    """<r> (one parsed answer) has the head ocspgate writes for an answer
+    it judged: 200 OK (or 304 Not Modified), only JUDGED_FIELDS, each
+    once and in that order, the Content-Type <content_type> (none on a
+    304), ocspgate's own Date (its clock: within a minute of now), no
+    ETag, RFC 5019's Cache-Control when there is one, a Content-Length
+    equal to the body."""
+    test.assertIn((r.status, r.reason),
+                  ((200, "OK"), (304, "Not Modified")), dump)
+    names = [k.lower() for k, _ in r.headers]
+    test.assertEqual(names, [k for k in JUDGED_FIELDS if k in names], dump)
+    test.assertEqual(r.header("content-type"),
+                     content_type if r.status == 200 else None, dump)
+    date = email.utils.parsedate_to_datetime(r.header("date"))
+    test.assertLess(abs(date.timestamp() - time.time()), 60, dump)
+    cc = r.header("cache-control")
+    if cc is not None:
+        test.assertRegex(cc, JUDGED_CACHE_CONTROL, dump)
+        test.assertIsNotNone(r.header("expires"), dump)
+    if body is not None:
+        test.assertEqual(r.body, body if r.status == 200 else b"", dump)
+    if r.status == 200:
         test.assertEqual(r.header("content-length"), str(len(r.body)), dump)
 
 

@@ -1270,9 +1270,59 @@ class ThreadedServer:
             t.join(2)
 
 
-def upstream_seq(response):
-    """The N of the RecordingUpstream answer a client got ("1", "2", ...),
-    from its ETag; None without one."""
+def _der_children(data, start, end):
+    """(tag, content start, content end) of each TLV in data[start:end]
+    (definite lengths only)."""
+    out = []
+    i = start
+    while i < end:
+        tag, n = data[i], data[i + 1]
+        i += 2
+        if n & 0x80:
+            k = n & 0x7f
+            n = int.from_bytes(data[i:i + k], "big")
+            i += k
+        out.append((tag, i, i + n))
+        i += n
+    return out
+
+
+def signature_last_octet(response):
+    """The offset of the last octet of a successful OCSPResponse's
+    signature (an ECDSA signature's s, or an RSA one's): changing it
+    keeps the DER, and the shape ocspgate checks without
+    verify_responses, valid."""
+    top = _der_children(response, 0, len(response))[0]
+    rb = _der_children(response, top[1], top[2])[1]           # [0]
+    rb = _der_children(response, rb[1], rb[2])[0]             # ResponseBytes
+    octets = _der_children(response, rb[1], rb[2])[1]         # OCTET STRING
+    basic = _der_children(response, octets[1], octets[2])[0]
+    sig = _der_children(response, basic[1], basic[2])[2]     # BIT STRING
+    return sig[2] - 1
+
+
+def seq_bodies(response):
+    """For RecordingUpstream(body_for=...): the N-th answer is <response>
+    (a successful OCSPResponse) with the last octet of its signature
+    xored with N (1..255), so that a client can tell answers apart by
+    their bodies alone (the head of an answer ocspgate judged is its
+    own)."""
+    pos = signature_last_octet(response)
+
+    def body_for(seq):
+        out = bytearray(response)
+        out[pos] ^= seq & 0xff
+        return bytes(out)
+    return body_for
+
+
+def upstream_seq(response, rec=None):
+    """The N of the RecordingUpstream answer a client got ("1", "2", ...):
+    from its body, when <rec> made bodies with seq_bodies(); else from
+    its ETag (a relayed answer's); None without one."""
+    if rec is not None and rec.body_for is not None:
+        seq = rec.seq_of_body(response.body)
+        return None if seq is None else str(seq)
     etag = response.header("etag")
     m = re.fullmatch(r'"upstream-seq-(\d+)"', etag or "")
     return m.group(1) if m else None
@@ -1288,14 +1338,18 @@ class RecordingUpstream(ThreadedServer):
     a request, no reply), 'delay' (answer after <delay> seconds).
     Each answer carries X-Upstream-Seq: N (the N-th request received),
     and the same N in its ETag ("upstream-seq-N"), a field ocspgate
-    passes on: upstream_seq() reads it from what the client got.
+    passes on when it relays an answer; an answer it judged gets a head
+    of its own, so with body_for (seq_bodies()) the N is in the body:
+    upstream_seq() reads it from what the client got.
     """
 
     def __init__(self, mode="ok", body=OCSP_RESPONSE_TRY_LATER,
                  content_type="application/ocsp-response", delay=0.0,
-                 host="127.0.0.1", extra_headers=()):
+                 host="127.0.0.1", extra_headers=(), body_for=None):
         self.mode = mode
         self.body = body
+        self.body_for = body_for  # seq -> body (seq_bodies()), or None
+        self._bodies = {}
         self.content_type = content_type
         self.delay = delay
         self.extra_headers = list(extra_headers)
@@ -1309,6 +1363,11 @@ class RecordingUpstream(ThreadedServer):
             self.conns.append(rec)
         self._serve(conn, rec)
 
+    def seq_of_body(self, body):
+        """The seq whose answer had <body> (body_for), or None."""
+        with self.lock:
+            return self._bodies.get(bytes(body))
+
     def _reply(self, seq):
         hdrs = [b"X-Upstream-Seq: %d" % seq,
                 b'ETag: "upstream-seq-%d"' % seq] + [
@@ -1316,6 +1375,10 @@ class RecordingUpstream(ThreadedServer):
         if self.content_type:
             hdrs.insert(0, b"Content-Type: " + _b(self.content_type))
         body = self.body
+        if self.body_for is not None:
+            body = self.body_for(seq)
+            with self.lock:
+                self._bodies[body] = seq
         if self.mode == "chunked":
             half = max(1, len(body) // 2)
             chunks = [body[:half], body[half:]]
@@ -1919,6 +1982,20 @@ class Env:
         self.responders.append(r)
         return r
 
+    def good_answer(self):
+        """A real, successful OCSPResponse of the responder of CA 1 about
+        the "good" certificate (no nonce), fetched once."""
+        if getattr(self, "_good_answer", None) is None:
+            resp = self.default_responder()
+            with Client(resp.port) as c:
+                c.send(ocsp_post("/", ocsp_request_der(
+                    [self.pki.cert_id("good")]), host="ocsp.ca.test",
+                    connection="close"))
+                r = c.read_response()
+            assert r.status == 200, r
+            self._good_answer = r.body
+        return self._good_answer
+
     def default_responder(self):
         """The shared responder of CA 1, restarted if it died."""
         if self._default is None or not self._default.alive():
@@ -2032,6 +2109,14 @@ class ProxyTestCase(unittest.TestCase):
         u = RecordingUpstream(**kw)
         self.addCleanup(u.stop)
         return u
+
+    def seq_upstream(self, **kw):
+        """A RecordingUpstream answering every request with a real,
+        successful answer about the "good" certificate (from the class's
+        responder of CA 1), the N-th one's signature marked with N:
+        upstream_seq(response, upstream) tells which a client got."""
+        good = self.env.good_answer()
+        return self.upstream(body_for=seq_bodies(good), **kw)
 
     def resp_spec(self, host="ocsp.ca.test", path=""):
         return "%s:%d%s" % (host, self.resp.port, path)

@@ -13,7 +13,7 @@ from ocspgate_harness import (
     der_oid, der_seq, get, get_cryptoapi, get_plain, get_space_as_plus,
     get_unpadded, get_url_safe_unpadded, ocsp_post, ocsp_request_der,
     ocsp_response_text, openssl_ocsp_client, parse_ocsp_request,
-    upstream_seq)
+    seq_bodies, upstream_seq)
 
 
 def decode_get_target(target, prefix=""):
@@ -32,17 +32,11 @@ class AllowTests(ProxyTestCase):
         super().setUpClass()
         # A real, successful OCSP response for the recording upstream to
         # hand back, fetched straight from the responder.
-        with Client(cls.resp.port) as c:
-            c.send(ocsp_post("/", ocsp_request_der(
-                [cls.pki.cert_id("good")]), host="ocsp.ca.test",
-                connection="close"))
-            r = c.read_response()
-        assert r.status == 200, r
-        cls.real_response = r.body
+        cls.real_response = cls.env.good_answer()
 
     def setUp(self):
         super().setUp()
-        self.rec = self.upstream(body=self.real_response)
+        self.rec = self.upstream(body_for=seq_bodies(self.real_response))
         self.proxy = self.start_proxy(responders=[
             self.resp_spec(), "ocsp.ca.test:%d" % self.rec.port])
 
@@ -198,6 +192,7 @@ class AllowTests(ProxyTestCase):
         if upstream is not None:
             # ocspgate inspects the answer: it must be about <der>'s cert.
             upstream.body = self.response_for(der)
+            upstream.body_for = None
         url = "http://ocsp.ca.test:%d%s" % (port, path)
         headers = [("User-Agent", ua)] if ua else []
         status, body = curl_get(self.proxy.port, url, self.tmp, headers)
@@ -437,7 +432,7 @@ class AllowTests(ProxyTestCase):
         _, t2 = ocsp_response_text(rs[2].body, self.tmp)
         self.assertIn("Cert Status: good", t0)
         self.assertIn("Cert Status: revoked", t2)
-        self.assertEqual(upstream_seq(rs[3]), "1")
+        self.assertEqual(upstream_seq(rs[3], self.rec), "1")
         evs = self.proxy.wait_events(4)
         self.assertEqual([get(e, "event.reason") for e in evs],
                          ["ocsp_request", "unknown_responder",

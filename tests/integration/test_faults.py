@@ -934,7 +934,7 @@ class HalfCloseTests(GateTestCase):
         403; the others to a recording upstream) and <tail>, then SHUT_WR.
         Returns the answers, the proxy, the upstream, and how many events
         the proxy's log held before (a test's proxies share one)."""
-        rec = self.upstream()
+        rec = self.seq_upstream()
         proxy = self.start_proxy(responders=["ocsp.ca.test:%d" % rec.port])
         base = len(proxy.events())
         url = "http://ocsp.ca.test:%d/" % rec.port
@@ -963,7 +963,8 @@ class HalfCloseTests(GateTestCase):
         want = [403 if i % 3 == 0 else 200 for i in range(self.N)]
         self.assertEqual([r.status for r in rs], want)
         # the forwarded ones went upstream one after the other, in order
-        self.assertEqual([upstream_seq(r) for r in rs if r.status == 200],
+        self.assertEqual([upstream_seq(r, rec) for r in rs
+                          if r.status == 200],
                          [str(i + 1) for i in range(want.count(200))])
         self.assertEqual(len(rec.requests), want.count(200))
         self.assertEqual(

@@ -8,6 +8,8 @@ a byte of them sent, and are relayed but logged in monitor mode. Any other
 request to these hosts is refused."""
 
 import dataclasses
+import datetime
+import email.utils
 import hashlib
 import json
 import re
@@ -20,7 +22,9 @@ from ocspgate_harness import (
     OCSP_RESPONSE_TRY_LATER, REASONS_BLOCK, Client, ProxyTestCase, get,
     http_request, ocsp_post, ocsp_request_der, parse_responses, raw_request,
     run, scaled, write_hosts_file)
-from ocsp_forge import Answer, CannedUpstream, assert_rebuilt, http_answer
+from ocsp_forge import (
+    Answer, CannedUpstream, assert_judged, assert_rebuilt, http_answer,
+    judged_type)
 from pki_fetch import (
     BIG_CRL_ENTRIES, ROOT_DN, SUB_DN, FetchPKI, Nginx, cabinet,
     cert_serial_hex, crl_facts, ctl_list, ctl_signed)
@@ -265,7 +269,9 @@ class ServedArtefactTests(FetchTestCase):
                         ctl_hosts=[self.ctl_spec])
 
     def fetch(self, proxy, url, content_type):
-        """GET through the proxy: the file as nginx has it, unchanged."""
+        """GET through the proxy: the file as nginx has it, unchanged,
+        with the Content-Type of what it is (nginx says
+        application/octet-stream for most)."""
         path = re.sub(r"^http://[^/]+", "", url)
         status, headers, body = curl(proxy.port, url, self.tmp)
         self.assertEqual(status, 200, "%s: %r" % (url, body[:200]))
@@ -285,20 +291,39 @@ class ServedArtefactTests(FetchTestCase):
                     self.crl_event(proxy, self.crl_spec, url, body,
                                    self.fx.crl_facts, fmt, mode=mode)
 
-    def test_not_modified_is_relayed(self):
-        """A client revalidating its cached CRL (If-Modified-Since) gets
-        nginx's 304 with no body: nothing to judge, relayed as it is."""
+    def test_not_modified_is_ocspgate_s(self):
+        """A client revalidating its cached CRL: ocspgate sends nginx no
+        validator, judges the CRL nginx sends whole, and answers 304
+        itself when the CRL's thisUpdate (its Last-Modified) is not
+        after If-Modified-Since; 200 with the CRL when it is."""
         proxy = self.proxy(**self.cfg)
         url = "http://%s/crl/ca.crl" % self.crl_spec
         status, headers, _ = curl(proxy.port, url, self.tmp)
         self.assertEqual(status, 200)
-        status, _, body = curl(proxy.port, url, self.tmp, args=(
-            "-H", "If-Modified-Since: " + headers["last-modified"]))
-        self.assertEqual((status, body), (304, b""))
-        ev = proxy.wait_events(2)[1]
-        self.assertEqual(ev["event"]["reason"], "crl_request")
-        self.assertEqual(ev["http"]["response"]["status_code"], 304)
-        self.assertIsNone(get(ev, "ocspgate.crl"))
+        lm = headers["last-modified"]
+        this_update = email.utils.parsedate_to_datetime(lm)
+        self.assertEqual(this_update.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         self.fx.crl_facts["this_update"])
+        earlier = email.utils.format_datetime(
+            this_update - datetime.timedelta(seconds=1), usegmt=True)
+        for n, (ims, want) in enumerate(((lm, 304), (earlier, 200)), 2):
+            with self.subTest(ims=ims):
+                status, headers, body = curl(proxy.port, url, self.tmp,
+                                             args=("-H",
+                                                   "If-Modified-Since: "
+                                                   + ims))
+                self.assertEqual(status, want)
+                self.assertEqual(
+                    body, b"" if want == 304 else self.fx.files[
+                        "/crl/ca.crl"])
+                self.assertEqual(headers["last-modified"], lm)
+                self.assertNotIn("etag", headers)
+                ev = proxy.wait_events(n)[n - 1]
+                self.assertEqual(ev["event"]["reason"], "crl_request")
+                self.assertEqual(ev["http"]["response"]["status_code"],
+                                 want)
+                self.assertEqual(get(ev, "ocspgate.crl.this_update"),
+                                 self.fx.crl_facts["this_update"])
 
     def test_issuer_certificates(self):
         """One certificate (DER, PEM) and certs-only PKCS#7 (DER, PEM):
@@ -333,8 +358,8 @@ class ServedArtefactTests(FetchTestCase):
             ("AuthRootSTL.cab", "application/vnd.ms-cab-compressed", "cab"),
             ("disallowedcertstl.cab", "application/vnd.ms-cab-compressed",
              "cab"),
-            ("authroot.stl", "application/octet-stream", "pkcs7"),
-            ("roots.sst", "application/octet-stream", "store"),
+            ("authroot.stl", "application/vnd.ms-pki.stl", "pkcs7"),
+            ("roots.sst", "application/vnd.ms-pki.certstore", "store"),
             ("authrootseq.txt", "text/plain", "text"),
         ]
         for name, ctype, fmt in cases:
@@ -568,7 +593,13 @@ class CannedTestCase(FetchTestCase):
 
     def check_passing(self, proxy, case, facts_check, mode="enforce"):
         raw, responses, rest = self.exchange(proxy, case)
-        r = self.assert_relayed(case, raw, responses, rest)
+        dump = "%s: %r" % (case.name, raw[:400])
+        self.assertEqual(len(responses), 1, dump)
+        self.assertEqual(rest, b"", dump)
+        r = responses[0]
+        assert_judged(self, r, dump, judged_type(case.path, case.body),
+                      case.body)
+        self.assertNotIn(b"X-Canned-Marker", raw, dump)
         facts_check(proxy, self.specs[case.kind], self.url(case), r.body,
                     mode=mode)
         return r

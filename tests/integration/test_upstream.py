@@ -7,7 +7,7 @@ import unittest
 from ocspgate_harness import (
     Client, FakeDNS, ProxyTestCase, assert_refusal,
     free_port, get, get_cryptoapi, http_request, ocsp_post, ocsp_request_der,
-    scaled, upstream_seq)
+    scaled, seq_bodies, upstream_seq)
 
 HOP_BY_HOP = ("keep-alive", "proxy-connection", "proxy-authorization", "te",
               "trailer", "upgrade", "transfer-encoding")
@@ -162,15 +162,15 @@ class RelayTests(UpstreamTestCase):
             c.send(ocsp_post("/", self.der, host="ocsp.ca.test",
                              connection="close"))
             self.BODY = c.read_response().body
-        rec = self.upstream(mode=mode, body=self.BODY)
+        rec = self.upstream(mode=mode, body_for=seq_bodies(self.BODY))
         spec = "ocsp.ca.test:%d" % rec.port
         proxy = self.start_proxy(responders=[spec])
         r, _ = self.post(proxy, "http://%s/" % spec)
         self.assertEqual(r.status, 200)
-        self.assertEqual(r.body, self.BODY)
+        self.assertEqual(r.body, rec.body_for(1))
         self.assertEqual(r.header("content-type"),
                          "application/ocsp-response")
-        self.assertEqual(upstream_seq(r), "1")
+        self.assertEqual(upstream_seq(r, rec), "1")
         self.expect_event(proxy, event__reason="ocsp_request",
                           http__response__status_code=200)
         return r
@@ -185,7 +185,7 @@ class RelayTests(UpstreamTestCase):
         self.relay("close_delimited")
 
     def test_keep_alive_after_relayed_response(self):
-        rec = self.upstream()
+        rec = self.seq_upstream()
         spec = "ocsp.ca.test:%d" % rec.port
         proxy = self.start_proxy(responders=[spec])
         with Client(proxy.port) as c:
@@ -193,7 +193,7 @@ class RelayTests(UpstreamTestCase):
                 c.send(ocsp_post("http://%s/" % spec, self.der))
                 r = c.read_response()
                 self.assertEqual(r.status, 200)
-                self.assertEqual(upstream_seq(r), str(i))
+                self.assertEqual(upstream_seq(r, rec), str(i))
         self.assertEqual(len(proxy.wait_events(3)), 3)
 
     def test_connection_close_honoured(self):
@@ -334,8 +334,8 @@ class MonitorTests(UpstreamTestCase):
 
     def setUp(self):
         super().setUp()
-        self.rec = self.upstream()
-        self.other = self.upstream()
+        self.rec = self.seq_upstream()
+        self.other = self.seq_upstream()
         self.spec = "ocsp.ca.test:%d" % self.rec.port
         self.proxy = self.start_proxy(mode="monitor", responders=[
             self.spec], max_request_body=256)
@@ -350,7 +350,7 @@ class MonitorTests(UpstreamTestCase):
         """Forwarded despite the block: the upstream's reply comes back."""
         r = self.exchange(data)
         self.assertEqual(r.status, status)
-        self.assertEqual(upstream_seq(r), "1",
+        self.assertEqual(upstream_seq(r, upstream), "1",
                          "reply not relayed from the upstream")
         self.assertEqual(len(upstream.wait_requests(1)), 1)
         return r, self.expect_event(self.proxy, event__action="block",
@@ -363,7 +363,7 @@ class MonitorTests(UpstreamTestCase):
         url = "http://other.test:%d/" % self.other.port
         r, ev = self.monitored(ocsp_post(url, self.der),
                                "unknown_responder", self.other)
-        self.assertEqual(r.body, b"\x30\x03\x0a\x01\x03")
+        self.assertEqual(r.body, self.other.body_for(1))
         self.assertEqual(get(ev, "destination.domain"), "other.test")
         self.assertEqual(get(ev, "destination.ip"), "127.0.0.1")
         req = self.other.requests[0]
@@ -441,9 +441,10 @@ class MonitorTests(UpstreamTestCase):
         url = "http://other.test:%d/" % self.other.port
         with Client(self.proxy.port) as c:
             c.send(ocsp_post(url, self.der))
-            self.assertEqual(upstream_seq(c.read_response()), "1")
+            self.assertEqual(upstream_seq(c.read_response(), self.other),
+                             "1")
             c.send(ocsp_post(self.url, self.der))
-            self.assertEqual(upstream_seq(c.read_response()), "1")
+            self.assertEqual(upstream_seq(c.read_response(), self.rec), "1")
         evs = self.proxy.wait_events(2)
         self.assertEqual([get(e, "event.action") for e in evs],
                          ["block", "allow"])

@@ -1,9 +1,9 @@
 /*
  * Unit tests for the OCSP response cache: hits and misses on the full
  * key, expiry, LRU eviction, the byte bound, refusals, replacement,
- * resizing, the Cache-Control parser, the expiry rule, the served
- * headers, a randomised run checked against a model, and how a cache
- * shared by threads is cut into shards (how many, and which holds a key).
+ * resizing, the Cache-Control parser, the expiry rule, a randomised run checked
+ * against a model, and how a cache shared by threads is cut into shards (how
+ * many, and which holds a key).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -476,71 +476,6 @@ test_expiry(void)
 	}
 }
 
-static void
-test_headers(void)
-{
-	const time_t now = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
-	static const unsigned char body[] = "foobar";
-	struct ocsp_cache_entry e = {
-	    body, 6, 0, now - 100, now - 3600, now + 86400, now + 600};
-	static const char want[] =
-	    "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/ocsp-response\r\n"
-	    "Content-Length: 6\r\n"
-	    "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-	    "Last-Modified: Sun, 06 Nov 1994 07:49:37 GMT\r\n"
-	    "Expires: Mon, 07 Nov 1994 08:49:37 GMT\r\n"
-	    "Cache-Control: max-age=700, public, no-transform, "
-	    "must-revalidate\r\n"
-	    "Age: 100\r\n"
-	    "ETag: \"85944171f73967e8\"\r\n";
-	static const char want_bare[] =
-	    "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: application/ocsp-response\r\n"
-	    "Content-Length: 6\r\n"
-	    "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-	    "Expires: Sun, 06 Nov 1994 08:48:37 GMT\r\n"
-	    "Cache-Control: max-age=0, public, no-transform, "
-	    "must-revalidate\r\n"
-	    "Age: 0\r\n"
-	    "ETag: \"85944171f73967e8\"\r\n";
-	char buf[OCSP_CACHE_HEADERS_MAX];
-	size_t n;
-
-	n = ocsp_cache_headers(buf, sizeof(buf), &e, now);
-	CHECK(n == sizeof(want) - 1);
-	CHECKF(strcmp(buf, want) == 0, "got:\n%s", buf);
-
-	/* Every capacity short of length + NUL fails, and writes nothing
-	 * readable beyond an empty string. */
-	for (size_t cap = 0; cap <= sizeof(want) - 1; cap++) {
-		char small[sizeof(want)];
-
-		memset(small, 'x', sizeof(small));
-		n = ocsp_cache_headers(small, cap, &e, now);
-		CHECKF(n == 0, "cap %zu", cap);
-		if (cap > 0)
-			CHECK(small[0] == '\0');
-	}
-	CHECK(
-	    ocsp_cache_headers(buf, sizeof(want), &e, now) == sizeof(want) - 1);
-
-	/* No this_update: no Last-Modified; no next_update: Expires is
-	 * when the cache stops serving. A clock that stepped back gives
-	 * no negative Age, a past expiry no negative max-age. */
-	e.this_update = 0;
-	e.next_update = 0;
-	e.stored_at = now + 50;
-	e.expires = now - 60;
-	n = ocsp_cache_headers(buf, sizeof(buf), &e, now);
-	CHECK(n == sizeof(want_bare) - 1);
-	CHECKF(strcmp(buf, want_bare) == 0, "got:\n%s", buf);
-
-	/* A time gmtime_r cannot put in four digits is refused. */
-	e.expires = (time_t)INT64_MAX;
-	CHECK(ocsp_cache_headers(buf, sizeof(buf), &e, now) == 0);
-}
-
 /*
  * 200k random puts and gets on a small bound, checked against a model
  * that remembers the last version put under each key: a hit must carry
@@ -718,7 +653,6 @@ main(void)
 	test_byte_bound();
 	test_parse_max_age();
 	test_expiry();
-	test_headers();
 	test_stress();
 	test_shards();
 	test_shard_of();

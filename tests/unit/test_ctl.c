@@ -149,6 +149,8 @@ test_pkcs7(const struct pki *p)
 	b = signed_list(p, &good);
 	why = ctl_pkcs7(b.d, b.n, NULL, &f);
 	CHECK(f.entries == 40 && !f.verified);
+	/* Its ThisUpdate, UTCTime 250616175611Z: a judged answer's date. */
+	CHECK(f.this_update == 1750096571);
 	expect("a list, no known CA", why, NULL, &b);
 	b = signed_list(p, &good);
 	why = ctl_pkcs7(b.d, b.n, known, &f);
