@@ -25,12 +25,13 @@
 
 #include "ocspgate/ctl.h"
 #include "ocspgate/fetch.h"
+#include "ocspgate/hex.h"
 #include "ocspgate/pkix.h"
 
 /* Cabinet header (CFHEADER): fields up to setID and iCabinet. */
 #define FETCH_CAB_HEADER_LEN  36
-#define FETCH_CAB_SIZE_OFFSET 8 /* cbCabinet, after "MSCF" and reserved1 */
-#define FETCH_TEXT_MAX_BYTES  65536
+#define FETCH_CAB_SIZE_OFFSET 8  /* cbCabinet, after "MSCF" and reserved1 */
+#define FETCH_TEXT_MAX_BYTES  64 /* a sequence number and a line break */
 #define FETCH_PEM_LABEL_CRL   "X509 CRL"
 #define FETCH_PEM_LABEL_CERT  "CERTIFICATE"
 #define FETCH_PEM_LABEL_PKCS7 "PKCS7"
@@ -671,18 +672,30 @@ fetch_inspect_cert(const unsigned char *body, size_t len,
 	return why == NULL ? REASON_NONE : REASON_RESPONSE_MALFORMED;
 }
 
-/* Checks a sequence-number text: short, printable ASCII and line breaks. */
+/*
+ * Checks a sequence-number text (authrootseq.txt and its kin hold the
+ * list's sequence number in hexadecimal and a line break): hex digits
+ * and white space only, at most FETCH_TEXT_MAX_BYTES. Anything more
+ * would be bytes of the responder's choosing.
+ */
 static const char *
 fetch_ctl_text(const unsigned char *body, size_t len)
 {
-	size_t i;
+	bool printable = true, hex = true;
 
+	for (size_t i = 0; i < len && printable; i++) {
+		unsigned char c = body[i];
+		bool space = c == '\r' || c == '\n' || c == '\t' || c == ' ';
+
+		printable = (c >= 0x20 && c <= 0x7e) || space;
+		hex = hex && (space || hex_value(c) >= 0);
+	}
+	if (!printable)
+		return "trust list text with binary bytes";
+	if (!hex)
+		return "trust list text not a hexadecimal sequence number";
 	if (len > FETCH_TEXT_MAX_BYTES)
-		return "trust list text over 64 KiB";
-	for (i = 0; i < len; i++)
-		if ((body[i] < 0x20 || body[i] > 0x7e) && body[i] != '\r' &&
-		    body[i] != '\n' && body[i] != '\t')
-			return "trust list text with binary bytes";
+		return "trust list text over 64 bytes";
 	return NULL;
 }
 

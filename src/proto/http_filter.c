@@ -478,8 +478,33 @@ static const char *const http_filter_agents[] = {"Microsoft-CryptoAPI",
     "Mozilla", "Java", "com.apple.trustd", "ocspd", "Dalvik", "Go-http-client",
     "curl", "Wget", "okhttp", "Apache-HttpClient"};
 
-/* Longest version a forwarded product keeps: digits and dots. */
-#define HTTP_FILTER_VERSION_MAX 16
+/*
+ * A forwarded product keeps its version's first two numbers (major and
+ * minor, as "10.0", "17.0", "7.88"), each of at most this many digits.
+ */
+#define HTTP_FILTER_VERSION_DIGITS 4
+
+/* The length of the "N[.N]" that opens <p> (<len> bytes), or 0. */
+static size_t
+http_filter_version(const char *p, size_t len)
+{
+	size_t i = 0, d;
+
+	for (int part = 0; part < 2; part++) {
+		size_t start = i + (part > 0);
+
+		if (part > 0 && (i >= len || p[i] != '.'))
+			break;
+		for (d = 0; start + d < len && d < HTTP_FILTER_VERSION_DIGITS &&
+		     p[start + d] >= '0' && p[start + d] <= '9';
+		     d++)
+			;
+		if (d == 0)
+			break;
+		i = start + d;
+	}
+	return i;
+}
 
 static bool
 http_filter_agent(struct http_span v, struct http_span *out)
@@ -494,14 +519,8 @@ http_filter_agent(struct http_span v, struct http_span *out)
 		if (strlen(http_filter_agents[k]) != n ||
 		    memcmp(v.p, http_filter_agents[k], n) != 0)
 			continue;
-		if (n < v.len && v.p[n] == '/') {
-			while (n + 1 + ver < v.len &&
-			    ver < HTTP_FILTER_VERSION_MAX &&
-			    ((v.p[n + 1 + ver] >= '0' &&
-			         v.p[n + 1 + ver] <= '9') ||
-			        v.p[n + 1 + ver] == '.'))
-				ver++;
-		}
+		if (n < v.len && v.p[n] == '/')
+			ver = http_filter_version(v.p + n + 1, v.len - n - 1);
 		out->p = v.p;
 		out->len = ver > 0 ? n + 1 + ver : n;
 		return true;
@@ -552,6 +571,27 @@ static const struct {
 
 /* delta-seconds past 2^31 are 2^31 (RFC 9111 1.2.2). */
 #define HTTP_FILTER_DELTA_MAX 2147483648u
+
+/*
+ * The delta-seconds a request directive goes upstream with: one of a
+ * few steps (a minute, five, a quarter hour, an hour, four, a day, a
+ * week, thirty days), rounded to the stricter side: max-age and
+ * max-stale down, min-fresh up. A client asks for no staler an answer
+ * than it did; the number carries a few bits, not 31.
+ */
+static uint64_t
+http_filter_step(uint64_t d, bool up)
+{
+	static const uint64_t steps[] = {0, 60, 300, 900, 3600, 14400, 86400,
+	    604800, 2592000, HTTP_FILTER_DELTA_MAX};
+	size_t k = 0;
+
+	while (k + 1 < sizeof(steps) / sizeof(steps[0]) && steps[k + 1] <= d)
+		k++;
+	if (up && steps[k] < d)
+		k++;
+	return steps[k];
+}
 
 /*
  * Cache-Control as "d, d=N, ..." of the known directives, each once, in
@@ -616,7 +656,8 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 				break;
 			seen[k] = true;
 			has[k] = arg;
-			delta[k] = d;
+			delta[k] =
+			    http_filter_step(d, strcmp(n, "min-fresh") == 0);
 			break;
 		}
 	}

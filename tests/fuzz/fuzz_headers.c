@@ -93,8 +93,8 @@ fuzz_filter(const uint8_t *data, size_t size)
 	}
 	/*
 	 * What an attacker chooses in the forwarded fields is bounded
-	 * (docs/security.md): a known product and a version of 16 digits
-	 * and dots, the canonical Cache-Control; no validator goes.
+	 * (docs/security.md): a known product and a version of two numbers
+	 * of four digits, the canonical Cache-Control; no validator goes.
 	 */
 	for (size_t i = 0; i < r.hs.n; i++) {
 		const struct http_header *h = &r.hs.h[i];
@@ -103,7 +103,7 @@ fuzz_filter(const uint8_t *data, size_t size)
 		if (name == NULL)
 			continue;
 		if ((strcmp(name, "User-Agent") == 0 &&
-		        h->out.len > 19 + 1 + 16) ||
+		        h->out.len > 19 + 1 + 9) ||
 		    strcmp(name, "If-None-Match") == 0 ||
 		    strcmp(name, "If-Modified-Since") == 0 ||
 		    (strcmp(name, "Cache-Control") == 0 &&

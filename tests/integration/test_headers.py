@@ -135,7 +135,7 @@ class HeaderTests(ProxyTestCase):
             ("Accept", accept), ("Connection", "keep-alive"),
             ("Content-Length", str(len(self.der)))], self.der)
         self.check_client(data, [
-            ("User-Agent", "Java/17.0.9"), ("Accept", accept),
+            ("User-Agent", "Java/17.0"), ("Accept", accept),
             ("Content-Type", "application/ocsp-request"),
             ("Content-Length", str(len(self.der)))],
             "po1106_36ae3789aad2")
@@ -223,7 +223,7 @@ class HeaderTests(ProxyTestCase):
         got = [(k, v) for k, v in req.headers
                if k not in ("Host", "Via", "Connection")]
         self.assertEqual(got, [
-            ("User-Agent", "Java/" + "1" * 16), ("Accept", "*/*"),
+            ("User-Agent", "Java/1111"), ("Accept", "*/*"),
             ("Cache-Control", "max-age=2147483648"),
             ("Pragma", "no-cache")])
         self.assertEqual(req.header("via").count(","), 0)

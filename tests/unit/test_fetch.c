@@ -42,7 +42,8 @@
 #define NOT_CAB       "not a cabinet file"
 #define CAB_SIZE      "cabinet size does not match the body"
 #define TEXT_BINARY   "trust list text with binary bytes"
-#define TEXT_LONG     "trust list text over 64 KiB"
+#define TEXT_LONG     "trust list text over 64 bytes"
+#define TEXT_NOT_HEX  "trust list text not a hexadecimal sequence number"
 #define NOT_CTL       "not a trust-list file name"
 
 /* A heap buffer. */
@@ -1049,8 +1050,14 @@ test_ctl_text(void)
 
 	ctl_accepted(buf_str("1D9A8B2F4C6E0A13\r\n"), "authrootseq.txt",
 	    FETCH_CTL_TEXT, __LINE__);
+	ctl_accepted(buf_str("01db1b2b1a2e0c57"), "PINRULESSEQ.TXT",
+	    FETCH_CTL_TEXT, __LINE__);
 	ctl_accepted(
-	    buf_str("a\tb ~\n"), "PINRULESSEQ.TXT", FETCH_CTL_TEXT, __LINE__);
+	    buf_str(" 1D9A\t\n"), "authrootseq.txt", FETCH_CTL_TEXT, __LINE__);
+	ctl_refused(
+	    buf_str("a\tb ~\n"), "PINRULESSEQ.TXT", TEXT_NOT_HEX, __LINE__);
+	ctl_refused(buf_str("1D9A8B2F4C6E0A13 exfil\r\n"), "authrootseq.txt",
+	    TEXT_NOT_HEX, __LINE__);
 	ctl_accepted(
 	    buf_of("", 0), "disallowedcertseq.txt", FETCH_CTL_TEXT, __LINE__);
 	ctl_refused(
@@ -1068,7 +1075,8 @@ test_ctl_text(void)
 	memset(big.d, 'A', 65537);
 	big.n = 65536;
 	ctl_accepted(
-	    buf_of(big.d, 65536), "authrootseq.txt", FETCH_CTL_TEXT, __LINE__);
+	    buf_of(big.d, 64), "authrootseq.txt", FETCH_CTL_TEXT, __LINE__);
+	ctl_refused(buf_of(big.d, 65), "authrootseq.txt", TEXT_LONG, __LINE__);
 	ctl_refused(
 	    buf_of(big.d, 65537), "authrootseq.txt", TEXT_LONG, __LINE__);
 	buf_free(&big);

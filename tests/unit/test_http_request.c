@@ -889,7 +889,7 @@ static const struct up_case up_cases[] = {
         S("GET http://ocsp.test/MEow?q=1 HTTP/1.1\r\nHost: ocsp.test\r\n"
           "User-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n"),
         S("GET /MEow?q=1 HTTP/1.1\r\nHost: ocsp.test\r\nUser-Agent: "
-          "curl/8.5.0\r\n"
+          "curl/8.5\r\n"
           "Accept: */*\r\nConnection: close\r\n\r\n")},
     {"empty query kept",
         S("GET http://ocsp.test/a? HTTP/1.1\r\nHost: ocsp.test\r\n\r\n"),
