@@ -36,10 +36,12 @@ void http_filter_apply(struct http_request *r);
  * Whether ocspgate answers <r> 304 Not Modified for an answer whose
  * Last-Modified is <last_modified> (seconds since 1970, 0: none), by
  * RFC 9110 13.2.2: only a GET or HEAD; If-None-Match, when there, alone
- * decides, and only "*" matches (ocspgate writes no entity-tags);
- * else If-Modified-Since at or after <last_modified>. The validators
- * never go upstream: ocspgate answers conditionals from the dates of
- * the answer it judged.
+ * decides, and only a lone "*" matches (ocspgate writes no
+ * entity-tags); else one If-Modified-Since equal to <last_modified>,
+ * the date ocspgate wrote (a later date the origin gave may follow a
+ * back-dated thisUpdate of newer content). The validators never go
+ * upstream: ocspgate answers conditionals from the dates of the answer
+ * it judged.
  */
 bool http_filter_not_modified(
     const struct http_request *r, int64_t last_modified);

@@ -138,16 +138,20 @@ struct http_response_judged {
 	int64_t date;             /* now, by ocspgate's clock */
 	int64_t last_modified;    /* the content's own date; 0: none */
 	int64_t expires;          /* its next update; 0: none */
+	int64_t fresh_max;        /* max-age at most this; 0: no bound */
 };
 
 /*
  * Writes the head of a judged answer into <out> (at most <cap> bytes):
- * "HTTP/1.x 200 OK" or "304 Not Modified", Content-Type (not on a 304),
- * with an <expires> Cache-Control "max-age=<expires - date>, public,
- * no-transform, must-revalidate" (RFC 5019 6.2; 0 when <date> is not
- * after 1970), Date, Last-Modified
- * and Expires (those 1970..9999), Content-Length of <f> (not on a 304),
- * "Connection: keep-alive" or "close". <f>'s framing is LENGTH or NONE.
+ * "HTTP/1.x 200 OK" or "304 Not Modified"; Content-Type (not on a 304);
+ * Cache-Control: with <expires>, "max-age=N, public, no-transform,
+ * must-revalidate" (RFC 5019 6.2), N the seconds from <date> to it (0
+ * once past, or when <date> is not after 1970) and at most <fresh_max>;
+ * without it but with <last_modified>, "no-cache" (no heuristic
+ * freshness for what names no next update); Date, Last-Modified (never
+ * after Date: RFC 9110 8.8.2.1) and Expires, those 1970..9999;
+ * Content-Length of <f> (not on a 304); "Connection: keep-alive" or
+ * "close". <f>'s framing is LENGTH, or NONE for a 304.
  * Returns the length, or -1 if <cap> is too small.
  */
 int http_response_build_judged(const struct http_response_judged *j,

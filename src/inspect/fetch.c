@@ -293,12 +293,29 @@ fetch_magnitude(
 }
 
 /*
+ * Whether <ca> is the signer a CRL or certificate of its name claims:
+ * the same keyIdentifier in the claim's authorityKeyIdentifier <akid>
+ * and <ca>'s subjectKeyIdentifier, or either left out. A CA that renewed
+ * its key keeps its name (Active Directory Certificate Services' "renew
+ * with a new key"): what names the other key is not the known CA's to
+ * verify, and is unverified rather than forged.
+ */
+static bool
+fetch_same_key(const ASN1_OCTET_STRING *akid, X509 *ca)
+{
+	const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(ca);
+
+	return akid == NULL || skid == NULL ||
+	    ASN1_OCTET_STRING_cmp(akid, skid) == 0;
+}
+
+/*
  * The signature of <crl>: when a CA of <known> has the CRL's issuer as
- * its subject, it must verify with the key of one of them (whatever key
- * its authorityKeyIdentifier names: a CRL is not let off for naming a
- * key nobody knows; a CA that renewed its key needs its new certificate
- * known), and f->verified is set; else it must have the shape its
- * algorithm gives. Returns NULL, or why.
+ * its subject and the key its authorityKeyIdentifier names
+ * (fetch_same_key()), it must verify with the key of one of them, and
+ * f->verified is set; a signature that cannot be checked at all (an
+ * algorithm this OpenSSL refuses) leaves it unverified; else it must
+ * have the shape its algorithm gives. Returns NULL, or why.
  */
 static const char *
 fetch_crl_signature(
@@ -306,18 +323,26 @@ fetch_crl_signature(
 {
 	const X509_ALGOR *alg;
 	const ASN1_BIT_STRING *sig;
-	bool candidate = false;
+	AUTHORITY_KEYID *ak = NULL;
+	bool forged = false;
 
+	if (sk_X509_num(known) > 0)
+		ak = X509_CRL_get_ext_d2i(
+		    crl, NID_authority_key_identifier, NULL, NULL);
 	for (int i = 0; i < sk_X509_num(known) && !f->verified; i++) {
 		X509 *ca = sk_X509_value(known, i);
+		int v;
 
 		if (X509_NAME_cmp(X509_get_subject_name(ca),
-		        X509_CRL_get_issuer(crl)) != 0)
+		        X509_CRL_get_issuer(crl)) != 0 ||
+		    !fetch_same_key(ak != NULL ? ak->keyid : NULL, ca))
 			continue;
-		candidate = true;
-		f->verified = X509_CRL_verify(crl, X509_get0_pubkey(ca)) == 1;
+		v = X509_CRL_verify(crl, X509_get0_pubkey(ca));
+		f->verified = v == 1;
+		forged = forged || v == 0;
 	}
-	if (candidate && !f->verified)
+	AUTHORITY_KEYID_free(ak);
+	if (forged && !f->verified)
 		return "CRL signature does not verify with its issuer's key";
 	if (f->verified)
 		return NULL;
@@ -448,7 +473,8 @@ fetch_cert_check(const X509 *x, struct fetch_cert_facts *f)
 /*
  * The signature of <x>, one certificate of an answer, against <known>
  * (may be NULL): when a CA of <known> has the certificate's issuer as its
- * subject, it must verify with the key of one of them (as a CRL's, see
+ * subject and the key its authorityKeyIdentifier names (for a root, its
+ * own key), it must verify with the key of one of them (as a CRL's, see
  * fetch_crl_signature), and *verified is set; else *verified is false
  * and the shape checked by fetch_cert_check() is all there is. Returns
  * NULL, or why.
@@ -456,19 +482,29 @@ fetch_cert_check(const X509 *x, struct fetch_cert_facts *f)
 static const char *
 fetch_cert_signature(X509 *x, const STACK_OF(X509) * known, bool *verified)
 {
-	bool candidate = false;
+	bool forged = false;
+	bool self_issued = X509_NAME_cmp(X509_get_subject_name(x),
+	                       X509_get_issuer_name(x)) == 0;
 
 	*verified = false;
 	for (int i = 0; i < sk_X509_num(known) && !*verified; i++) {
 		X509 *ca = sk_X509_value(known, i);
+		int v;
 
+		/* A root signs with its own key: another key's root of the
+		 * same name is not the known one's to verify. */
 		if (X509_NAME_cmp(X509_get_subject_name(ca),
-		        X509_get_issuer_name(x)) != 0)
+		        X509_get_issuer_name(x)) != 0 ||
+		    !fetch_same_key(X509_get0_authority_key_id(x), ca) ||
+		    (self_issued &&
+		        EVP_PKEY_eq(
+		            X509_get0_pubkey(x), X509_get0_pubkey(ca)) != 1))
 			continue;
-		candidate = true;
-		*verified = X509_verify(x, X509_get0_pubkey(ca)) == 1;
+		v = X509_verify(x, X509_get0_pubkey(ca));
+		*verified = v == 1;
+		forged = forged || v == 0;
 	}
-	if (candidate && !*verified)
+	if (forged && !*verified)
 		return "certificate signature does not verify with its "
 		       "issuer's key";
 	return NULL;

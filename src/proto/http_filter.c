@@ -1104,14 +1104,19 @@ http_filter_apply(struct http_request *r)
 		if (!http_filter_fits(f, h, &t)) {
 			fl->flags |= 1u << HTTP_FLAG_HEADER_BOUNDS;
 			http_filter_drop(r, i);
+			/* A validator of no use still makes a request
+			 * conditional: never a 304 on it. */
+			fl->inm_lines += f->shape == SHAPE_ETAGS;
+			fl->ims_lines += f->shape == SHAPE_DATE;
+			fl->inm_any = false;
 			continue;
 		}
-		if (f->shape == SHAPE_DATE && !fl->has_ims) {
-			fl->has_ims = true;
+		if (f->shape == SHAPE_DATE && fl->ims_lines++ == 0) {
 			fl->ims = t;
-		} else if (f->shape == SHAPE_ETAGS && !fl->has_inm) {
-			fl->has_inm = true;
+		} else if (f->shape == SHAPE_ETAGS && fl->inm_lines++ == 0) {
 			fl->inm_any = h->value.len == 1 && h->value.p[0] == '*';
+		} else if (f->shape == SHAPE_ETAGS) {
+			fl->inm_any = false; /* "*" stands alone */
 		}
 		if (f->consumed)
 			continue;
@@ -1150,9 +1155,16 @@ http_filter_not_modified(const struct http_request *r, int64_t last_modified)
 		return false;
 	/* RFC 9110 13.2.2: If-None-Match, when there, decides alone. No tag
 	 * ocspgate writes can match: it writes none. */
-	if (fl->has_inm)
+	if (fl->inm_lines > 0)
 		return fl->inm_any;
-	return fl->has_ims && last_modified > 0 && last_modified <= fl->ims;
+	/*
+	 * Only the date ocspgate wrote as Last-Modified: a date the origin
+	 * gave (a file's time, later than a back-dated thisUpdate) says
+	 * nothing about the content ocspgate judged. Two of them, or one
+	 * that is not a date, are no condition (RFC 9110 13.1.3).
+	 */
+	return fl->ims_lines == 1 && last_modified > 0 &&
+	    last_modified == fl->ims;
 }
 
 bool

@@ -959,17 +959,24 @@ http_response_build_judged(const struct http_response_judged *j,
 		    j->content_type, strlen(j->content_type));
 	if (j->expires > 0 && j->expires < HTTP_RESPONSE_TIME_END) {
 		/* RFC 5019 6.2's directives, max-age up to the next update. */
+		uint64_t age = j->date > 0 && j->expires > j->date
+		    ? (uint64_t)(j->expires - j->date)
+		    : 0;
+
+		if (j->fresh_max > 0 && age > (uint64_t)j->fresh_max)
+			age = (uint64_t)j->fresh_max;
 		rc |= http_put_str(out, cap, &off, "Cache-Control: max-age=");
-		rc |= http_put_uint(out, cap, &off,
-		    j->date > 0 && j->expires > j->date
-		        ? (uint64_t)(j->expires - j->date)
-		        : 0);
+		rc |= http_put_uint(out, cap, &off, age);
 		rc |= http_put_str(out, cap, &off,
 		    ", public, no-transform, must-revalidate\r\n");
+	} else if (j->last_modified > 0) {
+		rc |=
+		    http_put_str(out, cap, &off, "Cache-Control: no-cache\r\n");
 	}
 	rc |= http_response_put_date(out, cap, &off, "Date", j->date);
-	rc |= http_response_put_date(
-	    out, cap, &off, "Last-Modified", j->last_modified);
+	rc |= http_response_put_date(out, cap, &off, "Last-Modified",
+	    j->date > 0 && j->last_modified > j->date ? j->date
+	                                              : j->last_modified);
 	rc |= http_response_put_date(out, cap, &off, "Expires", j->expires);
 	return http_response_put_end(f, rc, out, cap, off);
 }

@@ -238,12 +238,13 @@ answer_cache_copy(void *arg, const struct ocsp_cache_entry *e)
 {
 	struct answer_cache_copy *c = arg;
 	struct session *s = c->s;
-	const unsigned char *der = e->body + sizeof(s->rq->rfacts);
-	size_t len = e->body_len - sizeof(s->rq->rfacts);
+	const unsigned char *der;
+	size_t len;
 	struct http_response_judged j = {.content_type = ANSWER_OCSP_TYPE,
 	    .date = c->now,
 	    .last_modified = e->this_update,
-	    .expires = e->next_update};
+	    .expires = e->next_update,
+	    .fresh_max = (int64_t)s->cfg->cache_max_age_sec};
 	struct http_response_frame f = {
 	    .http10_client = s->rq->req.http_minor == 0,
 	    .keep_alive = c->keep,
@@ -253,6 +254,8 @@ answer_cache_copy(void *arg, const struct ocsp_cache_entry *e)
 
 	if (e->body_len < sizeof(s->rq->rfacts))
 		return false;
+	der = e->body + sizeof(s->rq->rfacts);
+	len = e->body_len - sizeof(s->rq->rfacts);
 	j.not_modified = http_filter_not_modified(&s->rq->req, e->this_update);
 	if (j.not_modified)
 		f.framing = HTTP_FRAMING_NONE;
@@ -329,6 +332,8 @@ answer_judged(struct session *s, struct http_response_judged *j)
 
 	memset(j, 0, sizeof(*j));
 	j->date = time(NULL);
+	/* Downstream caches keep it no longer than ocspgate's cache would. */
+	j->fresh_max = (int64_t)s->cfg->cache_max_age_sec;
 	switch (answer_class(s)) {
 	case REASON_CRL_REQUEST:
 		j->content_type = "application/pkix-crl";

@@ -176,18 +176,30 @@ class FetchBodyTests(CannedTestCase):
                                      "verified", json.dumps(ev)[:1500])
 
     def test_impostor_refused_when_the_issuer_is_known(self):
-        """A CRL in the root's name signed by another key: unverified
-        while the root is not known, refused once it is."""
+        """The root's own CRL with its signature spoilt names the root's
+        key: unverified while the root is not known, refused once it
+        is. A CRL of the root's name by another key (its
+        authorityKeyIdentifier another key's, as after a CA renewed its
+        key) is the known root's to verify no more than a stranger's:
+        unverified, not refused."""
         k = self.k
-        bad = k.impostor_crl()
+        crl = k.crl_der
+        forged = crl[:-1] + bytes([crl[-1] ^ 0x01])  # the ECDSA s
         proxy = self.proxy(**self.cfg)
-        self.check_passing(proxy, FetchCase("crl_impostor_unknown", "crl",
-                                            "ca.crl", bad),
+        self.check_passing(proxy, FetchCase("crl_forged_unknown", "crl",
+                                            "ca.crl", forged),
                            lambda p, s, u, b, mode: None)
         ev = self.next_event(proxy, event__reason="crl_request")
         self.assertEqual(get(ev, "ocspgate.signature"), "unverified")
         root = self.tmp / "root.pem"
         root.write_bytes(k.root_pem)
-        self.run_failing([FetchCase("crl_impostor", "crl", "ca.crl", bad,
+        self.run_failing([FetchCase("crl_forged", "crl", "ca.crl", forged,
                                     "does not verify")],
                          pki_certs=[str(root)])
+        renewed = k.impostor_crl()
+        proxy = self.proxy(pki_certs=[str(root)], **self.cfg)
+        self.check_passing(proxy, FetchCase("crl_other_key", "crl",
+                                            "ca.crl", renewed),
+                           lambda p, s, u, b, mode: None)
+        ev = self.next_event(proxy, event__reason="crl_request")
+        self.assertEqual(get(ev, "ocspgate.signature"), "unverified")

@@ -9,6 +9,7 @@ list (cabinet, .stl, serialized store) and an OCSP answer; a verified one
 of each passes with "block". Issuer certificates are verified like CRLs:
 one in a known CA's name that its key does not verify is refused."""
 
+import functools
 import hashlib
 import json
 import unittest
@@ -146,18 +147,20 @@ class FetchUnverifiedTests(CannedTestCase):
 
 
 class ImpostorCertificateTests(CannedTestCase):
-    """An issuer certificate in a known CA's name that the CA's key does
-    not verify (a root of the same name made for it) is refused whatever
-    unverified_answers says, as an impostor CRL is; while the CA is not
-    known it passes, unverified."""
+    """An issuer certificate naming a known CA's key (by its issuer name
+    and authorityKeyIdentifier) that the key does not verify is refused
+    whatever unverified_answers says, as such a CRL is. One of a known
+    CA's name by another key (a root of that name made for it, with its
+    own key identifier, as after a CA renewed its key) is unverified:
+    passed with "flag", refused with "block"."""
 
-    def test_impostor(self):
+    root_file = FetchUnverifiedTests.root_file
+
+    def test_forged(self):
         k = self.k
-        k.impostor_crl()  # makes the impostor root
-        impostor = (k.dir / "impostor" / "root.pem").read_bytes()
-        root = self.tmp / "root.pem"
-        root.write_bytes(k.root_pem)
-        case = FetchCase("impostor_root", "aia", "root.crt", impostor)
+        root_der = k.root_der
+        forged = root_der[:-1] + bytes([root_der[-1] ^ 0x01])
+        case = FetchCase("forged_root", "aia", "root.crt", forged)
         proxy = self.proxy(**self.cfg)
         self.check_passing(proxy, case, no_facts_check)
         ev = self.next_event(proxy, event__reason="ca_issuer_request")
@@ -165,7 +168,26 @@ class ImpostorCertificateTests(CannedTestCase):
         case.detail = BAD_CERT_SIGNATURE
         for mode_cfg in ({}, {"unverified_answers": "block"}):
             with self.subTest(cfg=sorted(mode_cfg)):
-                self.run_failing([case], pki_certs=[str(root)], **mode_cfg)
+                self.FAIL_REASON = "response_malformed"
+                self.run_failing([case], pki_certs=[self.root_file()],
+                                 **mode_cfg)
+
+    def test_other_key_of_a_known_name(self):
+        k = self.k
+        k.impostor_crl()  # makes the root of the same name, another key
+        other = (k.dir / "impostor" / "root.pem").read_bytes()
+        case = FetchCase("other_key_root", "aia", "root.crt", other)
+        proxy = self.proxy(pki_certs=[self.root_file()], **self.cfg)
+        self.check_passing(proxy, case, no_facts_check)
+        ev = self.next_event(proxy, event__reason="ca_issuer_request")
+        self.assertEqual(get(ev, "ocspgate.signature"), "unverified")
+        case.detail = NO_KNOWN_CA
+        self.FAIL_REASON = "response_unverified"
+        # well formed: its facts are logged, with the reason
+        self.failed_event = functools.partial(
+            FetchUnverifiedTests.failed_event, self)
+        self.run_failing([case], pki_certs=[self.root_file()],
+                         unverified_answers="block")
 
 
 class OcspUnverifiedTests(ResponseTestCase):

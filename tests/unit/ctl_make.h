@@ -102,6 +102,8 @@ struct mk_ctl {
 	const char *ext;   /* its OID; NULL: 1.3.6.1.4.1.311.10.3.52 */
 	bool version;      /* an explicit version INTEGER 0 */
 	size_t trailing;   /* bytes of a NULL-free OCTET STRING after all */
+	int time_tag;      /* ThisUpdate's tag (0x17, 0x18); 0: UTCTime */
+	const char *time;  /* and text; NULL: "250616175611Z" */
 };
 
 /* The DER of the CertificateTrustList <c> describes. */
@@ -116,7 +118,9 @@ mk_ctl_list(const struct mk_ctl *c)
 	mk_oid(&usage, c->usage != NULL ? c->usage : "1.3.6.1.4.1.311.10.3.9");
 	mk_wrap(&list, 0x30, &usage);
 	mk_tlv(&list, 0x02, "\x01\xd6\xcf\x3f", 4);
-	mk_tlv(&list, 0x17, "250616175611Z", 13);
+	mk_tlv(&list, c->time_tag != 0 ? c->time_tag : 0x17,
+	    c->time != NULL ? c->time : "250616175611Z",
+	    c->time != NULL ? strlen(c->time) : 13);
 	mk_oid(&alg, "1.3.14.3.2.26");
 	mk_tlv(&alg, 0x05, NULL, 0);
 	mk_wrap(&list, 0x30, &alg);

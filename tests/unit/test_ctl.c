@@ -152,6 +152,32 @@ test_pkcs7(const struct pki *p)
 	/* Its ThisUpdate, UTCTime 250616175611Z: a judged answer's date. */
 	CHECK(f.this_update == 1750096571);
 	expect("a list, no known CA", why, NULL, &b);
+	{
+		/* Other times: GeneralizedTime, UTCTime's 1950..2049 window;
+		 * fractions and impossible dates give no date (0) and pass. */
+		static const struct {
+			int tag;
+			const char *text;
+			time_t want;
+		} times[] = {{0x18, "20250616175611Z", 1750096571},
+		    {0x17, "490101000000Z", 2493072000},
+		    {0x17, "700101000001Z", 1},
+		    {0x17, "500101000000Z", 0}, /* 1950: before 1970 */
+		    {0x18, "20250616175611.5Z", 0},
+		    {0x18, "20250231000000Z", 0}};
+
+		for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+			struct mk_ctl tc = {.entries = 2,
+			    .time_tag = times[i].tag,
+			    .time = times[i].text};
+
+			b = signed_list(p, &tc);
+			why = ctl_pkcs7(b.d, b.n, NULL, &f);
+			CHECKF(f.this_update == times[i].want, "%s: %lld",
+			    times[i].text, (long long)f.this_update);
+			expect(times[i].text, why, NULL, &b);
+		}
+	}
 	b = signed_list(p, &good);
 	why = ctl_pkcs7(b.d, b.n, known, &f);
 	CHECK(f.entries == 40 && f.verified);

@@ -191,9 +191,37 @@ make_key(void)
  * <serial_hex> (may be negative), issued by <issuer> (NULL: self-signed)
  * with <issuer_key>.
  */
+static X509 *make_cert_kid(const char *cn, const char *serial_hex,
+    EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int ski, int aki);
+
 static X509 *
 make_cert(const char *cn, const char *serial_hex, EVP_PKEY *key, X509 *issuer,
     EVP_PKEY *issuer_key)
+{
+	return make_cert_kid(cn, serial_hex, key, issuer, issuer_key, 0, 0);
+}
+
+/* A keyIdentifier of 20 octets <b>. */
+static ASN1_OCTET_STRING *
+make_keyid(int b)
+{
+	unsigned char v[20];
+	ASN1_OCTET_STRING *o = ASN1_OCTET_STRING_new();
+
+	memset(v, b, sizeof(v));
+	if (o == NULL || ASN1_OCTET_STRING_set(o, v, sizeof(v)) != 1)
+		abort();
+	return o;
+}
+
+/*
+ * make_cert() with a subjectKeyIdentifier of octets <ski> and an
+ * authorityKeyIdentifier naming the keyIdentifier of octets <aki> (0:
+ * leave it out).
+ */
+static X509 *
+make_cert_kid(const char *cn, const char *serial_hex, EVP_PKEY *key,
+    X509 *issuer, EVP_PKEY *issuer_key, int ski, int aki)
 {
 	X509 *x = X509_new();
 	X509_NAME *name = X509_NAME_new();
@@ -211,8 +239,28 @@ make_cert(const char *cn, const char *serial_hex, EVP_PKEY *key, X509 *issuer,
 	    X509_set_subject_name(x, name) != 1 ||
 	    X509_set_issuer_name(x,
 	        issuer != NULL ? X509_get_subject_name(issuer) : name) != 1 ||
-	    X509_set_pubkey(x, key) != 1 ||
-	    X509_sign(x, issuer_key, EVP_sha256()) <= 0)
+	    X509_set_pubkey(x, key) != 1)
+		abort();
+	if (ski != 0) {
+		ASN1_OCTET_STRING *o = make_keyid(ski);
+
+		if (X509_add1_ext_i2d(x, NID_subject_key_identifier, o, 0,
+		        X509V3_ADD_DEFAULT) != 1)
+			abort();
+		ASN1_OCTET_STRING_free(o);
+	}
+	if (aki != 0) {
+		AUTHORITY_KEYID *a = AUTHORITY_KEYID_new();
+
+		if (a == NULL)
+			abort();
+		a->keyid = make_keyid(aki);
+		if (X509_add1_ext_i2d(x, NID_authority_key_identifier, a, 0,
+		        X509V3_ADD_DEFAULT) != 1)
+			abort();
+		AUTHORITY_KEYID_free(a);
+	}
+	if (X509_sign(x, issuer_key, EVP_sha256()) <= 0)
 		abort();
 	X509_NAME_free(name);
 	BN_free(bn);
@@ -1304,6 +1352,51 @@ test_crl_rules(const struct pki *p)
 	buf_free(&b);
 	X509_CRL_free(c);
 
+	/*
+	 * A known CA with a key identifier (0x33): a CRL naming another key
+	 * of that name (a renewed CA's, 0x44) is unverified, not refused; one
+	 * naming the known key but signed by another is refused.
+	 */
+	{
+		EVP_PKEY *k4 = make_key();
+		X509 *ca3 = make_cert_kid(
+		    "ocspgate test CA", "0A", k2, NULL, k2, 0x33, 0x33);
+		STACK_OF(X509) *ca3s = sk_X509_new_null();
+
+		if (ca3s == NULL || sk_X509_push(ca3s, ca3) <= 0)
+			abort();
+		for (int kid = 0x33; kid <= 0x44; kid += 0x11) {
+			AUTHORITY_KEYID *ak = AUTHORITY_KEYID_new();
+			X509_EXTENSION *x;
+
+			if (ak == NULL)
+				abort();
+			ak->keyid = make_keyid(kid);
+			x = X509V3_EXT_i2d(NID_authority_key_identifier, 0, ak);
+			if (x == NULL)
+				abort();
+			c = make_crl(p->ca, k4, 3, "10", true, x);
+			b = crl_der(c);
+			if (kid == 0x33)
+				CHECK(fetch_inspect_crl(b.d, b.n, ca3s, &f,
+				          &d) == REASON_RESPONSE_MALFORMED &&
+				    same(d,
+				        "CRL signature does not verify "
+				        "with its issuer's key"));
+			else
+				CHECK(fetch_inspect_crl(b.d, b.n, ca3s, &f,
+				          &d) == REASON_NONE &&
+				    !f.verified);
+			buf_free(&b);
+			X509_CRL_free(c);
+			X509_EXTENSION_free(x);
+			AUTHORITY_KEYID_free(ak);
+		}
+		sk_X509_free(ca3s);
+		X509_free(ca3);
+		EVP_PKEY_free(k4);
+	}
+
 	c = make_crl(p->ca, p->ca_key, 3, "10", true, big);
 	crl_refused(crl_der(c), "unknown extension over 256 bytes", __LINE__);
 	X509_CRL_free(c);
@@ -1371,9 +1464,11 @@ struct cert_sig_case {
 
 /*
  * Issuer certificates verified like CRLs: with a known CA of the
- * issuer's name the signature must verify with its key (verified), else
- * the answer is refused; with no known CA of that name it is
- * unverified. A .p7c is verified when each of its certificates is.
+ * issuer's name (and of the key its authorityKeyIdentifier names, when
+ * both say) the signature must verify with its key (verified), else the
+ * answer is refused; with no known CA of that name, or one whose key is
+ * another (a CA that renewed its key), it is unverified. A .p7c is
+ * verified when each of its certificates is.
  */
 static void
 test_cert_signatures(const struct pki *p)
@@ -1384,15 +1479,29 @@ test_cert_signatures(const struct pki *p)
 	X509 *other = make_cert("other CA", "03", k3, NULL, k3);
 	X509 *forged = make_cert("leaf", "04", p->leaf_key, p->ca, k2);
 	X509 *stranger = make_cert("leaf", "05", p->leaf_key, other, k3);
+	/* The test CA's name with key identifiers: a CA (0x33, key k2), what
+	 * it signed, what its renewed key (0x44, k3) signed, and a forgery
+	 * naming its key. */
+	X509 *ca3 =
+	    make_cert_kid("ocspgate test CA", "06", k2, NULL, k2, 0x33, 0x33);
+	X509 *kid_good =
+	    make_cert_kid("leaf", "07", p->leaf_key, ca3, k2, 0, 0x33);
+	X509 *kid_renewed =
+	    make_cert_kid("leaf", "08", p->leaf_key, ca3, k3, 0, 0x44);
+	X509 *kid_forged =
+	    make_cert_kid("leaf", "09", p->leaf_key, ca3, k3, 0, 0x33);
+	STACK_OF(X509) *ca3s = sk_X509_new_null();
 	STACK_OF(X509) *ca = sk_X509_new_null(), *both = sk_X509_new_null(),
 	               *ca2s = sk_X509_new_null(), *chain = sk_X509_new_null(),
 	               *mixed = sk_X509_new_null(), *bad = sk_X509_new_null();
 	PKCS7 *p7chain, *p7mixed, *p7bad;
 	static const char wrong[] =
 	    "certificate signature does not verify with its issuer's key";
-	struct cert_sig_case t[12];
+	struct cert_sig_case t[15];
 	size_t n = 0;
 
+	if (ca3s == NULL || sk_X509_push(ca3s, ca3) <= 0)
+		abort();
 	if (ca == NULL || both == NULL || ca2s == NULL || chain == NULL ||
 	    mixed == NULL || bad == NULL || sk_X509_push(ca, p->ca) <= 0 ||
 	    sk_X509_push(both, p->ca) <= 0 || sk_X509_push(both, ca2) <= 0 ||
@@ -1415,12 +1524,20 @@ test_cert_signatures(const struct pki *p)
 	    1);
 	ROW("PEM verified", cert_pem(p->leaf), ca, NULL, true, 1);
 	ROW("PEM wrong key refused", cert_pem(forged), ca, wrong, false, 0);
-	ROW("self-made root under a known name", cert_der(p->ca), ca2s, wrong,
-	    false, 0);
+	/* A root signs with its own key: another key's is not the known
+	 * one's to verify. */
+	ROW("a root of a known name, another key", cert_der(p->ca), ca2s, NULL,
+	    false, 1);
 	ROW(".p7c chain verified", p7_der(p7chain), ca, NULL, true, 2);
 	ROW(".p7c PEM chain verified", p7_pem(p7chain), ca, NULL, true, 2);
 	ROW(".p7c one unknown issuer", p7_der(p7mixed), ca, NULL, false, 2);
 	ROW(".p7c one wrong key refused", p7_der(p7bad), ca, wrong, false, 0);
+	ROW("the key its authority key identifier names", cert_der(kid_good),
+	    ca3s, NULL, true, 1);
+	ROW("a renewed key of a known name: unverified", cert_der(kid_renewed),
+	    ca3s, NULL, false, 1);
+	ROW("naming the known key, signed by another: refused",
+	    cert_der(kid_forged), ca3s, wrong, false, 0);
 #undef ROW
 	for (size_t i = 0; i < n; i++) {
 		struct fetch_cert_facts f;
@@ -1457,9 +1574,14 @@ test_cert_signatures(const struct pki *p)
 	sk_X509_free(ca);
 	sk_X509_free(both);
 	sk_X509_free(ca2s);
+	sk_X509_free(ca3s);
 	sk_X509_free(chain);
 	sk_X509_free(mixed);
 	sk_X509_free(bad);
+	X509_free(ca3);
+	X509_free(kid_good);
+	X509_free(kid_renewed);
+	X509_free(kid_forged);
 	X509_free(ca2);
 	X509_free(other);
 	X509_free(forged);

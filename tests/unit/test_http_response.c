@@ -751,7 +751,7 @@ struct judged_case {
 
 static const struct judged_case judged_cases[] = {
     {"OCSP, RFC 5019 6.2's fields",
-        {false, "application/ocsp-response", NOW, NOW - 3600, NOW + 600},
+        {false, "application/ocsp-response", NOW, NOW - 3600, NOW + 600, 0},
         {false, true, HTTP_FRAMING_LENGTH, 6},
         "HTTP/1.1 200 OK\r\n"
         "Content-Type: application/ocsp-response\r\n"
@@ -763,7 +763,7 @@ static const struct judged_case judged_cases[] = {
         "Content-Length: 6\r\n"
         "Connection: keep-alive\r\n\r\n"},
     {"304: no type, no length",
-        {true, "application/pkix-crl", NOW, NOW - 3600, NOW + 600},
+        {true, "application/pkix-crl", NOW, NOW - 3600, NOW + 600, 0},
         {false, true, HTTP_FRAMING_NONE, 0},
         "HTTP/1.1 304 Not Modified\r\n"
         "Cache-Control: max-age=600, public, no-transform, "
@@ -773,7 +773,7 @@ static const struct judged_case judged_cases[] = {
         "Expires: Sun, 06 Nov 1994 08:59:37 GMT\r\n"
         "Connection: keep-alive\r\n\r\n"},
     {"past its next update: max-age 0; HTTP/1.0, close",
-        {false, "application/pkix-crl", NOW, 0, NOW - 60},
+        {false, "application/pkix-crl", NOW, 0, NOW - 60, 0},
         {true, false, HTTP_FRAMING_LENGTH, 0},
         "HTTP/1.0 200 OK\r\n"
         "Content-Type: application/pkix-crl\r\n"
@@ -783,13 +783,42 @@ static const struct judged_case judged_cases[] = {
         "Expires: Sun, 06 Nov 1994 08:48:37 GMT\r\n"
         "Content-Length: 0\r\n"
         "Connection: close\r\n\r\n"},
-    {"no dates of its own; times past 9999 left out",
-        {false, "application/pkix-cert", NOW, 253402300800, 0},
+    {"no dates of its own", {false, "application/pkix-cert", NOW, 0, 0, 0},
         {false, true, HTTP_FRAMING_LENGTH, 1200},
         "HTTP/1.1 200 OK\r\n"
         "Content-Type: application/pkix-cert\r\n"
         "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
         "Content-Length: 1200\r\n"
+        "Connection: keep-alive\r\n\r\n"},
+    {"a next update a month on: max-age at most fresh_max",
+        {false, "application/pkix-crl", NOW, NOW - 60, NOW + 2592000, 259200},
+        {false, true, HTTP_FRAMING_LENGTH, 1},
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/pkix-crl\r\n"
+        "Cache-Control: max-age=259200, public, no-transform, "
+        "must-revalidate\r\n"
+        "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+        "Last-Modified: Sun, 06 Nov 1994 08:48:37 GMT\r\n"
+        "Expires: Tue, 06 Dec 1994 08:49:37 GMT\r\n"
+        "Content-Length: 1\r\n"
+        "Connection: keep-alive\r\n\r\n"},
+    {"a date and no next update: no-cache; a date ahead is Date",
+        {false, "application/vnd.ms-cab-compressed", NOW, NOW + 86400, 0,
+            259200},
+        {false, false, HTTP_FRAMING_LENGTH, 2},
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/vnd.ms-cab-compressed\r\n"
+        "Cache-Control: no-cache\r\n"
+        "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+        "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+        "Content-Length: 2\r\n"
+        "Connection: close\r\n\r\n"},
+    {"times past 9999 left out",
+        {false, "application/pkix-cert", 253402300800, 0, 0, 0},
+        {false, true, HTTP_FRAMING_LENGTH, 3},
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/pkix-cert\r\n"
+        "Content-Length: 3\r\n"
         "Connection: keep-alive\r\n\r\n"},
 };
 
