@@ -23,6 +23,10 @@ struct json {
 	unsigned depth;
 	bool first[JSON_MAX_DEPTH]; /* no member written yet at this level */
 	bool array[JSON_MAX_DEPTH]; /* the container at this level is [] */
+	/* json_timestamp()'s last second, as text up to the seconds. */
+	bool ts_valid;
+	time_t ts_sec;
+	char ts_text[19];
 };
 
 void json_init(struct json *j);
