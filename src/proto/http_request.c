@@ -685,9 +685,11 @@ http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
 	r->settings.on_body = http_request_on_body;
 	r->settings.on_message_complete = http_request_on_message_complete;
 	llhttp_init(&r->parser, HTTP_REQUEST, &r->settings);
+	/* What http_request_clear() sets, without clearing it all again. */
+	r->parser.data = r;
 	r->body = body;
 	r->body_cap = body_cap;
-	http_request_clear(r);
+	r->host_hdr = r->ctype_hdr = r->ua_hdr = -1;
 }
 
 void
