@@ -21,7 +21,7 @@ struct pool {
 	size_t n;              /* buffers in it */
 	size_t bytes;          /* their sizes' sum */
 	size_t low;   /* fewest kept since the last pool_trim_unused() */
-	size_t taken; /* pool_get() calls since then */
+	size_t taken; /* pool_get() calls, ever (wrapping) */
 };
 
 /* An empty pool (zeroed memory is one too). */
@@ -52,7 +52,7 @@ void pool_trim(struct pool *p, size_t keep_bytes);
  * as many as the pool kept at its lowest in between (a working set's
  * trim: a busy worker keeps what its requests in flight swing through,
  * an idle one gives everything back over two calls). Returns how many
- * buffers were taken since the last call.
+ * it freed.
  */
 size_t pool_trim_unused(struct pool *p);
 

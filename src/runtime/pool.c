@@ -179,18 +179,16 @@ pool_trim(struct pool *p, size_t keep_bytes)
 size_t
 pool_trim_unused(struct pool *p)
 {
-	size_t taken = p->taken;
+	size_t unused = p->low < p->n ? p->low : p->n;
 
 	/* From the top, as pool_trim(): a kept buffer is as good as any. */
-	for (size_t unused = p->low < p->n ? p->low : p->n; unused > 0;
-	     unused--) {
+	for (size_t i = 0; i < unused; i++) {
 		p->n--;
 		p->bytes -= p->free[p->n].size;
 		pool_release(p->free[p->n].p, p->free[p->n].size);
 	}
 	p->low = p->n;
-	p->taken = 0;
-	return taken;
+	return unused;
 }
 
 void

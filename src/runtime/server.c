@@ -39,6 +39,7 @@
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 #define SERVER_TRIM_REQUESTS 32  /* in flight at the peak, all answered */
+#define SERVER_TRIM_UNUSED   4   /* passes (a second) per working-set trim */
 
 /* Loop passes server_free() runs at most to free retired resolvers. */
 #define SERVER_REAP_PASSES 64
@@ -482,8 +483,8 @@ server_plan_trim(struct server *srv)
  * meanwhile free more: then again once they stop, so that the last trim
  * comes after the last close however long the closing took.
  *
- * A busy worker is not trimmed below what it uses: the pool gives back
- * only the buffers no request took since the last pass here, and the
+ * A busy worker is not trimmed below what it uses: the pool gives back,
+ * once a second, only the buffers no request took in that second, and the
  * heap is trimmed only once the requests stopped or many connections
  * closed. Under a steady load of hundreds of connections the requests
  * in flight swing by hundreds within milliseconds; trimming to a fixed
@@ -499,7 +500,7 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	    srv->nrequests < srv->trim_requests;
 	bool closed = srv->nsessions == 0 ||
 	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS;
-	size_t taken = pool_trim_unused(&srv->pool);
+	size_t taken = srv->pool.taken - srv->trim_taken;
 	bool idle = srv->nrequests == 0 && taken == 0;
 
 	(void)fd;
@@ -509,8 +510,13 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	 * of the pool is kept: the process goes back to the size it had
 	 * before the burst.
 	 */
-	if (idle)
+	srv->trim_taken = srv->pool.taken;
+	if (idle) {
 		pool_trim(&srv->pool, 0);
+	} else if (++srv->trim_passes >= SERVER_TRIM_UNUSED) {
+		pool_trim_unused(&srv->pool);
+		srv->trim_passes = 0;
+	}
 	if (idle || closed)
 		malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;

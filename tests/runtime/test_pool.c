@@ -147,6 +147,7 @@ test_trim_unused(void)
 	    {0, 0, 0, 0},
 	};
 	void *bufs[8];
+	size_t taken;
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
 		struct pool p;
@@ -158,17 +159,19 @@ test_trim_unused(void)
 			pool_put(&p, bufs[i], 4096);
 		/* Starts the interval: nothing is freed, the low is reset. */
 		CHECK(pool_trim_unused(&p) == 0);
+		taken = p.taken;
 		CHECKF(p.n == cases[t].kept, "case %zu: %zu kept", t, p.n);
 		for (size_t i = 0; i < cases[t].taken; i++)
 			bufs[i] = pool_get(&p, 4096);
 		for (size_t i = 0; i < cases[t].back; i++)
 			pool_put(&p, bufs[i], 4096);
-		CHECKF(pool_trim_unused(&p) == cases[t].taken,
-		    "case %zu: taken", t);
+		CHECKF(p.taken - taken == cases[t].taken, "case %zu: taken", t);
+		CHECKF(pool_trim_unused(&p) == cases[t].kept - cases[t].taken,
+		    "case %zu: freed", t);
 		CHECKF(p.n == cases[t].left && p.bytes == 4096 * p.n,
 		    "case %zu: %zu left, %zu wanted", t, p.n, cases[t].left);
 		/* A second interval with nothing taken frees the rest. */
-		CHECK(pool_trim_unused(&p) == 0);
+		CHECK(pool_trim_unused(&p) == cases[t].left);
 		CHECK(p.n == 0 && p.bytes == 0);
 		for (size_t i = cases[t].back; i < cases[t].taken; i++)
 			pool_put(&p, bufs[i], 4096);
