@@ -6,9 +6,7 @@
  * and whoever shares it holds its lock (see shared_cache.c).
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -641,7 +639,24 @@ ocsp_cache_expiry(time_t now, time_t next_update, int have_max_age,
 	return exp <= now ? 0 : exp;
 }
 
-/* Formats <t> as an IMF-fixdate into out[CACHE_IMF_DATE_LEN + 1]. */
+/* Writes <v> (>= 0) as exactly <n> decimal digits at <out>. */
+static void
+cache_digits(char *out, int64_t v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/*
+ * Formats <t> as an IMF-fixdate into out[CACHE_IMF_DATE_LEN + 1]; false
+ * for a year outside 0..9999. The calendar is worked out here (days to
+ * civil date in the proleptic Gregorian calendar, H. Hinnant,
+ * "chrono-Compatible Low-Level Date Algorithms"), not with gmtime_r()
+ * and snprintf(): a cache hit writes three dates under its shard's lock,
+ * and glibc's gmtime_r() takes a process-wide lock of its own.
+ */
 static bool
 cache_imf_date(char *out, time_t t)
 {
@@ -649,18 +664,50 @@ cache_imf_date(char *out, time_t t)
 	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	int n;
+	/* 0000-01-01 and 9999-12-31T23:59:59, in seconds since 1970. */
+	const int64_t first = INT64_C(-62167219200);
+	const int64_t last = INT64_C(253402300799);
+	int64_t secs = (int64_t)t, day, z, era, year, sod;
+	unsigned doe, yoe, doy, mp, mday, mon, wday;
 
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 ||
-	    tm.tm_year > 9999 - 1900 || tm.tm_wday < 0 || tm.tm_wday > 6 ||
-	    tm.tm_mon < 0 || tm.tm_mon > 11)
+	if (secs < first || secs > last)
 		return false;
-	n = snprintf(out, CACHE_IMF_DATE_LEN + 1,
-	    "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec);
-	return n == CACHE_IMF_DATE_LEN;
+	/* Floor division: the day starts at midnight before 1970 too. */
+	day = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		day--;
+	}
+	z = day + 719468; /* days since 0000-03-01 */
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	mday = doy - (153 * mp + 2) / 5 + 1;
+	mon = mp < 10 ? mp + 3 : mp - 9;
+	year = (int64_t)yoe + era * 400 + (mon <= 2);
+	/* 1970-01-01 was a Thursday. */
+	wday = (unsigned)(((day % 7) + 7 + 4) % 7);
+
+	/* "Sun, 06 Nov 1994 08:49:37 GMT" */
+	memcpy(out, days[wday], 3);
+	out[3] = ',';
+	out[4] = ' ';
+	cache_digits(out + 5, mday, 2);
+	out[7] = ' ';
+	memcpy(out + 8, months[mon - 1], 3);
+	out[11] = ' ';
+	cache_digits(out + 12, year, 4);
+	out[16] = ' ';
+	cache_digits(out + 17, sod / 3600, 2);
+	out[19] = ':';
+	cache_digits(out + 20, sod / 60 % 60, 2);
+	out[22] = ':';
+	cache_digits(out + 23, sod % 60, 2);
+	memcpy(out + 25, " GMT", 5); /* with the NUL */
+	return true;
 }
 
 /* A bounded writer: once something does not fit, every later call fails. */
@@ -671,25 +718,47 @@ struct cache_out {
 	bool failed;
 };
 
-static void cache_out_printf(struct cache_out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
+/* Appends <n> bytes; NUL-terminated while it fits. */
 static void
-cache_out_printf(struct cache_out *o, const char *fmt, ...)
+cache_put(struct cache_out *o, const char *p, size_t n)
 {
-	va_list ap;
-	int n;
-
 	if (o->failed)
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len) {
+	if (n >= o->cap - o->len) {
 		o->failed = true;
 		return;
 	}
-	o->len += (size_t)n;
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+#define cache_put_lit(o, lit) cache_put((o), (lit), sizeof(lit) - 1)
+
+static void
+cache_put_uint(struct cache_out *o, uint64_t v)
+{
+	char tmp[20], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	cache_put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* <v> as 16 lowercase hex digits. */
+static void
+cache_put_hex64(struct cache_out *o, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[16];
+
+	for (int i = 15; i >= 0; i--) {
+		tmp[i] = hex[v & 0xf];
+		v >>= 4;
+	}
+	cache_put(o, tmp, sizeof(tmp));
 }
 
 size_t
@@ -717,22 +786,29 @@ ocsp_cache_headers(
 	max_age = e->expires > e->stored_at ? e->expires - e->stored_at : 0;
 	age = now > e->stored_at ? now - e->stored_at : 0;
 
-	cache_out_printf(&o,
+	cache_put_lit(&o,
 	    "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: application/ocsp-response\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Date: %s\r\n",
-	    e->body_len, date);
-	if (e->this_update != 0)
-		cache_out_printf(&o, "Last-Modified: %s\r\n", last_modified);
-	cache_out_printf(&o,
-	    "Expires: %s\r\n"
-	    "Cache-Control: max-age=%lld, public, no-transform, "
-	    "must-revalidate\r\n"
-	    "Age: %lld\r\n"
-	    "ETag: \"%016" PRIx64 "\"\r\n",
-	    expires, (long long)max_age, (long long)age,
-	    e->etag != 0 ? e->etag : cache_etag(e->body, e->body_len));
+	    "Content-Length: ");
+	cache_put_uint(&o, e->body_len);
+	cache_put_lit(&o, "\r\nDate: ");
+	cache_put(&o, date, CACHE_IMF_DATE_LEN);
+	if (e->this_update != 0) {
+		cache_put_lit(&o, "\r\nLast-Modified: ");
+		cache_put(&o, last_modified, CACHE_IMF_DATE_LEN);
+	}
+	cache_put_lit(&o, "\r\nExpires: ");
+	cache_put(&o, expires, CACHE_IMF_DATE_LEN);
+	cache_put_lit(&o, "\r\nCache-Control: max-age=");
+	cache_put_uint(&o, (uint64_t)max_age);
+	cache_put_lit(&o,
+	    ", public, no-transform, must-revalidate\r\n"
+	    "Age: ");
+	cache_put_uint(&o, (uint64_t)age);
+	cache_put_lit(&o, "\r\nETag: \"");
+	cache_put_hex64(
+	    &o, e->etag != 0 ? e->etag : cache_etag(e->body, e->body_len));
+	cache_put_lit(&o, "\"\r\n");
 	if (o.failed) {
 		if (cap > 0)
 			buf[0] = '\0';

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "ocspgate/cache.h"
@@ -542,6 +543,61 @@ test_headers(void)
 }
 
 /*
+ * The dates the headers carry, against gmtime_r() and strftime() in the
+ * C locale (the year in four digits): the first and last second of years 0 and
+ * 9999, the epoch and the days around it, leap days and century years, and
+ * 20,000 random seconds in between; a second outside years 0..9999 writes
+ * nothing.
+ */
+static void
+test_header_dates(void)
+{
+	static const int64_t fixed[] = {INT64_C(-62167219200), INT64_C(-1), 0,
+	    86399, 86400, 951782400 /* 2000-02-29 */,
+	    4107542400 /* 2100-03-01 */, -2203891200 /* 1900-03-01 */,
+	    1709164800 /* 2024-02-29 */, INT64_C(253402300799)};
+	struct ocsp_cache_entry e;
+	unsigned char body[4] = {1, 2, 3, 4};
+	uint64_t rng = 12345;
+	char buf[OCSP_CACHE_HEADERS_MAX], want[64], got[64], day[32], hms[16];
+
+	memset(&e, 0, sizeof(e));
+	e.body = body;
+	e.body_len = sizeof(body);
+	e.expires = 1; /* Expires: a date that always formats */
+	for (size_t i = 0; i < 20000 + sizeof(fixed) / sizeof(fixed[0]); i++) {
+		int64_t t = i < sizeof(fixed) / sizeof(fixed[0])
+		    ? fixed[i]
+		    : INT64_C(-62167219200) +
+		        (int64_t)(test_rand(&rng) % UINT64_C(315569520000));
+		time_t tt = (time_t)t;
+		struct tm tm;
+		const char *d;
+
+		CHECK(gmtime_r(&tt, &tm) != NULL);
+		/* IMF-fixdate's year has four digits; %Y has as many as it
+		 * needs. */
+		strftime(day, sizeof(day), "%a, %d %b", &tm);
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+		snprintf(want, sizeof(want), "%s %04d %s GMT", day,
+		    tm.tm_year + 1900, hms);
+		CHECKF(ocsp_cache_headers(buf, sizeof(buf), &e, tt) > 0, "%lld",
+		    (long long)t);
+		d = strstr(buf, "\r\nDate: ");
+		CHECK(d != NULL);
+		if (d == NULL)
+			continue;
+		snprintf(got, sizeof(got), "%.29s", d + 8);
+		CHECKF(strcmp(got, want) == 0, "%lld: %s, want %s",
+		    (long long)t, got, want);
+	}
+	CHECK(ocsp_cache_headers(
+	          buf, sizeof(buf), &e, (time_t)INT64_C(-62167219201)) == 0);
+	CHECK(ocsp_cache_headers(
+	          buf, sizeof(buf), &e, (time_t)INT64_C(253402300800)) == 0);
+}
+
+/*
  * 200k random puts and gets on a small bound, checked against a model
  * that remembers the last version put under each key: a hit must carry
  * exactly that version's body and must not be expired. Each request is
@@ -719,6 +775,7 @@ main(void)
 	test_parse_max_age();
 	test_expiry();
 	test_headers();
+	test_header_dates();
 	test_stress();
 	test_shards();
 	test_shard_of();
