@@ -20,6 +20,8 @@ struct pool {
 	struct pool_buf *free; /* POOL_MAX slots, allocated on first use */
 	size_t n;              /* buffers in it */
 	size_t bytes;          /* their sizes' sum */
+	size_t low;   /* fewest kept since the last pool_trim_unused() */
+	size_t taken; /* pool_get() calls, ever (wrapping) */
 };
 
 /* An empty pool (zeroed memory is one too). */
@@ -44,6 +46,15 @@ void pool_put(struct pool *p, void *buf, size_t size);
 /* Frees kept buffers, the last given back first, until at most
  * <keep_bytes> remain. */
 void pool_trim(struct pool *p, size_t keep_bytes);
+
+/*
+ * Frees the kept buffers that no pool_get() needed since the last call:
+ * as many as the pool kept at its lowest in between (a working set's
+ * trim: a busy worker keeps what its requests in flight swing through,
+ * an idle one gives everything back over two calls). Returns how many
+ * it freed.
+ */
+size_t pool_trim_unused(struct pool *p);
 
 /* Frees every kept buffer and the pool's own table. */
 void pool_free(struct pool *p);

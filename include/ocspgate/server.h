@@ -65,6 +65,9 @@ struct server {
 	unsigned nrequests;      /* requests holding buffers */
 	unsigned peak_requests;  /* since the last trim */
 	unsigned trim_requests;  /* when the next trim was planned */
+	size_t trim_taken;    /* the pool's count of takes at the last pass */
+	unsigned trim_passes; /* housekeeping passes since the pool's
+	                         last working-set trim */
 	struct event *housekeeping;
 	bool accept_paused; /* max_connections reached */
 	char via[32];       /* "ocspgate-<random>": our Via token */

@@ -1235,33 +1235,42 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 
 	while (pos < path_len) {
 		ch = s[pos];
-		if (ch == '%') {
-			if (path_len - pos < 3 ||
-			    (hi = hex_value(s[pos + 1])) == -1 ||
-			    (lo = hex_value(s[pos + 2])) == -1)
-				return -1;
-			ch = (unsigned char)(hi << 4 | lo);
-			pos += 3;
-			fl |= OCSP_FLAG_GET_PERCENT_ENCODED;
-		} else {
+		/*
+		 * A letter or digit (no padding yet) is nearly every byte
+		 * of a path: only its bits to collect. The rest goes the
+		 * long way: escapes, the alphabets' own two, padding.
+		 */
+		if ((v = ocsp_request_b64[ch]) < 62 && pad == 0) {
 			pos++;
-			if (ch == '/')
-				fl |= OCSP_FLAG_GET_UNESCAPED_SLASH;
+		} else {
+			if (ch == '%') {
+				if (path_len - pos < 3 ||
+				    (hi = hex_value(s[pos + 1])) == -1 ||
+				    (lo = hex_value(s[pos + 2])) == -1)
+					return -1;
+				ch = (unsigned char)(hi << 4 | lo);
+				pos += 3;
+				fl |= OCSP_FLAG_GET_PERCENT_ENCODED;
+			} else {
+				pos++;
+				if (ch == '/')
+					fl |= OCSP_FLAG_GET_UNESCAPED_SLASH;
+			}
+			if (ch == ' ') {
+				ch = '+';
+				fl |= OCSP_FLAG_GET_SPACE_AS_PLUS;
+			}
+			if ((v = ocsp_request_b64[ch]) == OCSP_B64_PAD) {
+				pad++;
+				continue;
+			}
+			if (pad > 0 || v == OCSP_B64_NONE)
+				return -1;
+			if (ch == '+' || ch == '/')
+				standard = true;
+			else if (ch == '-' || ch == '_')
+				url_safe = true;
 		}
-		if (ch == ' ') {
-			ch = '+';
-			fl |= OCSP_FLAG_GET_SPACE_AS_PLUS;
-		}
-		if ((v = ocsp_request_b64[ch]) == OCSP_B64_PAD) {
-			pad++;
-			continue;
-		}
-		if (pad > 0 || v == OCSP_B64_NONE)
-			return -1;
-		if (ch == '+' || ch == '/')
-			standard = true;
-		else if (ch == '-' || ch == '_')
-			url_safe = true;
 		k++;
 		acc = (acc << 6 | v) & 0x3fff;
 		bits += 6;
@@ -1270,6 +1279,13 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 			if (out == cap)
 				return -1;
 			der[out++] = (unsigned char)(acc >> bits);
+			/*
+			 * Not a SEQUENCE: refused below anyway, so stop now.
+			 * ocsp_request_split_get() tries the whole path
+			 * first, "/ocsp/MFEw..." decoding as base64 too.
+			 */
+			if (out == 1 && der[0] != DER_SEQUENCE)
+				return -1;
 		}
 	}
 	if (k == 0 || (standard && url_safe) || k % 4 == 1)

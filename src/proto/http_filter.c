@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "ocspgate/http_filter.h"
+#include "ocspgate/sha256.h"
 
 /* How a field's value must look to be forwarded. */
 enum http_filter_shape {
@@ -808,167 +809,22 @@ http_filter_drop(struct http_request *r, size_t i)
 		fl->names[fl->nnames++] = (uint8_t)i;
 }
 
-/*
- * The fingerprint: two letters of the method, the HTTP version's two
- * digits, the number of fields (two digits, 99 at most), '_', and the
- * first 12 hex digits of the SHA-256 of the field names as sent, in
- * order, joined by ','. Defined in docs/event-log.md.
- */
-/*
- * SHA-256 (FIPS 180-4), small and local: OpenSSL 3's one-shot SHA256()
- * and EVP both fetch the algorithm on every call, which costs more than
- * hashing a head's few hundred bytes of names.
- */
-struct http_filter_sha256 {
-	uint32_t h[8];
-	unsigned char block[64];
-	size_t used;
-	uint64_t bytes;
-};
-
-static const uint32_t http_filter_sha256_k[64] = {0x428a2f98, 0x71374491,
-    0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
-    0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d,
-    0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb,
-    0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3,
-    0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
-    0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb,
-    0xbef9a3f7, 0xc67178f2};
-
-static uint32_t
-http_filter_ror(uint32_t x, unsigned n)
-{
-	return (x >> n) | (x << (32 - n));
-}
-
-static void
-http_filter_sha256_block(struct http_filter_sha256 *c)
-{
-	uint32_t w[64], a, b, d, e, f, g, h, cc, t1, t2;
-
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)c->block[4 * i] << 24 |
-		    (uint32_t)c->block[4 * i + 1] << 16 |
-		    (uint32_t)c->block[4 * i + 2] << 8 | c->block[4 * i + 3];
-	for (int i = 16; i < 64; i++)
-		w[i] = w[i - 16] +
-		    (http_filter_ror(w[i - 15], 7) ^
-		        http_filter_ror(w[i - 15], 18) ^ (w[i - 15] >> 3)) +
-		    w[i - 7] +
-		    (http_filter_ror(w[i - 2], 17) ^
-		        http_filter_ror(w[i - 2], 19) ^ (w[i - 2] >> 10));
-	a = c->h[0];
-	b = c->h[1];
-	cc = c->h[2];
-	d = c->h[3];
-	e = c->h[4];
-	f = c->h[5];
-	g = c->h[6];
-	h = c->h[7];
-	for (int i = 0; i < 64; i++) {
-		t1 = h +
-		    (http_filter_ror(e, 6) ^ http_filter_ror(e, 11) ^
-		        http_filter_ror(e, 25)) +
-		    ((e & f) ^ (~e & g)) + http_filter_sha256_k[i] + w[i];
-		t2 = (http_filter_ror(a, 2) ^ http_filter_ror(a, 13) ^
-		         http_filter_ror(a, 22)) +
-		    ((a & b) ^ (a & cc) ^ (b & cc));
-		h = g;
-		g = f;
-		f = e;
-		e = d + t1;
-		d = cc;
-		cc = b;
-		b = a;
-		a = t1 + t2;
-	}
-	c->h[0] += a;
-	c->h[1] += b;
-	c->h[2] += cc;
-	c->h[3] += d;
-	c->h[4] += e;
-	c->h[5] += f;
-	c->h[6] += g;
-	c->h[7] += h;
-}
-
-static void
-http_filter_sha256_init(struct http_filter_sha256 *c)
-{
-	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
-	    0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-
-	memcpy(c->h, iv, sizeof(iv));
-	c->used = 0;
-	c->bytes = 0;
-}
-
-static void
-http_filter_sha256_update(
-    struct http_filter_sha256 *c, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	c->bytes += len;
-	while (len > 0) {
-		size_t n = sizeof(c->block) - c->used;
-
-		if (n > len)
-			n = len;
-		memcpy(c->block + c->used, p, n);
-		c->used += n;
-		p += n;
-		len -= n;
-		if (c->used == sizeof(c->block)) {
-			http_filter_sha256_block(c);
-			c->used = 0;
-		}
-	}
-}
-
-static void
-http_filter_sha256_final(struct http_filter_sha256 *c, unsigned char md[32])
-{
-	uint64_t bits = c->bytes * 8;
-
-	c->block[c->used++] = 0x80;
-	if (c->used > 56) {
-		memset(c->block + c->used, 0, sizeof(c->block) - c->used);
-		http_filter_sha256_block(c);
-		c->used = 0;
-	}
-	memset(c->block + c->used, 0, 56 - c->used);
-	for (int i = 0; i < 8; i++)
-		c->block[56 + i] = (unsigned char)(bits >> (56 - 8 * i));
-	http_filter_sha256_block(c);
-	for (int i = 0; i < 8; i++) {
-		md[4 * i] = (unsigned char)(c->h[i] >> 24);
-		md[4 * i + 1] = (unsigned char)(c->h[i] >> 16);
-		md[4 * i + 2] = (unsigned char)(c->h[i] >> 8);
-		md[4 * i + 3] = (unsigned char)c->h[i];
-	}
-}
-
 /* SHA-256 of the field names of <r> joined by ','. */
 static void
 http_filter_names_digest(const struct http_request *r, unsigned char md[32])
 {
-	struct http_filter_sha256 c;
+	struct sha256 c;
 
-	http_filter_sha256_init(&c);
+	sha256_init(&c);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_span *name = &r->hs.h[i].name;
 
 		if (i > 0)
-			http_filter_sha256_update(&c, ",", 1);
+			sha256_update(&c, ",", 1);
 		if (name->len > 0)
-			http_filter_sha256_update(&c, name->p, name->len);
+			sha256_update(&c, name->p, name->len);
 	}
-	http_filter_sha256_final(&c, md);
+	sha256_final(&c, md);
 }
 
 /*

@@ -13,31 +13,49 @@
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
+/* A field name in a list, with its length. */
+struct http_name {
+	const char *s;
+	size_t len;
+};
+
+#define HTTP_NAME(lit)                                                         \
+	{                                                                      \
+		lit, sizeof(lit) - 1                                           \
+	}
+
 /* Headers never forwarded, besides those named in Connection. */
-static const char *const http_hop_by_hop[] = {
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authorization",
-    "proxy-authenticate",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+static const struct http_name http_hop_by_hop[] = {
+    HTTP_NAME("connection"),
+    HTTP_NAME("keep-alive"),
+    HTTP_NAME("proxy-connection"),
+    HTTP_NAME("proxy-authorization"),
+    HTTP_NAME("proxy-authenticate"),
+    HTTP_NAME("te"),
+    HTTP_NAME("trailer"),
+    HTTP_NAME("transfer-encoding"),
+    HTTP_NAME("upgrade"),
 };
 
 /* Request fields ocspgate rebuilds rather than copies. */
-static const char *const http_rebuilt[] = {
-    "host",
-    "content-length",
-    "expect",
+static const struct http_name http_rebuilt[] = {
+    HTTP_NAME("host"),
+    HTTP_NAME("content-length"),
+    HTTP_NAME("expect"),
 };
 
+/*
+ * Whether <name> is one of the <n> in <list>, case aside. The lengths
+ * come with the list: each field of every request and answer is looked
+ * up here, and most differ in length from most names.
+ */
 static bool
-http_name_in(const struct http_span *name, const char *const *list, size_t n)
+http_name_in(
+    const struct http_span *name, const struct http_name *list, size_t n)
 {
 	for (size_t k = 0; k < n; k++) {
-		if (http_span_eq(name, list[k]))
+		if (name->len == list[k].len &&
+		    strncasecmp(name->p, list[k].s, list[k].len) == 0)
 			return true;
 	}
 	return false;
@@ -685,9 +703,11 @@ http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
 	r->settings.on_body = http_request_on_body;
 	r->settings.on_message_complete = http_request_on_message_complete;
 	llhttp_init(&r->parser, HTTP_REQUEST, &r->settings);
+	/* What http_request_clear() sets, without clearing it all again. */
+	r->parser.data = r;
 	r->body = body;
 	r->body_cap = body_cap;
-	http_request_clear(r);
+	r->host_hdr = r->ctype_hdr = r->ua_hdr = -1;
 }
 
 void

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ocspgate/json.h"
 
@@ -50,7 +53,7 @@ json_free(struct json *j)
  * left as it was.
  */
 static bool
-json_reserve(struct json *j, size_t n)
+json_grow(struct json *j, size_t n)
 {
 	size_t need, cap;
 	char *p;
@@ -78,6 +81,16 @@ fail:
 	return false;
 }
 
+/* json_grow(), with the common case (room enough) inline. */
+static inline bool
+json_reserve(struct json *j, size_t n)
+{
+	/* cap >= len always; an empty writer (cap 0) takes the slow way. */
+	if (!j->failed && j->cap - j->len > n)
+		return true;
+	return json_grow(j, n);
+}
+
 /* Appends <n> bytes as they are. Returns false once the writer failed. */
 static bool
 json_put(struct json *j, const void *p, size_t n)
@@ -94,7 +107,11 @@ json_put(struct json *j, const void *p, size_t n)
 static bool
 json_putc(struct json *j, char c)
 {
-	return json_put(j, &c, 1);
+	if (!json_reserve(j, 1))
+		return false;
+	j->buf[j->len++] = c;
+	j->buf[j->len] = '\0';
+	return true;
 }
 
 /* True for the bytes a JSON string may hold as they are. */
@@ -172,10 +189,62 @@ json_escape_to(char *o, unsigned char c)
 }
 
 /*
+ * The length of the run of plain bytes (json_is_plain()) at the start
+ * of <p>, <len> bytes: sixteen at a time with SSE2 (every x86-64 has
+ * it), then eight at a time while no byte of a word is a control byte,
+ * DEL or above, '"' or '\\' (the word-at-a-time tests of "Bit Twiddling
+ * Hacks", "determine if a word has a byte less than n" and "... equal
+ * to n"), then byte by byte.
+ */
+static size_t
+json_plain_run(const unsigned char *p, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+	              quote16 = _mm_set1_epi8('"'),
+	              bslash16 = _mm_set1_epi8('\\');
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i v =
+		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		/* Signed: bytes from 0x80 up are below 0x20 too. */
+		__m128i bad =
+		    _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, space),
+		                     _mm_cmpeq_epi8(v, del)),
+		        _mm_or_si128(_mm_cmpeq_epi8(v, quote16),
+		            _mm_cmpeq_epi8(v, bslash16)));
+		unsigned m = (unsigned)_mm_movemask_epi8(bad);
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, quote, bslash;
+
+		memcpy(&w, p + i, 8);
+		quote = w ^ (ones * '"');
+		bslash = w ^ (ones * '\\');
+		/* A byte below 0x20 or from 0x7f up, or a '"' or '\\'. */
+		if ((((w - ones * 0x20) | (w + ones * 0x01) | w |
+		         ((quote - ones) & ~quote) |
+		         ((bslash - ones) & ~bslash)) &
+		        highs) != 0)
+			break;
+	}
+	while (i < len && json_is_plain(p[i]))
+		i++;
+	return i;
+}
+
+/*
  * Writes <s> (<len> bytes, any values) as a quoted JSON string, straight
  * into the buffer after one reservation for the worst case (every byte
  * a six-byte escape): plain ASCII and well-formed UTF-8 are copied as
- * they are.
+ * they are, runs of plain bytes with one memcpy().
  */
 static bool
 json_put_string(struct json *j, const char *s, size_t len)
@@ -190,12 +259,16 @@ json_put_string(struct json *j, const char *s, size_t len)
 	o = j->buf + j->len;
 	*o++ = '"';
 	while (i < len) {
-		unsigned char c = p[i];
+		size_t run = json_plain_run(p + i, len - i);
+		unsigned char c;
 
-		if (json_is_plain(c)) {
-			*o++ = (char)c;
-			i++;
-		} else if (c < 0x80) {
+		memcpy(o, p + i, run);
+		o += run;
+		i += run;
+		if (i == len)
+			break;
+		c = p[i];
+		if (c < 0x80) {
 			o = json_escape_to(o, c);
 			i++;
 		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
@@ -214,36 +287,18 @@ json_put_string(struct json *j, const char *s, size_t len)
 	return true;
 }
 
-/* Writes "key": for a trusted literal key (no escaping needed). */
-static bool
-json_put_key(struct json *j, const char *key)
-{
-	size_t n = strlen(key);
-	char *o;
-
-	if (!json_reserve(j, n + 3))
-		return false;
-	o = j->buf + j->len;
-	*o++ = '"';
-	memcpy(o, key, n);
-	o += n;
-	*o++ = '"';
-	*o++ = ':';
-	j->len = (size_t)(o - j->buf);
-	j->buf[j->len] = '\0';
-	return true;
-}
-
 /*
  * Starts a member: checks that <key> fits the enclosing container (a name
  * inside an object, none inside an array or at the top level), then
- * writes the separating comma and the name. Returns false, with
- * j->failed set on misuse, when the value must not be written.
+ * writes the separating comma and the name ("key": for a trusted literal
+ * key of <n> bytes, no escaping needed) with one reservation. Returns false,
+ * with j->failed set on misuse, when the value must not be written.
  */
 static bool
-json_member(struct json *j, const char *key)
+json_member(struct json *j, const char *key, size_t n)
 {
 	unsigned d;
+	char *o;
 
 	if (j->failed)
 		return false;
@@ -255,25 +310,35 @@ json_member(struct json *j, const char *key)
 	d = j->depth - 1;
 	if (j->array[d] != (key == NULL))
 		goto misuse;
-	if (!j->first[d] && !json_putc(j, ','))
+	if (!json_reserve(j, n + 4))
 		return false;
+	o = j->buf + j->len;
+	if (!j->first[d])
+		*o++ = ',';
 	j->first[d] = false;
-	if (key == NULL)
-		return true;
-	return json_put_key(j, key);
+	if (key != NULL) {
+		*o++ = '"';
+		memcpy(o, key, n);
+		o += n;
+		*o++ = '"';
+		*o++ = ':';
+	}
+	j->len = (size_t)(o - j->buf);
+	j->buf[j->len] = '\0';
+	return true;
 misuse:
 	j->failed = true;
 	return false;
 }
 
 static void
-json_open(struct json *j, const char *key, bool array)
+json_open(struct json *j, const char *key, size_t klen, bool array)
 {
 	if (j->depth >= JSON_MAX_DEPTH) {
 		j->failed = true;
 		return;
 	}
-	if (!json_member(j, key) || !json_putc(j, array ? '[' : '{'))
+	if (!json_member(j, key, klen) || !json_putc(j, array ? '[' : '{'))
 		return;
 	j->array[j->depth] = array;
 	j->first[j->depth] = true;
@@ -294,9 +359,9 @@ json_close(struct json *j, bool array)
 }
 
 void
-json_object_begin(struct json *j, const char *key)
+json_object_begin_k(struct json *j, const char *key, size_t klen)
 {
-	json_open(j, key, false);
+	json_open(j, key, klen, false);
 }
 
 void
@@ -306,9 +371,9 @@ json_object_end(struct json *j)
 }
 
 void
-json_array_begin(struct json *j, const char *key)
+json_array_begin_k(struct json *j, const char *key, size_t klen)
 {
-	json_open(j, key, true);
+	json_open(j, key, klen, true);
 }
 
 void
@@ -317,14 +382,11 @@ json_array_end(struct json *j)
 	json_close(j, true);
 }
 
-/*
- * Writes <len> bytes of <s> as a string value. A NULL <s> with a nonzero
- * <len> is written as null rather than read.
- */
 void
-json_string(struct json *j, const char *key, const char *s, size_t len)
+json_string_k(
+    struct json *j, const char *key, size_t klen, const char *s, size_t len)
 {
-	if (!json_member(j, key))
+	if (!json_member(j, key, klen))
 		return;
 	if (s == NULL && len > 0)
 		(void)json_put(j, "null", 4);
@@ -332,22 +394,20 @@ json_string(struct json *j, const char *key, const char *s, size_t len)
 		(void)json_put_string(j, s, len);
 }
 
-/* Writes the NUL-terminated <s>; NULL is written as null. */
 void
-json_cstring(struct json *j, const char *key, const char *s)
+json_cstring_k(
+    struct json *j, const char *key, size_t klen, const char *s, size_t len)
 {
-	if (s == NULL)
-		json_string(j, key, NULL, 1);
-	else
-		json_string(j, key, s, strlen(s));
+	json_string_k(j, key, klen, s, s == NULL ? 1 : len);
 }
 
 void
-json_hex(struct json *j, const char *key, const unsigned char *p, size_t len)
+json_hex_k(struct json *j, const char *key, size_t klen, const unsigned char *p,
+    size_t len)
 {
 	char *out;
 
-	if (!json_member(j, key))
+	if (!json_member(j, key, klen))
 		return;
 	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
 		j->failed = true;
@@ -378,32 +438,32 @@ json_format_uint(char tmp[24], uint64_t v)
 }
 
 void
-json_uint(struct json *j, const char *key, uint64_t v)
+json_uint_k(struct json *j, const char *key, size_t klen, uint64_t v)
 {
 	char tmp[24], *p;
 
-	if (!json_member(j, key))
+	if (!json_member(j, key, klen))
 		return;
 	p = json_format_uint(tmp, v);
 	(void)json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void
-json_int(struct json *j, const char *key, int64_t v)
+json_int_k(struct json *j, const char *key, size_t klen, int64_t v)
 {
 	char tmp[24];
 	int n;
 
-	if (!json_member(j, key))
+	if (!json_member(j, key, klen))
 		return;
 	n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
 	(void)json_put(j, tmp, (size_t)n);
 }
 
 void
-json_bool(struct json *j, const char *key, bool v)
+json_bool_k(struct json *j, const char *key, size_t klen, bool v)
 {
-	if (!json_member(j, key))
+	if (!json_member(j, key, klen))
 		return;
 	if (v)
 		(void)json_put(j, "true", 4);
@@ -422,31 +482,42 @@ json_digits(char *out, int v, int n)
 }
 
 void
-json_timestamp(struct json *j, const char *key, const struct timespec *ts)
+json_timestamp_k(
+    struct json *j, const char *key, size_t klen, const struct timespec *ts)
 {
-	struct tm tm;
-	char buf[64];
+	char buf[24];
 
-	if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-		return;
-	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-		return;
-	/* "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf. */
-	json_digits(buf, tm.tm_year + 1900, 4);
-	buf[4] = '-';
-	json_digits(buf + 5, tm.tm_mon + 1, 2);
-	buf[7] = '-';
-	json_digits(buf + 8, tm.tm_mday, 2);
-	buf[10] = 'T';
-	json_digits(buf + 11, tm.tm_hour, 2);
-	buf[13] = ':';
-	json_digits(buf + 14, tm.tm_min, 2);
-	buf[16] = ':';
-	json_digits(buf + 17, tm.tm_sec, 2);
+	/*
+	 * "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf, and the
+	 * calendar part worked out once per second, not once per line.
+	 */
+	if (!j->ts_valid || j->ts_sec != ts->tv_sec) {
+		struct tm tm;
+
+		j->ts_valid = false;
+		if (gmtime_r(&ts->tv_sec, &tm) == NULL)
+			return;
+		if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+			return;
+		json_digits(j->ts_text, tm.tm_year + 1900, 4);
+		j->ts_text[4] = '-';
+		json_digits(j->ts_text + 5, tm.tm_mon + 1, 2);
+		j->ts_text[7] = '-';
+		json_digits(j->ts_text + 8, tm.tm_mday, 2);
+		j->ts_text[10] = 'T';
+		json_digits(j->ts_text + 11, tm.tm_hour, 2);
+		j->ts_text[13] = ':';
+		json_digits(j->ts_text + 14, tm.tm_min, 2);
+		j->ts_text[16] = ':';
+		json_digits(j->ts_text + 17, tm.tm_sec, 2);
+		j->ts_sec = ts->tv_sec;
+		j->ts_valid = true;
+	}
+	memcpy(buf, j->ts_text, 19);
 	buf[19] = '.';
 	json_digits(buf + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
 	buf[23] = 'Z';
-	json_string(j, key, buf, 24);
+	json_string_k(j, key, klen, buf, 24);
 }
 
 void

@@ -122,12 +122,15 @@ pool_init(struct pool *p)
 void *
 pool_get(struct pool *p, size_t size)
 {
+	p->taken++;
 	for (size_t i = p->n; i > 0; i--) {
 		if (p->free[i - 1].size == size) {
 			void *buf = p->free[i - 1].p;
 
 			p->bytes -= size;
 			p->free[i - 1] = p->free[--p->n];
+			if (p->n < p->low)
+				p->low = p->n;
 			pool_fresh(buf, size);
 			return buf;
 		}
@@ -169,6 +172,23 @@ pool_trim(struct pool *p, size_t keep_bytes)
 		p->bytes -= p->free[p->n].size;
 		pool_release(p->free[p->n].p, p->free[p->n].size);
 	}
+	if (p->low > p->n)
+		p->low = p->n;
+}
+
+size_t
+pool_trim_unused(struct pool *p)
+{
+	size_t unused = p->low < p->n ? p->low : p->n;
+
+	/* From the top, as pool_trim(): a kept buffer is as good as any. */
+	for (size_t i = 0; i < unused; i++) {
+		p->n--;
+		p->bytes -= p->free[p->n].size;
+		pool_release(p->free[p->n].p, p->free[p->n].size);
+	}
+	p->low = p->n;
+	return unused;
 }
 
 void

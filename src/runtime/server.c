@@ -36,10 +36,10 @@
 #include "ocspgate/upstream.h"
 
 /* Pooled request buffers kept after a burst (see pool.h). */
-#define SERVER_POOL_KEEP     (1u << 20)
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 #define SERVER_TRIM_REQUESTS 32  /* in flight at the peak, all answered */
+#define SERVER_TRIM_UNUSED   4   /* passes (a second) per working-set trim */
 
 /* Loop passes server_free() runs at most to free retired resolvers. */
 #define SERVER_REAP_PASSES 64
@@ -482,6 +482,15 @@ server_plan_trim(struct server *srv)
  * thousands of closed connections otherwise. Connections still closing
  * meanwhile free more: then again once they stop, so that the last trim
  * comes after the last close however long the closing took.
+ *
+ * A busy worker is not trimmed below what it uses: the pool gives back,
+ * once a second, only the buffers no request took in that second, and the
+ * heap is trimmed only once the requests stopped or many connections
+ * closed. Under a steady load of hundreds of connections the requests
+ * in flight swing by hundreds within milliseconds; trimming to a fixed
+ * size then had each swing's requests map fresh pages, and the heap
+ * trim had them fault its freed pages back in (a madvise() and half an
+ * mmap() and munmap() per request at 500 connections).
  */
 static void
 server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
@@ -489,18 +498,30 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	bool falling = srv->nsessions < srv->trim_sessions ||
 	    srv->nrequests < srv->trim_requests;
+	bool closed = srv->nsessions == 0 ||
+	    srv->peak_sessions >= srv->nsessions + SERVER_TRIM_SESSIONS;
+	size_t taken = srv->pool.taken - srv->trim_taken;
+	bool idle = srv->nrequests == 0 && taken == 0;
 
 	(void)fd;
 	(void)what;
 	/*
-	 * With no request in flight, nothing of the pool is kept: the
-	 * process goes back to the size it had before the burst.
+	 * With no request in flight or taken since the last pass, nothing
+	 * of the pool is kept: the process goes back to the size it had
+	 * before the burst.
 	 */
-	pool_trim(&srv->pool, srv->nrequests == 0 ? 0 : SERVER_POOL_KEEP);
-	malloc_trim(0);
+	srv->trim_taken = srv->pool.taken;
+	if (idle) {
+		pool_trim(&srv->pool, 0);
+	} else if (++srv->trim_passes >= SERVER_TRIM_UNUSED) {
+		pool_trim_unused(&srv->pool);
+		srv->trim_passes = 0;
+	}
+	if (idle || closed)
+		malloc_trim(0);
 	srv->peak_sessions = srv->nsessions;
 	srv->peak_requests = srv->nrequests;
-	if (falling)
+	if (falling || srv->pool.n > 0)
 		server_plan_trim(srv);
 }
 

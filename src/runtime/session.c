@@ -413,13 +413,17 @@ session_loggable(const struct session *s)
 	return s->rq != NULL && s->rq->req.line_done;
 }
 
-/* Logs the request (when it got far enough) and readies the next. */
+/*
+ * Logs the request (when it got far enough) and readies the next. With
+ * <reuse> false the request block goes back to the pool next, and is
+ * cleared when taken again (session_take_block()), not here as well.
+ */
 static void
-session_end_request(struct session *s)
+session_end_request(struct session *s, bool reuse)
 {
 	if (session_loggable(s))
 		session_log(s);
-	if (s->rq != NULL) {
+	if (s->rq != NULL && reuse) {
 		http_request_next(&s->rq->req);
 		session_request_clear(s->rq);
 	}
@@ -857,7 +861,7 @@ session_read(struct session *s)
 static void
 session_linger(struct session *s)
 {
-	session_end_request(s);
+	session_end_request(s, false);
 	session_put_buffers(s);
 	s->state = SESSION_LINGERING;
 	s->lingered = 0;
@@ -911,6 +915,7 @@ static void
 session_on_write(struct conn *c, void *arg)
 {
 	struct session *s = arg;
+	bool idle;
 
 	if (s->state == SESSION_UPSTREAM && upstream_paused(&s->rq->up)) {
 		/* The client caught up: resume reading the upstream. */
@@ -923,7 +928,9 @@ session_on_write(struct conn *c, void *arg)
 		session_linger(s); /* logs the request */
 		return;
 	}
-	session_end_request(s);
+	/* Idle until the next request: hold no request buffers meanwhile. */
+	idle = !s->client_eof && evbuffer_get_length(c->in) == 0;
+	session_end_request(s, !idle);
 	s->state = SESSION_READING;
 	if (s->client_eof) {
 		/*
@@ -936,8 +943,7 @@ session_on_write(struct conn *c, void *arg)
 			session_client_done(s);
 		return;
 	}
-	/* Idle until the next request: hold no request buffers meanwhile. */
-	if (evbuffer_get_length(c->in) == 0)
+	if (idle)
 		session_put_buffers(s);
 	session_arm_timer(s, s->cfg->client_timeout_sec);
 	conn_enable_read(c, true);

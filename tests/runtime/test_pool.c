@@ -2,8 +2,10 @@
  * The request-buffer pool alone: a buffer given back comes back for the
  * same size only; the bounds on what is kept (count, bytes, size of one)
  * hold; a trim keeps at most what it is told, the last given back going
- * first; a reused buffer never shows what its last user wrote when the
- * memory checker is on (ASan fills it, as malloc() would).
+ * first; a working-set trim gives back only what no request took since
+ * the last one (a busy worker's swing is kept); a reused buffer never shows
+ * what its last user wrote when the memory checker is on (ASan fills it, as
+ * malloc() would).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,11 +127,64 @@ test_trim(void)
 	pool_free(&p);
 }
 
+/*
+ * A working-set trim frees as many buffers as the pool kept at its
+ * lowest since the last one: those no request needed in between.
+ */
+static void
+test_trim_unused(void)
+{
+	static const struct {
+		size_t kept;  /* free buffers when the interval begins */
+		size_t taken; /* then taken at once ... */
+		size_t back;  /* ... and this many given back */
+		size_t left;  /* kept after the trim */
+	} cases[] = {
+	    {8, 0, 0, 0}, /* nothing taken: all of them go */
+	    {8, 8, 8, 8}, /* all were needed at the low point: all stay */
+	    {8, 5, 5, 5}, /* three were never needed */
+	    {8, 5, 2, 2}, /* three in use; the three never taken go */
+	    {0, 0, 0, 0},
+	};
+	void *bufs[8];
+	size_t taken;
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		struct pool p;
+
+		pool_init(&p);
+		for (size_t i = 0; i < cases[t].kept; i++)
+			bufs[i] = test_fresh(4096);
+		for (size_t i = 0; i < cases[t].kept; i++)
+			pool_put(&p, bufs[i], 4096);
+		/* Starts the interval: nothing is freed, the low is reset. */
+		CHECK(pool_trim_unused(&p) == 0);
+		taken = p.taken;
+		CHECKF(p.n == cases[t].kept, "case %zu: %zu kept", t, p.n);
+		for (size_t i = 0; i < cases[t].taken; i++)
+			bufs[i] = pool_get(&p, 4096);
+		for (size_t i = 0; i < cases[t].back; i++)
+			pool_put(&p, bufs[i], 4096);
+		CHECKF(p.taken - taken == cases[t].taken, "case %zu: taken", t);
+		CHECKF(pool_trim_unused(&p) == cases[t].kept - cases[t].taken,
+		    "case %zu: freed", t);
+		CHECKF(p.n == cases[t].left && p.bytes == 4096 * p.n,
+		    "case %zu: %zu left, %zu wanted", t, p.n, cases[t].left);
+		/* A second interval with nothing taken frees the rest. */
+		CHECK(pool_trim_unused(&p) == cases[t].left);
+		CHECK(p.n == 0 && p.bytes == 0);
+		for (size_t i = cases[t].back; i < cases[t].taken; i++)
+			pool_put(&p, bufs[i], 4096);
+		pool_free(&p);
+	}
+}
+
 int
 main(void)
 {
 	test_reuse();
 	test_bounds();
 	test_trim();
+	test_trim_unused();
 	return check_done();
 }

@@ -482,6 +482,89 @@ test_member_raw(void)
 	CHECK(j.failed);
 	json_free(&j);
 }
+/*
+ * One byte of every value at every offset of a longer string of plain
+ * bytes: the eight-at-a-time scan for plain runs stops for it wherever
+ * it stands, and it is written as it is written alone.
+ */
+static void
+test_byte_positions(void)
+{
+	struct json j, one;
+	char in[24], want[64];
+
+	json_init(&j);
+	json_init(&one);
+	for (unsigned b = 0; b < 256; b++) {
+		unsigned char c = (unsigned char)b;
+
+		json_reset(&one);
+		json_string(&one, NULL, (const char *)&c, 1);
+		CHECK(!one.failed && one.len >= 3);
+		for (size_t k = 0; k < sizeof(in); k++) {
+			size_t n = 0;
+
+			memset(in, 'a', sizeof(in));
+			in[k] = (char)c;
+			want[n++] = '"';
+			memset(want + n, 'a', k);
+			n += k;
+			memcpy(want + n, one.buf + 1, one.len - 2);
+			n += one.len - 2;
+			memset(want + n, 'a', sizeof(in) - k - 1);
+			n += sizeof(in) - k - 1;
+			want[n++] = '"';
+			json_reset(&j);
+			json_string(&j, NULL, in, sizeof(in));
+			CHECKF(!j.failed && j.len == n &&
+			        memcmp(j.buf, want, n) == 0,
+			    "byte 0x%02x at %zu: got %s", b, k, j.buf);
+		}
+	}
+	json_free(&one);
+	json_free(&j);
+}
+
+/*
+ * Timestamps in a row: the same second, the next, an earlier one, and a
+ * year out of range in between; each is written as if alone.
+ */
+static void
+test_timestamp(void)
+{
+	static const struct {
+		time_t sec;
+		long nsec;
+		const char *want; /* NULL: nothing written */
+	} cases[] = {
+	    {1714564800, 123000000, "\"2024-05-01T12:00:00.123Z\""},
+	    {1714564800, 999999999, "\"2024-05-01T12:00:00.999Z\""},
+	    {1714564801, 0, "\"2024-05-01T12:00:01.000Z\""},
+	    {1714564800, 5000000, "\"2024-05-01T12:00:00.005Z\""},
+	    {(time_t)-62167219201, 0, NULL}, /* -0001-12-31T23:59:59Z */
+	    {1714564800, 1000000, "\"2024-05-01T12:00:00.001Z\""},
+	    {0, 0, "\"1970-01-01T00:00:00.000Z\""},
+	    {253402300799, 0, "\"9999-12-31T23:59:59.000Z\""},
+	    {253402300800, 0, NULL}, /* year 10000 */
+	    {253402300799, 7000000, "\"9999-12-31T23:59:59.007Z\""},
+	};
+	struct json j;
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct timespec ts = {
+		    .tv_sec = cases[i].sec, .tv_nsec = cases[i].nsec};
+		const char *want = cases[i].want != NULL ? cases[i].want : "";
+
+		json_reset(&j);
+		json_timestamp(&j, NULL, &ts);
+		CHECKF(!j.failed && j.len == strlen(want) &&
+		        memcmp(j.len > 0 ? j.buf : "", want, j.len) == 0,
+		    "case %zu: got %.*s, want %s", i, (int)j.len,
+		    j.len > 0 ? j.buf : "", want);
+	}
+	json_free(&j);
+}
 
 int
 main(void)
@@ -501,5 +584,7 @@ main(void)
 	test_hex();
 	test_memory();
 	test_member_raw();
+	test_byte_positions();
+	test_timestamp();
 	return check_done();
 }
