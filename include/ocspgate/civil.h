@@ -6,7 +6,10 @@
 #ifndef OCSPGATE_CIVIL_H
 #define OCSPGATE_CIVIL_H
 
+#include <stdint.h>
 #include <time.h>
+
+#define CIVIL_IMF_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 
 /*
  * Seconds since 1970-01-01T00:00:00Z of <year>-<month>-<day>
@@ -15,5 +18,13 @@
  * time is not after 1970 or not before 10000.
  */
 time_t civil_time(int year, int month, int day, int hour, int min, int sec);
+
+/*
+ * Writes <t> (seconds since 1970) as an IMF-fixdate (RFC 9110 5.6.7),
+ * CIVIL_IMF_LEN bytes and a NUL, into <out>: without gmtime_r() or
+ * snprintf(), for the dates of every answer's head. Returns 0, or -1
+ * for a time before 1970 or from 10000 on.
+ */
+int civil_imf_date(int64_t t, char out[CIVIL_IMF_LEN + 1]);
 
 #endif

@@ -83,12 +83,6 @@ const char *http_filter_forwarded_name(const char *name, size_t len);
 int http_filter_parse_date(const char *p, size_t len, int64_t *t);
 
 /*
- * Writes <t> as an IMF-fixdate (HTTP_DATE_LEN bytes and a NUL) into
- * <out>. Returns 0, or -1 for a time before 1970 or after 9999.
- */
-int http_filter_format_date(int64_t t, char out[HTTP_DATE_LEN + 1]);
-
-/*
  * True when the field names of <r>, in order and as spelled, fit the
  * shape Windows CryptoAPI (WinHTTP under cryptnet.dll) gives its
  * requests; see docs/event-log.md.

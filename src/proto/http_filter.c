@@ -241,8 +241,6 @@ http_filter_media(struct http_span v, struct http_span *out)
 
 static const char *const http_filter_months[12] = {"Jan", "Feb", "Mar", "Apr",
     "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const http_filter_wdays[7] = {
-    "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"}; /* 1970-01-01: Thu */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
 static int64_t
@@ -379,33 +377,6 @@ http_filter_parse_date(const char *p, size_t len, int64_t *t)
 		return -1;
 	*t =
 	    http_filter_days(year, (unsigned)mon, (unsigned)day) * 86400 + secs;
-	return 0;
-}
-
-int
-http_filter_format_date(int64_t t, char out[HTTP_DATE_LEN + 1])
-{
-	int64_t days, z, era;
-	unsigned doe, yoe, doy, mp, d, m, secs;
-	int64_t y;
-
-	if (t < 0 || t >= 253402300800) /* 10000-01-01 */
-		return -1;
-	days = t / 86400;
-	secs = (unsigned)(t % 86400);
-	z = days + 719468;
-	era = z / 146097;
-	doe = (unsigned)(z - era * 146097);
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	y = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y += m <= 2;
-	snprintf(out, HTTP_DATE_LEN + 1, "%s, %02u %s %04u %02u:%02u:%02u GMT",
-	    http_filter_wdays[days % 7], d, http_filter_months[m - 1],
-	    (unsigned)y, secs / 3600, secs / 60 % 60, secs % 60);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ocspgate/civil.h"
 #include "ocspgate/http_response.h"
 
 static struct http_response *
@@ -327,8 +328,6 @@ static const struct {
 
 static const char *const http_response_months[] = {"Jan", "Feb", "Mar", "Apr",
     "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-static const char *const http_response_wdays[] = {
-    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
 /* ocspgate's phrase for <code>, or NULL when it knows none. */
 static const char *
@@ -633,16 +632,6 @@ http_response_date(const struct http_span *v, time_t *out)
 	return 0;
 }
 
-/* Writes <v> (>= 0) as exactly <n> decimal digits at <out>. */
-static void
-http_response_put_digits(char *out, int v, int n)
-{
-	for (int i = n - 1; i >= 0; i--) {
-		out[i] = (char)('0' + v % 10);
-		v /= 10;
-	}
-}
-
 /*
  * Writes <t> (years 1970..9999, as http_response_date() gives) as
  * IMF-fixdate into <out> (HTTP_RESPONSE_DATE_LEN + 1 bytes).
@@ -650,18 +639,7 @@ http_response_put_digits(char *out, int v, int n)
 static void
 http_response_date_write(time_t t, char *out)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	memcpy(
-	    out, "Sun, 06 Nov 1994 08:49:37 GMT", HTTP_RESPONSE_DATE_LEN + 1);
-	memcpy(out, http_response_wdays[tm.tm_wday], 3);
-	http_response_put_digits(out + 5, tm.tm_mday, 2);
-	memcpy(out + 8, http_response_months[tm.tm_mon], 3);
-	http_response_put_digits(out + 12, tm.tm_year + 1900, 4);
-	http_response_put_digits(out + 17, tm.tm_hour, 2);
-	http_response_put_digits(out + 20, tm.tm_min, 2);
-	http_response_put_digits(out + 23, tm.tm_sec, 2);
+	(void)civil_imf_date((int64_t)t, out);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "ocspgate/cache.h"
+#include "ocspgate/civil.h"
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 #include "ocspgate/syslog_format.h"
@@ -45,7 +46,7 @@ fuzz_filter(const uint8_t *data, size_t size)
 	int n;
 
 	if (http_filter_parse_date((const char *)data, size, &t) == 0) {
-		if (http_filter_format_date(t, date) != 0 ||
+		if (civil_imf_date(t, date) != 0 ||
 		    http_filter_parse_date(date, HTTP_DATE_LEN, &t2) != 0 ||
 		    t2 != t)
 			abort();

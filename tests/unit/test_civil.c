@@ -1,7 +1,7 @@
 /*
- * Unit tests for civil.c: dates against timegm()'s (the C library's
- * count), at the edges of months, leap years and the range; fields out
- * of range give 0.
+ * Unit tests for civil.c: dates against timegm()'s and gmtime_r()'s
+ * (the C library's count), at the edges of months, leap years and the range;
+ * fields out of range give 0.
  */
 #define _DEFAULT_SOURCE
 #include <stdbool.h>
@@ -62,6 +62,29 @@ main(void)
 				}
 			}
 		}
+	}
+	/* IMF-fixdates, as gmtime_r() and strftime() write them, a day and
+	 * a second apart over the range. */
+	for (int64_t t = 0; t < 253402300800LL; t += 86400 * 37 + 3601) {
+		char got[CIVIL_IMF_LEN + 1], want[64];
+		time_t tt = (time_t)t;
+		struct tm tm;
+
+		gmtime_r(&tt, &tm);
+		strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (civil_imf_date(t, got) != 0 || strcmp(got, want) != 0) {
+			CHECKF(false, "%lld: %s, want %s", (long long)t, got,
+			    want);
+			break;
+		}
+	}
+	{
+		char out[CIVIL_IMF_LEN + 1];
+
+		CHECK(civil_imf_date(-1, out) == -1);
+		CHECK(civil_imf_date(253402300800LL, out) == -1);
+		CHECK(civil_imf_date(253402300799LL, out) == 0 &&
+		    strcmp(out, "Fri, 31 Dec 9999 23:59:59 GMT") == 0);
 	}
 	return check_done();
 }

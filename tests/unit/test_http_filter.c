@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "ocspgate/civil.h"
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
@@ -558,19 +559,19 @@ test_dates(void)
 			CHECKF(rc == -1, "%s: accepted", dates[i].in);
 			continue;
 		}
-		CHECKF(rc == 0 && http_filter_format_date(t, out) == 0 &&
+		CHECKF(rc == 0 && civil_imf_date(t, out) == 0 &&
 		        strcmp(out, dates[i].out) == 0,
 		    "%s: %s", dates[i].in, out);
 	}
 	{
 		char out[HTTP_DATE_LEN + 1];
 
-		CHECK(http_filter_format_date(-1, out) == -1);
-		CHECK(http_filter_format_date(0, out) == 0 &&
+		CHECK(civil_imf_date(-1, out) == -1);
+		CHECK(civil_imf_date(0, out) == 0 &&
 		    strcmp(out, "Thu, 01 Jan 1970 00:00:00 GMT") == 0);
-		CHECK(http_filter_format_date(253402300799, out) == 0 &&
+		CHECK(civil_imf_date(253402300799, out) == 0 &&
 		    strcmp(out, "Fri, 31 Dec 9999 23:59:59 GMT") == 0);
-		CHECK(http_filter_format_date(253402300800, out) == -1);
+		CHECK(civil_imf_date(253402300800, out) == -1);
 	}
 }
 
