@@ -156,4 +156,10 @@ void upstream_release(struct upstream *u);
 /* Closes the worker's idle upstream connections (reload, exit). */
 void upstream_idle_flush(struct server *srv);
 
+/*
+ * Closes the worker's least recently used idle upstream connections
+ * until at most <keep> are left.
+ */
+void upstream_idle_trim(struct server *srv, unsigned keep);
+
 #endif

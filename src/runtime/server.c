@@ -39,6 +39,7 @@
 #define SERVER_TRIM_MSEC     250 /* after a fall in connections */
 #define SERVER_TRIM_SESSIONS 256 /* sessions gone since the peak */
 #define SERVER_TRIM_REQUESTS 32  /* in flight at the peak, all answered */
+#define SERVER_IDLE_SPARE    16  /* idle upstreams kept beyond the clients */
 #define SERVER_TRIM_UNUSED   4   /* passes (a second) per working-set trim */
 
 /* Loop passes server_free() runs at most to free retired resolvers. */
@@ -511,6 +512,14 @@ server_on_housekeeping(evutil_socket_t fd, short what, void *arg)
 	 * before the burst.
 	 */
 	srv->trim_taken = srv->pool.taken;
+	/*
+	 * The idle upstream connections a burst left (up to
+	 * upstream_idle_max) each pin a page of the heap among the burst's
+	 * freed memory: once the clients are gone, a few more than those
+	 * left are enough for what comes next.
+	 */
+	if (idle || closed)
+		upstream_idle_trim(srv, srv->nsessions + SERVER_IDLE_SPARE);
 	if (idle) {
 		pool_trim(&srv->pool, 0);
 	} else if (++srv->trim_passes >= SERVER_TRIM_UNUSED) {

@@ -299,9 +299,17 @@ upstream_idle_on_event(struct conn *c, short what, void *arg)
 void
 upstream_idle_flush(struct server *srv)
 {
+	upstream_idle_trim(srv, 0);
+}
+
+void
+upstream_idle_trim(struct server *srv, unsigned keep)
+{
 	struct upstream_idle *i;
 
-	while ((i = TAILQ_FIRST(&srv->idle)) != NULL)
+	/* The least recently used go first. */
+	while (srv->nidle > keep &&
+	    (i = TAILQ_LAST(&srv->idle, upstream_idle_list)) != NULL)
 		upstream_idle_close(i);
 }
 

@@ -1001,3 +1001,49 @@ class HalfCloseTests(GateTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class IdleUpstreamTests(GateTestCase):
+    """After a burst, once its clients are gone, the idle upstream
+    connections it left (up to upstream_idle_max) are closed down to a
+    few: each pinned a page of the heap among the burst's freed memory,
+    and the RSS did not come back (12.5 MB 1 s after the close of 5,000
+    connections, against 9.1 MB idle)."""
+
+    N = 48  # concurrent requests, each with its own upstream connection
+    SPARE = 16  # idle upstream connections kept beyond the clients
+
+    def test_idle_upstreams_trimmed_after_the_clients_left(self):
+        rec = self.seq_upstream(mode="delay", delay=scaled(0.3))
+        proxy = self.start_proxy(
+            responders=["ocsp.ca.test:%d" % rec.port],
+            upstream_idle_max=256, upstream_idle_timeout=300,
+            max_connections_per_source=0)
+        base = settled_fd_count(proxy.proc.pid)
+        url = "http://ocsp.ca.test:%d/" % rec.port
+        der = ocsp_request_der([self.pki.cert_id("good")])
+        clients = [Client(proxy.port) for _ in range(self.N)]
+        try:
+            for c in clients:
+                c.send(ocsp_post(url, der))
+            for c in clients:
+                self.assertEqual(c.read_response(timeout=10).status, 200)
+            # N clients and N upstream connections, all open
+            self.assertGreaterEqual(fd_count(proxy.proc.pid),
+                                    base + 2 * self.N - 2)
+        finally:
+            for c in clients:
+                c.close()
+        # Within a second or two of the last close, not after the
+        # idle timeout (300 s): at most SPARE idle upstreams are left.
+        n = wait_fd_count(proxy.proc.pid,
+                          lambda n: n <= base + self.SPARE, 5)
+        self.assertLessEqual(n, base + self.SPARE)
+        self.assertGreaterEqual(len(rec.requests), self.N)
+        # and what is kept is still used: the next request reuses one
+        conns = rec.connection_count()
+        with Client(proxy.port) as c:
+            c.send(ocsp_post(url, der))
+            self.assertEqual(c.read_response(timeout=10).status, 200)
+        self.assertEqual(rec.connection_count(), conns)
+        proxy.wait_events(self.N + 1)
