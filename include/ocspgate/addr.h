@@ -19,6 +19,13 @@
  */
 char *addr_ip(const struct sockaddr *sa, char *out, size_t len);
 
+/*
+ * The family of <sa> (AF_INET, AF_INET6, ...), read as bytes: the object
+ * is a sockaddr_in, a sockaddr_in6 or a union of them, and reading it
+ * through a struct sockaddr would break C's aliasing rules.
+ */
+int addr_family(const struct sockaddr *sa);
+
 /* The port of <sa> in host order; 0 for a family without one. */
 uint16_t addr_port(const struct sockaddr *sa);
 

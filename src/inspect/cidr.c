@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/cidr.h"
 
 int
@@ -72,15 +73,17 @@ cidr_key(const struct sockaddr *sa, unsigned char addr[16])
 {
 	static const unsigned char mapped[12] = {
 	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	/* Read as bytes: see addr_family(). */
+	int family = addr_family(sa);
 
 	memset(addr, 0, 16);
-	if (sa->sa_family == AF_INET) {
+	if (family == AF_INET) {
 		memcpy(addr,
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 		    4);
 		return AF_INET;
 	}
-	if (sa->sa_family == AF_INET6) {
+	if (family == AF_INET6) {
 		const unsigned char *a =
 		    ((const struct sockaddr_in6 *)(const void *)sa)
 		        ->sin6_addr.s6_addr;

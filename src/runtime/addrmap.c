@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "ocspgate/addr.h"
 #include "ocspgate/addrmap.h"
 #include "ocspgate/cidr.h"
 #include "ocspgate/config.h"
@@ -162,12 +163,12 @@ addrmap_on_hosts(int result, struct evutil_addrinfo *res, void *arg)
 	for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
 		const struct sockaddr *sa = ai->ai_addr;
 
-		if (sa->sa_family == AF_INET && e->nn4 < ADDRMAP_MAX_ADDRS)
+		if (addr_family(sa) == AF_INET && e->nn4 < ADDRMAP_MAX_ADDRS)
 			memcpy(e->n4[e->nn4++],
 			    &((const struct sockaddr_in *)(const void *)sa)
 			         ->sin_addr,
 			    4);
-		else if (sa->sa_family == AF_INET6 &&
+		else if (addr_family(sa) == AF_INET6 &&
 		    e->nn6 < ADDRMAP_MAX_ADDRS)
 			memcpy(e->n6[e->nn6++],
 			    &((const struct sockaddr_in6 *)(const void *)sa)

@@ -1023,8 +1023,8 @@ static void
 session_set_source(struct session *s, const struct sockaddr *sa)
 {
 	memcpy(&s->source_addr, sa,
-	    sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                              : sizeof(struct sockaddr_in));
+	    addr_family(sa) == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                : sizeof(struct sockaddr_in));
 	free(s->frag);
 	s->frag = NULL;
 }

@@ -95,10 +95,33 @@ test_edges(void)
 	CHECK(out[0] == '\0');
 }
 
+/* The family, read as bytes, of each kind of address a caller holds. */
+static void
+test_family(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_storage ss = {.ss_family = AF_UNIX};
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u = {.in6 = {.sin6_family = AF_INET6}};
+
+	CHECK(addr_family((const struct sockaddr *)(const void *)&sin) ==
+	    AF_INET);
+	CHECK(addr_family((const struct sockaddr *)(const void *)&sin6) ==
+	    AF_INET6);
+	CHECK(
+	    addr_family((const struct sockaddr *)(const void *)&ss) == AF_UNIX);
+	CHECK(addr_family(&u.sa) == AF_INET6);
+}
+
 int
 main(void)
 {
 	test_cases();
 	test_edges();
+	test_family();
 	return check_done();
 }
