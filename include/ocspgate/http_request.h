@@ -94,10 +94,10 @@ struct http_filter {
 	size_t nnames;        /* distinct dropped names kept, in order */
 	uint8_t names[HTTP_FILTER_NAMES_MAX]; /* indexes into hs.h */
 	char fingerprint[HTTP_FINGERPRINT_LEN + 1];
-	unsigned ims_lines; /* If-Modified-Since fields */
-	int64_t ims;        /* the time of the first, when well formed */
-	unsigned inm_lines; /* If-None-Match fields */
-	bool inm_any;       /* one, well formed, and it is "*" */
+	unsigned ims_lines; /* If-Modified-Since fields, well formed or not */
+	int64_t ims;        /* the time of the last well-formed one */
+	unsigned inm_lines; /* If-None-Match fields, well formed or not */
+	bool inm_any;       /* the last well-formed one is "*" */
 	char cc[HTTP_CACHE_CONTROL_MAX + 1]; /* Cache-Control, canonical */
 	char ct[HTTP_MEDIA_TYPE_MAX + 1];    /* Content-Type, lowercase */
 };

@@ -928,23 +928,19 @@ http_filter_apply(struct http_request *r)
 			http_filter_drop(r, i);
 			continue;
 		}
+		/* Every validator counts, of use or not: see
+		 * http_filter_not_modified(). */
+		fl->inm_lines += f->shape == SHAPE_ETAGS;
+		fl->ims_lines += f->shape == SHAPE_DATE;
 		if (!http_filter_fits(f, h, &t)) {
 			fl->flags |= 1u << HTTP_FLAG_HEADER_BOUNDS;
 			http_filter_drop(r, i);
-			/* A validator of no use still makes a request
-			 * conditional: never a 304 on it. */
-			fl->inm_lines += f->shape == SHAPE_ETAGS;
-			fl->ims_lines += f->shape == SHAPE_DATE;
-			fl->inm_any = false;
 			continue;
 		}
-		if (f->shape == SHAPE_DATE && fl->ims_lines++ == 0) {
+		if (f->shape == SHAPE_DATE)
 			fl->ims = t;
-		} else if (f->shape == SHAPE_ETAGS && fl->inm_lines++ == 0) {
+		else if (f->shape == SHAPE_ETAGS)
 			fl->inm_any = h->value.len == 1 && h->value.p[0] == '*';
-		} else if (f->shape == SHAPE_ETAGS) {
-			fl->inm_any = false; /* "*" stands alone */
-		}
 		if (f->consumed)
 			continue;
 		/* A second copy adds nothing a client needs. */
@@ -983,7 +979,7 @@ http_filter_not_modified(const struct http_request *r, int64_t last_modified)
 	/* RFC 9110 13.2.2: If-None-Match, when there, decides alone. No tag
 	 * ocspgate writes can match: it writes none. */
 	if (fl->inm_lines > 0)
-		return fl->inm_any;
+		return fl->inm_lines == 1 && fl->inm_any;
 	/*
 	 * Only the date ocspgate wrote as Last-Modified: a date the origin
 	 * gave (a file's time, later than a back-dated thisUpdate) says

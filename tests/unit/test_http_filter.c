@@ -700,6 +700,13 @@ static const struct {
         false, LM, false},
     {"If-None-Match: * twice", "If-None-Match: *\r\nIf-None-Match: *\r\n",
         false, LM, false},
+    /* If-None-Match decides alone: a date out of shape beside it is
+     * not looked at. */
+    {"If-None-Match: * with If-Modified-Since out of shape",
+        "If-None-Match: *\r\nIf-Modified-Since: yesterday\r\n", false, LM,
+        true},
+    {"If-None-Match: *, then one out of shape",
+        "If-None-Match: *\r\nIf-None-Match: abc\r\n", false, LM, false},
 };
 
 static void
