@@ -171,11 +171,6 @@ answer_ocsp_last_modified(const struct ocsp_response_facts *f)
 	return last;
 }
 
-/*
- * The RFC 5019 cache holds, per responder and DER request, the inspected
- * answer and the facts its inspection found (so that a hit is logged
- * like a miss): [struct ocsp_response_facts][DER].
- */
 /* Whether this request may be answered from, and stored in, the cache. */
 static enum session_cache
 answer_cache_class(const struct session *s)
@@ -191,6 +186,11 @@ answer_cache_class(const struct session *s)
 	return SESSION_CACHE_MISS;
 }
 
+/*
+ * The RFC 5019 cache holds, per responder and DER request, the inspected
+ * answer and the facts its inspection found (so that a hit is logged
+ * like a miss): [struct ocsp_response_facts][DER].
+ */
 static void
 answer_cache_store(struct session *s, const unsigned char *der, size_t len)
 {
@@ -363,30 +363,34 @@ answer_judged(struct session *s, struct http_response_judged *j)
 }
 
 /*
- * Writes the head ocspgate builds from the upstream's into <out> with
- * framing <f>, counting it in response_bytes. Returns 0, or -1 (out of
- * memory; the caller fails the exchange).
+ * Writes into <out>, with framing <f>, the head ocspgate writes for a
+ * judged answer from <j>, or (<j> NULL) the one it builds from the
+ * upstream's; counts it in response_bytes and sets the status. Returns
+ * 0, or -1 (out of memory; the caller fails the exchange).
  */
 static int
 answer_put_head(struct session *s, struct evbuffer *out,
-    const struct http_response_frame *f)
+    const struct http_response_frame *f, const struct http_response_judged *j)
 {
 	struct evbuffer_iovec v;
+	size_t cap;
 	int n;
 
 	if (evbuffer_reserve_space(out, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
 		return -1;
-	n = http_response_build_client(&s->rq->up.resp, f, &s->rq->dropped,
-	    v.iov_base,
-	    v.iov_len < HTTP_RESPONSE_HEAD_MAX ? v.iov_len
-	                                       : HTTP_RESPONSE_HEAD_MAX);
+	cap = v.iov_len < HTTP_RESPONSE_HEAD_MAX ? v.iov_len
+	                                         : HTTP_RESPONSE_HEAD_MAX;
+	n = j != NULL ? http_response_build_judged(j, f, v.iov_base, cap)
+	              : http_response_build_client(&s->rq->up.resp, f,
+	                    &s->rq->dropped, v.iov_base, cap);
 	if (n < 0)
 		return -1;
 	v.iov_len = (size_t)n;
 	if (evbuffer_commit_space(out, &v, 1) == -1)
 		return -1;
 	s->response_bytes += (uint64_t)n;
-	s->status = http_response_client_status(&s->rq->up.resp);
+	s->status = j != NULL ? (j->not_modified ? 304 : 200)
+	                      : http_response_client_status(&s->rq->up.resp);
 	return 0;
 }
 
@@ -450,7 +454,7 @@ answer_relay_begin(
 	s->client_keep = f.keep_alive;
 	s->rq->framing = f.framing;
 	s->inspect = false;
-	if (answer_put_head(s, s->client->out, &f) == -1)
+	if (answer_put_head(s, s->client->out, &f, NULL) == -1)
 		return -1;
 	s->response_started = true;
 	s->rq->relay_copy =
@@ -487,8 +491,6 @@ answer_release_held(struct session *s, bool judged)
 {
 	struct http_response_frame f;
 	struct http_response_judged j;
-	struct evbuffer_iovec v;
-	int n;
 
 	memset(&f, 0, sizeof(f));
 	f.http10_client = s->rq->req.http_minor == 0;
@@ -505,34 +507,21 @@ answer_release_held(struct session *s, bool judged)
 		http_response_weigh(&s->rq->up.resp, &s->rq->dropped);
 	}
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	if (evbuffer_reserve_space(s->hold, HTTP_RESPONSE_HEAD_MAX, &v, 1) < 1)
-		goto fail;
-	if (v.iov_len > HTTP_RESPONSE_HEAD_MAX)
-		v.iov_len = HTTP_RESPONSE_HEAD_MAX;
-	n = judged ? http_response_build_judged(&j, &f, v.iov_base, v.iov_len)
-	           : http_response_build_client(&s->rq->up.resp, &f,
-	                 &s->rq->dropped, v.iov_base, v.iov_len);
-	if (n < 0)
-		goto fail;
-	v.iov_len = (size_t)n;
-	if (evbuffer_commit_space(s->hold, &v, 1) == -1 ||
+	if (answer_put_head(s, s->hold, &f, judged ? &j : NULL) == -1 ||
 	    (f.framing == HTTP_FRAMING_LENGTH && s->rq->capture_len > 0 &&
 	        evbuffer_add(s->hold, s->rq->capture, s->rq->capture_len) ==
-	            -1))
-		goto fail;
-	s->status = judged ? (j.not_modified ? 304 : 200)
-	                   : http_response_client_status(&s->rq->up.resp);
+	            -1)) {
+		evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+		session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
+		return -1;
+	}
 	s->response_body_bytes =
 	    f.framing == HTTP_FRAMING_LENGTH ? s->rq->capture_len : 0;
 	s->response_body_final = true;
-	s->response_bytes += (uint64_t)n + s->response_body_bytes;
+	s->response_bytes += s->response_body_bytes;
 	conn_send(s->client, s->hold);
 	s->response_started = true;
 	return 0;
-fail:
-	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
-	session_fail(s, REASON_RESPONSE_MALFORMED, "out of memory");
-	return -1;
 }
 
 /*
