@@ -188,55 +188,71 @@ json_escape_to(char *o, unsigned char c)
 	return o;
 }
 
-/*
- * The length of the run of plain bytes (json_is_plain()) at the start
- * of <p>, <len> bytes: sixteen at a time with SSE2 (every x86-64 has
- * it), then eight at a time while no byte of a word is a control byte,
- * DEL or above, '"' or '\\' (the word-at-a-time tests of "Bit Twiddling
- * Hacks", "determine if a word has a byte less than n" and "... equal
- * to n"), then byte by byte.
- */
-static size_t
-json_plain_run(const unsigned char *p, size_t len)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	size_t i = 0;
-
 #ifdef __SSE2__
+/* The bytes of <v> a JSON string may not hold as they are, as a mask. */
+static inline unsigned
+json_bad16(__m128i v)
+{
 	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
 	              quote16 = _mm_set1_epi8('"'),
 	              bslash16 = _mm_set1_epi8('\\');
+	/* Signed: bytes from 0x80 up are below 0x20 too. */
+	__m128i bad = _mm_or_si128(
+	    _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+	    _mm_or_si128(
+	        _mm_cmpeq_epi8(v, quote16), _mm_cmpeq_epi8(v, bslash16)));
 
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+/* True when no byte of the word <w> is a control byte, DEL or above,
+ * '"' or '\\' (the word-at-a-time tests of "Bit Twiddling Hacks",
+ * "determine if a word has a byte less than n" and "... equal to n"). */
+static inline bool
+json_plain8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) | (w + ones * 0x01) | w |
+	            ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash)) &
+	           highs) == 0;
+}
+
+/*
+ * Copies the run of plain bytes (json_is_plain()) at the start of <p>,
+ * <len> bytes, to <o>, which has room for <len> bytes: sixteen at a
+ * time with SSE2 (every x86-64 has it; a block is stored whole, the
+ * bytes after the run are written over later), then eight at a time,
+ * then byte by byte. Returns the run's length.
+ */
+static size_t
+json_plain_copy(char *o, const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
 	for (; i + 16 <= len; i += 16) {
 		__m128i v =
 		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		/* Signed: bytes from 0x80 up are below 0x20 too. */
-		__m128i bad =
-		    _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, space),
-		                     _mm_cmpeq_epi8(v, del)),
-		        _mm_or_si128(_mm_cmpeq_epi8(v, quote16),
-		            _mm_cmpeq_epi8(v, bslash16)));
-		unsigned m = (unsigned)_mm_movemask_epi8(bad);
+		unsigned m = json_bad16(v);
 
+		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
 		if (m != 0)
 			return i + (size_t)__builtin_ctz(m);
 	}
 #endif
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, quote, bslash;
+		uint64_t w;
 
 		memcpy(&w, p + i, 8);
-		quote = w ^ (ones * '"');
-		bslash = w ^ (ones * '\\');
-		/* A byte below 0x20 or from 0x7f up, or a '"' or '\\'. */
-		if ((((w - ones * 0x20) | (w + ones * 0x01) | w |
-		         ((quote - ones) & ~quote) |
-		         ((bslash - ones) & ~bslash)) &
-		        highs) != 0)
+		if (!json_plain8(w))
 			break;
+		memcpy(o + i, &w, 8);
 	}
-	while (i < len && json_is_plain(p[i]))
-		i++;
+	for (; i < len && json_is_plain(p[i]); i++)
+		o[i] = (char)p[i];
 	return i;
 }
 
@@ -244,25 +260,28 @@ json_plain_run(const unsigned char *p, size_t len)
  * Writes <s> (<len> bytes, any values) as a quoted JSON string, straight
  * into the buffer after one reservation for the worst case (every byte
  * a six-byte escape): plain ASCII and well-formed UTF-8 are copied as
- * they are, runs of plain bytes with one memcpy().
+ * they are, runs of plain bytes as they are scanned. Returns false once
+ * the writer failed; else sets *<verbatim> to whether every byte went
+ * out as it came.
  */
 static bool
-json_put_string(struct json *j, const char *s, size_t len)
+json_put_string(struct json *j, const char *s, size_t len, bool *verbatim)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	char *o;
 	int n;
 
+	*verbatim = true;
 	if (len > (SIZE_MAX - 2) / 6 || !json_reserve(j, 6 * len + 2))
 		return false;
 	o = j->buf + j->len;
 	*o++ = '"';
 	while (i < len) {
-		size_t run = json_plain_run(p + i, len - i);
+		/* o is at most at the output of byte i: room for the rest. */
+		size_t run = json_plain_copy(o, p + i, len - i);
 		unsigned char c;
 
-		memcpy(o, p + i, run);
 		o += run;
 		i += run;
 		if (i == len)
@@ -271,6 +290,7 @@ json_put_string(struct json *j, const char *s, size_t len)
 		if (c < 0x80) {
 			o = json_escape_to(o, c);
 			i++;
+			*verbatim = false;
 		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
 			memcpy(o, p + i, (size_t)n);
 			o += n;
@@ -279,6 +299,7 @@ json_put_string(struct json *j, const char *s, size_t len)
 			memcpy(o, json_replacement, 3);
 			o += 3;
 			i += (size_t)-n;
+			*verbatim = false;
 		}
 	}
 	*o++ = '"';
@@ -388,10 +409,7 @@ json_string_k(
 {
 	if (!json_member(j, key, klen))
 		return;
-	if (s == NULL && len > 0)
-		(void)json_put(j, "null", 4);
-	else
-		(void)json_put_string(j, s, len);
+	(void)json_value_string(j, s, len);
 }
 
 void
@@ -405,23 +423,8 @@ void
 json_hex_k(struct json *j, const char *key, size_t klen, const unsigned char *p,
     size_t len)
 {
-	char *out;
-
-	if (!json_member(j, key, klen))
-		return;
-	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
-		j->failed = true;
-		return;
-	}
-	out = j->buf + j->len;
-	*out++ = '"';
-	for (size_t i = 0; i < len; i++) {
-		*out++ = json_hexupper[p[i] >> 4];
-		*out++ = json_hexupper[p[i] & 0xf];
-	}
-	*out++ = '"';
-	j->len += 2 * len + 2;
-	j->buf[j->len] = '\0';
+	if (json_member(j, key, klen))
+		json_value_hex(j, p, len);
 }
 
 /* Writes <v> in decimal at the end of <tmp>; returns where it starts. */
@@ -481,12 +484,9 @@ json_digits(char *out, int v, int n)
 	}
 }
 
-void
-json_timestamp_k(
-    struct json *j, const char *key, size_t klen, const struct timespec *ts)
+bool
+json_timestamp_text(struct json *j, const struct timespec *ts, char out[24])
 {
-	char buf[24];
-
 	/*
 	 * "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf, and the
 	 * calendar part worked out once per second, not once per line.
@@ -496,9 +496,9 @@ json_timestamp_k(
 
 		j->ts_valid = false;
 		if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-			return;
+			return false;
 		if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-			return;
+			return false;
 		json_digits(j->ts_text, tm.tm_year + 1900, 4);
 		j->ts_text[4] = '-';
 		json_digits(j->ts_text + 5, tm.tm_mon + 1, 2);
@@ -513,11 +513,21 @@ json_timestamp_k(
 		j->ts_sec = ts->tv_sec;
 		j->ts_valid = true;
 	}
-	memcpy(buf, j->ts_text, 19);
-	buf[19] = '.';
-	json_digits(buf + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
-	buf[23] = 'Z';
-	json_string_k(j, key, klen, buf, 24);
+	memcpy(out, j->ts_text, 19);
+	out[19] = '.';
+	json_digits(out + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
+	out[23] = 'Z';
+	return true;
+}
+
+void
+json_timestamp_k(
+    struct json *j, const char *key, size_t klen, const struct timespec *ts)
+{
+	char buf[24];
+
+	if (json_timestamp_text(j, ts, buf))
+		json_string_k(j, key, klen, buf, 24);
 }
 
 void
@@ -542,4 +552,78 @@ json_member_raw(struct json *j, const char *member, size_t len)
 		return;
 	j->first[d] = false;
 	(void)json_put(j, member, len);
+}
+
+bool
+json_members_begin(struct json *j)
+{
+	unsigned d;
+
+	if (j->failed)
+		return false;
+	if (j->depth == 0 || j->array[j->depth - 1]) {
+		j->failed = true;
+		return false;
+	}
+	d = j->depth - 1;
+	if (!j->first[d] && !json_putc(j, ','))
+		return false;
+	j->first[d] = false;
+	return true;
+}
+
+bool
+json_value_string(struct json *j, const char *s, size_t len)
+{
+	bool verbatim = false;
+
+	if (s == NULL && len > 0)
+		(void)json_put(j, "null", 4);
+	else
+		(void)json_put_string(j, s, len, &verbatim);
+	return verbatim;
+}
+
+void
+json_value_name(struct json *j, const char *s, size_t len)
+{
+	char *o;
+
+	if (len > SIZE_MAX - 2 || !json_reserve(j, len + 2))
+		return;
+	o = j->buf + j->len;
+	*o++ = '"';
+	memcpy(o, s, len);
+	o[len] = '"';
+	j->len += len + 2;
+	j->buf[j->len] = '\0';
+}
+
+void
+json_value_hex(struct json *j, const unsigned char *p, size_t len)
+{
+	char *out;
+
+	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
+		j->failed = true;
+		return;
+	}
+	out = j->buf + j->len;
+	*out++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		*out++ = json_hexupper[p[i] >> 4];
+		*out++ = json_hexupper[p[i] & 0xf];
+	}
+	*out++ = '"';
+	j->len += 2 * len + 2;
+	j->buf[j->len] = '\0';
+}
+
+void
+json_value_uint(struct json *j, uint64_t v)
+{
+	char tmp[24], *p;
+
+	p = json_format_uint(tmp, v);
+	(void)json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
 }
