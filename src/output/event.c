@@ -302,13 +302,26 @@ event_worst_status(const struct ocsp_response_facts *f)
 		}                                                              \
 	} while (0)
 
+/*
+ * <key> and the time <t> of an OCSP answer, unless empty: text written
+ * by ocsp_response_format_time() ("YYYY-MM-DDTHH:MM:SSZ", digits and
+ * punctuation), which needs no escaping.
+ */
+#define EVENT_OCSP_TIME(j, key, t)                                             \
+	do {                                                                   \
+		if ((t)[0] != '\0') {                                          \
+			JSON_LIT(j, key);                                      \
+			event_name(j, t);                                      \
+		}                                                              \
+	} while (0)
+
 /* What the responder said: ocspgate.ocsp.response. */
 static void
 event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
 {
 	JSON_LIT(j, "\"response\":{\"status\":");
 	event_name(j, ocsp_response_status_name(f->status));
-	EVENT_TIME(j, ",\"produced_at\":", f->produced_at);
+	EVENT_OCSP_TIME(j, ",\"produced_at\":", f->produced_at);
 	if (f->by_key) {
 		JSON_LIT(j, ",\"responder_key_hash\":");
 		json_value_hex(
@@ -332,14 +345,14 @@ event_ocsp_response(struct json *j, const struct ocsp_response_facts *f)
 			json_value_hex(j, c->serial, c->serial_len);
 			JSON_LIT(j, ",\"status\":");
 			event_name(j, ocsp_cert_status_name(c->status));
-			EVENT_TIME(
+			EVENT_OCSP_TIME(
 			    j, ",\"revocation_time\":", c->revocation_time);
 			if (c->revocation_reason != NULL) {
 				JSON_LIT(j, ",\"revocation_reason\":");
 				json_value_cstring(j, c->revocation_reason);
 			}
-			EVENT_TIME(j, ",\"this_update\":", c->this_update);
-			EVENT_TIME(j, ",\"next_update\":", c->next_update);
+			EVENT_OCSP_TIME(j, ",\"this_update\":", c->this_update);
+			EVENT_OCSP_TIME(j, ",\"next_update\":", c->next_update);
 			JSON_LIT(j, "}");
 		}
 		JSON_LIT(j, "]");
@@ -666,11 +679,15 @@ event_ocspgate(struct json *j, const struct event_record *e)
 {
 	JSON_LIT(j, ",\"ocspgate\":{\"mode\":");
 	event_name(j, mode_name(e->mode));
+	/*
+	 * interception, cache and signature hold one of the few names the
+	 * record allows (event.h): written as they are.
+	 */
 	if (e->enforced)
 		JSON_LIT(j, ",\"enforced\":true,\"interception\":");
 	else
 		JSON_LIT(j, ",\"enforced\":false,\"interception\":");
-	json_value_cstring(j, e->interception);
+	event_name(j, e->interception);
 	if (e->responder != NULL) {
 		JSON_LIT(j, ",\"responder\":");
 		json_value_cstring(j, e->responder);
@@ -681,7 +698,7 @@ event_ocspgate(struct json *j, const struct event_record *e)
 	}
 	if (e->cache != NULL) {
 		JSON_LIT(j, ",\"cache\":");
-		json_value_cstring(j, e->cache);
+		event_name(j, e->cache);
 	}
 	if (e->candidate != NULL)
 		event_candidate(j, e);
@@ -689,7 +706,7 @@ event_ocspgate(struct json *j, const struct event_record *e)
 		event_ctl(j, e);
 	if (e->signature != NULL) {
 		JSON_LIT(j, ",\"signature\":");
-		json_value_cstring(j, e->signature);
+		event_name(j, e->signature);
 	}
 	EVENT_SPAN(j, ",\"get_prefix\":", e->get_prefix);
 	if (e->cert != NULL) {

@@ -19,9 +19,25 @@
 static const char json_replacement[] = "\xef\xbf\xbd";
 
 static const char json_hexdigits[] = "0123456789abcdef";
-/* Hex values are uppercase, as ECS writes serial numbers and certificate
- * hashes (x509.serial_number, tls.server.hash.*). */
-static const char json_hexupper[] = "0123456789ABCDEF";
+/* "00" to "FF", each byte value's two digits: hex values are uppercase,
+ * as ECS writes serial numbers and certificate hashes
+ * (x509.serial_number, tls.server.hash.*). */
+static const char json_hexpairs[513] =
+    "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+    "202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F"
+    "404142434445464748494A4B4C4D4E4F505152535455565758595A5B5C5D5E5F"
+    "606162636465666768696A6B6C6D6E6F707172737475767778797A7B7C7D7E7F"
+    "808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9E9F"
+    "A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF"
+    "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFD0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+    "E0E1E2E3E4E5E6E7E8E9EAEBECEDEEEFF0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF";
+
+/* "00" to "99": the two decimal digits of each value below 100. */
+static const char json_decpairs[201] =
+    "00010203040506070809101112131415161718192021222324"
+    "25262728293031323334353637383940414243444546474849"
+    "50515253545556575859606162636465666768697071727374"
+    "75767778798081828384858687888990919293949596979899";
 
 void
 json_init(struct json *j)
@@ -222,35 +238,57 @@ json_plain8(uint64_t w)
 
 /*
  * Copies the run of plain bytes (json_is_plain()) at the start of <p>,
- * <len> bytes, to <o>, which has room for <len> bytes: sixteen at a
- * time with SSE2 (every x86-64 has it; a block is stored whole, the
- * bytes after the run are written over later), then eight at a time,
- * then byte by byte. Returns the run's length.
+ * <len> bytes, to <o>, which has room for <len> bytes, and returns its
+ * length. Sixteen bytes at a time with SSE2 (every x86-64 has it), the
+ * last sixteen read again to end a string of sixteen or more (the bytes
+ * read twice were plain); eight at a time likewise from eight bytes up;
+ * byte by byte below. A block is stored whole: bytes past the run are
+ * written over by the caller.
  */
 static size_t
 json_plain_copy(char *o, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
+	uint64_t w;
 
 #ifdef __SSE2__
-	for (; i + 16 <= len; i += 16) {
-		__m128i v =
-		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		unsigned m = json_bad16(v);
+	if (len >= 16) {
+		__m128i v;
+		unsigned m;
 
+		for (; i + 16 <= len; i += 16) {
+			v = _mm_loadu_si128(
+			    (const __m128i *)(const void *)(p + i));
+			m = json_bad16(v);
+			_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+			if (m != 0)
+				return i + (size_t)__builtin_ctz(m);
+		}
+		if (i == len)
+			return len;
+		i = len - 16;
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m = json_bad16(v);
 		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
-		if (m != 0)
-			return i + (size_t)__builtin_ctz(m);
+		return m != 0 ? i + (size_t)__builtin_ctz(m) : len;
 	}
 #endif
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
 		memcpy(&w, p + i, 8);
 		if (!json_plain8(w))
-			break;
+			goto bytes;
 		memcpy(o + i, &w, 8);
 	}
+	if (i == len)
+		return len;
+	if (i >= 8) {
+		memcpy(&w, p + len - 8, 8);
+		if (json_plain8(w)) {
+			memcpy(o + len - 8, &w, 8);
+			return len;
+		}
+	}
+bytes:
 	for (; i < len && json_is_plain(p[i]); i++)
 		o[i] = (char)p[i];
 	return i;
@@ -427,16 +465,24 @@ json_hex_k(struct json *j, const char *key, size_t klen, const unsigned char *p,
 		json_value_hex(j, p, len);
 }
 
-/* Writes <v> in decimal at the end of <tmp>; returns where it starts. */
+/* Writes <v> in decimal at the end of <tmp>, two digits at a time;
+ * returns where it starts. */
 static char *
 json_format_uint(char tmp[24], uint64_t v)
 {
 	char *p = tmp + 24;
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, json_decpairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, json_decpairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
 	return p;
 }
 
@@ -599,6 +645,42 @@ json_value_name(struct json *j, const char *s, size_t len)
 	j->buf[j->len] = '\0';
 }
 
+/*
+ * Writes the hex digits of <len> bytes of <p> at <out>: sixteen bytes at
+ * a time with SSE2 (each byte's two nibbles side by side, then '0' added
+ * to each, and 'A' - '0' - 10 more to those above 9), the rest from
+ * json_hexpairs.
+ */
+static void
+json_hex_to(char *out, const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i low = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9),
+	              zero = _mm_set1_epi8('0'),
+	              letter = _mm_set1_epi8('A' - '0' - 10);
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i v =
+		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
+		__m128i lo = _mm_and_si128(v, low);
+		__m128i a = _mm_unpacklo_epi8(hi, lo),
+		        b = _mm_unpackhi_epi8(hi, lo);
+
+		a = _mm_add_epi8(_mm_add_epi8(a, zero),
+		    _mm_and_si128(_mm_cmpgt_epi8(a, nine), letter));
+		b = _mm_add_epi8(_mm_add_epi8(b, zero),
+		    _mm_and_si128(_mm_cmpgt_epi8(b, nine), letter));
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * i), a);
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * i + 16), b);
+	}
+#endif
+	for (; i < len; i++)
+		memcpy(out + 2 * i, json_hexpairs + 2 * p[i], 2);
+}
+
 void
 json_value_hex(struct json *j, const unsigned char *p, size_t len)
 {
@@ -609,12 +691,9 @@ json_value_hex(struct json *j, const unsigned char *p, size_t len)
 		return;
 	}
 	out = j->buf + j->len;
-	*out++ = '"';
-	for (size_t i = 0; i < len; i++) {
-		*out++ = json_hexupper[p[i] >> 4];
-		*out++ = json_hexupper[p[i] & 0xf];
-	}
-	*out++ = '"';
+	out[0] = '"';
+	json_hex_to(out + 1, p, len);
+	out[2 * len + 1] = '"';
 	j->len += 2 * len + 2;
 	j->buf[j->len] = '\0';
 }

@@ -683,6 +683,85 @@ test_raw_members(void)
 	json_free(&j);
 }
 
+/*
+ * Hex of every length up to three blocks of sixteen and a tail, from
+ * every starting byte: the same text as printf's %02X byte by byte.
+ */
+static void
+test_hex_lengths(void)
+{
+	unsigned char in[64];
+	char want[2 * sizeof(in) + 3];
+	struct json j;
+
+	json_init(&j);
+	for (size_t len = 0; len <= 50; len++) {
+		for (unsigned start = 0; start < 256; start += 37) {
+			size_t n = 0;
+
+			want[n++] = '"';
+			for (size_t i = 0; i < len; i++) {
+				in[i] = (unsigned char)(start + 11 * i);
+				n += (size_t)snprintf(
+				    want + n, sizeof(want) - n, "%02X", in[i]);
+			}
+			want[n++] = '"';
+			json_reset(&j);
+			json_value_hex(&j, in, len);
+			CHECKF(!j.failed && j.len == n &&
+			        memcmp(j.buf, want, n) == 0,
+			    "len %zu from %u: got %s", len, start, j.buf);
+		}
+	}
+	json_free(&j);
+}
+
+/*
+ * A byte that needs escaping at each offset of plain strings of every
+ * length to three blocks of sixteen: the scan's sixteen-, eight- and
+ * one-byte steps, and its last block read again, stop for it wherever
+ * it stands, and it is written as it is written alone.
+ */
+static void
+test_lengths_and_positions(void)
+{
+	static const unsigned char bytes[] = {
+	    0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff, 'z'};
+	char in[48], want[48 * 6 + 2];
+	struct json j, one;
+
+	json_init(&j);
+	json_init(&one);
+	for (size_t b = 0; b < sizeof(bytes); b++) {
+		json_reset(&one);
+		(void)json_value_string(&one, (const char *)&bytes[b], 1);
+		for (size_t len = 1; len <= sizeof(in); len++) {
+			for (size_t k = 0; k < len; k++) {
+				size_t n = 0;
+
+				memset(in, 'a', len);
+				in[k] = (char)bytes[b];
+				want[n++] = '"';
+				memset(want + n, 'a', k);
+				n += k;
+				memcpy(want + n, one.buf + 1, one.len - 2);
+				n += one.len - 2;
+				memset(want + n, 'a', len - k - 1);
+				n += len - k - 1;
+				want[n++] = '"';
+				json_reset(&j);
+				(void)json_value_string(&j, in, len);
+				CHECKF(!j.failed && j.len == n &&
+				        memcmp(j.buf, want, n) == 0,
+				    "byte 0x%02x at %zu of %zu: got %s",
+				    bytes[b], k, len, j.buf);
+			}
+		}
+	}
+	json_free(&j);
+	json_free(&one);
+}
+
 /* json_timestamp_text() is json_timestamp()'s text. */
 static void
 test_timestamp_text(void)
@@ -737,5 +816,7 @@ main(void)
 	test_value_string_replaced();
 	test_raw_members();
 	test_timestamp_text();
+	test_hex_lengths();
+	test_lengths_and_positions();
 	return check_done();
 }
