@@ -165,12 +165,15 @@ void json_member_raw(struct json *j, const char *member, size_t len);
  */
 bool json_members_begin(struct json *j);
 
-/* Appends <n> bytes as they are (json_raw()): inline for the common
- * case, room enough. */
+/*
+ * Appends <n> bytes as they are (json_raw()): inline for the common
+ * case, room enough. Bytes may still be added once the writer failed:
+ * its text is discarded then.
+ */
 static inline void
 json_lit(struct json *j, const char *s, size_t n)
 {
-	if (!j->failed && j->cap - j->len > n) {
+	if (j->cap - j->len > n) {
 		memcpy(j->buf + j->len, s, n);
 		j->len += n;
 		j->buf[j->len] = '\0';

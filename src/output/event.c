@@ -182,15 +182,29 @@ event_related(struct json *j, const char *const *ips, size_t nips,
 		event_related_raw(j, ips, nips, hosts, nhosts);
 }
 
-/* True when <s> is an IPv4 or IPv6 address literal. */
+/*
+ * True when <s> is an IPv4 or IPv6 address literal (inet_pton()). Not
+ * when a byte is none of an address's: hex digits, '.' and ':'. Yes
+ * when it is the text of the address connected to, <ip> (NULL: none),
+ * as inet_ntop() wrote it.
+ */
 static bool
-event_is_ip_literal(struct http_span s)
+event_is_ip_literal(struct http_span s, const char *ip)
 {
 	char buf[INET6_ADDRSTRLEN];
 	unsigned char addr[sizeof(struct in6_addr)];
 
 	if (s.len == 0 || s.len >= sizeof(buf))
 		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (!(c >= '0' && c <= ':') && c != '.' &&
+		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+			return false;
+	}
+	if (ip != NULL && strncmp(ip, s.p, s.len) == 0 && ip[s.len] == '\0')
+		return true;
 	memcpy(buf, s.p, s.len);
 	buf[s.len] = '\0';
 	return inet_pton(AF_INET, buf, addr) == 1 ||
@@ -889,7 +903,7 @@ event_format(struct json *j, const struct event_record *e)
 	const char *ips[3], *hosts[2];
 	size_t nips = 0, nhosts = 0;
 	char dest[256];
-	bool literal = event_is_ip_literal(e->dest_host);
+	bool literal = event_is_ip_literal(e->dest_host, e->dest_ip);
 
 	json_reset(j);
 	json_object_begin(j, NULL);

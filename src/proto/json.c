@@ -702,7 +702,14 @@ void
 json_value_uint(struct json *j, uint64_t v)
 {
 	char tmp[24], *p;
+	size_t n;
 
+	/* 20 digits at most: one reservation, then one copy. */
+	if (!json_reserve(j, 20))
+		return;
 	p = json_format_uint(tmp, v);
-	(void)json_put(j, p, (size_t)(tmp + sizeof(tmp) - p));
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
 }
