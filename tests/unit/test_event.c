@@ -672,6 +672,22 @@ test_destination(void)
 	    {"address only", "", "192.0.2.9", 0, NULL, "\"192.0.2.9\"", NULL},
 	    {"name, port unknown", "ocsp.test", NULL, 0, "\"ocsp.test\"", NULL,
 	        NULL},
+	    /* Names of hex digits and dots only: inet_pton() decides. */
+	    {"hex name", "cafe.be", "192.0.2.7", 80, "\"cafe.be\"",
+	        "\"192.0.2.7\"", "80"},
+	    {"IPv4 literal, other address", "192.0.2.1", "192.0.2.2", 80, NULL,
+	        "\"192.0.2.2\"", "80"},
+	    {"IPv4 literal, not resolved", "192.0.2.1", NULL, 80, NULL,
+	        "\"192.0.2.1\"", "80"},
+	    {"IPv4 prefix of the address", "192.0.2.1", "192.0.2.10", 80, NULL,
+	        "\"192.0.2.10\"", "80"},
+	    {"digits, no address", "1.2.3", NULL, 80, "\"1.2.3\"", NULL, "80"},
+	    {"IPv4 with a zero led octet", "192.0.2.01", "192.0.2.1", 80,
+	        "\"192.0.2.01\"", "\"192.0.2.1\"", "80"},
+	    {"IPv6, upper case", "2001:DB8::1", "2001:db8::1", 80, NULL,
+	        "\"2001:db8::1\"", "80"},
+	    {"IPv6 in brackets", "[::1]", "::1", 80, "\"[::1]\"", "\"::1\"",
+	        "80"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
