@@ -204,7 +204,25 @@ json_value_cstring(struct json *j, const char *s)
  * <len> bytes of <s> between quotes, not escaped: only for text that
  * needs none, a name from one of the program's own tables.
  */
-void json_value_name(struct json *j, const char *s, size_t len);
+/* json_value_name() when the buffer must grow first. */
+void json_value_name_grow(struct json *j, const char *s, size_t len);
+
+static inline void
+json_value_name(struct json *j, const char *s, size_t len)
+{
+	char *o;
+
+	if (len >= SIZE_MAX - 2 - j->len || j->cap - j->len <= len + 2) {
+		json_value_name_grow(j, s, len);
+		return;
+	}
+	o = j->buf + j->len;
+	o[0] = '"';
+	memcpy(o + 1, s, len);
+	o[len + 1] = '"';
+	j->len += len + 2;
+	j->buf[j->len] = '\0';
+}
 
 /* An uppercase hex string (json_hex()) and a decimal number. */
 void json_value_hex(struct json *j, const unsigned char *p, size_t len);

@@ -40,6 +40,26 @@ event_bool(struct json *j, bool v)
 		JSON_LIT(j, "false");
 }
 
+/*
+ * The next flag bit set in *<left> (flags below <count> bits, lowest
+ * first), cleared from it; *<left> must not be 0.
+ */
+static inline unsigned
+event_next_flag(unsigned *left)
+{
+	unsigned b = (unsigned)__builtin_ctz(*left);
+
+	*left &= *left - 1;
+	return b;
+}
+
+/* <flags> with only the bits below <count>, the ones that have names. */
+static inline unsigned
+event_named_flags(unsigned flags, unsigned count)
+{
+	return count >= 32 ? flags : flags & ((1u << count) - 1);
+}
+
 /* The comma before a member of an object whose first is optional. */
 static void
 event_sep(struct json *j, bool *first)
@@ -221,11 +241,11 @@ event_ocsp(struct json *j, const struct ocsp_request_facts *f)
 		bool first = true;
 
 		JSON_LIT(j, ",\"flags\":[");
-		for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
-			if (f->flags & (1u << b)) {
-				event_sep(j, &first);
-				event_name(j, ocsp_flag_name(b));
-			}
+		for (unsigned left =
+		         event_named_flags(f->flags, OCSP_FLAG_COUNT);
+		     left != 0;) {
+			event_sep(j, &first);
+			event_name(j, ocsp_flag_name(event_next_flag(&left)));
 		}
 		JSON_LIT(j, "]");
 	}
@@ -262,16 +282,15 @@ event_flag_fields(struct json *j, unsigned flags)
 	bool first = true;
 
 	JSON_LIT(j, "\"flags\":{");
-	for (unsigned b = 0; b < OCSP_FLAG_COUNT; b++) {
-		if (flags & (1u << b)) {
-			const char *name = ocsp_flag_name(b);
+	for (unsigned left = event_named_flags(flags, OCSP_FLAG_COUNT);
+	     left != 0;) {
+		const char *name = ocsp_flag_name(event_next_flag(&left));
 
-			event_sep(j, &first);
-			/* A key, as the writer takes keys: a literal. */
-			JSON_LIT(j, "\"");
-			json_lit(j, name, strlen(name));
-			JSON_LIT(j, "\":true");
-		}
+		event_sep(j, &first);
+		/* A key, as the writer takes keys: a literal. */
+		JSON_LIT(j, "\"");
+		json_lit(j, name, strlen(name));
+		JSON_LIT(j, "\":true");
 	}
 	JSON_LIT(j, "}");
 }
@@ -447,11 +466,12 @@ event_request(struct json *j, const struct http_request *r)
 
 		event_sep(j, &first);
 		JSON_LIT(j, "\"flags\":[");
-		for (unsigned b = 0; b < HTTP_FLAG_COUNT; b++) {
-			if (f->flags & (1u << b)) {
-				event_sep(j, &first_flag);
-				event_name(j, http_filter_flag_name(b));
-			}
+		for (unsigned left =
+		         event_named_flags(f->flags, HTTP_FLAG_COUNT);
+		     left != 0;) {
+			event_sep(j, &first_flag);
+			event_name(
+			    j, http_filter_flag_name(event_next_flag(&left)));
 		}
 		JSON_LIT(j, "]");
 	}

@@ -631,18 +631,11 @@ json_value_string(struct json *j, const char *s, size_t len)
 }
 
 void
-json_value_name(struct json *j, const char *s, size_t len)
+json_value_name_grow(struct json *j, const char *s, size_t len)
 {
-	char *o;
-
 	if (len > SIZE_MAX - 2 || !json_reserve(j, len + 2))
 		return;
-	o = j->buf + j->len;
-	*o++ = '"';
-	memcpy(o, s, len);
-	o[len] = '"';
-	j->len += len + 2;
-	j->buf[j->len] = '\0';
+	json_value_name(j, s, len);
 }
 
 /*
