@@ -203,32 +203,71 @@ event_related(struct json *j, const char *const *ips, size_t nips,
 }
 
 /*
- * True when <s> is an IPv4 or IPv6 address literal (inet_pton()). Not
- * when a byte is none of an address's: hex digits, '.' and ':'. Yes
- * when it is the text of the address connected to, <ip> (NULL: none),
- * as inet_ntop() wrote it.
+ * True when <s>, digits and dots only, is an IPv4 address as inet_pton()
+ * reads one: four decimal parts of 0 to 255, none with a leading zero,
+ * between single dots.
  */
 static bool
-event_is_ip_literal(struct http_span s, const char *ip)
+event_is_ipv4(struct http_span s)
+{
+	unsigned parts = 0, v = 0;
+	bool digit = false;
+
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (c >= '0' && c <= '9') {
+			if (digit && v == 0)
+				return false; /* a leading zero */
+			v = v * 10 + (unsigned)(c - '0');
+			if (v > 255)
+				return false;
+			if (!digit && ++parts > 4)
+				return false;
+			digit = true;
+		} else if (c == '.' && digit && parts < 4) {
+			digit = false;
+			v = 0;
+		} else {
+			return false;
+		}
+	}
+	return parts == 4 && digit;
+}
+
+/*
+ * True when <s> is an IPv4 or IPv6 address literal (inet_pton()). A
+ * host with a byte no address has (anything but hex digits, '.' and
+ * ':') is a name; one of digits and dots only can be no IPv6 address,
+ * and is read here; the others go to inet_pton().
+ */
+static bool
+event_is_ip_literal(struct http_span s)
 {
 	char buf[INET6_ADDRSTRLEN];
 	unsigned char addr[sizeof(struct in6_addr)];
+	const char *nul;
+	bool v4 = true;
 
 	if (s.len == 0 || s.len >= sizeof(buf))
 		return false;
+	/* inet_pton() reads up to a NUL. */
+	if ((nul = memchr(s.p, '\0', s.len)) != NULL)
+		s.len = (size_t)(nul - s.p);
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 
-		if (!(c >= '0' && c <= ':') && c != '.' &&
-		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+		if ((c >= '0' && c <= '9') || c == '.')
+			continue;
+		v4 = false;
+		if (c != ':' && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
 			return false;
 	}
-	if (ip != NULL && strncmp(ip, s.p, s.len) == 0 && ip[s.len] == '\0')
-		return true;
+	if (v4)
+		return event_is_ipv4(s);
 	memcpy(buf, s.p, s.len);
 	buf[s.len] = '\0';
-	return inet_pton(AF_INET, buf, addr) == 1 ||
-	    inet_pton(AF_INET6, buf, addr) == 1;
+	return inet_pton(AF_INET6, buf, addr) == 1;
 }
 
 /* ocspgate.ocsp.request: what the request asked. */
@@ -923,7 +962,7 @@ event_format(struct json *j, const struct event_record *e)
 	const char *ips[3], *hosts[2];
 	size_t nips = 0, nhosts = 0;
 	char dest[256];
-	bool literal = event_is_ip_literal(e->dest_host, e->dest_ip);
+	bool literal = event_is_ip_literal(e->dest_host);
 
 	json_reset(j);
 	json_object_begin(j, NULL);
