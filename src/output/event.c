@@ -203,70 +203,54 @@ event_related(struct json *j, const char *const *ips, size_t nips,
 }
 
 /*
- * True when <s>, digits and dots only, is an IPv4 address as inet_pton()
- * reads one: four decimal parts of 0 to 255, none with a leading zero,
- * between single dots.
- */
-static bool
-event_is_ipv4(struct http_span s)
-{
-	unsigned parts = 0, v = 0;
-	bool digit = false;
-
-	for (size_t i = 0; i < s.len; i++) {
-		char c = s.p[i];
-
-		if (c >= '0' && c <= '9') {
-			if (digit && v == 0)
-				return false; /* a leading zero */
-			v = v * 10 + (unsigned)(c - '0');
-			if (v > 255)
-				return false;
-			if (!digit && ++parts > 4)
-				return false;
-			digit = true;
-		} else if (c == '.' && digit && parts < 4) {
-			digit = false;
-			v = 0;
-		} else {
-			return false;
-		}
-	}
-	return parts == 4 && digit;
-}
-
-/*
- * True when <s> is an IPv4 or IPv6 address literal (inet_pton()). A
- * host with a byte no address has (anything but hex digits, '.' and
- * ':') is a name; one of digits and dots only can be no IPv6 address,
- * and is read here; the others go to inet_pton().
+ * True when <s> is an IPv4 or IPv6 address literal, as inet_pton() reads
+ * it (up to a NUL). One of digits and dots only, never an IPv6 address,
+ * is read here as inet_pton() reads an IPv4 address: four decimal parts
+ * of 0 to 255, none with a leading zero, between single dots. One with a
+ * byte no address has (anything but hex digits, '.' and ':') is a name.
+ * The others go to inet_pton(AF_INET6).
  */
 static bool
 event_is_ip_literal(struct http_span s)
 {
 	char buf[INET6_ADDRSTRLEN];
 	unsigned char addr[sizeof(struct in6_addr)];
-	const char *nul;
-	bool v4 = true;
+	unsigned parts = 0, v = 0;
+	bool digit = false;
+	size_t i;
 
 	if (s.len == 0 || s.len >= sizeof(buf))
 		return false;
-	/* inet_pton() reads up to a NUL. */
-	if ((nul = memchr(s.p, '\0', s.len)) != NULL)
-		s.len = (size_t)(nul - s.p);
-	for (size_t i = 0; i < s.len; i++) {
+	for (i = 0; i < s.len; i++) {
+		unsigned d = (unsigned)(unsigned char)s.p[i] - '0';
+
+		if (d < 10) {
+			if (digit && v == 0)
+				break; /* a leading zero */
+			v = v * 10 + d;
+			if (!digit)
+				parts++;
+			digit = true;
+		} else if (s.p[i] == '.' && digit) {
+			digit = false;
+			v = 0;
+		} else {
+			break;
+		}
+		if (v > 255 || parts > 4)
+			break;
+	}
+	if (i == s.len || s.p[i] == '\0')
+		return parts == 4 && digit;
+	for (; i < s.len && s.p[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s.p[i];
 
-		if ((c >= '0' && c <= '9') || c == '.')
-			continue;
-		v4 = false;
-		if (c != ':' && !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+		if (!(c >= '0' && c <= ':') && c != '.' &&
+		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
 			return false;
 	}
-	if (v4)
-		return event_is_ipv4(s);
-	memcpy(buf, s.p, s.len);
-	buf[s.len] = '\0';
+	memcpy(buf, s.p, i);
+	buf[i] = '\0';
 	return inet_pton(AF_INET6, buf, addr) == 1;
 }
 

@@ -245,7 +245,7 @@ json_plain8(uint64_t w)
  * byte by byte below. A block is stored whole: bytes past the run are
  * written over by the caller.
  */
-static size_t
+static inline size_t
 json_plain_copy(char *o, const unsigned char *p, size_t len)
 {
 	size_t i = 0;
@@ -298,19 +298,19 @@ bytes:
  * Writes <s> (<len> bytes, any values) as a quoted JSON string, straight
  * into the buffer after one reservation for the worst case (every byte
  * a six-byte escape): plain ASCII and well-formed UTF-8 are copied as
- * they are, runs of plain bytes as they are scanned. Returns false once
- * the writer failed; else sets *<verbatim> to whether every byte went
- * out as it came.
+ * they are, runs of plain bytes as they are scanned. Returns whether
+ * every byte went out as it came: false too once the writer failed.
+ * Inline: json_value_string() is its one caller.
  */
-static bool
-json_put_string(struct json *j, const char *s, size_t len, bool *verbatim)
+static inline bool
+json_put_string(struct json *j, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	bool verbatim = true;
 	char *o;
 	int n;
 
-	*verbatim = true;
 	if (len > (SIZE_MAX - 2) / 6 || !json_reserve(j, 6 * len + 2))
 		return false;
 	o = j->buf + j->len;
@@ -328,7 +328,7 @@ json_put_string(struct json *j, const char *s, size_t len, bool *verbatim)
 		if (c < 0x80) {
 			o = json_escape_to(o, c);
 			i++;
-			*verbatim = false;
+			verbatim = false;
 		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
 			memcpy(o, p + i, (size_t)n);
 			o += n;
@@ -337,13 +337,13 @@ json_put_string(struct json *j, const char *s, size_t len, bool *verbatim)
 			memcpy(o, json_replacement, 3);
 			o += 3;
 			i += (size_t)-n;
-			*verbatim = false;
+			verbatim = false;
 		}
 	}
 	*o++ = '"';
 	j->len = (size_t)(o - j->buf);
 	j->buf[j->len] = '\0';
-	return true;
+	return verbatim;
 }
 
 /*
@@ -621,13 +621,11 @@ json_members_begin(struct json *j)
 bool
 json_value_string(struct json *j, const char *s, size_t len)
 {
-	bool verbatim = false;
-
-	if (s == NULL && len > 0)
+	if (s == NULL && len > 0) {
 		(void)json_put(j, "null", 4);
-	else
-		(void)json_put_string(j, s, len, &verbatim);
-	return verbatim;
+		return false;
+	}
+	return json_put_string(j, s, len);
 }
 
 void
