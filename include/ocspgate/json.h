@@ -148,4 +148,92 @@ void json_raw(struct json *j, const char *s, size_t len);
  */
 void json_member_raw(struct json *j, const char *member, size_t len);
 
+/*
+ * Raw writing, for a line whose shape is known in advance: after
+ * json_members_begin() on the object being written, the caller appends
+ * complete members ("name":value, separated by commas, objects and
+ * arrays opened and closed in the text) with the functions below, which
+ * keep no account of members or nesting. Values are escaped like every
+ * other unless a function says otherwise.
+ */
+
+/*
+ * Begins a run of raw members in the object being written: writes the
+ * comma that separates it from the members before, and counts the
+ * object as no longer empty. Returns false, with j->failed set outside
+ * an object, when nothing may be written.
+ */
+bool json_members_begin(struct json *j);
+
+/*
+ * Appends <n> bytes as they are (json_raw()): inline for the common
+ * case, room enough. Bytes may still be added once the writer failed:
+ * its text is discarded then.
+ */
+static inline void
+json_lit(struct json *j, const char *s, size_t n)
+{
+	if (j->cap - j->len > n) {
+		memcpy(j->buf + j->len, s, n);
+		j->len += n;
+		j->buf[j->len] = '\0';
+	} else {
+		json_raw(j, s, n);
+	}
+}
+
+/* json_lit() of a string literal, its length known when compiling. */
+#define JSON_LIT(j, lit) json_lit((j), "" lit, sizeof(lit) - 1)
+
+/*
+ * A string value, escaped: <len> bytes of <s>, or null for a NULL <s>
+ * with a nonzero <len> (as json_string()). Returns true when the text
+ * went out as it came (no escape, no replacement): each byte plain
+ * ASCII or part of a well-formed UTF-8 sequence.
+ */
+bool json_value_string(struct json *j, const char *s, size_t len);
+
+/* The NUL-terminated <s> as a string value; NULL is written as null. */
+static inline void
+json_value_cstring(struct json *j, const char *s)
+{
+	(void)json_value_string(j, s, s != NULL ? strlen(s) : 1);
+}
+
+/*
+ * <len> bytes of <s> between quotes, not escaped: only for text that
+ * needs none, a name from one of the program's own tables.
+ */
+/* json_value_name() when the buffer must grow first. */
+void json_value_name_grow(struct json *j, const char *s, size_t len);
+
+static inline void
+json_value_name(struct json *j, const char *s, size_t len)
+{
+	char *o;
+
+	if (len >= SIZE_MAX - 2 - j->len || j->cap - j->len <= len + 2) {
+		json_value_name_grow(j, s, len);
+		return;
+	}
+	o = j->buf + j->len;
+	o[0] = '"';
+	memcpy(o + 1, s, len);
+	o[len + 1] = '"';
+	j->len += len + 2;
+	j->buf[j->len] = '\0';
+}
+
+/* An uppercase hex string (json_hex()) and a decimal number. */
+void json_value_hex(struct json *j, const unsigned char *p, size_t len);
+void json_value_uint(struct json *j, uint64_t v);
+
+/*
+ * The text of json_timestamp() for <ts>, 24 bytes into <out> (not
+ * NUL-terminated), with the calendar part cached in <j> per second.
+ * Returns false, <out> unset, for a year outside 0..9999.
+ */
+bool json_timestamp_text(
+    struct json *j, const struct timespec *ts, char out[24]);
+
 #endif

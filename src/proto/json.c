@@ -19,9 +19,25 @@
 static const char json_replacement[] = "\xef\xbf\xbd";
 
 static const char json_hexdigits[] = "0123456789abcdef";
-/* Hex values are uppercase, as ECS writes serial numbers and certificate
- * hashes (x509.serial_number, tls.server.hash.*). */
-static const char json_hexupper[] = "0123456789ABCDEF";
+/* "00" to "FF", each byte value's two digits: hex values are uppercase,
+ * as ECS writes serial numbers and certificate hashes
+ * (x509.serial_number, tls.server.hash.*). */
+static const char json_hexpairs[513] =
+    "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F"
+    "202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F"
+    "404142434445464748494A4B4C4D4E4F505152535455565758595A5B5C5D5E5F"
+    "606162636465666768696A6B6C6D6E6F707172737475767778797A7B7C7D7E7F"
+    "808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9E9F"
+    "A0A1A2A3A4A5A6A7A8A9AAABACADAEAFB0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF"
+    "C0C1C2C3C4C5C6C7C8C9CACBCCCDCECFD0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+    "E0E1E2E3E4E5E6E7E8E9EAEBECEDEEEFF0F1F2F3F4F5F6F7F8F9FAFBFCFDFEFF";
+
+/* "00" to "99": the two decimal digits of each value below 100. */
+static const char json_decpairs[201] =
+    "00010203040506070809101112131415161718192021222324"
+    "25262728293031323334353637383940414243444546474849"
+    "50515253545556575859606162636465666768697071727374"
+    "75767778798081828384858687888990919293949596979899";
 
 void
 json_init(struct json *j)
@@ -188,55 +204,93 @@ json_escape_to(char *o, unsigned char c)
 	return o;
 }
 
-/*
- * The length of the run of plain bytes (json_is_plain()) at the start
- * of <p>, <len> bytes: sixteen at a time with SSE2 (every x86-64 has
- * it), then eight at a time while no byte of a word is a control byte,
- * DEL or above, '"' or '\\' (the word-at-a-time tests of "Bit Twiddling
- * Hacks", "determine if a word has a byte less than n" and "... equal
- * to n"), then byte by byte.
- */
-static size_t
-json_plain_run(const unsigned char *p, size_t len)
-{
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	size_t i = 0;
-
 #ifdef __SSE2__
+/* The bytes of <v> a JSON string may not hold as they are, as a mask. */
+static inline unsigned
+json_bad16(__m128i v)
+{
 	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
 	              quote16 = _mm_set1_epi8('"'),
 	              bslash16 = _mm_set1_epi8('\\');
+	/* Signed: bytes from 0x80 up are below 0x20 too. */
+	__m128i bad = _mm_or_si128(
+	    _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+	    _mm_or_si128(
+	        _mm_cmpeq_epi8(v, quote16), _mm_cmpeq_epi8(v, bslash16)));
 
-	for (; i + 16 <= len; i += 16) {
-		__m128i v =
-		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		/* Signed: bytes from 0x80 up are below 0x20 too. */
-		__m128i bad =
-		    _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, space),
-		                     _mm_cmpeq_epi8(v, del)),
-		        _mm_or_si128(_mm_cmpeq_epi8(v, quote16),
-		            _mm_cmpeq_epi8(v, bslash16)));
-		unsigned m = (unsigned)_mm_movemask_epi8(bad);
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
 
-		if (m != 0)
-			return i + (size_t)__builtin_ctz(m);
+/* True when no byte of the word <w> is a control byte, DEL or above,
+ * '"' or '\\' (the word-at-a-time tests of "Bit Twiddling Hacks",
+ * "determine if a word has a byte less than n" and "... equal to n"). */
+static inline bool
+json_plain8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) | (w + ones * 0x01) | w |
+	            ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash)) &
+	           highs) == 0;
+}
+
+/*
+ * Copies the run of plain bytes (json_is_plain()) at the start of <p>,
+ * <len> bytes, to <o>, which has room for <len> bytes, and returns its
+ * length. Sixteen bytes at a time with SSE2 (every x86-64 has it), the
+ * last sixteen read again to end a string of sixteen or more (the bytes
+ * read twice were plain); eight at a time likewise from eight bytes up;
+ * byte by byte below. A block is stored whole: bytes past the run are
+ * written over by the caller.
+ */
+static inline size_t
+json_plain_copy(char *o, const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+#ifdef __SSE2__
+	if (len >= 16) {
+		__m128i v;
+		unsigned m;
+
+		for (; i + 16 <= len; i += 16) {
+			v = _mm_loadu_si128(
+			    (const __m128i *)(const void *)(p + i));
+			m = json_bad16(v);
+			_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+			if (m != 0)
+				return i + (size_t)__builtin_ctz(m);
+		}
+		if (i == len)
+			return len;
+		i = len - 16;
+		v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m = json_bad16(v);
+		_mm_storeu_si128((__m128i *)(void *)(o + i), v);
+		return m != 0 ? i + (size_t)__builtin_ctz(m) : len;
 	}
 #endif
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w, quote, bslash;
-
 		memcpy(&w, p + i, 8);
-		quote = w ^ (ones * '"');
-		bslash = w ^ (ones * '\\');
-		/* A byte below 0x20 or from 0x7f up, or a '"' or '\\'. */
-		if ((((w - ones * 0x20) | (w + ones * 0x01) | w |
-		         ((quote - ones) & ~quote) |
-		         ((bslash - ones) & ~bslash)) &
-		        highs) != 0)
-			break;
+		if (!json_plain8(w))
+			goto bytes;
+		memcpy(o + i, &w, 8);
 	}
-	while (i < len && json_is_plain(p[i]))
-		i++;
+	if (i == len)
+		return len;
+	if (i >= 8) {
+		memcpy(&w, p + len - 8, 8);
+		if (json_plain8(w)) {
+			memcpy(o + len - 8, &w, 8);
+			return len;
+		}
+	}
+bytes:
+	for (; i < len && json_is_plain(p[i]); i++)
+		o[i] = (char)p[i];
 	return i;
 }
 
@@ -244,13 +298,16 @@ json_plain_run(const unsigned char *p, size_t len)
  * Writes <s> (<len> bytes, any values) as a quoted JSON string, straight
  * into the buffer after one reservation for the worst case (every byte
  * a six-byte escape): plain ASCII and well-formed UTF-8 are copied as
- * they are, runs of plain bytes with one memcpy().
+ * they are, runs of plain bytes as they are scanned. Returns whether
+ * every byte went out as it came: false too once the writer failed.
+ * Inline: json_value_string() is its one caller.
  */
-static bool
+static inline bool
 json_put_string(struct json *j, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	bool verbatim = true;
 	char *o;
 	int n;
 
@@ -259,10 +316,10 @@ json_put_string(struct json *j, const char *s, size_t len)
 	o = j->buf + j->len;
 	*o++ = '"';
 	while (i < len) {
-		size_t run = json_plain_run(p + i, len - i);
+		/* o is at most at the output of byte i: room for the rest. */
+		size_t run = json_plain_copy(o, p + i, len - i);
 		unsigned char c;
 
-		memcpy(o, p + i, run);
 		o += run;
 		i += run;
 		if (i == len)
@@ -271,6 +328,7 @@ json_put_string(struct json *j, const char *s, size_t len)
 		if (c < 0x80) {
 			o = json_escape_to(o, c);
 			i++;
+			verbatim = false;
 		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
 			memcpy(o, p + i, (size_t)n);
 			o += n;
@@ -279,12 +337,13 @@ json_put_string(struct json *j, const char *s, size_t len)
 			memcpy(o, json_replacement, 3);
 			o += 3;
 			i += (size_t)-n;
+			verbatim = false;
 		}
 	}
 	*o++ = '"';
 	j->len = (size_t)(o - j->buf);
 	j->buf[j->len] = '\0';
-	return true;
+	return verbatim;
 }
 
 /*
@@ -388,10 +447,7 @@ json_string_k(
 {
 	if (!json_member(j, key, klen))
 		return;
-	if (s == NULL && len > 0)
-		(void)json_put(j, "null", 4);
-	else
-		(void)json_put_string(j, s, len);
+	(void)json_value_string(j, s, len);
 }
 
 void
@@ -405,35 +461,28 @@ void
 json_hex_k(struct json *j, const char *key, size_t klen, const unsigned char *p,
     size_t len)
 {
-	char *out;
-
-	if (!json_member(j, key, klen))
-		return;
-	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
-		j->failed = true;
-		return;
-	}
-	out = j->buf + j->len;
-	*out++ = '"';
-	for (size_t i = 0; i < len; i++) {
-		*out++ = json_hexupper[p[i] >> 4];
-		*out++ = json_hexupper[p[i] & 0xf];
-	}
-	*out++ = '"';
-	j->len += 2 * len + 2;
-	j->buf[j->len] = '\0';
+	if (json_member(j, key, klen))
+		json_value_hex(j, p, len);
 }
 
-/* Writes <v> in decimal at the end of <tmp>; returns where it starts. */
+/* Writes <v> in decimal at the end of <tmp>, two digits at a time;
+ * returns where it starts. */
 static char *
 json_format_uint(char tmp[24], uint64_t v)
 {
 	char *p = tmp + 24;
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
+	while (v >= 100) {
+		p -= 2;
+		memcpy(p, json_decpairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, json_decpairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
 	return p;
 }
 
@@ -481,12 +530,9 @@ json_digits(char *out, int v, int n)
 	}
 }
 
-void
-json_timestamp_k(
-    struct json *j, const char *key, size_t klen, const struct timespec *ts)
+bool
+json_timestamp_text(struct json *j, const struct timespec *ts, char out[24])
 {
-	char buf[24];
-
 	/*
 	 * "YYYY-MM-DDTHH:MM:SS.mmmZ", once per line: no printf, and the
 	 * calendar part worked out once per second, not once per line.
@@ -496,9 +542,9 @@ json_timestamp_k(
 
 		j->ts_valid = false;
 		if (gmtime_r(&ts->tv_sec, &tm) == NULL)
-			return;
+			return false;
 		if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
-			return;
+			return false;
 		json_digits(j->ts_text, tm.tm_year + 1900, 4);
 		j->ts_text[4] = '-';
 		json_digits(j->ts_text + 5, tm.tm_mon + 1, 2);
@@ -513,11 +559,21 @@ json_timestamp_k(
 		j->ts_sec = ts->tv_sec;
 		j->ts_valid = true;
 	}
-	memcpy(buf, j->ts_text, 19);
-	buf[19] = '.';
-	json_digits(buf + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
-	buf[23] = 'Z';
-	json_string_k(j, key, klen, buf, 24);
+	memcpy(out, j->ts_text, 19);
+	out[19] = '.';
+	json_digits(out + 20, (int)((ts->tv_nsec / 1000000) % 1000), 3);
+	out[23] = 'Z';
+	return true;
+}
+
+void
+json_timestamp_k(
+    struct json *j, const char *key, size_t klen, const struct timespec *ts)
+{
+	char buf[24];
+
+	if (json_timestamp_text(j, ts, buf))
+		json_string_k(j, key, klen, buf, 24);
 }
 
 void
@@ -542,4 +598,109 @@ json_member_raw(struct json *j, const char *member, size_t len)
 		return;
 	j->first[d] = false;
 	(void)json_put(j, member, len);
+}
+
+bool
+json_members_begin(struct json *j)
+{
+	unsigned d;
+
+	if (j->failed)
+		return false;
+	if (j->depth == 0 || j->array[j->depth - 1]) {
+		j->failed = true;
+		return false;
+	}
+	d = j->depth - 1;
+	if (!j->first[d] && !json_putc(j, ','))
+		return false;
+	j->first[d] = false;
+	return true;
+}
+
+bool
+json_value_string(struct json *j, const char *s, size_t len)
+{
+	if (s == NULL && len > 0) {
+		(void)json_put(j, "null", 4);
+		return false;
+	}
+	return json_put_string(j, s, len);
+}
+
+void
+json_value_name_grow(struct json *j, const char *s, size_t len)
+{
+	if (len > SIZE_MAX - 2 || !json_reserve(j, len + 2))
+		return;
+	json_value_name(j, s, len);
+}
+
+/*
+ * Writes the hex digits of <len> bytes of <p> at <out>: sixteen bytes at
+ * a time with SSE2 (each byte's two nibbles side by side, then '0' added
+ * to each, and 'A' - '0' - 10 more to those above 9), the rest from
+ * json_hexpairs.
+ */
+static void
+json_hex_to(char *out, const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+#ifdef __SSE2__
+	const __m128i low = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9),
+	              zero = _mm_set1_epi8('0'),
+	              letter = _mm_set1_epi8('A' - '0' - 10);
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i v =
+		    _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low);
+		__m128i lo = _mm_and_si128(v, low);
+		__m128i a = _mm_unpacklo_epi8(hi, lo),
+		        b = _mm_unpackhi_epi8(hi, lo);
+
+		a = _mm_add_epi8(_mm_add_epi8(a, zero),
+		    _mm_and_si128(_mm_cmpgt_epi8(a, nine), letter));
+		b = _mm_add_epi8(_mm_add_epi8(b, zero),
+		    _mm_and_si128(_mm_cmpgt_epi8(b, nine), letter));
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * i), a);
+		_mm_storeu_si128((__m128i *)(void *)(out + 2 * i + 16), b);
+	}
+#endif
+	for (; i < len; i++)
+		memcpy(out + 2 * i, json_hexpairs + 2 * p[i], 2);
+}
+
+void
+json_value_hex(struct json *j, const unsigned char *p, size_t len)
+{
+	char *out;
+
+	if (len > (SIZE_MAX - 2) / 2 || !json_reserve(j, 2 * len + 2)) {
+		j->failed = true;
+		return;
+	}
+	out = j->buf + j->len;
+	out[0] = '"';
+	json_hex_to(out + 1, p, len);
+	out[2 * len + 1] = '"';
+	j->len += 2 * len + 2;
+	j->buf[j->len] = '\0';
+}
+
+void
+json_value_uint(struct json *j, uint64_t v)
+{
+	char tmp[24], *p;
+	size_t n;
+
+	/* 20 digits at most: one reservation, then one copy. */
+	if (!json_reserve(j, 20))
+		return;
+	p = json_format_uint(tmp, v);
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(j->buf + j->len, p, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
 }

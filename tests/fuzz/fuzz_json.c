@@ -69,6 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned char *want, *half;
 	size_t want_len, half_len, first_len;
 	char *first;
+	bool verbatim;
 
 	json_init(&j);
 	fuzz_json_write(&j, data, size);
@@ -109,6 +110,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	first_len = j.len;
 	json_reset(&j);
 	fuzz_json_write(&j, data, size);
+	if (j.failed || j.len != first_len || memcmp(first, j.buf, j.len) != 0)
+		abort();
+	free(first);
+
+	/*
+	 * The raw writer writes the same document, and says a string went
+	 * out verbatim exactly when its text is the input as it is.
+	 */
+	if ((first = malloc(j.len)) == NULL)
+		abort();
+	memcpy(first, j.buf, j.len);
+	json_reset(&j);
+	json_object_begin(&j, NULL);
+	if (!json_members_begin(&j))
+		abort();
+	JSON_LIT(&j, "\"s\":");
+	verbatim = json_value_string(&j, (const char *)data, size);
+	if (verbatim !=
+	    (j.len == 5 + size + 2 &&
+	        (size == 0 || memcmp(j.buf + 6, data, size) == 0)))
+		abort();
+	JSON_LIT(&j, ",\"h\":");
+	json_value_hex(&j, data, size);
+	JSON_LIT(&j, ",\"a\":[");
+	(void)json_value_string(&j, (const char *)data, size / 2);
+	JSON_LIT(&j, ",{},");
+	json_value_uint(&j, size);
+	JSON_LIT(&j, "]");
+	json_object_end(&j);
+	JSON_LIT(&j, "\n");
 	if (j.failed || j.len != first_len || memcmp(first, j.buf, j.len) != 0)
 		abort();
 	free(first);

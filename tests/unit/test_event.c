@@ -672,6 +672,33 @@ test_destination(void)
 	    {"address only", "", "192.0.2.9", 0, NULL, "\"192.0.2.9\"", NULL},
 	    {"name, port unknown", "ocsp.test", NULL, 0, "\"ocsp.test\"", NULL,
 	        NULL},
+	    /* Hosts of an address's bytes only: as inet_pton() reads them. */
+	    {"hex name", "cafe.be", "192.0.2.7", 80, "\"cafe.be\"",
+	        "\"192.0.2.7\"", "80"},
+	    {"IPv4 literal, other address", "192.0.2.1", "192.0.2.2", 80, NULL,
+	        "\"192.0.2.2\"", "80"},
+	    {"hex name as the address", "cafe", "cafe", 80, "\"cafe\"",
+	        "\"cafe\"", "80"},
+	    {"IPv4 literal, not resolved", "192.0.2.1", NULL, 80, NULL,
+	        "\"192.0.2.1\"", "80"},
+	    {"digits, no address", "1.2.3", NULL, 80, "\"1.2.3\"", NULL, "80"},
+	    {"IPv4 with a zero led octet", "192.0.2.01", "192.0.2.1", 80,
+	        "\"192.0.2.01\"", "\"192.0.2.1\"", "80"},
+	    {"IPv4 part over 255", "192.0.2.256", NULL, 80, "\"192.0.2.256\"",
+	        NULL, "80"},
+	    {"IPv4, five parts", "192.0.2.1.5", NULL, 80, "\"192.0.2.1.5\"",
+	        NULL, "80"},
+	    {"IPv4, empty part", "192.0..1", NULL, 80, "\"192.0..1\"", NULL,
+	        "80"},
+	    {"IPv4, trailing dot", "192.0.2.1.", NULL, 80, "\"192.0.2.1.\"",
+	        NULL, "80"},
+	    {"IPv4 zeros", "0.0.0.0", NULL, 80, NULL, "\"0.0.0.0\"", "80"},
+	    {"IPv4 top", "255.255.255.255", NULL, 80, NULL,
+	        "\"255.255.255.255\"", "80"},
+	    {"IPv6, upper case", "2001:DB8::1", "2001:db8::1", 80, NULL,
+	        "\"2001:db8::1\"", "80"},
+	    {"IPv6 in brackets", "[::1]", "::1", 80, "\"[::1]\"", "\"::1\"",
+	        "80"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1411,6 +1438,105 @@ test_related(void)
 	json_free(&j);
 }
 
+/*
+ * A request event opens with what event_begin() writes for its class:
+ * for each verdict, enforcement, outcome, method and version, the line
+ * starts with event_begin()'s text for the class docs/event-log.md
+ * gives, then ,"ocspgate":.
+ */
+static void
+test_opening_is_event_begin(void)
+{
+	struct json j, b;
+
+	json_init(&j);
+	json_init(&b);
+	for (unsigned m = 0; m < 64; m++) {
+		struct event_record e;
+		struct event_class c;
+		bool method = m & 8;
+
+		memset(&e, 0, sizeof(e));
+		e.start = (struct timespec){1714564800 + m, 7000000 * m};
+		e.duration_ns = 1000003ull * m;
+		e.allow = m & 1;
+		e.enforced = m & 2;
+		e.failed = m & 4;
+		e.reason = e.allow
+		    ? REASON_OCSP_REQUEST
+		    : (m & 16 ? REASON_NONE : REASON_UNKNOWN_RESPONDER);
+		e.version = m & 32 ? "1.2.3-\"x\"" : NULL;
+		e.interception = "explicit";
+		e.source_ip = "192.0.2.1";
+		if (method)
+			e.method = sp("GET");
+		event_format(&j, &e);
+
+		memset(&c, 0, sizeof(c));
+		c.kind = "event";
+		c.category[0] = "network";
+		c.type[0] = !e.allow && e.enforced ? "denied" : "allowed";
+		c.type[1] = "connection";
+		c.type[2] = method ? "protocol" : NULL;
+		c.action = e.allow ? "allow" : "block";
+		c.outcome = e.failed ? "failure" : "success";
+		c.reason = reason_name(e.reason);
+		c.duration_ns = e.duration_ns;
+		c.has_duration = true;
+		event_begin(&b, &e.start, &c, e.version);
+		CHECKF(!j.failed && !b.failed && j.len > b.len + 12 &&
+		        memcmp(j.buf, b.buf, b.len) == 0 &&
+		        memcmp(j.buf + b.len, ",\"ocspgate\":", 12) == 0,
+		    "case %u:\n%s\n%s", m, j.buf, b.buf);
+	}
+	json_free(&j);
+	json_free(&b);
+}
+
+/*
+ * url.path is url.original's tail, copied from it when the URL needed
+ * no escaping: the same text as escaping it alone, whatever the URL.
+ */
+static void
+test_url_path(void)
+{
+	static const struct {
+		const char *url;
+		size_t path_at;        /* where the path starts in url */
+		const char *want_path; /* its JSON text */
+	} cases[] = {
+	    {"http://ca.example/ocsp/MFEw%2B", 17, "\"/ocsp/MFEw%2B\""},
+	    {"/ocsp/MFEw", 0, "\"/ocsp/MFEw\""},
+	    {"http://ca.example/a\"b", 17, "\"/a\\\"b\""},
+	    {"http://ca.\xc3\xa9/p\xc3\xa9", 12, "\"/p\xc3\xa9\""},
+	    {"http://ca.example/\xc3\xa9", 19, "\"\xef\xbf\xbd\""},
+	    {"http://ca\x01/p", 10, "\"/p\""},
+	};
+	struct json j;
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct event_record e;
+		struct jv v;
+		const struct jv_entry *f;
+
+		memset(&e, 0, sizeof(e));
+		e.interception = "explicit";
+		e.source_ip = "192.0.2.1";
+		e.url = sp(cases[i].url);
+		e.path = (struct http_span){cases[i].url + cases[i].path_at,
+		    e.url.len - cases[i].path_at};
+		event_format(&j, &e);
+		CHECKF(!j.failed && jv_parse_line(&v, j.buf, j.len),
+		    "case %zu: %s", i, j.buf);
+		f = jv_get(&v, "url.path");
+		CHECKF(f != NULL && f->len == strlen(cases[i].want_path) &&
+		        memcmp(f->v, cases[i].want_path, f->len) == 0,
+		    "case %zu: %s", i, j.buf);
+	}
+	json_free(&j);
+}
+
 int
 main(void)
 {
@@ -1431,5 +1557,7 @@ main(void)
 	test_classification();
 	test_fetched_facts();
 	test_related();
+	test_opening_is_event_begin();
+	test_url_path();
 	return check_done();
 }

@@ -566,6 +566,227 @@ test_timestamp(void)
 	json_free(&j);
 }
 
+/*
+ * json_value_string() writes what json_string() writes, and says the
+ * text went out as it came exactly when the output is the input quoted.
+ */
+static void
+test_value_string_table(const char *name, const struct string_case *t, size_t n)
+{
+	struct json j;
+
+	json_init(&j);
+	for (size_t i = 0; i < n; i++) {
+		bool verbatim, same;
+
+		json_reset(&j);
+		verbatim = json_value_string(&j, t[i].in, t[i].in_len);
+		CHECKF(!j.failed && j.len == t[i].out_len &&
+		        memcmp(j.buf, t[i].out, j.len) == 0,
+		    "%s[%zu]: got %.*s", name, i, (int)j.len, j.buf);
+		same = t[i].out_len == t[i].in_len + 2 &&
+		    memcmp(t[i].out + 1, t[i].in, t[i].in_len) == 0;
+		CHECKF(verbatim == same, "%s[%zu]: verbatim %d", name, i,
+		    (int)verbatim);
+	}
+	json_free(&j);
+}
+
+/* A replacement as long as the bytes it replaces is no verbatim copy. */
+static void
+test_value_string_replaced(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		bool verbatim;
+	} cases[] = {
+	    {S("/ocsp/MFEwTzBNMEswSTAJBgUrDgMCGgUABBQ%3D"), true},
+	    {S("caf\xc3\xa9"), true},
+	    {S("\xf0\x9f\x98"), false}, /* three bytes, one U+FFFD */
+	    {S("a\"b"), false},
+	    {S(""), true},
+	};
+	struct json j;
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_reset(&j);
+		CHECKF(json_value_string(&j, cases[i].in, cases[i].len) ==
+		        cases[i].verbatim,
+		    "case %zu", i);
+		CHECK(!j.failed && fuzz_json_validate(j.buf, j.len, NULL));
+	}
+	/* NULL with a length: null, as json_string() writes it. */
+	json_reset(&j);
+	(void)json_value_string(&j, NULL, 1);
+	CHECK(!j.failed && strcmp(j.buf, "null") == 0);
+	json_free(&j);
+}
+
+/*
+ * Raw members: json_members_begin() puts the comma where one is due,
+ * and the value writers write what the member writers write.
+ */
+static void
+test_raw_members(void)
+{
+	static const unsigned char h[] = {0x00, 0xab, 0x7f};
+	static const struct {
+		const char *want; /* the object written */
+		int shape;        /* which members, below */
+	} cases[] = {
+	    {"{\"a\":1}", 0},
+	    {"{\"x\":true,\"a\":1}", 1},
+	    {"{\"n\":\"mode\",\"s\":\"q\\\"\",\"c\":null,"
+	     "\"h\":\"00AB7F\",\"u\":18446744073709551615}",
+	        2},
+	};
+	struct json j;
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_reset(&j);
+		json_object_begin(&j, NULL);
+		if (cases[i].shape == 1)
+			json_bool(&j, "x", true);
+		CHECK(json_members_begin(&j));
+		if (cases[i].shape < 2) {
+			JSON_LIT(&j, "\"a\":1");
+		} else {
+			JSON_LIT(&j, "\"n\":");
+			json_value_name(&j, "mode", 4);
+			JSON_LIT(&j, ",\"s\":");
+			(void)json_value_string(&j, "q\"", 2);
+			JSON_LIT(&j, ",\"c\":");
+			json_value_cstring(&j, NULL);
+			JSON_LIT(&j, ",\"h\":");
+			json_value_hex(&j, h, sizeof(h));
+			JSON_LIT(&j, ",\"u\":");
+			json_value_uint(&j, UINT64_MAX);
+		}
+		json_object_end(&j);
+		CHECKF(!j.failed && strcmp(j.buf, cases[i].want) == 0,
+		    "case %zu: got %s", i, j.buf);
+		CHECK(fuzz_json_validate(j.buf, j.len, NULL));
+	}
+	/* Outside an object: misuse, nothing written. */
+	json_reset(&j);
+	CHECK(!json_members_begin(&j) && j.failed);
+	json_reset(&j);
+	json_array_begin(&j, NULL);
+	CHECK(!json_members_begin(&j) && j.failed);
+	/* A literal into an empty writer (no buffer yet) grows it. */
+	json_free(&j);
+	JSON_LIT(&j, "{}");
+	CHECK(!j.failed && strcmp(j.buf, "{}") == 0);
+	json_free(&j);
+}
+
+/*
+ * Hex of every length up to three blocks of sixteen and a tail, from
+ * every starting byte: the same text as printf's %02X byte by byte.
+ */
+static void
+test_hex_lengths(void)
+{
+	unsigned char in[64];
+	char want[2 * sizeof(in) + 3];
+	struct json j;
+
+	json_init(&j);
+	for (size_t len = 0; len <= 50; len++) {
+		for (unsigned start = 0; start < 256; start += 37) {
+			size_t n = 0;
+
+			want[n++] = '"';
+			for (size_t i = 0; i < len; i++) {
+				in[i] = (unsigned char)(start + 11 * i);
+				n += (size_t)snprintf(
+				    want + n, sizeof(want) - n, "%02X", in[i]);
+			}
+			want[n++] = '"';
+			json_reset(&j);
+			json_value_hex(&j, in, len);
+			CHECKF(!j.failed && j.len == n &&
+			        memcmp(j.buf, want, n) == 0,
+			    "len %zu from %u: got %s", len, start, j.buf);
+		}
+	}
+	json_free(&j);
+}
+
+/*
+ * A byte that needs escaping at each offset of plain strings of every
+ * length to three blocks of sixteen: the scan's sixteen-, eight- and
+ * one-byte steps, and its last block read again, stop for it wherever
+ * it stands, and it is written as it is written alone.
+ */
+static void
+test_lengths_and_positions(void)
+{
+	static const unsigned char bytes[] = {
+	    0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff, 'z'};
+	char in[48], want[48 * 6 + 2];
+	struct json j, one;
+
+	json_init(&j);
+	json_init(&one);
+	for (size_t b = 0; b < sizeof(bytes); b++) {
+		json_reset(&one);
+		(void)json_value_string(&one, (const char *)&bytes[b], 1);
+		for (size_t len = 1; len <= sizeof(in); len++) {
+			for (size_t k = 0; k < len; k++) {
+				size_t n = 0;
+
+				memset(in, 'a', len);
+				in[k] = (char)bytes[b];
+				want[n++] = '"';
+				memset(want + n, 'a', k);
+				n += k;
+				memcpy(want + n, one.buf + 1, one.len - 2);
+				n += one.len - 2;
+				memset(want + n, 'a', len - k - 1);
+				n += len - k - 1;
+				want[n++] = '"';
+				json_reset(&j);
+				(void)json_value_string(&j, in, len);
+				CHECKF(!j.failed && j.len == n &&
+				        memcmp(j.buf, want, n) == 0,
+				    "byte 0x%02x at %zu of %zu: got %s",
+				    bytes[b], k, len, j.buf);
+			}
+		}
+	}
+	json_free(&j);
+	json_free(&one);
+}
+
+/* json_timestamp_text() is json_timestamp()'s text. */
+static void
+test_timestamp_text(void)
+{
+	static const struct timespec cases[] = {
+	    {0, 0}, {1714564800, 123456789}, {1714564800, 999999999},
+	    {1714564801, 1000000},
+	    {253402300799, 999000000}, /* 9999-12-31T23:59:59.999Z */
+	};
+	struct json j;
+	char t[24];
+
+	json_init(&j);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_reset(&j);
+		json_timestamp(&j, NULL, &cases[i]);
+		CHECKF(json_timestamp_text(&j, &cases[i], t) && j.len == 26 &&
+		        memcmp(j.buf + 1, t, 24) == 0,
+		    "case %zu: %s", i, j.buf);
+	}
+	/* A year past 9999: nothing. */
+	CHECK(!json_timestamp_text(&j, &(struct timespec){253402300800, 0}, t));
+	json_free(&j);
+}
+
 int
 main(void)
 {
@@ -586,5 +807,16 @@ main(void)
 	test_member_raw();
 	test_byte_positions();
 	test_timestamp();
+	test_value_string_table("escape", escape_cases,
+	    sizeof(escape_cases) / sizeof(escape_cases[0]));
+	test_value_string_table("utf8_valid", utf8_valid_cases,
+	    sizeof(utf8_valid_cases) / sizeof(utf8_valid_cases[0]));
+	test_value_string_table("utf8_invalid", utf8_invalid_cases,
+	    sizeof(utf8_invalid_cases) / sizeof(utf8_invalid_cases[0]));
+	test_value_string_replaced();
+	test_raw_members();
+	test_timestamp_text();
+	test_hex_lengths();
+	test_lengths_and_positions();
 	return check_done();
 }
