@@ -108,7 +108,10 @@ http_response_on_headers_complete(llhttp_t *p)
 	/* llhttp counts content_length down as the body arrives. */
 	r->has_length = !r->chunked && (p->flags & F_CONTENT_LENGTH) != 0;
 	r->content_length = r->has_length ? p->content_length : 0;
-	http_headers_mark_hop_by_hop(&r->hs);
+	/*
+	 * No hop-by-hop marks: nothing of this head is forwarded but the
+	 * allowlist's fields, which the head for the client writes again.
+	 */
 	/* RFC 9112 6.3: these never have a body, whatever the headers say. */
 	if (r->head_request || status == 204 || status == 304)
 		return 1;
