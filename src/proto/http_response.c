@@ -321,13 +321,12 @@ static const struct {
 
 #define HTTP_RESPONSE_NDIRECTIVES                                              \
 	(sizeof(http_response_directives) / sizeof(http_response_directives[0]))
-#define HTTP_RESPONSE_DELTA_MAX  2147483648ULL /* RFC 9111 1.2.2 */
-#define HTTP_RESPONSE_DATE_LEN   29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-#define HTTP_RESPONSE_VALUE_MAX  256
-#define HTTP_RESPONSE_EPOCH_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
-#define HTTP_RESPONSE_YEAR_MIN   1970
-#define HTTP_RESPONSE_YEAR_MAX   9999
-#define HTTP_RESPONSE_TIME_END   253402300800 /* 10000-01-01 */
+#define HTTP_RESPONSE_DELTA_MAX 2147483648ULL /* RFC 9111 1.2.2 */
+#define HTTP_RESPONSE_DATE_LEN  29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_RESPONSE_VALUE_MAX 256
+#define HTTP_RESPONSE_YEAR_MIN  1970
+#define HTTP_RESPONSE_YEAR_MAX  9999
+#define HTTP_RESPONSE_TIME_END  253402300800 /* 10000-01-01 */
 
 /* Appends the literal <s>. */
 #define HTTP_RESPONSE_PUT_LIT(out, cap, off, s)                                \
@@ -775,6 +774,38 @@ http_response_put_field(char *out, size_t cap, size_t *off, const char *name,
 	return rc;
 }
 
+/*
+ * Appends <name> (<nlen> bytes, its ": " with it), the IMF-fixdate of
+ * <t> (1970..9999) and CRLF.
+ */
+static int
+http_response_put_imf(char *out, size_t cap, size_t *off, const char *name,
+    size_t nlen, int64_t t)
+{
+	char *p;
+
+	/* The date's NUL lands where the CRLF goes. */
+	if (cap - *off < nlen + HTTP_RESPONSE_DATE_LEN + 2)
+		return -1;
+	p = out + *off;
+	memcpy(p, name, nlen);
+	http_response_date_write((time_t)t, p + nlen);
+	memcpy(p + nlen + HTTP_RESPONSE_DATE_LEN, "\r\n", 2);
+	*off += nlen + HTTP_RESPONSE_DATE_LEN + 2;
+	return 0;
+}
+
+/* http_response_put_imf() of the literal <name>. */
+#define HTTP_RESPONSE_PUT_IMF(out, cap, off, name, t)                          \
+	http_response_put_imf(                                                 \
+	    (out), (cap), (off), (name), sizeof(name) - 1, (t))
+
+/* http_response_put_imf() if <t> is 1970..9999 but the epoch itself. */
+#define HTTP_RESPONSE_PUT_DATE(out, cap, off, name, t)                         \
+	((t) > 0 && (t) < HTTP_RESPONSE_TIME_END                               \
+	        ? HTTP_RESPONSE_PUT_IMF(out, cap, off, name, t)                \
+	        : 0)
+
 /* What a rebuilt head keeps of the upstream's fields, canonical. */
 struct http_response_kept {
 	const char *ctype;
@@ -782,33 +813,41 @@ struct http_response_kept {
 	bool have_cc, have_date, have_lm, have_expires;
 	bool seen[HTTP_RESPONSE_NDIRECTIVES];
 	uint64_t values[HTTP_RESPONSE_NDIRECTIVES];
-	char date[HTTP_RESPONSE_DATE_LEN + 1];
-	char lm[HTTP_RESPONSE_DATE_LEN + 1];
-	char expires[HTTP_RESPONSE_DATE_LEN + 1];
+	time_t date, lm, expires; /* 1970..9999; an Expires not a date: 0 */
 };
 
 /*
- * Date field <h>'s value <v> as IMF-fixdate into <out> (the epoch for a
- * value that is no date, when <epoch>); counts <h> in *d unless it was
- * written so already. Returns false, with nothing counted, for a value
- * that is no date when not <epoch>.
+ * Date field <h>'s value <v> into *t (0, the epoch, for a value that is
+ * no date, when <epoch>); counts <h> in *d unless it is the IMF-fixdate
+ * of *t already. Returns false, with nothing counted, for a value that
+ * is no date when not <epoch>.
  */
 static bool
-http_response_keep_date(const struct http_header *h, bool epoch, char *out,
+http_response_keep_date(const struct http_header *h, bool epoch, time_t *t,
     struct http_response_dropped *d)
 {
+	/* The weekdays by days since 1970 modulo 7. */
+	static const char wdays[7][4] = {
+	    "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
 	const struct http_span *v = &h->value;
-	time_t t;
+	bool same;
 
-	if (http_response_date(v, &t) == 0)
-		http_response_date_write(t, out);
-	else if (epoch)
-		memcpy(out, HTTP_RESPONSE_EPOCH_DATE,
-		    sizeof(HTTP_RESPONSE_EPOCH_DATE));
-	else
+	if (http_response_date(v, t) == 0) {
+		/*
+		 * 29 octets that read as a date are an IMF-fixdate: written
+		 * again as they came but for the weekday, which is not
+		 * trusted, and a leap second, written as :59.
+		 */
+		same = v->len == HTTP_RESPONSE_DATE_LEN &&
+		    memcmp(v->p, wdays[*t / 86400 % 7], 3) == 0 &&
+		    memcmp(v->p + 23, "60", 2) != 0;
+	} else if (epoch) {
+		*t = 0;
+		same = false; /* the epoch's own text reads as a date */
+	} else {
 		return false;
-	if (v->len != HTTP_RESPONSE_DATE_LEN ||
-	    memcmp(v->p, out, HTTP_RESPONSE_DATE_LEN) != 0)
+	}
+	if (!same)
 		http_response_drop(d, h);
 	return true;
 }
@@ -853,18 +892,18 @@ http_response_keep(const struct http_response *r,
 			break;
 		case HTTP_RESPONSE_DATE:
 			kept = !k->have_date &&
-			    http_response_keep_date(h, false, k->date, d);
+			    http_response_keep_date(h, false, &k->date, d);
 			k->have_date = k->have_date || kept;
 			break;
 		case HTTP_RESPONSE_LAST_MODIFIED:
 			kept = !k->have_lm &&
-			    http_response_keep_date(h, false, k->lm, d);
+			    http_response_keep_date(h, false, &k->lm, d);
 			k->have_lm = k->have_lm || kept;
 			break;
 		case HTTP_RESPONSE_EXPIRES:
 			/* RFC 9111 5.3: an invalid date means "expired". */
 			kept = !k->have_expires &&
-			    http_response_keep_date(h, true, k->expires, d);
+			    http_response_keep_date(h, true, &k->expires, d);
 			k->have_expires = k->have_expires || kept;
 			break;
 		case HTTP_RESPONSE_OTHER:
@@ -893,14 +932,13 @@ http_response_put_kept(
 		rc |= http_response_put_field(
 		    out, cap, off, "Cache-Control", cc, cclen);
 	if (k->have_date)
-		rc |= http_response_put_field(
-		    out, cap, off, "Date", k->date, HTTP_RESPONSE_DATE_LEN);
+		rc |= HTTP_RESPONSE_PUT_IMF(out, cap, off, "Date: ", k->date);
 	if (k->have_lm)
-		rc |= http_response_put_field(out, cap, off, "Last-Modified",
-		    k->lm, HTTP_RESPONSE_DATE_LEN);
+		rc |= HTTP_RESPONSE_PUT_IMF(
+		    out, cap, off, "Last-Modified: ", k->lm);
 	if (k->have_expires)
-		rc |= http_response_put_field(out, cap, off, "Expires",
-		    k->expires, HTTP_RESPONSE_DATE_LEN);
+		rc |= HTTP_RESPONSE_PUT_IMF(
+		    out, cap, off, "Expires: ", k->expires);
 	if (k->etag != NULL)
 		rc |= http_response_put_field(
 		    out, cap, off, "ETag", k->etag->p, k->etag->len);
@@ -1008,33 +1046,6 @@ http_response_weigh(
 	memset(d, 0, sizeof(*d));
 	http_response_weigh_status(r, http_response_client_status(r), d);
 	http_response_keep(r, d, &k);
-}
-
-/*
- * Appends <name> (a literal with its ": "), the IMF-fixdate of <t> and
- * CRLF, if <t> is 1970..9999.
- */
-#define HTTP_RESPONSE_PUT_DATE(out, cap, off, name, t)                         \
-	http_response_put_date(                                                \
-	    (out), (cap), (off), (name), sizeof(name) - 1, (t))
-
-static int
-http_response_put_date(char *out, size_t cap, size_t *off, const char *name,
-    size_t nlen, int64_t t)
-{
-	char *p;
-
-	if (t <= 0 || t >= HTTP_RESPONSE_TIME_END)
-		return 0;
-	/* The date's NUL lands where the CRLF goes. */
-	if (cap - *off < nlen + HTTP_RESPONSE_DATE_LEN + 2)
-		return -1;
-	p = out + *off;
-	memcpy(p, name, nlen);
-	http_response_date_write((time_t)t, p + nlen);
-	memcpy(p + nlen + HTTP_RESPONSE_DATE_LEN, "\r\n", 2);
-	*off += nlen + HTTP_RESPONSE_DATE_LEN + 2;
-	return 0;
 }
 
 int

@@ -642,6 +642,13 @@ static const struct client_case client_cases[] = {
         sizeof("Last-ModifiedMon, 06 Nov 1994 08:49:37 GMT"
                "ExpiresSat, 29 Feb 2025 00:00:00 GMT") -
             1},
+    {"a leap second on the right weekday is written as :59",
+        S(R200 "Expires: Tue, 29 Feb 2028 23:59:60 GMT\r\n"
+               "Last-Modified: Tue, 29 Feb 2028 23:59:59 GMT\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Last-Modified: Tue, 29 Feb 2028 23:59:59 GMT\r\n"
+               "Expires: Tue, 29 Feb 2028 23:59:59 GMT\r\n" CL0 KA),
+        1, sizeof("ExpiresTue, 29 Feb 2028 23:59:60 GMT") - 1},
     {"field names in any case, the first of each kept",
         S(R200 "DATE: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
                "date: Mon, 07 Nov 1994 08:49:37 GMT\r\n"
