@@ -1514,9 +1514,15 @@ static bool
 ocsp_response_basic_der(
     struct der_cursor fields, struct ocsp_response_parts *out)
 {
+	static const struct der_cursor none = {NULL, 0};
 	struct der_cursor tbs, x, v, one;
 
-	memset(out, 0, sizeof(*out));
+	/*
+	 * The optional parts; the others are set, or the walk goes no
+	 * further. The name's attributes are read only as far as natv says.
+	 */
+	out->version = out->name = out->key = out->exts = none;
+	out->natv = 0;
 	if (der_next(&fields, DER_SEQUENCE, &tbs) == -1 ||
 	    der_next(&fields, DER_SEQUENCE, &out->alg) == -1 ||
 	    der_next(&fields, DER_BIT_STRING, &out->sig) == -1 ||

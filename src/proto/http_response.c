@@ -716,42 +716,56 @@ enum http_response_field {
 	HTTP_RESPONSE_EXPIRES,
 };
 
+/*
+ * True when field name <n> is <lower> (of letters and '-', as long as
+ * <n>) but for case. A name is a token: no CR, the only octet besides
+ * '-' that is '-' once 0x20 is set.
+ */
+static bool
+http_response_name_is(const struct http_span *n, const char *lower)
+{
+	for (size_t i = 0; i < n->len; i++)
+		if ((n->p[i] | 0x20) != lower[i])
+			return false;
+	return true;
+}
+
 /* Which of them field name <n> (any case) is, by its length first. */
 static enum http_response_field
 http_response_field_of(const struct http_span *n)
 {
 	switch (n->len) {
 	case 4:
-		if (http_response_eq(n->p, n->len, "date"))
+		if (http_response_name_is(n, "date"))
 			return HTTP_RESPONSE_DATE;
-		if (http_response_eq(n->p, n->len, "etag"))
+		if (http_response_name_is(n, "etag"))
 			return HTTP_RESPONSE_ETAG;
 		break;
 	case 7:
-		if (http_response_eq(n->p, n->len, "expires"))
+		if (http_response_name_is(n, "expires"))
 			return HTTP_RESPONSE_EXPIRES;
 		break;
 	case 10:
-		if (http_response_eq(n->p, n->len, "connection") ||
-		    http_response_eq(n->p, n->len, "keep-alive"))
+		if (http_response_name_is(n, "connection") ||
+		    http_response_name_is(n, "keep-alive"))
 			return HTTP_RESPONSE_FRAMING;
 		break;
 	case 12:
-		if (http_response_eq(n->p, n->len, "content-type"))
+		if (http_response_name_is(n, "content-type"))
 			return HTTP_RESPONSE_CONTENT_TYPE;
 		break;
 	case 13:
-		if (http_response_eq(n->p, n->len, "cache-control"))
+		if (http_response_name_is(n, "cache-control"))
 			return HTTP_RESPONSE_CACHE_CONTROL;
-		if (http_response_eq(n->p, n->len, "last-modified"))
+		if (http_response_name_is(n, "last-modified"))
 			return HTTP_RESPONSE_LAST_MODIFIED;
 		break;
 	case 14:
-		if (http_response_eq(n->p, n->len, "content-length"))
+		if (http_response_name_is(n, "content-length"))
 			return HTTP_RESPONSE_FRAMING;
 		break;
 	case 17:
-		if (http_response_eq(n->p, n->len, "transfer-encoding"))
+		if (http_response_name_is(n, "transfer-encoding"))
 			return HTTP_RESPONSE_FRAMING;
 		break;
 	default:
