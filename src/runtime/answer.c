@@ -137,23 +137,21 @@ answer_prepare(struct session *s)
 static time_t
 answer_parse_time(const char *t)
 {
-	static const char form[] = "dddd-dd-ddTdd:dd:ddZ";
-	int v[6] = {0}, k = 0;
+	static const int at[6] = {0, 5, 8, 11, 14, 17},
+	                 len[6] = {4, 2, 2, 2, 2, 2};
+	int v[6];
 
-	/* Each octet as the form has it: a NUL ends the text at a misfit. */
-	for (int i = 0; i < (int)sizeof(form) - 1; i++) {
-		if (form[i] != 'd') {
-			if (t[i] != form[i])
-				return 0;
-			k += form[i] != 'Z';
-			continue;
-		}
-		if (t[i] < '0' || t[i] > '9')
-			return 0;
-		v[k] = v[k] * 10 + (t[i] - '0');
-	}
-	if (t[sizeof(form) - 1] != '\0')
+	if (strlen(t) != 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' ||
+	    t[13] != ':' || t[16] != ':' || t[19] != 'Z')
 		return 0;
+	for (int k = 0; k < 6; k++) {
+		v[k] = 0;
+		for (int i = at[k]; i < at[k] + len[k]; i++) {
+			if (t[i] < '0' || t[i] > '9')
+				return 0;
+			v[k] = v[k] * 10 + (t[i] - '0');
+		}
+	}
 	return civil_time(v[0], v[1], v[2], v[3], v[4], v[5]);
 }
 
