@@ -44,14 +44,40 @@ struct der_cursor {
  * The identifier octet of the TLV at <c>, or -1 when nothing is left.
  * Reads nothing.
  */
-int der_peek(const struct der_cursor *c);
+static inline int
+der_peek(const struct der_cursor *c)
+{
+	return c->n > 0 ? c->p[0] : -1;
+}
 
 /*
  * Reads the TLV at <c> when its identifier octet is <tag> and its header
  * is DER (der_header()): returns 0 with *content (may be NULL) set to its
  * content and <c> moved past it; else -1 with <c> unchanged.
  */
-int der_next(struct der_cursor *c, unsigned tag, struct der_cursor *content);
+int der_next_long(
+    struct der_cursor *c, unsigned tag, struct der_cursor *content);
+
+/*
+ * der_next_long() with the short form of a header read in line; any
+ * other header, and every failure, goes to der_next_long().
+ */
+static inline int
+der_next(struct der_cursor *c, unsigned tag, struct der_cursor *content)
+{
+	size_t len;
+
+	if (c->n < 2 || c->p[0] != tag || c->p[1] >= 0x80 ||
+	    (tag & 0x1f) == 0x1f || (len = c->p[1]) > c->n - 2)
+		return der_next_long(c, tag, content);
+	if (content != NULL) {
+		content->p = c->p + 2;
+		content->n = len;
+	}
+	c->p += 2 + len;
+	c->n -= 2 + len;
+	return 0;
+}
 
 /*
  * True when the <n> content octets at <p> are an OBJECT IDENTIFIER as

@@ -2,9 +2,10 @@
  * A memo of a pure function's results, keyed on bytes: the OCSP
  * inspections are deterministic, so the same request (or the same answer
  * to the same request) seen again gets the result computed the first
- * time, after an exact comparison of every byte. Direct-mapped and
- * bounded: a new key takes its slot from whatever was there. One per
- * worker, no locking. Pure: no I/O, no clock, no globals.
+ * time, after an exact comparison of every byte. Bounded and two-way
+ * set-associative: a key has a set of two slots, and a new key takes the
+ * one written longer ago. One per worker, no locking. Pure: no I/O, no clock,
+ * no globals.
  */
 #ifndef OCSPGATE_MEMO_H
 #define OCSPGATE_MEMO_H
@@ -15,8 +16,8 @@
 struct memo;
 
 /*
- * <slots> entries (rounded up to a power of two) of <value_size> bytes
- * each; keys of more than <max_key> bytes are not remembered. <seed>
+ * <slots> entries (rounded up to a power of two, 2 at least) of <value_size>
+ * bytes each; keys of more than <max_key> bytes are not remembered. <seed>
  * varies the slot a key lands in. Returns NULL when out of memory.
  */
 struct memo *memo_new(

@@ -1,7 +1,12 @@
 /*
- * The memo: a power-of-two array of slots, each holding one key (copied
- * into a buffer that grows to the largest key it held) and its value.
+ * The memo: a power-of-two array of slots in sets of two, each slot
+ * holding one key (copied into a buffer that grows to the largest key it
+ * held) and its value. A key may sit in either slot of its set, so that
+ * two keys that hash to the same set (two responders' certificates, say)
+ * do not push each other out in turn; a new key takes the older of the
+ * two.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,15 +17,16 @@ struct memo_slot {
 	size_t alen, blen;  /* 0, 0: empty */
 	size_t cap;
 	uint64_t hash;
-	int used;
+	uint64_t stamp; /* when it was written; 0: never */
 };
 
 struct memo {
 	struct memo_slot *slots;
-	size_t mask;
+	size_t sets; /* a power of two: the slots are twice as many */
 	size_t max_key;
 	size_t value_size;
 	uint64_t seed;
+	uint64_t clock; /* counts the writes */
 };
 
 /* A fast hash of <p> 8 bytes at a time; keys are compared in full. */
@@ -46,7 +52,7 @@ struct memo *
 memo_new(size_t slots, size_t max_key, size_t value_size, uint64_t seed)
 {
 	struct memo *m;
-	size_t n = 1;
+	size_t n = 2;
 
 	while (n < slots && n < ((size_t)1 << 20))
 		n <<= 1;
@@ -55,7 +61,7 @@ memo_new(size_t slots, size_t max_key, size_t value_size, uint64_t seed)
 		free(m);
 		return NULL;
 	}
-	m->mask = n - 1;
+	m->sets = n / 2;
 	m->max_key = max_key;
 	m->value_size = value_size;
 	m->seed = seed;
@@ -67,10 +73,27 @@ memo_free(struct memo *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i <= m->mask; i++)
+	for (size_t i = 0; i < 2 * m->sets; i++)
 		free(m->slots[i].key);
 	free(m->slots);
 	free(m);
+}
+
+/* The first of the two slots of the set hash <h> chooses. */
+static struct memo_slot *
+memo_set(const struct memo *m, uint64_t h)
+{
+	return &m->slots[2 * (h & (m->sets - 1))];
+}
+
+/* True when slot <s> holds exactly the key <a> then <b>, of hash <h>. */
+static bool
+memo_holds(const struct memo_slot *s, uint64_t h, const void *a, size_t alen,
+    const void *b, size_t blen)
+{
+	return s->stamp != 0 && s->hash == h && s->alen == alen &&
+	    s->blen == blen && memcmp(s->key, a, alen) == 0 &&
+	    (blen == 0 || memcmp(s->key + alen, b, blen) == 0);
 }
 
 const void *
@@ -78,13 +101,12 @@ memo_get(const struct memo *m, const void *a, size_t alen, const void *b,
     size_t blen)
 {
 	uint64_t h = memo_hash(a, alen, m->seed);
-	const struct memo_slot *s = &m->slots[h & m->mask];
+	const struct memo_slot *set = memo_set(m, h);
 
-	if (!s->used || s->hash != h || s->alen != alen || s->blen != blen ||
-	    memcmp(s->key, a, alen) != 0 ||
-	    (blen > 0 && memcmp(s->key + alen, b, blen) != 0))
-		return NULL;
-	return s->key + alen + blen;
+	for (int w = 0; w < 2; w++)
+		if (memo_holds(&set[w], h, a, alen, b, blen))
+			return set[w].key + alen + blen;
+	return NULL;
 }
 
 void
@@ -92,11 +114,18 @@ memo_put(struct memo *m, const void *a, size_t alen, const void *b, size_t blen,
     const void *value)
 {
 	uint64_t h = memo_hash(a, alen, m->seed);
-	struct memo_slot *s = &m->slots[h & m->mask];
+	struct memo_slot *set = memo_set(m, h), *s;
 	size_t need;
 
 	if (alen > m->max_key || blen > m->max_key - alen)
 		return;
+	/* The slot of the same key, else the empty or the older one. */
+	if (memo_holds(&set[1], h, a, alen, b, blen))
+		s = &set[1];
+	else if (memo_holds(&set[0], h, a, alen, b, blen))
+		s = &set[0];
+	else
+		s = set[1].stamp < set[0].stamp ? &set[1] : &set[0];
 	need = alen + blen + m->value_size;
 	if (need > s->cap) {
 		unsigned char *p = realloc(s->key, need);
@@ -113,5 +142,5 @@ memo_put(struct memo *m, const void *a, size_t alen, const void *b, size_t blen,
 	s->alen = alen;
 	s->blen = blen;
 	s->hash = h;
-	s->used = 1;
+	s->stamp = ++m->clock;
 }

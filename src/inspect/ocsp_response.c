@@ -1268,6 +1268,31 @@ ocsp_response_put(char *out, size_t cap, size_t *len, char c)
 }
 
 /*
+ * True when printable ASCII value <v> (<n> bytes, n > 0) has an octet
+ * ocsp_response_print_name() escapes: one of ,+"\<>; anywhere, a ' ' or
+ * '#' first, a ' ' last.
+ */
+static bool
+ocsp_response_escapes(const unsigned char *v, size_t n)
+{
+	/* ,+"<>; among 0x20..0x3f, by bit. */
+	static const uint32_t special = 1u << (',' - 0x20) |
+	    1u << ('+' - 0x20) | 1u << ('"' - 0x20) | 1u << ('<' - 0x20) |
+	    1u << ('>' - 0x20) | 1u << (';' - 0x20);
+
+	if (v[0] == ' ' || v[0] == '#' || v[n - 1] == ' ')
+		return true;
+	for (size_t k = 0; k < n; k++) {
+		unsigned c = v[k];
+
+		if (c == '\\' ||
+		    (c >= 0x20 && c < 0x40 && (special >> (c - 0x20) & 1u)))
+			return true;
+	}
+	return false;
+}
+
+/*
  * Prints the <n> attributes <atv> as OpenSSL's X509_NAME_print_ex() does
  * with XN_FLAG_RFC2253 (last RDN first, ',' between RDNs and '+' inside
  * one, short names, ,+"\<>; escaped, and a '#' or ' ' first or a ' '
@@ -1289,6 +1314,11 @@ ocsp_response_print_name(
 		for (const char *s = atv[i].name; *s != '\0'; s++)
 			ocsp_response_put(out, cap, &len, *s);
 		ocsp_response_put(out, cap, &len, '=');
+		if (vn > 0 && len + vn < cap && !ocsp_response_escapes(v, vn)) {
+			memcpy(out + len, v, vn);
+			len += vn;
+			continue;
+		}
 		for (size_t k = 0; k < vn; k++) {
 			char c = (char)v[k];
 			bool esc = c == ',' || c == '+' || c == '"' ||
@@ -1318,6 +1348,41 @@ ocsp_response_days(int64_t y, int64_t m, int64_t d)
 	yoe = y - era * 400;
 	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/*
+ * Writes GeneralizedTime content <t>, which ocsp_response_gentime()
+ * accepted, as ocsp_response_format_time() does into <out> (may be NULL)
+ * and its time_t into *when (may be NULL): the second pass's reading of
+ * a time the first checked.
+ */
+static void
+ocsp_response_gentime_put(
+    struct der_cursor t, char out[OCSP_RESPONSE_TIME_LEN], time_t *when)
+{
+	const unsigned char *p = t.p;
+	int v[7];
+
+	if (out != NULL) {
+		/* "YYYY-MM-DDTHH:MM:SSZ" from the digits as they stand. */
+		const char *sep = "--T::Z";
+
+		memcpy(out, p, 4);
+		for (int i = 2; i < 7; i++) {
+			out[3 * i - 2] = sep[i - 2];
+			out[3 * i - 1] = (char)p[2 * i];
+			out[3 * i] = (char)p[2 * i + 1];
+		}
+		out[19] = 'Z';
+		out[20] = '\0';
+	}
+	if (when == NULL)
+		return;
+	for (int i = 0; i < 7; i++)
+		v[i] = (p[2 * i] - '0') * 10 + (p[2 * i + 1] - '0');
+	*when =
+	    (time_t)(ocsp_response_days(v[0] * 100 + v[1], v[2], v[3]) * 86400 +
+	        v[4] * 3600 + v[5] * 60 + v[6]);
 }
 
 /*
@@ -1353,22 +1418,7 @@ ocsp_response_gentime(
 		md++;
 	if (v[3] < 1 || v[3] > md || v[4] > 23 || v[5] > 59 || v[6] > 59)
 		return false;
-	if (out != NULL) {
-		/* "YYYY-MM-DDTHH:MM:SSZ" from the digits as they stand. */
-		const char *sep = "--T::Z";
-
-		memcpy(out, p, 4);
-		for (int i = 2; i < 7; i++) {
-			out[3 * i - 2] = sep[i - 2];
-			out[3 * i - 1] = (char)p[2 * i];
-			out[3 * i] = (char)p[2 * i + 1];
-		}
-		out[19] = 'Z';
-		out[20] = '\0';
-	}
-	if (when != NULL)
-		*when = (time_t)(ocsp_response_days(year, v[2], v[3]) * 86400 +
-		    v[4] * 3600 + v[5] * 60 + v[6]);
+	ocsp_response_gentime_put(t, out, when);
 	return true;
 }
 
@@ -1464,9 +1514,15 @@ static bool
 ocsp_response_basic_der(
     struct der_cursor fields, struct ocsp_response_parts *out)
 {
+	static const struct der_cursor none = {NULL, 0};
 	struct der_cursor tbs, x, v, one;
 
-	memset(out, 0, sizeof(*out));
+	/*
+	 * The optional parts; the others are set, or the walk goes no
+	 * further. The name's attributes are read only as far as natv says.
+	 */
+	out->version = out->name = out->key = out->exts = none;
+	out->natv = 0;
 	if (der_next(&fields, DER_SEQUENCE, &tbs) == -1 ||
 	    der_next(&fields, DER_SEQUENCE, &out->alg) == -1 ||
 	    der_next(&fields, DER_BIT_STRING, &out->sig) == -1 ||
@@ -1598,7 +1654,7 @@ ocsp_response_walk_single(struct der_cursor one,
 		(void)der_next(&one, DER_CTX1, &x);
 		out->status = OCSP_CERT_REVOKED;
 		(void)der_next(&x, DER_GENERALIZED_TIME, &v);
-		(void)ocsp_response_gentime(v, out->revocation_time, NULL);
+		ocsp_response_gentime_put(v, out->revocation_time, NULL);
 		if (der_next(&x, DER_CTX0, &r) == 0) {
 			/* Every CRLReason fits in one content octet. */
 			(void)der_next(&r, DER_ENUMERATED, &v);
@@ -1610,10 +1666,10 @@ ocsp_response_walk_single(struct der_cursor one,
 		}
 	}
 	(void)der_next(&one, DER_GENERALIZED_TIME, &v);
-	(void)ocsp_response_gentime(v, out->this_update, NULL);
+	ocsp_response_gentime_put(v, out->this_update, NULL);
 	if (der_next(&one, DER_CTX0, &x) == 0) {
 		(void)der_next(&x, DER_GENERALIZED_TIME, &v);
-		(void)ocsp_response_gentime(v, out->next_update, next_update);
+		ocsp_response_gentime_put(v, out->next_update, next_update);
 	}
 	return NULL;
 }
@@ -1820,7 +1876,7 @@ ocsp_response_walk(const struct ocsp_response_parts *parts,
 		ocsp_response_print_name(parts->atv, parts->natv,
 		    f->responder_name, sizeof(f->responder_name));
 	}
-	(void)ocsp_response_gentime(parts->produced, f->produced_at, NULL);
+	ocsp_response_gentime_put(parts->produced, f->produced_at, NULL);
 	for (singles = parts->singles;
 	     der_next(&singles, DER_SEQUENCE, NULL) == 0;)
 		n++;

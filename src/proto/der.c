@@ -83,13 +83,7 @@ der_depth(const unsigned char *p, size_t n, int max)
 }
 
 int
-der_peek(const struct der_cursor *c)
-{
-	return c->n > 0 ? c->p[0] : -1;
-}
-
-int
-der_next(struct der_cursor *c, unsigned tag, struct der_cursor *content)
+der_next_long(struct der_cursor *c, unsigned tag, struct der_cursor *content)
 {
 	unsigned t;
 	size_t hlen, clen;

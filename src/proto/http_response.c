@@ -108,7 +108,10 @@ http_response_on_headers_complete(llhttp_t *p)
 	/* llhttp counts content_length down as the body arrives. */
 	r->has_length = !r->chunked && (p->flags & F_CONTENT_LENGTH) != 0;
 	r->content_length = r->has_length ? p->content_length : 0;
-	http_headers_mark_hop_by_hop(&r->hs);
+	/*
+	 * No hop-by-hop marks: nothing of this head is forwarded but the
+	 * allowlist's fields, which the head for the client writes again.
+	 */
 	/* RFC 9112 6.3: these never have a body, whatever the headers say. */
 	if (r->head_request || status == 204 || status == 304)
 		return 1;
@@ -318,13 +321,16 @@ static const struct {
 
 #define HTTP_RESPONSE_NDIRECTIVES                                              \
 	(sizeof(http_response_directives) / sizeof(http_response_directives[0]))
-#define HTTP_RESPONSE_DELTA_MAX  2147483648ULL /* RFC 9111 1.2.2 */
-#define HTTP_RESPONSE_DATE_LEN   29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-#define HTTP_RESPONSE_VALUE_MAX  256
-#define HTTP_RESPONSE_EPOCH_DATE "Thu, 01 Jan 1970 00:00:00 GMT"
-#define HTTP_RESPONSE_YEAR_MIN   1970
-#define HTTP_RESPONSE_YEAR_MAX   9999
-#define HTTP_RESPONSE_TIME_END   253402300800 /* 10000-01-01 */
+#define HTTP_RESPONSE_DELTA_MAX 2147483648ULL /* RFC 9111 1.2.2 */
+#define HTTP_RESPONSE_DATE_LEN  29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+#define HTTP_RESPONSE_VALUE_MAX 256
+#define HTTP_RESPONSE_YEAR_MIN  1970
+#define HTTP_RESPONSE_YEAR_MAX  9999
+#define HTTP_RESPONSE_TIME_END  253402300800 /* 10000-01-01 */
+
+/* Appends the literal <s>. */
+#define HTTP_RESPONSE_PUT_LIT(out, cap, off, s)                                \
+	http_put((out), (cap), (off), (s), sizeof(s) - 1)
 
 static const char *const http_response_months[] = {"Jan", "Feb", "Mar", "Apr",
     "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -622,11 +628,12 @@ http_response_date(const struct http_span *v, time_t *out)
 		return -1;
 	if (tm.tm_sec == 60)
 		tm.tm_sec = 59; /* a leap second, as the second before */
-	tm.tm_mday = day;
-	tm.tm_year = year - 1900;
-	t = timegm(&tm);
-	/* timegm() normalizes: 31 Feb comes back as another day. */
-	if (t == (time_t)-1 || tm.tm_mday != day)
+	/* civil_time() refuses a day the month does not have (31 Feb). */
+	t = civil_time(
+	    year, tm.tm_mon + 1, day, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (t == 0 &&
+	    (year != 1970 || tm.tm_mon != 0 || day != 1 || tm.tm_hour != 0 ||
+	        tm.tm_min != 0 || tm.tm_sec != 0))
 		return -1;
 	*out = t;
 	return 0;
@@ -697,14 +704,74 @@ http_response_drop(struct http_response_dropped *d, const struct http_header *h)
 	d->bytes += h->name.len + h->value.len;
 }
 
-/* True when <h> is one of the fields the framing of the answer replaces. */
+/* The upstream's fields a rebuilt head may carry, by name. */
+enum http_response_field {
+	HTTP_RESPONSE_OTHER,
+	HTTP_RESPONSE_FRAMING, /* replaced by the framing of the answer */
+	HTTP_RESPONSE_CONTENT_TYPE,
+	HTTP_RESPONSE_CACHE_CONTROL,
+	HTTP_RESPONSE_ETAG,
+	HTTP_RESPONSE_DATE,
+	HTTP_RESPONSE_LAST_MODIFIED,
+	HTTP_RESPONSE_EXPIRES,
+};
+
+/*
+ * True when field name <n> is <lower> (of letters and '-', as long as
+ * <n>) but for case. A name is a token: no CR, the only octet besides
+ * '-' that is '-' once 0x20 is set.
+ */
 static bool
-http_response_framing_field(const struct http_header *h)
+http_response_name_is(const struct http_span *n, const char *lower)
 {
-	return http_span_eq(&h->name, "content-length") ||
-	    http_span_eq(&h->name, "transfer-encoding") ||
-	    http_span_eq(&h->name, "connection") ||
-	    http_span_eq(&h->name, "keep-alive");
+	for (size_t i = 0; i < n->len; i++)
+		if ((n->p[i] | 0x20) != lower[i])
+			return false;
+	return true;
+}
+
+/* Which of them field name <n> (any case) is, by its length first. */
+static enum http_response_field
+http_response_field_of(const struct http_span *n)
+{
+	switch (n->len) {
+	case 4:
+		if (http_response_name_is(n, "date"))
+			return HTTP_RESPONSE_DATE;
+		if (http_response_name_is(n, "etag"))
+			return HTTP_RESPONSE_ETAG;
+		break;
+	case 7:
+		if (http_response_name_is(n, "expires"))
+			return HTTP_RESPONSE_EXPIRES;
+		break;
+	case 10:
+		if (http_response_name_is(n, "connection") ||
+		    http_response_name_is(n, "keep-alive"))
+			return HTTP_RESPONSE_FRAMING;
+		break;
+	case 12:
+		if (http_response_name_is(n, "content-type"))
+			return HTTP_RESPONSE_CONTENT_TYPE;
+		break;
+	case 13:
+		if (http_response_name_is(n, "cache-control"))
+			return HTTP_RESPONSE_CACHE_CONTROL;
+		if (http_response_name_is(n, "last-modified"))
+			return HTTP_RESPONSE_LAST_MODIFIED;
+		break;
+	case 14:
+		if (http_response_name_is(n, "content-length"))
+			return HTTP_RESPONSE_FRAMING;
+		break;
+	case 17:
+		if (http_response_name_is(n, "transfer-encoding"))
+			return HTTP_RESPONSE_FRAMING;
+		break;
+	default:
+		break;
+	}
+	return HTTP_RESPONSE_OTHER;
 }
 
 /* Appends "Name: value\r\n". */
@@ -722,95 +789,173 @@ http_response_put_field(char *out, size_t cap, size_t *off, const char *name,
 }
 
 /*
- * The allowlisted fields of <r>, each checked and written in its
- * canonical form; *d counts the rest.
+ * Appends <name> (<nlen> bytes, its ": " with it), the IMF-fixdate of
+ * <t> (1970..9999) and CRLF.
  */
 static int
-http_response_put_fields(const struct http_response *r,
-    struct http_response_dropped *d, char *out, size_t cap, size_t *off)
+http_response_put_imf(char *out, size_t cap, size_t *off, const char *name,
+    size_t nlen, int64_t t)
 {
-	bool seen[HTTP_RESPONSE_NDIRECTIVES] = {false};
-	uint64_t values[HTTP_RESPONSE_NDIRECTIVES] = {0};
-	char cc[HTTP_RESPONSE_VALUE_MAX];
-	const char *ctype = NULL;
-	const struct http_span *etag = NULL;
-	bool have_date = false, have_expires = false, have_lm = false;
-	bool have_cc = false;
-	char date[HTTP_RESPONSE_DATE_LEN + 1];
-	char expires[HTTP_RESPONSE_DATE_LEN + 1];
-	char lm[HTTP_RESPONSE_DATE_LEN + 1];
-	size_t cclen;
-	int rc = 0;
+	char *p;
 
+	/* The date's NUL lands where the CRLF goes. */
+	if (cap - *off < nlen + HTTP_RESPONSE_DATE_LEN + 2)
+		return -1;
+	p = out + *off;
+	memcpy(p, name, nlen);
+	http_response_date_write((time_t)t, p + nlen);
+	memcpy(p + nlen + HTTP_RESPONSE_DATE_LEN, "\r\n", 2);
+	*off += nlen + HTTP_RESPONSE_DATE_LEN + 2;
+	return 0;
+}
+
+/* http_response_put_imf() of the literal <name>. */
+#define HTTP_RESPONSE_PUT_IMF(out, cap, off, name, t)                          \
+	http_response_put_imf(                                                 \
+	    (out), (cap), (off), (name), sizeof(name) - 1, (t))
+
+/* http_response_put_imf() if <t> is 1970..9999 but the epoch itself. */
+#define HTTP_RESPONSE_PUT_DATE(out, cap, off, name, t)                         \
+	((t) > 0 && (t) < HTTP_RESPONSE_TIME_END                               \
+	        ? HTTP_RESPONSE_PUT_IMF(out, cap, off, name, t)                \
+	        : 0)
+
+/* What a rebuilt head keeps of the upstream's fields, canonical. */
+struct http_response_kept {
+	const char *ctype;
+	const struct http_span *etag;
+	bool have_cc, have_date, have_lm, have_expires;
+	bool seen[HTTP_RESPONSE_NDIRECTIVES];
+	uint64_t values[HTTP_RESPONSE_NDIRECTIVES];
+	time_t date, lm, expires; /* 1970..9999; an Expires not a date: 0 */
+};
+
+/*
+ * Date field <h>'s value <v> into *t (0, the epoch, for a value that is
+ * no date, when <epoch>); counts <h> in *d unless it is the IMF-fixdate
+ * of *t already. Returns false, with nothing counted, for a value that
+ * is no date when not <epoch>.
+ */
+static bool
+http_response_keep_date(const struct http_header *h, bool epoch, time_t *t,
+    struct http_response_dropped *d)
+{
+	/* The weekdays by days since 1970 modulo 7. */
+	static const char wdays[7][4] = {
+	    "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"};
+	const struct http_span *v = &h->value;
+	bool same;
+
+	if (http_response_date(v, t) == 0) {
+		/*
+		 * 29 octets that read as a date are an IMF-fixdate: written
+		 * again as they came but for the weekday, which is not
+		 * trusted, and a leap second, written as :59.
+		 */
+		same = v->len == HTTP_RESPONSE_DATE_LEN &&
+		    memcmp(v->p, wdays[*t / 86400 % 7], 3) == 0 &&
+		    memcmp(v->p + 23, "60", 2) != 0;
+	} else if (epoch) {
+		*t = 0;
+		same = false; /* the epoch's own text reads as a date */
+	} else {
+		return false;
+	}
+	if (!same)
+		http_response_drop(d, h);
+	return true;
+}
+
+/*
+ * Reads the allowlisted fields of <r> into <k>, each checked and in its
+ * canonical form; *d counts the rest, and those rewritten.
+ */
+static void
+http_response_keep(const struct http_response *r,
+    struct http_response_dropped *d, struct http_response_kept *k)
+{
+	memset(k, 0, sizeof(*k));
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
 		const struct http_span *v = &h->value;
-		time_t t;
+		bool kept = false;
 
-		if (http_response_framing_field(h))
+		switch (http_response_field_of(&h->name)) {
+		case HTTP_RESPONSE_FRAMING:
 			continue;
-		if (http_span_eq(&h->name, "content-type") && ctype == NULL &&
-		    r->status != 304 &&
-		    (ctype = http_response_media_type(v)) != NULL) {
-			if (v->len != strlen(ctype) ||
-			    memcmp(v->p, ctype, v->len) != 0)
+		case HTTP_RESPONSE_CONTENT_TYPE:
+			if (k->ctype != NULL || r->status == 304 ||
+			    (k->ctype = http_response_media_type(v)) == NULL)
+				break;
+			if (v->len != strlen(k->ctype) ||
+			    memcmp(v->p, k->ctype, v->len) != 0)
 				http_response_drop(d, h);
-		} else if (http_span_eq(&h->name, "cache-control")) {
-			if (http_response_directives_read(v, seen, values))
+			kept = true;
+			break;
+		case HTTP_RESPONSE_CACHE_CONTROL:
+			if (http_response_directives_read(
+			        v, k->seen, k->values))
 				http_response_drop(d, h);
-			have_cc = true;
-		} else if (http_span_eq(&h->name, "etag") && etag == NULL &&
-		    http_response_etag_ok(v)) {
-			etag = v;
-		} else if (http_span_eq(&h->name, "date") && !have_date &&
-		    http_response_date(v, &t) == 0) {
-			have_date = true;
-			http_response_date_write(t, date);
-			if (v->len != HTTP_RESPONSE_DATE_LEN ||
-			    memcmp(v->p, date, v->len) != 0)
-				http_response_drop(d, h);
-		} else if (http_span_eq(&h->name, "last-modified") &&
-		    !have_lm && http_response_date(v, &t) == 0) {
-			have_lm = true;
-			http_response_date_write(t, lm);
-			if (v->len != HTTP_RESPONSE_DATE_LEN ||
-			    memcmp(v->p, lm, v->len) != 0)
-				http_response_drop(d, h);
-		} else if (http_span_eq(&h->name, "expires") && !have_expires) {
+			k->have_cc = kept = true;
+			break;
+		case HTTP_RESPONSE_ETAG:
+			if (k->etag == NULL && http_response_etag_ok(v)) {
+				k->etag = v;
+				kept = true;
+			}
+			break;
+		case HTTP_RESPONSE_DATE:
+			kept = !k->have_date &&
+			    http_response_keep_date(h, false, &k->date, d);
+			k->have_date = k->have_date || kept;
+			break;
+		case HTTP_RESPONSE_LAST_MODIFIED:
+			kept = !k->have_lm &&
+			    http_response_keep_date(h, false, &k->lm, d);
+			k->have_lm = k->have_lm || kept;
+			break;
+		case HTTP_RESPONSE_EXPIRES:
 			/* RFC 9111 5.3: an invalid date means "expired". */
-			have_expires = true;
-			if (http_response_date(v, &t) == 0)
-				http_response_date_write(t, expires);
-			else
-				memcpy(expires, HTTP_RESPONSE_EPOCH_DATE,
-				    sizeof(HTTP_RESPONSE_EPOCH_DATE));
-			if (v->len != HTTP_RESPONSE_DATE_LEN ||
-			    memcmp(v->p, expires, v->len) != 0)
-				http_response_drop(d, h);
-		} else {
-			http_response_drop(d, h);
+			kept = !k->have_expires &&
+			    http_response_keep_date(h, true, &k->expires, d);
+			k->have_expires = k->have_expires || kept;
+			break;
+		case HTTP_RESPONSE_OTHER:
+			break;
 		}
+		if (!kept)
+			http_response_drop(d, h);
 	}
-	if (ctype != NULL)
+}
+
+/* Writes the fields <k> kept, in the order of a rebuilt head. */
+static int
+http_response_put_kept(
+    const struct http_response_kept *k, char *out, size_t cap, size_t *off)
+{
+	char cc[HTTP_RESPONSE_VALUE_MAX];
+	size_t cclen;
+	int rc = 0;
+
+	if (k->ctype != NULL)
 		rc |= http_response_put_field(
-		    out, cap, off, "Content-Type", ctype, strlen(ctype));
-	if (have_cc &&
+		    out, cap, off, "Content-Type", k->ctype, strlen(k->ctype));
+	if (k->have_cc &&
 	    (cclen = http_response_directives_write(
-	         seen, values, cc, sizeof(cc))) > 0)
+	         k->seen, k->values, cc, sizeof(cc))) > 0)
 		rc |= http_response_put_field(
 		    out, cap, off, "Cache-Control", cc, cclen);
-	if (have_date)
+	if (k->have_date)
+		rc |= HTTP_RESPONSE_PUT_IMF(out, cap, off, "Date: ", k->date);
+	if (k->have_lm)
+		rc |= HTTP_RESPONSE_PUT_IMF(
+		    out, cap, off, "Last-Modified: ", k->lm);
+	if (k->have_expires)
+		rc |= HTTP_RESPONSE_PUT_IMF(
+		    out, cap, off, "Expires: ", k->expires);
+	if (k->etag != NULL)
 		rc |= http_response_put_field(
-		    out, cap, off, "Date", date, HTTP_RESPONSE_DATE_LEN);
-	if (have_lm)
-		rc |= http_response_put_field(
-		    out, cap, off, "Last-Modified", lm, HTTP_RESPONSE_DATE_LEN);
-	if (have_expires)
-		rc |= http_response_put_field(
-		    out, cap, off, "Expires", expires, HTTP_RESPONSE_DATE_LEN);
-	if (etag != NULL)
-		rc |= http_response_put_field(
-		    out, cap, off, "ETag", etag->p, etag->len);
+		    out, cap, off, "ETag", k->etag->p, k->etag->len);
 	return rc;
 }
 
@@ -838,9 +983,9 @@ http_response_put_end(const struct http_response_frame *f, int rc, char *out,
 
 	switch (f->framing) {
 	case HTTP_FRAMING_LENGTH:
-		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= HTTP_RESPONSE_PUT_LIT(out, cap, &off, "Content-Length: ");
 		rc |= http_put_uint(out, cap, &off, f->length);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+		rc |= HTTP_RESPONSE_PUT_LIT(out, cap, &off, "\r\n");
 		break;
 	case HTTP_FRAMING_CHUNKED:
 		rc |= http_put_str(
@@ -850,12 +995,28 @@ http_response_put_end(const struct http_response_frame *f, int rc, char *out,
 	case HTTP_FRAMING_CLOSE:
 		break;
 	}
-	rc |= http_put_str(out, cap, &off,
-	    keep ? "Connection: keep-alive\r\n\r\n"
-	         : "Connection: close\r\n\r\n");
+	rc |= keep ? HTTP_RESPONSE_PUT_LIT(
+	                 out, cap, &off, "Connection: keep-alive\r\n\r\n")
+	           : HTTP_RESPONSE_PUT_LIT(
+	                 out, cap, &off, "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;
+}
+
+/* Counts the upstream's status line in *d when its phrase is not ours. */
+static void
+http_response_weigh_status(
+    const struct http_response *r, int code, struct http_response_dropped *d)
+{
+	const char *phrase = http_response_phrase(code);
+
+	if (r->reason_phrase.len != strlen(phrase) ||
+	    memcmp(r->reason_phrase.p, phrase, r->reason_phrase.len) != 0 ||
+	    code != r->status) {
+		d->fields++;
+		d->bytes += r->reason_phrase.len;
+	}
 }
 
 int
@@ -864,8 +1025,8 @@ http_response_build_client(const struct http_response *r,
     char *out, size_t cap)
 {
 	struct http_response_dropped ignored;
+	struct http_response_kept k;
 	int code = http_response_client_status(r);
-	const char *phrase = http_response_phrase(code);
 	size_t off = 0;
 	int rc = 0;
 
@@ -874,19 +1035,15 @@ http_response_build_client(const struct http_response *r,
 	memset(d, 0, sizeof(*d));
 	if (f->framing == HTTP_FRAMING_CHUNKED && f->http10_client)
 		return -1; /* HTTP/1.0 has no chunked coding */
-	if (r->reason_phrase.len != strlen(phrase) ||
-	    memcmp(r->reason_phrase.p, phrase, r->reason_phrase.len) != 0 ||
-	    code != r->status) {
-		d->fields++;
-		d->bytes += r->reason_phrase.len;
-	}
+	http_response_weigh_status(r, code, d);
 	rc |= http_put_str(
 	    out, cap, &off, f->http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
 	rc |= http_put_uint(out, cap, &off, (uint64_t)code);
 	rc |= http_put_str(out, cap, &off, " ");
-	rc |= http_put_str(out, cap, &off, phrase);
+	rc |= http_put_str(out, cap, &off, http_response_phrase(code));
 	rc |= http_put_str(out, cap, &off, "\r\n");
-	rc |= http_response_put_fields(r, d, out, cap, &off);
+	http_response_keep(r, d, &k);
+	rc |= http_response_put_kept(&k, out, cap, &off);
 	return http_response_put_end(f, rc, out, cap, off);
 }
 
@@ -894,26 +1051,15 @@ void
 http_response_weigh(
     const struct http_response *r, struct http_response_dropped *d)
 {
-	struct http_response_frame f = {.framing = HTTP_FRAMING_NONE};
-	char scratch[HTTP_RESPONSE_HEAD_MAX];
+	struct http_response_kept k;
 
-	/* What the rebuild would leave out is what the judged head does. */
-	if (http_response_build_client(r, &f, d, scratch, sizeof(scratch)) < 0)
-		memset(d, 0, sizeof(*d));
-}
-
-/* Appends "Name: IMF-fixdate\r\n" for <t>, if it is 1970..9999. */
-static int
-http_response_put_date(
-    char *out, size_t cap, size_t *off, const char *name, int64_t t)
-{
-	char d[HTTP_RESPONSE_DATE_LEN + 1];
-
-	if (t <= 0 || t >= HTTP_RESPONSE_TIME_END)
-		return 0;
-	http_response_date_write((time_t)t, d);
-	return http_response_put_field(
-	    out, cap, off, name, d, HTTP_RESPONSE_DATE_LEN);
+	/*
+	 * What the rebuild would leave out is what the judged head does:
+	 * the rebuild's count, without writing its head (which always fits).
+	 */
+	memset(d, 0, sizeof(*d));
+	http_response_weigh_status(r, http_response_client_status(r), d);
+	http_response_keep(r, d, &k);
 }
 
 int
@@ -928,13 +1074,21 @@ http_response_build_judged(const struct http_response_judged *j,
 	    f->framing == HTTP_FRAMING_CLOSE ||
 	    (j->not_modified && f->framing != HTTP_FRAMING_NONE))
 		return -1;
-	rc |= http_put_str(
-	    out, cap, &off, f->http10_client ? "HTTP/1.0 " : "HTTP/1.1 ");
-	rc |= http_put_str(out, cap, &off,
-	    j->not_modified ? "304 Not Modified\r\n" : "200 OK\r\n");
-	if (!j->not_modified && j->content_type != NULL)
-		rc |= http_response_put_field(out, cap, &off, "Content-Type",
-		    j->content_type, strlen(j->content_type));
+	if (j->not_modified)
+		rc |= f->http10_client ? HTTP_RESPONSE_PUT_LIT(out, cap, &off,
+		                             "HTTP/1.0 304 Not Modified\r\n")
+		                       : HTTP_RESPONSE_PUT_LIT(out, cap, &off,
+		                             "HTTP/1.1 304 Not Modified\r\n");
+	else
+		rc |= f->http10_client ? HTTP_RESPONSE_PUT_LIT(out, cap, &off,
+		                             "HTTP/1.0 200 OK\r\n")
+		                       : HTTP_RESPONSE_PUT_LIT(out, cap, &off,
+		                             "HTTP/1.1 200 OK\r\n");
+	if (!j->not_modified && j->content_type != NULL) {
+		rc |= HTTP_RESPONSE_PUT_LIT(out, cap, &off, "Content-Type: ");
+		rc |= http_put_str(out, cap, &off, j->content_type);
+		rc |= HTTP_RESPONSE_PUT_LIT(out, cap, &off, "\r\n");
+	}
 	if (j->expires > 0 && j->expires < HTTP_RESPONSE_TIME_END) {
 		/* RFC 5019 6.2's directives, max-age up to the next update. */
 		uint64_t age = j->date > 0 && j->expires > j->date
@@ -943,19 +1097,20 @@ http_response_build_judged(const struct http_response_judged *j,
 
 		if (j->fresh_max > 0 && age > (uint64_t)j->fresh_max)
 			age = (uint64_t)j->fresh_max;
-		rc |= http_put_str(out, cap, &off, "Cache-Control: max-age=");
+		rc |= HTTP_RESPONSE_PUT_LIT(
+		    out, cap, &off, "Cache-Control: max-age=");
 		rc |= http_put_uint(out, cap, &off, age);
-		rc |= http_put_str(out, cap, &off,
+		rc |= HTTP_RESPONSE_PUT_LIT(out, cap, &off,
 		    ", public, no-transform, must-revalidate\r\n");
 	} else if (j->last_modified > 0) {
-		rc |=
-		    http_put_str(out, cap, &off, "Cache-Control: no-cache\r\n");
+		rc |= HTTP_RESPONSE_PUT_LIT(
+		    out, cap, &off, "Cache-Control: no-cache\r\n");
 	}
-	rc |= http_response_put_date(out, cap, &off, "Date", j->date);
-	rc |= http_response_put_date(out, cap, &off, "Last-Modified",
+	rc |= HTTP_RESPONSE_PUT_DATE(out, cap, &off, "Date: ", j->date);
+	rc |= HTTP_RESPONSE_PUT_DATE(out, cap, &off, "Last-Modified: ",
 	    j->date > 0 && j->last_modified > j->date ? j->date
 	                                              : j->last_modified);
-	rc |= http_response_put_date(out, cap, &off, "Expires", j->expires);
+	rc |= HTTP_RESPONSE_PUT_DATE(out, cap, &off, "Expires: ", j->expires);
 	return http_response_put_end(f, rc, out, cap, off);
 }
 

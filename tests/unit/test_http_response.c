@@ -630,6 +630,38 @@ static const struct client_case client_cases[] = {
                "Last-Modifiedyesterday"
                "Expires0") -
             1},
+    {"the epoch is a date; a wrong weekday is written again",
+        S(R200 "Date: " EPOCH "\r\n"
+               "Last-Modified: Mon, 06 Nov 1994 08:49:37 GMT\r\n"
+               "Expires: Sat, 29 Feb 2025 00:00:00 GMT\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Date: " EPOCH "\r\n"
+               "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+               "Expires: " EPOCH "\r\n" CL0 KA),
+        2,
+        sizeof("Last-ModifiedMon, 06 Nov 1994 08:49:37 GMT"
+               "ExpiresSat, 29 Feb 2025 00:00:00 GMT") -
+            1},
+    {"a leap second on the right weekday is written as :59",
+        S(R200 "Expires: Tue, 29 Feb 2028 23:59:60 GMT\r\n"
+               "Last-Modified: Tue, 29 Feb 2028 23:59:59 GMT\r\n\r\n"),
+        false, KEEP0,
+        S(R200 "Last-Modified: Tue, 29 Feb 2028 23:59:59 GMT\r\n"
+               "Expires: Tue, 29 Feb 2028 23:59:59 GMT\r\n" CL0 KA),
+        1, sizeof("ExpiresTue, 29 Feb 2028 23:59:60 GMT") - 1},
+    {"field names in any case, the first of each kept",
+        S(R200 "DATE: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+               "date: Mon, 07 Nov 1994 08:49:37 GMT\r\n"
+               "content-TYPE: application/ocsp-response\r\n"
+               "Content-Type: text/plain\r\nETAG: \"a\"\r\n"
+               "ETag: \"b\"\r\nCONTENT-LENGTH: 0\r\n"
+               "Expires: x\r\nExpires: y\r\n\r\n"),
+        false, KEEP0,
+        S(R200 OCT DATE "Expires: " EPOCH "\r\nETag: \"a\"\r\n" CL0 KA), 5,
+        sizeof("dateMon, 07 Nov 1994 08:49:37 GMT"
+               "Content-Typetext/plainETag\"b\"Expiresx"
+               "Expiresy") -
+            1},
     {"a date in the data alphabet",
         S(R200 "Date: Sun, 06 Nov 1994 08:49:37 GMTX\r\n\r\n"), false, KEEP0,
         S(R200 CL0 KA), 1, sizeof("DateSun, 06 Nov 1994 08:49:37 GMTX") - 1},
@@ -686,6 +718,13 @@ test_build_client(void)
 		CHECKF(d.fields == c->dropped_fields &&
 		        d.bytes == c->dropped_bytes,
 		    "%s: dropped %u fields, %llu bytes", c->name, d.fields,
+		    (unsigned long long)d.bytes);
+		/* The count without the head is the same. */
+		memset(&d, 0xa5, sizeof(d));
+		http_response_weigh(&r, &d);
+		CHECKF(d.fields == c->dropped_fields &&
+		        d.bytes == c->dropped_bytes,
+		    "%s: weighed %u fields, %llu bytes", c->name, d.fields,
 		    (unsigned long long)d.bytes);
 		for (size_t cap = 0; n > 0 && cap < (size_t)n; cap++) {
 			char *small = malloc(cap > 0 ? cap : 1);

@@ -1,7 +1,8 @@
 /*
  * The memo: a value comes back only for exactly the same key bytes (both
- * parts), a new key takes over its slot, long keys are not kept, and a
- * slot's buffer grows and shrinks with its keys without leaking.
+ * parts), two keys of one set both stay, a third takes the slot written
+ * longer ago, the same key written again keeps its slot, long keys are not
+ * kept, and a slot's buffer grows and shrinks with its keys without leaking.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,5 +69,44 @@ main(void)
 	}
 	memo_free(m);
 	memo_free(NULL);
+	/* One set of two slots: which keys a run of writes leaves. */
+	{
+		static const struct {
+			const char *puts; /* keys written in turn */
+			const char *stay; /* keys found afterwards */
+			const char *gone; /* keys not found */
+		} cases[] = {
+		    {"A", "A", "BC"},
+		    {"AB", "AB", "C"},
+		    {"ABC", "BC", "A"},
+		    {"ABA", "AB", "C"},
+		    {"ABAC", "AC", "B"},
+		    {"ABCD", "CD", "AB"},
+		    {"ABBBC", "BC", "A"},
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct memo *two = memo_new(1, 64, sizeof(int), 7);
+
+			CHECK(two != NULL);
+			for (const char *k = cases[i].puts; *k != '\0'; k++) {
+				int val = *k;
+
+				memo_put(two, k, 1, NULL, 0, &val);
+			}
+			for (const char *k = cases[i].stay; *k != '\0'; k++) {
+				int val = 0;
+
+				CHECK(
+				    (p = memo_get(two, k, 1, NULL, 0)) != NULL);
+				if (p != NULL)
+					memcpy(&val, p, sizeof(val));
+				CHECK(val == *k);
+			}
+			for (const char *k = cases[i].gone; *k != '\0'; k++)
+				CHECK(memo_get(two, k, 1, NULL, 0) == NULL);
+			memo_free(two);
+		}
+	}
 	return check_done();
 }

@@ -1082,6 +1082,7 @@ struct t_hand {
 	bool good;      /* good instead of revoked */
 	size_t key_len; /* 0: 20 */
 	size_t cn_len;  /* nonzero: responder byName, CN of that length */
+	const char *cn; /* else, non-NULL: responder byName, this CN */
 	const char *revoked_at, *this_update, *next_update, *produced_at;
 	const char *id_md;  /* certID hash algorithm; NULL: sha1 */
 	const char *serial; /* certID serial (hex, BN syntax); NULL: "1001" */
@@ -1137,11 +1138,14 @@ hand_build(struct dbuf *out, X509 *ca, const struct t_hand *t)
 	memset(fill, 'a', sizeof(fill));
 	a.n = 0;
 	b.n = 0;
-	if (t->cn_len > 0) {
+	if (t->cn_len > 0 || t->cn != NULL) {
 		struct dbuf atv = {0}, set = {0};
 
 		tlv(&atv, 0x06, cn, sizeof(cn));
-		tlv(&atv, 0x0c, fill, t->cn_len);
+		if (t->cn_len > 0)
+			tlv(&atv, 0x0c, fill, t->cn_len);
+		else
+			tlv(&atv, 0x0c, t->cn, strlen(t->cn));
 		tlv(&set, 0x30, atv.d, atv.n);
 		tlv(&b, 0x31, set.d, set.n);
 		tlv(&a, 0x30, b.d, b.n);
@@ -1320,6 +1324,33 @@ test_hand_built(const struct pki *p)
 		        (got != NULL && t->want_reason != NULL &&
 		            strcmp(got, t->want_reason) == 0),
 		    "%s: reason %s", t->name, got ? got : "(null)");
+	}
+
+	/* A responder's name printed as OpenSSL prints it (RFC 2253). */
+	{
+		static const struct {
+			const char *cn, *printed;
+		} names[] = {
+		    {"plain", "CN=plain"},
+		    {"x", "CN=x"},
+		    {"#", "CN=#"},
+		    {" ", "CN=\\ "},
+		    {"a,b+c", "CN=a\\,b\\+c"},
+		    {"q\"u<o>t;e\\", "CN=q\\\"u\\<o\\>t\\;e\\\\"},
+		    {"#lead", "CN=\\#lead"},
+		    {" lead and trail ", "CN=\\ lead and trail\\ "},
+		    {"in # side", "CN=in # side"},
+		};
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			hand_build(&der, p->ca,
+			    &(struct t_hand){.good = true, .cn = names[i].cn});
+			expect(names[i].cn, der.d, der.n, &rf, REASON_NONE,
+			    NULL, &f);
+			CHECKF(strcmp(f.responder_name, names[i].printed) == 0,
+			    "name '%s' printed '%s'", names[i].cn,
+			    f.responder_name);
+		}
 	}
 
 	/* What the times read as. */
