@@ -23,9 +23,47 @@ struct http_span {
 	size_t len;
 };
 
+/*
+ * The field names ocspgate acts on, told apart once per field
+ * (http_field_of()) so that no later check compares names again.
+ */
+enum http_field {
+	HTTP_FIELD_OTHER = 0, /* any name not below */
+	HTTP_FIELD_ACCEPT,
+	HTTP_FIELD_ACCEPT_ENCODING,
+	HTTP_FIELD_ACCEPT_LANGUAGE,
+	HTTP_FIELD_CACHE_CONTROL,
+	HTTP_FIELD_CONNECTION,
+	HTTP_FIELD_CONTENT_LENGTH,
+	HTTP_FIELD_CONTENT_TYPE,
+	HTTP_FIELD_EXPECT,
+	HTTP_FIELD_HOST,
+	HTTP_FIELD_IF_MODIFIED_SINCE,
+	HTTP_FIELD_IF_NONE_MATCH,
+	HTTP_FIELD_KEEP_ALIVE,
+	HTTP_FIELD_PRAGMA,
+	HTTP_FIELD_PROXY_AUTHENTICATE,
+	HTTP_FIELD_PROXY_AUTHORIZATION,
+	HTTP_FIELD_PROXY_CONNECTION,
+	HTTP_FIELD_TE,
+	HTTP_FIELD_TRAILER,
+	HTTP_FIELD_TRANSFER_ENCODING,
+	HTTP_FIELD_UPGRADE,
+	HTTP_FIELD_USER_AGENT,
+	HTTP_FIELD_VIA,
+	HTTP_FIELD_COUNT
+};
+
+/*
+ * The enum http_field of the field name of <len> bytes at <name>, case
+ * aside (ASCII), or HTTP_FIELD_OTHER.
+ */
+enum http_field http_field_of(const char *name, size_t len);
+
 struct http_header {
 	struct http_span name;
 	struct http_span value;
+	uint8_t name_id; /* enum http_field of <name>, once the field ends */
 	bool hop_by_hop; /* not forwarded upstream */
 	/* Set by the request filter (http_filter.c) for requests only. */
 	bool forward;         /* goes upstream, as <out> */
@@ -56,8 +94,9 @@ int http_headers_add_name(
 int http_headers_add_value(
     struct http_headers *hs, const char *at, size_t len, const char **detail);
 /*
- * Ends the current field, trimming its value of OWS. Returns the field,
- * or NULL with *detail set when it has no name.
+ * Ends the current field, trimming its value of OWS and naming it
+ * (name_id). Returns the field, or NULL with *detail set when it has no
+ * name.
  */
 struct http_header *http_headers_value_done(
     struct http_headers *hs, const char **detail);

@@ -738,6 +738,15 @@ http_filter_field_name(const struct http_header *h)
 	return http_filter_fields[h->field].name;
 }
 
+const char *
+http_filter_field_name_len(const struct http_header *h, size_t *len)
+{
+	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
+		return NULL;
+	*len = http_filter_fields[h->field].name_len;
+	return http_filter_fields[h->field].name;
+}
+
 size_t
 http_filter_rows(void)
 {

@@ -13,53 +13,90 @@
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
-/* A field name in a list, with its length. */
-struct http_name {
-	const char *s;
-	size_t len;
-};
+/* True when the <n> bytes at <p> are <lower> but for ASCII case. */
+static bool
+http_lower_eq(const char *p, const char *lower, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
 
-#define HTTP_NAME(lit)                                                         \
-	{                                                                      \
-		lit, sizeof(lit) - 1                                           \
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c != (unsigned char)lower[i])
+			return false;
 	}
+	return true;
+}
 
-/* Headers never forwarded, besides those named in Connection. */
-static const struct http_name http_hop_by_hop[] = {
-    HTTP_NAME("connection"),
-    HTTP_NAME("keep-alive"),
-    HTTP_NAME("proxy-connection"),
-    HTTP_NAME("proxy-authorization"),
-    HTTP_NAME("proxy-authenticate"),
-    HTTP_NAME("te"),
-    HTTP_NAME("trailer"),
-    HTTP_NAME("transfer-encoding"),
-    HTTP_NAME("upgrade"),
-};
-
-/* Request fields ocspgate rebuilds rather than copies. */
-static const struct http_name http_rebuilt[] = {
-    HTTP_NAME("host"),
-    HTTP_NAME("content-length"),
-    HTTP_NAME("expect"),
+/* The names of enum http_field, lower case, by length. */
+static const struct http_field_name {
+	const char *lower;
+	enum http_field id;
+} http_field_names[] = {
+    {"te", HTTP_FIELD_TE},
+    {"via", HTTP_FIELD_VIA},
+    {"host", HTTP_FIELD_HOST},
+    {"accept", HTTP_FIELD_ACCEPT},
+    {"expect", HTTP_FIELD_EXPECT},
+    {"pragma", HTTP_FIELD_PRAGMA},
+    {"trailer", HTTP_FIELD_TRAILER},
+    {"upgrade", HTTP_FIELD_UPGRADE},
+    {"connection", HTTP_FIELD_CONNECTION},
+    {"keep-alive", HTTP_FIELD_KEEP_ALIVE},
+    {"user-agent", HTTP_FIELD_USER_AGENT},
+    {"content-type", HTTP_FIELD_CONTENT_TYPE},
+    {"cache-control", HTTP_FIELD_CACHE_CONTROL},
+    {"if-none-match", HTTP_FIELD_IF_NONE_MATCH},
+    {"content-length", HTTP_FIELD_CONTENT_LENGTH},
+    {"accept-encoding", HTTP_FIELD_ACCEPT_ENCODING},
+    {"accept-language", HTTP_FIELD_ACCEPT_LANGUAGE},
+    {"proxy-connection", HTTP_FIELD_PROXY_CONNECTION},
+    {"if-modified-since", HTTP_FIELD_IF_MODIFIED_SINCE},
+    {"transfer-encoding", HTTP_FIELD_TRANSFER_ENCODING},
+    {"proxy-authenticate", HTTP_FIELD_PROXY_AUTHENTICATE},
+    {"proxy-authorization", HTTP_FIELD_PROXY_AUTHORIZATION},
 };
 
 /*
- * Whether <name> is one of the <n> in <list>, case aside. The lengths
- * come with the list: each field of every request and answer is looked
- * up here, and most differ in length from most names.
+ * For each length, the first of http_field_names[] at least that long:
+ * the names of length n are those from [n] up to [n + 1].
  */
-static bool
-http_name_in(
-    const struct http_span *name, const struct http_name *list, size_t n)
+#define HTTP_FIELD_NAME_MAX 19
+static const uint8_t http_field_by_len[HTTP_FIELD_NAME_MAX + 2] = {
+    0, 0, 0, 1, 2, 3, 3, 6, 8, 8, 8, 11, 11, 12, 14, 15, 17, 18, 20, 21, 22};
+
+enum http_field
+http_field_of(const char *name, size_t len)
 {
-	for (size_t k = 0; k < n; k++) {
-		if (name->len == list[k].len &&
-		    strncasecmp(name->p, list[k].s, list[k].len) == 0)
-			return true;
+	if (len > HTTP_FIELD_NAME_MAX)
+		return HTTP_FIELD_OTHER;
+	for (size_t k = http_field_by_len[len]; k < http_field_by_len[len + 1];
+	     k++) {
+		if (http_lower_eq(name, http_field_names[k].lower, len))
+			return http_field_names[k].id;
 	}
-	return false;
+	return HTTP_FIELD_OTHER;
 }
+
+#define HTTP_FIELD_BIT(id) (1u << (id))
+
+/* Headers never forwarded, besides those named in Connection. */
+#define HTTP_HOP_BY_HOP                                                        \
+	(HTTP_FIELD_BIT(HTTP_FIELD_CONNECTION) |                               \
+	    HTTP_FIELD_BIT(HTTP_FIELD_KEEP_ALIVE) |                            \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_CONNECTION) |                      \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_AUTHORIZATION) |                   \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_AUTHENTICATE) |                    \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TE) |                                    \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TRAILER) |                               \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TRANSFER_ENCODING) |                     \
+	    HTTP_FIELD_BIT(HTTP_FIELD_UPGRADE))
+
+/* Request fields ocspgate rebuilds rather than copies. */
+#define HTTP_REBUILT                                                           \
+	(HTTP_FIELD_BIT(HTTP_FIELD_HOST) |                                     \
+	    HTTP_FIELD_BIT(HTTP_FIELD_CONTENT_LENGTH) |                        \
+	    HTTP_FIELD_BIT(HTTP_FIELD_EXPECT))
 
 static int
 http_request_fail(struct http_request *r, enum reason why, const char *detail)
@@ -211,6 +248,7 @@ http_headers_value_done(struct http_headers *hs, const char **detail)
 	h = &hs->h[hs->n - 1];
 	hs->state = HTTP_HEADERS_BETWEEN;
 	h->value = http_span_trim(h->value);
+	h->name_id = (uint8_t)http_field_of(h->name.p, h->name.len);
 	return h;
 }
 
@@ -273,24 +311,32 @@ http_request_on_header_value_complete(llhttp_t *p)
 	if (h == NULL)
 		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
 
-	if (http_span_eq(&h->name, "host")) {
+	switch (h->name_id) {
+	case HTTP_FIELD_HOST:
 		if (r->host_hdr != -1)
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "more than one Host header");
 		r->host_hdr = i;
-	} else if (http_span_eq(&h->name, "content-type")) {
+		break;
+	case HTTP_FIELD_CONTENT_TYPE:
 		if (r->ctype_hdr != -1)
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "more than one Content-Type header");
 		r->ctype_hdr = i;
-	} else if (http_span_eq(&h->name, "user-agent")) {
+		break;
+	case HTTP_FIELD_USER_AGENT:
 		if (r->ua_hdr == -1)
 			r->ua_hdr = i;
-	} else if (http_span_eq(&h->name, "expect")) {
-		if (!http_span_eq(&h->value, "100-continue"))
+		break;
+	case HTTP_FIELD_EXPECT:
+		if (h->value.len != 12 ||
+		    !http_lower_eq(h->value.p, "100-continue", 12))
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "unsupported Expect header");
 		r->expect_continue = true;
+		break;
+	default:
+		break;
 	}
 	return 0;
 }
@@ -407,9 +453,13 @@ http_path_has_dot_segment(struct http_span path)
 		const char *seg = ++p; /* past '/' */
 		size_t dots = 0, n;
 
-		while (p < end && *p != '/')
-			p++;
+		p = memchr(seg, '/', (size_t)(end - seg));
+		if (p == NULL)
+			p = end;
 		n = (size_t)(p - seg);
+		/* Most segments are neither dots nor escapes of them. */
+		if (n == 0 || n > 6 || (seg[0] != '.' && seg[0] != '%'))
+			continue;
 		for (size_t i = 0; i < n;) {
 			if (seg[i] == '.') {
 				dots++;
@@ -476,8 +526,8 @@ http_request_parse_target(struct http_request *r)
 		return http_request_fail(
 		    r, REASON_HTTP_MALFORMED, "fragment in target");
 	r->path.p = p;
-	while (p < end && *p != '?')
-		p++;
+	if ((p = memchr(p, '?', (size_t)(end - p))) == NULL)
+		p = end;
 	r->path.len = (size_t)(p - r->path.p);
 	if (p < end) {
 		r->query.p = p + 1;
@@ -493,19 +543,40 @@ http_request_parse_target(struct http_request *r)
 	return 0;
 }
 
+/*
+ * Marks the fields named <t> hop-by-hop: those of its enum http_field,
+ * or for a name of none, those of that name but for case.
+ */
+static void
+http_headers_mark_named(struct http_headers *hs, struct http_span t)
+{
+	enum http_field id = http_field_of(t.p, t.len);
+
+	for (size_t k = 0; k < hs->n; k++) {
+		struct http_header *h = &hs->h[k];
+
+		if (h->name_id != id)
+			continue;
+		if (id != HTTP_FIELD_OTHER ||
+		    (h->name.len == t.len &&
+		        strncasecmp(h->name.p, t.p, t.len) == 0))
+			h->hop_by_hop = true;
+	}
+}
+
 void
 http_headers_mark_hop_by_hop(struct http_headers *hs)
 {
 	for (size_t i = 0; i < hs->n; i++) {
 		struct http_header *h = &hs->h[i];
 
-		h->hop_by_hop = http_name_in(&h->name, http_hop_by_hop,
-		    sizeof(http_hop_by_hop) / sizeof(http_hop_by_hop[0]));
+		h->hop_by_hop =
+		    (HTTP_HOP_BY_HOP & HTTP_FIELD_BIT(h->name_id)) != 0;
 	}
 	for (size_t i = 0; i < hs->n; i++) {
 		const char *p, *end, *tok;
 
-		if (!http_span_eq(&hs->h[i].name, "connection") ||
+		if (hs->h[i].name_id != HTTP_FIELD_CONNECTION ||
 		    hs->h[i].value.len == 0)
 			continue;
 		p = hs->h[i].value.p;
@@ -522,13 +593,8 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 			t.p = tok;
 			t.len = (size_t)(p - tok);
 			t = http_span_trim(t);
-			for (size_t k = 0; t.len > 0 && k < hs->n; k++) {
-				struct http_header *h = &hs->h[k];
-
-				if (h->name.len == t.len &&
-				    strncasecmp(h->name.p, t.p, t.len) == 0)
-					h->hop_by_hop = true;
-			}
+			if (t.len > 0)
+				http_headers_mark_named(hs, t);
 		}
 	}
 }
@@ -541,9 +607,11 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 static bool
 http_request_has_bare_lf(const struct http_request *r)
 {
-	for (const char *c = r->method.p; c < r->data_end; c++) {
-		if (*c != '\n')
-			continue;
+	const char *c = r->method.p;
+
+	if (c == NULL || c >= r->data_end)
+		return false;
+	for (; (c = memchr(c, '\n', (size_t)(r->data_end - c))) != NULL; c++) {
 		if (c[-1] != '\r')
 			return true;
 		if (c + 1 < r->data_end && c[1] == '\n')
@@ -562,10 +630,14 @@ http_request_has_bare_lf(const struct http_request *r)
 static bool
 http_request_te_is_chunked(const struct http_request *r)
 {
-	const struct http_span *te =
-	    http_headers_get(&r->hs, "transfer-encoding");
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_span *te = &r->hs.h[i].value;
 
-	return te != NULL && http_span_eq(te, "chunked");
+		if (r->hs.h[i].name_id == HTTP_FIELD_TRANSFER_ENCODING)
+			return te->len == 7 &&
+			    http_lower_eq(te->p, "chunked", 7);
+	}
+	return false;
 }
 
 static int
@@ -629,8 +701,7 @@ http_request_on_headers_complete(llhttp_t *p)
 	}
 	http_headers_mark_hop_by_hop(&r->hs);
 	for (size_t i = 0; i < r->hs.n; i++) {
-		if (http_name_in(&r->hs.h[i].name, http_rebuilt,
-		        sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
+		if (HTTP_REBUILT & HTTP_FIELD_BIT(r->hs.h[i].name_id))
 			r->hs.h[i].hop_by_hop = true;
 	}
 	http_filter_apply(r);
@@ -807,7 +878,7 @@ http_request_has_via(const struct http_request *r, const char *token)
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
 
-		if (!http_span_eq(&h->name, "via"))
+		if (h->name_id != HTTP_FIELD_VIA)
 			continue;
 		for (size_t k = 0; k + n <= h->value.len; k++) {
 			if (strncasecmp(h->value.p + k, token, n) == 0)
@@ -865,61 +936,81 @@ http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 	return http_put(out, cap, off, tmp + sizeof(tmp) - n, n);
 }
 
+/* Appends the string literal <lit>, its length known when compiled. */
+#define HTTP_PUT_LIT(out, cap, off, lit)                                       \
+	http_put(out, cap, off, lit, sizeof(lit) - 1)
+
 int
 http_request_build_upstream(const struct http_request *r, const char *via,
     bool keep_alive, char *out, size_t cap)
 {
-	size_t off = 0;
+	const struct http_header *fw[HTTP_MAX_HEADERS];
+	size_t off = 0, nfw = 0;
 	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;
 	int rc = 0;
 
 	rc |= http_put(out, cap, &off, r->method.p, r->method.len);
-	rc |= http_put_str(out, cap, &off, " ");
+	rc |= HTTP_PUT_LIT(out, cap, &off, " ");
 	rc |= http_put(out, cap, &off, r->path.p, r->path.len);
 	if (r->query.p != NULL) {
-		rc |= http_put_str(out, cap, &off, "?");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "?");
 		rc |= http_put(out, cap, &off, r->query.p, r->query.len);
 	}
-	rc |= http_put_str(out, cap, &off,
-	    r->http_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ");
-	rc |= http_put_str(out, cap, &off, v6 ? "[" : "");
+	if (r->http_minor == 0)
+		rc |= HTTP_PUT_LIT(out, cap, &off, " HTTP/1.0\r\nHost: ");
+	else
+		rc |= HTTP_PUT_LIT(out, cap, &off, " HTTP/1.1\r\nHost: ");
+	if (v6)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "[");
 	rc |= http_put(out, cap, &off, r->host.p, r->host.len);
-	rc |= http_put_str(out, cap, &off, v6 ? "]" : "");
+	if (v6)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "]");
 	if (r->port != 80) {
-		rc |= http_put_str(out, cap, &off, ":");
+		rc |= HTTP_PUT_LIT(out, cap, &off, ":");
 		rc |= http_put_uint(out, cap, &off, r->port);
 	}
-	rc |= http_put_str(out, cap, &off, "\r\n");
-	/* Only what the filter let through, spelled and ordered its way. */
-	for (size_t k = 0, rows = http_filter_rows(); k < rows; k++) {
-		for (size_t i = 0; i < r->hs.n; i++) {
-			const struct http_header *h = &r->hs.h[i];
-			const char *name;
+	rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
+	/*
+	 * Only what the filter let through, spelled and ordered its way: by
+	 * its row, then in the client's order (insertion keeps it).
+	 */
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+		size_t k = nfw;
 
-			if (h->hop_by_hop || h->field != k ||
-			    (name = http_filter_field_name(h)) == NULL)
-				continue;
-			rc |= http_put_str(out, cap, &off, name);
-			rc |= http_put_str(out, cap, &off, ": ");
-			rc |= http_put(out, cap, &off, h->out.p, h->out.len);
-			rc |= http_put_str(out, cap, &off, "\r\n");
-		}
+		if (h->hop_by_hop || http_filter_field_name(h) == NULL)
+			continue;
+		for (; k > 0 && fw[k - 1]->field > h->field; k--)
+			fw[k] = fw[k - 1];
+		fw[k] = h;
+		nfw++;
+	}
+	for (size_t k = 0; k < nfw; k++) {
+		const struct http_header *h = fw[k];
+		size_t len;
+		const char *name = http_filter_field_name_len(h, &len);
+
+		rc |= http_put(out, cap, &off, name, len);
+		rc |= HTTP_PUT_LIT(out, cap, &off, ": ");
+		rc |= http_put(out, cap, &off, h->out.p, h->out.len);
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	if (r->body_len > 0 || r->llhttp_method == HTTP_POST ||
 	    r->llhttp_method == HTTP_PUT) {
-		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Content-Length: ");
 		rc |= http_put_uint(out, cap, &off, r->body_len);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	if (via != NULL) {
-		rc |= http_put_str(out, cap, &off, "Via: 1.1 ");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Via: 1.1 ");
 		rc |= http_put_str(out, cap, &off, via);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	/* HTTP/1.1 keeps the connection open unless told otherwise. */
-	rc |= http_put_str(out, cap, &off,
-	    keep_alive && r->http_minor == 1 ? "\r\n"
-	                                     : "Connection: close\r\n\r\n");
+	if (keep_alive && r->http_minor == 1)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
+	else
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;
