@@ -57,17 +57,20 @@ enum http_filter_rebuild {
 static const struct http_filter_field {
 	const char *name;
 	size_t name_len;
+	enum http_field id;
 	size_t max_bytes;
 	enum http_filter_shape shape;
 	bool consumed;
 	enum http_filter_rebuild rebuild;
 } http_filter_fields[] = {
-    {"User-Agent", 10, 256, SHAPE_TEXT, false, REBUILD_AGENT},
-    {"Accept", 6, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
-    {"Cache-Control", 13, 64, SHAPE_CACHE, false, REBUILD_CACHE},
-    {"Pragma", 6, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
-    {"Content-Type", 12, HTTP_MEDIA_TYPE_MAX, SHAPE_MEDIA, false,
-        REBUILD_BODY_TYPE},
+    {"User-Agent", 10, HTTP_FIELD_USER_AGENT, 256, SHAPE_TEXT, false,
+        REBUILD_AGENT},
+    {"Accept", 6, HTTP_FIELD_ACCEPT, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
+    {"Cache-Control", 13, HTTP_FIELD_CACHE_CONTROL, 64, SHAPE_CACHE, false,
+        REBUILD_CACHE},
+    {"Pragma", 6, HTTP_FIELD_PRAGMA, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
+    {"Content-Type", 12, HTTP_FIELD_CONTENT_TYPE, HTTP_MEDIA_TYPE_MAX,
+        SHAPE_MEDIA, false, REBUILD_BODY_TYPE},
     /*
      * Consumed: ocspgate answers conditional requests itself, from the
      * dates of the answer it judged (http_filter_not_modified()), so the
@@ -76,21 +79,51 @@ static const struct http_filter_field {
      * CRL is judged as DER), languages mean nothing to a responder, and
      * ocspgate writes a Via of its own.
      */
-    {"If-Modified-Since", 17, 64, SHAPE_DATE, true, REBUILD_AS_IS},
-    {"If-None-Match", 13, 128, SHAPE_ETAGS, true, REBUILD_AS_IS},
-    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, true, REBUILD_AS_IS},
-    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, true, REBUILD_AS_IS},
-    {"Via", 3, 128, SHAPE_VIA, true, REBUILD_AS_IS},
-    {"Host", 4, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Content-Length", 14, 20, SHAPE_DIGITS, true, REBUILD_AS_IS},
-    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Expect", 6, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Connection", 10, 64, SHAPE_TOKENS, true, REBUILD_AS_IS},
-    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true, REBUILD_AS_IS},
-    {"Keep-Alive", 10, 64, SHAPE_CACHE, true, REBUILD_AS_IS},
+    {"If-Modified-Since", 17, HTTP_FIELD_IF_MODIFIED_SINCE, 64, SHAPE_DATE,
+        true, REBUILD_AS_IS},
+    {"If-None-Match", 13, HTTP_FIELD_IF_NONE_MATCH, 128, SHAPE_ETAGS, true,
+        REBUILD_AS_IS},
+    {"Accept-Language", 15, HTTP_FIELD_ACCEPT_LANGUAGE, 128, SHAPE_LANGUAGE,
+        true, REBUILD_AS_IS},
+    {"Accept-Encoding", 15, HTTP_FIELD_ACCEPT_ENCODING, 64, SHAPE_CODINGS, true,
+        REBUILD_AS_IS},
+    {"Via", 3, HTTP_FIELD_VIA, 128, SHAPE_VIA, true, REBUILD_AS_IS},
+    {"Host", 4, HTTP_FIELD_HOST, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Content-Length", 14, HTTP_FIELD_CONTENT_LENGTH, 20, SHAPE_DIGITS, true,
+        REBUILD_AS_IS},
+    {"Transfer-Encoding", 17, HTTP_FIELD_TRANSFER_ENCODING, 0, SHAPE_ANY, true,
+        REBUILD_AS_IS},
+    {"Expect", 6, HTTP_FIELD_EXPECT, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Connection", 10, HTTP_FIELD_CONNECTION, 64, SHAPE_TOKENS, true,
+        REBUILD_AS_IS},
+    {"Proxy-Connection", 16, HTTP_FIELD_PROXY_CONNECTION, 32, SHAPE_TOKENS,
+        true, REBUILD_AS_IS},
+    {"Keep-Alive", 10, HTTP_FIELD_KEEP_ALIVE, 64, SHAPE_CACHE, true,
+        REBUILD_AS_IS},
 };
 #define HTTP_FILTER_NFIELDS                                                    \
 	(sizeof(http_filter_fields) / sizeof(http_filter_fields[0]))
+
+/* The row of each enum http_field in http_filter_fields[], plus one. */
+static const uint8_t http_filter_row_of[HTTP_FIELD_COUNT] = {
+    [HTTP_FIELD_USER_AGENT] = 1,
+    [HTTP_FIELD_ACCEPT] = 2,
+    [HTTP_FIELD_CACHE_CONTROL] = 3,
+    [HTTP_FIELD_PRAGMA] = 4,
+    [HTTP_FIELD_CONTENT_TYPE] = 5,
+    [HTTP_FIELD_IF_MODIFIED_SINCE] = 6,
+    [HTTP_FIELD_IF_NONE_MATCH] = 7,
+    [HTTP_FIELD_ACCEPT_LANGUAGE] = 8,
+    [HTTP_FIELD_ACCEPT_ENCODING] = 9,
+    [HTTP_FIELD_VIA] = 10,
+    [HTTP_FIELD_HOST] = 11,
+    [HTTP_FIELD_CONTENT_LENGTH] = 12,
+    [HTTP_FIELD_TRANSFER_ENCODING] = 13,
+    [HTTP_FIELD_EXPECT] = 14,
+    [HTTP_FIELD_CONNECTION] = 15,
+    [HTTP_FIELD_PROXY_CONNECTION] = 16,
+    [HTTP_FIELD_KEEP_ALIVE] = 17,
+};
 
 static const char *const http_filter_flag_names[HTTP_FLAG_COUNT] = {
     [HTTP_FLAG_UA_MISMATCH] = "ua_mismatch",
@@ -106,33 +139,14 @@ http_filter_flag_name(unsigned bit)
 	return bit < HTTP_FLAG_COUNT ? http_filter_flag_names[bit] : NULL;
 }
 
-/* RFC 9110 5.6.2 tchar. */
+/* RFC 9110 5.6.2 tchar: bit c of these two words, for c below 128. */
+static const uint64_t http_filter_tchars[2] = {
+    0x03ff6cfa00000000u, 0x57ffffffc7fffffeu};
+
 static bool
 http_filter_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
+	return c < 128 && (http_filter_tchars[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 /* The separators a shape may allow besides tchar, as bits. */
@@ -446,9 +460,26 @@ http_filter_fits(
  * client. Only the first product goes upstream, and only one of these:
  * no responder answers by User-Agent (OpenSSL sends none to any CA).
  */
-static const char *const http_filter_agents[] = {"Microsoft-CryptoAPI",
-    "Mozilla", "Java", "com.apple.trustd", "ocspd", "Dalvik", "Go-http-client",
-    "curl", "Wget", "okhttp", "Apache-HttpClient"};
+#define HTTP_FILTER_LIT(lit)                                                   \
+	{                                                                      \
+		lit, sizeof(lit) - 1                                           \
+	}
+static const struct http_filter_lit {
+	const char *s;
+	size_t len;
+} http_filter_agents[] = {
+    HTTP_FILTER_LIT("Microsoft-CryptoAPI"),
+    HTTP_FILTER_LIT("Mozilla"),
+    HTTP_FILTER_LIT("Java"),
+    HTTP_FILTER_LIT("com.apple.trustd"),
+    HTTP_FILTER_LIT("ocspd"),
+    HTTP_FILTER_LIT("Dalvik"),
+    HTTP_FILTER_LIT("Go-http-client"),
+    HTTP_FILTER_LIT("curl"),
+    HTTP_FILTER_LIT("Wget"),
+    HTTP_FILTER_LIT("okhttp"),
+    HTTP_FILTER_LIT("Apache-HttpClient"),
+};
 
 /*
  * A forwarded product keeps its version's first two numbers (major and
@@ -488,8 +519,8 @@ http_filter_agent(struct http_span v, struct http_span *out)
 	for (size_t k = 0;
 	     k < sizeof(http_filter_agents) / sizeof(http_filter_agents[0]);
 	     k++) {
-		if (strlen(http_filter_agents[k]) != n ||
-		    memcmp(v.p, http_filter_agents[k], n) != 0)
+		if (http_filter_agents[k].len != n ||
+		    memcmp(v.p, http_filter_agents[k].s, n) != 0)
 			continue;
 		if (n < v.len && v.p[n] == '/')
 			ver = http_filter_version(v.p + n + 1, v.len - n - 1);
@@ -504,27 +535,31 @@ http_filter_agent(struct http_span v, struct http_span *out)
  * Accept values real clients send (docs/event-log.md): forwarded as they
  * are; any other goes upstream as "* / *", which asks for no less.
  */
-static const char *const http_filter_accepts[] = {"*/*",
-    "application/ocsp-response", "application/pkix-crl",
-    "application/pkix-cert",
-    "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2",
-    "text/html, image/gif, image/jpeg, */*; q=0.2",
-    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"};
+static const struct http_filter_lit http_filter_accepts[] = {
+    HTTP_FILTER_LIT("*/*"),
+    HTTP_FILTER_LIT("application/ocsp-response"),
+    HTTP_FILTER_LIT("application/pkix-crl"),
+    HTTP_FILTER_LIT("application/pkix-cert"),
+    HTTP_FILTER_LIT("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"),
+    HTTP_FILTER_LIT("text/html, image/gif, image/jpeg, */*; q=0.2"),
+    HTTP_FILTER_LIT(
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+};
 
 static void
 http_filter_accept(struct http_span v, struct http_span *out)
 {
-	const char *known = http_filter_accepts[0];
+	const struct http_filter_lit *known = &http_filter_accepts[0];
 
 	for (size_t k = 0;
 	     k < sizeof(http_filter_accepts) / sizeof(http_filter_accepts[0]);
 	     k++) {
-		if (strlen(http_filter_accepts[k]) == v.len &&
-		    memcmp(v.p, http_filter_accepts[k], v.len) == 0)
-			known = http_filter_accepts[k];
+		if (http_filter_accepts[k].len == v.len &&
+		    memcmp(v.p, http_filter_accepts[k].s, v.len) == 0)
+			known = &http_filter_accepts[k];
 	}
-	out->p = known;
-	out->len = strlen(known);
+	out->p = known->s;
+	out->len = known->len;
 }
 
 /*
@@ -533,10 +568,13 @@ http_filter_accept(struct http_span v, struct http_span *out)
  */
 static const struct {
 	const char *name;
+	size_t len;
 	int arg;
-} http_filter_cache_directives[] = {{"no-cache", 0}, {"no-store", 0},
-    {"max-age", 1}, {"max-stale", 2}, {"min-fresh", 1}, {"no-transform", 0},
-    {"only-if-cached", 0}};
+} http_filter_cache_directives[] = {{"no-cache", 8, 0}, {"no-store", 8, 0},
+    {"max-age", 7, 1}, {"max-stale", 9, 2}, {"min-fresh", 9, 1},
+    {"no-transform", 12, 0}, {"only-if-cached", 14, 0}};
+/* The one directive whose delta is rounded up. */
+#define HTTP_FILTER_MIN_FRESH 4
 #define HTTP_FILTER_NDIRECTIVES                                                \
 	(sizeof(http_filter_cache_directives) /                                \
 	    sizeof(http_filter_cache_directives[0]))
@@ -620,7 +658,7 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 			const char *n = http_filter_cache_directives[k].name;
 			int want = http_filter_cache_directives[k].arg;
 
-			if (strlen(n) != b - a ||
+			if (http_filter_cache_directives[k].len != b - a ||
 			    strncasecmp(v.p + a, n, b - a) != 0)
 				continue;
 			if (seen[k] || (want == 1 && !arg) ||
@@ -629,7 +667,7 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 			seen[k] = true;
 			has[k] = arg;
 			delta[k] =
-			    http_filter_step(d, strcmp(n, "min-fresh") == 0);
+			    http_filter_step(d, k == HTTP_FILTER_MIN_FRESH);
 			break;
 		}
 	}
@@ -639,8 +677,9 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 		if (off > 0)
 			(void)http_put_str(
 			    buf, HTTP_CACHE_CONTROL_MAX, &off, ", ");
-		(void)http_put_str(buf, HTTP_CACHE_CONTROL_MAX, &off,
-		    http_filter_cache_directives[k].name);
+		(void)http_put(buf, HTTP_CACHE_CONTROL_MAX, &off,
+		    http_filter_cache_directives[k].name,
+		    http_filter_cache_directives[k].len);
 		if (has[k]) {
 			(void)http_put_str(
 			    buf, HTTP_CACHE_CONTROL_MAX, &off, "=");
@@ -714,20 +753,16 @@ http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
 	return false;
 }
 
+/* The row of field <id>, or NULL when the filter does not know it. */
 static const struct http_filter_field *
-http_filter_field_of(const char *name, size_t len, size_t *row)
+http_filter_field_of(enum http_field id, size_t *row)
 {
-	for (size_t k = 0; k < HTTP_FILTER_NFIELDS; k++) {
-		const char *n = http_filter_fields[k].name;
+	size_t k = http_filter_row_of[id];
 
-		if (http_filter_fields[k].name_len == len &&
-		    strncasecmp(name, n, len) == 0) {
-			if (row != NULL)
-				*row = k;
-			return &http_filter_fields[k];
-		}
-	}
-	return NULL;
+	if (k == 0)
+		return NULL;
+	*row = k - 1;
+	return &http_filter_fields[k - 1];
 }
 
 const char *
@@ -756,8 +791,9 @@ http_filter_rows(void)
 const char *
 http_filter_forwarded_name(const char *name, size_t len)
 {
+	size_t row;
 	const struct http_filter_field *f =
-	    http_filter_field_of(name, len, NULL);
+	    http_filter_field_of(http_field_of(name, len), &row);
 
 	return f != NULL && !f->consumed ? f->name : NULL;
 }
@@ -789,21 +825,40 @@ http_filter_drop(struct http_request *r, size_t i)
 		fl->names[fl->nnames++] = (uint8_t)i;
 }
 
-/* SHA-256 of the field names of <r> joined by ','. */
+/*
+ * SHA-256 of the field names of <r> joined by ','; the names are
+ * gathered in a buffer first so that the hash takes a few long runs.
+ */
 static void
 http_filter_names_digest(const struct http_request *r, unsigned char md[32])
 {
 	struct sha256 c;
+	char buf[512];
+	size_t off = 0;
 
 	sha256_init(&c);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_span *name = &r->hs.h[i].name;
 
-		if (i > 0)
-			sha256_update(&c, ",", 1);
-		if (name->len > 0)
+		if (i > 0) {
+			if (off == sizeof(buf)) {
+				sha256_update(&c, buf, off);
+				off = 0;
+			}
+			buf[off++] = ',';
+		}
+		if (name->len > sizeof(buf) - off) {
+			sha256_update(&c, buf, off);
+			off = 0;
 			sha256_update(&c, name->p, name->len);
+			continue;
+		}
+		if (name->len > 0)
+			memcpy(buf + off, name->p, name->len);
+		off += name->len;
 	}
+	if (off > 0)
+		sha256_update(&c, buf, off);
 	sha256_final(&c, md);
 }
 
@@ -846,60 +901,59 @@ http_filter_fingerprint(struct http_request *r)
  * last. A request fits when its names, spelled so, appear in this order,
  * each at most once, with User-Agent and Host among them.
  */
-static const char *const http_filter_cryptoapi_order[] = {
-    "Cache-Control",
-    "Connection",
-    "Proxy-Connection",
-    "Pragma",
-    "Accept",
-    "If-Modified-Since",
-    "If-None-Match",
-    "Content-Type",
-    "User-Agent",
-    "Content-Length",
-    "Host",
-    "Content-Length",
+static const enum http_field http_filter_cryptoapi_order[] = {
+    HTTP_FIELD_CACHE_CONTROL,
+    HTTP_FIELD_CONNECTION,
+    HTTP_FIELD_PROXY_CONNECTION,
+    HTTP_FIELD_PRAGMA,
+    HTTP_FIELD_ACCEPT,
+    HTTP_FIELD_IF_MODIFIED_SINCE,
+    HTTP_FIELD_IF_NONE_MATCH,
+    HTTP_FIELD_CONTENT_TYPE,
+    HTTP_FIELD_USER_AGENT,
+    HTTP_FIELD_CONTENT_LENGTH,
+    HTTP_FIELD_HOST,
+    HTTP_FIELD_CONTENT_LENGTH,
 };
 #define HTTP_FILTER_NCRYPTOAPI                                                 \
 	(sizeof(http_filter_cryptoapi_order) /                                 \
 	    sizeof(http_filter_cryptoapi_order[0]))
 
-static bool
-http_filter_span_is(const struct http_span *s, const char *str)
-{
-	size_t n = strlen(str);
-
-	return s->len == n && memcmp(s->p, str, n) == 0;
-}
-
+/*
+ * Each name is one of the list, spelled as the filter's table spells it
+ * (CryptoAPI's spelling), after the one before it, and none twice: names
+ * equal but for case are one field (name_id), and a name of the list
+ * spelled otherwise fails anyway.
+ */
 bool
 http_filter_is_cryptoapi(const struct http_request *r)
 {
 	size_t pos = 0;
-	bool ua = false, host = false;
+	uint32_t seen = 0;
 
 	if (r->http_minor != 1)
 		return false;
 	for (size_t i = 0; i < r->hs.n; i++) {
-		const struct http_span *name = &r->hs.h[i].name;
-		size_t k;
+		const struct http_header *h = &r->hs.h[i];
+		const struct http_filter_field *f;
+		size_t k, row;
 
-		for (size_t j = 0; j < i; j++) {
-			if (http_filter_same_name(&r->hs.h[j].name, name))
-				return false; /* twice */
-		}
+		if ((f = http_filter_field_of(
+		         (enum http_field)h->name_id, &row)) == NULL ||
+		    (seen & 1u << h->name_id) != 0 ||
+		    memcmp(h->name.p, f->name, f->name_len) != 0)
+			return false;
+		seen |= 1u << h->name_id;
 		for (k = pos; k < HTTP_FILTER_NCRYPTOAPI; k++) {
-			if (http_filter_span_is(
-			        name, http_filter_cryptoapi_order[k]))
+			if (http_filter_cryptoapi_order[k] == h->name_id)
 				break;
 		}
 		if (k == HTTP_FILTER_NCRYPTOAPI)
 			return false;
 		pos = k + 1;
-		ua |= http_filter_span_is(name, "User-Agent");
-		host |= http_filter_span_is(name, "Host");
 	}
-	return ua && host;
+	return (seen & 1u << HTTP_FIELD_USER_AGENT) != 0 &&
+	    (seen & 1u << HTTP_FIELD_HOST) != 0;
 }
 
 /* True when the User-Agent claims to be Windows CryptoAPI. */
@@ -932,7 +986,7 @@ http_filter_apply(struct http_request *r)
 		h->forward = false;
 		h->dropped = false;
 		h->out = h->value;
-		f = http_filter_field_of(h->name.p, h->name.len, &row);
+		f = http_filter_field_of((enum http_field)h->name_id, &row);
 		if (f == NULL) {
 			http_filter_drop(r, i);
 			continue;
