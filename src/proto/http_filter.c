@@ -139,44 +139,151 @@ http_filter_flag_name(unsigned bit)
 	return bit < HTTP_FLAG_COUNT ? http_filter_flag_names[bit] : NULL;
 }
 
-/* RFC 9110 5.6.2 tchar: bit c of these two words, for c below 128. */
-static const uint64_t http_filter_tchars[2] = {
-    0x03ff6cfa00000000u, 0x57ffffffc7fffffeu};
+/* The separators a shape may allow besides tchar, as bits. */
+#define SEP_SLASH  0x01u /* '/' */
+#define SEP_COMMA  0x02u /* ',' */
+#define SEP_SEMI   0x04u /* ';' */
+#define SEP_EQ     0x08u /* '=' */
+#define SEP_SPACE  0x10u /* ' ' and HTAB */
+#define SEP_COLON  0x20u /* ':' */
+#define CHAR_TCHAR 0x80u /* RFC 9110 5.6.2 tchar */
+
+/* Each byte's class: CHAR_TCHAR or its SEP_ bit; 0 past 0x7f. */
+static const uint8_t http_filter_class[256] = {
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x10,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x10,
+    0x80,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x02,
+    0x80,
+    0x80,
+    0x01,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x20,
+    0x04,
+    0x00,
+    0x08,
+    0x00,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x80,
+    0x00,
+    0x80,
+    0x00,
+};
 
 static bool
 http_filter_tchar(unsigned char c)
 {
-	return c < 128 && (http_filter_tchars[c >> 6] >> (c & 63) & 1) != 0;
-}
-
-/* The separators a shape may allow besides tchar, as bits. */
-#define SEP_SLASH 0x01u /* '/' */
-#define SEP_COMMA 0x02u /* ',' */
-#define SEP_SEMI  0x04u /* ';' */
-#define SEP_EQ    0x08u /* '=' */
-#define SEP_SPACE 0x10u /* ' ' and HTAB */
-#define SEP_COLON 0x20u /* ':' */
-
-static unsigned
-http_filter_sep(unsigned char c)
-{
-	switch (c) {
-	case '/':
-		return SEP_SLASH;
-	case ',':
-		return SEP_COMMA;
-	case ';':
-		return SEP_SEMI;
-	case '=':
-		return SEP_EQ;
-	case ' ':
-	case '\t':
-		return SEP_SPACE;
-	case ':':
-		return SEP_COLON;
-	default:
-		return 0;
-	}
+	return (http_filter_class[c] & CHAR_TCHAR) != 0;
 }
 
 /* True when every byte of <v> is a tchar or a separator in <seps>. */
@@ -186,7 +293,7 @@ http_filter_chars(struct http_span v, unsigned seps)
 	for (size_t i = 0; i < v.len; i++) {
 		unsigned char c = (unsigned char)v.p[i];
 
-		if (!http_filter_tchar(c) && (http_filter_sep(c) & seps) == 0)
+		if ((http_filter_class[c] & (CHAR_TCHAR | seps)) == 0)
 			return false;
 	}
 	return true;

@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,6 +181,7 @@ http_headers_add_name(
 			*detail = "too many header fields";
 			return -1;
 		}
+		memset(&hs->h[hs->n], 0, sizeof(hs->h[0]));
 		hs->n++;
 		hs->state = HTTP_HEADERS_NAME;
 	}
@@ -739,17 +741,38 @@ http_request_on_message_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
+/*
+ * Zeroes the facts of <r>: all but its parser, its settings and the
+ * header slots, which http_headers_add_name() clears as it takes each
+ * (they are most of the struct, and few are used).
+ */
+static void
+http_request_zero(struct http_request *r)
+{
+	char *base = (char *)r;
+	const size_t from = offsetof(struct http_request, method),
+	             hs = offsetof(struct http_request, hs),
+	             after = offsetof(struct http_request, host_hdr);
+
+	_Static_assert(offsetof(struct http_request, settings) <
+	        offsetof(struct http_request, method),
+	    "parser and settings come first");
+	_Static_assert(offsetof(struct http_request, hs) <
+	        offsetof(struct http_request, host_hdr),
+	    "the header slots lie between the request line and the rest");
+	memset(base + from, 0, hs - from);
+	r->hs.n = 0;
+	r->hs.state = HTTP_HEADERS_BETWEEN;
+	memset(base + after, 0, sizeof(*r) - after);
+}
+
 static void
 http_request_clear(struct http_request *r)
 {
 	unsigned char *body = r->body;
 	size_t body_cap = r->body_cap;
-	llhttp_t parser = r->parser;
-	llhttp_settings_t settings = r->settings;
 
-	memset(r, 0, sizeof(*r));
-	r->parser = parser;
-	r->settings = settings;
+	http_request_zero(r);
 	r->parser.settings = &r->settings;
 	r->parser.data = r;
 	r->body = body;
@@ -760,7 +783,7 @@ http_request_clear(struct http_request *r)
 void
 http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
 {
-	memset(r, 0, sizeof(*r));
+	http_request_zero(r);
 	llhttp_settings_init(&r->settings);
 	r->settings.on_method = http_request_on_method;
 	r->settings.on_url = http_request_on_url;
