@@ -14,10 +14,51 @@
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
-/* True when the <n> bytes at <p> are <lower> but for ASCII case. */
+/*
+ * True when the 8 bytes at <p> are those at <lower> but for ASCII case.
+ * <lower> holds only lower-case letters and bytes 0x20 to 0x3f (digits,
+ * '-'): bit 0x40 marks its letters, and a letter of <p> matches with or
+ * without bit 0x20, any other byte only as itself.
+ */
+static bool
+http_lower_eq8(const char *p, const char *lower)
+{
+	uint64_t a, b;
+
+	memcpy(&a, p, 8);
+	memcpy(&b, lower, 8);
+	return (a | (b & 0x4040404040404040u) >> 1) == b;
+}
+
+/* The same for 4 bytes. */
+static bool
+http_lower_eq4(const char *p, const char *lower)
+{
+	uint32_t a, b;
+
+	memcpy(&a, p, 4);
+	memcpy(&b, lower, 4);
+	return (a | (b & 0x40404040u) >> 1) == b;
+}
+
+/*
+ * True when the <n> bytes at <p> are <lower> but for ASCII case, <lower>
+ * as http_lower_eq8() wants it. Words at a time, the last one overlapping
+ * the one before: every name and value compared here is short.
+ */
 static bool
 http_lower_eq(const char *p, const char *lower, size_t n)
 {
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			if (!http_lower_eq8(p + i, lower + i))
+				return false;
+		}
+		return http_lower_eq8(p + n - 8, lower + n - 8);
+	}
+	if (n >= 4)
+		return http_lower_eq4(p, lower) &&
+		    http_lower_eq4(p + n - 4, lower + n - 4);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
 
@@ -109,12 +150,63 @@ http_request_fail(struct http_request *r, enum reason why, const char *detail)
 	return -1;
 }
 
+/* <c> in lower case, ASCII only. */
+static unsigned char
+http_ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/*
+ * One pass, no strlen(): a shorter <str> ends at its NUL, a longer one
+ * is not at its NUL once <s> ends.
+ */
 bool
 http_span_eq(const struct http_span *s, const char *str)
 {
-	size_t n = strlen(str);
+	for (size_t i = 0; i < s->len; i++) {
+		unsigned char a = (unsigned char)s->p[i],
+		              b = (unsigned char)str[i];
 
-	return s->len == n && strncasecmp(s->p, str, n) == 0;
+		if (b == '\0' ||
+		    (a != b && http_ascii_lower(a) != http_ascii_lower(b)))
+			return false;
+	}
+	return str[s->len] == '\0';
+}
+
+/* Bit 0x80 of each byte of <v> that is zero, and maybe above one. */
+static uint64_t
+http_zero_bytes(uint64_t v)
+{
+	return (v - 0x0101010101010101u) & ~v & 0x8080808080808080u;
+}
+
+/* True when the <len> bytes at <p> hold a NUL, a CR or an LF. */
+static bool
+http_has_nul_cr_lf(const char *p, size_t len)
+{
+	const uint64_t cr = 0x0d0d0d0d0d0d0d0du, lf = 0x0a0a0a0a0a0a0a0au;
+	uint64_t w;
+
+	if (len < 8) {
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] == '\0' || p[i] == '\r' || p[i] == '\n')
+				return true;
+		}
+		return false;
+	}
+	for (size_t i = 0;; i += 8) {
+		/* The last word overlaps the one before. */
+		if (i + 8 > len)
+			i = len - 8;
+		memcpy(&w, p + i, 8);
+		if ((http_zero_bytes(w) | http_zero_bytes(w ^ cr) |
+		        http_zero_bytes(w ^ lf)) != 0)
+			return true;
+		if (i + 8 == len)
+			return false;
+	}
 }
 
 /* Appends a callback's piece to <s>; pieces must be contiguous. */
@@ -229,8 +321,7 @@ http_headers_add_value(
 		*detail = "obs-fold header line";
 		return -1;
 	}
-	if (memchr(at, '\0', len) != NULL || memchr(at, '\r', len) != NULL ||
-	    memchr(at, '\n', len) != NULL) {
+	if (http_has_nul_cr_lf(at, len)) {
 		*detail = "control byte in header value";
 		return -1;
 	}

@@ -1382,6 +1382,16 @@ test_field_of(void)
 	    {"V\xc9"
 	     "a",
 	        HTTP_FIELD_OTHER},
+	    /* A byte 0x20 off a '-' is not the '-'. */
+	    {"Content\rLength", HTTP_FIELD_OTHER},
+	    {"User\rAgent", HTTP_FIELD_OTHER},
+	    {"If\rNone\rMatch", HTTP_FIELD_OTHER},
+	    {"CONTENT-length", HTTP_FIELD_CONTENT_LENGTH},
+	    {"proxy-AUTHORIZATION", HTTP_FIELD_PROXY_AUTHORIZATION},
+	    {"Proxy-Authorizatioh", HTTP_FIELD_OTHER},
+	    {"xroxy-Authorization", HTTP_FIELD_OTHER},
+	    {"Accepu", HTTP_FIELD_OTHER},
+	    {"Bccept", HTTP_FIELD_OTHER},
 	};
 	/* The known names, canonical, in the order of enum http_field. */
 	const size_t known = HTTP_FIELD_COUNT - 1;
@@ -1413,10 +1423,89 @@ test_field_of(void)
 	}
 }
 
+/*
+ * A header value holding a NUL, a CR or an LF, wherever it stands in a
+ * value of any length, is refused; bytes next to those (0x0e, 0x8a, 0x8d,
+ * 0x80, 0x2a, 0x2d) are not.
+ */
+static void
+test_value_bytes(void)
+{
+	static const unsigned char bad[] = {0x00, 0x0d, 0x0a};
+	static const unsigned char fine[] = {
+	    0x0e, 0x8a, 0x8d, 0x80, 0x2a, 0x2d, 0x01, 0xff, 0x09};
+
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (size_t b = 0; b < sizeof(bad) + sizeof(fine);
+			     b++) {
+				char buf[64];
+				struct http_headers hs;
+				const char *detail = NULL;
+				bool want_bad = b < sizeof(bad);
+				int rc;
+
+				memset(&hs, 0, sizeof(hs));
+				memcpy(buf, "X: ", 3);
+				memset(buf + 3, 'v', len);
+				buf[3 + at] =
+				    (char)(want_bad ? bad[b]
+				                    : fine[b - sizeof(bad)]);
+				CHECK(http_headers_add_name(
+				          &hs, buf, 1, &detail) == 0);
+				rc = http_headers_add_value(
+				    &hs, buf + 3, len, &detail);
+				CHECKF(rc == (want_bad ? -1 : 0),
+				    "len %zu at %zu byte %zu", len, at, b);
+				if (want_bad)
+					CHECK(detail != NULL &&
+					    strcmp(detail,
+					        "control byte in header "
+					        "value") == 0);
+			}
+		}
+	}
+}
+
+/* http_span_eq(): case aside, whole, NUL-terminated <str>. */
+static void
+test_span_eq(void)
+{
+	static const struct {
+		const char *p;
+		size_t len;
+		const char *str;
+		bool want;
+	} cases[] = {
+	    {"Host", 4, "host", true},
+	    {"HOST", 4, "host", true},
+	    {"Host", 4, "hos", false},
+	    {"Hos", 3, "host", false},
+	    {"", 0, "", true},
+	    {"", 0, "x", false},
+	    {"x", 1, "", false},
+	    {"H\0st", 4, "h\0st", false},
+	    {"h\0", 2, "h", false},
+	    {"[", 1, "{", false},
+	    {"@", 1, "`", false},
+	    {"Z", 1, "z", true},
+	    {"\xc9", 1, "\xe9", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_span sp = {cases[i].p, cases[i].len};
+
+		CHECKF(http_span_eq(&sp, cases[i].str) == cases[i].want,
+		    "case %zu", i);
+	}
+}
+
 int
 main(void)
 {
 	test_field_of();
+	test_value_bytes();
+	test_span_eq();
 	test_cases();
 	test_intercept();
 	test_build_upstream();
