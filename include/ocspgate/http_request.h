@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <llhttp.h>
 
@@ -265,16 +266,48 @@ bool http_request_has_via(const struct http_request *r, const char *token);
 
 /*
  * Append to <out> (capacity <cap>) at *off, advancing it. Return 0, or -1
- * once <cap> would be passed (nothing written then).
+ * once <cap> would be passed (nothing written then). Inline, so that a
+ * literal's length and copy are known where it is written.
  */
-int http_put(char *out, size_t cap, size_t *off, const char *s, size_t len);
-int http_put_str(char *out, size_t cap, size_t *off, const char *s);
+static inline int
+http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
+{
+	if (len > cap - *off)
+		return -1;
+	if (len == 0)
+		return 0; /* an empty span may have no pointer */
+	memcpy(out + *off, s, len);
+	*off += len;
+	return 0;
+}
+
+static inline int
+http_put_str(char *out, size_t cap, size_t *off, const char *s)
+{
+	return http_put(out, cap, off, s, strlen(s));
+}
+
 int http_put_uint(char *out, size_t cap, size_t *off, uint64_t v);
 
 /* <s> without leading and trailing spaces and tabs. */
 struct http_span http_span_trim(struct http_span s);
 
-/* Case-insensitive comparison of a span with a NUL-terminated string. */
-bool http_span_eq(const struct http_span *s, const char *str);
+/*
+ * Case-insensitive (ASCII) comparison of the <n> bytes of <s> with those
+ * at <str>; <s> must hold <n> bytes.
+ */
+bool http_span_eq_n(const struct http_span *s, const char *str, size_t n);
+
+/*
+ * Case-insensitive comparison of a span with a NUL-terminated string;
+ * inline, so that a literal's length is known where it is compared.
+ */
+static inline bool
+http_span_eq(const struct http_span *s, const char *str)
+{
+	size_t n = strlen(str);
+
+	return s->len == n && http_span_eq_n(s, str, n);
+}
 
 #endif

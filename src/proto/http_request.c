@@ -157,22 +157,17 @@ http_ascii_lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
-/*
- * One pass, no strlen(): a shorter <str> ends at its NUL, a longer one
- * is not at its NUL once <s> ends.
- */
 bool
-http_span_eq(const struct http_span *s, const char *str)
+http_span_eq_n(const struct http_span *s, const char *str, size_t n)
 {
-	for (size_t i = 0; i < s->len; i++) {
+	for (size_t i = 0; i < n; i++) {
 		unsigned char a = (unsigned char)s->p[i],
 		              b = (unsigned char)str[i];
 
-		if (b == '\0' ||
-		    (a != b && http_ascii_lower(a) != http_ascii_lower(b)))
+		if (a != b && http_ascii_lower(a) != http_ascii_lower(b))
 			return false;
 	}
-	return str[s->len] == '\0';
+	return true;
 }
 
 /* Bit 0x80 of each byte of <v> that is zero, and maybe above one. */
@@ -434,11 +429,14 @@ http_request_on_header_value_complete(llhttp_t *p)
 	return 0;
 }
 
+/* Letters, digits, '-', '.' and '_': bit c of these words, c below 128. */
+static const uint64_t http_host_chars[2] = {
+    0x03ff600000000000u, 0x07fffffe87fffffeu};
+
 static bool
 http_host_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+	return c < 128 && (http_host_chars[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 /*
@@ -573,8 +571,9 @@ http_path_has_dot_segment(struct http_span path)
 	return false;
 }
 
+/* Splits the target; *auth gets an absolute target's authority. */
 static int
-http_request_parse_target(struct http_request *r)
+http_request_parse_target(struct http_request *r, struct http_span *auth_out)
 {
 	static const char root[] = "/";
 	struct http_span u = r->url, auth;
@@ -607,6 +606,7 @@ http_request_parse_target(struct http_request *r)
 				break;
 		}
 		auth.len = (size_t)(p - auth.p);
+		*auth_out = auth;
 		if (http_parse_authority(auth, &r->host, &r->port, &detail) ==
 		    -1)
 			return http_request_fail(
@@ -737,6 +737,7 @@ static int
 http_request_on_headers_complete(llhttp_t *p)
 {
 	struct http_request *r = http_request_of(p);
+	struct http_span auth = {NULL, 0}, hv;
 
 	r->headers_done = true;
 	r->llhttp_method = llhttp_get_method(p);
@@ -771,10 +772,16 @@ http_request_on_headers_complete(llhttp_t *p)
 	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "Transfer-Encoding in an HTTP/1.0 request");
-	if (http_request_parse_target(r) == -1)
+	if (http_request_parse_target(r, &auth) == -1)
 		return -1;
-	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1) {
-		struct http_span hh, hv = r->hs.h[r->host_hdr].value;
+	hv = r->host_hdr != -1 ? r->hs.h[r->host_hdr].value : auth;
+	/*
+	 * A Host the very bytes of the target's authority (what most
+	 * clients send) agrees with it: both were parsed as one.
+	 */
+	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1 &&
+	    (hv.len != auth.len || memcmp(hv.p, auth.p, hv.len) != 0)) {
+		struct http_span hh;
 		uint16_t hport;
 		const char *detail;
 
@@ -1016,25 +1023,6 @@ const struct http_span *
 http_request_header(const struct http_request *r, const char *name)
 {
 	return http_headers_get(&r->hs, name);
-}
-
-/* Appends <len> bytes at *off; returns -1 once <cap> would be passed. */
-int
-http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
-{
-	if (len > cap - *off)
-		return -1;
-	if (len == 0)
-		return 0; /* an empty span may have no pointer */
-	memcpy(out + *off, s, len);
-	*off += len;
-	return 0;
-}
-
-int
-http_put_str(char *out, size_t cap, size_t *off, const char *s)
-{
-	return http_put(out, cap, off, s, strlen(s));
 }
 
 int
