@@ -286,6 +286,40 @@ http_filter_tchar(unsigned char c)
 	return (http_filter_class[c] & CHAR_TCHAR) != 0;
 }
 
+/*
+ * True when the 8 bytes of <w> are all printable ASCII (0x20 to 0x7e):
+ * none below 0x20, none above 0x7e (bit 0x80 set, or 0x7f).
+ */
+static bool
+http_filter_printable8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+	/* No borrow nor carry crosses bytes unless a byte is out already. */
+	return (((w - ones * 0x20) | (w + ones) | w) & high) == 0;
+}
+
+/* True when every byte of the <n> at <p> is printable ASCII or HTAB. */
+static bool
+http_filter_text(const char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (!http_filter_printable8(w))
+			break; /* a tab, perhaps: byte by byte */
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 || c > 0x7e) && c != '\t')
+			return false;
+	}
+	return true;
+}
+
 /* True when every byte of <v> is a tchar or a separator in <seps>. */
 static bool
 http_filter_chars(struct http_span v, unsigned seps)
@@ -522,13 +556,7 @@ http_filter_fits(
 		return false;
 	switch (f->shape) {
 	case SHAPE_TEXT:
-		for (size_t i = 0; i < v.len; i++) {
-			unsigned char c = (unsigned char)v.p[i];
-
-			if ((c < 0x20 || c > 0x7e) && c != '\t')
-				return false;
-		}
-		return true;
+		return http_filter_text(v.p, v.len);
 	case SHAPE_ACCEPT:
 		return http_filter_chars(
 		    v, SEP_SLASH | SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
@@ -619,14 +647,18 @@ http_filter_version(const char *p, size_t len)
 static bool
 http_filter_agent(struct http_span v, struct http_span *out)
 {
-	size_t n = 0, ver = 0;
-
-	while (n < v.len && v.p[n] != '/' && v.p[n] != ' ')
-		n++;
+	/*
+	 * The first product is the value up to its first '/' or ' '; no
+	 * known name holds either, so a known one is a prefix of the value
+	 * that ends there.
+	 */
 	for (size_t k = 0;
 	     k < sizeof(http_filter_agents) / sizeof(http_filter_agents[0]);
 	     k++) {
-		if (http_filter_agents[k].len != n ||
+		size_t n = http_filter_agents[k].len, ver = 0;
+
+		if (v.len < n || v.p[0] != http_filter_agents[k].s[0] ||
+		    (n < v.len && v.p[n] != '/' && v.p[n] != ' ') ||
 		    memcmp(v.p, http_filter_agents[k].s, n) != 0)
 			continue;
 		if (n < v.len && v.p[n] == '/')

@@ -700,6 +700,50 @@ test_fingerprint_buffer(void)
 	}
 }
 
+/*
+ * A User-Agent goes upstream only when every byte is printable ASCII or
+ * a tab: one byte out of that range anywhere in a long value (checked
+ * eight bytes at a time) drops it; the bytes at the range's edges pass.
+ */
+static void
+test_agent_bytes(void)
+{
+	static const char base[] = "Mozilla/5.0 (X11; Linux x86_64) Gecko/2010";
+	static const struct {
+		unsigned char c;
+		bool ok;
+	} bytes[] = {{0x09, true}, {0x20, true}, {0x7e, true}, {0x21, true},
+	    {0x1f, false}, {0x7f, false}, {0x80, false}, {0xff, false},
+	    {0x01, false}};
+
+	for (size_t b = 0; b < sizeof(bytes) / sizeof(bytes[0]); b++) {
+		for (size_t at = 8; at < sizeof(base) - 1; at++) {
+			char in[256], v[64];
+			struct http_request r;
+			const struct http_header *ua;
+
+			memcpy(v, base, sizeof(base));
+			v[at] = (char)bytes[b].c;
+			snprintf(in, sizeof(in),
+			    "GET http://ocsp.ca.test/x HTTP/1.1\r\n"
+			    "Host: ocsp.ca.test\r\nUser-Agent: %s\r\n\r\n",
+			    v);
+			if (!t_parse(&r, in)) {
+				/* llhttp refuses some control bytes itself. */
+				CHECKF(!bytes[b].ok, "byte %02x at %zu",
+				    bytes[b].c, at);
+				continue;
+			}
+			ua = &r.hs.h[1];
+			CHECKF(ua->forward == bytes[b].ok &&
+			        ((r.filter.flags &
+			             (1u << HTTP_FLAG_HEADER_BOUNDS)) != 0) ==
+			            !bytes[b].ok,
+			    "byte %02x at %zu", bytes[b].c, at);
+		}
+	}
+}
+
 /* RFC 9110 13.2.2 against an answer last modified at LM. */
 #define LM 1688169600 /* Sat, 01 Jul 2023 00:00:00 GMT */
 
@@ -785,6 +829,7 @@ main(void)
 {
 	test_fingerprint_lengths();
 	test_fingerprint_buffer();
+	test_agent_bytes();
 	test_clients();
 	test_drops();
 	test_rebuilds();
