@@ -1078,6 +1078,9 @@ done:
  */
 #define OCSP_B64_NONE 0x40
 #define OCSP_B64_PAD  0x41
+/* ocsp_request_decode_get() tells values of 62 and more by bit 0x40. */
+_Static_assert(OCSP_B64_NONE + 2 < 0x80 && OCSP_B64_PAD + 2 < 0x80,
+    "base64 table values past 63 stay below 0x7e");
 #define B64_ROW_NONE16                                                         \
 	OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,            \
 	    OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE, OCSP_B64_NONE,        \
@@ -1245,7 +1248,12 @@ ocsp_request_decode_get(const char *path, size_t path_len, unsigned char *der,
 			         c = ocsp_request_b64[s[pos + 2]],
 			         d = ocsp_request_b64[s[pos + 3]];
 
-			if (a >= 62 || b >= 62 || c >= 62 || d >= 62)
+			/*
+			 * Any of them 62 or more (the alphabets' own two,
+			 * padding, none: at most 0x41) sets bit 0x40 of the
+			 * sum with 2, which none below 62 reaches.
+			 */
+			if (((a + 2) | (b + 2) | (c + 2) | (d + 2)) & 0x40)
 				break;
 			acc = a << 18 | b << 12 | c << 6 | d;
 			der[out] = (unsigned char)(acc >> 16);
