@@ -68,6 +68,9 @@ size_t http_filter_rows(void);
 
 /* The canonical name <h> goes upstream under, or NULL if it does not. */
 const char *http_filter_field_name(const struct http_header *h);
+/* The same, its length in *len (set only when not NULL). */
+const char *http_filter_field_name_len(
+    const struct http_header *h, size_t *len);
 
 /*
  * The canonical (RFC 9110) spelling of the field name <name>, if the

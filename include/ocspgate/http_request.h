@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <llhttp.h>
 
@@ -23,9 +24,47 @@ struct http_span {
 	size_t len;
 };
 
+/*
+ * The field names ocspgate acts on, told apart once per field
+ * (http_field_of()) so that no later check compares names again.
+ */
+enum http_field {
+	HTTP_FIELD_OTHER = 0, /* any name not below */
+	HTTP_FIELD_ACCEPT,
+	HTTP_FIELD_ACCEPT_ENCODING,
+	HTTP_FIELD_ACCEPT_LANGUAGE,
+	HTTP_FIELD_CACHE_CONTROL,
+	HTTP_FIELD_CONNECTION,
+	HTTP_FIELD_CONTENT_LENGTH,
+	HTTP_FIELD_CONTENT_TYPE,
+	HTTP_FIELD_EXPECT,
+	HTTP_FIELD_HOST,
+	HTTP_FIELD_IF_MODIFIED_SINCE,
+	HTTP_FIELD_IF_NONE_MATCH,
+	HTTP_FIELD_KEEP_ALIVE,
+	HTTP_FIELD_PRAGMA,
+	HTTP_FIELD_PROXY_AUTHENTICATE,
+	HTTP_FIELD_PROXY_AUTHORIZATION,
+	HTTP_FIELD_PROXY_CONNECTION,
+	HTTP_FIELD_TE,
+	HTTP_FIELD_TRAILER,
+	HTTP_FIELD_TRANSFER_ENCODING,
+	HTTP_FIELD_UPGRADE,
+	HTTP_FIELD_USER_AGENT,
+	HTTP_FIELD_VIA,
+	HTTP_FIELD_COUNT
+};
+
+/*
+ * The enum http_field of the field name of <len> bytes at <name>, case
+ * aside (ASCII), or HTTP_FIELD_OTHER.
+ */
+enum http_field http_field_of(const char *name, size_t len);
+
 struct http_header {
 	struct http_span name;
 	struct http_span value;
+	uint8_t name_id; /* enum http_field of <name>, once the field ends */
 	bool hop_by_hop; /* not forwarded upstream */
 	/* Set by the request filter (http_filter.c) for requests only. */
 	bool forward;         /* goes upstream, as <out> */
@@ -56,8 +95,9 @@ int http_headers_add_name(
 int http_headers_add_value(
     struct http_headers *hs, const char *at, size_t len, const char **detail);
 /*
- * Ends the current field, trimming its value of OWS. Returns the field,
- * or NULL with *detail set when it has no name.
+ * Ends the current field, trimming its value of OWS and naming it
+ * (name_id). Returns the field, or NULL with *detail set when it has no
+ * name.
  */
 struct http_header *http_headers_value_done(
     struct http_headers *hs, const char **detail);
@@ -226,16 +266,48 @@ bool http_request_has_via(const struct http_request *r, const char *token);
 
 /*
  * Append to <out> (capacity <cap>) at *off, advancing it. Return 0, or -1
- * once <cap> would be passed (nothing written then).
+ * once <cap> would be passed (nothing written then). Inline, so that a
+ * literal's length and copy are known where it is written.
  */
-int http_put(char *out, size_t cap, size_t *off, const char *s, size_t len);
-int http_put_str(char *out, size_t cap, size_t *off, const char *s);
+static inline int
+http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
+{
+	if (len > cap - *off)
+		return -1;
+	if (len == 0)
+		return 0; /* an empty span may have no pointer */
+	memcpy(out + *off, s, len);
+	*off += len;
+	return 0;
+}
+
+static inline int
+http_put_str(char *out, size_t cap, size_t *off, const char *s)
+{
+	return http_put(out, cap, off, s, strlen(s));
+}
+
 int http_put_uint(char *out, size_t cap, size_t *off, uint64_t v);
 
 /* <s> without leading and trailing spaces and tabs. */
 struct http_span http_span_trim(struct http_span s);
 
-/* Case-insensitive comparison of a span with a NUL-terminated string. */
-bool http_span_eq(const struct http_span *s, const char *str);
+/*
+ * Case-insensitive (ASCII) comparison of the <n> bytes of <s> with those
+ * at <str>; <s> must hold <n> bytes.
+ */
+bool http_span_eq_n(const struct http_span *s, const char *str, size_t n);
+
+/*
+ * Case-insensitive comparison of a span with a NUL-terminated string;
+ * inline, so that a literal's length is known where it is compared.
+ */
+static inline bool
+http_span_eq(const struct http_span *s, const char *str)
+{
+	size_t n = strlen(str);
+
+	return s->len == n && http_span_eq_n(s, str, n);
+}
 
 #endif

@@ -4,6 +4,7 @@
  * candidate), by the same judgments. Pure: turns a parsed request and
  * the config into a verdict; no I/O, no logging, no globals.
  */
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -249,10 +250,16 @@ policy_inspect(const struct config *cfg, const unsigned char *der, size_t len,
 	if (memo == NULL)
 		return ocsp_request_inspect_rules(der, len, &rules, f);
 	if ((hit = memo_get(memo, der, len, key, sizeof(key))) != NULL) {
-		memcpy(&v, hit, sizeof(v));
-		*f = v.facts;
+		/* Straight into <f>: the facts are most of the value. */
+		const unsigned char *h = hit;
+		enum reason why;
+
+		memcpy(&why, h + offsetof(struct policy_memo_value, why),
+		    sizeof(why));
+		memcpy(f, h + offsetof(struct policy_memo_value, facts),
+		    sizeof(*f));
 		f->flags |= get_flags;
-		return v.why;
+		return why;
 	}
 	memset(&v, 0, sizeof(v));
 	v.why = ocsp_request_inspect_rules(der, len, &rules, &v.facts);
@@ -280,9 +287,13 @@ policy_split_get(const char *path, size_t len, unsigned char *der, size_t cap,
 		    path, len, der, cap, der_len, flags, prefix_len);
 	if ((hit = memo_get(memo->get_paths, path, len, &cap, sizeof(cap))) !=
 	    NULL) {
-		memcpy(&v, hit, sizeof(v));
+		/* The DER straight into <der>, only as much as there is. */
+		const unsigned char *h = hit;
+
+		memcpy(&v, h, offsetof(struct policy_get_value, der));
 		if (v.rc == 0)
-			memcpy(der, v.der, v.der_len);
+			memcpy(der, h + offsetof(struct policy_get_value, der),
+			    v.der_len);
 		*der_len = v.der_len;
 		*flags |= v.flags;
 		*prefix_len = v.prefix_len;

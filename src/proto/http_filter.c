@@ -57,17 +57,20 @@ enum http_filter_rebuild {
 static const struct http_filter_field {
 	const char *name;
 	size_t name_len;
+	enum http_field id;
 	size_t max_bytes;
 	enum http_filter_shape shape;
 	bool consumed;
 	enum http_filter_rebuild rebuild;
 } http_filter_fields[] = {
-    {"User-Agent", 10, 256, SHAPE_TEXT, false, REBUILD_AGENT},
-    {"Accept", 6, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
-    {"Cache-Control", 13, 64, SHAPE_CACHE, false, REBUILD_CACHE},
-    {"Pragma", 6, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
-    {"Content-Type", 12, HTTP_MEDIA_TYPE_MAX, SHAPE_MEDIA, false,
-        REBUILD_BODY_TYPE},
+    {"User-Agent", 10, HTTP_FIELD_USER_AGENT, 256, SHAPE_TEXT, false,
+        REBUILD_AGENT},
+    {"Accept", 6, HTTP_FIELD_ACCEPT, 256, SHAPE_ACCEPT, false, REBUILD_ACCEPT},
+    {"Cache-Control", 13, HTTP_FIELD_CACHE_CONTROL, 64, SHAPE_CACHE, false,
+        REBUILD_CACHE},
+    {"Pragma", 6, HTTP_FIELD_PRAGMA, 32, SHAPE_TOKENS, false, REBUILD_PRAGMA},
+    {"Content-Type", 12, HTTP_FIELD_CONTENT_TYPE, HTTP_MEDIA_TYPE_MAX,
+        SHAPE_MEDIA, false, REBUILD_BODY_TYPE},
     /*
      * Consumed: ocspgate answers conditional requests itself, from the
      * dates of the answer it judged (http_filter_not_modified()), so the
@@ -76,21 +79,51 @@ static const struct http_filter_field {
      * CRL is judged as DER), languages mean nothing to a responder, and
      * ocspgate writes a Via of its own.
      */
-    {"If-Modified-Since", 17, 64, SHAPE_DATE, true, REBUILD_AS_IS},
-    {"If-None-Match", 13, 128, SHAPE_ETAGS, true, REBUILD_AS_IS},
-    {"Accept-Language", 15, 128, SHAPE_LANGUAGE, true, REBUILD_AS_IS},
-    {"Accept-Encoding", 15, 64, SHAPE_CODINGS, true, REBUILD_AS_IS},
-    {"Via", 3, 128, SHAPE_VIA, true, REBUILD_AS_IS},
-    {"Host", 4, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Content-Length", 14, 20, SHAPE_DIGITS, true, REBUILD_AS_IS},
-    {"Transfer-Encoding", 17, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Expect", 6, 0, SHAPE_ANY, true, REBUILD_AS_IS},
-    {"Connection", 10, 64, SHAPE_TOKENS, true, REBUILD_AS_IS},
-    {"Proxy-Connection", 16, 32, SHAPE_TOKENS, true, REBUILD_AS_IS},
-    {"Keep-Alive", 10, 64, SHAPE_CACHE, true, REBUILD_AS_IS},
+    {"If-Modified-Since", 17, HTTP_FIELD_IF_MODIFIED_SINCE, 64, SHAPE_DATE,
+        true, REBUILD_AS_IS},
+    {"If-None-Match", 13, HTTP_FIELD_IF_NONE_MATCH, 128, SHAPE_ETAGS, true,
+        REBUILD_AS_IS},
+    {"Accept-Language", 15, HTTP_FIELD_ACCEPT_LANGUAGE, 128, SHAPE_LANGUAGE,
+        true, REBUILD_AS_IS},
+    {"Accept-Encoding", 15, HTTP_FIELD_ACCEPT_ENCODING, 64, SHAPE_CODINGS, true,
+        REBUILD_AS_IS},
+    {"Via", 3, HTTP_FIELD_VIA, 128, SHAPE_VIA, true, REBUILD_AS_IS},
+    {"Host", 4, HTTP_FIELD_HOST, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Content-Length", 14, HTTP_FIELD_CONTENT_LENGTH, 20, SHAPE_DIGITS, true,
+        REBUILD_AS_IS},
+    {"Transfer-Encoding", 17, HTTP_FIELD_TRANSFER_ENCODING, 0, SHAPE_ANY, true,
+        REBUILD_AS_IS},
+    {"Expect", 6, HTTP_FIELD_EXPECT, 0, SHAPE_ANY, true, REBUILD_AS_IS},
+    {"Connection", 10, HTTP_FIELD_CONNECTION, 64, SHAPE_TOKENS, true,
+        REBUILD_AS_IS},
+    {"Proxy-Connection", 16, HTTP_FIELD_PROXY_CONNECTION, 32, SHAPE_TOKENS,
+        true, REBUILD_AS_IS},
+    {"Keep-Alive", 10, HTTP_FIELD_KEEP_ALIVE, 64, SHAPE_CACHE, true,
+        REBUILD_AS_IS},
 };
 #define HTTP_FILTER_NFIELDS                                                    \
 	(sizeof(http_filter_fields) / sizeof(http_filter_fields[0]))
+
+/* The row of each enum http_field in http_filter_fields[], plus one. */
+static const uint8_t http_filter_row_of[HTTP_FIELD_COUNT] = {
+    [HTTP_FIELD_USER_AGENT] = 1,
+    [HTTP_FIELD_ACCEPT] = 2,
+    [HTTP_FIELD_CACHE_CONTROL] = 3,
+    [HTTP_FIELD_PRAGMA] = 4,
+    [HTTP_FIELD_CONTENT_TYPE] = 5,
+    [HTTP_FIELD_IF_MODIFIED_SINCE] = 6,
+    [HTTP_FIELD_IF_NONE_MATCH] = 7,
+    [HTTP_FIELD_ACCEPT_LANGUAGE] = 8,
+    [HTTP_FIELD_ACCEPT_ENCODING] = 9,
+    [HTTP_FIELD_VIA] = 10,
+    [HTTP_FIELD_HOST] = 11,
+    [HTTP_FIELD_CONTENT_LENGTH] = 12,
+    [HTTP_FIELD_TRANSFER_ENCODING] = 13,
+    [HTTP_FIELD_EXPECT] = 14,
+    [HTTP_FIELD_CONNECTION] = 15,
+    [HTTP_FIELD_PROXY_CONNECTION] = 16,
+    [HTTP_FIELD_KEEP_ALIVE] = 17,
+};
 
 static const char *const http_filter_flag_names[HTTP_FLAG_COUNT] = {
     [HTTP_FLAG_UA_MISMATCH] = "ua_mismatch",
@@ -106,63 +139,185 @@ http_filter_flag_name(unsigned bit)
 	return bit < HTTP_FLAG_COUNT ? http_filter_flag_names[bit] : NULL;
 }
 
-/* RFC 9110 5.6.2 tchar. */
+/* The separators a shape may allow besides tchar, as bits. */
+#define SEP_SLASH  0x01u /* '/' */
+#define SEP_COMMA  0x02u /* ',' */
+#define SEP_SEMI   0x04u /* ';' */
+#define SEP_EQ     0x08u /* '=' */
+#define SEP_SPACE  0x10u /* ' ' and HTAB */
+#define SEP_COLON  0x20u /* ':' */
+#define CHAR_TCHAR 0x80u /* RFC 9110 5.6.2 tchar */
+
+/* Each byte's class: CHAR_TCHAR or its SEP_ bit; 0 past 0x7f. */
+static const uint8_t http_filter_class[256] = {
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x10,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    0x10,
+    0x80,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x02,
+    0x80,
+    0x80,
+    0x01,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x20,
+    0x04,
+    0x00,
+    0x08,
+    0x00,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x00,
+    0x00,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x80,
+    0x00,
+    0x80,
+    0x00,
+    0x80,
+    0x00,
+};
+
 static bool
 http_filter_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return true;
-	default:
-		return false;
-	}
+	return (http_filter_class[c] & CHAR_TCHAR) != 0;
 }
 
-/* The separators a shape may allow besides tchar, as bits. */
-#define SEP_SLASH 0x01u /* '/' */
-#define SEP_COMMA 0x02u /* ',' */
-#define SEP_SEMI  0x04u /* ';' */
-#define SEP_EQ    0x08u /* '=' */
-#define SEP_SPACE 0x10u /* ' ' and HTAB */
-#define SEP_COLON 0x20u /* ':' */
-
-static unsigned
-http_filter_sep(unsigned char c)
+/*
+ * True when the 8 bytes of <w> are all printable ASCII (0x20 to 0x7e):
+ * none below 0x20, none above 0x7e (bit 0x80 set, or 0x7f).
+ */
+static bool
+http_filter_printable8(uint64_t w)
 {
-	switch (c) {
-	case '/':
-		return SEP_SLASH;
-	case ',':
-		return SEP_COMMA;
-	case ';':
-		return SEP_SEMI;
-	case '=':
-		return SEP_EQ;
-	case ' ':
-	case '\t':
-		return SEP_SPACE;
-	case ':':
-		return SEP_COLON;
-	default:
-		return 0;
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+	/* No borrow nor carry crosses bytes unless a byte is out already. */
+	return (((w - ones * 0x20) | (w + ones) | w) & high) == 0;
+}
+
+/* True when every byte of the <n> at <p> is printable ASCII or HTAB. */
+static bool
+http_filter_text(const char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		if (!http_filter_printable8(w))
+			break; /* a tab, perhaps: byte by byte */
 	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 || c > 0x7e) && c != '\t')
+			return false;
+	}
+	return true;
 }
 
 /* True when every byte of <v> is a tchar or a separator in <seps>. */
@@ -172,7 +327,7 @@ http_filter_chars(struct http_span v, unsigned seps)
 	for (size_t i = 0; i < v.len; i++) {
 		unsigned char c = (unsigned char)v.p[i];
 
-		if (!http_filter_tchar(c) && (http_filter_sep(c) & seps) == 0)
+		if ((http_filter_class[c] & (CHAR_TCHAR | seps)) == 0)
 			return false;
 	}
 	return true;
@@ -401,13 +556,7 @@ http_filter_fits(
 		return false;
 	switch (f->shape) {
 	case SHAPE_TEXT:
-		for (size_t i = 0; i < v.len; i++) {
-			unsigned char c = (unsigned char)v.p[i];
-
-			if ((c < 0x20 || c > 0x7e) && c != '\t')
-				return false;
-		}
-		return true;
+		return http_filter_text(v.p, v.len);
 	case SHAPE_ACCEPT:
 		return http_filter_chars(
 		    v, SEP_SLASH | SEP_COMMA | SEP_SEMI | SEP_EQ | SEP_SPACE);
@@ -446,9 +595,26 @@ http_filter_fits(
  * client. Only the first product goes upstream, and only one of these:
  * no responder answers by User-Agent (OpenSSL sends none to any CA).
  */
-static const char *const http_filter_agents[] = {"Microsoft-CryptoAPI",
-    "Mozilla", "Java", "com.apple.trustd", "ocspd", "Dalvik", "Go-http-client",
-    "curl", "Wget", "okhttp", "Apache-HttpClient"};
+#define HTTP_FILTER_LIT(lit)                                                   \
+	{                                                                      \
+		lit, sizeof(lit) - 1                                           \
+	}
+static const struct http_filter_lit {
+	const char *s;
+	size_t len;
+} http_filter_agents[] = {
+    HTTP_FILTER_LIT("Microsoft-CryptoAPI"),
+    HTTP_FILTER_LIT("Mozilla"),
+    HTTP_FILTER_LIT("Java"),
+    HTTP_FILTER_LIT("com.apple.trustd"),
+    HTTP_FILTER_LIT("ocspd"),
+    HTTP_FILTER_LIT("Dalvik"),
+    HTTP_FILTER_LIT("Go-http-client"),
+    HTTP_FILTER_LIT("curl"),
+    HTTP_FILTER_LIT("Wget"),
+    HTTP_FILTER_LIT("okhttp"),
+    HTTP_FILTER_LIT("Apache-HttpClient"),
+};
 
 /*
  * A forwarded product keeps its version's first two numbers (major and
@@ -481,15 +647,19 @@ http_filter_version(const char *p, size_t len)
 static bool
 http_filter_agent(struct http_span v, struct http_span *out)
 {
-	size_t n = 0, ver = 0;
-
-	while (n < v.len && v.p[n] != '/' && v.p[n] != ' ')
-		n++;
+	/*
+	 * The first product is the value up to its first '/' or ' '; no
+	 * known name holds either, so a known one is a prefix of the value
+	 * that ends there.
+	 */
 	for (size_t k = 0;
 	     k < sizeof(http_filter_agents) / sizeof(http_filter_agents[0]);
 	     k++) {
-		if (strlen(http_filter_agents[k]) != n ||
-		    memcmp(v.p, http_filter_agents[k], n) != 0)
+		size_t n = http_filter_agents[k].len, ver = 0;
+
+		if (v.len < n || v.p[0] != http_filter_agents[k].s[0] ||
+		    (n < v.len && v.p[n] != '/' && v.p[n] != ' ') ||
+		    memcmp(v.p, http_filter_agents[k].s, n) != 0)
 			continue;
 		if (n < v.len && v.p[n] == '/')
 			ver = http_filter_version(v.p + n + 1, v.len - n - 1);
@@ -504,27 +674,31 @@ http_filter_agent(struct http_span v, struct http_span *out)
  * Accept values real clients send (docs/event-log.md): forwarded as they
  * are; any other goes upstream as "* / *", which asks for no less.
  */
-static const char *const http_filter_accepts[] = {"*/*",
-    "application/ocsp-response", "application/pkix-crl",
-    "application/pkix-cert",
-    "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2",
-    "text/html, image/gif, image/jpeg, */*; q=0.2",
-    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"};
+static const struct http_filter_lit http_filter_accepts[] = {
+    HTTP_FILTER_LIT("*/*"),
+    HTTP_FILTER_LIT("application/ocsp-response"),
+    HTTP_FILTER_LIT("application/pkix-crl"),
+    HTTP_FILTER_LIT("application/pkix-cert"),
+    HTTP_FILTER_LIT("text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"),
+    HTTP_FILTER_LIT("text/html, image/gif, image/jpeg, */*; q=0.2"),
+    HTTP_FILTER_LIT(
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+};
 
 static void
 http_filter_accept(struct http_span v, struct http_span *out)
 {
-	const char *known = http_filter_accepts[0];
+	const struct http_filter_lit *known = &http_filter_accepts[0];
 
 	for (size_t k = 0;
 	     k < sizeof(http_filter_accepts) / sizeof(http_filter_accepts[0]);
 	     k++) {
-		if (strlen(http_filter_accepts[k]) == v.len &&
-		    memcmp(v.p, http_filter_accepts[k], v.len) == 0)
-			known = http_filter_accepts[k];
+		if (http_filter_accepts[k].len == v.len &&
+		    memcmp(v.p, http_filter_accepts[k].s, v.len) == 0)
+			known = &http_filter_accepts[k];
 	}
-	out->p = known;
-	out->len = strlen(known);
+	out->p = known->s;
+	out->len = known->len;
 }
 
 /*
@@ -533,10 +707,13 @@ http_filter_accept(struct http_span v, struct http_span *out)
  */
 static const struct {
 	const char *name;
+	size_t len;
 	int arg;
-} http_filter_cache_directives[] = {{"no-cache", 0}, {"no-store", 0},
-    {"max-age", 1}, {"max-stale", 2}, {"min-fresh", 1}, {"no-transform", 0},
-    {"only-if-cached", 0}};
+} http_filter_cache_directives[] = {{"no-cache", 8, 0}, {"no-store", 8, 0},
+    {"max-age", 7, 1}, {"max-stale", 9, 2}, {"min-fresh", 9, 1},
+    {"no-transform", 12, 0}, {"only-if-cached", 14, 0}};
+/* The one directive whose delta is rounded up. */
+#define HTTP_FILTER_MIN_FRESH 4
 #define HTTP_FILTER_NDIRECTIVES                                                \
 	(sizeof(http_filter_cache_directives) /                                \
 	    sizeof(http_filter_cache_directives[0]))
@@ -620,7 +797,7 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 			const char *n = http_filter_cache_directives[k].name;
 			int want = http_filter_cache_directives[k].arg;
 
-			if (strlen(n) != b - a ||
+			if (http_filter_cache_directives[k].len != b - a ||
 			    strncasecmp(v.p + a, n, b - a) != 0)
 				continue;
 			if (seen[k] || (want == 1 && !arg) ||
@@ -629,7 +806,7 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 			seen[k] = true;
 			has[k] = arg;
 			delta[k] =
-			    http_filter_step(d, strcmp(n, "min-fresh") == 0);
+			    http_filter_step(d, k == HTTP_FILTER_MIN_FRESH);
 			break;
 		}
 	}
@@ -639,8 +816,9 @@ http_filter_cache(struct http_span v, char *buf, struct http_span *out)
 		if (off > 0)
 			(void)http_put_str(
 			    buf, HTTP_CACHE_CONTROL_MAX, &off, ", ");
-		(void)http_put_str(buf, HTTP_CACHE_CONTROL_MAX, &off,
-		    http_filter_cache_directives[k].name);
+		(void)http_put(buf, HTTP_CACHE_CONTROL_MAX, &off,
+		    http_filter_cache_directives[k].name,
+		    http_filter_cache_directives[k].len);
 		if (has[k]) {
 			(void)http_put_str(
 			    buf, HTTP_CACHE_CONTROL_MAX, &off, "=");
@@ -714,20 +892,16 @@ http_filter_rebuild(const struct http_filter_field *f, struct http_header *h,
 	return false;
 }
 
+/* The row of field <id>, or NULL when the filter does not know it. */
 static const struct http_filter_field *
-http_filter_field_of(const char *name, size_t len, size_t *row)
+http_filter_field_of(enum http_field id, size_t *row)
 {
-	for (size_t k = 0; k < HTTP_FILTER_NFIELDS; k++) {
-		const char *n = http_filter_fields[k].name;
+	size_t k = http_filter_row_of[id];
 
-		if (http_filter_fields[k].name_len == len &&
-		    strncasecmp(name, n, len) == 0) {
-			if (row != NULL)
-				*row = k;
-			return &http_filter_fields[k];
-		}
-	}
-	return NULL;
+	if (k == 0)
+		return NULL;
+	*row = k - 1;
+	return &http_filter_fields[k - 1];
 }
 
 const char *
@@ -735,6 +909,15 @@ http_filter_field_name(const struct http_header *h)
 {
 	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
 		return NULL;
+	return http_filter_fields[h->field].name;
+}
+
+const char *
+http_filter_field_name_len(const struct http_header *h, size_t *len)
+{
+	if (!h->forward || h->field >= HTTP_FILTER_NFIELDS)
+		return NULL;
+	*len = http_filter_fields[h->field].name_len;
 	return http_filter_fields[h->field].name;
 }
 
@@ -747,8 +930,9 @@ http_filter_rows(void)
 const char *
 http_filter_forwarded_name(const char *name, size_t len)
 {
+	size_t row;
 	const struct http_filter_field *f =
-	    http_filter_field_of(name, len, NULL);
+	    http_filter_field_of(http_field_of(name, len), &row);
 
 	return f != NULL && !f->consumed ? f->name : NULL;
 }
@@ -780,21 +964,40 @@ http_filter_drop(struct http_request *r, size_t i)
 		fl->names[fl->nnames++] = (uint8_t)i;
 }
 
-/* SHA-256 of the field names of <r> joined by ','. */
+/*
+ * SHA-256 of the field names of <r> joined by ','; the names are
+ * gathered in a buffer first so that the hash takes a few long runs.
+ */
 static void
 http_filter_names_digest(const struct http_request *r, unsigned char md[32])
 {
 	struct sha256 c;
+	char buf[512];
+	size_t off = 0;
 
 	sha256_init(&c);
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_span *name = &r->hs.h[i].name;
 
-		if (i > 0)
-			sha256_update(&c, ",", 1);
-		if (name->len > 0)
+		if (i > 0) {
+			if (off == sizeof(buf)) {
+				sha256_update(&c, buf, off);
+				off = 0;
+			}
+			buf[off++] = ',';
+		}
+		if (name->len > sizeof(buf) - off) {
+			sha256_update(&c, buf, off);
+			off = 0;
 			sha256_update(&c, name->p, name->len);
+			continue;
+		}
+		if (name->len > 0)
+			memcpy(buf + off, name->p, name->len);
+		off += name->len;
 	}
+	if (off > 0)
+		sha256_update(&c, buf, off);
 	sha256_final(&c, md);
 }
 
@@ -837,60 +1040,59 @@ http_filter_fingerprint(struct http_request *r)
  * last. A request fits when its names, spelled so, appear in this order,
  * each at most once, with User-Agent and Host among them.
  */
-static const char *const http_filter_cryptoapi_order[] = {
-    "Cache-Control",
-    "Connection",
-    "Proxy-Connection",
-    "Pragma",
-    "Accept",
-    "If-Modified-Since",
-    "If-None-Match",
-    "Content-Type",
-    "User-Agent",
-    "Content-Length",
-    "Host",
-    "Content-Length",
+static const enum http_field http_filter_cryptoapi_order[] = {
+    HTTP_FIELD_CACHE_CONTROL,
+    HTTP_FIELD_CONNECTION,
+    HTTP_FIELD_PROXY_CONNECTION,
+    HTTP_FIELD_PRAGMA,
+    HTTP_FIELD_ACCEPT,
+    HTTP_FIELD_IF_MODIFIED_SINCE,
+    HTTP_FIELD_IF_NONE_MATCH,
+    HTTP_FIELD_CONTENT_TYPE,
+    HTTP_FIELD_USER_AGENT,
+    HTTP_FIELD_CONTENT_LENGTH,
+    HTTP_FIELD_HOST,
+    HTTP_FIELD_CONTENT_LENGTH,
 };
 #define HTTP_FILTER_NCRYPTOAPI                                                 \
 	(sizeof(http_filter_cryptoapi_order) /                                 \
 	    sizeof(http_filter_cryptoapi_order[0]))
 
-static bool
-http_filter_span_is(const struct http_span *s, const char *str)
-{
-	size_t n = strlen(str);
-
-	return s->len == n && memcmp(s->p, str, n) == 0;
-}
-
+/*
+ * Each name is one of the list, spelled as the filter's table spells it
+ * (CryptoAPI's spelling), after the one before it, and none twice: names
+ * equal but for case are one field (name_id), and a name of the list
+ * spelled otherwise fails anyway.
+ */
 bool
 http_filter_is_cryptoapi(const struct http_request *r)
 {
 	size_t pos = 0;
-	bool ua = false, host = false;
+	uint32_t seen = 0;
 
 	if (r->http_minor != 1)
 		return false;
 	for (size_t i = 0; i < r->hs.n; i++) {
-		const struct http_span *name = &r->hs.h[i].name;
-		size_t k;
+		const struct http_header *h = &r->hs.h[i];
+		const struct http_filter_field *f;
+		size_t k, row;
 
-		for (size_t j = 0; j < i; j++) {
-			if (http_filter_same_name(&r->hs.h[j].name, name))
-				return false; /* twice */
-		}
+		if ((f = http_filter_field_of(
+		         (enum http_field)h->name_id, &row)) == NULL ||
+		    (seen & 1u << h->name_id) != 0 ||
+		    memcmp(h->name.p, f->name, f->name_len) != 0)
+			return false;
+		seen |= 1u << h->name_id;
 		for (k = pos; k < HTTP_FILTER_NCRYPTOAPI; k++) {
-			if (http_filter_span_is(
-			        name, http_filter_cryptoapi_order[k]))
+			if (http_filter_cryptoapi_order[k] == h->name_id)
 				break;
 		}
 		if (k == HTTP_FILTER_NCRYPTOAPI)
 			return false;
 		pos = k + 1;
-		ua |= http_filter_span_is(name, "User-Agent");
-		host |= http_filter_span_is(name, "Host");
 	}
-	return ua && host;
+	return (seen & 1u << HTTP_FIELD_USER_AGENT) != 0 &&
+	    (seen & 1u << HTTP_FIELD_HOST) != 0;
 }
 
 /* True when the User-Agent claims to be Windows CryptoAPI. */
@@ -923,7 +1125,7 @@ http_filter_apply(struct http_request *r)
 		h->forward = false;
 		h->dropped = false;
 		h->out = h->value;
-		f = http_filter_field_of(h->name.p, h->name.len, &row);
+		f = http_filter_field_of((enum http_field)h->name_id, &row);
 		if (f == NULL) {
 			http_filter_drop(r, i);
 			continue;

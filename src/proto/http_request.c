@@ -7,59 +7,138 @@
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
 #include "ocspgate/http_filter.h"
 #include "ocspgate/http_request.h"
 
-/* A field name in a list, with its length. */
-struct http_name {
-	const char *s;
-	size_t len;
-};
+/*
+ * True when the 8 bytes at <p> are those at <lower> but for ASCII case.
+ * <lower> holds only lower-case letters and bytes 0x20 to 0x3f (digits,
+ * '-'): bit 0x40 marks its letters, and a letter of <p> matches with or
+ * without bit 0x20, any other byte only as itself.
+ */
+static bool
+http_lower_eq8(const char *p, const char *lower)
+{
+	uint64_t a, b;
 
-#define HTTP_NAME(lit)                                                         \
-	{                                                                      \
-		lit, sizeof(lit) - 1                                           \
+	memcpy(&a, p, 8);
+	memcpy(&b, lower, 8);
+	return (a | (b & 0x4040404040404040u) >> 1) == b;
+}
+
+/* The same for 4 bytes. */
+static bool
+http_lower_eq4(const char *p, const char *lower)
+{
+	uint32_t a, b;
+
+	memcpy(&a, p, 4);
+	memcpy(&b, lower, 4);
+	return (a | (b & 0x40404040u) >> 1) == b;
+}
+
+/*
+ * True when the <n> bytes at <p> are <lower> but for ASCII case, <lower>
+ * as http_lower_eq8() wants it. Words at a time, the last one overlapping
+ * the one before: every name and value compared here is short.
+ */
+static bool
+http_lower_eq(const char *p, const char *lower, size_t n)
+{
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			if (!http_lower_eq8(p + i, lower + i))
+				return false;
+		}
+		return http_lower_eq8(p + n - 8, lower + n - 8);
 	}
+	if (n >= 4)
+		return http_lower_eq4(p, lower) &&
+		    http_lower_eq4(p + n - 4, lower + n - 4);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
 
-/* Headers never forwarded, besides those named in Connection. */
-static const struct http_name http_hop_by_hop[] = {
-    HTTP_NAME("connection"),
-    HTTP_NAME("keep-alive"),
-    HTTP_NAME("proxy-connection"),
-    HTTP_NAME("proxy-authorization"),
-    HTTP_NAME("proxy-authenticate"),
-    HTTP_NAME("te"),
-    HTTP_NAME("trailer"),
-    HTTP_NAME("transfer-encoding"),
-    HTTP_NAME("upgrade"),
-};
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (c != (unsigned char)lower[i])
+			return false;
+	}
+	return true;
+}
 
-/* Request fields ocspgate rebuilds rather than copies. */
-static const struct http_name http_rebuilt[] = {
-    HTTP_NAME("host"),
-    HTTP_NAME("content-length"),
-    HTTP_NAME("expect"),
+/* The names of enum http_field, lower case, by length. */
+static const struct http_field_name {
+	const char *lower;
+	enum http_field id;
+} http_field_names[] = {
+    {"te", HTTP_FIELD_TE},
+    {"via", HTTP_FIELD_VIA},
+    {"host", HTTP_FIELD_HOST},
+    {"accept", HTTP_FIELD_ACCEPT},
+    {"expect", HTTP_FIELD_EXPECT},
+    {"pragma", HTTP_FIELD_PRAGMA},
+    {"trailer", HTTP_FIELD_TRAILER},
+    {"upgrade", HTTP_FIELD_UPGRADE},
+    {"connection", HTTP_FIELD_CONNECTION},
+    {"keep-alive", HTTP_FIELD_KEEP_ALIVE},
+    {"user-agent", HTTP_FIELD_USER_AGENT},
+    {"content-type", HTTP_FIELD_CONTENT_TYPE},
+    {"cache-control", HTTP_FIELD_CACHE_CONTROL},
+    {"if-none-match", HTTP_FIELD_IF_NONE_MATCH},
+    {"content-length", HTTP_FIELD_CONTENT_LENGTH},
+    {"accept-encoding", HTTP_FIELD_ACCEPT_ENCODING},
+    {"accept-language", HTTP_FIELD_ACCEPT_LANGUAGE},
+    {"proxy-connection", HTTP_FIELD_PROXY_CONNECTION},
+    {"if-modified-since", HTTP_FIELD_IF_MODIFIED_SINCE},
+    {"transfer-encoding", HTTP_FIELD_TRANSFER_ENCODING},
+    {"proxy-authenticate", HTTP_FIELD_PROXY_AUTHENTICATE},
+    {"proxy-authorization", HTTP_FIELD_PROXY_AUTHORIZATION},
 };
 
 /*
- * Whether <name> is one of the <n> in <list>, case aside. The lengths
- * come with the list: each field of every request and answer is looked
- * up here, and most differ in length from most names.
+ * For each length, the first of http_field_names[] at least that long:
+ * the names of length n are those from [n] up to [n + 1].
  */
-static bool
-http_name_in(
-    const struct http_span *name, const struct http_name *list, size_t n)
+#define HTTP_FIELD_NAME_MAX 19
+static const uint8_t http_field_by_len[HTTP_FIELD_NAME_MAX + 2] = {
+    0, 0, 0, 1, 2, 3, 3, 6, 8, 8, 8, 11, 11, 12, 14, 15, 17, 18, 20, 21, 22};
+
+enum http_field
+http_field_of(const char *name, size_t len)
 {
-	for (size_t k = 0; k < n; k++) {
-		if (name->len == list[k].len &&
-		    strncasecmp(name->p, list[k].s, list[k].len) == 0)
-			return true;
+	if (len > HTTP_FIELD_NAME_MAX)
+		return HTTP_FIELD_OTHER;
+	for (size_t k = http_field_by_len[len]; k < http_field_by_len[len + 1];
+	     k++) {
+		if (http_lower_eq(name, http_field_names[k].lower, len))
+			return http_field_names[k].id;
 	}
-	return false;
+	return HTTP_FIELD_OTHER;
 }
+
+#define HTTP_FIELD_BIT(id) (1u << (id))
+
+/* Headers never forwarded, besides those named in Connection. */
+#define HTTP_HOP_BY_HOP                                                        \
+	(HTTP_FIELD_BIT(HTTP_FIELD_CONNECTION) |                               \
+	    HTTP_FIELD_BIT(HTTP_FIELD_KEEP_ALIVE) |                            \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_CONNECTION) |                      \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_AUTHORIZATION) |                   \
+	    HTTP_FIELD_BIT(HTTP_FIELD_PROXY_AUTHENTICATE) |                    \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TE) |                                    \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TRAILER) |                               \
+	    HTTP_FIELD_BIT(HTTP_FIELD_TRANSFER_ENCODING) |                     \
+	    HTTP_FIELD_BIT(HTTP_FIELD_UPGRADE))
+
+/* Request fields ocspgate rebuilds rather than copies. */
+#define HTTP_REBUILT                                                           \
+	(HTTP_FIELD_BIT(HTTP_FIELD_HOST) |                                     \
+	    HTTP_FIELD_BIT(HTTP_FIELD_CONTENT_LENGTH) |                        \
+	    HTTP_FIELD_BIT(HTTP_FIELD_EXPECT))
 
 static int
 http_request_fail(struct http_request *r, enum reason why, const char *detail)
@@ -71,12 +150,58 @@ http_request_fail(struct http_request *r, enum reason why, const char *detail)
 	return -1;
 }
 
-bool
-http_span_eq(const struct http_span *s, const char *str)
+/* <c> in lower case, ASCII only. */
+static unsigned char
+http_ascii_lower(unsigned char c)
 {
-	size_t n = strlen(str);
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
 
-	return s->len == n && strncasecmp(s->p, str, n) == 0;
+bool
+http_span_eq_n(const struct http_span *s, const char *str, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)s->p[i],
+		              b = (unsigned char)str[i];
+
+		if (a != b && http_ascii_lower(a) != http_ascii_lower(b))
+			return false;
+	}
+	return true;
+}
+
+/* Bit 0x80 of each byte of <v> that is zero, and maybe above one. */
+static uint64_t
+http_zero_bytes(uint64_t v)
+{
+	return (v - 0x0101010101010101u) & ~v & 0x8080808080808080u;
+}
+
+/* True when the <len> bytes at <p> hold a NUL, a CR or an LF. */
+static bool
+http_has_nul_cr_lf(const char *p, size_t len)
+{
+	const uint64_t cr = 0x0d0d0d0d0d0d0d0du, lf = 0x0a0a0a0a0a0a0a0au;
+	uint64_t w;
+
+	if (len < 8) {
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] == '\0' || p[i] == '\r' || p[i] == '\n')
+				return true;
+		}
+		return false;
+	}
+	for (size_t i = 0;; i += 8) {
+		/* The last word overlaps the one before. */
+		if (i + 8 > len)
+			i = len - 8;
+		memcpy(&w, p + i, 8);
+		if ((http_zero_bytes(w) | http_zero_bytes(w ^ cr) |
+		        http_zero_bytes(w ^ lf)) != 0)
+			return true;
+		if (i + 8 == len)
+			return false;
+	}
 }
 
 /* Appends a callback's piece to <s>; pieces must be contiguous. */
@@ -143,6 +268,7 @@ http_headers_add_name(
 			*detail = "too many header fields";
 			return -1;
 		}
+		memset(&hs->h[hs->n], 0, sizeof(hs->h[0]));
 		hs->n++;
 		hs->state = HTTP_HEADERS_NAME;
 	}
@@ -190,8 +316,7 @@ http_headers_add_value(
 		*detail = "obs-fold header line";
 		return -1;
 	}
-	if (memchr(at, '\0', len) != NULL || memchr(at, '\r', len) != NULL ||
-	    memchr(at, '\n', len) != NULL) {
+	if (http_has_nul_cr_lf(at, len)) {
 		*detail = "control byte in header value";
 		return -1;
 	}
@@ -211,6 +336,7 @@ http_headers_value_done(struct http_headers *hs, const char **detail)
 	h = &hs->h[hs->n - 1];
 	hs->state = HTTP_HEADERS_BETWEEN;
 	h->value = http_span_trim(h->value);
+	h->name_id = (uint8_t)http_field_of(h->name.p, h->name.len);
 	return h;
 }
 
@@ -273,33 +399,44 @@ http_request_on_header_value_complete(llhttp_t *p)
 	if (h == NULL)
 		return http_request_fail(r, REASON_HTTP_MALFORMED, detail);
 
-	if (http_span_eq(&h->name, "host")) {
+	switch (h->name_id) {
+	case HTTP_FIELD_HOST:
 		if (r->host_hdr != -1)
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "more than one Host header");
 		r->host_hdr = i;
-	} else if (http_span_eq(&h->name, "content-type")) {
+		break;
+	case HTTP_FIELD_CONTENT_TYPE:
 		if (r->ctype_hdr != -1)
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "more than one Content-Type header");
 		r->ctype_hdr = i;
-	} else if (http_span_eq(&h->name, "user-agent")) {
+		break;
+	case HTTP_FIELD_USER_AGENT:
 		if (r->ua_hdr == -1)
 			r->ua_hdr = i;
-	} else if (http_span_eq(&h->name, "expect")) {
-		if (!http_span_eq(&h->value, "100-continue"))
+		break;
+	case HTTP_FIELD_EXPECT:
+		if (h->value.len != 12 ||
+		    !http_lower_eq(h->value.p, "100-continue", 12))
 			return http_request_fail(r, REASON_HTTP_MALFORMED,
 			    "unsupported Expect header");
 		r->expect_continue = true;
+		break;
+	default:
+		break;
 	}
 	return 0;
 }
 
+/* Letters, digits, '-', '.' and '_': bit c of these words, c below 128. */
+static const uint64_t http_host_chars[2] = {
+    0x03ff600000000000u, 0x07fffffe87fffffeu};
+
 static bool
 http_host_char(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+	return c < 128 && (http_host_chars[c >> 6] >> (c & 63) & 1) != 0;
 }
 
 /*
@@ -407,9 +544,13 @@ http_path_has_dot_segment(struct http_span path)
 		const char *seg = ++p; /* past '/' */
 		size_t dots = 0, n;
 
-		while (p < end && *p != '/')
-			p++;
+		p = memchr(seg, '/', (size_t)(end - seg));
+		if (p == NULL)
+			p = end;
 		n = (size_t)(p - seg);
+		/* Most segments are neither dots nor escapes of them. */
+		if (n == 0 || n > 6 || (seg[0] != '.' && seg[0] != '%'))
+			continue;
 		for (size_t i = 0; i < n;) {
 			if (seg[i] == '.') {
 				dots++;
@@ -430,8 +571,9 @@ http_path_has_dot_segment(struct http_span path)
 	return false;
 }
 
+/* Splits the target; *auth gets an absolute target's authority. */
 static int
-http_request_parse_target(struct http_request *r)
+http_request_parse_target(struct http_request *r, struct http_span *auth_out)
 {
 	static const char root[] = "/";
 	struct http_span u = r->url, auth;
@@ -464,6 +606,7 @@ http_request_parse_target(struct http_request *r)
 				break;
 		}
 		auth.len = (size_t)(p - auth.p);
+		*auth_out = auth;
 		if (http_parse_authority(auth, &r->host, &r->port, &detail) ==
 		    -1)
 			return http_request_fail(
@@ -476,8 +619,8 @@ http_request_parse_target(struct http_request *r)
 		return http_request_fail(
 		    r, REASON_HTTP_MALFORMED, "fragment in target");
 	r->path.p = p;
-	while (p < end && *p != '?')
-		p++;
+	if ((p = memchr(p, '?', (size_t)(end - p))) == NULL)
+		p = end;
 	r->path.len = (size_t)(p - r->path.p);
 	if (p < end) {
 		r->query.p = p + 1;
@@ -493,19 +636,40 @@ http_request_parse_target(struct http_request *r)
 	return 0;
 }
 
+/*
+ * Marks the fields named <t> hop-by-hop: those of its enum http_field,
+ * or for a name of none, those of that name but for case.
+ */
+static void
+http_headers_mark_named(struct http_headers *hs, struct http_span t)
+{
+	enum http_field id = http_field_of(t.p, t.len);
+
+	for (size_t k = 0; k < hs->n; k++) {
+		struct http_header *h = &hs->h[k];
+
+		if (h->name_id != id)
+			continue;
+		if (id != HTTP_FIELD_OTHER ||
+		    (h->name.len == t.len &&
+		        strncasecmp(h->name.p, t.p, t.len) == 0))
+			h->hop_by_hop = true;
+	}
+}
+
 void
 http_headers_mark_hop_by_hop(struct http_headers *hs)
 {
 	for (size_t i = 0; i < hs->n; i++) {
 		struct http_header *h = &hs->h[i];
 
-		h->hop_by_hop = http_name_in(&h->name, http_hop_by_hop,
-		    sizeof(http_hop_by_hop) / sizeof(http_hop_by_hop[0]));
+		h->hop_by_hop =
+		    (HTTP_HOP_BY_HOP & HTTP_FIELD_BIT(h->name_id)) != 0;
 	}
 	for (size_t i = 0; i < hs->n; i++) {
 		const char *p, *end, *tok;
 
-		if (!http_span_eq(&hs->h[i].name, "connection") ||
+		if (hs->h[i].name_id != HTTP_FIELD_CONNECTION ||
 		    hs->h[i].value.len == 0)
 			continue;
 		p = hs->h[i].value.p;
@@ -522,13 +686,8 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 			t.p = tok;
 			t.len = (size_t)(p - tok);
 			t = http_span_trim(t);
-			for (size_t k = 0; t.len > 0 && k < hs->n; k++) {
-				struct http_header *h = &hs->h[k];
-
-				if (h->name.len == t.len &&
-				    strncasecmp(h->name.p, t.p, t.len) == 0)
-					h->hop_by_hop = true;
-			}
+			if (t.len > 0)
+				http_headers_mark_named(hs, t);
 		}
 	}
 }
@@ -541,9 +700,11 @@ http_headers_mark_hop_by_hop(struct http_headers *hs)
 static bool
 http_request_has_bare_lf(const struct http_request *r)
 {
-	for (const char *c = r->method.p; c < r->data_end; c++) {
-		if (*c != '\n')
-			continue;
+	const char *c = r->method.p;
+
+	if (c == NULL || c >= r->data_end)
+		return false;
+	for (; (c = memchr(c, '\n', (size_t)(r->data_end - c))) != NULL; c++) {
 		if (c[-1] != '\r')
 			return true;
 		if (c + 1 < r->data_end && c[1] == '\n')
@@ -562,16 +723,21 @@ http_request_has_bare_lf(const struct http_request *r)
 static bool
 http_request_te_is_chunked(const struct http_request *r)
 {
-	const struct http_span *te =
-	    http_headers_get(&r->hs, "transfer-encoding");
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_span *te = &r->hs.h[i].value;
 
-	return te != NULL && http_span_eq(te, "chunked");
+		if (r->hs.h[i].name_id == HTTP_FIELD_TRANSFER_ENCODING)
+			return te->len == 7 &&
+			    http_lower_eq(te->p, "chunked", 7);
+	}
+	return false;
 }
 
 static int
 http_request_on_headers_complete(llhttp_t *p)
 {
 	struct http_request *r = http_request_of(p);
+	struct http_span auth = {NULL, 0}, hv;
 
 	r->headers_done = true;
 	r->llhttp_method = llhttp_get_method(p);
@@ -606,10 +772,16 @@ http_request_on_headers_complete(llhttp_t *p)
 	if (r->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING))
 		return http_request_fail(r, REASON_HTTP_MALFORMED,
 		    "Transfer-Encoding in an HTTP/1.0 request");
-	if (http_request_parse_target(r) == -1)
+	if (http_request_parse_target(r, &auth) == -1)
 		return -1;
-	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1) {
-		struct http_span hh, hv = r->hs.h[r->host_hdr].value;
+	hv = r->host_hdr != -1 ? r->hs.h[r->host_hdr].value : auth;
+	/*
+	 * A Host the very bytes of the target's authority (what most
+	 * clients send) agrees with it: both were parsed as one.
+	 */
+	if (r->form == HTTP_TARGET_ABSOLUTE && r->host_hdr != -1 &&
+	    (hv.len != auth.len || memcmp(hv.p, auth.p, hv.len) != 0)) {
+		struct http_span hh;
 		uint16_t hport;
 		const char *detail;
 
@@ -629,8 +801,7 @@ http_request_on_headers_complete(llhttp_t *p)
 	}
 	http_headers_mark_hop_by_hop(&r->hs);
 	for (size_t i = 0; i < r->hs.n; i++) {
-		if (http_name_in(&r->hs.h[i].name, http_rebuilt,
-		        sizeof(http_rebuilt) / sizeof(http_rebuilt[0])))
+		if (HTTP_REBUILT & HTTP_FIELD_BIT(r->hs.h[i].name_id))
 			r->hs.h[i].hop_by_hop = true;
 	}
 	http_filter_apply(r);
@@ -668,17 +839,38 @@ http_request_on_message_complete(llhttp_t *p)
 	return HPE_PAUSED;
 }
 
+/*
+ * Zeroes the facts of <r>: all but its parser, its settings and the
+ * header slots, which http_headers_add_name() clears as it takes each
+ * (they are most of the struct, and few are used).
+ */
+static void
+http_request_zero(struct http_request *r)
+{
+	char *base = (char *)r;
+	const size_t from = offsetof(struct http_request, method),
+	             hs = offsetof(struct http_request, hs),
+	             after = offsetof(struct http_request, host_hdr);
+
+	_Static_assert(offsetof(struct http_request, settings) <
+	        offsetof(struct http_request, method),
+	    "parser and settings come first");
+	_Static_assert(offsetof(struct http_request, hs) <
+	        offsetof(struct http_request, host_hdr),
+	    "the header slots lie between the request line and the rest");
+	memset(base + from, 0, hs - from);
+	r->hs.n = 0;
+	r->hs.state = HTTP_HEADERS_BETWEEN;
+	memset(base + after, 0, sizeof(*r) - after);
+}
+
 static void
 http_request_clear(struct http_request *r)
 {
 	unsigned char *body = r->body;
 	size_t body_cap = r->body_cap;
-	llhttp_t parser = r->parser;
-	llhttp_settings_t settings = r->settings;
 
-	memset(r, 0, sizeof(*r));
-	r->parser = parser;
-	r->settings = settings;
+	http_request_zero(r);
 	r->parser.settings = &r->settings;
 	r->parser.data = r;
 	r->body = body;
@@ -689,7 +881,7 @@ http_request_clear(struct http_request *r)
 void
 http_request_init(struct http_request *r, unsigned char *body, size_t body_cap)
 {
-	memset(r, 0, sizeof(*r));
+	http_request_zero(r);
 	llhttp_settings_init(&r->settings);
 	r->settings.on_method = http_request_on_method;
 	r->settings.on_url = http_request_on_url;
@@ -807,7 +999,7 @@ http_request_has_via(const struct http_request *r, const char *token)
 	for (size_t i = 0; i < r->hs.n; i++) {
 		const struct http_header *h = &r->hs.h[i];
 
-		if (!http_span_eq(&h->name, "via"))
+		if (h->name_id != HTTP_FIELD_VIA)
 			continue;
 		for (size_t k = 0; k + n <= h->value.len; k++) {
 			if (strncasecmp(h->value.p + k, token, n) == 0)
@@ -833,25 +1025,6 @@ http_request_header(const struct http_request *r, const char *name)
 	return http_headers_get(&r->hs, name);
 }
 
-/* Appends <len> bytes at *off; returns -1 once <cap> would be passed. */
-int
-http_put(char *out, size_t cap, size_t *off, const char *s, size_t len)
-{
-	if (len > cap - *off)
-		return -1;
-	if (len == 0)
-		return 0; /* an empty span may have no pointer */
-	memcpy(out + *off, s, len);
-	*off += len;
-	return 0;
-}
-
-int
-http_put_str(char *out, size_t cap, size_t *off, const char *s)
-{
-	return http_put(out, cap, off, s, strlen(s));
-}
-
 int
 http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 {
@@ -865,61 +1038,81 @@ http_put_uint(char *out, size_t cap, size_t *off, uint64_t v)
 	return http_put(out, cap, off, tmp + sizeof(tmp) - n, n);
 }
 
+/* Appends the string literal <lit>, its length known when compiled. */
+#define HTTP_PUT_LIT(out, cap, off, lit)                                       \
+	http_put(out, cap, off, lit, sizeof(lit) - 1)
+
 int
 http_request_build_upstream(const struct http_request *r, const char *via,
     bool keep_alive, char *out, size_t cap)
 {
-	size_t off = 0;
+	const struct http_header *fw[HTTP_MAX_HEADERS];
+	size_t off = 0, nfw = 0;
 	bool v6 = memchr(r->host.p, ':', r->host.len) != NULL;
 	int rc = 0;
 
 	rc |= http_put(out, cap, &off, r->method.p, r->method.len);
-	rc |= http_put_str(out, cap, &off, " ");
+	rc |= HTTP_PUT_LIT(out, cap, &off, " ");
 	rc |= http_put(out, cap, &off, r->path.p, r->path.len);
 	if (r->query.p != NULL) {
-		rc |= http_put_str(out, cap, &off, "?");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "?");
 		rc |= http_put(out, cap, &off, r->query.p, r->query.len);
 	}
-	rc |= http_put_str(out, cap, &off,
-	    r->http_minor == 0 ? " HTTP/1.0\r\nHost: " : " HTTP/1.1\r\nHost: ");
-	rc |= http_put_str(out, cap, &off, v6 ? "[" : "");
+	if (r->http_minor == 0)
+		rc |= HTTP_PUT_LIT(out, cap, &off, " HTTP/1.0\r\nHost: ");
+	else
+		rc |= HTTP_PUT_LIT(out, cap, &off, " HTTP/1.1\r\nHost: ");
+	if (v6)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "[");
 	rc |= http_put(out, cap, &off, r->host.p, r->host.len);
-	rc |= http_put_str(out, cap, &off, v6 ? "]" : "");
+	if (v6)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "]");
 	if (r->port != 80) {
-		rc |= http_put_str(out, cap, &off, ":");
+		rc |= HTTP_PUT_LIT(out, cap, &off, ":");
 		rc |= http_put_uint(out, cap, &off, r->port);
 	}
-	rc |= http_put_str(out, cap, &off, "\r\n");
-	/* Only what the filter let through, spelled and ordered its way. */
-	for (size_t k = 0, rows = http_filter_rows(); k < rows; k++) {
-		for (size_t i = 0; i < r->hs.n; i++) {
-			const struct http_header *h = &r->hs.h[i];
-			const char *name;
+	rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
+	/*
+	 * Only what the filter let through, spelled and ordered its way: by
+	 * its row, then in the client's order (insertion keeps it).
+	 */
+	for (size_t i = 0; i < r->hs.n; i++) {
+		const struct http_header *h = &r->hs.h[i];
+		size_t k = nfw;
 
-			if (h->hop_by_hop || h->field != k ||
-			    (name = http_filter_field_name(h)) == NULL)
-				continue;
-			rc |= http_put_str(out, cap, &off, name);
-			rc |= http_put_str(out, cap, &off, ": ");
-			rc |= http_put(out, cap, &off, h->out.p, h->out.len);
-			rc |= http_put_str(out, cap, &off, "\r\n");
-		}
+		if (h->hop_by_hop || http_filter_field_name(h) == NULL)
+			continue;
+		for (; k > 0 && fw[k - 1]->field > h->field; k--)
+			fw[k] = fw[k - 1];
+		fw[k] = h;
+		nfw++;
+	}
+	for (size_t k = 0; k < nfw; k++) {
+		const struct http_header *h = fw[k];
+		size_t len;
+		const char *name = http_filter_field_name_len(h, &len);
+
+		rc |= http_put(out, cap, &off, name, len);
+		rc |= HTTP_PUT_LIT(out, cap, &off, ": ");
+		rc |= http_put(out, cap, &off, h->out.p, h->out.len);
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	if (r->body_len > 0 || r->llhttp_method == HTTP_POST ||
 	    r->llhttp_method == HTTP_PUT) {
-		rc |= http_put_str(out, cap, &off, "Content-Length: ");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Content-Length: ");
 		rc |= http_put_uint(out, cap, &off, r->body_len);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	if (via != NULL) {
-		rc |= http_put_str(out, cap, &off, "Via: 1.1 ");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Via: 1.1 ");
 		rc |= http_put_str(out, cap, &off, via);
-		rc |= http_put_str(out, cap, &off, "\r\n");
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
 	}
 	/* HTTP/1.1 keeps the connection open unless told otherwise. */
-	rc |= http_put_str(out, cap, &off,
-	    keep_alive && r->http_minor == 1 ? "\r\n"
-	                                     : "Connection: close\r\n\r\n");
+	if (keep_alive && r->http_minor == 1)
+		rc |= HTTP_PUT_LIT(out, cap, &off, "\r\n");
+	else
+		rc |= HTTP_PUT_LIT(out, cap, &off, "Connection: close\r\n\r\n");
 	if (rc != 0 || off > (size_t)INT_MAX)
 		return -1;
 	return (int)off;

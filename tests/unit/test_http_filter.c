@@ -652,6 +652,98 @@ test_fingerprint_lengths(void)
 	}
 }
 
+/*
+ * The names are hashed through a buffer of 512 bytes: names that fill
+ * it, cross it or exceed it give the SHA-256 of the names joined by ','
+ * all the same (expected values from Python hashlib).
+ */
+static void
+test_fingerprint_buffer(void)
+{
+	static const struct {
+		size_t lens[20];
+		size_t n;
+		const char *fp;
+	} cases[] = {
+	    {{250, 258, 3}, 3, "ge1104_a9f5080ffab7"},
+	    {{506, 4}, 2, "ge1103_7831b79ba689"},
+	    {{507, 4}, 2, "ge1103_f4ef74271f1c"},
+	    {{508}, 1, "ge1102_355a57c32e2a"},
+	    {{510, 1}, 2, "ge1103_c01aaa119450"},
+	    {{511}, 1, "ge1102_f77e29fbb142"},
+	    {{600, 5}, 2, "ge1103_9126e51c39c2"},
+	    {{40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40, 40,
+	         40, 40, 40, 40},
+	        20, "ge1121_c94e967d3019"},
+	    {{1, 1023, 1}, 3, "ge1104_8aad68ba1840"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		static char in[8192];
+		size_t off = 0;
+		struct http_request r;
+
+		off += (size_t)snprintf(in, sizeof(in),
+		    "GET http://ocsp.ca.test/x HTTP/1.1\r\nHost: "
+		    "ocsp.ca.test\r\n");
+		for (size_t k = 0; k < cases[i].n; k++) {
+			in[off++] = 'X';
+			memset(in + off, 'n', cases[i].lens[k] - 1);
+			off += cases[i].lens[k] - 1;
+			memcpy(in + off, ": 1\r\n", 5);
+			off += 5;
+		}
+		memcpy(in + off, "\r\n", 3);
+		CHECKF(t_parse(&r, in), "%zu: parses", i);
+		CHECKF(strcmp(r.filter.fingerprint, cases[i].fp) == 0,
+		    "%zu: %s", i, r.filter.fingerprint);
+	}
+}
+
+/*
+ * A User-Agent goes upstream only when every byte is printable ASCII or
+ * a tab: one byte out of that range anywhere in a long value (checked
+ * eight bytes at a time) drops it; the bytes at the range's edges pass.
+ */
+static void
+test_agent_bytes(void)
+{
+	static const char base[] = "Mozilla/5.0 (X11; Linux x86_64) Gecko/2010";
+	static const struct {
+		unsigned char c;
+		bool ok;
+	} bytes[] = {{0x09, true}, {0x20, true}, {0x7e, true}, {0x21, true},
+	    {0x1f, false}, {0x7f, false}, {0x80, false}, {0xff, false},
+	    {0x01, false}};
+
+	for (size_t b = 0; b < sizeof(bytes) / sizeof(bytes[0]); b++) {
+		for (size_t at = 8; at < sizeof(base) - 1; at++) {
+			char in[256], v[64];
+			struct http_request r;
+			const struct http_header *ua;
+
+			memcpy(v, base, sizeof(base));
+			v[at] = (char)bytes[b].c;
+			snprintf(in, sizeof(in),
+			    "GET http://ocsp.ca.test/x HTTP/1.1\r\n"
+			    "Host: ocsp.ca.test\r\nUser-Agent: %s\r\n\r\n",
+			    v);
+			if (!t_parse(&r, in)) {
+				/* llhttp refuses some control bytes itself. */
+				CHECKF(!bytes[b].ok, "byte %02x at %zu",
+				    bytes[b].c, at);
+				continue;
+			}
+			ua = &r.hs.h[1];
+			CHECKF(ua->forward == bytes[b].ok &&
+			        ((r.filter.flags &
+			             (1u << HTTP_FLAG_HEADER_BOUNDS)) != 0) ==
+			            !bytes[b].ok,
+			    "byte %02x at %zu", bytes[b].c, at);
+		}
+	}
+}
+
 /* RFC 9110 13.2.2 against an answer last modified at LM. */
 #define LM 1688169600 /* Sat, 01 Jul 2023 00:00:00 GMT */
 
@@ -736,6 +828,8 @@ int
 main(void)
 {
 	test_fingerprint_lengths();
+	test_fingerprint_buffer();
+	test_agent_bytes();
 	test_clients();
 	test_drops();
 	test_rebuilds();

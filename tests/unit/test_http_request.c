@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "check.h"
 #include "ocspgate/http_request.h"
@@ -1320,9 +1321,191 @@ test_intercept(void)
 	}
 }
 
+/*
+ * http_field_of(): every name it knows, in any case, and names that are
+ * one byte, one letter or one length away from one; the answer must be
+ * that of a case-insensitive comparison with the canonical spelling.
+ */
+static void
+test_field_of(void)
+{
+	static const struct {
+		const char *name;
+		enum http_field want;
+	} cases[] = {
+	    {"Accept", HTTP_FIELD_ACCEPT},
+	    {"Accept-Encoding", HTTP_FIELD_ACCEPT_ENCODING},
+	    {"Accept-Language", HTTP_FIELD_ACCEPT_LANGUAGE},
+	    {"Cache-Control", HTTP_FIELD_CACHE_CONTROL},
+	    {"Connection", HTTP_FIELD_CONNECTION},
+	    {"Content-Length", HTTP_FIELD_CONTENT_LENGTH},
+	    {"Content-Type", HTTP_FIELD_CONTENT_TYPE},
+	    {"Expect", HTTP_FIELD_EXPECT},
+	    {"Host", HTTP_FIELD_HOST},
+	    {"If-Modified-Since", HTTP_FIELD_IF_MODIFIED_SINCE},
+	    {"If-None-Match", HTTP_FIELD_IF_NONE_MATCH},
+	    {"Keep-Alive", HTTP_FIELD_KEEP_ALIVE},
+	    {"Pragma", HTTP_FIELD_PRAGMA},
+	    {"Proxy-Authenticate", HTTP_FIELD_PROXY_AUTHENTICATE},
+	    {"Proxy-Authorization", HTTP_FIELD_PROXY_AUTHORIZATION},
+	    {"Proxy-Connection", HTTP_FIELD_PROXY_CONNECTION},
+	    {"TE", HTTP_FIELD_TE},
+	    {"Trailer", HTTP_FIELD_TRAILER},
+	    {"Transfer-Encoding", HTTP_FIELD_TRANSFER_ENCODING},
+	    {"Upgrade", HTTP_FIELD_UPGRADE},
+	    {"User-Agent", HTTP_FIELD_USER_AGENT},
+	    {"Via", HTTP_FIELD_VIA},
+	    {"host", HTTP_FIELD_HOST},
+	    {"HOST", HTTP_FIELD_HOST},
+	    {"hOsT", HTTP_FIELD_HOST},
+	    {"uSER-aGENT", HTTP_FIELD_USER_AGENT},
+	    {"te", HTTP_FIELD_TE},
+	    {"tE", HTTP_FIELD_TE},
+	    {"", HTTP_FIELD_OTHER},
+	    {"T", HTTP_FIELD_OTHER},
+	    {"Hos", HTTP_FIELD_OTHER},
+	    {"Hosts", HTTP_FIELD_OTHER},
+	    {"Hast", HTTP_FIELD_OTHER},
+	    {"Cookie", HTTP_FIELD_OTHER},
+	    {"Date", HTTP_FIELD_OTHER},
+	    {"X-Forwarded-For", HTTP_FIELD_OTHER},
+	    {"Accept-Charset", HTTP_FIELD_OTHER},
+	    {"Content-Typf", HTTP_FIELD_OTHER},
+	    {"Connectioo", HTTP_FIELD_OTHER},
+	    {"Content_Length", HTTP_FIELD_OTHER},
+	    {"Proxy-Authorizatio", HTTP_FIELD_OTHER},
+	    {"Proxy-Authorizations", HTTP_FIELD_OTHER},
+	    /* '@' and '[' lie next to the letters: no case of them. */
+	    {"@ccept", HTTP_FIELD_OTHER},
+	    {"Via[", HTTP_FIELD_OTHER},
+	    {"Vi\x01", HTTP_FIELD_OTHER},
+	    {"V\xc9"
+	     "a",
+	        HTTP_FIELD_OTHER},
+	    /* A byte 0x20 off a '-' is not the '-'. */
+	    {"Content\rLength", HTTP_FIELD_OTHER},
+	    {"User\rAgent", HTTP_FIELD_OTHER},
+	    {"If\rNone\rMatch", HTTP_FIELD_OTHER},
+	    {"CONTENT-length", HTTP_FIELD_CONTENT_LENGTH},
+	    {"proxy-AUTHORIZATION", HTTP_FIELD_PROXY_AUTHORIZATION},
+	    {"Proxy-Authorizatioh", HTTP_FIELD_OTHER},
+	    {"xroxy-Authorization", HTTP_FIELD_OTHER},
+	    {"Accepu", HTTP_FIELD_OTHER},
+	    {"Bccept", HTTP_FIELD_OTHER},
+	};
+	/* The known names, canonical, in the order of enum http_field. */
+	const size_t known = HTTP_FIELD_COUNT - 1;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *n = cases[i].name;
+
+		CHECKF(http_field_of(n, strlen(n)) == cases[i].want, "%s", n);
+		/* A prefix is never the field, nor a name with more. */
+		if (cases[i].want != HTTP_FIELD_OTHER && strlen(n) > 1)
+			CHECKF(http_field_of(n, strlen(n) - 1) != cases[i].want,
+			    "%s less one", n);
+	}
+	/* The same answer as a case-insensitive comparison, for each. */
+	for (size_t i = 0; i < known; i++) {
+		const char *canon = cases[i].name;
+		size_t len = strlen(canon);
+
+		CHECK(cases[i].want == (enum http_field)(i + 1));
+		for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+			const char *n = cases[j].name;
+			bool same =
+			    strlen(n) == len && strncasecmp(n, canon, len) == 0;
+
+			CHECKF((http_field_of(n, strlen(n)) == cases[i].want) ==
+			        same,
+			    "%s against %s", n, canon);
+		}
+	}
+}
+
+/*
+ * A header value holding a NUL, a CR or an LF, wherever it stands in a
+ * value of any length, is refused; bytes next to those (0x0e, 0x8a, 0x8d,
+ * 0x80, 0x2a, 0x2d) are not.
+ */
+static void
+test_value_bytes(void)
+{
+	static const unsigned char bad[] = {0x00, 0x0d, 0x0a};
+	static const unsigned char fine[] = {
+	    0x0e, 0x8a, 0x8d, 0x80, 0x2a, 0x2d, 0x01, 0xff, 0x09};
+
+	for (size_t len = 1; len <= 40; len++) {
+		for (size_t at = 0; at < len; at++) {
+			for (size_t b = 0; b < sizeof(bad) + sizeof(fine);
+			     b++) {
+				char buf[64];
+				struct http_headers hs;
+				const char *detail = NULL;
+				bool want_bad = b < sizeof(bad);
+				int rc;
+
+				memset(&hs, 0, sizeof(hs));
+				memcpy(buf, "X: ", 3);
+				memset(buf + 3, 'v', len);
+				buf[3 + at] =
+				    (char)(want_bad ? bad[b]
+				                    : fine[b - sizeof(bad)]);
+				CHECK(http_headers_add_name(
+				          &hs, buf, 1, &detail) == 0);
+				rc = http_headers_add_value(
+				    &hs, buf + 3, len, &detail);
+				CHECKF(rc == (want_bad ? -1 : 0),
+				    "len %zu at %zu byte %zu", len, at, b);
+				if (want_bad)
+					CHECK(detail != NULL &&
+					    strcmp(detail,
+					        "control byte in header "
+					        "value") == 0);
+			}
+		}
+	}
+}
+
+/* http_span_eq(): case aside, whole, NUL-terminated <str>. */
+static void
+test_span_eq(void)
+{
+	static const struct {
+		const char *p;
+		size_t len;
+		const char *str;
+		bool want;
+	} cases[] = {
+	    {"Host", 4, "host", true},
+	    {"HOST", 4, "host", true},
+	    {"Host", 4, "hos", false},
+	    {"Hos", 3, "host", false},
+	    {"", 0, "", true},
+	    {"", 0, "x", false},
+	    {"x", 1, "", false},
+	    {"H\0st", 4, "h\0st", false},
+	    {"h\0", 2, "h", false},
+	    {"[", 1, "{", false},
+	    {"@", 1, "`", false},
+	    {"Z", 1, "z", true},
+	    {"\xc9", 1, "\xe9", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_span sp = {cases[i].p, cases[i].len};
+
+		CHECKF(http_span_eq(&sp, cases[i].str) == cases[i].want,
+		    "case %zu", i);
+	}
+}
+
 int
 main(void)
 {
+	test_field_of();
+	test_value_bytes();
+	test_span_eq();
 	test_cases();
 	test_intercept();
 	test_build_upstream();
