@@ -101,7 +101,9 @@ struct upstream {
 
 	/* The answer. */
 	struct http_response resp;
-	char *head; /* its head bytes, from the worker's pool */
+	bool resp_used; /* resp was readied since the last clear: else it
+	                   holds zeroes but for its sink */
+	char *head;     /* its head bytes, from the worker's pool */
 	size_t head_len;
 	size_t head_cap;
 	uint64_t raw_bytes;           /* read, framing included */

@@ -41,7 +41,12 @@ upstream_init(struct upstream *u)
 void
 upstream_clear(struct upstream *u)
 {
-	memset(&u->resp, 0, sizeof(u->resp));
+	/* An answer parser never readied wrote nothing but its sink. */
+	if (u->resp_used)
+		memset(&u->resp, 0, sizeof(u->resp));
+	else
+		memset(&u->resp.sink, 0, sizeof(u->resp.sink));
+	u->resp_used = false;
 	u->head_len = 0;
 	u->raw_bytes = 0;
 	u->reused = false;
@@ -196,6 +201,7 @@ static void
 upstream_init_response(struct upstream *u)
 {
 	http_response_init(&u->resp, u->req->llhttp_method == HTTP_HEAD);
+	u->resp_used = true;
 	u->resp.sink = u->sink;
 }
 
