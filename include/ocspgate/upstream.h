@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event_struct.h>
+
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/reason.h"
@@ -92,7 +94,9 @@ struct upstream {
 	struct evdns_getaddrinfo_request *dns; /* the lookup in flight */
 	struct evutil_addrinfo *addrs;         /* resolved, tried in order */
 	struct evutil_addrinfo *addr_next;
-	struct event *timer; /* lookup, connect and first byte */
+	struct event *timer; /* lookup, connect and first byte: NULL, or
+	                        &timer_ev once assigned */
+	struct event timer_ev;
 	bool connected;
 	bool replied;  /* the answer's first byte arrived */
 	bool reused;   /* on an idle connection from the worker's pool */

@@ -61,7 +61,7 @@ void
 upstream_put_buffers(struct upstream *u)
 {
 	if (u->timer != NULL) {
-		event_free(u->timer);
+		event_del(u->timer);
 		u->timer = NULL;
 	}
 	if (u->srv != NULL)
@@ -448,10 +448,15 @@ upstream_start(struct upstream *u, struct server *srv, const struct config *cfg,
 	u->connected = false;
 	u->replied = false;
 	u->start_ns = server_now_ns();
-	if (u->timer == NULL &&
-	    (u->timer = evtimer_new(srv->base, upstream_on_timer, u)) == NULL) {
-		upstream_fail(u, REASON_RESPONSE_MALFORMED, "out of memory");
-		return;
+	/* Set up once per request block: no allocation per request. */
+	if (u->timer == NULL) {
+		if (evtimer_assign(
+		        &u->timer_ev, srv->base, upstream_on_timer, u) == -1) {
+			upstream_fail(
+			    u, REASON_RESPONSE_MALFORMED, "out of memory");
+			return;
+		}
+		u->timer = &u->timer_ev;
 	}
 	evtimer_add(u->timer, &tv);
 	if (upstream_reuse(u))
