@@ -139,6 +139,41 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	upstream_connect_next(u, 0);
 }
 
+/* A request head up to the default max_header_bytes is built on the
+ * stack, a larger one in a pooled buffer. */
+#define UPSTREAM_SEND_STACK (CONFIG_DEFAULT_MAX_HEADER_BYTES + 256)
+
+/*
+ * Sends the request on a connected (reused) connection: the head built
+ * in a buffer of <cap> bytes, then head and body written at once as far
+ * as the socket takes them, the rest queued. Returns -1 when the head
+ * cannot be built or out of memory.
+ */
+static int
+upstream_send_now(struct upstream *u, size_t cap)
+{
+	char stack[UPSTREAM_SEND_STACK];
+	char *head =
+	    cap <= sizeof(stack) ? stack : pool_get(&u->srv->pool, cap);
+	struct iovec v[2];
+	int n, rc = -1;
+
+	if (head == NULL)
+		return -1;
+	n = http_request_build_upstream(
+	    u->req, u->srv->via, u->cfg->upstream_idle_max > 0, head, cap);
+	if (n >= 0) {
+		v[0].iov_base = head;
+		v[0].iov_len = (size_t)n;
+		v[1].iov_base = u->req->body;
+		v[1].iov_len = u->req->body_len;
+		rc = conn_send_iov(u->conn, v, u->req->body_len > 0 ? 2 : 1);
+	}
+	if (head != stack)
+		pool_put(&u->srv->pool, head, cap);
+	return rc;
+}
+
 /*
  * Sends the head and body of the request upstream: queued on a fresh
  * connection (sent once it connects), at once on a reused one.
@@ -146,11 +181,13 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 static int
 upstream_send_request(struct upstream *u)
 {
-	struct evbuffer *out = u->connected ? u->srv->scratch : u->conn->out;
+	struct evbuffer *out = u->conn->out;
 	size_t cap = u->cfg->max_header_bytes + 256;
 	struct evbuffer_iovec v;
 	int n;
 
+	if (u->connected)
+		return upstream_send_now(u, cap);
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
 	n = http_request_build_upstream(u->req, u->srv->via,
@@ -166,8 +203,6 @@ upstream_send_request(struct upstream *u)
 	    evbuffer_add_reference(
 	        out, u->req->body, u->req->body_len, NULL, NULL) == -1)
 		return -1;
-	if (out == u->srv->scratch)
-		conn_send(u->conn, out);
 	return 0;
 }
 
@@ -244,6 +279,7 @@ upstream_connect_next(struct upstream *u, int last_error)
 			last_error = ENOMEM;
 			break;
 		}
+		conn_set_pool(u->conn, &u->srv->pool);
 		if (conn_connect(u->conn, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    upstream_send_request(u) == -1) {
 			last_error = errno;
@@ -388,8 +424,6 @@ upstream_reuse(struct upstream *u)
 	conn_set_read_timeout(u->conn, NULL);
 	u->connected = true;
 	if (upstream_send_request(u) == -1) {
-		evbuffer_drain(
-		    u->srv->scratch, evbuffer_get_length(u->srv->scratch));
 		conn_free(u->conn);
 		u->conn = NULL;
 		u->connected = false;
