@@ -97,6 +97,7 @@ struct upstream {
 	struct event *timer; /* lookup, connect and first byte: NULL, or
 	                        &timer_ev once assigned */
 	struct event timer_ev;
+	bool timer_armed; /* timer is pending */
 	bool connected;
 	bool replied;  /* the answer's first byte arrived */
 	bool reused;   /* on an idle connection from the worker's pool */

@@ -61,7 +61,9 @@ void
 upstream_put_buffers(struct upstream *u)
 {
 	if (u->timer != NULL) {
-		event_del(u->timer);
+		if (u->timer_armed)
+			event_del(u->timer);
+		u->timer_armed = false;
 		u->timer = NULL;
 	}
 	if (u->srv != NULL)
@@ -90,8 +92,11 @@ upstream_release(struct upstream *u)
 		u->addrs = NULL;
 		u->addr_next = NULL;
 	}
-	if (u->timer != NULL)
+	/* Already off once the answer began: no call for nothing. */
+	if (u->timer_armed) {
 		evtimer_del(u->timer);
+		u->timer_armed = false;
+	}
 }
 
 /* Ends the exchange with a failure its owner answers. */
@@ -109,6 +114,7 @@ upstream_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	u->timer_armed = false; /* it fired: no longer pending */
 	upstream_fail(u, REASON_UPSTREAM_TIMEOUT,
 	    u->dns != NULL     ? "name lookup timed out"
 	        : u->connected ? "no answer within upstream_timeout"
@@ -492,7 +498,7 @@ upstream_start(struct upstream *u, struct server *srv, const struct config *cfg,
 		}
 		u->timer = &u->timer_ev;
 	}
-	evtimer_add(u->timer, &tv);
+	u->timer_armed = evtimer_add(u->timer, &tv) == 0;
 	if (upstream_reuse(u))
 		return;
 	upstream_resolve(u);
@@ -661,6 +667,7 @@ upstream_on_read(struct conn *c, void *arg)
 		/* First byte: from now on only a stall times out. */
 		u->replied = true;
 		evtimer_del(u->timer);
+		u->timer_armed = false;
 		conn_set_read_timeout(c, &tv);
 	}
 	if (u->resp.state == HTTP_RESPONSE_HEAD &&
