@@ -64,6 +64,7 @@ struct alert_pair {
 	uint32_t validity_ms; /* of the last good answer: 0 none known */
 	uint8_t nintervals;
 	uint8_t next_interval;
+	uint8_t nfast; /* intervals kept under ALERT_MIN_PERIOD_MS */
 };
 
 /*
@@ -737,15 +738,12 @@ alert_check_periodic(struct alert_sink *k, const struct alert_config *c,
 	uint32_t v[ALERT_INTERVALS];
 	double sum = 0, mean, var = 0, d, median, jitter;
 	struct alert *a;
-	unsigned fast = 0;
 
 	if (need == 0 || n < need || n < 3)
 		return;
 	/* More than half the intervals under a second: so is the median
 	 * (both middle ones when <n> is even), no need to sort. */
-	for (unsigned i = 0; i < n; i++)
-		fast += p->interval_ms[i] < ALERT_MIN_PERIOD_MS;
-	if (fast > n / 2)
+	if (p->nfast > n / 2)
 		return;
 	memcpy(v, p->interval_ms, n * sizeof(v[0]));
 	alert_sort(v, n);
@@ -830,8 +828,14 @@ alert_observe_pair(struct alert_engine *e, struct alert_src *s,
 		p->validity_ms = v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
 	}
 	if (!fresh) {
-		p->interval_ms[p->next_interval] =
-		    gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
+		uint32_t iv = gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
+
+		/* The slot is a kept interval once the ring is full. */
+		if (p->nintervals == ALERT_INTERVALS)
+			p->nfast -= p->interval_ms[p->next_interval] <
+			    ALERT_MIN_PERIOD_MS;
+		p->interval_ms[p->next_interval] = iv;
+		p->nfast += iv < ALERT_MIN_PERIOD_MS;
 		p->next_interval = (p->next_interval + 1) % ALERT_INTERVALS;
 		if (p->nintervals < ALERT_INTERVALS)
 			p->nintervals++;

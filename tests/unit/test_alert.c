@@ -647,6 +647,41 @@ periodic_series(struct alert_engine *e, const uint64_t *times, size_t n,
 	return fired;
 }
 
+/*
+ * A burst, then a beacon: as slow intervals push the burst's out of the
+ * ring, the median passes a second (9 slow of 16) but the spread stays
+ * too wide while the second-shortest is a burst one; the alert comes
+ * with the 15th slow interval, whatever the period past a second.
+ */
+static void
+test_periodic_after_burst(void)
+{
+	static const struct {
+		unsigned burst_ms; /* between burst requests */
+		unsigned period_ms;
+	} cases[] = {{100, 60000}, {999, 5000}, {0, 1000}};
+	struct alert_config c = cfg_off();
+
+	c.periodic_min = 12;
+	c.periodic_jitter = 0.3;
+	c.cooldown = 600;
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		static uint64_t times[40];
+		struct alert_engine *e = alert_engine_new(&c);
+		uint64_t now = 1000;
+		size_t n = 0, at;
+
+		for (; n < 17; n++, now += cases[t].burst_ms)
+			times[n] = now;
+		for (now += cases[t].period_ms - cases[t].burst_ms; n < 40;
+		     n++, now += cases[t].period_ms)
+			times[n] = now;
+		CHECK(periodic_series(e, times, 40, &at, NULL) == 1);
+		CHECKF(at == 17 + 15, "case %zu: at %zu", t, at);
+		alert_engine_free(e);
+	}
+}
+
 static void
 test_periodic(void)
 {
@@ -1365,6 +1400,7 @@ main(void)
 	test_cert_records();
 	test_serial_fanout();
 	test_periodic();
+	test_periodic_after_burst();
 	test_periodic_jitter();
 	test_ipv6_grouping();
 	test_answer_status();
