@@ -21,10 +21,11 @@
  * Memory is bounded: at most max_tracked_sources sources per engine
  * (least recently seen evicted first), and per source at most
  *   ALERT_MAX_PAIRS_PER_SOURCE destinations  x ~250 bytes (~16 KiB),
- *   ALERT_MAX_CERTS_PER_SOURCE certificate IDs x ~48 bytes (~12 KiB),
+ *   ALERT_MAX_CERTS_PER_SOURCE certificate IDs x ~52 bytes with their
+ *   index (~13 KiB),
  *   min(serial_fanout, ALERT_FANOUT_MAX) certificate-ID hashes x 8 bytes
  *   (8 KiB), and as many for unknown_certs and unauthorized (8 KiB each),
- * plus ~400 bytes fixed: about 52 KiB in the worst case. The per-source
+ * plus ~400 bytes fixed: about 53 KiB in the worst case. The per-source
  * arrays grow on demand, so a source that asks one responder about a
  * few certificates costs well under 1 KiB. Destinations, certificate IDs
  * and serials are kept as 64-bit hashes, never as text.

@@ -14,11 +14,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
 struct evbuffer;
+struct pool;
 
 /* What happened, for the event callback (as libevent's bufferevents). */
 #define CONN_READING   0x01 /* while reading */
@@ -63,6 +65,7 @@ struct conn {
 	conn_data_cb on_write;
 	conn_event_cb on_event;
 	void *arg;
+	struct pool *pool; /* read buffers (conn_set_pool()); NULL: none */
 };
 
 /*
@@ -82,6 +85,14 @@ void conn_free(struct conn *c);
 /* Reading on or off. With reading on and the input holding read_high
  * bytes or more, no read is made until it holds fewer. */
 void conn_enable_read(struct conn *c, bool on);
+
+/*
+ * Reads into an empty input go to a CONN_READ_ROOM buffer of <pool>,
+ * which the input then refers to (no copy, no allocation) and which goes
+ * back to <pool> once all its bytes were taken, wherever they were
+ * moved. <pool> must outlive every buffer the input's bytes go to.
+ */
+void conn_set_pool(struct conn *c, struct pool *pool);
 
 /* The input may hold <high> bytes before reading pauses (0: no bound). */
 void conn_set_read_high(struct conn *c, size_t high);
@@ -122,6 +133,13 @@ void conn_trigger_write(struct conn *c);
  * far as it takes it, when nothing is queued before it; the rest queued.
  */
 void conn_send(struct conn *c, struct evbuffer *data);
+
+/*
+ * As conn_send() for the <n> spans of <iov>: written now as far as the
+ * socket takes them when nothing is queued before them, the rest copied
+ * to the output. Returns 0, or -1 when out of memory.
+ */
+int conn_send_iov(struct conn *c, const struct iovec *iov, int n);
 
 /* Queues <len> bytes of <p> (copied) for the socket. Returns 0 or -1. */
 int conn_write(struct conn *c, const void *p, size_t len);

@@ -75,8 +75,6 @@ struct server {
 	struct upstream_idle_list idle; /* pooled upstream connections */
 	unsigned nidle;
 	struct server_rslot rslots[SERVER_RSLOTS];
-	struct evbuffer
-	    *scratch; /* a request on its way to a reused upstream */
 	struct policy_memo memos;   /* GET paths, request inspections */
 	struct memo *memo_response; /* answers to them */
 	struct memo *memo_certs;    /* certificates in answers, judged */

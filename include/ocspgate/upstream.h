@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event_struct.h>
+
 #include "ocspgate/http_request.h"
 #include "ocspgate/http_response.h"
 #include "ocspgate/reason.h"
@@ -92,7 +94,10 @@ struct upstream {
 	struct evdns_getaddrinfo_request *dns; /* the lookup in flight */
 	struct evutil_addrinfo *addrs;         /* resolved, tried in order */
 	struct evutil_addrinfo *addr_next;
-	struct event *timer; /* lookup, connect and first byte */
+	struct event *timer; /* lookup, connect and first byte: NULL, or
+	                        &timer_ev once assigned */
+	struct event timer_ev;
+	bool timer_armed; /* timer is pending */
 	bool connected;
 	bool replied;  /* the answer's first byte arrived */
 	bool reused;   /* on an idle connection from the worker's pool */
@@ -101,7 +106,9 @@ struct upstream {
 
 	/* The answer. */
 	struct http_response resp;
-	char *head; /* its head bytes, from the worker's pool */
+	bool resp_used; /* resp was readied since the last clear: else it
+	                   holds zeroes but for its sink */
+	char *head;     /* its head bytes, from the worker's pool */
 	size_t head_len;
 	size_t head_cap;
 	uint64_t raw_bytes;           /* read, framing included */

@@ -26,8 +26,16 @@ uint64_t
 hash_fnv1a64(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* Four bytes a turn: the same steps, less loop overhead. */
+	for (; i + 4 <= n; i += 4) {
+		h = (h ^ b[i]) * HASH_FNV64_PRIME;
+		h = (h ^ b[i + 1]) * HASH_FNV64_PRIME;
+		h = (h ^ b[i + 2]) * HASH_FNV64_PRIME;
+		h = (h ^ b[i + 3]) * HASH_FNV64_PRIME;
+	}
+	for (; i < n; i++) {
 		h ^= b[i];
 		h *= HASH_FNV64_PRIME;
 	}

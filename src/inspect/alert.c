@@ -22,6 +22,7 @@
 #define ALERT_SERIALS_INITIAL       16
 #define ALERT_MIN_PERIOD_MS         1000 /* slower than this: a burst */
 #define ALERT_SETS_INITIAL          8
+#define ALERT_NO_CERT               UINT16_MAX /* end of a cert LRU list */
 
 /* Seeds that keep the table, destination and cert-ID hashes apart from
  * each other and from alert_source_hash(). */
@@ -63,9 +64,14 @@ struct alert_pair {
 	uint32_t validity_ms; /* of the last good answer: 0 none known */
 	uint8_t nintervals;
 	uint8_t next_interval;
+	uint8_t nfast; /* intervals kept under ALERT_MIN_PERIOD_MS */
 };
 
-/* One certificate ID a source asked about, and the last good answer. */
+/*
+ * One certificate ID a source asked about, and the last good answer.
+ * Records are on a list ordered by (last_ms, index), most recent first,
+ * so the one to reuse is its tail.
+ */
 struct alert_cert {
 	uint64_t id_hash;
 	uint64_t last_ms;    /* for LRU */
@@ -73,6 +79,8 @@ struct alert_cert {
 	int64_t received;    /* wall clock the answer came */
 	int64_t next_update; /* its nextUpdate; 0 when none known */
 	uint32_t early;      /* consecutive early re-asks */
+	uint16_t newer;      /* LRU list neighbours: indexes or ALERT_NO_CERT */
+	uint16_t older;
 };
 
 /*
@@ -98,10 +106,13 @@ struct alert_src {
 	size_t npairs, cap_pairs;
 	struct alert_cert *certs;
 	size_t ncerts, cap_certs;
-	struct alert_set fanout;       /* certificate IDs asked about */
-	struct alert_set unknown;      /* ... that the CA called unknown */
-	struct alert_set unauthorized; /* ... answered unauthorized */
-	struct alert_set ua;           /* requests flagged ua_mismatch */
+	uint16_t *cert_slots; /* open addressing on id_hash, 2 * cap_certs
+	                         slots: index + 1, or 0 when empty */
+	uint16_t cert_newest, cert_oldest; /* LRU list ends */
+	struct alert_set fanout;           /* certificate IDs asked about */
+	struct alert_set unknown;          /* ... that the CA called unknown */
+	struct alert_set unauthorized;     /* ... answered unauthorized */
+	struct alert_set ua;               /* requests flagged ua_mismatch */
 };
 
 struct alert_engine {
@@ -333,6 +344,7 @@ alert_src_free(struct alert_src *s)
 		return;
 	free(s->pairs);
 	free(s->certs);
+	free(s->cert_slots);
 	free(s->fanout.h);
 	free(s->unknown.h);
 	free(s->unauthorized.h);
@@ -445,6 +457,7 @@ alert_src_get(
 	s->key.family = k->family;
 	memcpy(s->key.addr, k->addr, alert_source_len(k));
 	s->first_ms = now_ms;
+	s->cert_newest = s->cert_oldest = ALERT_NO_CERT;
 	e->nsources++;
 	alert_table_maybe_grow(e);
 	b = alert_bucket(e, k);
@@ -490,34 +503,171 @@ alert_pair_get(struct alert_src *s, uint64_t dest_hash, bool *fresh)
 	return p;
 }
 
-/* As alert_pair_get(), for certificate IDs. */
+/* The index slots of certificate records: 2 * cap_certs, a power of
+ * two, so the table is at most half full. */
+static size_t
+alert_cert_mask(const struct alert_src *s)
+{
+	return 2 * s->cap_certs - 1;
+}
+
+/* The slot of <id_hash> in s->cert_slots, or of the empty slot where it
+ * would go. */
+static size_t
+alert_cert_slot(const struct alert_src *s, uint64_t id_hash)
+{
+	size_t mask = alert_cert_mask(s), i = (size_t)id_hash & mask;
+
+	while (s->cert_slots[i] != 0 &&
+	    s->certs[s->cert_slots[i] - 1].id_hash != id_hash)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Removes <id_hash>, which is indexed, from s->cert_slots: the entries
+ * after it in its run move back so every probe still finds them. */
+static void
+alert_cert_unindex(struct alert_src *s, uint64_t id_hash)
+{
+	size_t mask = alert_cert_mask(s), i = alert_cert_slot(s, id_hash);
+	size_t j = i, home;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (s->cert_slots[j] == 0)
+			break;
+		home = (size_t)s->certs[s->cert_slots[j] - 1].id_hash & mask;
+		/* Movable unless its home lies cyclically in (i, j]. */
+		if (i <= j ? (home <= i || home > j)
+		           : (home <= i && home > j)) {
+			s->cert_slots[i] = s->cert_slots[j];
+			i = j;
+		}
+	}
+	s->cert_slots[i] = 0;
+}
+
+/* Takes record <i> off the LRU list, if it is on it. */
+static void
+alert_cert_unlink(struct alert_src *s, uint16_t i)
+{
+	struct alert_cert *c = &s->certs[i];
+
+	if (c->newer == ALERT_NO_CERT && s->cert_newest != i)
+		return; /* a fresh record, not linked yet */
+	if (c->newer != ALERT_NO_CERT)
+		s->certs[c->newer].older = c->older;
+	else
+		s->cert_newest = c->older;
+	if (c->older != ALERT_NO_CERT)
+		s->certs[c->older].newer = c->newer;
+	else
+		s->cert_oldest = c->newer;
+	c->newer = c->older = ALERT_NO_CERT;
+}
+
+/* Puts record <i>, not on the list, in its place by (last_ms, index):
+ * usually at the head, as times only grow. */
+static void
+alert_cert_link(struct alert_src *s, uint16_t i)
+{
+	struct alert_cert *c = &s->certs[i];
+	uint16_t p = s->cert_newest, prev = ALERT_NO_CERT;
+
+	while (p != ALERT_NO_CERT &&
+	    (s->certs[p].last_ms > c->last_ms ||
+	        (s->certs[p].last_ms == c->last_ms && p > i))) {
+		prev = p;
+		p = s->certs[p].older;
+	}
+	c->newer = prev;
+	c->older = p;
+	if (prev != ALERT_NO_CERT)
+		s->certs[prev].older = i;
+	else
+		s->cert_newest = i;
+	if (p != ALERT_NO_CERT)
+		s->certs[p].newer = i;
+	else
+		s->cert_oldest = i;
+}
+
+/* Record <c> was used at <now_ms>: moves it to its place on the list. */
+static void
+alert_cert_touch(struct alert_src *s, struct alert_cert *c, uint64_t now_ms)
+{
+	uint16_t i = (uint16_t)(c - s->certs);
+
+	alert_cert_unlink(s, i);
+	c->last_ms = now_ms;
+	alert_cert_link(s, i);
+}
+
+/*
+ * Doubles the certificate records and their index (see alert_grow()).
+ * Returns false, everything untouched, at the bound or out of memory.
+ */
+static bool
+alert_cert_grow(struct alert_src *s)
+{
+	size_t cap = s->cap_certs;
+	struct alert_cert *nc;
+	uint16_t *slots;
+
+	if (cap >= ALERT_MAX_CERTS_PER_SOURCE)
+		return false;
+	cap = cap == 0 ? ALERT_CERTS_INITIAL : cap * 2;
+	if (cap > ALERT_MAX_CERTS_PER_SOURCE)
+		cap = ALERT_MAX_CERTS_PER_SOURCE;
+	if ((slots = calloc(2 * cap, sizeof(*slots))) == NULL)
+		return false;
+	if ((nc = realloc(s->certs, cap * sizeof(*nc))) == NULL) {
+		free(slots);
+		return false;
+	}
+	s->certs = nc;
+	s->cap_certs = cap;
+	free(s->cert_slots);
+	s->cert_slots = slots;
+	for (size_t i = 0; i < s->ncerts; i++)
+		slots[alert_cert_slot(s, s->certs[i].id_hash)] =
+		    (uint16_t)(i + 1);
+	return true;
+}
+
+/*
+ * As alert_pair_get(), for certificate IDs; the record reused is the
+ * least recently used, the lowest index among equals. The caller sets
+ * its time with alert_cert_touch().
+ */
 static struct alert_cert *
 alert_cert_get(struct alert_src *s, uint64_t id_hash, bool *fresh)
 {
-	struct alert_cert *c, *nc;
-	size_t i, lru = 0;
+	struct alert_cert *c;
+	size_t slot;
 
 	*fresh = false;
-	for (i = 0; i < s->ncerts; i++) {
-		if (s->certs[i].id_hash == id_hash)
-			return &s->certs[i];
-		if (s->certs[i].last_ms < s->certs[lru].last_ms)
-			lru = i;
+	if (s->ncerts > 0) {
+		slot = alert_cert_slot(s, id_hash);
+		if (s->cert_slots[slot] != 0)
+			return &s->certs[s->cert_slots[slot] - 1];
 	}
-	if (s->ncerts == s->cap_certs) {
-		nc = alert_grow(s->certs, &s->cap_certs, sizeof(*nc),
-		    ALERT_CERTS_INITIAL, ALERT_MAX_CERTS_PER_SOURCE);
-		if (nc != NULL)
-			s->certs = nc;
-	}
-	if (s->ncerts < s->cap_certs)
+	if (s->ncerts == s->cap_certs)
+		(void)alert_cert_grow(s);
+	if (s->ncerts < s->cap_certs) {
 		c = &s->certs[s->ncerts++];
-	else if (s->ncerts > 0)
-		c = &s->certs[lru];
-	else
+	} else if (s->ncerts > 0) {
+		c = &s->certs[s->cert_oldest];
+		alert_cert_unindex(s, c->id_hash);
+		alert_cert_unlink(s, s->cert_oldest);
+	} else {
 		return NULL;
+	}
 	memset(c, 0, sizeof(*c));
 	c->id_hash = id_hash;
+	c->newer = c->older = ALERT_NO_CERT;
+	s->cert_slots[alert_cert_slot(s, id_hash)] =
+	    (uint16_t)(c - s->certs + 1);
 	*fresh = true;
 	return c;
 }
@@ -590,6 +740,10 @@ alert_check_periodic(struct alert_sink *k, const struct alert_config *c,
 	struct alert *a;
 
 	if (need == 0 || n < need || n < 3)
+		return;
+	/* More than half the intervals under a second: so is the median
+	 * (both middle ones when <n> is even), no need to sort. */
+	if (p->nfast > n / 2)
 		return;
 	memcpy(v, p->interval_ms, n * sizeof(v[0]));
 	alert_sort(v, n);
@@ -674,8 +828,14 @@ alert_observe_pair(struct alert_engine *e, struct alert_src *s,
 		p->validity_ms = v < UINT32_MAX ? (uint32_t)v : UINT32_MAX;
 	}
 	if (!fresh) {
-		p->interval_ms[p->next_interval] =
-		    gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
+		uint32_t iv = gap < UINT32_MAX ? (uint32_t)gap : UINT32_MAX;
+
+		/* The slot is a kept interval once the ring is full. */
+		if (p->nintervals == ALERT_INTERVALS)
+			p->nfast -= p->interval_ms[p->next_interval] <
+			    ALERT_MIN_PERIOD_MS;
+		p->interval_ms[p->next_interval] = iv;
+		p->nfast += iv < ALERT_MIN_PERIOD_MS;
 		p->next_interval = (p->next_interval + 1) % ALERT_INTERVALS;
 		if (p->nintervals < ALERT_INTERVALS)
 			p->nintervals++;
@@ -734,7 +894,7 @@ alert_observe_cert(struct alert_engine *e, struct alert_src *s,
 		r->received = now;
 		r->next_update = (int64_t)o->next_update;
 	}
-	r->last_ms = o->now_ms;
+	alert_cert_touch(s, r, o->now_ms);
 }
 
 /*
@@ -760,12 +920,13 @@ alert_set_add(
 {
 	uint64_t *nh;
 
+	/* A full set takes nothing, whether <h> is in it or not. */
+	if (set->n >= cap)
+		return false;
 	for (size_t i = 0; i < set->n; i++) {
 		if (set->h[i] == h)
 			return false;
 	}
-	if (set->n >= cap)
-		return false;
 	if (set->n == set->cap) {
 		nh = alert_grow(
 		    set->h, &set->cap, sizeof(*nh), ALERT_SETS_INITIAL, cap);

@@ -8,14 +8,20 @@
  * connection.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "ocspgate/conn.h"
+#include "ocspgate/pool.h"
+
+#define CONN_SEND_IOV_MAX 4 /* spans of one conn_send_iov() */
 
 /* Reads only while wanted and below the input's bound. */
 static void
@@ -79,6 +85,56 @@ conn_out_changed(
 		event_active(&c->wr, EV_WRITE, 1);
 }
 
+/* The input no longer refers to a pooled read buffer: back it goes. */
+static void
+conn_read_buffer_done(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	pool_put(arg, (void *)(uintptr_t)data, CONN_READ_ROOM);
+}
+
+/*
+ * Where the next read goes: a pooled buffer when the input is empty and
+ * the read is a small one (*pooled set), else room reserved in the
+ * input. Returns -1 when out of memory.
+ */
+static int
+conn_read_space(struct conn *c, size_t room, struct evbuffer_iovec *v,
+    size_t len, bool *pooled)
+{
+	*pooled = false;
+	if (c->pool != NULL && len == 0 && room <= CONN_READ_ROOM &&
+	    (v->iov_base = pool_get(c->pool, CONN_READ_ROOM)) != NULL) {
+		v->iov_len = room;
+		*pooled = true;
+		return 0;
+	}
+	if (evbuffer_reserve_space(c->in, (ev_ssize_t)room, v, 1) < 1)
+		return -1;
+	if (v->iov_len > room)
+		v->iov_len = room;
+	return 0;
+}
+
+/* Gives <n> bytes read into <v> to the input. Returns -1 when out of
+ * memory (a pooled buffer is then back in the pool). */
+static int
+conn_read_commit(
+    struct conn *c, struct evbuffer_iovec *v, size_t n, bool pooled)
+{
+	if (!pooled) {
+		v->iov_len = n;
+		(void)evbuffer_commit_space(c->in, v, 1);
+		return 0;
+	}
+	if (evbuffer_add_reference(
+	        c->in, v->iov_base, n, conn_read_buffer_done, c->pool) == -1) {
+		pool_put(c->pool, v->iov_base, CONN_READ_ROOM);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 conn_on_readable(evutil_socket_t fd, short what, void *arg)
 {
@@ -87,6 +143,7 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 	size_t room = c->read_full ? CONN_READ_MAX : CONN_READ_ROOM;
 	size_t len = evbuffer_get_length(c->in);
 	ssize_t n;
+	bool pooled;
 	int e;
 
 	if (!c->reading)
@@ -105,18 +162,16 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 		if (c->read_high - len < room)
 			room = c->read_high - len;
 	}
-	if (evbuffer_reserve_space(c->in, (ev_ssize_t)room, &v, 1) < 1) {
-		c->reading = false;
-		conn_arm_read(c);
-		errno = ENOMEM;
-		c->on_event(c, CONN_READING | CONN_ERROR, c->arg);
-		return;
-	}
-	if (v.iov_len > room)
-		v.iov_len = room;
+	if (conn_read_space(c, room, &v, len, &pooled) == -1)
+		goto nomem;
 	do
 		n = recv(fd, v.iov_base, v.iov_len, 0);
 	while (n == -1 && errno == EINTR);
+	if (pooled && n <= 0) {
+		e = errno;
+		pool_put(c->pool, v.iov_base, CONN_READ_ROOM);
+		errno = e;
+	}
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
@@ -134,11 +189,17 @@ conn_on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->read_full = (size_t)n == room;
-	v.iov_len = (size_t)n;
-	evbuffer_commit_space(c->in, &v, 1);
+	if (conn_read_commit(c, &v, (size_t)n, pooled) == -1)
+		goto nomem;
 	conn_arm_read(c);
 	if (c->on_read != NULL)
 		c->on_read(c, c->arg);
+	return;
+nomem:
+	c->reading = false;
+	conn_arm_read(c);
+	errno = ENOMEM;
+	c->on_event(c, CONN_READING | CONN_ERROR, c->arg);
 }
 
 /*
@@ -288,6 +349,12 @@ conn_enable_read(struct conn *c, bool on)
 }
 
 void
+conn_set_pool(struct conn *c, struct pool *pool)
+{
+	c->pool = pool;
+}
+
+void
 conn_set_read_high(struct conn *c, size_t high)
 {
 	c->read_high = high;
@@ -375,6 +442,42 @@ conn_send(struct conn *c, struct evbuffer *data)
 	}
 	if (evbuffer_get_length(data) > 0)
 		evbuffer_add_buffer(c->out, data);
+}
+
+int
+conn_send_iov(struct conn *c, const struct iovec *iov, int n)
+{
+	struct iovec v[CONN_SEND_IOV_MAX];
+	ssize_t w = 0;
+	int i;
+
+	if (n < 0 || n > CONN_SEND_IOV_MAX)
+		return -1;
+	memcpy(v, iov, (size_t)n * sizeof(v[0]));
+	for (i = 0; i < n && v[i].iov_len == 0; i++)
+		continue;
+	if (evbuffer_get_length(c->out) == 0 && !c->write_failed) {
+		while (i < n) {
+			do
+				w = writev(c->fd, v + i, n - i);
+			while (w == -1 && errno == EINTR);
+			if (w <= 0)
+				break;
+			/* Skips what went, leaving <i> on the first left. */
+			for (; i < n && (size_t)w >= v[i].iov_len; i++)
+				w -= (ssize_t)v[i].iov_len;
+			if (i < n) {
+				v[i].iov_base = (char *)v[i].iov_base + w;
+				v[i].iov_len -= (size_t)w;
+			}
+		}
+	}
+	for (; i < n; i++) {
+		if (v[i].iov_len > 0 &&
+		    evbuffer_add(c->out, v[i].iov_base, v[i].iov_len) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 int

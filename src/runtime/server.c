@@ -177,10 +177,6 @@ server_init(struct server *srv, struct shared *shared, struct event_base *base,
 		return -1;
 	}
 	server_init_memos(srv);
-	if ((srv->scratch = evbuffer_new()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	return 0;
 }
 
@@ -389,8 +385,6 @@ server_free(struct server *srv)
 		upstream_idle_flush(srv);
 	if (srv->own_cache)
 		shared_cache_free(srv->cache);
-	if (srv->scratch != NULL)
-		evbuffer_free(srv->scratch);
 	memo_free(srv->memos.requests);
 	memo_free(srv->memos.get_paths);
 	memo_free(srv->memo_response);

@@ -1166,6 +1166,7 @@ session_on_first_byte(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	s->fd = -1; /* the conn's now */
+	conn_set_pool(s->client, &s->srv->pool);
 	/* Beside the conn: both live as long as the connection. */
 	(void)session_fragments(s, session_source_domain(s));
 	conn_set_write_timeout(s->client, &wt);

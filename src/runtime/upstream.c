@@ -41,7 +41,12 @@ upstream_init(struct upstream *u)
 void
 upstream_clear(struct upstream *u)
 {
-	memset(&u->resp, 0, sizeof(u->resp));
+	/* An answer parser never readied wrote nothing but its sink. */
+	if (u->resp_used)
+		memset(&u->resp, 0, sizeof(u->resp));
+	else
+		memset(&u->resp.sink, 0, sizeof(u->resp.sink));
+	u->resp_used = false;
 	u->head_len = 0;
 	u->raw_bytes = 0;
 	u->reused = false;
@@ -56,7 +61,9 @@ void
 upstream_put_buffers(struct upstream *u)
 {
 	if (u->timer != NULL) {
-		event_free(u->timer);
+		if (u->timer_armed)
+			event_del(u->timer);
+		u->timer_armed = false;
 		u->timer = NULL;
 	}
 	if (u->srv != NULL)
@@ -85,8 +92,11 @@ upstream_release(struct upstream *u)
 		u->addrs = NULL;
 		u->addr_next = NULL;
 	}
-	if (u->timer != NULL)
+	/* Already off once the answer began: no call for nothing. */
+	if (u->timer_armed) {
 		evtimer_del(u->timer);
+		u->timer_armed = false;
+	}
 }
 
 /* Ends the exchange with a failure its owner answers. */
@@ -104,6 +114,7 @@ upstream_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	u->timer_armed = false; /* it fired: no longer pending */
 	upstream_fail(u, REASON_UPSTREAM_TIMEOUT,
 	    u->dns != NULL     ? "name lookup timed out"
 	        : u->connected ? "no answer within upstream_timeout"
@@ -134,6 +145,41 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 	upstream_connect_next(u, 0);
 }
 
+/* A request head up to the default max_header_bytes is built on the
+ * stack, a larger one in a pooled buffer. */
+#define UPSTREAM_SEND_STACK (CONFIG_DEFAULT_MAX_HEADER_BYTES + 256)
+
+/*
+ * Sends the request on a connected (reused) connection: the head built
+ * in a buffer of <cap> bytes, then head and body written at once as far
+ * as the socket takes them, the rest queued. Returns -1 when the head
+ * cannot be built or out of memory.
+ */
+static int
+upstream_send_now(struct upstream *u, size_t cap)
+{
+	char stack[UPSTREAM_SEND_STACK];
+	char *head =
+	    cap <= sizeof(stack) ? stack : pool_get(&u->srv->pool, cap);
+	struct iovec v[2];
+	int n, rc = -1;
+
+	if (head == NULL)
+		return -1;
+	n = http_request_build_upstream(
+	    u->req, u->srv->via, u->cfg->upstream_idle_max > 0, head, cap);
+	if (n >= 0) {
+		v[0].iov_base = head;
+		v[0].iov_len = (size_t)n;
+		v[1].iov_base = u->req->body;
+		v[1].iov_len = u->req->body_len;
+		rc = conn_send_iov(u->conn, v, u->req->body_len > 0 ? 2 : 1);
+	}
+	if (head != stack)
+		pool_put(&u->srv->pool, head, cap);
+	return rc;
+}
+
 /*
  * Sends the head and body of the request upstream: queued on a fresh
  * connection (sent once it connects), at once on a reused one.
@@ -141,11 +187,13 @@ upstream_on_resolved(int result, struct evutil_addrinfo *res, void *arg)
 static int
 upstream_send_request(struct upstream *u)
 {
-	struct evbuffer *out = u->connected ? u->srv->scratch : u->conn->out;
+	struct evbuffer *out = u->conn->out;
 	size_t cap = u->cfg->max_header_bytes + 256;
 	struct evbuffer_iovec v;
 	int n;
 
+	if (u->connected)
+		return upstream_send_now(u, cap);
 	if (evbuffer_reserve_space(out, (ev_ssize_t)cap, &v, 1) < 1)
 		return -1;
 	n = http_request_build_upstream(u->req, u->srv->via,
@@ -161,8 +209,6 @@ upstream_send_request(struct upstream *u)
 	    evbuffer_add_reference(
 	        out, u->req->body, u->req->body_len, NULL, NULL) == -1)
 		return -1;
-	if (out == u->srv->scratch)
-		conn_send(u->conn, out);
 	return 0;
 }
 
@@ -196,6 +242,7 @@ static void
 upstream_init_response(struct upstream *u)
 {
 	http_response_init(&u->resp, u->req->llhttp_method == HTTP_HEAD);
+	u->resp_used = true;
 	u->resp.sink = u->sink;
 }
 
@@ -238,6 +285,7 @@ upstream_connect_next(struct upstream *u, int last_error)
 			last_error = ENOMEM;
 			break;
 		}
+		conn_set_pool(u->conn, &u->srv->pool);
 		if (conn_connect(u->conn, ai->ai_addr, ai->ai_addrlen) == -1 ||
 		    upstream_send_request(u) == -1) {
 			last_error = errno;
@@ -382,8 +430,6 @@ upstream_reuse(struct upstream *u)
 	conn_set_read_timeout(u->conn, NULL);
 	u->connected = true;
 	if (upstream_send_request(u) == -1) {
-		evbuffer_drain(
-		    u->srv->scratch, evbuffer_get_length(u->srv->scratch));
 		conn_free(u->conn);
 		u->conn = NULL;
 		u->connected = false;
@@ -442,12 +488,17 @@ upstream_start(struct upstream *u, struct server *srv, const struct config *cfg,
 	u->connected = false;
 	u->replied = false;
 	u->start_ns = server_now_ns();
-	if (u->timer == NULL &&
-	    (u->timer = evtimer_new(srv->base, upstream_on_timer, u)) == NULL) {
-		upstream_fail(u, REASON_RESPONSE_MALFORMED, "out of memory");
-		return;
+	/* Set up once per request block: no allocation per request. */
+	if (u->timer == NULL) {
+		if (evtimer_assign(
+		        &u->timer_ev, srv->base, upstream_on_timer, u) == -1) {
+			upstream_fail(
+			    u, REASON_RESPONSE_MALFORMED, "out of memory");
+			return;
+		}
+		u->timer = &u->timer_ev;
 	}
-	evtimer_add(u->timer, &tv);
+	u->timer_armed = evtimer_add(u->timer, &tv) == 0;
 	if (upstream_reuse(u))
 		return;
 	upstream_resolve(u);
@@ -616,6 +667,7 @@ upstream_on_read(struct conn *c, void *arg)
 		/* First byte: from now on only a stall times out. */
 		u->replied = true;
 		evtimer_del(u->timer);
+		u->timer_armed = false;
 		conn_set_read_timeout(c, &tv);
 	}
 	if (u->resp.state == HTTP_RESPONSE_HEAD &&

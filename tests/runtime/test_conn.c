@@ -5,7 +5,8 @@
  * output written in the loop pass it was queued in, the write callback
  * once it is all out, never from inside a call; a stalled peer seen as
  * a write timeout; the peer's close as EOF; the socket closed on free;
- * connecting, with output queued before, refused, and timed out reading.
+ * connecting, with output queued before, refused, and timed out reading;
+ * reads into the pool's buffers and their return; conn_send_iov().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,6 +24,7 @@
 
 #include "check.h"
 #include "ocspgate/conn.h"
+#include "ocspgate/pool.h"
 
 struct seen {
 	unsigned reads, writes, events;
@@ -204,6 +207,109 @@ test_write(struct event_base *base)
 	evbuffer_free(data);
 }
 
+/*
+ * Reads into an empty input go to the pool's buffers, which come back
+ * once their bytes are drained or, moved to another buffer, drained
+ * there; bytes read behind others keep their order.
+ */
+static void
+test_pooled_read(struct event_base *base)
+{
+	struct seen s = {0};
+	struct pool pool;
+	struct evbuffer *moved = evbuffer_new();
+	struct conn *c;
+	char buf[16];
+	int fds[2];
+
+	pool_init(&pool);
+	pair(fds);
+	c = conn_new(base, fds[0], on_read, on_write, on_event, &s);
+	CHECK(c != NULL && moved != NULL);
+	conn_set_pool(c, &pool);
+	conn_enable_read(c, true);
+	CHECK(write(fds[1], "abc", 3) == 3);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 3);
+	CHECK(pool.taken == 1 && pool.n == 0);
+	evbuffer_drain(c->in, 3);
+	CHECK(pool.n == 1); /* back once drained */
+
+	/* Moved elsewhere: back once drained there. */
+	CHECK(write(fds[1], "defg", 4) == 4);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 4);
+	CHECK(pool.taken == 2 && pool.n == 0);
+	CHECK(evbuffer_remove_buffer(c->in, moved, 4) == 4);
+	CHECK(evbuffer_get_length(c->in) == 0 && pool.n == 0);
+	CHECK(evbuffer_remove(moved, buf, sizeof(buf)) == 4 &&
+	    memcmp(buf, "defg", 4) == 0);
+	CHECK(pool.n == 1);
+
+	/* Behind bytes left in the input: read in order, not pooled. */
+	CHECK(write(fds[1], "hij", 3) == 3);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 3);
+	CHECK(write(fds[1], "klm", 3) == 3);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 6);
+	CHECK(pool.taken == 3);
+	CHECK(evbuffer_remove(c->in, buf, sizeof(buf)) == 6 &&
+	    memcmp(buf, "hijklm", 6) == 0);
+	CHECK(pool.n == 1);
+	CHECK(!s.called_inside);
+	conn_free(c);
+	close(fds[1]);
+	evbuffer_free(moved);
+	pool_free(&pool);
+}
+
+/*
+ * conn_send_iov(): the spans written at once, in order; what the
+ * socket does not take is queued behind, and goes once the peer reads.
+ */
+static void
+test_send_iov(struct event_base *base)
+{
+	static char big[1 << 20], got[(1 << 20) + 8];
+	struct seen s = {0};
+	struct iovec v[3];
+	struct conn *c;
+	size_t have = 0;
+	ssize_t n;
+	int fds[2];
+
+	pair(fds);
+	c = conn_new(base, fds[0], on_read, on_write, on_event, &s);
+	CHECK(c != NULL);
+	v[0] = (struct iovec){.iov_base = "GET ", .iov_len = 4};
+	v[1] = (struct iovec){.iov_base = "", .iov_len = 0};
+	v[2] = (struct iovec){.iov_base = "/x", .iov_len = 2};
+	CHECK(conn_send_iov(c, v, 3) == 0);
+	CHECK(evbuffer_get_length(c->out) == 0);
+	CHECK(read(fds[1], got, sizeof(got)) == 6 &&
+	    memcmp(got, "GET /x", 6) == 0);
+
+	/* More than the socket takes: the rest queued, then written. */
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('a' + i % 26);
+	v[0] = (struct iovec){.iov_base = "head", .iov_len = 4};
+	v[1] = (struct iovec){.iov_base = big, .iov_len = sizeof(big)};
+	CHECK(conn_send_iov(c, v, 2) == 0);
+	CHECK(evbuffer_get_length(c->out) > 0);
+	for (int i = 0; i < 2000 && have < sizeof(big) + 4; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		n = read(fds[1], got + have, sizeof(got) - have);
+		if (n > 0)
+			have += (size_t)n;
+		else
+			usleep(1000);
+	}
+	CHECKF(have == sizeof(big) + 4, "%zu bytes", have);
+	CHECK(memcmp(got, "head", 4) == 0 &&
+	    memcmp(got + 4, big, sizeof(big)) == 0);
+	CHECK(evbuffer_get_length(c->out) == 0);
+	CHECK(!s.called_inside);
+	conn_free(c);
+	close(fds[1]);
+}
+
 /* A listening socket on 127.0.0.1, any port; its address in <sin>. */
 static int
 listening(struct sockaddr_in *sin)
@@ -302,6 +408,8 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_read(base);
 	test_write(base);
+	test_pooled_read(base);
+	test_send_iov(base);
 	test_connect(base);
 	event_base_free(base);
 	return check_done();

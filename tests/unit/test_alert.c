@@ -472,6 +472,84 @@ test_early_requery(void)
 	alert_engine_free(e);
 }
 
+/*
+ * The certificate records a source keeps: at the bound, the least
+ * recently asked about is forgotten, the lowest record among equals,
+ * whatever order the times come in. A certificate is remembered when an
+ * early re-ask about it raises early_requery (threshold 1, no cooldown):
+ * checked against a plain model of the records over seeded series.
+ */
+static void
+test_cert_records(void)
+{
+	static const struct {
+		const char *name;
+		uint32_t seed;
+		unsigned pool;   /* distinct certificates asked about */
+		unsigned step;   /* ms between requests, before jitter */
+		unsigned jitter; /* up to this many ms earlier */
+	} cases[] = {
+	    {"fits", 1, 200, 10, 0},
+	    {"same millisecond", 2, 400, 0, 0},
+	    {"steady", 3, 300, 7, 0},
+	    {"late clocks", 4, 320, 3, 5},
+	    {"wide pool", 5, 2000, 1, 2},
+	};
+	struct alert_config c = cfg_off();
+
+	c.early_requery = 1;
+	c.cooldown = 0;
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		uint64_t ids[ALERT_MAX_CERTS_PER_SOURCE],
+		    last[ALERT_MAX_CERTS_PER_SOURCE], now_ms = 1000000;
+		int64_t recv[ALERT_MAX_CERTS_PER_SOURCE];
+		size_t n = 0, hits = 0, bad = 0;
+		uint32_t st = cases[t].seed;
+		struct alert_engine *e = alert_engine_new(&c);
+
+		for (unsigned r = 0; r < 6000; r++) {
+			unsigned id = lcg(&st) % cases[t].pool;
+			uint64_t at = now_ms;
+			struct alert_observation o;
+			struct ocsp_cert_id x = cert(id);
+			size_t i, lru = 0;
+			bool want = false;
+
+			now_ms += cases[t].step;
+			if (cases[t].jitter != 0)
+				at -= lcg(&st) % (cases[t].jitter + 1);
+			o = obs(1, "ocsp.example", at);
+			o.certs = &x;
+			o.ncerts = 1;
+			o.next_update = o.now + 86400;
+			/* The model: find, else append, else reuse. */
+			for (i = 0; i < n && ids[i] != id; i++) {
+				if (last[i] < last[lru])
+					lru = i;
+			}
+			if (i < n) {
+				want = o.now >= recv[i];
+			} else if (n < ALERT_MAX_CERTS_PER_SOURCE) {
+				i = n++;
+			} else {
+				i = lru;
+			}
+			ids[i] = id;
+			last[i] = at;
+			recv[i] = o.now;
+			if (want)
+				hits++;
+			if ((observe_kind(e, &o, ALERT_EARLY_REQUERY) == 1) !=
+			    want)
+				bad++;
+		}
+		CHECKF(bad == 0 && hits > 100,
+		    "%s: %zu of 6000 differ, %zu hits", cases[t].name, bad,
+		    hits);
+		alert_engine_free(e);
+	}
+}
+
 static void
 test_serial_fanout(void)
 {
@@ -567,6 +645,41 @@ periodic_series(struct alert_engine *e, const uint64_t *times, size_t n,
 		}
 	}
 	return fired;
+}
+
+/*
+ * A burst, then a beacon: as slow intervals push the burst's out of the
+ * ring, the median passes a second (9 slow of 16) but the spread stays
+ * too wide while the second-shortest is a burst one; the alert comes
+ * with the 15th slow interval, whatever the period past a second.
+ */
+static void
+test_periodic_after_burst(void)
+{
+	static const struct {
+		unsigned burst_ms; /* between burst requests */
+		unsigned period_ms;
+	} cases[] = {{100, 60000}, {999, 5000}, {0, 1000}};
+	struct alert_config c = cfg_off();
+
+	c.periodic_min = 12;
+	c.periodic_jitter = 0.3;
+	c.cooldown = 600;
+	for (size_t t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		static uint64_t times[40];
+		struct alert_engine *e = alert_engine_new(&c);
+		uint64_t now = 1000;
+		size_t n = 0, at;
+
+		for (; n < 17; n++, now += cases[t].burst_ms)
+			times[n] = now;
+		for (now += cases[t].period_ms - cases[t].burst_ms; n < 40;
+		     n++, now += cases[t].period_ms)
+			times[n] = now;
+		CHECK(periodic_series(e, times, 40, &at, NULL) == 1);
+		CHECKF(at == 17 + 15, "case %zu: at %zu", t, at);
+		alert_engine_free(e);
+	}
 }
 
 static void
@@ -1284,8 +1397,10 @@ main(void)
 	test_rate_pair();
 	test_novelty();
 	test_early_requery();
+	test_cert_records();
 	test_serial_fanout();
 	test_periodic();
+	test_periodic_after_burst();
 	test_periodic_jitter();
 	test_ipv6_grouping();
 	test_answer_status();

@@ -42,6 +42,29 @@ test_fnv(void)
 	CHECK(hash_fnv1a64(7, NULL, 0) == 7);
 }
 
+/* fnv1a64 over every length and alignment a word-wise loop splits
+ * differently, against the definition one byte at a time. */
+static void
+test_fnv64_lengths(void)
+{
+	unsigned char buf[40];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 37 + 11);
+	for (size_t off = 0; off < 4; off++) {
+		for (size_t n = 0; n + off <= sizeof(buf); n++) {
+			uint64_t want = HASH_FNV64_INIT;
+
+			for (size_t i = 0; i < n; i++)
+				want = (want ^ buf[off + i]) *
+				    UINT64_C(0x100000001b3);
+			CHECKF(
+			    hash_fnv1a64(HASH_FNV64_INIT, buf + off, n) == want,
+			    "fnv1a64 of %zu bytes at +%zu", n, off);
+		}
+	}
+}
+
 static void
 test_mix(void)
 {
@@ -63,6 +86,7 @@ int
 main(void)
 {
 	test_fnv();
+	test_fnv64_lengths();
 	test_mix();
 	return check_done();
 }
