@@ -1,8 +1,8 @@
 /*
  * A connection's socket (a client's, or one to an upstream), read and
  * written by ocspgate itself:
- * one event for reading, one read() per readiness into the input (no
- * FIONREAD first), output written with writev() as soon as it is queued
+ * one event for reading, one recv() per readiness into the input (no
+ * FIONREAD first), output written with sendmsg() as soon as it is queued
  * (in the same loop pass, with no wait for a write event), the write
  * event armed only while output is left that the socket did not take.
  * The connection owns its socket and closes it when freed.

@@ -233,23 +233,31 @@ conn_connected(struct conn *c)
 }
 
 /*
- * Writes what <out> holds, up to CONN_WRITE_PIECES of its pieces, with
- * one sendmsg(): the socket's own call, which skips the file layer a
- * writev() goes through. Returns what sendmsg() returns.
+ * Writes <n> pieces with one sendmsg(): the socket's own call, which
+ * skips the file layer a writev() goes through. Returns what sendmsg()
+ * returns.
  */
+static ssize_t
+conn_sendv(evutil_socket_t fd, struct iovec *v, int n)
+{
+	struct msghdr m = {0};
+
+	m.msg_iov = v;
+	m.msg_iovlen = (size_t)n;
+	return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
+/* Writes what <out> holds, up to CONN_WRITE_PIECES of its pieces. */
 #define CONN_WRITE_PIECES 16
 static ssize_t
 conn_write_out(struct evbuffer *out, evutil_socket_t fd)
 {
 	struct iovec v[CONN_WRITE_PIECES];
-	struct msghdr m = {0};
 	ssize_t n;
 	int k;
 
 	k = evbuffer_peek(out, -1, NULL, v, CONN_WRITE_PIECES);
-	m.msg_iov = v;
-	m.msg_iovlen = (size_t)(k < CONN_WRITE_PIECES ? k : CONN_WRITE_PIECES);
-	n = sendmsg(fd, &m, MSG_NOSIGNAL);
+	n = conn_sendv(fd, v, k < CONN_WRITE_PIECES ? k : CONN_WRITE_PIECES);
 	if (n > 0)
 		evbuffer_drain(out, (size_t)n);
 	return n;
@@ -459,7 +467,7 @@ conn_send_iov(struct conn *c, const struct iovec *iov, int n)
 	if (evbuffer_get_length(c->out) == 0 && !c->write_failed) {
 		while (i < n) {
 			do
-				w = writev(c->fd, v + i, n - i);
+				w = conn_sendv(c->fd, v + i, n - i);
 			while (w == -1 && errno == EINTR);
 			if (w <= 0)
 				break;
