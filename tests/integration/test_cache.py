@@ -327,6 +327,10 @@ class SharedCacheTests(ProxyTestCase):
         with Client(proxy.port) as c:
             first = self.ask(c, self.der)
         self.assertEqual(self.fetches(self.der), 1)
+        # A worker writes its event lines at the end of its loop pass,
+        # after the answer went out: the miss's line must be in the log
+        # before other workers' lines can come, for the order below.
+        proxy.wait_events(1)
         vias = {}  # worker's Via -> connections it served
         lock = threading.Lock()
         failures = []
