@@ -1880,24 +1880,6 @@ test_split_get(void)
 	          NULL, 0, der, sizeof(der), &der_len, &flags, &pfx) == -1);
 }
 
-/* Reads <dir>/<name> into <buf> (<cap> bytes); returns its size. */
-static size_t
-read_data(const char *dir, const char *name, unsigned char *buf, size_t cap)
-{
-	char path[4096];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "%s: cannot open\n", path);
-		abort();
-	}
-	n = fread(buf, 1, cap, fp);
-	fclose(fp);
-	return n;
-}
-
 /*
  * Real clients' requests (the realworld shapes of the differential fuzz
  * corpus, and the bench's CryptoAPI request) are decided by the one-pass
@@ -1926,7 +1908,7 @@ test_real_shapes_fast(void)
 
 		if (strncmp(e->d_name, "realworld_", 10) != 0)
 			continue;
-		n = read_data(dir, e->d_name, der, sizeof(der));
+		n = check_read_file(dir, e->d_name, der, sizeof(der));
 		memset(&f, 0, sizeof(f));
 		memset(&g, 0, sizeof(g));
 		CHECKF(ocsp_request_inspect_fast(der, n, &rules, &f, &r) == 0,
@@ -1939,7 +1921,7 @@ test_real_shapes_fast(void)
 	closedir(d);
 	CHECKF(seen >= 20, "%zu real shapes", seen);
 	snprintf(dir, sizeof(dir), "%s/perf", data);
-	n = read_data(dir, "request.der", der, sizeof(der));
+	n = check_read_file(dir, "request.der", der, sizeof(der));
 	{
 		struct ocsp_request_facts f;
 		enum reason r;

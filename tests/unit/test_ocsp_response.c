@@ -1779,24 +1779,6 @@ test_signer_rules(const struct pki *p)
 	X509_STORE_free(store);
 }
 
-/* Reads <dir>/<name> into <buf> (<cap> bytes); returns its size. */
-static size_t
-read_data(const char *dir, const char *name, unsigned char *buf, size_t cap)
-{
-	char path[4096];
-	FILE *fp;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "%s: cannot open\n", path);
-		abort();
-	}
-	n = fread(buf, 1, cap, fp);
-	fclose(fp);
-	return n;
-}
-
 /*
  * Real responders' answers are decided by the one-pass walk, as the full
  * inspection decides them: those of the realworld corpus (to no request
@@ -1828,7 +1810,7 @@ test_real_shapes_fast(void)
 	while ((e = readdir(d)) != NULL) {
 		if (strncmp(e->d_name, "realworld_", 10) != 0)
 			continue;
-		n = read_data(dir, e->d_name, der, sizeof(der));
+		n = check_read_file(dir, e->d_name, der, sizeof(der));
 		CHECKF(
 		    ocsp_response_inspect_fast(der, n, NULL, NULL, &f, &r) == 0,
 		    "%s: left to the full decoder", e->d_name);
@@ -1843,11 +1825,11 @@ test_real_shapes_fast(void)
 	CHECKF(seen >= 4, "%zu real shapes", seen);
 
 	snprintf(dir, sizeof(dir), "%s/perf", data);
-	n = read_data(dir, "request.der", der, sizeof(der));
+	n = check_read_file(dir, "request.der", der, sizeof(der));
 	memset(&req, 0, sizeof(req));
 	if (ocsp_request_inspect_rules(der, n, &rules, &req) != REASON_NONE)
 		abort();
-	n = read_data(dir, "response.der", der, sizeof(der));
+	n = check_read_file(dir, "response.der", der, sizeof(der));
 	memo = memo_new(4, PKIX_CERT_MAX_BYTES, sizeof(struct pkix_judged), 1);
 	if (memo == NULL)
 		abort();
