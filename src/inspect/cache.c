@@ -5,6 +5,7 @@
  * Pure: no I/O, no clock, no globals; no locking: one cache is one shard,
  * and whoever shares it holds its lock (see shared_cache.c).
  */
+#include <endian.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -99,25 +100,31 @@ cache_sip_init(struct cache_sip *s, uint64_t k0, uint64_t k1)
 static void
 cache_sip_update(struct cache_sip *s, const unsigned char *p, size_t len)
 {
-	s->total += len;
-	while (len > 0 && s->ntail != 0) {
-		s->tail |= (uint64_t)*p++ << (8 * s->ntail);
+	/*
+	 * On a copy: <p>'s bytes may alias anything *s is, so the state
+	 * would be stored and loaded again around each byte read.
+	 */
+	struct cache_sip t = *s;
+
+	t.total += len;
+	while (len > 0 && t.ntail != 0) {
+		t.tail |= (uint64_t)*p++ << (8 * t.ntail);
 		len--;
-		if (++s->ntail == 8) {
-			cache_sip_block(s, s->tail);
-			s->tail = 0;
-			s->ntail = 0;
+		if (++t.ntail == 8) {
+			cache_sip_block(&t, t.tail);
+			t.tail = 0;
+			t.ntail = 0;
 		}
 	}
 	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t m = 0;
+		uint64_t m;
 
-		for (unsigned i = 0; i < 8; i++)
-			m |= (uint64_t)p[i] << (8 * i);
-		cache_sip_block(s, m);
+		memcpy(&m, p, sizeof(m));
+		cache_sip_block(&t, le64toh(m));
 	}
-	for (; len > 0; len--, s->ntail++)
-		s->tail |= (uint64_t)*p++ << (8 * s->ntail);
+	for (; len > 0; len--, t.ntail++)
+		t.tail |= (uint64_t)*p++ << (8 * t.ntail);
+	*s = t;
 }
 
 static uint64_t

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "ocspgate/cache.h"
+#include "ocspgate/hash.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -599,6 +600,90 @@ test_shards(void)
 	}
 }
 
+/* SipHash-1-3 of <p>, the definition read byte by byte: the oracle. */
+#define REF_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+static uint64_t
+ref_siphash13(uint64_t k0, uint64_t k1, const unsigned char *p, size_t n)
+{
+	uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k0;
+	uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k1;
+	uint64_t v2 = UINT64_C(0x6c7967656e657261) ^ k0;
+	uint64_t v3 = UINT64_C(0x7465646279746573) ^ k1;
+	uint64_t m;
+	size_t i = 0;
+	int r;
+
+	for (;;) {
+		size_t k, left = n - i;
+
+		m = 0;
+		for (k = 0; k < 8 && k < left; k++)
+			m |= (uint64_t)p[i + k] << (8 * k);
+		if (left < 8)
+			m |= (uint64_t)n << 56;
+		for (r = 0; r < (left < 8 ? 4 : 1); r++) {
+			if (r == 1)
+				v2 ^= 0xff;
+			if (r == 0)
+				v3 ^= m;
+			v0 += v1;
+			v1 = REF_ROTL(v1, 13);
+			v1 ^= v0;
+			v0 = REF_ROTL(v0, 32);
+			v2 += v3;
+			v3 = REF_ROTL(v3, 16);
+			v3 ^= v2;
+			v0 += v3;
+			v3 = REF_ROTL(v3, 21);
+			v3 ^= v0;
+			v2 += v1;
+			v1 = REF_ROTL(v1, 17);
+			v1 ^= v2;
+			v2 = REF_ROTL(v2, 32);
+			if (r == 0)
+				v0 ^= m;
+		}
+		if (left < 8)
+			return v0 ^ v1 ^ v2 ^ v3;
+		i += 8;
+	}
+}
+
+/*
+ * The shard is the high half of SipHash-1-3 over responder, the key
+ * separator and the request, keyed with the seed and its splitmix64
+ * step: checked against the byte-by-byte definition for every split of
+ * lengths around the 8-byte blocks (the word-at-a-time reads and the
+ * carried tail must give the same bits).
+ */
+static void
+test_shard_hash(void)
+{
+	unsigned char buf[64], key[128];
+	uint64_t rs = 7, seed = UINT64_C(0x0123456789abcdef);
+	uint64_t k1 = hash_mix64(seed + UINT64_C(0x9e3779b97f4a7c15));
+	unsigned bad = 0;
+
+	for (size_t k = 0; k < sizeof(buf); k++)
+		buf[k] = (unsigned char)test_rand(&rs);
+	for (size_t rl = 0; rl <= 20; rl++) {
+		for (size_t ql = 0; ql <= 40; ql++) {
+			size_t got, want;
+
+			memcpy(key, buf, rl);
+			key[rl] = '\0'; /* the key's separator */
+			memcpy(key + rl + 1, buf + 20, ql);
+			want = (size_t)(ref_siphash13(
+			                    seed, k1, key, rl + 1 + ql) >>
+			    32);
+			got = ocsp_cache_shard_of(seed, (size_t)1 << 32,
+			    (const char *)buf, rl, buf + 20, ql);
+			bad += got != want;
+		}
+	}
+	CHECKF(bad == 0, "%u of 861 keys hashed otherwise", bad);
+}
+
 /*
  * Which shard holds a key: one shard takes all; the choice depends on
  * the whole key (responder and request) and on the seed, and is the same
@@ -656,5 +741,6 @@ main(void)
 	test_stress();
 	test_shards();
 	test_shard_of();
+	test_shard_hash();
 	return check_done();
 }
