@@ -4,6 +4,7 @@
  * reason, consumed count and facts; every smuggling shape is refused.
  * Also the head built for the upstream and pipelined requests.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1424,6 +1425,108 @@ test_field_of(void)
 }
 
 /*
+ * http_field_of() against the case-insensitive comparison it replaced:
+ * each known name, in lower and upper case, with every byte value put at
+ * every position in turn (the bytes 0x20 off a letter or a '-', '@' and
+ * '`', '[' and '{', '-' and CR, bytes from 0x80 up and NUL among them),
+ * and with every byte value added at its end. A name is a field exactly
+ * when it equals that field's name but for ASCII case.
+ */
+static enum http_field
+test_field_by_strncasecmp(const char *n, size_t len)
+{
+	static const char *const names[HTTP_FIELD_COUNT] = {
+	    [HTTP_FIELD_ACCEPT] = "accept",
+	    [HTTP_FIELD_ACCEPT_ENCODING] = "accept-encoding",
+	    [HTTP_FIELD_ACCEPT_LANGUAGE] = "accept-language",
+	    [HTTP_FIELD_CACHE_CONTROL] = "cache-control",
+	    [HTTP_FIELD_CONNECTION] = "connection",
+	    [HTTP_FIELD_CONTENT_LENGTH] = "content-length",
+	    [HTTP_FIELD_CONTENT_TYPE] = "content-type",
+	    [HTTP_FIELD_EXPECT] = "expect",
+	    [HTTP_FIELD_HOST] = "host",
+	    [HTTP_FIELD_IF_MODIFIED_SINCE] = "if-modified-since",
+	    [HTTP_FIELD_IF_NONE_MATCH] = "if-none-match",
+	    [HTTP_FIELD_KEEP_ALIVE] = "keep-alive",
+	    [HTTP_FIELD_PRAGMA] = "pragma",
+	    [HTTP_FIELD_PROXY_AUTHENTICATE] = "proxy-authenticate",
+	    [HTTP_FIELD_PROXY_AUTHORIZATION] = "proxy-authorization",
+	    [HTTP_FIELD_PROXY_CONNECTION] = "proxy-connection",
+	    [HTTP_FIELD_TE] = "te",
+	    [HTTP_FIELD_TRAILER] = "trailer",
+	    [HTTP_FIELD_TRANSFER_ENCODING] = "transfer-encoding",
+	    [HTTP_FIELD_UPGRADE] = "upgrade",
+	    [HTTP_FIELD_USER_AGENT] = "user-agent",
+	    [HTTP_FIELD_VIA] = "via",
+	};
+
+	for (size_t id = 1; id < HTTP_FIELD_COUNT; id++) {
+		if (strlen(names[id]) == len &&
+		    strncasecmp(n, names[id], len) == 0)
+			return (enum http_field)id;
+	}
+	return HTTP_FIELD_OTHER;
+}
+
+static void
+test_field_of_every_byte(void)
+{
+	static const char *const canon[] = {"Accept", "Accept-Encoding",
+	    "Accept-Language", "Cache-Control", "Connection", "Content-Length",
+	    "Content-Type", "Expect", "Host", "If-Modified-Since",
+	    "If-None-Match", "Keep-Alive", "Pragma", "Proxy-Authenticate",
+	    "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer",
+	    "Transfer-Encoding", "Upgrade", "User-Agent", "Via"};
+	size_t fields = 0, want_fields = 0;
+
+	for (size_t k = 0; k < sizeof(canon) / sizeof(canon[0]); k++) {
+		size_t len = strlen(canon[k]);
+
+		for (int upper = 0; upper < 2; upper++) {
+			char n[32];
+
+			memset(n, 0, sizeof(n));
+			for (size_t i = 0; i < len; i++)
+				n[i] = (char)(upper ? toupper(canon[k][i])
+				                    : tolower(canon[k][i]));
+			CHECKF(http_field_of(n, len) != HTTP_FIELD_OTHER, "%s",
+			    canon[k]);
+			for (size_t at = 0; at <= len; at++) {
+				char keep = n[at];
+
+				for (unsigned b = 0; b < 256; b++) {
+					enum http_field got, want;
+					size_t nlen = at == len ? len + 1 : len;
+
+					n[at] = (char)b;
+					got = http_field_of(n, nlen);
+					want =
+					    test_field_by_strncasecmp(n, nlen);
+					/* strncasecmp() stops at a NUL. */
+					if (b == 0)
+						want = HTTP_FIELD_OTHER;
+					CHECKF(got == want,
+					    "%s, byte 0x%02x at %zu: %d, not "
+					    "%d",
+					    canon[k], b, at, (int)got,
+					    (int)want);
+					fields += got != HTTP_FIELD_OTHER;
+				}
+				n[at] = keep;
+				/* A letter in its two cases, a '-' as itself.
+				 */
+				if (at < len)
+					want_fields +=
+					    isalpha((unsigned char)n[at]) ? 2
+					                                  : 1;
+			}
+		}
+	}
+	CHECKF(
+	    fields == want_fields, "%zu fields, not %zu", fields, want_fields);
+}
+
+/*
  * A header value holding a NUL, a CR or an LF, wherever it stands in a
  * value of any length, is refused; bytes next to those (0x0e, 0x8a, 0x8d,
  * 0x80, 0x2a, 0x2d) are not.
@@ -1504,6 +1607,7 @@ int
 main(void)
 {
 	test_field_of();
+	test_field_of_every_byte();
 	test_value_bytes();
 	test_span_eq();
 	test_cases();
