@@ -310,6 +310,105 @@ test_send_iov(struct event_base *base)
 	close(fds[1]);
 }
 
+/*
+ * A pooled buffer's bytes outlive their connection: moved whole to
+ * another buffer, it comes back once drained there, after conn_free();
+ * moved in part, the rest (still the input's) comes back at conn_free().
+ */
+static void
+test_pooled_outlive(struct event_base *base)
+{
+	struct seen s = {0};
+	struct pool pool;
+	struct evbuffer *moved = evbuffer_new();
+	struct conn *c;
+	char buf[16];
+	int fds[2];
+
+	pool_init(&pool);
+	pair(fds);
+	c = conn_new(base, fds[0], on_read, on_write, on_event, &s);
+	CHECK(c != NULL && moved != NULL);
+	conn_set_pool(c, &pool);
+	conn_enable_read(c, true);
+	CHECK(write(fds[1], "abcd", 4) == 4);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 4);
+	CHECK(pool.taken == 1 && pool.n == 0);
+	CHECK(evbuffer_remove_buffer(c->in, moved, 4) == 4);
+	conn_free(c);
+	CHECK(pool.n == 0); /* still the moved buffer's */
+	CHECK(evbuffer_remove(moved, buf, sizeof(buf)) == 4 &&
+	    memcmp(buf, "abcd", 4) == 0);
+	CHECK(pool.n == 1);
+
+	/* Two bytes of four moved: a copy; the pooled buffer stays. */
+	pair(fds);
+	c = conn_new(base, fds[0], on_read, on_write, on_event, &s);
+	CHECK(c != NULL);
+	conn_set_pool(c, &pool);
+	conn_enable_read(c, true);
+	CHECK(write(fds[1], "efgh", 4) == 4);
+	RUN_UNTIL(base, evbuffer_get_length(c->in) == 4);
+	CHECK(pool.taken == 2 && pool.n == 0);
+	CHECK(evbuffer_remove_buffer(c->in, moved, 2) == 2);
+	CHECK(pool.n == 0);
+	conn_free(c);
+	CHECK(pool.n == 1);
+	CHECK(evbuffer_remove(moved, buf, sizeof(buf)) == 2 &&
+	    memcmp(buf, "ef", 2) == 0);
+	CHECK(pool.n == 1);
+	close(fds[1]);
+	evbuffer_free(moved);
+	pool_free(&pool);
+}
+
+/*
+ * conn_send_iov() when the socket stops inside the first span: the rest
+ * of it, then the later spans (an empty one among them), queued in
+ * order behind what went.
+ */
+static void
+test_send_iov_split(struct event_base *base)
+{
+	static char big[1 << 20], got[(1 << 20) + 16];
+	struct seen s = {0};
+	struct iovec v[4];
+	struct conn *c;
+	size_t have = 0;
+	ssize_t n;
+	int fds[2];
+
+	pair(fds);
+	c = conn_new(base, fds[0], on_read, on_write, on_event, &s);
+	CHECK(c != NULL);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)('A' + i % 23);
+	v[0] = (struct iovec){.iov_base = big, .iov_len = sizeof(big)};
+	v[1] = (struct iovec){.iov_base = "mid", .iov_len = 3};
+	v[2] = (struct iovec){.iov_base = "", .iov_len = 0};
+	v[3] = (struct iovec){.iov_base = "end", .iov_len = 3};
+	CHECK(conn_send_iov(c, v, 4) == 0);
+	CHECK(evbuffer_get_length(c->out) > 6);
+	/* Queued behind: conn_send_iov() adds after what waits. */
+	v[0] = (struct iovec){.iov_base = "!", .iov_len = 1};
+	CHECK(conn_send_iov(c, v, 1) == 0);
+	for (int i = 0; i < 2000 && have < sizeof(big) + 7; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		n = read(fds[1], got + have, sizeof(got) - have);
+		if (n > 0)
+			have += (size_t)n;
+		else
+			usleep(1000);
+	}
+	CHECKF(have == sizeof(big) + 7, "%zu bytes", have);
+	CHECK(memcmp(got, big, sizeof(big)) == 0 &&
+	    memcmp(got + sizeof(big), "midend!", 7) == 0);
+	CHECK(evbuffer_get_length(c->out) == 0);
+	CHECK(!s.called_inside);
+	conn_free(c);
+	close(fds[1]);
+}
+
 /* A listening socket on 127.0.0.1, any port; its address in <sin>. */
 static int
 listening(struct sockaddr_in *sin)
@@ -410,6 +509,8 @@ main(void)
 	test_write(base);
 	test_pooled_read(base);
 	test_send_iov(base);
+	test_pooled_outlive(base);
+	test_send_iov_split(base);
 	test_connect(base);
 	event_base_free(base);
 	return check_done();
